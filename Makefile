@@ -1,0 +1,37 @@
+# tokenmill — make help lists the targets.
+GO        ?= go
+BIN       ?= bin/tokenmill
+PKGS      ?= ./...
+export CGO_ENABLED ?= 0
+
+.PHONY: help build test bench demo lint fmt vet fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build the tokenmill binary into bin/
+	$(GO) build -trimpath -o $(BIN) ./cmd/tokenmill
+
+test: ## run every test (golden, round-trip, pathological, pipeline)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) on the Go-source corpus
+	./scripts/bench.sh
+
+demo: build ## run the main job on the bundled sample corpus
+	./scripts/demo.sh
+
+lint: fmt vet ## gofmt + go vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+fuzz: ## run the tokenizer fuzz targets for a minute each
+	$(GO) test ./tokenizer -run '^$$' -fuzz FuzzRoundTrip -fuzztime 60s
+	$(GO) test ./tokenizer -run '^$$' -fuzz FuzzEncodeAny -fuzztime 60s
+
+clean:
+	rm -rf bin

@@ -1,0 +1,36 @@
+// Command tokenmill turns raw text corpora into training-ready token data.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: tokenmill COMMAND [ARGS]
+
+commands:
+  tokenize    encode JSONL documents into token ids
+  tokenizer   inspect a tokenizer (tokenizer info NAME|PATH)
+`
+
+// run dispatches a subcommand and returns the process exit status; it holds no global state so
+// that tests can call it directly.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "tokenmill: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
