@@ -1,2 +1,20 @@
-// Package tokenizer is tokenmill's exact and fast byte-pair-encoding tokenizer.
+// Package tokenizer is tokenmill's exact and fast byte-pair-encoding (BPE) tokenizer.
+//
+// It loads OpenAI tiktoken rank files (the built-in encodings r50k_base/gpt2, p50k_base,
+// cl100k_base, o200k_base and o200k_harmony are embedded, compressed, in the binary) and
+// Hugging Face tokenizer.json files with a BPE model, and produces token ids equal to those of
+// the reference implementations (OpenAI's tiktoken core, Hugging Face tokenizers).
+//
+// Speed comes from three things: hand-written pre-tokenizers for the known split patterns
+// (GPT-2/r50k, cl100k/Llama-3, o200k/GPT-OSS) that follow the regex semantics exactly with an
+// ASCII fast path, an allocation-free merge loop over token ids, and a bounded per-goroutine
+// cache of whole pieces. Other patterns go through a general backtracking regex (correct, slower).
+//
+// Concurrency: a *Tokenizer is immutable after Load and safe for concurrent use; per-call
+// scratch state comes from a sync.Pool. EncodeBatch uses all cores.
+//
+// Invalid UTF-8: every byte that is not part of a valid UTF-8 sequence is treated as one
+// character of its own, of the class "other" (neither letter, number nor space, as U+FFFD would
+// be), and is encoded with byte-level tokens; so with byte-level vocabularies
+// decode(encode(b)) == b for any bytes, and encoding never fails or panics.
 package tokenizer
