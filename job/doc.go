@@ -1,0 +1,15 @@
+// Package job defines a tokenmill job specification: what to read, how to tokenize and pack it,
+// and where and how to write the result.
+//
+// A spec is written in YAML (see Spec for every key), decoded strictly by Decode or Parse (unknown
+// keys, duplicate keys, wrong types and missing values are refused with an error that names the
+// key, e.g. "output.dtype: ..." or "sequence_lengths[1]: must be > 0"), completed with the
+// defaults of DefaultSpec, and checked by Validate. The same keys can be set from command-line
+// flags through Spec.Set, or through BindFlags and Overrides, which the CLI uses. CanonicalJSON
+// gives the deterministic form recorded in the job's manifest; Parse accepts it back, since JSON
+// is YAML.
+//
+// Concurrency: the package holds no global mutable state. A Spec is a plain value: safe to read
+// from many goroutines, not safe to mutate concurrently. Decoding, validating and encoding are
+// pure functions of their arguments.
+package job

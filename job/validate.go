@@ -1,0 +1,142 @@
+package job
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Validate checks every key and returns all problems found, joined, each a *KeyError naming
+// its key (e.g. "sequence_lengths[1]: must be > 0"). It does not touch the file system.
+func (s *Spec) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	switch {
+	case s.Name == "":
+		bad("name", "required")
+	case !validName(s.Name):
+		bad("name", "%q: use at most 128 letters, digits, '.', '_' or '-', starting with a letter or digit", s.Name)
+	}
+
+	if len(s.Inputs) == 0 {
+		bad("inputs", "at least one input is required")
+	}
+	for i, in := range s.Inputs {
+		k := index("inputs", i)
+		if in.Path == "" {
+			bad(k+".path", "required")
+		} else if _, err := filepath.Match(in.Path, ""); err != nil {
+			bad(k+".path", "%q: bad glob pattern", in.Path)
+		}
+		if !slices.Contains(inputFormats, in.Format) {
+			bad(k+".format", "must be one of %s, got %q", joinQ(inputFormats), in.Format)
+		}
+		if in.TextField == "" && in.Format != FormatText {
+			bad(k+".text_field", "required")
+		}
+	}
+
+	if strings.TrimSpace(s.Tokenizer) == "" {
+		bad("tokenizer", "required")
+	}
+
+	if len(s.SequenceLengths) == 0 {
+		bad("sequence_lengths", "at least one length is required")
+	}
+	for i, l := range s.SequenceLengths {
+		k := index("sequence_lengths", i)
+		switch {
+		case l <= 0:
+			bad(k, "must be > 0, got %d", l)
+		case l > MaxSequenceLength:
+			bad(k, "must be at most %d, got %d", MaxSequenceLength, l)
+		}
+		if j := slices.Index(s.SequenceLengths[:i], l); j >= 0 {
+			bad(k, "%d repeats sequence_lengths[%d]", l, j)
+		}
+	}
+
+	fraction(bad, "val_fraction", s.ValFraction)
+	fraction(bad, "max_reject_fraction", s.MaxRejectFraction)
+
+	if s.ShardSize <= 0 {
+		bad("shard_size", "must be > 0, got %d", s.ShardSize)
+	}
+
+	switch s.Remainder {
+	case RemainderDrop:
+		if s.PadID != nil {
+			bad("pad_id", "only used with remainder: pad")
+		}
+	case RemainderPad:
+	default:
+		bad("remainder", "must be %q or %q, got %q", RemainderDrop, RemainderPad, s.Remainder)
+	}
+
+	if s.Output.Dir == "" {
+		bad("output.dir", "required")
+	}
+	if len(s.Output.Formats) == 0 {
+		bad("output.formats", "at least one format is required")
+	}
+	for i, f := range s.Output.Formats {
+		k := index("output.formats", i)
+		if !slices.Contains(outputFormats, f) {
+			bad(k, "must be one of %s, got %q", joinQ(outputFormats), f)
+		}
+		if j := slices.Index(s.Output.Formats[:i], f); j >= 0 {
+			bad(k, "%q repeats output.formats[%d]", f, j)
+		}
+	}
+	if !slices.Contains(dtypes, s.Output.DType) {
+		bad("output.dtype", "must be one of %s, got %q", joinQ(dtypes), s.Output.DType)
+	}
+	if s.PadID != nil && s.Output.DType != DTypeAuto && slices.Contains(dtypes, s.Output.DType) &&
+		uint64(*s.PadID) > s.Output.DType.Max() {
+		bad("pad_id", "%d does not fit output.dtype %s", *s.PadID, s.Output.DType)
+	}
+	switch s.Output.Layout {
+	case LayoutCurriculum:
+	case LayoutSeed:
+		if len(s.SequenceLengths) != 1 {
+			bad("output.layout", "seed needs exactly one sequence length, got %d", len(s.SequenceLengths))
+		}
+	default:
+		bad("output.layout", "must be %q or %q, got %q", LayoutCurriculum, LayoutSeed, s.Output.Layout)
+	}
+	return errors.Join(errs...)
+}
+
+func fraction(bad func(string, string, ...any), key string, f float64) {
+	if math.IsNaN(f) || f < 0 || f > 1 {
+		bad(key, "must be between 0 and 1, got %v", f)
+	}
+}
+
+func validName(s string) bool {
+	if len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func joinQ[T ~string](vs []T) string {
+	qs := make([]string, len(vs))
+	for i, v := range vs {
+		qs[i] = fmt.Sprintf("%q", v)
+	}
+	return strings.Join(qs, ", ")
+}
