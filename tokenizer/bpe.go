@@ -1,0 +1,237 @@
+package tokenizer
+
+import (
+	"container/heap"
+	"fmt"
+)
+
+// bpe is a byte-pair-encoding model over token ids. Pieces are merged by repeatedly joining the
+// adjacent pair with the lowest merge rank (leftmost first among equals), which is both
+// tiktoken's rule (rank = the rank of the joined bytes) and Hugging Face's (rank = position in
+// the merges list).
+type bpe struct {
+	tokens    []string          // id -> raw bytes (byte-level) or vocabulary spelling; "" if unused
+	vocab     map[string]uint32 // the inverse of tokens
+	pairs     *pairTable
+	byteLevel bool // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
+	byteIDs   [256]uint32
+	hasByte   [256]bool
+	wholeWord bool // a piece that is itself a token is that token (tiktoken; HF ignore_merges)
+
+	// Options of character-level Hugging Face models.
+	unk          int64 // -1: none
+	fuseUnk      bool
+	byteFallback bool
+	contPrefix   string
+	eowSuffix    string
+	byteTokens   [256]int64 // <0xXX> ids for byte_fallback, -1 if absent
+}
+
+// smallPiece is the size up to which the quadratic in-place merge loop beats the heap.
+const smallPiece = 48
+
+// encodePiece appends the ids of one pre-tokenized piece to dst.
+func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
+	if m.byteLevel && len(piece) == 1 && m.hasByte[piece[0]] {
+		return append(dst, m.byteIDs[piece[0]])
+	}
+	if m.wholeWord {
+		if id, ok := m.vocab[piece]; ok {
+			return append(dst, id)
+		}
+	}
+	if len(piece) <= maxCachedPiece {
+		if ids, ok := st.cache.get(piece); ok {
+			return append(dst, ids...)
+		}
+	}
+	ids := m.initial(st.ids[:0], piece)
+	if len(ids) > 1 {
+		if len(ids) <= smallPiece {
+			ids = m.mergeSmall(ids, st)
+		} else {
+			ids = m.mergeLarge(ids, st)
+		}
+	}
+	st.ids = ids
+	if len(piece) <= maxCachedPiece {
+		st.cache.put(piece, ids)
+	}
+	return append(dst, ids...)
+}
+
+// initial returns the symbols a piece starts as: its bytes for byte-level models; for
+// character-level ones, its characters (with the continuing-subword prefix and end-of-word
+// suffix), falling back to <0xXX> byte tokens or the unknown token as Hugging Face's BPE does.
+func (m *bpe) initial(ids []uint32, piece string) []uint32 {
+	if m.byteLevel {
+		for i := 0; i < len(piece); i++ {
+			if m.hasByte[piece[i]] {
+				ids = append(ids, m.byteIDs[piece[i]])
+			}
+		}
+		return ids
+	}
+	unkPending := false
+	for i, r := range piece {
+		_ = r
+		end := i + 1
+		for end < len(piece) && piece[end]&0xC0 == 0x80 {
+			end++
+		}
+		s := piece[i:end]
+		if i > 0 && m.contPrefix != "" {
+			s = m.contPrefix + s
+		}
+		if end == len(piece) && m.eowSuffix != "" {
+			s += m.eowSuffix
+		}
+		if id, ok := m.vocab[s]; ok {
+			if unkPending {
+				ids = append(ids, uint32(m.unk))
+				unkPending = false
+			}
+			ids = append(ids, id)
+			continue
+		}
+		if m.byteFallback && m.allBytes(s) {
+			if unkPending {
+				ids = append(ids, uint32(m.unk))
+				unkPending = false
+			}
+			for j := 0; j < len(s); j++ {
+				ids = append(ids, uint32(m.byteTokens[s[j]]))
+			}
+			continue
+		}
+		if m.unk >= 0 {
+			if unkPending && !m.fuseUnk {
+				ids = append(ids, uint32(m.unk))
+			}
+			unkPending = true
+		}
+	}
+	if unkPending {
+		ids = append(ids, uint32(m.unk))
+	}
+	return ids
+}
+
+func (m *bpe) allBytes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if m.byteTokens[s[i]] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeSmall merges in place with a linear scan for the best pair: fastest for short pieces.
+func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
+	n := len(ids)
+	vals := st.vals[:0]
+	for i := 0; i+1 < n; i++ {
+		vals = append(vals, m.pairs.get(ids[i], ids[i+1]))
+	}
+	for n > 1 {
+		best, bi := noMerge, -1
+		for i, v := range vals[:n-1] {
+			if v < best {
+				best, bi = v, i
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		ids[bi] = uint32(best)
+		copy(ids[bi+1:n-1], ids[bi+2:n])
+		copy(vals[bi:n-2], vals[bi+1:n-1])
+		n--
+		if bi > 0 {
+			vals[bi-1] = m.pairs.get(ids[bi-1], ids[bi])
+		}
+		if bi < n-1 {
+			vals[bi] = m.pairs.get(ids[bi], ids[bi+1])
+		}
+	}
+	st.vals = vals
+	return ids[:n]
+}
+
+// mergeLarge merges with a doubly linked list of symbols and a heap of candidate pairs, in
+// O(n log n): long pieces (a megabyte without a space) must not take quadratic time. Stale heap
+// entries are skipped when popped, as in Hugging Face's Word::merge_all.
+func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
+	n := len(ids)
+	prev := make([]int32, n)
+	next := make([]int32, n)
+	alive := make([]bool, n)
+	h := make(pairHeap, 0, n)
+	for i := range n {
+		prev[i], next[i], alive[i] = int32(i-1), int32(i+1), true
+		if i+1 < n {
+			if v := m.pairs.get(ids[i], ids[i+1]); v != noMerge {
+				h = append(h, pairCand{v, int32(i)})
+			}
+		}
+	}
+	next[n-1] = -1
+	heap.Init(&h)
+	for h.Len() > 0 {
+		c := heap.Pop(&h).(pairCand)
+		i := c.pos
+		if !alive[i] || next[i] < 0 {
+			continue
+		}
+		j := next[i]
+		if m.pairs.get(ids[i], ids[j]) != c.val {
+			continue
+		}
+		ids[i] = uint32(c.val)
+		alive[j] = false
+		next[i] = next[j]
+		if next[j] >= 0 {
+			prev[next[j]] = i
+		}
+		if p := prev[i]; p >= 0 {
+			if v := m.pairs.get(ids[p], ids[i]); v != noMerge {
+				heap.Push(&h, pairCand{v, p})
+			}
+		}
+		if q := next[i]; q >= 0 {
+			if v := m.pairs.get(ids[i], ids[q]); v != noMerge {
+				heap.Push(&h, pairCand{v, i})
+			}
+		}
+	}
+	out := ids[:0]
+	for i := int32(0); i >= 0; i = next[i] {
+		out = append(out, ids[i])
+	}
+	_ = st
+	return out
+}
+
+type pairCand struct {
+	val uint64 // rank<<32 | merged id
+	pos int32
+}
+
+type pairHeap []pairCand
+
+func (h pairHeap) Len() int { return len(h) }
+func (h pairHeap) Less(a, b int) bool {
+	if h[a].val>>32 != h[b].val>>32 {
+		return h[a].val>>32 < h[b].val>>32
+	}
+	return h[a].pos < h[b].pos
+}
+func (h pairHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairCand)) }
+func (h *pairHeap) Pop() any     { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+func (m *bpe) token(id uint32) (string, error) {
+	if int(id) < len(m.tokens) && (m.tokens[id] != "" || m.vocab[""] == id) {
+		return m.tokens[id], nil
+	}
+	return "", fmt.Errorf("tokenizer: token id %d is not in the vocabulary", id)
+}

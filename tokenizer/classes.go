@@ -1,0 +1,72 @@
+package tokenizer
+
+import (
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Character classes used by the hand-written pre-tokenizers, as bits. They follow the Unicode
+// properties of the split patterns: \p{L}, \p{N}, \s (White_Space), the CR/LF set, and the
+// o200k case groups [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] ("upper") and [\p{Ll}\p{Lm}\p{Lo}\p{M}]
+// ("lower"). A character in none of L, N and \s is "other" ([^\s\p{L}\p{N}]).
+const (
+	clLetter uint8 = 1 << iota
+	clNumber
+	clSpace
+	clNewline // \r or \n
+	clUpper   // Lu Lt Lm Lo M
+	clLower   // Ll Lm Lo M
+)
+
+// classTable holds the classes of every rune of the Basic Multilingual Plane, computed once;
+// runes above it (rare) are classified on the fly.
+type classTable [0x10000]uint8
+
+var bmpClasses = sync.OnceValue(func() *classTable {
+	t := new(classTable)
+	for r := rune(0); r < 0x10000; r++ {
+		t[r] = classifySlow(r)
+	}
+	return t
+})
+
+func classifySlow(r rune) uint8 {
+	var c uint8
+	if unicode.IsLetter(r) {
+		c |= clLetter
+	}
+	if unicode.IsNumber(r) {
+		c |= clNumber
+	}
+	if unicode.Is(unicode.White_Space, r) {
+		c |= clSpace
+	}
+	if r == '\r' || r == '\n' {
+		c |= clNewline
+	}
+	if unicode.In(r, unicode.Lu, unicode.Lt, unicode.Lm, unicode.Lo, unicode.M) {
+		c |= clUpper
+	}
+	if unicode.In(r, unicode.Ll, unicode.Lm, unicode.Lo, unicode.M) {
+		c |= clLower
+	}
+	return c
+}
+
+// classAt returns the classes and byte width of the character at s[i] (i < len(s)). An invalid
+// UTF-8 byte is a character of width 1 and class "other" (no bits set), like U+FFFD.
+func (t *classTable) classAt(s string, i int) (uint8, int) {
+	b := s[i]
+	if b < utf8.RuneSelf {
+		return t[b], 1
+	}
+	r, w := utf8.DecodeRuneInString(s[i:])
+	if r < 0x10000 {
+		if r == utf8.RuneError && w == 1 {
+			return 0, 1
+		}
+		return t[r], w
+	}
+	return classifySlow(r), w
+}

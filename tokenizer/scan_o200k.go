@@ -1,0 +1,103 @@
+package tokenizer
+
+// o200kScanner: the o200k_base / GPT-OSS pattern
+//
+//	[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+//	|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+//	|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// The two word alternatives are tried in order, each first with its optional prefix character
+// and then without it, as a backtracking engine does.
+type o200kScanner struct{ t *classTable }
+
+func (o o200kScanner) appendMatches(dst []span, s string) []span { return tile(o, dst, s) }
+
+func (o o200kScanner) next(s string, i int) int {
+	t := o.t
+	b := s[i]
+	// ASCII fast path: a lowercase run, optionally after one capital or a space.
+	if b < 0x80 {
+		j := i
+		if b == ' ' || t[b]&clUpper != 0 {
+			j++
+		}
+		if j < len(s) && s[j] < 0x80 && t[s[j]]&clLower != 0 {
+			j = run(t, s, j+1, clLower)
+			if j == len(s) || s[j] < 0x80 && s[j] != '\'' {
+				return j
+			}
+			return j + contraction(s, j, true)
+		}
+	}
+	c0, w0 := t.classAt(s, i)
+	prefix := c0&(clNewline|clLetter|clNumber) == 0
+	if prefix && i+w0 < len(s) {
+		if j := o.upperLower(s, i+w0); j > 0 {
+			return j + contraction(s, j, true)
+		}
+	}
+	if j := o.upperLower(s, i); j > 0 {
+		return j + contraction(s, j, true)
+	}
+	if prefix && i+w0 < len(s) {
+		if j := o.upperThenLower(s, i+w0); j > 0 {
+			return j + contraction(s, j, true)
+		}
+	}
+	if j := o.upperThenLower(s, i); j > 0 {
+		return j + contraction(s, j, true)
+	}
+	if c0&clNumber != 0 {
+		j := i + w0
+		for k := 0; k < 2 && j < len(s); k++ {
+			c, w := t.classAt(s, j)
+			if c&clNumber == 0 {
+				break
+			}
+			j += w
+		}
+		return j
+	}
+	if b == ' ' && i+1 < len(s) {
+		if c1, _ := t.classAt(s, i+1); c1&(clLetter|clNumber|clSpace) == 0 {
+			return newlineRun(s, otherRun(t, s, i+1), true)
+		}
+	}
+	if c0&clSpace == 0 {
+		return newlineRun(s, otherRun(t, s, i+w0), true)
+	}
+	return spaceRun(t, s, i, true)
+}
+
+// upperLower matches U*W+ at p (U = upper group, W = lower group) and returns its end, or -1.
+// U* is greedy; when no W follows the U run, the engine backtracks into the run, and the match
+// ends after the last character of the run that is also in W (Lm, Lo and M are in both).
+func (o o200kScanner) upperLower(s string, p int) int {
+	t := o.t
+	j, lastW := p, -1
+	for j < len(s) {
+		c, w := t.classAt(s, j)
+		if c&clUpper == 0 {
+			break
+		}
+		j += w
+		if c&clLower != 0 {
+			lastW = j
+		}
+	}
+	if j < len(s) {
+		if c, w := t.classAt(s, j); c&clLower != 0 {
+			return run(t, s, j+w, clLower)
+		}
+	}
+	return lastW
+}
+
+// upperThenLower matches U+W* at p and returns its end, or -1.
+func (o o200kScanner) upperThenLower(s string, p int) int {
+	j := run(o.t, s, p, clUpper)
+	if j == p {
+		return -1
+	}
+	return run(o.t, s, j, clLower)
+}
