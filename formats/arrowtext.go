@@ -1,0 +1,54 @@
+package formats
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// stringColumn reads values of a string-like Arrow column without copying.
+type stringColumn interface {
+	arrow.Array
+	Value(i int) string
+}
+
+type binaryColumn interface {
+	arrow.Array
+	Value(i int) []byte
+}
+
+// checkTextType reports whether an Arrow type can hold text.
+func checkTextType(t arrow.DataType) error {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW, arrow.BINARY, arrow.LARGE_BINARY, arrow.BINARY_VIEW:
+		return nil
+	}
+	return fmt.Errorf("is %s, not a string column", t)
+}
+
+// textAt returns row i of a text column as bytes aliasing the Arrow buffer,
+// and FieldOK or FieldNull.
+func textAt(col arrow.Array, i int) ([]byte, FieldKind) {
+	if col.IsNull(i) {
+		return nil, FieldNull
+	}
+	switch c := col.(type) {
+	case stringColumn:
+		s := c.Value(i)
+		return unsafe.Slice(unsafe.StringData(s), len(s)), FieldOK
+	case binaryColumn:
+		return c.Value(i), FieldOK
+	}
+	return nil, FieldNotString
+}
+
+var (
+	_ stringColumn = (*array.String)(nil)
+	_ stringColumn = (*array.LargeString)(nil)
+	_ stringColumn = (*array.StringView)(nil)
+	_ binaryColumn = (*array.Binary)(nil)
+	_ binaryColumn = (*array.LargeBinary)(nil)
+	_ binaryColumn = (*array.BinaryView)(nil)
+)

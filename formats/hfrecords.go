@@ -1,0 +1,93 @@
+package formats
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// hfRecordReader yields one text column of an HF directory (or of every
+// split of a DatasetDict, in dataset_dict.json order) as records.
+type hfRecordReader struct {
+	opt  Options
+	dirs []string
+	b    *HFBatchReader
+	col  arrow.Array
+	i    int
+	row  int64 // row within the current .arrow file
+	file string
+}
+
+func openHFRecords(path string, opt Options) (Reader, error) {
+	dirs, err := HFSplitDirs(path)
+	if err != nil {
+		return nil, err
+	}
+	h := &hfRecordReader{opt: opt, dirs: dirs}
+	if err := h.nextDir(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *hfRecordReader) nextDir() error {
+	if h.b != nil {
+		h.b.Close()
+		h.b = nil
+	}
+	if len(h.dirs) == 0 {
+		return io.EOF
+	}
+	b, err := OpenHFBatches(h.dirs[0])
+	if err != nil {
+		return err
+	}
+	h.dirs, h.b = h.dirs[1:], b
+	return nil
+}
+
+func (h *hfRecordReader) Next() (Record, error) {
+	for h.col == nil || h.i >= h.col.Len() {
+		if h.b == nil {
+			return Record{}, io.EOF
+		}
+		rb, err := h.b.Next()
+		if err == io.EOF {
+			if err := h.nextDir(); err != nil {
+				return Record{}, err
+			}
+			h.col = nil
+			continue
+		}
+		if err != nil {
+			return Record{}, err
+		}
+		if f := h.b.File(); f != h.file {
+			h.file, h.row = f, 0
+		}
+		idx := rb.Schema().FieldIndices(h.opt.Field)
+		if len(idx) == 0 {
+			return Record{}, fmt.Errorf("formats: %s: no column %q", h.file, h.opt.Field)
+		}
+		if err := checkTextType(rb.Column(idx[0]).DataType()); err != nil {
+			return Record{}, fmt.Errorf("formats: %s: column %q %v", h.file, h.opt.Field, err)
+		}
+		h.col, h.i = rb.Column(idx[0]), 0
+	}
+	v, kind := textAt(h.col, h.i)
+	rec := Record{Source: h.file, Row: h.row, Offset: -1, Value: v, Kind: kind, Field: h.opt.Field, Size: int64(len(v))}
+	h.i++
+	h.row++
+	if rec.Size > h.opt.MaxRecord {
+		rec.TooLong, rec.Raw, rec.Value, rec.Kind = true, v[:h.opt.PrefixLen], nil, FieldUnset
+	}
+	return rec, nil
+}
+
+func (h *hfRecordReader) Close() error {
+	if h.b != nil {
+		return h.b.Close()
+	}
+	return nil
+}

@@ -1,0 +1,236 @@
+package formats
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+const minLineBuf = 256 << 10
+
+// lineReader yields the non-blank lines of a stream: JSONL (Raw is the
+// line) or plain text with one document per line (Value is the line too).
+type lineReader struct {
+	src    *source
+	format Format
+	opt    Options
+
+	buf        []byte
+	start, end int   // unread bytes are buf[start:end]
+	off        int64 // stream offset of buf[start]
+	line       int64 // number of the line starting at off
+	limit      int64 // yield only lines starting before this offset; -1: none
+	eof        bool
+	err        error
+	prefix     []byte // Raw of a too-long record
+}
+
+func newLineReader(src *source, format Format, opt Options) (*lineReader, error) {
+	initial := minLineBuf
+	if int64(initial) > opt.MaxRecord+1 {
+		initial = int(opt.MaxRecord + 1)
+	}
+	l := &lineReader{src: src, format: format, opt: opt, buf: make([]byte, initial), line: 1, limit: -1}
+	if r := opt.Range; r != nil {
+		if err := l.seekRange(r); err != nil {
+			src.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// seekRange positions the reader on the first line starting in the range.
+func (l *lineReader) seekRange(r *Range) error {
+	if r.Start < 0 || r.End >= 0 && r.End < r.Start {
+		return fmt.Errorf("formats: %s: invalid byte range [%d, %d)", l.src.path, r.Start, r.End)
+	}
+	l.limit = r.End
+	if r.Start > 0 {
+		// Start at the byte before Start and drop through the first
+		// newline: if that byte is '\n', a line starts exactly at Start.
+		if err := l.src.seek(r.Start - 1); err != nil {
+			return fmt.Errorf("formats: %s: %w", l.src.path, err)
+		}
+		l.off = r.Start - 1
+		if _, _, err := l.discardLine(); err != nil {
+			return err
+		}
+	}
+	if r.StartLine > 0 {
+		l.line = r.StartLine
+		return nil
+	}
+	n, err := countNewlines(l.src.f, l.off)
+	if err != nil {
+		return fmt.Errorf("formats: %s: counting lines: %w", l.src.path, err)
+	}
+	l.line = n + 1
+	return nil
+}
+
+// countNewlines counts '\n' bytes in [0, n) of f with large positioned reads.
+func countNewlines(f io.ReaderAt, n int64) (int64, error) {
+	buf := make([]byte, 1<<20)
+	var count int64
+	for off := int64(0); off < n; {
+		chunk := buf
+		if rem := n - off; rem < int64(len(chunk)) {
+			chunk = chunk[:rem]
+		}
+		m, err := f.ReadAt(chunk, off)
+		count += int64(bytes.Count(chunk[:m], []byte{'\n'}))
+		off += int64(m)
+		if err != nil && off < n {
+			return 0, err
+		}
+	}
+	return count, nil
+}
+
+// fill reads more input, compacting and (up to MaxRecord+1) growing the
+// buffer; it sets eof or err.
+func (l *lineReader) fill() {
+	if l.start > 0 {
+		copy(l.buf, l.buf[l.start:l.end])
+		l.end -= l.start
+		l.start = 0
+	}
+	if l.end == len(l.buf) {
+		size := 2 * len(l.buf)
+		if max := l.opt.MaxRecord + 1; int64(size) > max {
+			size = int(max)
+		}
+		if size <= len(l.buf) {
+			return // full: the caller handles an over-long line
+		}
+		nb := make([]byte, size)
+		copy(nb, l.buf[:l.end])
+		l.buf = nb
+	}
+	for tries := 0; tries < 100; tries++ {
+		n, err := l.src.Read(l.buf[l.end:])
+		l.end += n
+		if err == io.EOF {
+			l.eof = true
+			return
+		}
+		if err != nil {
+			l.err = l.src.readErr(fmt.Sprintf("line %d, byte %d", l.line, l.off+int64(l.end-l.start)), err)
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	l.err = l.src.readErr(fmt.Sprintf("line %d", l.line), io.ErrNoProgress)
+}
+
+// discardLine consumes bytes through the next '\n' (or EOF) in bounded
+// memory, keeping the first PrefixLen bytes in l.prefix; it returns the
+// line's length without the newline and whether a newline ended it.
+func (l *lineReader) discardLine() (n int64, nl bool, err error) {
+	l.prefix = l.prefix[:0]
+	for {
+		chunk := l.buf[l.start:l.end]
+		i := bytes.IndexByte(chunk, '\n')
+		if i >= 0 {
+			chunk = chunk[:i]
+		}
+		if room := l.opt.PrefixLen - len(l.prefix); room > 0 {
+			l.prefix = append(l.prefix, chunk[:min(room, len(chunk))]...)
+		}
+		n += int64(len(chunk))
+		if i >= 0 {
+			l.start += i + 1
+			l.off += n + 1
+			l.line++
+			return n, true, nil
+		}
+		l.start = l.end
+		if l.eof {
+			l.off += n
+			return n, false, nil
+		}
+		if l.err != nil {
+			return n, false, l.err
+		}
+		l.fill()
+	}
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *lineReader) Next() (Record, error) {
+	for {
+		if l.limit >= 0 && l.off >= l.limit {
+			return Record{}, io.EOF
+		}
+		i := bytes.IndexByte(l.buf[l.start:l.end], '\n')
+		if i < 0 {
+			if l.err != nil {
+				return Record{}, l.err
+			}
+			switch {
+			case int64(l.end-l.start) > l.opt.MaxRecord:
+				return l.tooLong()
+			case !l.eof:
+				l.fill()
+				continue
+			case l.start == l.end:
+				return Record{}, io.EOF
+			}
+			i = l.end - l.start // last line without a newline
+		}
+		b := l.buf[l.start : l.start+i]
+		off, line := l.off, l.line
+		l.start += i
+		l.off += int64(i)
+		if l.start < l.end {
+			l.start++ // the '\n'
+			l.off++
+		}
+		l.line++
+		if off == 0 {
+			b = bytes.TrimPrefix(b, bom)
+		}
+		if len(b) > 0 && b[len(b)-1] == '\r' {
+			b = b[:len(b)-1]
+		}
+		if isBlank(b) {
+			continue
+		}
+		return l.record(b, off, line), nil
+	}
+}
+
+func (l *lineReader) record(b []byte, off, line int64) Record {
+	rec := Record{Source: l.src.path, Line: line, Row: -1, Offset: off, Raw: b, Size: int64(len(b))}
+	if l.format == FormatLines {
+		rec.Value, rec.Kind, rec.Field = b, FieldOK, l.opt.Field
+	} else {
+		rec.rawJSON = true
+	}
+	return rec
+}
+
+// tooLong reports the over-long line at l.start and skips it.
+func (l *lineReader) tooLong() (Record, error) {
+	off, line := l.off, l.line
+	n, _, err := l.discardLine()
+	if err != nil {
+		return Record{}, err
+	}
+	rec := Record{Source: l.src.path, Line: line, Row: -1, Offset: off, Raw: l.prefix, TooLong: true, Size: n}
+	rec.rawJSON = l.format != FormatLines
+	return rec, nil
+}
+
+func (l *lineReader) Close() error { return l.src.Close() }

@@ -1,0 +1,221 @@
+package formats
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Format names an input format.
+type Format uint8
+
+// The input formats.
+const (
+	FormatAuto      Format = iota // detect from the name, then the content
+	FormatJSONL                   // one JSON object per line
+	FormatJSONArray               // one JSON array of objects
+	FormatParquet                 // a string column of a Parquet file
+	FormatCSV                     // a column of a CSV file with a header row
+	FormatText                    // the whole file is one document
+	FormatLines                   // plain text, one document per line
+	FormatHF                      // a Hugging Face save_to_disk directory
+)
+
+var formatNames = [...]string{"auto", "jsonl", "json", "parquet", "csv", "text", "lines", "hf"}
+
+func (f Format) String() string {
+	if int(f) < len(formatNames) {
+		return formatNames[f]
+	}
+	return fmt.Sprintf("Format(%d)", f)
+}
+
+// ParseFormat parses a format name as String prints it.
+func ParseFormat(s string) (Format, error) {
+	for i, n := range formatNames {
+		if n == s {
+			return Format(i), nil
+		}
+	}
+	return 0, fmt.Errorf("formats: unknown format %q (want one of %s)", s, strings.Join(formatNames[:], ", "))
+}
+
+// Range restricts a line-oriented, uncompressed file to the lines that
+// start at a byte offset in [Start, End): a line that starts before Start
+// is skipped even when it ends inside; the last line may run past End.
+type Range struct {
+	Start, End int64 // End < 0: to the end of the file
+	// StartLine is the 1-based line number of the first line starting at or
+	// after Start, when the caller knows it; 0 makes the reader count the
+	// newlines before it (a fast scan of the prefix).
+	StartLine int64
+}
+
+// RowGroups restricts a Parquet file to row groups [Start, End).
+type RowGroups struct{ Start, End int }
+
+// Defaults for Options.
+const (
+	DefaultMaxRecord = 64 << 20
+	DefaultPrefixLen = 4096
+	DefaultField     = "text"
+)
+
+// Options control Open. The zero value reads the whole file, detects the
+// format, selects the field "text" and bounds records at 64 MiB.
+type Options struct {
+	Format Format
+	// Field is the text field or column that columnar readers (Parquet,
+	// CSV, HF) select into Record.Value. JSON readers leave extraction to
+	// the caller.
+	Field     string
+	Range     *Range     // line-oriented uncompressed files only
+	RowGroups *RowGroups // Parquet only
+	// MaxRecord bounds one record in bytes; longer lines are returned with
+	// TooLong set and skipped without being held in memory.
+	MaxRecord int64
+	// PrefixLen is how many bytes of a too-long record Raw keeps.
+	PrefixLen int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Field == "" {
+		o.Field = DefaultField
+	}
+	if o.MaxRecord <= 0 {
+		o.MaxRecord = DefaultMaxRecord
+	}
+	if o.PrefixLen <= 0 {
+		o.PrefixLen = DefaultPrefixLen
+	}
+	if int64(o.PrefixLen) > o.MaxRecord {
+		o.PrefixLen = int(o.MaxRecord)
+	}
+	return o
+}
+
+type compression uint8
+
+const (
+	compNone compression = iota
+	compGzip
+	compZstd
+)
+
+// detectName guesses compression and format from the file name.
+func detectName(path string) (Format, compression) {
+	name := strings.ToLower(filepath.Base(path))
+	comp := compNone
+	switch {
+	case strings.HasSuffix(name, ".gz"):
+		comp, name = compGzip, strings.TrimSuffix(name, ".gz")
+	case strings.HasSuffix(name, ".zst"):
+		comp, name = compZstd, strings.TrimSuffix(name, ".zst")
+	case strings.HasSuffix(name, ".zstd"):
+		comp, name = compZstd, strings.TrimSuffix(name, ".zstd")
+	}
+	switch filepath.Ext(name) {
+	case ".jsonl", ".ndjson":
+		return FormatJSONL, comp
+	case ".parquet", ".pq":
+		return FormatParquet, comp
+	case ".csv":
+		return FormatCSV, comp
+	case ".txt", ".text", ".md":
+		return FormatText, comp
+	}
+	return FormatAuto, comp // .json and unknown: look at the content
+}
+
+// sniff decides from the first bytes of the (decompressed) content.
+func sniff(head []byte) Format {
+	if bytes.HasPrefix(head, []byte("PAR1")) {
+		return FormatParquet
+	}
+	head = bytes.TrimPrefix(head, bom)
+	head = bytes.TrimLeft(head, " \t\r\n")
+	switch {
+	case len(head) > 0 && head[0] == '[':
+		return FormatJSONArray
+	case len(head) > 0 && head[0] == '{':
+		return FormatJSONL
+	}
+	return FormatText
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// Open opens path for reading records. A directory is read as a Hugging
+// Face save_to_disk directory (or DatasetDict: every split in order).
+// Compression (.gz, .zst) is detected from the name or the magic bytes.
+func Open(path string, opt Options) (Reader, error) {
+	opt = opt.withDefaults()
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	if fi.IsDir() || opt.Format == FormatHF {
+		return openHFRecords(path, opt)
+	}
+	format, comp := detectName(path)
+	if opt.Format != FormatAuto {
+		format = opt.Format
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	if comp == compNone {
+		switch {
+		case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+			comp = compGzip
+		case n == 4 && string(magic[:]) == "\x28\xb5\x2f\xfd":
+			comp = compZstd
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	if format == FormatParquet || format == FormatAuto && comp == compNone && string(magic[:n]) == "PAR1" {
+		f.Close()
+		return openParquet(path, opt)
+	}
+	if opt.Range != nil && comp != compNone {
+		f.Close()
+		return nil, fmt.Errorf("formats: %s: byte ranges need an uncompressed file", path)
+	}
+	if opt.RowGroups != nil {
+		f.Close()
+		return nil, fmt.Errorf("formats: %s: row groups apply to Parquet only", path)
+	}
+	src, err := newSource(path, f, comp)
+	if err != nil {
+		return nil, err
+	}
+	if format == FormatAuto {
+		head, _ := src.peek(512)
+		format = sniff(head)
+	}
+	if opt.Range != nil && format != FormatJSONL && format != FormatLines {
+		src.Close()
+		return nil, fmt.Errorf("formats: %s: byte ranges apply to line-oriented formats, not %v", path, format)
+	}
+	switch format {
+	case FormatJSONL, FormatLines:
+		return newLineReader(src, format, opt)
+	case FormatJSONArray:
+		return newJSONArrayReader(src, opt)
+	case FormatCSV:
+		return newCSVReader(src, opt)
+	case FormatText:
+		return newTextReader(src, opt)
+	}
+	src.Close()
+	return nil, fmt.Errorf("formats: %s: cannot read format %v here", path, format)
+}

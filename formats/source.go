@@ -1,0 +1,116 @@
+package formats
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// source is an open input file, decompressed if need be, with a peek buffer
+// for format sniffing.
+type source struct {
+	path   string
+	f      *os.File
+	raw    countingReader // the file's bytes, counted
+	r      io.Reader      // decompressed stream
+	dec    io.Closer      // decompressor, if any
+	comp   compression
+	peeked []byte
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func newSource(path string, f *os.File, comp compression) (*source, error) {
+	s := &source{path: path, f: f, comp: comp}
+	s.raw.r = f
+	s.r = &s.raw
+	switch comp {
+	case compGzip:
+		zr, err := gzip.NewReader(&s.raw)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("formats: %s: gzip header: %w", path, err)
+		}
+		s.r, s.dec = zr, zr
+	case compZstd:
+		zr, err := zstd.NewReader(&s.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("formats: %s: zstd: %w", path, err)
+		}
+		s.r, s.dec = zr, zr.IOReadCloser()
+	}
+	return s, nil
+}
+
+// peek returns up to n bytes from the start of the stream without
+// consuming them.
+func (s *source) peek(n int) ([]byte, error) {
+	if len(s.peeked) < n {
+		buf := make([]byte, n)
+		copy(buf, s.peeked)
+		m, err := io.ReadFull(s.r, buf[len(s.peeked):])
+		s.peeked = buf[:len(s.peeked)+m]
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return s.peeked, err
+		}
+	}
+	return s.peeked, nil
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	if len(s.peeked) > 0 {
+		n := copy(p, s.peeked)
+		s.peeked = s.peeked[n:]
+		return n, nil
+	}
+	return s.r.Read(p)
+}
+
+// seek repositions an uncompressed source (for byte ranges).
+func (s *source) seek(off int64) error {
+	s.peeked = nil
+	if s.comp != compNone {
+		return fmt.Errorf("formats: %s: cannot seek in a compressed file", s.path)
+	}
+	_, err := s.f.Seek(off, io.SeekStart)
+	return err
+}
+
+// readErr wraps a read error with the file name and position: where is the
+// caller's position in the decompressed stream (e.g. "line 12").
+func (s *source) readErr(where string, err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	switch s.comp {
+	case compGzip:
+		return fmt.Errorf("formats: %s: %s (compressed byte %d): gzip: %w", s.path, where, s.raw.n, err)
+	case compZstd:
+		return fmt.Errorf("formats: %s: %s (compressed byte %d): zstd: %w", s.path, where, s.raw.n, err)
+	}
+	return fmt.Errorf("formats: %s: %s: %w", s.path, where, err)
+}
+
+func (s *source) Close() error {
+	var err error
+	if s.dec != nil {
+		err = s.dec.Close()
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
