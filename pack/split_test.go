@@ -1,0 +1,77 @@
+package pack
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+func TestIsVal_Edges(t *testing.T) {
+	tests := []struct {
+		frac float64
+		want bool
+	}{
+		{0, false}, {-1, false}, {math.NaN(), false}, {1, true}, {2, true},
+	}
+	for _, tt := range tests {
+		for _, doc := range []string{"", "a", "hello world"} {
+			if got := IsVal([]byte(doc), 7, tt.frac); got != tt.want {
+				t.Errorf("IsVal(%q, 7, %v) = %v", doc, tt.frac, got)
+			}
+		}
+	}
+}
+
+func TestIsVal_Stable(t *testing.T) {
+	// Pinned values, computed independently (Python: int.from_bytes(sha256(pack("<Q", seed) +
+	// doc).digest()[:8], "big") >> 11, divided by 2^53, compared with the fraction). A change
+	// here changes every job's split and must be deliberate.
+	tests := []struct {
+		doc  string
+		seed uint64
+		frac float64
+		want bool
+	}{
+		{"The quick brown fox", 0, 0.64, false}, // u = 0.64093...
+		{"The quick brown fox", 0, 0.65, true},
+		{"The quick brown fox", 1, 0.93, false}, // u = 0.93619...
+		{"The quick brown fox", 1, 0.94, true},
+		{"", 0, 0.68, false}, // u = 0.68489...
+		{"", 0, 0.69, true},
+		{"hello", 42, 0.68, false}, // u = 0.68013...
+		{"hello", 42, 0.69, true},
+	}
+	for _, tt := range tests {
+		if got := IsVal([]byte(tt.doc), tt.seed, tt.frac); got != tt.want {
+			t.Errorf("IsVal(%q, %d, %v) = %v, want %v", tt.doc, tt.seed, tt.frac, got, tt.want)
+		}
+	}
+}
+
+func TestIsVal_Fraction(t *testing.T) {
+	for _, frac := range []float64{0.01, 0.1, 0.5} {
+		for _, seed := range []uint64{0, 99} {
+			n, val := 20000, 0
+			for i := 0; i < n; i++ {
+				if IsVal([]byte(fmt.Sprintf("document %d", i)), seed, frac) {
+					val++
+				}
+			}
+			got := float64(val) / float64(n)
+			// 5 standard deviations of a binomial proportion.
+			if tol := 5 * math.Sqrt(frac*(1-frac)/float64(n)); math.Abs(got-frac) > tol {
+				t.Errorf("seed %d: fraction %v, want %v ± %v", seed, got, frac, tol)
+			}
+		}
+	}
+}
+
+func TestIsVal_MonotoneInFraction(t *testing.T) {
+	// A document in the validation split at fraction f stays there at any larger fraction.
+	for i := 0; i < 2000; i++ {
+		doc := []byte(fmt.Sprintf("doc-%d", i))
+		if IsVal(doc, 3, 0.05) && !IsVal(doc, 3, 0.2) {
+			t.Fatalf("%s: val at 0.05, train at 0.2", doc)
+		}
+	}
+}
