@@ -37,7 +37,7 @@ var harmonyToken = regexp.MustCompile(`<\|/?[A-Za-z_][A-Za-z0-9_]*\|>`)
 //   - not empty, and ending in <|endoftext|> (trailing white space allowed), which appears
 //     nowhere else;
 //   - at least one role token (system, developer, user, assistant, tool_call, tool_result,
-//     thinking), no unknown <|...|> token, nothing but white space before the first token;
+//     thinking), no unknown <|...|> token, nothing but white space before the first role token;
 //   - a sensible order: system and developer only before the conversation (user, assistant,
 //     thinking, tool calls and results) starts; every <|tool_result|> answers an earlier
 //     <|tool_call|>; <|/thinking|> closes a <|thinking|>; <|tool_call_id|> and <|name|> only
@@ -62,18 +62,18 @@ func CheckHarmony(text string) []Issue {
 		add(msgHarmonyNoEOT)
 	}
 	locs := harmonyToken.FindAllStringIndex(text, -1)
-	hasRole := false
+	firstRole := -1
 	for _, l := range locs {
 		if isRoleToken(text[l[0]:l[1]]) {
-			hasRole = true
+			firstRole = l[0]
 			break
 		}
 	}
-	if !hasRole {
+	if firstRole < 0 {
 		add(msgHarmonyNoRoles)
 		return is
 	}
-	if pyStrip(text[:locs[0][0]]) != "" {
+	if pyStrip(text[:firstRole]) != "" {
 		add(msgHarmonyLeading)
 	}
 	started, thinking, calls := false, false, 0
