@@ -12,6 +12,7 @@ import (
 type bpe struct {
 	tokens    []string          // id -> raw bytes (byte-level) or vocabulary spelling; "" if unused
 	vocab     map[string]uint32 // the inverse of tokens
+	short     *shortTable       // vocab's keys of up to 16 bytes, for the fast whole-piece lookup
 	pairs     *pairTable
 	byteLevel bool // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
 	byteIDs   [256]uint32
@@ -27,6 +28,16 @@ type bpe struct {
 	byteTokens   [256]int64 // <0xXX> ids for byte_fallback, -1 if absent
 }
 
+// index builds the fast lookup tables once the vocabulary is complete.
+func (m *bpe) index() {
+	m.short = newShortTable(len(m.vocab))
+	for s, id := range m.vocab {
+		if len(s) >= 1 && len(s) <= maxShortKey {
+			m.short.put(s, id)
+		}
+	}
+}
+
 // smallPiece is the size up to which the quadratic in-place merge loop beats the heap.
 const smallPiece = 48
 
@@ -36,7 +47,11 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		return append(dst, m.byteIDs[piece[0]])
 	}
 	if m.wholeWord {
-		if id, ok := m.vocab[piece]; ok {
+		if len(piece) <= maxShortKey {
+			if id, ok := m.short.get(piece); ok {
+				return append(dst, id)
+			}
+		} else if id, ok := m.vocab[piece]; ok {
 			return append(dst, id)
 		}
 	}

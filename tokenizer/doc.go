@@ -11,7 +11,8 @@
 // cache of whole pieces. Other patterns go through a general backtracking regex (correct, slower).
 //
 // Concurrency: a *Tokenizer is immutable after Load and safe for concurrent use; per-call
-// scratch state comes from a sync.Pool. EncodeBatch uses all cores.
+// scratch state (buffers and a bounded piece cache) comes from a small free list. EncodeBatch
+// uses all cores.
 //
 // Invalid UTF-8: every byte that is not part of a valid UTF-8 sequence is treated as one
 // character of its own, of the class "other" (neither letter, number nor space, as U+FFFD would

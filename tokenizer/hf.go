@@ -230,6 +230,7 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 			m.byteIDs[b], m.hasByte[b] = m.vocab[string([]byte{byte(b)})]
 		}
 	}
+	m.index()
 	if mf.UnkToken != nil {
 		id, ok := mf.Vocab[*mf.UnkToken]
 		if !ok {

@@ -1,8 +1,13 @@
 package tokenizer
 
+import (
+	"runtime"
+	"strings"
+	"sync"
+)
+
 // state is the scratch space of one encoding call: reused buffers and the piece cache. States
-// come from the Tokenizer's sync.Pool, so a goroutine that encodes many documents keeps its
-// warm cache while no lock is ever taken.
+// come from the Tokenizer's statePool, so the cache stays warm across calls.
 type state struct {
 	ids    []uint32
 	vals   []uint64
@@ -15,7 +20,7 @@ func newState() *state {
 	return &state{
 		ids:   make([]uint32, 0, 256),
 		vals:  make([]uint64, 0, 256),
-		cache: pieceCache{m: make(map[string]cacheRef, 1024)},
+		cache: newPieceCache(),
 	}
 }
 
@@ -24,13 +29,16 @@ func newState() *state {
 const maxCachedPiece = 64
 
 // maxCacheEntries bounds the cache; when it is full it is emptied and refilled, which keeps the
-// frequent pieces (they come back at once) and bounds memory at a few megabytes per state.
-const maxCacheEntries = 1 << 16
+// frequent pieces (they come back at once) and bounds memory at about ten megabytes per state.
+const maxCacheEntries = 1 << 17
 
-// pieceCache memoises the ids of whole pieces; the ids live in one arena so that an entry costs
-// one map slot and no separate allocation besides its key.
+// pieceCache memoises the ids of whole pieces that are not themselves tokens. Short pieces are
+// keyed in a shortTable, longer ones in a map (with copied keys: the text may be a caller's
+// reused buffer); the ids live in one arena.
 type pieceCache struct {
-	m     map[string]cacheRef
+	short *shortTable
+	long  map[string]cacheRef
+	refs  []cacheRef
 	arena []uint32
 }
 
@@ -39,19 +47,68 @@ type cacheRef struct {
 	n   uint32
 }
 
+func newPieceCache() pieceCache {
+	return pieceCache{short: newShortTable(maxCacheEntries), long: make(map[string]cacheRef)}
+}
+
 func (c *pieceCache) get(piece string) ([]uint32, bool) {
-	r, ok := c.m[piece]
-	if !ok {
-		return nil, false
+	var r cacheRef
+	if len(piece) <= maxShortKey {
+		i, ok := c.short.get(piece)
+		if !ok {
+			return nil, false
+		}
+		r = c.refs[i]
+	} else {
+		var ok bool
+		if r, ok = c.long[piece]; !ok {
+			return nil, false
+		}
 	}
 	return c.arena[r.off : r.off+r.n : r.off+r.n], true
 }
 
 func (c *pieceCache) put(piece string, ids []uint32) {
-	if len(c.m) >= maxCacheEntries {
-		clear(c.m)
-		c.arena = c.arena[:0]
+	if len(c.refs) >= maxCacheEntries {
+		c.short.reset()
+		clear(c.long)
+		c.refs, c.arena = c.refs[:0], c.arena[:0]
 	}
-	c.m[piece] = cacheRef{uint32(len(c.arena)), uint32(len(ids))}
+	r := cacheRef{uint32(len(c.arena)), uint32(len(ids))}
 	c.arena = append(c.arena, ids...)
+	if len(piece) <= maxShortKey {
+		c.short.put(piece, uint32(len(c.refs)))
+		c.refs = append(c.refs, r)
+	} else {
+		c.long[strings.Clone(piece)] = r
+		c.refs = append(c.refs, r)
+	}
+}
+
+// statePool keeps encoder states between calls. Unlike a sync.Pool it is not emptied by the
+// garbage collector, so the warm caches survive in allocation-heavy programs; it keeps at most
+// a few states per core.
+type statePool struct {
+	mu   sync.Mutex
+	free []*state
+}
+
+func (p *statePool) get() *state {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		st := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return st
+	}
+	p.mu.Unlock()
+	return newState()
+}
+
+func (p *statePool) put(st *state) {
+	p.mu.Lock()
+	if len(p.free) < 2*runtime.GOMAXPROCS(0) {
+		p.free = append(p.free, st)
+	}
+	p.mu.Unlock()
 }

@@ -174,6 +174,7 @@ func newTiktoken(name string, ranks []byte, meta tiktokenMeta) (*Tokenizer, erro
 		}
 		m.byteIDs[b], m.hasByte[b] = id, true
 	}
+	m.index()
 	m.pairs = newPairTable(len(tokens) * 2)
 	for id, t := range tokens {
 		for k := 1; k < len(t); k++ {

@@ -30,7 +30,7 @@ type Tokenizer struct {
 	vocabSize  int
 	eos, bos   int64
 	hf         *hfPipeline // nil for tiktoken encodings
-	pool       sync.Pool
+	pool       statePool
 }
 
 // Options select how Append encodes.
@@ -124,10 +124,7 @@ func (t *Tokenizer) findSpecial(names []string) int64 {
 }
 
 func (t *Tokenizer) getState() *state {
-	if st, ok := t.pool.Get().(*state); ok {
-		return st
-	}
-	return newState()
+	return t.pool.get()
 }
 
 // Encode returns the ids of text; special-token strings in it are plain text.
@@ -175,7 +172,7 @@ func (t *Tokenizer) Append(dst []uint32, text string, opts Options) []uint32 {
 	if opts.AddSpecialTokens && t.hf != nil && t.hf.post != nil {
 		dst = append(dst[:start], t.hf.post.process(dst[start:])...)
 	}
-	t.pool.Put(st)
+	t.pool.put(st)
 	return dst
 }
 

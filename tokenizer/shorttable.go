@@ -1,0 +1,92 @@
+package tokenizer
+
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
+// maxShortKey is the longest string shortTable holds: 16 bytes cover nearly every token and
+// nearly every piece of real text.
+const maxShortKey = 16
+
+// shortTable maps strings of 1 to 16 bytes to uint32 values. A key is packed into two uint64
+// words (overlapping loads; the length disambiguates), so a lookup is a multiply, one or two
+// probes and two integer compares: no string hashing and no byte comparison loop. It is the
+// whole-piece vocabulary lookup of the encoder, the most frequent operation by far.
+type shortTable struct {
+	slots []shortSlot
+	mask  uint64
+	shift uint
+	count int
+}
+
+type shortSlot struct {
+	lo, hi uint64
+	n      uint32 // key length; 0 marks an empty slot
+	val    uint32
+}
+
+func newShortTable(n int) *shortTable {
+	bits := uint(4)
+	for 1<<bits < 2*n {
+		bits++
+	}
+	return &shortTable{slots: make([]shortSlot, 1<<bits), mask: 1<<bits - 1, shift: 64 - bits}
+}
+
+// packKey packs s (1 <= len(s) <= 16) into two words; equal lengths and words mean equal keys.
+func packKey(s string) (lo, hi uint64) {
+	n := len(s)
+	b := unsafe.Slice(unsafe.StringData(s), n)
+	switch {
+	case n >= 8:
+		return binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32, 0
+	default:
+		return uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16, 0
+	}
+}
+
+func (t *shortTable) home(lo, hi uint64, n int) uint64 {
+	return ((lo ^ (hi * 0xC2B2AE3D27D4EB4F) ^ uint64(n)) * 0x9E3779B97F4A7C15) >> t.shift
+}
+
+// get returns the value stored for s; len(s) must be in [1, 16].
+func (t *shortTable) get(s string) (uint32, bool) {
+	lo, hi := packKey(s)
+	n := uint32(len(s))
+	for i := t.home(lo, hi, len(s)); ; i = (i + 1) & t.mask {
+		e := &t.slots[i]
+		if e.n == n && e.lo == lo && e.hi == hi {
+			return e.val, true
+		}
+		if e.n == 0 {
+			return 0, false
+		}
+	}
+}
+
+// put stores val for s (len(s) in [1, 16]), replacing an earlier value. The table must not be
+// more than half full; callers size it or reset it.
+func (t *shortTable) put(s string, val uint32) {
+	lo, hi := packKey(s)
+	n := uint32(len(s))
+	for i := t.home(lo, hi, len(s)); ; i = (i + 1) & t.mask {
+		e := &t.slots[i]
+		if e.n == 0 {
+			*e = shortSlot{lo, hi, n, val}
+			t.count++
+			return
+		}
+		if e.n == n && e.lo == lo && e.hi == hi {
+			e.val = val
+			return
+		}
+	}
+}
+
+func (t *shortTable) reset() {
+	clear(t.slots)
+	t.count = 0
+}
