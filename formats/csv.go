@@ -23,7 +23,7 @@ type csvReader struct {
 	raw    []byte
 }
 
-func newCSVReader(src *source, opt Options) (*csvReader, error) {
+func newCSVReader(src *source, opt Options) (Reader, error) {
 	if head, _ := src.peek(3); len(head) >= 3 && string(head[:3]) == string(bom) {
 		src.peeked = src.peeked[3:]
 	}

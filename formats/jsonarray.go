@@ -22,9 +22,9 @@ type jsonArrayReader struct {
 	raw     json.RawMessage
 }
 
-func newJSONArrayReader(src *source, opt Options) (*jsonArrayReader, error) {
+func newJSONArrayReader(src *source, opt Options) (Reader, error) {
 	// A BOM before '[' would be a syntax error for the decoder.
-	if head, _ := src.peek(3); len(head) == 3 && string(head) == string(bom) {
+	if head, _ := src.peek(3); len(head) >= 3 && string(head[:3]) == string(bom) {
 		src.peeked = src.peeked[3:]
 	}
 	return &jsonArrayReader{src: src, dec: json.NewDecoder(src), opt: opt}, nil

@@ -25,10 +25,15 @@ type lineReader struct {
 	prefix     []byte // Raw of a too-long record
 }
 
-func newLineReader(src *source, format Format, opt Options) (*lineReader, error) {
+func newLineReader(src *source, format Format, opt Options) (Reader, error) {
 	initial := minLineBuf
 	if int64(initial) > opt.MaxRecord+1 {
 		initial = int(opt.MaxRecord + 1)
+	}
+	if src.comp == compNone {
+		if fi, err := src.f.Stat(); err == nil && fi.Size() < int64(initial) {
+			initial = int(fi.Size()) + 1 // small file: no big buffer
+		}
 	}
 	l := &lineReader{src: src, format: format, opt: opt, buf: make([]byte, initial), line: 1, limit: -1}
 	if r := opt.Range; r != nil {
@@ -71,7 +76,7 @@ func (l *lineReader) seekRange(r *Range) error {
 
 // countNewlines counts '\n' bytes in [0, n) of f with large positioned reads.
 func countNewlines(f io.ReaderAt, n int64) (int64, error) {
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, min(n, 1<<20))
 	var count int64
 	for off := int64(0); off < n; {
 		chunk := buf

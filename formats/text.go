@@ -12,7 +12,7 @@ type textReader struct {
 	done bool
 }
 
-func newTextReader(src *source, opt Options) (*textReader, error) {
+func newTextReader(src *source, opt Options) (Reader, error) {
 	return &textReader{src: src, opt: opt}, nil
 }
 

@@ -1,0 +1,259 @@
+package formats
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/klauspost/compress/zstd"
+)
+
+// texts reads every record of path and returns the extracted field values.
+func texts(t *testing.T, path string, opt Options) []string {
+	t.Helper()
+	r, err := Open(path, opt)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	defer r.Close()
+	var out []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		s, kind, err := rec.Extract(opt.Field)
+		if kind != FieldOK {
+			s = "<" + kind.String() + ">"
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", rec.Where(), err)
+		}
+		if !json.Valid(rec.JSON()) {
+			t.Fatalf("%s: JSON() = %q is not JSON", rec.Where(), rec.JSON())
+		}
+		out = append(out, s)
+	}
+}
+
+func TestOpen_RealFixtures(t *testing.T) {
+	tests := []struct {
+		path, field string
+		n           int
+		first       string // prefix of the first text
+	}{
+		{"testdata/real/cc_en_head-0174.jsonl.gz", "text", 10, ""},
+		{"testdata/real/000.json.gz", "text", 10, "PPAA Home"},
+		{"testdata/real/jargon.jsonl.zst", "text", 2307, ""},
+		{"testdata/real/humaneval-rs.jsonl", "prompt", 156, "/// For a given number n"},
+		{"testdata/hf/xturing-tiny", "text", 2, ""},
+		{"testdata/hf/hf_textdatabench_hf.hf", "text", 5, ""},
+		{"testdata/hf/hf_datasetdict_roberta_sentiment", "text", 2384 + 331 + 685, ""},
+		{"testdata/hf/hf_datasetdict_roberta_sentiment/validation", "text", 331, ""},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			got := texts(t, tt.path, Options{Field: tt.field})
+			if len(got) != tt.n {
+				t.Fatalf("%d records, want %d", len(got), tt.n)
+			}
+			if !strings.HasPrefix(got[0], tt.first) || got[0] == "" || strings.HasPrefix(got[0], "<") {
+				t.Fatalf("first text %.60q, want prefix %q", got[0], tt.first)
+			}
+		})
+	}
+}
+
+func TestOpen_ZstdMatchesLines(t *testing.T) {
+	f, err := os.Open("testdata/real/jargon.jsonl.zst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 1<<24)
+	var want []string
+	for sc.Scan() {
+		var v struct{ Text string }
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, v.Text)
+	}
+	got := texts(t, "testdata/real/jargon.jsonl.zst", Options{Field: "text"})
+	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+		t.Fatal("zstd reader and bufio.Scanner + encoding/json disagree")
+	}
+}
+
+func TestOpen_SmallFormats(t *testing.T) {
+	tests := []struct {
+		name, data string
+		opt        Options
+		want       string // texts joined by '|'
+		wantErr    string
+	}{
+		{"a.json", " \n[{\"text\":\"a\"},\n {\"text\":null}, {\"x\":1}, 5]\n", Options{}, "a|<null>|<missing>|<not an object>", ""},
+		{"bom.json", "\xEF\xBB\xBF[{\"text\":\"a\"}]", Options{}, "a", ""},
+		{"empty.json", "[]", Options{}, "", ""},
+		{"bad.json", "[{\"text\":\"a\"}, {", Options{}, "", "bad.json: element 1"},
+		{"trail.json", "[{\"text\":\"a\"}] x", Options{}, "", "data after the JSON array"},
+		{"lines.json", "{\"text\":\"a\"}\n{\"text\":\"b\"}\n", Options{}, "a|b", ""},
+		{"a.csv", "\xEF\xBB\xBFid,text\n1,hello\n2,\"multi\nline, \"\"quoted\"\"\"\n3\n", Options{}, "hello|multi\nline, \"quoted\"|<missing>", ""},
+		{"nocol.csv", "id,body\n1,x\n", Options{}, "", "no column \"text\""},
+		{"badquote.csv", "text\n\"a\"b\n", Options{}, "", "badquote.csv: line 2"},
+		{"doc.txt", "\xEF\xBB\xBFline one\r\nline two\n", Options{}, "line one\r\nline two\n", ""},
+		{"empty.txt", "", Options{}, "", ""},
+		{"big.txt", strings.Repeat("z", 100), Options{MaxRecord: 50}, "<malformed JSON>", "too long"},
+		{"per-line.txt", "a\n\nb\r\n", Options{Format: FormatLines}, "a|b", ""},
+		{"noext", "{\"text\":\"sniffed\"}\n", Options{}, "sniffed", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, tt.name, []byte(tt.data))
+			tt.opt.Field = "text"
+			r, err := Open(p, tt.opt)
+			var got []string
+			for err == nil {
+				var rec Record
+				if rec, err = r.Next(); err == nil {
+					s, kind, xerr := rec.Extract("text")
+					if kind != FieldOK {
+						s = "<" + kind.String() + ">"
+					}
+					if xerr != nil && kind != FieldMalformed {
+						err = xerr
+					}
+					if xerr != nil && tt.wantErr != "" {
+						err = xerr
+					}
+					got = append(got, s)
+				}
+			}
+			if r != nil {
+				r.Close()
+			}
+			if tt.wantErr != "" {
+				if err == nil || err == io.EOF || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			if g := strings.Join(got, "|"); g != tt.want {
+				t.Fatalf("got %q, want %q", g, tt.want)
+			}
+		})
+	}
+}
+
+// writeParquet writes texts (nil = null) as column "text" plus an int
+// column, in row groups of rowGroup rows.
+func writeParquet(t *testing.T, texts []*string, rowGroup int64) string {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "text", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for i, s := range texts {
+		b.Field(0).(*array.Int64Builder).Append(int64(i))
+		if s == nil {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.StringBuilder).Append(*s)
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	p := filepath.Join(t.TempDir(), "in.parquet")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(rowGroup)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestParquet_RowGroups(t *testing.T) {
+	var in []*string
+	var all []string
+	for i := 0; i < 2500; i++ {
+		s := strings.Repeat("w", i%17) + "é"
+		if i%100 == 7 {
+			in = append(in, nil)
+			all = append(all, "<null>")
+			continue
+		}
+		in = append(in, &s)
+		all = append(all, s)
+	}
+	p := writeParquet(t, in, 1000) // row groups of 1000, 1000, 500
+	if got := texts(t, p, Options{}); strings.Join(got, "|") != strings.Join(all, "|") {
+		t.Fatalf("whole file: %d texts differ", len(got))
+	}
+	r, err := Open(p, Options{RowGroups: &RowGroups{1, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil || rec.Row != 1000 {
+		t.Fatalf("first row of group 1: %v, row %d", err, rec.Row)
+	}
+	r.Close()
+	if got := texts(t, p, Options{RowGroups: &RowGroups{1, 2}}); strings.Join(got, "|") != strings.Join(all[1000:2000], "|") {
+		t.Fatal("row group 1 differs")
+	}
+	for _, tt := range []struct {
+		opt  Options
+		want string
+	}{
+		{Options{Field: "body"}, `no column "body"`},
+		{Options{Field: "id"}, "not a string column"},
+		{Options{RowGroups: &RowGroups{2, 4}}, "out of range"},
+	} {
+		if _, err := Open(p, tt.opt); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Fatalf("%+v: err %v, want %q", tt.opt, err, tt.want)
+		}
+	}
+	data, _ := os.ReadFile(p)
+	for _, cut := range []int{len(data) / 3, len(data) - 10, 8} {
+		bad := writeFile(t, "cut.parquet", data[:cut])
+		if err := drain(bad, Options{}); err == nil || !strings.Contains(err.Error(), "cut.parquet") {
+			t.Fatalf("truncated at %d: err %v", cut, err)
+		}
+	}
+}
+
+func TestHF_NotText(t *testing.T) {
+	err := drain("testdata/hf/hf_ricksanchez_val_tokenized", Options{Field: "input_ids"})
+	if err == nil || !strings.Contains(err.Error(), "not a string column") {
+		t.Fatalf("err %v", err)
+	}
+}
