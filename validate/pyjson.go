@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func pyDumps(raw []byte) (string, error) {
 	if err := pyValue(dec, &b); err != nil {
 		return "", err
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return "", errors.New("validate: trailing data after JSON value")
 	}
 	return b.String(), nil

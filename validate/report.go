@@ -102,13 +102,13 @@ func (r *Report) ByMessage() map[string]int {
 // Errors returns a copy of the kept issues, in the order they were added.
 func (r *Report) Errors() []ReportError { return append([]ReportError(nil), r.errors...) }
 
-// MarshalJSON renders the report as one object:
+// JSON renders the report as one object:
 //
 //	{"stage":..., "records":N, "valid":N, "invalid":N, "by_message":{...}, "errors":[{"location":..., "field":..., "message":...}]}
 //
 // with by_message keys sorted, errors in order ([] when none), and <, >, & left unescaped so
 // that Harmony tokens read as themselves.
-func (r *Report) MarshalJSON() ([]byte, error) {
+func (r *Report) JSON() []byte {
 	v := struct {
 		Stage     Stage          `json:"stage"`
 		Records   int            `json:"records"`
@@ -126,11 +126,13 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	_ = enc.Encode(v) // strings and ints only: encoding cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
+
+// MarshalJSON is JSON, for embedding a report in other values. Note that json.Marshal escapes
+// <, > and & in its output; an Encoder with SetEscapeHTML(false) keeps them.
+func (r *Report) MarshalJSON() ([]byte, error) { return r.JSON(), nil }
 
 // WriteText writes the human summary: the counts, the issue counts by message (most frequent
 // first, ties by message), then the kept errors as "location: field: message".
