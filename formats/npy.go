@@ -1,0 +1,181 @@
+package formats
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// npyHeader returns the .npy v1.0 preamble exactly as np.save writes it
+// (numpy/lib/format.py _write_array_header): the dict with sorted keys,
+// 21 - len(repr(shape[0])) spaces of growth room, then space padding and
+// '\n' to a multiple of 64 bytes. Its length does not depend on shape[0].
+func npyHeader(d DType, shape []int64) []byte {
+	var sb strings.Builder
+	sb.WriteString("{'descr': '" + dtypeInfo[d].descr + "', 'fortran_order': False, 'shape': (")
+	for i, n := range shape {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(strconv.FormatInt(n, 10))
+	}
+	if len(shape) == 1 {
+		sb.WriteByte(',')
+	}
+	sb.WriteString("), }")
+	if len(shape) > 0 {
+		sb.WriteString(strings.Repeat(" ", max(0, 21-len(strconv.FormatInt(shape[0], 10)))))
+	}
+	hlen := sb.Len() + 1
+	pad := 64 - (10+hlen)%64
+	b := make([]byte, 0, 10+hlen+pad)
+	b = append(b, "\x93NUMPY\x01\x00"...)
+	b = binary.LittleEndian.AppendUint16(b, uint16(hlen+pad))
+	b = append(b, sb.String()...)
+	b = append(b, strings.Repeat(" ", pad)...)
+	return append(b, '\n')
+}
+
+// NpyWriter streams a NumPy array of shape (rows, cols), or (n,) when cols
+// is 0, without knowing the row count in advance: the header is written
+// with room for any count and rewritten on Close. The file appears at its
+// path only when Close succeeds.
+type NpyWriter struct {
+	path, tmp string
+	f         *os.File
+	bw        *bufio.Writer
+	dtype     DType
+	cols      int
+	n         int64 // rows written (elements when cols is 0)
+	buf       []byte
+	hdrLen    int
+	err       error
+}
+
+// CreateNpy starts writing path. cols > 0 makes a 2-D array whose rows must
+// all have cols elements; cols == 0 makes a 1-D array of all rows' elements.
+func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
+	if !dtype.valid() || cols < 0 {
+		return nil, fmt.Errorf("formats: CreateNpy %s: bad dtype %v or cols %d", path, dtype, cols)
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	w := &NpyWriter{path: path, tmp: tmp, f: f, bw: bufio.NewWriterSize(f, 1<<20), dtype: dtype, cols: cols}
+	h := npyHeader(dtype, w.shape())
+	w.hdrLen = len(h)
+	if _, err := w.bw.Write(h); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("formats: %s: %w", tmp, err)
+	}
+	return w, nil
+}
+
+func (w *NpyWriter) shape() []int64 {
+	if w.cols == 0 {
+		return []int64{w.n}
+	}
+	return []int64{w.n, int64(w.cols)}
+}
+
+// Rows returns the number of rows (elements for a 1-D array) written.
+func (w *NpyWriter) Rows() int64 { return w.n }
+
+// WriteRow appends one row.
+func (w *NpyWriter) WriteRow(row []int32) error {
+	return writeRow(w, row)
+}
+
+// WriteRow64 appends one row of int64 values.
+func (w *NpyWriter) WriteRow64(row []int64) error {
+	return writeRow(w, row)
+}
+
+func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.cols > 0 && len(row) != w.cols {
+		return fmt.Errorf("formats: %s: row of %d values, want %d", w.path, len(row), w.cols)
+	}
+	w.buf = w.buf[:0]
+	for _, v := range row {
+		var err error
+		if w.buf, err = w.dtype.appendElem(w.buf, int64(v)); err != nil {
+			return fmt.Errorf("%w (row %d of %s)", err, w.n, w.path)
+		}
+	}
+	if _, err := w.bw.Write(w.buf); err != nil {
+		w.err = fmt.Errorf("formats: %s: %w", w.tmp, err)
+		return w.err
+	}
+	if w.cols > 0 {
+		w.n++
+	} else {
+		w.n += int64(len(row))
+	}
+	return nil
+}
+
+// Close writes the final header, syncs and renames the file into place.
+func (w *NpyWriter) Close() error {
+	if w.f == nil {
+		return errors.New("formats: NpyWriter closed twice")
+	}
+	err := w.err
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err == nil {
+		h := npyHeader(w.dtype, w.shape())
+		if len(h) != w.hdrLen {
+			err = fmt.Errorf("header length changed from %d to %d", w.hdrLen, len(h))
+		} else {
+			_, err = w.f.WriteAt(h, 0)
+		}
+	}
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	w.f = nil
+	if err == nil {
+		err = os.Rename(w.tmp, w.path)
+	}
+	if err != nil {
+		os.Remove(w.tmp)
+		return fmt.Errorf("formats: writing %s: %w", w.path, err)
+	}
+	return syncDir(filepath.Dir(w.path))
+}
+
+// Abort discards the output.
+func (w *NpyWriter) Abort() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	os.Remove(w.tmp)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("formats: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("formats: sync %s: %w", dir, err)
+	}
+	return nil
+}

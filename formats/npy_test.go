@@ -1,0 +1,145 @@
+package formats
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestNpyWriter_MatchesNumPy rewrites the np.save fixtures and compares
+// every byte.
+func TestNpyWriter_MatchesNumPy(t *testing.T) {
+	tests := []struct {
+		file  string
+		dtype DType
+		cols  int
+	}{
+		{"empty_int32.npy", Int32, 0},
+		{"tokens_int32_len10.npy", Int32, 0},
+		{"tokens_uint16_len10.npy", Uint16, 0},
+		{"offsets_int64_2x3.npy", Int64, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join("testdata/npy", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := want[128:]
+			vals := make([]int64, len(data)/tt.dtype.Size())
+			for i := range vals {
+				switch tt.dtype.Size() {
+				case 8:
+					vals[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
+				case 4:
+					vals[i] = int64(int32(binary.LittleEndian.Uint32(data[4*i:])))
+				case 2:
+					vals[i] = int64(binary.LittleEndian.Uint16(data[2*i:]))
+				}
+			}
+			p := filepath.Join(t.TempDir(), tt.file)
+			w, err := CreateNpy(p, tt.dtype, tt.cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step := max(tt.cols, 1)
+			for i := 0; i < len(vals); i += step {
+				if err := w.WriteRow64(vals[i : i+step]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(p)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("bytes differ:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func TestNpyWriter_Errors(t *testing.T) {
+	dir := t.TempDir()
+	w, err := CreateNpy(filepath.Join(dir, "a.npy"), Uint16, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRow([]int32{1, 2, 3}); err == nil {
+		t.Fatal("wrong row length accepted")
+	}
+	if err := w.WriteRow([]int32{1, 70000}); err == nil {
+		t.Fatal("70000 accepted as uint16")
+	}
+	if err := w.WriteRow([]int32{-1, 0}); err == nil {
+		t.Fatal("-1 accepted as uint16")
+	}
+	w.Abort()
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("Abort left %v", ents)
+	}
+}
+
+// numpy returns the path of a python3 with NumPy, or skips (fails under CI).
+func numpy(t *testing.T) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("NumPy is required under CI: %s -c 'import numpy': %v", py, err)
+		}
+		t.Skipf("NumPy not available (%v); install python3-numpy", err)
+	}
+	return py
+}
+
+func TestNpyWriter_LoadsInNumPy(t *testing.T) {
+	py := numpy(t)
+	dir := t.TempDir()
+	for _, d := range []DType{Int64, Int32, Uint32, Uint16} {
+		for _, rows := range []int{0, 1, 7} {
+			p := filepath.Join(dir, fmt.Sprintf("%v_%d.npy", d, rows))
+			w, err := CreateNpy(p, d, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want [][]int64
+			for r := 0; r < rows; r++ {
+				row := []int64{int64(r), 1, 2, 65535, int64(r * 1000)}
+				if d != Uint16 {
+					row[3] = 200000
+				}
+				want = append(want, row)
+				if err := w.WriteRow64(row); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			script := `import sys, json, numpy as np
+a = np.load(sys.argv[1], mmap_mode="r")
+print(json.dumps({"dtype": str(a.dtype), "shape": list(a.shape), "data": a.tolist()}))`
+			out, err := exec.Command(py, "-c", script, p).CombinedOutput()
+			if err != nil {
+				t.Fatalf("np.load(%s): %v\n%s", p, err, out)
+			}
+			var got struct {
+				DType string
+				Shape []int
+				Data  [][]int64
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("%s: %v", out, err)
+			}
+			if got.DType != d.String() || fmt.Sprint(got.Shape) != fmt.Sprint([]int{rows, 5}) || fmt.Sprint(got.Data) != fmt.Sprint(want) && rows > 0 {
+				t.Fatalf("%s: numpy sees %+v, want %v %v", p, got, d, want)
+			}
+		}
+	}
+}
