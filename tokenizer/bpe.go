@@ -48,7 +48,13 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 	}
 	if m.wholeWord {
 		if len(piece) <= maxShortKey {
-			if id, ok := m.short.get(piece); ok {
+			lo, hi := packKey(piece)
+			h := hotHash(lo, hi, len(piece))
+			if id, ok := st.hot.get(h, lo, hi, len(piece)); ok {
+				return append(dst, id)
+			}
+			if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
+				st.hot.put(h, lo, hi, len(piece), id)
 				return append(dst, id)
 			}
 		} else if id, ok := m.vocab[piece]; ok {

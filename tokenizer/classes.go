@@ -57,10 +57,14 @@ func classifySlow(r rune) uint8 {
 // classAt returns the classes and byte width of the character at s[i] (i < len(s)). An invalid
 // UTF-8 byte is a character of width 1 and class "other" (no bits set), like U+FFFD.
 func (t *classTable) classAt(s string, i int) (uint8, int) {
-	b := s[i]
-	if b < utf8.RuneSelf {
+	if b := s[i]; b < utf8.RuneSelf {
 		return t[b], 1
 	}
+	return t.classAtSlow(s, i)
+}
+
+// classAtSlow is classAt for a non-ASCII lead byte, kept out of line so classAt inlines.
+func (t *classTable) classAtSlow(s string, i int) (uint8, int) {
 	r, w := utf8.DecodeRuneInString(s[i:])
 	if r < 0x10000 {
 		if r == utf8.RuneError && w == 1 {

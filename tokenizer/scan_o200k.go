@@ -15,18 +15,25 @@ func (o o200kScanner) appendMatches(dst []span, s string) []span { return tile(o
 func (o o200kScanner) next(s string, i int) int {
 	t := o.t
 	b := s[i]
-	// ASCII fast path: a lowercase run, optionally after one capital or a space.
+	// ASCII fast path: [prefix] [A-Z]* [a-z]* with ASCII (or the end) after it. ASCII capitals
+	// are only in the "upper" group and ASCII small letters only in "lower", so no backtracking
+	// into the runs can change the outcome: a lowercase run makes the first alternative match,
+	// an uppercase run alone the second.
 	if b < 0x80 {
-		j := i
-		if b == ' ' || t[b]&clUpper != 0 {
-			j++
+		p := i
+		if t[b]&(clLetter|clNumber|clNewline) == 0 {
+			p++ // b can only be the optional prefix character
 		}
-		if j < len(s) && s[j] < 0x80 && t[s[j]]&clLower != 0 {
-			j = run(t, s, j+1, clLower)
-			if j == len(s) || s[j] < 0x80 && s[j] != '\'' {
-				return j
-			}
-			return j + contraction(s, j, true)
+		k := p
+		for k < len(s) && s[k]-'A' < 26 {
+			k++
+		}
+		e := k
+		for e < len(s) && s[e]-'a' < 26 {
+			e++
+		}
+		if e > p && (e == len(s) || s[e] < 0x80) {
+			return e + contraction(s, e, true)
 		}
 	}
 	c0, w0 := t.classAt(s, i)

@@ -55,8 +55,13 @@ func (t *shortTable) home(lo, hi uint64, n int) uint64 {
 // get returns the value stored for s; len(s) must be in [1, 16].
 func (t *shortTable) get(s string) (uint32, bool) {
 	lo, hi := packKey(s)
-	n := uint32(len(s))
-	for i := t.home(lo, hi, len(s)); ; i = (i + 1) & t.mask {
+	return t.getPacked(lo, hi, len(s))
+}
+
+// getPacked is get for a key already packed by packKey.
+func (t *shortTable) getPacked(lo, hi uint64, length int) (uint32, bool) {
+	n := uint32(length)
+	for i := t.home(lo, hi, length); ; i = (i + 1) & t.mask {
 		e := &t.slots[i]
 		if e.n == n && e.lo == lo && e.hi == hi {
 			return e.val, true
@@ -89,4 +94,29 @@ func (t *shortTable) put(s string, val uint32) {
 func (t *shortTable) reset() {
 	clear(t.slots)
 	t.count = 0
+}
+
+// hotCache is a small direct-mapped cache of whole-piece vocabulary hits, per encoder state.
+// Token frequencies are Zipfian: a few thousand tokens make most of any text, and keeping them
+// in 400 KB that stay in the core's L2 cache avoids a memory access into the big table for
+// most pieces.
+type hotCache [hotSize]shortSlot
+
+const hotBits = 14
+const hotSize = 1 << hotBits
+
+func hotHash(lo, hi uint64, n int) uint64 {
+	return ((lo ^ (hi * 0xC2B2AE3D27D4EB4F) ^ uint64(n)) * 0x9E3779B97F4A7C15) >> (64 - hotBits)
+}
+
+func (c *hotCache) get(h, lo, hi uint64, n int) (uint32, bool) {
+	e := &c[h]
+	if e.n == uint32(n) && e.lo == lo && e.hi == hi {
+		return e.val, true
+	}
+	return 0, false
+}
+
+func (c *hotCache) put(h, lo, hi uint64, n int, val uint32) {
+	c[h] = shortSlot{lo, hi, uint32(n), val}
 }

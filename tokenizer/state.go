@@ -9,6 +9,7 @@ import (
 // state is the scratch space of one encoding call: reused buffers and the piece cache. States
 // come from the Tokenizer's statePool, so the cache stays warm across calls.
 type state struct {
+	hot    hotCache
 	ids    []uint32
 	vals   []uint64
 	spans  []span
@@ -29,8 +30,8 @@ func newState() *state {
 const maxCachedPiece = 64
 
 // maxCacheEntries bounds the cache; when it is full it is emptied and refilled, which keeps the
-// frequent pieces (they come back at once) and bounds memory at about ten megabytes per state.
-const maxCacheEntries = 1 << 17
+// frequent pieces (they come back at once) and bounds memory at about twenty megabytes per state.
+const maxCacheEntries = 1 << 18
 
 // pieceCache memoises the ids of whole pieces that are not themselves tokens. Short pieces are
 // keyed in a shortTable, longer ones in a map (with copied keys: the text may be a caller's
