@@ -1,0 +1,192 @@
+package planner
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+// tree writes files (path -> content) under a new temporary directory and returns it.
+func tree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const hfState = `{"_data_files": [{"filename": "data-00000-of-00002.arrow"}, {"filename": "data-00001-of-00002.arrow"}]}`
+
+var corpus = map[string]string{
+	"a/x.jsonl":                            `{"text":"x"}` + "\n",
+	"a/y.jsonl.zst":                        "\x28\xb5\x2f\xfdzz",
+	"a/sub/z.txt":                          "line\n",
+	"a/sub/w.csv":                          "text\nhi\n",
+	"a/p.parquet":                          "PAR1....PAR1",
+	"a/README":                             "not data",
+	"a/notes.md":                           "not data",
+	"a/.hidden/h.jsonl":                    "{}\n",
+	"a/_SUCCESS.jsonl":                     "",
+	"a/ds/state.json":                      hfState,
+	"a/ds/dataset_info.json":               "{}",
+	"a/ds/data-00000-of-00002.arrow":       "ARROW1",
+	"a/ds/data-00001-of-00002.arrow":       "ARROW1",
+	"a/ds/cache-123.arrow":                 "ARROW1",
+	"b/dd/dataset_dict.json":               `{"splits":["train"]}`,
+	"b/dd/train/state.json":                `{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}`,
+	"b/dd/train/data-00000-of-00001.arrow": "ARROW1",
+	"c/blob":                               `  {"text": "sniffed"}`,
+	"c/gz":                                 "\x1f\x8bxxxx",
+	"c/plain":                              "hello",
+	"c/empty":                              "",
+	"d/1/2/deep.jsonl":                     "{}\n",
+	"d/top.jsonl":                          "{}\n",
+}
+
+func TestList_Entries(t *testing.T) {
+	dir := tree(t, corpus)
+	tests := []struct {
+		name    string
+		entries []job.Input
+		want    []string // path:format:compression, relative to dir
+		err     string
+	}{
+		{"directory walk", []job.Input{job.DefaultInput("a")}, []string{
+			"a/ds/data-00000-of-00002.arrow:hf:", "a/ds/data-00001-of-00002.arrow:hf:",
+			"a/p.parquet:parquet:", "a/sub/w.csv:csv:", "a/sub/z.txt:text:",
+			"a/x.jsonl:jsonl:", "a/y.jsonl.zst:jsonl:zstd"}, ""},
+		{"hf dir", []job.Input{job.DefaultInput("a/ds")}, []string{
+			"a/ds/data-00000-of-00002.arrow:hf:", "a/ds/data-00001-of-00002.arrow:hf:"}, ""},
+		{"glob", []job.Input{job.DefaultInput("a/*.jsonl*")}, []string{"a/_SUCCESS.jsonl:jsonl:", "a/x.jsonl:jsonl:", "a/y.jsonl.zst:jsonl:zstd"}, ""},
+		{"double star", []job.Input{job.DefaultInput("d/**/*.jsonl")}, []string{"d/1/2/deep.jsonl:jsonl:", "d/top.jsonl:jsonl:"}, ""},
+		{"double star middle", []job.Input{job.DefaultInput("**/2/*.jsonl")}, []string{"d/1/2/deep.jsonl:jsonl:"}, ""},
+		{"sniff jsonl", []job.Input{job.DefaultInput("c/blob")}, []string{"c/blob:jsonl:"}, ""},
+		{"explicit format", []job.Input{{Path: "c/plain", Format: job.FormatText, TextField: "text"}}, []string{"c/plain:text:"}, ""},
+		{"explicit format sniffs compression", []job.Input{{Path: "c/gz", Format: job.FormatJSONL, TextField: "text"}}, []string{"c/gz:jsonl:gzip"}, ""},
+		{"explicit overrides extension", []job.Input{{Path: "a/x.jsonl", Format: job.FormatText}}, []string{"a/x.jsonl:text:"}, ""},
+		{"duplicates merged", []job.Input{job.DefaultInput("d"), job.DefaultInput("d/top.jsonl")}, []string{"d/1/2/deep.jsonl:jsonl:", "d/top.jsonl:jsonl:"}, ""},
+		{"sorted across entries", []job.Input{job.DefaultInput("d/top.jsonl"), job.DefaultInput("a/x.jsonl")}, []string{"a/x.jsonl:jsonl:", "d/top.jsonl:jsonl:"}, ""},
+		{"duplicate conflict", []job.Input{job.DefaultInput("d/top.jsonl"), {Path: "d/top.jsonl", Format: job.FormatText}}, nil, "inputs[1].path: "},
+		{"undetectable", []job.Input{job.DefaultInput("c/plain")}, nil, "inputs[0].path: " + "%s/c/plain: cannot tell the format"},
+		{"compressed undetectable", []job.Input{job.DefaultInput("c/gz")}, nil, "cannot tell the format"},
+		{"empty unknown", []job.Input{job.DefaultInput("c/empty")}, nil, "cannot tell the format"},
+		{"missing", []job.Input{job.DefaultInput("nope.jsonl")}, nil, "inputs[0].path: "},
+		{"glob matches nothing", []job.Input{job.DefaultInput("a"), job.DefaultInput("z*/*.jsonl")}, nil, `inputs[1].path: "z*/*.jsonl": no input files found`},
+		{"datasetdict refused", []job.Input{job.DefaultInput("b/dd")}, nil, "is a DatasetDict: name one of its splits"},
+		{"bad glob", []job.Input{job.DefaultInput("a/[")}, nil, "inputs[0].path: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testSpec(100)
+			s.Inputs = tt.entries
+			got, err := List(s, ListOptions{BaseDir: dir})
+			if tt.err != "" {
+				want := strings.ReplaceAll(tt.err, "%s", dir)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("List error = %v, want %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var view []string
+			for _, in := range got {
+				rel, _ := filepath.Rel(dir, in.Path)
+				view = append(view, rel+":"+string(in.Format)+":"+string(in.Compression))
+			}
+			if !reflect.DeepEqual(view, tt.want) {
+				t.Fatalf("List =\n%q\nwant\n%q", view, tt.want)
+			}
+		})
+	}
+}
+
+func TestList_SizesAndFields(t *testing.T) {
+	dir := tree(t, corpus)
+	s := testSpec(100)
+	s.Inputs = []job.Input{{Path: "a/x.jsonl", Format: job.FormatAuto, TextField: "body"}}
+	got, err := List(s, ListOptions{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Input{Path: filepath.Join(dir, "a/x.jsonl"), Format: job.FormatJSONL, Size: 13, TextField: "body"}
+	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("List = %+v, want %+v", got, want)
+	}
+}
+
+func TestList_RowGroupsCallback(t *testing.T) {
+	dir := tree(t, corpus)
+	s := testSpec(100)
+	s.Inputs = []job.Input{job.DefaultInput("a/p.parquet")}
+	rgs := []RowGroup{{Rows: 3, Bytes: 60}, {Rows: 4, Bytes: 60}}
+	got, err := List(s, ListOptions{BaseDir: dir, RowGroups: func(p string) ([]RowGroup, error) {
+		if !strings.HasSuffix(p, "p.parquet") {
+			t.Errorf("callback for %s", p)
+		}
+		return rgs, nil
+	}})
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0].RowGroups, rgs) {
+		t.Fatalf("List = %+v, %v", got, err)
+	}
+	plan, err := Plan(s, got)
+	if err != nil || len(plan) != 2 || plan[1].StartRow != 3 {
+		t.Fatalf("Plan = %+v, %v", plan, err)
+	}
+	_, err = List(s, ListOptions{BaseDir: dir, RowGroups: func(string) ([]RowGroup, error) {
+		return nil, errors.New("bad footer")
+	}})
+	if err == nil || !strings.Contains(err.Error(), "bad footer") {
+		t.Fatalf("callback error lost: %v", err)
+	}
+}
+
+func TestList_SharedHFTestdata(t *testing.T) {
+	const dir = "../../shared/testdata/hf/xturing-tiny"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("shared test data not present")
+	}
+	s := testSpec(100)
+	s.Inputs = []job.Input{job.DefaultInput(dir)}
+	got, err := List(s, ListOptions{})
+	if err != nil || len(got) != 1 || got[0].Format != job.FormatHF || got[0].Size == 0 {
+		t.Fatalf("List = %+v, %v", got, err)
+	}
+}
+
+func TestDetectByName(t *testing.T) {
+	tests := []struct {
+		name string
+		f    job.Format
+		c    Compression
+	}{
+		{"a.jsonl", job.FormatJSONL, ""},
+		{"A.JSONL.GZ", job.FormatJSONL, CompressionGzip},
+		{"a.json.gz", job.FormatJSONL, CompressionGzip},
+		{"a.ndjson.zst", job.FormatJSONL, CompressionZstd},
+		{"a.txt.zstd", job.FormatText, CompressionZstd},
+		{"a.csv", job.FormatCSV, ""},
+		{"a.parquet", job.FormatParquet, ""},
+		{"x.arrow", job.FormatHF, ""},
+		{"a.gz", "", CompressionGzip},
+		{"README", "", ""},
+	}
+	for _, tt := range tests {
+		if f, c := DetectByName(tt.name); f != tt.f || c != tt.c {
+			t.Errorf("DetectByName(%q) = %q, %q; want %q, %q", tt.name, f, c, tt.f, tt.c)
+		}
+	}
+}

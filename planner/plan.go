@@ -1,0 +1,208 @@
+package planner
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+// MaxShards bounds the shards of one plan; a larger plan asks for a larger shard_size.
+const MaxShards = 1 << 20
+
+// Kind says which part of its file a shard covers.
+type Kind string
+
+// Kinds.
+const (
+	KindFile      Kind = "file"       // the whole file
+	KindBytes     Kind = "bytes"      // the lines starting in [ByteStart, ByteEnd)
+	KindRowGroups Kind = "row_groups" // Parquet row groups [RowGroupStart, RowGroupEnd)
+)
+
+// ShardSpec is one unit of work. It is a plain value with JSON tags: it travels to workers.
+type ShardSpec struct {
+	// ID is Index zero-padded to the plan's width (at least 6 digits): "000042".
+	ID string `json:"id"`
+	// Index is the shard's position in the plan, from 0; finalize assembles in this order.
+	Index int `json:"index"`
+	// Job is the job's name.
+	Job string `json:"job"`
+	// Path is the input file.
+	Path string `json:"path"`
+	// Format is the resolved input format.
+	Format job.Format `json:"format"`
+	// Compression of the file; "" for none.
+	Compression Compression `json:"compression,omitempty"`
+	// TextField is the field holding the document text.
+	TextField string `json:"text_field"`
+	// FileSize is the file's size when listed; the executor may check it to catch a file
+	// changed since planning.
+	FileSize int64 `json:"file_size"`
+	// Kind says which of the ranges below applies.
+	Kind Kind `json:"kind"`
+	// ByteStart and ByteEnd delimit a byte range (KindBytes): the shard owns the lines that
+	// start in [ByteStart, ByteEnd).
+	ByteStart int64 `json:"byte_start,omitempty"`
+	ByteEnd   int64 `json:"byte_end,omitempty"`
+	// RowGroupStart and RowGroupEnd delimit Parquet row groups [start, end) (KindRowGroups).
+	RowGroupStart int `json:"row_group_start,omitempty"`
+	RowGroupEnd   int `json:"row_group_end,omitempty"`
+	// StartLine is the 1-based line number of the shard's first line, when known without
+	// reading (the first range of a file, whole files); 0 means unknown.
+	StartLine int64 `json:"start_line,omitempty"`
+	// StartRow is the 0-based index in the file of the shard's first row (Parquet with known
+	// row groups, and whole Parquet, CSV and Arrow files).
+	StartRow int64 `json:"start_row,omitempty"`
+}
+
+// Plan returns the shards of a job, in order. It is pure: it reads no file, and equal
+// arguments give equal plans, whatever the order of inputs. It checks what it relies on (a
+// name, shard_size > 0, resolved formats, no path twice), not the whole spec: validate the
+// spec first.
+func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
+	if spec == nil {
+		return nil, errors.New("planner: nil spec")
+	}
+	if spec.Name == "" {
+		return nil, errors.New("planner: the job has no name")
+	}
+	size := int64(spec.ShardSize)
+	if size <= 0 {
+		return nil, fmt.Errorf("planner: shard_size must be > 0, got %d", size)
+	}
+	ins := slices.Clone(inputs)
+	slices.SortStableFunc(ins, func(a, b Input) int { return cmp.Compare(a.Path, b.Path) })
+	total := 0
+	for i, in := range ins {
+		if i > 0 && ins[i-1].Path == in.Path {
+			return nil, fmt.Errorf("planner: input %q listed twice", in.Path)
+		}
+		if err := checkInput(in); err != nil {
+			return nil, err
+		}
+		total += shardCount(in, size)
+		if total > MaxShards {
+			return nil, fmt.Errorf("planner: more than %d shards; raise shard_size (now %s)", MaxShards, spec.ShardSize)
+		}
+	}
+	shards := make([]ShardSpec, 0, total)
+	for _, in := range ins {
+		shards = appendShards(shards, in, size)
+	}
+	for i := range shards {
+		shards[i].Index = i
+		shards[i].ID = ShardID(i, len(shards))
+		shards[i].Job = spec.Name
+	}
+	return shards, nil
+}
+
+// ShardID returns the id of shard i of a plan of n shards: i zero-padded to the width of n-1,
+// at least 6 digits.
+func ShardID(i, n int) string {
+	width := max(6, len(strconv.Itoa(n-1)))
+	return fmt.Sprintf("%0*d", width, i)
+}
+
+func checkInput(in Input) error {
+	switch in.Format {
+	case job.FormatJSONL, job.FormatText, job.FormatCSV:
+	case job.FormatParquet, job.FormatHF:
+		if in.Compression != CompressionNone {
+			return fmt.Errorf("planner: %s: compressed %s files are not supported", in.Path, in.Format)
+		}
+	default:
+		return fmt.Errorf("planner: %s: unresolved format %q", in.Path, in.Format)
+	}
+	switch in.Compression {
+	case CompressionNone, CompressionGzip, CompressionZstd:
+	default:
+		return fmt.Errorf("planner: %s: unknown compression %q", in.Path, in.Compression)
+	}
+	if in.Size < 0 {
+		return fmt.Errorf("planner: %s: negative size %d", in.Path, in.Size)
+	}
+	for i, rg := range in.RowGroups {
+		if rg.Rows < 0 || rg.Bytes < 0 {
+			return fmt.Errorf("planner: %s: row group %d has negative counts", in.Path, i)
+		}
+	}
+	return nil
+}
+
+// byteRanges reports whether an input is split by byte ranges.
+func byteRanges(in Input) bool {
+	return lineOriented(in.Format) && in.Compression == CompressionNone
+}
+
+// shardCount is the number of shards appendShards makes for in.
+func shardCount(in Input, size int64) int {
+	switch {
+	case in.Size == 0 && in.Compression == CompressionNone && (lineOriented(in.Format) || in.Format == job.FormatCSV):
+		return 0
+	case byteRanges(in):
+		n := (in.Size + size - 1) / size
+		return int(min(n, MaxShards+1))
+	case in.Format == job.FormatParquet && len(in.RowGroups) > 0:
+		return len(groupRowGroups(in.RowGroups, size))
+	}
+	return 1
+}
+
+func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
+	base := ShardSpec{Path: in.Path, Format: in.Format, Compression: in.Compression,
+		TextField: in.TextField, FileSize: in.Size, Kind: KindFile}
+	n := shardCount(in, size)
+	switch {
+	case n == 0:
+	case byteRanges(in):
+		// Even cuts: range k is [floor(k*Size/n), floor((k+1)*Size/n)), computed without
+		// overflow as k*q + k*r/n with Size = q*n + r.
+		q, r, nn := in.Size/int64(n), in.Size%int64(n), int64(n)
+		cut := func(k int64) int64 { return k*q + k*r/nn }
+		for k := int64(0); k < nn; k++ {
+			s := base
+			s.Kind, s.ByteStart, s.ByteEnd = KindBytes, cut(k), cut(k+1)
+			if k == 0 {
+				s.StartLine = 1
+			}
+			out = append(out, s)
+		}
+	case in.Format == job.FormatParquet && len(in.RowGroups) > 0:
+		var row int64
+		groups := groupRowGroups(in.RowGroups, size)
+		for _, g := range groups {
+			s := base
+			s.Kind, s.RowGroupStart, s.RowGroupEnd, s.StartRow = KindRowGroups, g[0], g[1], row
+			for _, rg := range in.RowGroups[g[0]:g[1]] {
+				row += rg.Rows
+			}
+			out = append(out, s)
+		}
+	default:
+		if lineOriented(in.Format) {
+			base.StartLine = 1
+		}
+		out = append(out, base)
+	}
+	return out
+}
+
+// groupRowGroups cuts row groups into runs [start, end) of about size bytes: a run takes the
+// next row group unless it holds at least one and the addition would pass size.
+func groupRowGroups(rgs []RowGroup, size int64) [][2]int {
+	var out [][2]int
+	start, acc := 0, int64(0)
+	for i, rg := range rgs {
+		if i > start && acc+rg.Bytes > size {
+			out = append(out, [2]int{start, i})
+			start, acc = i, 0
+		}
+		acc += rg.Bytes
+	}
+	return append(out, [2]int{start, len(rgs)})
+}

@@ -1,0 +1,171 @@
+package planner
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+func testSpec(shardSize job.ByteSize) *job.Spec {
+	s := job.DefaultSpec()
+	s.Name, s.Tokenizer, s.ShardSize = "j", "gpt2", shardSize
+	s.Inputs = []job.Input{job.DefaultInput("x")}
+	return s
+}
+
+// brief is a compact view of a shard for table tests.
+type brief struct {
+	path       string
+	kind       Kind
+	start, end int64
+	line, row  int64
+}
+
+func briefs(shards []ShardSpec) []brief {
+	var out []brief
+	for _, s := range shards {
+		b := brief{path: s.Path, kind: s.Kind, line: s.StartLine, row: s.StartRow}
+		switch s.Kind {
+		case KindBytes:
+			b.start, b.end = s.ByteStart, s.ByteEnd
+		case KindRowGroups:
+			b.start, b.end = int64(s.RowGroupStart), int64(s.RowGroupEnd)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestPlan_Shards(t *testing.T) {
+	rgs := []RowGroup{{10, 40}, {20, 40}, {30, 100}, {5, 10}, {5, 10}}
+	tests := []struct {
+		name string
+		in   []Input
+		want []brief
+	}{
+		{"small jsonl one range", []Input{{Path: "a.jsonl", Format: job.FormatJSONL, Size: 50}},
+			[]brief{{"a.jsonl", KindBytes, 0, 50, 1, 0}}},
+		{"exact multiple", []Input{{Path: "a.jsonl", Format: job.FormatJSONL, Size: 200}},
+			[]brief{{"a.jsonl", KindBytes, 0, 100, 1, 0}, {"a.jsonl", KindBytes, 100, 200, 0, 0}}},
+		{"even cuts", []Input{{Path: "a.txt", Format: job.FormatText, Size: 201}},
+			[]brief{{"a.txt", KindBytes, 0, 67, 1, 0}, {"a.txt", KindBytes, 67, 134, 0, 0}, {"a.txt", KindBytes, 134, 201, 0, 0}}},
+		{"empty skipped", []Input{{Path: "a.jsonl", Format: job.FormatJSONL}, {Path: "b.csv", Format: job.FormatCSV}}, nil},
+		{"compressed whole", []Input{{Path: "a.jsonl.zst", Format: job.FormatJSONL, Compression: CompressionZstd, Size: 1000}},
+			[]brief{{"a.jsonl.zst", KindFile, 0, 0, 1, 0}}},
+		{"empty compressed kept", []Input{{Path: "a.jsonl.gz", Format: job.FormatJSONL, Compression: CompressionGzip}},
+			[]brief{{"a.jsonl.gz", KindFile, 0, 0, 1, 0}}},
+		{"csv whole", []Input{{Path: "a.csv", Format: job.FormatCSV, Size: 1000}},
+			[]brief{{"a.csv", KindFile, 0, 0, 0, 0}}},
+		{"parquet groups", []Input{{Path: "a.parquet", Format: job.FormatParquet, Size: 300, RowGroups: rgs}},
+			[]brief{{"a.parquet", KindRowGroups, 0, 2, 0, 0}, {"a.parquet", KindRowGroups, 2, 3, 0, 30}, {"a.parquet", KindRowGroups, 3, 5, 0, 60}}},
+		{"parquet unknown groups", []Input{{Path: "a.parquet", Format: job.FormatParquet, Size: 300}},
+			[]brief{{"a.parquet", KindFile, 0, 0, 0, 0}}},
+		{"hf files", []Input{{Path: "d/data-00001-of-00002.arrow", Format: job.FormatHF, Size: 500}, {Path: "d/data-00000-of-00002.arrow", Format: job.FormatHF, Size: 500}},
+			[]brief{{"d/data-00000-of-00002.arrow", KindFile, 0, 0, 0, 0}, {"d/data-00001-of-00002.arrow", KindFile, 0, 0, 0, 0}}},
+		{"sorted by path", []Input{{Path: "b.jsonl", Format: job.FormatJSONL, Size: 1}, {Path: "a.jsonl", Format: job.FormatJSONL, Size: 1}},
+			[]brief{{"a.jsonl", KindBytes, 0, 1, 1, 0}, {"b.jsonl", KindBytes, 0, 1, 1, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Plan(testSpec(100), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(briefs(got), tt.want) {
+				t.Fatalf("plan\n%+v\nwant\n%+v", briefs(got), tt.want)
+			}
+			for i, s := range got {
+				if s.Index != i || s.Job != "j" || len(s.ID) != 6 {
+					t.Fatalf("shard %d: %+v", i, s)
+				}
+			}
+		})
+	}
+}
+
+func TestPlan_Refuses(t *testing.T) {
+	ok := Input{Path: "a.jsonl", Format: job.FormatJSONL, Size: 10}
+	tests := []struct {
+		name string
+		size job.ByteSize
+		in   []Input
+		err  string
+	}{
+		{"zero shard size", 0, []Input{ok}, "shard_size"},
+		{"auto format", 100, []Input{{Path: "a", Format: job.FormatAuto, Size: 1}}, "unresolved format"},
+		{"duplicate path", 100, []Input{ok, ok}, "listed twice"},
+		{"compressed parquet", 100, []Input{{Path: "a", Format: job.FormatParquet, Compression: CompressionGzip}}, "not supported"},
+		{"bad compression", 100, []Input{{Path: "a", Format: job.FormatJSONL, Compression: "lz4"}}, "unknown compression"},
+		{"negative size", 100, []Input{{Path: "a", Format: job.FormatJSONL, Size: -1}}, "negative size"},
+		{"too many shards", 1, []Input{{Path: "a", Format: job.FormatJSONL, Size: MaxShards + 1}}, "raise shard_size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Plan(testSpec(tt.size), tt.in)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Plan error = %v, want %q", err, tt.err)
+			}
+		})
+	}
+	s := testSpec(100)
+	s.Name = ""
+	if _, err := Plan(s, []Input{ok}); err == nil {
+		t.Error("nameless job planned")
+	}
+}
+
+func TestPlan_DeterministicWhateverTheListingOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var ins []Input
+	for i := 0; i < 40; i++ {
+		ins = append(ins, Input{Path: string(rune('a'+i%26)) + strings.Repeat("x", i/26) + ".jsonl",
+			Format: job.FormatJSONL, Size: r.Int64N(1000)})
+	}
+	want, err := Plan(testSpec(64), ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := json.Marshal(want)
+	for i := 0; i < 20; i++ {
+		r.Shuffle(len(ins), func(a, b int) { ins[a], ins[b] = ins[b], ins[a] })
+		got, err := Plan(testSpec(64), ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotJSON, _ := json.Marshal(got); string(gotJSON) != string(wantJSON) {
+			t.Fatal("plan depends on the listing order")
+		}
+	}
+}
+
+func TestShardID_Width(t *testing.T) {
+	tests := []struct {
+		i, n int
+		want string
+	}{
+		{0, 1, "000000"}, {41, 100, "000041"}, {999999, 1000000, "999999"},
+		{0, 1000001, "0000000"}, {1000000, 1000001, "1000000"},
+	}
+	for _, tt := range tests {
+		if got := ShardID(tt.i, tt.n); got != tt.want {
+			t.Errorf("ShardID(%d, %d) = %q, want %q", tt.i, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestShardSpec_JSONRoundTrip(t *testing.T) {
+	s := ShardSpec{ID: "000001", Index: 1, Job: "j", Path: "a.jsonl", Format: job.FormatJSONL,
+		TextField: "text", FileSize: 9, Kind: KindBytes, ByteStart: 3, ByteEnd: 9}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back ShardSpec
+	if err := json.Unmarshal(b, &back); err != nil || back != s {
+		t.Fatalf("round trip %s -> %+v, %v", b, back, err)
+	}
+}
