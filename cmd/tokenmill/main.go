@@ -26,6 +26,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "tokenize":
+		return cmdTokenize(args[1:], stdin, stdout, stderr)
+	case "tokenizer":
+		return cmdTokenizer(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

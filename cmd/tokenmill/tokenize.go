@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/tokenizer"
+)
+
+// cmdTokenize implements `tokenmill tokenize`: JSONL in, one {"ids":[...]} line out per input
+// line, in order. Blank input lines give {"ids":[]} so that output line N always belongs to
+// input line N. A line that is not a JSON object with a string field stops the command with an
+// error naming the line: this is a tool for exact ids, not a filter (`tokenmill run` rejects
+// and reports bad records instead).
+func cmdTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tokName := fs.String("tokenizer", "", "built-in encoding name, .tiktoken file or tokenizer.json `path` (required)")
+	special := fs.Bool("special", false, "encode special-token strings in the text as special tokens")
+	field := fs.String("field", "text", "the JSON string `field` to tokenize")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "encoding goroutines")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tokenmill tokenize --tokenizer NAME|PATH [--special] [--field text] [FILE|-]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(interleave(args)); err != nil {
+		return 2
+	}
+	if *tokName == "" || fs.NArg() > 1 {
+		fs.Usage()
+		return 2
+	}
+	tk, err := tokenizer.Load(*tokName)
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill tokenize:", err)
+		return 1
+	}
+	name, in := "stdin", stdin
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
+		name = fs.Arg(0)
+		rc, err := openMaybeCompressed(name)
+		if err != nil {
+			fmt.Fprintln(stderr, "tokenmill tokenize:", err)
+			return 1
+		}
+		defer rc.Close()
+		in = rc
+	}
+	out := bufio.NewWriterSize(stdout, 1<<20)
+	err = tokenizeStream(in, out, tk, tokenizeOptions{
+		field: *field, opts: tokenizer.Options{AllowSpecial: *special}, workers: max(1, *workers), source: name,
+	})
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill tokenize:", err)
+		return 1
+	}
+	return 0
+}
+
+// interleave moves flags after positional arguments to the front, so that
+// `tokenize FILE --tokenizer x` works as users expect.
+func interleave(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+func isBoolFlag(a string) bool {
+	switch strings.TrimLeft(a, "-") {
+	case "special", "json", "overwrite", "h", "help", "quiet", "progress":
+		return true
+	}
+	return false
+}
+
+// openMaybeCompressed opens a file, decompressing .gz and .zst by their names.
+func openMaybeCompressed(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case strings.HasSuffix(path, ".gz"):
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{zr, f}, nil
+	case strings.HasSuffix(path, ".zst"):
+		zr, err := zstd.NewReader(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{zr, closerFunc(func() error { zr.Close(); return f.Close() })}, nil
+	}
+	return f, nil
+}
+
+type closerFunc func() error
+
+func (c closerFunc) Close() error { return c() }
+
+type tokenizeOptions struct {
+	field   string
+	opts    tokenizer.Options
+	workers int
+	source  string
+}
+
+// chunk is a run of whole input lines, encoded by one worker; chunks are written in order.
+type chunk struct {
+	data      []byte
+	firstLine int64
+	out       []byte
+	err       error
+	done      chan struct{}
+}
+
+const chunkSize = 1 << 20
+
+// tokenizeStream reads JSONL from in in chunks of whole lines, encodes the chunks on several
+// goroutines and writes their output in input order. Memory is bounded by the number of chunks
+// in flight (two per worker).
+func tokenizeStream(in io.Reader, out io.Writer, tk *tokenizer.Tokenizer, o tokenizeOptions) error {
+	work := make(chan *chunk, o.workers)
+	order := make(chan *chunk, 2*o.workers)
+	for range o.workers {
+		go func() {
+			var text []byte
+			var ids []uint32
+			for c := range work {
+				c.out, text, ids, c.err = encodeChunk(c, tk, o, text, ids)
+				close(c.done)
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(work)
+		defer close(order)
+		readErr <- splitChunks(in, func(data []byte, firstLine int64) bool {
+			c := &chunk{data: data, firstLine: firstLine, done: make(chan struct{})}
+			order <- c
+			work <- c
+			return true
+		})
+	}()
+	var err error
+	for c := range order {
+		<-c.done
+		if err != nil {
+			continue // drain
+		}
+		if c.err != nil {
+			err = c.err
+			continue
+		}
+		if _, werr := out.Write(c.out); werr != nil {
+			err = werr
+		}
+	}
+	if rerr := <-readErr; err == nil && rerr != nil {
+		err = fmt.Errorf("%s: %w", o.source, rerr)
+	}
+	return err
+}
+
+// splitChunks reads in and calls emit with runs of whole lines of about chunkSize bytes (a
+// longer line makes a bigger chunk) and the 1-based number of their first line.
+func splitChunks(in io.Reader, emit func([]byte, int64) bool) error {
+	line := int64(1)
+	var carry []byte
+	for {
+		buf := make([]byte, len(carry), max(chunkSize, 2*len(carry)))
+		copy(buf, carry)
+		n, err := io.ReadFull(in, buf[len(carry):cap(buf)])
+		buf = buf[:len(carry)+n]
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			return err
+		}
+		cut := bytes.LastIndexByte(buf, '\n') + 1
+		if eof {
+			cut = len(buf)
+		}
+		if cut == 0 { // one line longer than the buffer: read on
+			carry = buf
+			continue
+		}
+		if cut > 0 {
+			data := buf[:cut]
+			emit(data, line)
+			line += int64(bytes.Count(data, []byte{'\n'}))
+		}
+		carry = append([]byte(nil), buf[cut:]...)
+		if eof {
+			return nil
+		}
+	}
+}
+
+func encodeChunk(c *chunk, tk *tokenizer.Tokenizer, o tokenizeOptions, text []byte, ids []uint32) ([]byte, []byte, []uint32, error) {
+	out := make([]byte, 0, 3*len(c.data)/2)
+	data := c.data
+	lineNo := c.firstLine
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
+		}
+		ids = ids[:0]
+		if len(bytes.TrimSpace(line)) > 0 {
+			var kind formats.FieldKind
+			var err error
+			text, kind, err = formats.AppendString(text[:0], line, o.field)
+			if kind != formats.FieldOK {
+				if err == nil {
+					err = fmt.Errorf("field %q: %s", o.field, kind)
+				}
+				return nil, text, ids, fmt.Errorf("%s:%d: %w", o.source, lineNo, err)
+			}
+			ids = tk.AppendBytes(ids, text, o.opts)
+		}
+		out = append(out, `{"ids":[`...)
+		for i, id := range ids {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = strconv.AppendUint(out, uint64(id), 10)
+		}
+		out = append(out, "]}\n"...)
+		lineNo++
+	}
+	return out, text, ids, nil
+}
