@@ -91,3 +91,20 @@ func TestCheck_IPO(t *testing.T) {
 			Options{}, []string{"prompt: Field 'prompt' is empty after stripping"}},
 	})
 }
+
+// Columnar readers may hand over typed slices rather than []any.
+func TestCheck_SFTTypedValues(t *testing.T) {
+	rec := map[string]any{"messages": []map[string]any{
+		{"role": "user", "content": "hi"}, {"role": "tool", "content": "x"}}}
+	want := "messages[1].role: Invalid role 'tool' (must be one of: system, user, assistant)"
+	if got := render(Check(StageSFT, rec, Options{})); got != want {
+		t.Errorf("[]map: got %q, want %q", got, want)
+	}
+	rec = map[string]any{"messages": []string{"hi"}}
+	if got := render(Check(StageSFT, rec, Options{})); got != "messages[0]: Field 'messages' must be a list of objects" {
+		t.Errorf("[]string: got %q", got)
+	}
+	if got := CheckLoRA(map[string]any{"target_modules": []string{"q_proj", "gate_up_proj"}}); got != nil {
+		t.Errorf("LoRA []string: %v", got)
+	}
+}

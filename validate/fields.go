@@ -47,14 +47,11 @@ type issues []Issue
 
 func (is *issues) add(field, msg string) { *is = append(*is, Issue{Field: field, Message: msg}) }
 
-// addAll appends the issues of a sub-check (e.g. CheckHarmony) under field.
+// addAll appends the issues of a sub-check of one field's value (CheckHarmony,
+// CheckRustTests: their issues carry no field of their own) under field.
 func (is *issues) addAll(field string, sub []Issue) {
 	for _, s := range sub {
-		f := field
-		if s.Field != "" {
-			f = field + "." + s.Field
-		}
-		is.add(f, s.Message)
+		is.add(field, s.Message)
 	}
 }
 
