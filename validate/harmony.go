@@ -50,19 +50,34 @@ type ToolCall struct {
 	Arguments json.RawMessage `json:"arguments,omitempty"`
 }
 
-// UnmarshalJSON accepts both tool call shapes (see ToolCall).
+// UnmarshalJSON accepts both tool call shapes (see ToolCall); a numeric id is kept as its
+// digits, as Python's f-string writes it.
 func (tc *ToolCall) UnmarshalJSON(data []byte) error {
-	type flat ToolCall
+	type fn struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	}
 	var v struct {
-		flat
-		Function *flat `json:"function"`
+		ID json.RawMessage `json:"id"`
+		fn
+		Function *fn `json:"function"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	*tc = ToolCall(v.flat)
+	*tc = ToolCall{Name: v.Name, Arguments: v.Arguments}
 	if v.Function != nil {
 		tc.Name, tc.Arguments = v.Function.Name, v.Function.Arguments
+	}
+	id := bytes.TrimSpace(v.ID)
+	switch {
+	case len(id) == 0 || string(id) == "null":
+	case id[0] == '"':
+		return json.Unmarshal(id, &tc.ID)
+	case id[0] == '-' || (id[0] >= '0' && id[0] <= '9'):
+		tc.ID = string(id)
+	default:
+		return fmt.Errorf("validate: tool call id must be a string or a number, got %s", id)
 	}
 	return nil
 }

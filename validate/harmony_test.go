@@ -125,3 +125,16 @@ func TestToolCall_UnmarshalShapes(t *testing.T) {
 		t.Errorf("nested = %+v", nested)
 	}
 }
+
+func TestToolCall_UnmarshalIDs(t *testing.T) {
+	for in, want := range map[string]string{`{"id": 7}`: "7", `{"id": null}`: "", `{}`: "", `{"id": "a\u0062"}`: "ab"} {
+		var tc ToolCall
+		if err := json.Unmarshal([]byte(in), &tc); err != nil || tc.ID != want {
+			t.Errorf("%s: id %q, err %v; want %q", in, tc.ID, err, want)
+		}
+	}
+	var tc ToolCall
+	if err := json.Unmarshal([]byte(`{"id": [1]}`), &tc); err == nil {
+		t.Error("array id: no error")
+	}
+}
