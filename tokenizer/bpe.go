@@ -41,23 +41,51 @@ func (m *bpe) index() {
 // smallPiece is the size up to which the quadratic in-place merge loop beats the heap.
 const smallPiece = 48
 
-// encodePiece appends the ids of one pre-tokenized piece to dst.
+// encodePiece appends the ids of one pre-tokenized piece to dst. Lookups go from cheapest to
+// dearest: the per-state hot cache (frequent tokens and frequent multi-token pieces), the whole
+// vocabulary, the per-state piece cache, and only then the merge loop.
 func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 	if m.byteLevel && len(piece) == 1 && m.hasByte[piece[0]] {
 		return append(dst, m.byteIDs[piece[0]])
 	}
+	if len(piece) > maxShortKey {
+		return m.encodeLong(dst, piece, st)
+	}
+	lo, hi := packKey(piece)
+	h := hotHash(lo, hi, len(piece))
+	if v, ok := st.hot.get(h, lo, hi, len(piece)); ok {
+		if v&hotRef == 0 {
+			return append(dst, v)
+		}
+		return append(dst, st.cache.ids(v&^hotRef)...)
+	}
 	if m.wholeWord {
-		if len(piece) <= maxShortKey {
-			lo, hi := packKey(piece)
-			h := hotHash(lo, hi, len(piece))
-			if id, ok := st.hot.get(h, lo, hi, len(piece)); ok {
-				return append(dst, id)
-			}
-			if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
-				st.hot.put(h, lo, hi, len(piece), id)
-				return append(dst, id)
-			}
-		} else if id, ok := m.vocab[piece]; ok {
+		if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
+			st.hot.put(h, lo, hi, len(piece), id)
+			return append(dst, id)
+		}
+	}
+	if ref, ok := st.cache.short.getPacked(lo, hi, len(piece)); ok {
+		st.hot.put(h, lo, hi, len(piece), ref|hotRef)
+		return append(dst, st.cache.ids(ref)...)
+	}
+	ids := m.merge(st, piece)
+	if st.cache.full() {
+		st.cache.reset()
+		st.hot.reset() // it points into the cache
+	}
+	ref := st.cache.put(piece, ids)
+	st.hot.put(h, lo, hi, len(piece), ref|hotRef)
+	return append(dst, ids...)
+}
+
+// hotRef marks a hot-cache value that is an index into the piece cache, not a token id.
+const hotRef = 1 << 31
+
+// encodeLong is encodePiece for pieces longer than 16 bytes.
+func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
+	if m.wholeWord {
+		if id, ok := m.vocab[piece]; ok {
 			return append(dst, id)
 		}
 	}
@@ -66,6 +94,19 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 			return append(dst, ids...)
 		}
 	}
+	ids := m.merge(st, piece)
+	if len(piece) <= maxCachedPiece {
+		if st.cache.full() {
+			st.cache.reset()
+			st.hot.reset()
+		}
+		st.cache.put(piece, ids)
+	}
+	return append(dst, ids...)
+}
+
+// merge runs BPE on a piece; the result is in st.ids until the next call.
+func (m *bpe) merge(st *state, piece string) []uint32 {
 	ids := m.initial(st.ids[:0], piece)
 	if len(ids) > 1 {
 		if len(ids) <= smallPiece {
@@ -75,10 +116,7 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		}
 	}
 	st.ids = ids
-	if len(piece) <= maxCachedPiece {
-		st.cache.put(piece, ids)
-	}
-	return append(dst, ids...)
+	return ids
 }
 
 // initial returns the symbols a piece starts as: its bytes for byte-level models; for

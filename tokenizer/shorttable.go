@@ -120,3 +120,5 @@ func (c *hotCache) get(h, lo, hi uint64, n int) (uint32, bool) {
 func (c *hotCache) put(h, lo, hi uint64, n int, val uint32) {
 	c[h] = shortSlot{lo, hi, uint32(n), val}
 }
+
+func (c *hotCache) reset() { clear(c[:]) }

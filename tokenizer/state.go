@@ -52,38 +52,46 @@ func newPieceCache() pieceCache {
 	return pieceCache{short: newShortTable(maxCacheEntries), long: make(map[string]cacheRef)}
 }
 
+func (c *pieceCache) ids(ref uint32) []uint32 {
+	r := c.refs[ref]
+	return c.arena[r.off : r.off+r.n : r.off+r.n]
+}
+
 func (c *pieceCache) get(piece string) ([]uint32, bool) {
-	var r cacheRef
 	if len(piece) <= maxShortKey {
-		i, ok := c.short.get(piece)
+		ref, ok := c.short.get(piece)
 		if !ok {
 			return nil, false
 		}
-		r = c.refs[i]
-	} else {
-		var ok bool
-		if r, ok = c.long[piece]; !ok {
-			return nil, false
-		}
+		return c.ids(ref), true
+	}
+	r, ok := c.long[piece]
+	if !ok {
+		return nil, false
 	}
 	return c.arena[r.off : r.off+r.n : r.off+r.n], true
 }
 
-func (c *pieceCache) put(piece string, ids []uint32) {
-	if len(c.refs) >= maxCacheEntries {
-		c.short.reset()
-		clear(c.long)
-		c.refs, c.arena = c.refs[:0], c.arena[:0]
-	}
+func (c *pieceCache) full() bool { return len(c.refs) >= maxCacheEntries }
+
+func (c *pieceCache) reset() {
+	c.short.reset()
+	clear(c.long)
+	c.refs, c.arena = c.refs[:0], c.arena[:0]
+}
+
+// put stores the ids of piece and returns its reference; the caller resets a full cache first.
+func (c *pieceCache) put(piece string, ids []uint32) uint32 {
+	ref := uint32(len(c.refs))
 	r := cacheRef{uint32(len(c.arena)), uint32(len(ids))}
 	c.arena = append(c.arena, ids...)
+	c.refs = append(c.refs, r)
 	if len(piece) <= maxShortKey {
-		c.short.put(piece, uint32(len(c.refs)))
-		c.refs = append(c.refs, r)
+		c.short.put(piece, ref)
 	} else {
 		c.long[strings.Clone(piece)] = r
-		c.refs = append(c.refs, r)
 	}
+	return ref
 }
 
 // statePool keeps encoder states between calls. Unlike a sync.Pool it is not emptied by the
