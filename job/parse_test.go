@@ -129,7 +129,8 @@ func TestParse_Keys(t *testing.T) {
 		{"inputs text no field ok", map[string]string{"inputs": "[{path: a, format: text, text_field: ''}]"}, "", nil},
 		{"inputs bad glob", map[string]string{"inputs": "['a[']"}, "inputs[0].path: ", nil},
 		{"inputs duplicate key", map[string]string{"inputs": "[{path: a, path: b}]"}, "inputs[0].path: duplicate key", nil},
-		{"inputs all formats", map[string]string{"inputs": "[{path: a, format: jsonl}, {path: b, format: parquet}, {path: c, format: csv}, {path: d, format: text}, {path: e, format: hf}]"}, "", nil},
+		{"inputs all formats", map[string]string{"inputs": "[{path: a, format: jsonl}, {path: b, format: parquet}, {path: c, format: csv}, {path: d, format: text}, {path: e, format: hf}, {path: f, format: json}, {path: g, format: lines}]"}, "", nil},
+		{"inputs lines no field ok", map[string]string{"inputs": "[{path: a, format: lines, text_field: ''}]"}, "", nil},
 		// tokenizer
 		{"tokenizer missing", map[string]string{"tokenizer": ""}, "tokenizer: required", nil},
 		{"tokenizer mapping", map[string]string{"tokenizer": "{a: b}"}, "tokenizer: expected a string, got a mapping", nil},

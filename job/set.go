@@ -36,7 +36,7 @@ func Keys() []Key {
 		if f.key == "name" {
 			ks = append(ks,
 				Key{Key: KeyInputPath, Flag: flagName(KeyInputPath), Usage: "input file, directory or glob (repeatable; replaces the spec's inputs)"},
-				Key{Key: KeyInputFormat, Flag: flagName(KeyInputFormat), Usage: "format of every input: auto, jsonl, parquet, csv, text, hf"},
+				Key{Key: KeyInputFormat, Flag: flagName(KeyInputFormat), Usage: "format of every input: auto, jsonl, json, parquet, csv, text, lines, hf"},
 				Key{Key: KeyInputTextField, Flag: flagName(KeyInputTextField), Usage: "text field of every input"})
 		}
 	}

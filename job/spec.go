@@ -54,8 +54,8 @@ type Input struct {
 	Path string `json:"path"`
 	// Format (format) of the files [auto: by extension, then by content].
 	Format Format `json:"format"`
-	// TextField (text_field) is the field holding the document text, for jsonl, parquet, csv
-	// and hf [text]. Ignored for text files (one document per line).
+	// TextField (text_field) is the field holding the document text, for jsonl, json,
+	// parquet, csv and hf [text]. Ignored for text and lines.
 	TextField string `json:"text_field"`
 }
 
@@ -80,18 +80,22 @@ type Output struct {
 // Format is an input format.
 type Format string
 
-// Input formats. FormatText is one document per line.
+// Input formats, named as the readers of package formats name them. The issue lists auto,
+// jsonl, parquet, csv, text and hf; json (one JSON array of objects) and lines (plain text, one
+// document per line) are the readers' two other formats, accepted too.
 const (
-	FormatAuto    Format = "auto"
-	FormatJSONL   Format = "jsonl"
-	FormatParquet Format = "parquet"
-	FormatCSV     Format = "csv"
-	FormatText    Format = "text"
-	FormatHF      Format = "hf"
+	FormatAuto    Format = "auto"    // by extension, then by content
+	FormatJSONL   Format = "jsonl"   // one JSON object per line
+	FormatJSON    Format = "json"    // one JSON array of objects
+	FormatParquet Format = "parquet" // a string column of a Parquet file
+	FormatCSV     Format = "csv"     // a column of a CSV file with a header row
+	FormatText    Format = "text"    // the whole file is one document
+	FormatLines   Format = "lines"   // plain text, one document per line
+	FormatHF      Format = "hf"      // a Hugging Face save_to_disk directory
 )
 
 // inputFormats lists the accepted input formats.
-var inputFormats = []Format{FormatAuto, FormatJSONL, FormatParquet, FormatCSV, FormatText, FormatHF}
+var inputFormats = []Format{FormatAuto, FormatJSONL, FormatJSON, FormatParquet, FormatCSV, FormatText, FormatLines, FormatHF}
 
 // OutputFormat is an output format.
 type OutputFormat string

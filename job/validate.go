@@ -37,7 +37,7 @@ func (s *Spec) Validate() error {
 		if !slices.Contains(inputFormats, in.Format) {
 			bad(k+".format", "must be one of %s, got %q", joinQ(inputFormats), in.Format)
 		}
-		if in.TextField == "" && in.Format != FormatText {
+		if in.TextField == "" && in.Format != FormatText && in.Format != FormatLines {
 			bad(k+".text_field", "required")
 		}
 	}

@@ -9,18 +9,19 @@
 //
 // Planning rules:
 //   - Inputs are sorted by path (byte order); a path listed twice is an error.
-//   - Uncompressed line-oriented files (jsonl, text: one document per line) are cut into byte
+//   - Uncompressed line-oriented files (jsonl, lines: one document per line) are cut into byte
 //     ranges of about shard_size, evenly, without reading them. A range [ByteStart, ByteEnd)
 //     owns exactly the lines that START in it; a line starts at offset 0 or right after a '\n'.
 //     The reader of a range that does not start at 0 looks at the byte before ByteStart: if it
 //     is '\n' the first line starts at ByteStart, otherwise it skips the partial line up to and
 //     including the next '\n'. It then reads whole lines (past ByteEnd if need be) while the
 //     line's start is < ByteEnd. "\r\n" endings need nothing special ('\r' is part of the line).
-//   - Compressed files (.gz, .zst), CSV (quoted fields may hold newlines) and HF Arrow files
-//     are one shard each (an HF save_to_disk directory gives one shard per .arrow data file).
+//   - Compressed files (.gz, .zst), CSV (quoted fields may hold newlines), JSON arrays, text
+//     (one document per file) and HF Arrow files are one shard each (an HF save_to_disk
+//     directory gives one shard per .arrow data file).
 //   - Parquet files are cut into runs of whole row groups of about shard_size bytes, when the
 //     row groups are known, else one shard per file.
-//   - Empty uncompressed line and CSV files produce no shard.
+//   - Empty uncompressed files hold no document and produce no shard.
 //
 // Shard ids are the zero-padded shard index (at least 6 digits, all of one plan the same width),
 // so that lexical and plan order agree.

@@ -44,7 +44,7 @@ const (
 
 // lineOriented reports whether a format is one record per line, so splittable by byte range.
 func lineOriented(f job.Format) bool {
-	return f == job.FormatJSONL || f == job.FormatText
+	return f == job.FormatJSONL || f == job.FormatLines
 }
 
 var compressionExt = map[string]Compression{
@@ -54,21 +54,23 @@ var compressionExt = map[string]Compression{
 	".zstd": CompressionZstd,
 }
 
+// formatExt maps extensions to formats as package formats does. ".json" maps to "": it may
+// hold JSON Lines or one JSON array, which only the content tells.
 var formatExt = map[string]job.Format{
 	".jsonl":   job.FormatJSONL,
 	".ndjson":  job.FormatJSONL,
-	".json":    job.FormatJSONL, // as Hugging Face and Dolma use it: one object per line
+	".json":    "",
 	".parquet": job.FormatParquet,
 	".pq":      job.FormatParquet,
 	".csv":     job.FormatCSV,
 	".txt":     job.FormatText,
 	".text":    job.FormatText,
-	".arrow":   job.FormatHF,
+	".md":      job.FormatText,
 }
 
-// DetectByName returns the format and compression that a file name's extensions say, e.g.
-// "a.jsonl.zst" -> jsonl, zstd. The format is "" when the name does not tell it.
-func DetectByName(name string) (job.Format, Compression) {
+// splitName returns a lower-cased file name's data extension and compression:
+// "A.JSONL.ZST" -> ".jsonl", zstd.
+func splitName(name string) (string, Compression) {
 	base := strings.ToLower(filepath.Base(name))
 	ext := filepath.Ext(base)
 	c, ok := compressionExt[ext]
@@ -76,7 +78,25 @@ func DetectByName(name string) (job.Format, Compression) {
 		base = strings.TrimSuffix(base, ext)
 		ext = filepath.Ext(base)
 	}
+	return ext, c
+}
+
+// DetectByName returns the format and compression that a file name's extensions say, e.g.
+// "a.jsonl.zst" -> jsonl, zstd; "a.arrow" -> hf. The format is "" when the name does not tell
+// it (".json" included).
+func DetectByName(name string) (job.Format, Compression) {
+	ext, c := splitName(name)
+	if ext == ".arrow" && c == CompressionNone {
+		return job.FormatHF, c
+	}
 	return formatExt[ext], c
+}
+
+// isDataName reports whether a directory walk takes a file: its extension names a data format.
+func isDataName(name string) bool {
+	ext, _ := splitName(name)
+	_, ok := formatExt[ext]
+	return ok
 }
 
 // Magic numbers.
@@ -84,13 +104,13 @@ var (
 	magicGzip    = []byte{0x1f, 0x8b}
 	magicZstd    = []byte{0x28, 0xb5, 0x2f, 0xfd}
 	magicParquet = []byte("PAR1")
-	magicArrow   = []byte("ARROW1")
-	magicStream  = []byte{0xff, 0xff, 0xff, 0xff} // Arrow IPC stream continuation marker
+	bom          = []byte{0xef, 0xbb, 0xbf}
 )
 
-// DetectByMagic guesses the format and compression from a file's first bytes (16 are plenty).
-// Compressed content's inner format cannot be told: format is "" then. Uncompressed content
-// whose first non-blank byte is '{' is jsonl; anything else unknown ("").
+// DetectByMagic tells the format and compression from a file's first bytes (16 are plenty),
+// with the rules of package formats: gzip and zstd magic give the compression and format ""
+// (the inner format needs decompressing: the reader tells it); "PAR1" is parquet; otherwise,
+// after a BOM and blanks, '[' is json, '{' is jsonl, and anything else is text.
 func DetectByMagic(head []byte) (job.Format, Compression) {
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
@@ -99,11 +119,13 @@ func DetectByMagic(head []byte) (job.Format, Compression) {
 		return "", CompressionZstd
 	case bytes.HasPrefix(head, magicParquet):
 		return job.FormatParquet, CompressionNone
-	case bytes.HasPrefix(head, magicArrow), bytes.HasPrefix(head, magicStream):
-		return job.FormatHF, CompressionNone
 	}
-	if t := bytes.TrimLeft(head, " \t\r\n\ufeff"); len(t) > 0 && t[0] == '{' {
+	t := bytes.TrimLeft(bytes.TrimPrefix(head, bom), " \t\r\n")
+	switch {
+	case len(t) > 0 && t[0] == '[':
+		return job.FormatJSON, CompressionNone
+	case len(t) > 0 && t[0] == '{':
 		return job.FormatJSONL, CompressionNone
 	}
-	return "", CompressionNone
+	return job.FormatText, CompressionNone
 }

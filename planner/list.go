@@ -27,17 +27,23 @@ type ListOptions struct {
 
 // List expands the spec's inputs into files, sorted by path. An entry may be:
 //   - a file: taken whatever its name; its format comes from the entry, else from its
-//     extensions (DetectByName), else from its first bytes (DetectByMagic);
+//     extensions (DetectByName), else from its first bytes (DetectByMagic); a compressed file
+//     whose name does not tell the inner format is listed with format auto, for the reader to
+//     tell after decompressing;
 //   - a Hugging Face save_to_disk directory (it holds state.json): its .arrow data files, as
-//     state.json lists them (so stray cache files are ignored); a DatasetDict directory is
-//     refused: name one of its splits;
-//   - another directory: the files below it, recursively, whose extensions name a known
-//     format (with an explicit format, extension-less files too), skipping names that start
+//     state.json lists them (so stray cache files are ignored); a DatasetDict directory (it
+//     holds dataset_dict.json): the data files of each of its splits, as package formats
+//     reads it;
+//   - another directory: the files below it, recursively, whose extensions name a data format
+//     (.jsonl, .ndjson, .json, .parquet, .pq, .csv, .txt, .text, .md, each also with .gz or
+//     .zst; with an explicit format, extension-less files too), skipping names that start
 //     with '.' or '_'; HF directories met on the way are taken as above;
 //   - a glob, with "**" for any depth: each match as above.
 //
-// An entry that yields no file is an error naming it. A file listed by two entries with the
-// same format and text field is kept once; with different ones it is an error.
+// The same rules as package formats' readers, so that the planner and the reader agree on
+// what a file is. An entry that yields no file is an error naming it. A file listed by two
+// entries with the same format and text field is kept once; with different ones it is an
+// error.
 func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
 	var all []Input
 	for i, e := range spec.Inputs {
@@ -107,11 +113,11 @@ func (l *lister) add(p string, matched bool) error {
 
 // dir lists a directory: an HF dataset, or the data files below it.
 func (l *lister) dir(root string) error {
-	if isFile(filepath.Join(root, "dataset_dict.json")) {
-		return fmt.Errorf("%s is a DatasetDict: name one of its splits (e.g. %s)", root, filepath.Join(root, "train"))
-	}
-	if isFile(filepath.Join(root, "state.json")) {
+	if isHF(root) {
 		return l.hf(root)
+	}
+	if l.spec.Format == job.FormatHF {
+		return fmt.Errorf("%s: format hf needs a save_to_disk directory (with state.json or dataset_dict.json)", root)
 	}
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -125,7 +131,7 @@ func (l *lister) dir(root string) error {
 			return nil
 		}
 		if d.IsDir() {
-			if p != root && isFile(filepath.Join(p, "state.json")) {
+			if p != root && isHF(p) {
 				if err := l.hf(p); err != nil {
 					return err
 				}
@@ -133,9 +139,8 @@ func (l *lister) dir(root string) error {
 			}
 			return nil
 		}
-		f, _ := DetectByName(name)
 		explicit := l.spec.Format != job.FormatAuto
-		if !d.Type().IsRegular() || f == "" && !(explicit && filepath.Ext(name) == "") {
+		if !d.Type().IsRegular() || !isDataName(name) && !(explicit && filepath.Ext(name) == "") {
 			return nil
 		}
 		fi, err := d.Info()
@@ -146,8 +151,29 @@ func (l *lister) dir(root string) error {
 	})
 }
 
+func isHF(dir string) bool {
+	return isFile(filepath.Join(dir, "state.json")) || isFile(filepath.Join(dir, "dataset_dict.json"))
+}
+
 // hf lists the data files of a save_to_disk directory from its state.json.
 func (l *lister) hf(dir string) error {
+	if b, err := os.ReadFile(filepath.Join(dir, "dataset_dict.json")); err == nil {
+		var dd struct {
+			Splits []string `json:"splits"`
+		}
+		if err := json.Unmarshal(b, &dd); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(dir, "dataset_dict.json"), err)
+		}
+		for _, split := range dd.Splits {
+			if split == "" || filepath.Base(split) != split || split == ".." {
+				return fmt.Errorf("%s: dataset_dict.json: bad split name %q", dir, split)
+			}
+			if err := l.hf(filepath.Join(dir, split)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {
 		return err
@@ -195,12 +221,15 @@ func (l *lister) file(p string, size int64) error {
 		if comp == CompressionNone {
 			comp = mc
 		}
-		if format == "" && mc == CompressionNone {
+		if format == "" {
 			format = mf
 		}
 	}
-	if format == "" {
-		return fmt.Errorf("%s: cannot tell the format: set format", p)
+	switch {
+	case format == "" && comp != CompressionNone:
+		format = job.FormatAuto // the reader tells, after decompressing
+	case format == "":
+		format = job.FormatText // an empty file of unknown format: nothing to read
 	}
 	in := Input{Path: p, Entry: l.entry, Format: format, Compression: comp, Size: size, TextField: l.spec.TextField}
 	if format == job.FormatParquet && l.opts.RowGroups != nil {

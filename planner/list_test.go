@@ -51,6 +51,10 @@ var corpus = map[string]string{
 	"c/gz":                                 "\x1f\x8bxxxx",
 	"c/plain":                              "hello",
 	"c/empty":                              "",
+	"c/arr.json":                           "\xef\xbb\xbf [{\"text\": \"a\"}]",
+	"c/obj.json":                           `{"text": "a"}`,
+	"c/x.json.gz":                          "\x1f\x8bxx",
+	"b/bad/dataset_dict.json":              `{"splits":["../x"]}`,
 	"d/1/2/deep.jsonl":                     "{}\n",
 	"d/top.jsonl":                          "{}\n",
 }
@@ -65,7 +69,7 @@ func TestList_Entries(t *testing.T) {
 	}{
 		{"directory walk", []job.Input{job.DefaultInput("a")}, []string{
 			"a/ds/data-00000-of-00002.arrow:hf:", "a/ds/data-00001-of-00002.arrow:hf:",
-			"a/p.parquet:parquet:", "a/sub/w.csv:csv:", "a/sub/z.txt:text:",
+			"a/notes.md:text:", "a/p.parquet:parquet:", "a/sub/w.csv:csv:", "a/sub/z.txt:text:",
 			"a/x.jsonl:jsonl:", "a/y.jsonl.zst:jsonl:zstd"}, ""},
 		{"hf dir", []job.Input{job.DefaultInput("a/ds")}, []string{
 			"a/ds/data-00000-of-00002.arrow:hf:", "a/ds/data-00001-of-00002.arrow:hf:"}, ""},
@@ -79,12 +83,17 @@ func TestList_Entries(t *testing.T) {
 		{"duplicates merged", []job.Input{job.DefaultInput("d"), job.DefaultInput("d/top.jsonl")}, []string{"d/1/2/deep.jsonl:jsonl:", "d/top.jsonl:jsonl:"}, ""},
 		{"sorted across entries", []job.Input{job.DefaultInput("d/top.jsonl"), job.DefaultInput("a/x.jsonl")}, []string{"a/x.jsonl:jsonl:", "d/top.jsonl:jsonl:"}, ""},
 		{"duplicate conflict", []job.Input{job.DefaultInput("d/top.jsonl"), {Path: "d/top.jsonl", Format: job.FormatText}}, nil, "inputs[1].path: "},
-		{"undetectable", []job.Input{job.DefaultInput("c/plain")}, nil, "inputs[0].path: " + "%s/c/plain: cannot tell the format"},
-		{"compressed undetectable", []job.Input{job.DefaultInput("c/gz")}, nil, "cannot tell the format"},
-		{"empty unknown", []job.Input{job.DefaultInput("c/empty")}, nil, "cannot tell the format"},
+		{"sniff text", []job.Input{job.DefaultInput("c/plain")}, []string{"c/plain:text:"}, ""},
+		{"sniff json array", []job.Input{job.DefaultInput("c/arr.json")}, []string{"c/arr.json:json:"}, ""},
+		{"sniff json lines", []job.Input{job.DefaultInput("c/obj.json")}, []string{"c/obj.json:jsonl:"}, ""},
+		{"compressed inner unknown", []job.Input{job.DefaultInput("c/gz")}, []string{"c/gz:auto:gzip"}, ""},
+		{"compressed json", []job.Input{job.DefaultInput("c/x.json.gz")}, []string{"c/x.json.gz:auto:gzip"}, ""},
+		{"empty unknown", []job.Input{job.DefaultInput("c/empty")}, []string{"c/empty:text:"}, ""},
+		{"hf format on plain dir", []job.Input{{Path: "d", Format: job.FormatHF, TextField: "text"}}, nil, "format hf needs a save_to_disk directory"},
 		{"missing", []job.Input{job.DefaultInput("nope.jsonl")}, nil, "inputs[0].path: "},
 		{"glob matches nothing", []job.Input{job.DefaultInput("a"), job.DefaultInput("z*/*.jsonl")}, nil, `inputs[1].path: "z*/*.jsonl": no input files found`},
-		{"datasetdict refused", []job.Input{job.DefaultInput("b/dd")}, nil, "is a DatasetDict: name one of its splits"},
+		{"datasetdict splits", []job.Input{job.DefaultInput("b/dd")}, []string{"b/dd/train/data-00000-of-00001.arrow:hf:"}, ""},
+		{"datasetdict bad split", []job.Input{job.DefaultInput("b/bad")}, nil, `bad split name "../x"`},
 		{"bad glob", []job.Input{job.DefaultInput("a/[")}, nil, "inputs[0].path: "},
 	}
 	for _, tt := range tests {
@@ -155,15 +164,50 @@ func TestList_RowGroupsCallback(t *testing.T) {
 }
 
 func TestList_SharedHFTestdata(t *testing.T) {
-	const dir = "../../shared/testdata/hf/xturing-tiny"
-	if _, err := os.Stat(dir); err != nil {
+	const shared = "../../shared/testdata"
+	if _, err := os.Stat(shared); err != nil {
 		t.Skip("shared test data not present")
 	}
-	s := testSpec(100)
-	s.Inputs = []job.Input{job.DefaultInput(dir)}
-	got, err := List(s, ListOptions{})
-	if err != nil || len(got) != 1 || got[0].Format != job.FormatHF || got[0].Size == 0 {
-		t.Fatalf("List = %+v, %v", got, err)
+	tests := []struct {
+		dir   string
+		files int
+	}{
+		{"hf/xturing-tiny", 1},
+		{"formats/hf_datasetdict_roberta_sentiment", 3}, // train, validation, test
+	}
+	for _, tt := range tests {
+		s := testSpec(100)
+		s.Inputs = []job.Input{job.DefaultInput(filepath.Join(shared, tt.dir))}
+		got, err := List(s, ListOptions{})
+		if err != nil || len(got) != tt.files {
+			t.Fatalf("%s: List = %+v, %v", tt.dir, got, err)
+		}
+		for _, in := range got {
+			if in.Format != job.FormatHF || in.Size == 0 {
+				t.Fatalf("%s: %+v", tt.dir, in)
+			}
+		}
+	}
+}
+
+func TestDetectByMagic(t *testing.T) {
+	tests := []struct {
+		head string
+		f    job.Format
+		c    Compression
+	}{
+		{"\x1f\x8b\x08", "", CompressionGzip},
+		{"\x28\xb5\x2f\xfd", "", CompressionZstd},
+		{"PAR1xxxx", job.FormatParquet, ""},
+		{"\xef\xbb\xbf\n [1]", job.FormatJSON, ""},
+		{"\t{\"a\":1}", job.FormatJSONL, ""},
+		{"hello", job.FormatText, ""},
+		{"", job.FormatText, ""},
+	}
+	for _, tt := range tests {
+		if f, c := DetectByMagic([]byte(tt.head)); f != tt.f || c != tt.c {
+			t.Errorf("DetectByMagic(%q) = %q, %q; want %q, %q", tt.head, f, c, tt.f, tt.c)
+		}
 	}
 }
 
@@ -175,7 +219,10 @@ func TestDetectByName(t *testing.T) {
 	}{
 		{"a.jsonl", job.FormatJSONL, ""},
 		{"A.JSONL.GZ", job.FormatJSONL, CompressionGzip},
-		{"a.json.gz", job.FormatJSONL, CompressionGzip},
+		{"a.json.gz", "", CompressionGzip},
+		{"a.json", "", ""},
+		{"notes.md", job.FormatText, ""},
+		{"x.arrow.gz", "", CompressionGzip},
 		{"a.ndjson.zst", job.FormatJSONL, CompressionZstd},
 		{"a.txt.zstd", job.FormatText, CompressionZstd},
 		{"a.csv", job.FormatCSV, ""},

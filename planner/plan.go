@@ -110,7 +110,11 @@ func ShardID(i, n int) string {
 
 func checkInput(in Input) error {
 	switch in.Format {
-	case job.FormatJSONL, job.FormatText, job.FormatCSV:
+	case job.FormatJSONL, job.FormatJSON, job.FormatText, job.FormatLines, job.FormatCSV:
+	case job.FormatAuto:
+		if in.Compression == CompressionNone {
+			return fmt.Errorf("planner: %s: unresolved format auto for an uncompressed file", in.Path)
+		}
 	case job.FormatParquet, job.FormatHF:
 		if in.Compression != CompressionNone {
 			return fmt.Errorf("planner: %s: compressed %s files are not supported", in.Path, in.Format)
@@ -142,8 +146,8 @@ func byteRanges(in Input) bool {
 // shardCount is the number of shards appendShards makes for in.
 func shardCount(in Input, size int64) int {
 	switch {
-	case in.Size == 0 && in.Compression == CompressionNone && (lineOriented(in.Format) || in.Format == job.FormatCSV):
-		return 0
+	case in.Size == 0 && in.Compression == CompressionNone:
+		return 0 // no bytes, no document
 	case byteRanges(in):
 		n := (in.Size + size - 1) / size
 		return int(min(n, MaxShards+1))

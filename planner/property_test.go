@@ -78,7 +78,7 @@ func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 		for f := 0; f < 1+r.IntN(4); f++ {
 			name := filepath.Join(dir, fmt.Sprintf("f%d.jsonl", f))
 			if r.IntN(2) == 0 {
-				name = filepath.Join(dir, fmt.Sprintf("t%d.txt", f))
+				name = filepath.Join(dir, fmt.Sprintf("t%d.ndjson", f))
 			}
 			files[name] = randomContent(r)
 			if err := os.WriteFile(name, files[name], 0o644); err != nil {
