@@ -190,20 +190,8 @@ func (c cl100kScanner) appendMatches(dst []span, s string) []span { return tile(
 func (c cl100kScanner) next(s string, i int) int {
 	t := c.t
 	b := s[i]
-	// ASCII fast path for the most common starts: a letter, or a space before a letter.
 	if b < 0x80 {
-		cb := t[b]
-		if cb&clLetter != 0 {
-			return run(t, s, i+1, clLetter)
-		}
-		if b == ' ' && i+1 < len(s) && s[i+1] < 0x80 && t[s[i+1]]&clLetter != 0 {
-			return run(t, s, i+2, clLetter)
-		}
-	}
-	if b == '\'' {
-		if n := contraction(s, i, true); n > 0 {
-			return i + n
-		}
+		return c.nextASCII(s, i)
 	}
 	c0, w0 := t.classAt(s, i)
 	if c0&clLetter != 0 {
@@ -234,4 +222,49 @@ func (c cl100kScanner) next(s string, i int) int {
 		return newlineRun(s, otherRun(t, s, i+w0), false)
 	}
 	return spaceRun(t, s, i, true)
+}
+
+// nextASCII is next for an ASCII first character: the alternatives in order, with the
+// character classes of the next character looked up only when they decide the outcome.
+func (c cl100kScanner) nextASCII(s string, i int) int {
+	t := c.t
+	b := s[i]
+	cb := t[b]
+	if cb&clLetter != 0 {
+		return run(t, s, i+1, clLetter)
+	}
+	if b == '\'' {
+		if n := contraction(s, i, true); n > 0 {
+			return i + n
+		}
+	}
+	if cb&clNumber != 0 {
+		j := i + 1
+		for k := 0; k < 2 && j < len(s); k++ {
+			c, w := t.classAt(s, j)
+			if c&clNumber == 0 {
+				break
+			}
+			j += w
+		}
+		return j
+	}
+	if cb&clNewline == 0 && i+1 < len(s) {
+		// b may be the optional character before a word.
+		c1, w1 := t.classAt(s, i+1)
+		if c1&clLetter != 0 {
+			return run(t, s, i+1+w1, clLetter)
+		}
+		if cb&clSpace == 0 {
+			return newlineRun(s, otherRun(t, s, i+1), false)
+		}
+		if b == ' ' && c1&(clLetter|clNumber|clSpace) == 0 {
+			return newlineRun(s, otherRun(t, s, i+1), false)
+		}
+		return spaceRun(t, s, i, true)
+	}
+	if cb&clSpace != 0 {
+		return spaceRun(t, s, i, true)
+	}
+	return newlineRun(s, otherRun(t, s, i+1), false)
 }

@@ -32,8 +32,12 @@ func (o o200kScanner) next(s string, i int) int {
 		for e < len(s) && s[e]-'a' < 26 {
 			e++
 		}
-		if e > p && (e == len(s) || s[e] < 0x80) {
-			return e + contraction(s, e, true)
+		if e == len(s) || s[e] < 0x80 {
+			if e > p {
+				return e + contraction(s, e, true)
+			}
+			// No letter follows and b is not one: the word alternatives fail.
+			return o.nonWordASCII(s, i)
 		}
 	}
 	c0, w0 := t.classAt(s, i)
@@ -107,4 +111,32 @@ func (o o200kScanner) upperThenLower(s string, p int) int {
 		return -1
 	}
 	return run(o.t, s, j, clLower)
+}
+
+// nonWordASCII finishes next for an ASCII character b = s[i] that starts no word: digits,
+// punctuation (with an optional leading space) and whitespace.
+func (o o200kScanner) nonWordASCII(s string, i int) int {
+	t := o.t
+	b := s[i]
+	cb := t[b]
+	if cb&clNumber != 0 {
+		j := i + 1
+		for k := 0; k < 2 && j < len(s); k++ {
+			c, w := t.classAt(s, j)
+			if c&clNumber == 0 {
+				break
+			}
+			j += w
+		}
+		return j
+	}
+	if cb&clSpace == 0 {
+		return newlineRun(s, otherRun(t, s, i+1), true)
+	}
+	if b == ' ' && i+1 < len(s) {
+		if c1, _ := t.classAt(s, i+1); c1&(clLetter|clNumber|clSpace) == 0 {
+			return newlineRun(s, otherRun(t, s, i+1), true)
+		}
+	}
+	return spaceRun(t, s, i, true)
 }
