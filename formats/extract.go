@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // FieldKind says what a lookup of a text field found.
@@ -59,7 +60,8 @@ func ExtractString(raw []byte, field string) (string, FieldKind, error) {
 	if !esc {
 		return string(raw[start:end]), FieldOK, nil
 	}
-	return string(appendUnquoted(make([]byte, 0, end-start), raw[start:end])), FieldOK, nil
+	b := appendUnquoted(make([]byte, 0, end-start), raw[start:end])
+	return unsafe.String(unsafe.SliceData(b), len(b)), FieldOK, nil // b is not used again
 }
 
 // AppendString is ExtractString that appends the value to dst instead of

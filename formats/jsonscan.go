@@ -161,11 +161,15 @@ func (s *scanner) literal(lit string) error {
 // value scans one value starting at s.i (after whitespace), iteratively;
 // depth is the nesting depth of the enclosing containers.
 func (s *scanner) value(depth int) error {
-	var stack [maxDepth/64 + 1]uint64 // bit set: object, clear: array
+	var small [2]uint64 // bit set: object, clear: array; grows past depth 128
+	stack := small[:]
 	d := 0
 	push := func(obj bool) error {
 		if depth+d+1 > maxDepth {
 			return s.errf("exceeded max depth")
+		}
+		if d/64 == len(stack) {
+			stack = append(stack, 0)
 		}
 		if obj {
 			stack[d/64] |= 1 << (d % 64)

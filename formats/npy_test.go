@@ -101,6 +101,13 @@ func numpy(t *testing.T) string {
 func TestNpyWriter_LoadsInNumPy(t *testing.T) {
 	py := numpy(t)
 	dir := t.TempDir()
+	type array struct {
+		DType string
+		Shape []int
+		Data  [][]int64
+	}
+	var paths []string
+	var want []array
 	for _, d := range []DType{Int64, Int32, Uint32, Uint16} {
 		for _, rows := range []int{0, 1, 7} {
 			p := filepath.Join(dir, fmt.Sprintf("%v_%d.npy", d, rows))
@@ -108,13 +115,13 @@ func TestNpyWriter_LoadsInNumPy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var want [][]int64
+			a := array{DType: d.String(), Shape: []int{rows, 5}, Data: [][]int64{}}
 			for r := 0; r < rows; r++ {
 				row := []int64{int64(r), 1, 2, 65535, int64(r * 1000)}
 				if d != Uint16 {
 					row[3] = 200000
 				}
-				want = append(want, row)
+				a.Data = append(a.Data, row)
 				if err := w.WriteRow64(row); err != nil {
 					t.Fatal(err)
 				}
@@ -122,24 +129,25 @@ func TestNpyWriter_LoadsInNumPy(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			script := `import sys, json, numpy as np
-a = np.load(sys.argv[1], mmap_mode="r")
-print(json.dumps({"dtype": str(a.dtype), "shape": list(a.shape), "data": a.tolist()}))`
-			out, err := exec.Command(py, "-c", script, p).CombinedOutput()
-			if err != nil {
-				t.Fatalf("np.load(%s): %v\n%s", p, err, out)
-			}
-			var got struct {
-				DType string
-				Shape []int
-				Data  [][]int64
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("%s: %v", out, err)
-			}
-			if got.DType != d.String() || fmt.Sprint(got.Shape) != fmt.Sprint([]int{rows, 5}) || fmt.Sprint(got.Data) != fmt.Sprint(want) && rows > 0 {
-				t.Fatalf("%s: numpy sees %+v, want %v %v", p, got, d, want)
-			}
+			paths = append(paths, p)
+			want = append(want, a)
 		}
+	}
+	script := `import sys, json, numpy as np
+out = []
+for p in sys.argv[1:]:
+    a = np.load(p, mmap_mode="r")
+    out.append({"DType": str(a.dtype), "Shape": list(a.shape), "Data": a.tolist()})
+print(json.dumps(out))`
+	out, err := exec.Command(py, append([]string{"-c", script}, paths...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("np.load: %v\n%s", err, out)
+	}
+	var got []array
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("numpy sees\n%v\nwant\n%v", got, want)
 	}
 }

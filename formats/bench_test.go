@@ -1,0 +1,79 @@
+package formats
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+)
+
+// benchJSONL builds an ~8 MB JSONL file by repeating a real corpus.
+func benchJSONL(b *testing.B) (string, []byte) {
+	b.Helper()
+	src, err := os.ReadFile("testdata/real/humaneval-rs.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := bytes.Repeat(src, 8<<20/len(src)+1)
+	return writeFile(b, "bench.jsonl", data), data
+}
+
+func BenchmarkReader_JSONL(b *testing.B) {
+	p, data := benchJSONL(b)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		r, err := Open(p, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.Close()
+	}
+}
+
+func BenchmarkReader_JSONLExtract(b *testing.B) {
+	p, data := benchJSONL(b)
+	b.SetBytes(int64(len(data)))
+	var buf []byte
+	for b.Loop() {
+		r, err := Open(p, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+			if buf, _, err = AppendString(buf[:0], rec.Raw, "prompt"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.Close()
+	}
+}
+
+func BenchmarkExtractString(b *testing.B) {
+	src, err := os.ReadFile("testdata/real/humaneval-rs.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(src), []byte("\n"))
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			if _, k, _ := ExtractString(l, "prompt"); k != FieldOK {
+				b.Fatal(k)
+			}
+		}
+	}
+}
