@@ -168,12 +168,11 @@ func (d decoder) unsigned(n *yaml.Node, key string, bits int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	u, err := strconv.ParseUint(v, 0, bits)
-	if err != nil && !d.flag {
-		err = deref(n).Decode(&u) // YAML spellings such as 0o17
-		if err == nil && bits < 64 && u >= 1<<bits {
-			err = errors.New("out of range")
-		}
+	var u uint64
+	if d.flag {
+		u, err = strconv.ParseUint(v, 10, bits)
+	} else if err = deref(n).Decode(&u); err == nil && bits < 64 && u >= 1<<bits {
+		err = errors.New("out of range")
 	}
 	if err != nil {
 		return 0, d.errf(n, key, "expected a non-negative integer below 2^%d, got %q", bits, v)

@@ -25,6 +25,7 @@ func TestSpec_Set(t *testing.T) {
 		{"val_fraction", "lots", "val_fraction: expected a finite number", nil},
 		{"seed", "42", "", func(s *Spec) bool { return s.Seed == 42 }},
 		{"seed", "-1", "seed: expected a non-negative integer", nil},
+		{"seed", "010", "", func(s *Spec) bool { return s.Seed == 10 }},
 		{"shard_size", "1GB", "", func(s *Spec) bool { return s.ShardSize == 1e9 }},
 		{"shard_size", "1G", "shard_size: invalid size", nil},
 		{"eos", "false", "", func(s *Spec) bool { return !s.EOS }},
