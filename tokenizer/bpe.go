@@ -79,6 +79,19 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 	return append(dst, ids...)
 }
 
+// encodeHot is encodePiece's most frequent case, small enough to be inlined into the scanning
+// loops: a piece whose single token is in the hot cache.
+func (m *bpe) encodeHot(dst []uint32, piece string, st *state) []uint32 {
+	if n := len(piece); n <= maxShortKey {
+		lo, hi := packKey(piece)
+		e := &st.hot[hotHash(lo, hi, n)]
+		if e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
+			return append(dst, e.val)
+		}
+	}
+	return m.encodePiece(dst, piece, st)
+}
+
 // hotRef marks a hot-cache value that is an index into the piece cache, not a token id.
 const hotRef = 1 << 31
 

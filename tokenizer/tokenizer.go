@@ -182,10 +182,45 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 	if t.hf != nil && !t.hf.fast {
 		return t.hf.appendSegment(t, dst, s, first, st)
 	}
-	if sc := t.scan; sc != nil {
+	switch sc := t.scan.(type) {
+	case cl100kScanner:
 		for i := 0; i < len(s); {
 			j := sc.next(s, i)
-			dst = t.model.encodePiece(dst, s[i:j], st)
+			p := s[i:j]
+			i = j
+			// The hot-cache hit, written out here so that the common case makes no call.
+			if n := len(p); n <= maxShortKey {
+				lo, hi := packKey(p)
+				e := &st.hot[hotHash(lo, hi, n)]
+				if e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
+					dst = append(dst, e.val)
+					continue
+				}
+			}
+			dst = t.model.encodePiece(dst, p, st)
+		}
+		return dst
+	case o200kScanner:
+		for i := 0; i < len(s); {
+			j := sc.next(s, i)
+			p := s[i:j]
+			i = j
+			// As above (each scanner type gets its own loop: direct calls).
+			if n := len(p); n <= maxShortKey {
+				lo, hi := packKey(p)
+				e := &st.hot[hotHash(lo, hi, n)]
+				if e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
+					dst = append(dst, e.val)
+					continue
+				}
+			}
+			dst = t.model.encodePiece(dst, p, st)
+		}
+		return dst
+	case scanner:
+		for i := 0; i < len(s); {
+			j := sc.next(s, i)
+			dst = t.model.encodeHot(dst, s[i:j], st)
 			i = j
 		}
 		return dst
