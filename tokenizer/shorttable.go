@@ -98,11 +98,11 @@ func (t *shortTable) reset() {
 
 // hotCache is a small direct-mapped cache of whole-piece vocabulary hits, per encoder state.
 // Token frequencies are Zipfian: a few thousand tokens make most of any text, and keeping them
-// in 400 KB that stay in the core's L2 cache avoids a memory access into the big table for
+// in 800 KB that stay in the core's L2 cache avoids a memory access into the big table for
 // most pieces.
 type hotCache [hotSize]shortSlot
 
-const hotBits = 14
+const hotBits = 15
 const hotSize = 1 << hotBits
 
 func hotHash(lo, hi uint64, n int) uint64 {
