@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tokenmill/tokenmill/validate"
+)
+
+// layoutStage is one row of the data formats document's overview table: where a stage's
+// data lives under data/.
+type layoutStage struct {
+	stage validate.Stage
+	dir   string // relative to the data directory
+}
+
+// dataLayout returns the overview table, in the document's order. LoRA data is one directory per
+// domain (data/domain/<name>/{train,val}); the walk below finds them all.
+func dataLayout() []layoutStage {
+	return []layoutStage{
+		{validate.StagePretrain, "packed"},
+		{validate.StageSFT, "sft"},
+		{validate.StageDPO, "dpo"},
+		{validate.StageLoRA, "domain"},
+		{validate.StageRustLang, "rust/lang_rust"},
+		{validate.StageRustAgent, "rust/core_agent"},
+		{validate.StageMutations, "rust/mutations"},
+		{validate.StageIPO, "rust/ipo"},
+		{validate.StageGRPO, "rust/grpo"},
+		{validate.StageEval, "rust/eval"},
+	}
+}
+
+// layoutResult is the outcome of one stage of a layout check.
+type layoutResult struct {
+	stage  validate.Stage
+	dir    string
+	inputs []string
+	rep    *validate.Report
+	errs   []error
+}
+
+// validateLayout checks every stage directory that exists under root (root itself or
+// root/data, whichever holds the stage directories). Absent stage directories are skipped
+// and listed as such: a project need not have every stage.
+func validateLayout(root string, opt validate.Options, maxErrors int, asJSON bool, out, stderr io.Writer) int {
+	dataDir := root
+	if fi, err := os.Stat(filepath.Join(root, "data")); err == nil && fi.IsDir() {
+		dataDir = filepath.Join(root, "data")
+	}
+	if fi, err := os.Stat(dataDir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "tokenmill validate: %s is not a directory\n", root)
+		return exitUnreadable
+	}
+	code := exitValid
+	var results []layoutResult
+	for _, ls := range dataLayout() {
+		dir := filepath.Join(dataDir, filepath.FromSlash(ls.dir))
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			continue
+		}
+		res := layoutResult{stage: ls.stage, dir: dir, rep: validate.NewReport(ls.stage, maxErrors)}
+		inputs, err := stageInputs(dir)
+		if err != nil {
+			res.errs = append(res.errs, err)
+		}
+		res.inputs = inputs
+		for _, in := range inputs {
+			if err := validateInput(res.rep, ls.stage, in, opt); err != nil {
+				res.errs = append(res.errs, err)
+			}
+		}
+		for _, err := range res.errs {
+			fmt.Fprintln(stderr, "tokenmill validate:", err)
+			code = exitUnreadable
+		}
+		code = worse(code, reportStatus(res.rep))
+		results = append(results, res)
+	}
+	if asJSON {
+		writeLayoutJSON(out, root, results)
+	} else {
+		writeLayoutText(out, dataDir, results)
+	}
+	return code
+}
+
+func writeLayoutText(out io.Writer, dataDir string, results []layoutResult) {
+	if len(results) == 0 {
+		fmt.Fprintf(out, "no stage directories under %s\n", dataDir)
+	}
+	for i, r := range results {
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintf(out, "== %s: %s (%d inputs)\n", r.stage, r.dir, len(r.inputs))
+		r.rep.WriteText(out)
+	}
+}
+
+// writeLayoutJSON prints {"layout": DIR, "stages": [{"stage", "dir", "inputs", "report"}]}
+// in the document's stage order.
+func writeLayoutJSON(out io.Writer, root string, results []layoutResult) {
+	type stageJSON struct {
+		Stage  validate.Stage   `json:"stage"`
+		Dir    string           `json:"dir"`
+		Inputs []string         `json:"inputs"`
+		Report *validate.Report `json:"report"`
+		Errors []string         `json:"read_errors"`
+	}
+	v := struct {
+		Layout string      `json:"layout"`
+		Stages []stageJSON `json:"stages"`
+	}{Layout: root, Stages: []stageJSON{}}
+	for _, r := range results {
+		s := stageJSON{Stage: r.stage, Dir: r.dir, Inputs: r.inputs, Report: r.rep, Errors: []string{}}
+		if s.Inputs == nil {
+			s.Inputs = []string{}
+		}
+		for _, err := range r.errs {
+			s.Errors = append(s.Errors, err.Error())
+		}
+		v.Stages = append(v.Stages, s)
+	}
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// stageInputs lists the datasets under a stage directory, sorted: the directory itself when it
+// is an HF dataset (or DatasetDict), else every HF directory and record file below it.
+func stageInputs(dir string) ([]string, error) {
+	if isHFDir(dir) {
+		return []string{dir}, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var inputs []string
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case strings.HasPrefix(e.Name(), "."):
+			// Hidden: a writer's temporary directory or editor files.
+		case e.IsDir():
+			sub, err := stageInputs(p)
+			if err != nil {
+				return inputs, err
+			}
+			inputs = append(inputs, sub...)
+		case isRecordFile(e.Name()):
+			inputs = append(inputs, p)
+		}
+	}
+	return inputs, nil
+}
+
+// isHFDir reports whether dir is a save_to_disk directory or a DatasetDict.
+func isHFDir(dir string) bool {
+	for _, f := range []string{"state.json", "dataset_dict.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// isRecordFile reports whether a file name is one of the record formats validate reads.
+func isRecordFile(name string) bool {
+	name = strings.ToLower(name)
+	for _, c := range []string{".gz", ".zst", ".zstd"} {
+		name = strings.TrimSuffix(name, c)
+	}
+	switch filepath.Ext(name) {
+	case ".jsonl", ".ndjson", ".json", ".parquet", ".csv":
+		return true
+	}
+	return false
+}

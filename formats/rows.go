@@ -1,0 +1,215 @@
+package formats
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Row is one whole input record decoded into generic values, for the tools that look at
+// every field (validation, conversion) rather than one text field (tokenization).
+type Row struct {
+	Source string // the file (for HF directories, the .arrow file)
+	Line   int64  // 1-based line for JSONL and CSV; 0 otherwise
+	Row    int64  // 0-based row for JSON arrays, CSV, Parquet and HF files; -1 for JSONL
+	// Value is the record: a map[string]any for an object (numbers of JSON inputs as
+	// json.Number, Arrow values as ArrowValue gives them), any other JSON value for a
+	// JSON record that is not an object, nil when Err is set.
+	Value any
+	// Keys are the top-level keys of an object record in input order (the schema's column
+	// order for Arrow inputs), which a map loses; conversions keep this order.
+	Keys []string
+	// Err is set when this one record cannot be decoded (malformed JSON, a too-long line);
+	// reading can go on with the next record.
+	Err error
+}
+
+// RowReader streams Rows. Next returns io.EOF at the end; any other error means the input
+// cannot be read further.
+type RowReader interface {
+	Next() (Row, error)
+	// Schema is the Arrow schema of the current Parquet or HF file, nil for other formats.
+	Schema() *arrow.Schema
+	Close() error
+}
+
+// OpenRows opens path (any format Open reads except plain text) for reading whole records.
+// opt.Format forces a format; Range and RowGroups are not supported here.
+func OpenRows(path string, opt Options) (RowReader, error) {
+	opt = opt.withDefaults()
+	if opt.Range != nil || opt.RowGroups != nil {
+		return nil, errors.New("formats: OpenRows reads whole files")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	format := opt.Format
+	if fi.IsDir() {
+		format = FormatHF
+	} else if format == FormatAuto {
+		if format, err = detectFile(path); err != nil {
+			return nil, err
+		}
+	}
+	switch format {
+	case FormatHF:
+		return openArrowRows(path, true)
+	case FormatParquet:
+		return openArrowRows(path, false)
+	case FormatCSV:
+		header, err := csvHeader(path)
+		if err != nil {
+			return nil, err
+		}
+		opt.Format = FormatCSV
+		if len(header) == 0 {
+			return emptyRows{}, nil
+		}
+		opt.Field = header[0]
+	case FormatJSONL, FormatJSONArray:
+		opt.Format = format
+	default:
+		return nil, fmt.Errorf("formats: %s: %v is not a record format (want JSONL, JSON array, CSV, Parquet or an HF directory)", path, format)
+	}
+	r, err := Open(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &jsonRows{r: r}, nil
+}
+
+// detectFile finds the format of a file as Open does: by name, then by content.
+func detectFile(path string) (Format, error) {
+	format, _ := detectName(path)
+	if format != FormatAuto {
+		return format, nil
+	}
+	src, err := openSource(path)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	head, err := src.peek(512)
+	if err != nil {
+		return 0, src.readErr("start", err)
+	}
+	return sniff(head), nil
+}
+
+// openSource opens path decompressed, detecting compression by name or magic bytes.
+func openSource(path string) (*source, error) {
+	_, comp := detectName(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	if comp == compNone {
+		switch {
+		case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+			comp = compGzip
+		case n == 4 && string(magic[:]) == "\x28\xb5\x2f\xfd":
+			comp = compZstd
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	return newSource(path, f, comp)
+}
+
+// csvHeader reads the header row of a CSV file, so that its first column can be named as the
+// CSV reader's selected field (any column will do: Row uses the whole record).
+func csvHeader(path string) ([]string, error) {
+	src, err := openSource(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	r := csv.NewReader(src)
+	r.FieldsPerRecord = -1
+	h, err := r.Read()
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, csvErr(src, err)
+	}
+	if len(h) > 0 {
+		h[0] = string(bytes.TrimPrefix([]byte(h[0]), bom))
+	}
+	return h, nil
+}
+
+type emptyRows struct{}
+
+func (emptyRows) Next() (Row, error)    { return Row{}, io.EOF }
+func (emptyRows) Schema() *arrow.Schema { return nil }
+func (emptyRows) Close() error          { return nil }
+
+// jsonRows decodes the Raw JSON of JSONL, JSON array and CSV records.
+type jsonRows struct{ r Reader }
+
+func (j *jsonRows) Schema() *arrow.Schema { return nil }
+func (j *jsonRows) Close() error          { return j.r.Close() }
+
+func (j *jsonRows) Next() (Row, error) {
+	rec, err := j.r.Next()
+	if err != nil {
+		return Row{}, err
+	}
+	row := Row{Source: rec.Source, Line: rec.Line, Row: rec.Row}
+	if rec.TooLong {
+		row.Err = fmt.Errorf("record of %d bytes is longer than the limit", rec.Size)
+		return row, nil
+	}
+	row.Value, row.Keys, row.Err = DecodeJSON(rec.Raw)
+	return row, nil
+}
+
+// DecodeJSON decodes one JSON document with numbers as json.Number and returns, for an
+// object, its top-level keys in document order (a repeated key counts once, at its first
+// place; its last value wins, as in encoding/json).
+func DecodeJSON(raw []byte) (v any, keys []string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, nil, fmt.Errorf("malformed JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("malformed JSON: data after the value")
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v, nil, nil
+	}
+	keys = make([]string, 0, len(m))
+	seen := make(map[string]bool, len(m))
+	dec = json.NewDecoder(bytes.NewReader(raw))
+	dec.Token() // {
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		k, _ := t.(string)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			break
+		}
+	}
+	return m, keys, nil
+}
