@@ -1,0 +1,110 @@
+package shard
+
+import (
+	"bufio"
+	"encoding/binary"
+	"io"
+	"path/filepath"
+	"slices"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/job"
+)
+
+// bucketWriter writes the rows of one split and length to the job's output formats.
+type bucketWriter struct {
+	paths []string
+	npy   *formats.NpyWriter
+	hf    *formats.HFWriter
+	row   []int64
+}
+
+func newBucketWriter(spec *job.Spec, tmp, hfName, npyName string, dt formats.DType, l int) (w *bucketWriter, err error) {
+	w = &bucketWriter{row: make([]int64, l)}
+	defer func() {
+		if err != nil {
+			w.abort()
+		}
+	}()
+	if slices.Contains(spec.Output.Formats, job.OutputHF) {
+		if w.hf, err = formats.CreateHF(filepath.Join(tmp, hfName), formats.HFOptions{DType: dt}); err != nil {
+			return nil, err
+		}
+		w.paths = append(w.paths, hfName)
+	}
+	if slices.Contains(spec.Output.Formats, job.OutputNPY) {
+		if w.npy, err = formats.CreateNpy(filepath.Join(tmp, npyName), dt, l); err != nil {
+			return nil, err
+		}
+		w.paths = append(w.paths, npyName)
+	}
+	return w, nil
+}
+
+// write appends one row to every output.
+func (w *bucketWriter) write(row []uint32) error {
+	w.row = w.row[:len(row)]
+	for i, id := range row {
+		w.row[i] = int64(id)
+	}
+	if w.npy != nil {
+		if err := w.npy.WriteRow64(w.row); err != nil {
+			return err
+		}
+	}
+	if w.hf != nil {
+		if err := w.hf.WriteRow64(w.row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *bucketWriter) close() error {
+	npy, hf := w.npy, w.hf
+	w.npy, w.hf = nil, nil
+	var err error
+	if npy != nil {
+		err = npy.Close()
+	}
+	if hf != nil {
+		if err != nil {
+			hf.Abort()
+		} else {
+			err = hf.Close()
+		}
+	}
+	return err
+}
+
+func (w *bucketWriter) abort() {
+	if w.npy != nil {
+		w.npy.Abort()
+		w.npy = nil
+	}
+	if w.hf != nil {
+		w.hf.Abort()
+		w.hf = nil
+	}
+}
+
+// rowReader reads rows of little-endian uint32 ids.
+type rowReader struct {
+	r   *bufio.Reader
+	buf []byte
+	row []uint32
+}
+
+func newRowReader(r io.Reader, l int) *rowReader {
+	return &rowReader{r: bufio.NewReaderSize(r, 1<<20), buf: make([]byte, 4*l), row: make([]uint32, l)}
+}
+
+func (r *rowReader) next() ([]uint32, error) {
+	if _, err := io.ReadFull(r.r, r.buf); err != nil {
+		return nil, err
+	}
+	for i := range r.row {
+		r.row[i] = binary.LittleEndian.Uint32(r.buf[4*i:])
+	}
+	return r.row, nil
+}

@@ -1,0 +1,37 @@
+// Package shard is the unit of work of a tokenmill job and the data plane's seam with the
+// control plane:
+//
+//	planner.Plan(job, inputs) -> []shard.Spec            // pure, ordered
+//	shard.Execute(ctx, spec, env) -> shard.Result        // partial outputs in the staging area
+//	shard.Finalize(ctx, job, results, env) -> Manifest   // final outputs, in shard order
+//
+// Execute reads one shard's records, validates them with the pretraining rules of the data
+// formats document (the text field is present, a string, not empty after stripping, valid
+// UTF-8; the record is well-formed JSON, an object, not longer than the record limit),
+// tokenizes the good ones (no post-processor; BOS and EOS are added by the job's bos/eos keys
+// only, so a tokenizer whose post-processor adds BOS never yields two), routes each document
+// to train or val with pack.IsVal, and packs each split into every sequence length. Full rows
+// go to raw little-endian uint32 files in <out>/.staging/<job>/<shard>/<attempt>/ (one per
+// split and length), rejected records to rejects.jsonl there; the tokens that did not fill a
+// row travel in the Result. A Result is small and JSON-serialisable: it is what a coordinator
+// commits. Blank lines, a byte-order mark and CRLF endings are handled by the readers and are
+// neither documents nor rejects.
+//
+// Finalize checks the reject fraction, then streams the staged rows of all shards in shard
+// order into the .npy and Hugging Face outputs, packs the shards' tails (at most one partial
+// row per split and length remains, dropped or padded by the job's remainder), concatenates
+// the rejects, and writes manifest.json last, all in a temporary directory beside the output
+// directory that is renamed into place. The bytes of every output file depend on the input
+// bytes, the job spec and the tokenizer only: not on workers, timing or attempts. Timings
+// live in run.json, never in the manifest.
+//
+// Choices where the issue is silent: staged row files are always uint32 (the output dtype is
+// applied at finalize); val outputs are written even when empty (0 rows); the output dtype
+// auto is resolved from the tokenizer's vocabulary size (and the pad id), not from the ids
+// actually seen, so that it is known before any shard runs; a rejected record whose bytes are
+// not valid UTF-8 is kept exactly as record_base64 next to a lossy record string.
+//
+// Concurrency: no global mutable state. Execute may run concurrently for different shards
+// (the Tokenizer in Env is shared and must be safe for concurrent use); the Progress counters
+// are atomic. Finalize runs once per job, after every shard has a Result.
+package shard

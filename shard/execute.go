@@ -1,0 +1,226 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/pack"
+	"github.com/tokenmill/tokenmill/planner"
+	"github.com/tokenmill/tokenmill/tokenizer"
+)
+
+// checkEvery is how many records pass between context checks and progress updates.
+const checkEvery = 256
+
+// Execute runs the pipeline of one shard (read, validate, tokenize, split, pack) and writes
+// its partial outputs under env.StagingDir/<shard>/<attempt>/, replacing what an earlier run
+// of the same attempt left there. Bad records are rejected into the shard's rejects.jsonl;
+// an unreadable or corrupt input fails the shard with an error naming the file and position,
+// and removes the attempt's directory.
+func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
+	fr, err := NewFraming(env.Job, env.Tokenizer)
+	if err != nil {
+		return Result{}, err
+	}
+	maxRecord := env.MaxRecord
+	if maxRecord <= 0 {
+		maxRecord = formats.DefaultMaxRecord
+	}
+	res = Result{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt, Source: spec.Path,
+		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec)}
+	dir := filepath.Join(env.StagingDir, res.Dir)
+	if err := os.RemoveAll(dir); err != nil {
+		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+			err = fmt.Errorf("shard %s (%s): %w", spec.ID, spec.Path, err)
+		}
+	}()
+	rd, err := openShard(spec, maxRecord)
+	if err != nil {
+		return Result{}, err
+	}
+	defer rd.Close()
+	w, err := newShardWriter(env.StagingDir, res.Dir, env.Job.SequenceLengths)
+	if err != nil {
+		return Result{}, err
+	}
+	defer w.abort()
+	p := &pipeline{env: env, spec: spec, fr: fr, w: w, maxRecord: maxRecord, res: &res}
+	if err := p.run(ctx, rd); err != nil {
+		return Result{}, err
+	}
+	if err := w.finish(&res); err != nil {
+		return Result{}, err
+	}
+	p.credit(res.Bytes)
+	if env.Progress != nil {
+		env.Progress.Shards.Add(1)
+	}
+	return res, nil
+}
+
+// openShard opens the reader of a shard's part of its file.
+func openShard(spec Spec, maxRecord int64) (formats.Reader, error) {
+	f, err := formats.ParseFormat(string(spec.Format))
+	if err != nil {
+		return nil, err
+	}
+	opt := formats.Options{Format: f, Field: spec.TextField, MaxRecord: maxRecord}
+	switch spec.Kind {
+	case planner.KindBytes:
+		opt.Range = &formats.Range{Start: spec.ByteStart, End: spec.ByteEnd, StartLine: spec.StartLine}
+	case planner.KindRowGroups:
+		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
+	}
+	if spec.Format == job.FormatHF {
+		return formats.OpenHFFile(spec.Path, opt)
+	}
+	if spec.Format == job.FormatAuto {
+		opt.Format = formats.FormatAuto
+	}
+	return formats.Open(spec.Path, opt)
+}
+
+// pipeline is the state of one running shard.
+type pipeline struct {
+	env       Env
+	spec      Spec
+	fr        Framing
+	w         *shardWriter
+	maxRecord int64
+	res       *Result
+	credited  int64 // bytes reported to Progress
+}
+
+func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
+	var text, rejects []byte
+	var ids []uint32
+	field := p.spec.TextField
+	for n := 0; ; n++ {
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		p.res.Documents.Read++
+		var reason string
+		text, reason = checkRecord(&rec, field, p.maxRecord, text)
+		if reason != "" {
+			p.res.Documents.Rejected++
+			if rejects, err = appendReject(rejects[:0], &rec, reason); err != nil {
+				return err
+			}
+			if _, err := p.w.rejects.Write(rejects); err != nil {
+				return err
+			}
+			p.progress(&rec, 1, 0)
+			continue
+		}
+		ids = p.fr.Encode(ids[:0], text)
+		split := 0
+		if pack.IsVal(text, p.env.Job.Seed, p.env.Job.ValFraction) {
+			split = 1
+			p.res.Tokens.Val += int64(len(ids))
+		} else {
+			p.res.Tokens.Train += int64(len(ids))
+		}
+		if err := p.w.packers[split].Add(ids); err != nil {
+			return err
+		}
+		p.res.Documents.Written++
+		p.progress(&rec, 0, int64(len(ids)))
+	}
+	return nil
+}
+
+// progress updates the live counters.
+func (p *pipeline) progress(rec *formats.Record, rejected, tokens int64) {
+	pr := p.env.Progress
+	if pr == nil {
+		return
+	}
+	pr.Documents.Add(1)
+	pr.Rejected.Add(rejected)
+	pr.Tokens.Add(tokens)
+	if p.spec.Kind == planner.KindBytes && rec.Offset >= p.spec.ByteStart {
+		p.credit(min(rec.Offset-p.spec.ByteStart, p.res.Bytes))
+	}
+}
+
+// credit raises the bytes reported for this shard to done.
+func (p *pipeline) credit(done int64) {
+	if p.env.Progress != nil && done > p.credited {
+		p.env.Progress.Bytes.Add(done - p.credited)
+		p.credited = done
+	}
+}
+
+// Framing adds the job's BOS and EOS around a document's ids.
+type Framing struct {
+	tk       *tokenizer.Tokenizer
+	bos, eos *uint32
+}
+
+// NewFraming checks the job's bos/eos against the tokenizer. Documents are encoded without the
+// tokenizer's post-processor, so its own BOS is never added: BOS comes from bos: true only, and
+// can never appear twice. A tokenizer without the requested token is refused.
+func NewFraming(spec *job.Spec, tk *tokenizer.Tokenizer) (Framing, error) {
+	fr := Framing{tk: tk}
+	if spec.BOS {
+		id, ok := tk.BOS()
+		if !ok {
+			return fr, fmt.Errorf("bos: tokenizer %s has no begin-of-text token", tk.Name())
+		}
+		fr.bos = &id
+	}
+	if spec.EOS {
+		id, ok := tk.EOS()
+		if !ok {
+			return fr, fmt.Errorf("eos: tokenizer %s has no end-of-text token", tk.Name())
+		}
+		fr.eos = &id
+	}
+	return fr, nil
+}
+
+// Warnings returns what a user should know about the framing: a tokenizer whose
+// post-processor adds BOS while the job does not ask for it.
+func (fr Framing) Warnings(spec *job.Spec) []string {
+	prefix, _ := fr.tk.PostProcessorAdds()
+	if len(prefix) > 0 && !spec.BOS {
+		return []string{fmt.Sprintf("tokenizer %s's post-processor adds %v before each sequence, "+
+			"but the job has bos: false, so documents get no BOS (set bos: true to add it once)", fr.tk.Name(), prefix)}
+	}
+	return nil
+}
+
+// Encode appends the framed ids of text to dst.
+func (fr Framing) Encode(dst []uint32, text []byte) []uint32 {
+	if fr.bos != nil {
+		dst = append(dst, *fr.bos)
+	}
+	dst = fr.tk.AppendBytes(dst, text, tokenizer.Options{})
+	if fr.eos != nil {
+		dst = append(dst, *fr.eos)
+	}
+	return dst
+}

@@ -1,0 +1,247 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/pack"
+	"github.com/tokenmill/tokenmill/planner"
+	"github.com/tokenmill/tokenmill/tokenizer"
+)
+
+// FinalizeEnv is what Finalize needs besides the job and the shard results.
+type FinalizeEnv struct {
+	// OutDir is the output directory to publish.
+	OutDir string
+	// StagingDir is the job's staging root, where the results' files are; it is removed
+	// after a successful publish.
+	StagingDir string
+	// Tokenizer is the job's tokenizer (name, sha256, vocabulary size, EOS for padding).
+	Tokenizer *tokenizer.Tokenizer
+	// Inputs are the listed input files, recorded in the manifest.
+	Inputs []planner.Input
+	// Overwrite allows replacing an existing output directory.
+	Overwrite bool
+	// RunInfo, when not nil, is written as run.json (timings and other facts that vary
+	// between runs), before the manifest.
+	RunInfo any
+}
+
+// Finalize assembles the shards' partial outputs, in shard order, into the job's output
+// directory and returns the manifest it wrote. results must hold one Result per shard of
+// the plan (any order). The job fails, and nothing is published, when more than
+// max_reject_fraction of the records read were rejected.
+func Finalize(ctx context.Context, spec *job.Spec, results []Result, env FinalizeEnv) (m *Manifest, err error) {
+	rs, err := orderResults(spec, results)
+	if err != nil {
+		return nil, err
+	}
+	m, err = newManifest(spec, rs, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRejects(spec, m, rs, env.StagingDir); err != nil {
+		return nil, err
+	}
+	maxID := uint32(max(env.Tokenizer.VocabSize()-1, 0))
+	if m.PadID != nil && *m.PadID > maxID {
+		maxID = *m.PadID
+	}
+	dt, err := spec.Output.DType.Resolve(maxID)
+	if err != nil {
+		return nil, fmt.Errorf("output.dtype: %w", err)
+	}
+	m.DType = string(dt)
+	fdt, err := formats.ParseDType(string(dt))
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
+		return nil, err
+	}
+	tmp := tempSibling(env.OutDir, "tmp", spec.Name)
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for _, split := range Splits() {
+		for _, l := range spec.SequenceLengths {
+			b, err := writeBucket(ctx, spec, rs, env.StagingDir, tmp, split, l, fdt, m)
+			if err != nil {
+				return nil, err
+			}
+			m.Buckets = append(m.Buckets, b)
+		}
+	}
+	if err := concatRejects(rs, env.StagingDir, filepath.Join(tmp, m.Rejects.Path)); err != nil {
+		return nil, err
+	}
+	if env.RunInfo != nil {
+		if err := writeJSON(filepath.Join(tmp, "run.json"), env.RunInfo); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeJSON(filepath.Join(tmp, "manifest.json"), m); err != nil {
+		return nil, err
+	}
+	if err := publish(tmp, env.OutDir, env.Overwrite, spec.Name); err != nil {
+		return nil, err
+	}
+	if env.StagingDir != "" {
+		os.RemoveAll(env.StagingDir)
+		removeIfEmpty(filepath.Dir(env.StagingDir))
+	}
+	return m, nil
+}
+
+// orderResults sorts the results by shard index and checks that they form a whole plan.
+func orderResults(spec *job.Spec, results []Result) ([]Result, error) {
+	rs := append([]Result(nil), results...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Index < rs[j].Index })
+	for i := range rs {
+		if rs[i].Index != i {
+			return nil, fmt.Errorf("finalize: shard results are not one per shard: position %d holds shard index %d", i, rs[i].Index)
+		}
+		for _, split := range Splits() {
+			for _, l := range spec.SequenceLengths {
+				if rs[i].Bucket(split, l) == nil {
+					return nil, fmt.Errorf("finalize: shard %s has no %s bucket of length %d", rs[i].Shard, split, l)
+				}
+			}
+		}
+	}
+	return rs, nil
+}
+
+func newManifest(spec *job.Spec, rs []Result, env FinalizeEnv) (*Manifest, error) {
+	canon, err := spec.CanonicalJSON()
+	if err != nil {
+		return nil, err
+	}
+	fp, err := spec.Fingerprint()
+	if err != nil {
+		return nil, err
+	}
+	tk := env.Tokenizer
+	fr, err := NewFraming(spec, tk)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{FormatVersion: ManifestVersion, Job: canon, JobFingerprint: fp,
+		Tokenizer: TokenizerInfo{Name: tk.Name(), SHA256: tk.SHA256(), VocabSize: tk.VocabSize(), BOS: fr.bos, EOS: fr.eos},
+		Inputs:    []InputInfo{}, Shards: len(rs), Rejects: RejectsInfo{Path: "rejects.jsonl"}}
+	if spec.Remainder == job.RemainderPad {
+		pad, err := padID(spec, tk)
+		if err != nil {
+			return nil, err
+		}
+		m.PadID = &pad
+	}
+	for _, in := range env.Inputs {
+		m.Inputs = append(m.Inputs, InputInfo{Path: in.Path, Format: in.Format, Size: in.Size})
+	}
+	for _, r := range rs {
+		m.Documents.add(r.Documents)
+		m.Tokens.Train += r.Tokens.Train
+		m.Tokens.Val += r.Tokens.Val
+	}
+	m.Rejects.Count = m.Documents.Rejected
+	return m, nil
+}
+
+// padID is the job's pad_id, else the tokenizer's end-of-text token.
+func padID(spec *job.Spec, tk *tokenizer.Tokenizer) (uint32, error) {
+	if spec.PadID != nil {
+		return *spec.PadID, nil
+	}
+	id, ok := tk.EOS()
+	if !ok {
+		return 0, fmt.Errorf("pad_id: tokenizer %s has no end-of-text token to pad with; set pad_id", tk.Name())
+	}
+	return id, nil
+}
+
+// writeBucket streams one split and length into the outputs under tmp.
+func writeBucket(ctx context.Context, spec *job.Spec, rs []Result, staging, tmp, split string, l int,
+	dt formats.DType, m *Manifest) (BucketInfo, error) {
+	hfName, npyName := OutputNames(spec, split, l)
+	out, err := newBucketWriter(spec, tmp, hfName, npyName, dt, l)
+	if err != nil {
+		return BucketInfo{}, err
+	}
+	defer out.abort()
+	info := BucketInfo{Split: split, SeqLen: l, Paths: out.paths}
+	tails := make([][]uint32, 0, len(rs))
+	for _, r := range rs {
+		if err := ctx.Err(); err != nil {
+			return info, err
+		}
+		b := r.Bucket(split, l)
+		if err := copyStagedRows(staging, b, out); err != nil {
+			return info, fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
+		}
+		info.Sequences += b.Rows
+		tails = append(tails, b.Tail)
+	}
+	rem := pack.Drop
+	var pad uint32
+	if spec.Remainder == job.RemainderPad {
+		rem, pad = pack.Pad, *m.PadID
+	}
+	st, err := pack.PackTails(l, tails, rem, pad, out.write)
+	if err != nil {
+		return info, err
+	}
+	info.Sequences += st.Rows
+	info.DroppedTailTokens, info.PaddedTailTokens = st.DroppedTailTokens, st.PaddedTailTokens
+	info.Tokens = info.Sequences*int64(l) - info.PaddedTailTokens + info.DroppedTailTokens
+	want := m.Tokens.Train
+	if split == SplitVal {
+		want = m.Tokens.Val
+	}
+	if info.Tokens != want {
+		return info, fmt.Errorf("finalize: %s_%d holds %d tokens, the shards counted %d", split, l, info.Tokens, want)
+	}
+	return info, out.close()
+}
+
+// copyStagedRows streams a shard bucket's staged rows into out, checking size, row count and
+// SHA-256 against the result.
+func copyStagedRows(staging string, b *Bucket, out *bucketWriter) error {
+	f, err := openStaged(staging, b.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if b.File.Bytes != b.Rows*int64(b.SeqLen)*4 {
+		return fmt.Errorf("staging: %s holds %d bytes, not %d rows of %d ids", b.File.Name, b.File.Bytes, b.Rows, b.SeqLen)
+	}
+	hr := newHashingReader(f)
+	rr := newRowReader(hr, b.SeqLen)
+	for i := int64(0); i < b.Rows; i++ {
+		row, err := rr.next()
+		if err != nil {
+			return fmt.Errorf("staging: %s row %d: %w", b.File.Name, i, err)
+		}
+		if err := out.write(row); err != nil {
+			return err
+		}
+	}
+	if _, err := io.Copy(io.Discard, hr); err != nil {
+		return err
+	}
+	return hr.check(b.File)
+}

@@ -1,0 +1,136 @@
+package shard
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+func TestFinalize_OutputsMatchManifest(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*job.Spec)
+		files []string // expected entries of out
+	}{
+		{"curriculum int64 drop", nil, []string{"manifest.json", "rejects.jsonl", "train_16", "train_16.npy",
+			"train_64", "train_64.npy", "val_16", "val_16.npy", "val_64", "val_64.npy"}},
+		{"auto dtype pad, npy only", func(s *job.Spec) {
+			s.Output.DType, s.Remainder = job.DTypeAuto, job.RemainderPad
+			s.Output.Formats = []job.OutputFormat{job.OutputNPY}
+		}, []string{"manifest.json", "rejects.jsonl", "train_16.npy", "train_64.npy", "val_16.npy", "val_64.npy"}},
+		{"seed layout int32", func(s *job.Spec) {
+			s.SequenceLengths, s.Output.Layout, s.Output.DType = []int{32}, job.LayoutSeed, job.DTypeInt32
+		}, []string{"manifest.json", "pretrain.npy", "rejects.jsonl", "train", "val", "val.npy"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := copyTestdata(t, dir, "c4_head.jsonl")
+			s := newSpec(t, dir, tt.edit, in)
+			m, err := runJob(t, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries, _ := os.ReadDir(s.Output.Dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tt.files) {
+				t.Errorf("out holds %v, want %v", names, tt.files)
+			}
+			if m.Documents.Read != 60 || m.Documents.Written != 60 || m.Tokens.Val == 0 {
+				t.Errorf("manifest %+v %+v", m.Documents, m.Tokens)
+			}
+			checkOutputs(t, s.Output.Dir, m)
+			var onDisk Manifest
+			mustJSON(t, filepath.Join(s.Output.Dir, "manifest.json"), &onDisk)
+			if fmt.Sprint(onDisk.Buckets) != fmt.Sprint(m.Buckets) || onDisk.Tokenizer.SHA256 == "" {
+				t.Errorf("manifest.json differs from the returned manifest")
+			}
+			var npys []string
+			for _, b := range m.Buckets {
+				for _, p := range b.Paths {
+					if strings.HasSuffix(p, ".npy") {
+						npys = append(npys, filepath.Join(s.Output.Dir, p))
+					}
+				}
+			}
+			got := numpyShapes(t, npys)
+			for _, b := range m.Buckets {
+				for _, p := range b.Paths {
+					if strings.HasSuffix(p, ".npy") {
+						want := fmt.Sprintf("%dx%d %s", b.Sequences, b.SeqLen, m.DType)
+						if g := got[filepath.Join(s.Output.Dir, p)]; !strings.HasPrefix(g, want+" ") {
+							t.Errorf("numpy %s: %q, want %q", p, g, want)
+						}
+					}
+				}
+			}
+			if _, err := os.Stat(filepath.Join(s.Output.Dir, ".staging")); !os.IsNotExist(err) {
+				t.Errorf("staging left behind: %v", err)
+			}
+		})
+	}
+}
+
+func TestFinalize_ExistingOutput(t *testing.T) {
+	tests := []struct {
+		name      string
+		overwrite bool
+		wantErr   string
+	}{
+		{"refused", false, "exists"},
+		{"overwritten", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := writeFile(t, dir, "a.jsonl", `{"text":"one two three four five six seven"}`+"\n")
+			s := newSpec(t, dir, func(s *job.Spec) { s.SequenceLengths = []int{4} }, in)
+			if _, err := runJob(t, s); err != nil {
+				t.Fatal(err)
+			}
+			stale := writeFile(t, s.Output.Dir, "stale.txt", "old")
+			s.Output.Overwrite = tt.overwrite
+			_, err := runJob(t, s)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if _, err := os.Stat(stale); err != nil {
+					t.Errorf("refused run touched the old output: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(stale); !os.IsNotExist(err) {
+				t.Errorf("overwrite kept a stale file")
+			}
+			siblings, _ := filepath.Glob(filepath.Join(dir, ".out.*"))
+			if len(siblings) != 0 {
+				t.Errorf("temporary siblings left: %v", siblings)
+			}
+		})
+	}
+}
+
+func TestFinalize_RejectFractionFailsWithoutOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "a.jsonl", `{"text":"good"}`+"\n"+`{"text":""}`+"\n"+`{"body":"x"}`+"\n")
+	s := newSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 0.5 }, in)
+	_, err := runJob(t, s)
+	if err == nil || !strings.Contains(err.Error(), "2 of 3 records rejected") ||
+		!strings.Contains(err.Error(), "Missing required field 'text'") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Output.Dir, "manifest.json")); !os.IsNotExist(err) {
+		t.Errorf("a failed job published a manifest")
+	}
+}

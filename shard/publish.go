@@ -1,0 +1,177 @@
+package shard
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+// CheckOutput refuses an existing output directory unless overwrite is set. A directory
+// holding nothing but the staging area (.staging) does not count as an output.
+func CheckOutput(outDir string, overwrite bool) error {
+	fi, err := os.Stat(outDir)
+	if errors.Is(err, os.ErrNotExist) || overwrite {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("output %s exists and is not a directory (use --overwrite to replace it)", outDir)
+	}
+	entries, err := os.ReadDir(outDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() != ".staging" {
+			return fmt.Errorf("output directory %s exists (use --overwrite or output.overwrite: true to replace it)", outDir)
+		}
+	}
+	return nil
+}
+
+// tempSibling names a hidden directory beside out: .<base>.<kind>-<job>.
+func tempSibling(out, kind, jobName string) string {
+	out = filepath.Clean(out)
+	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+"."+kind+"-"+jobName)
+}
+
+// publish renames the finished tmp directory to out. An existing out (an older output, or
+// only the staging area) is first moved aside and removed once the new one is in place, so a
+// reader sees either the old complete output or the new one, never a mix.
+func publish(tmp, out string, overwrite bool, jobName string) error {
+	if err := CheckOutput(out, overwrite); err != nil {
+		return err
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	old := ""
+	if _, err := os.Lstat(out); err == nil {
+		old = tempSibling(out, "old", jobName)
+		if err := os.RemoveAll(old); err != nil {
+			return err
+		}
+		if err := os.Rename(out, old); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		if old != "" {
+			os.Rename(old, out)
+		}
+		return fmt.Errorf("publish: %w", err)
+	}
+	if err := syncDir(filepath.Dir(filepath.Clean(out))); err != nil {
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func removeIfEmpty(dir string) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 {
+		os.Remove(dir)
+	}
+}
+
+// writeJSON writes v as indented JSON to path and syncs it.
+func writeJSON(path string, v any) error {
+	b, err := encodeJSON(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// concatRejects writes the shards' rejects, in shard order, to path.
+func concatRejects(rs []Result, staging, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, r := range rs {
+		if err := copyStaged(f, staging, r.Rejects); err != nil {
+			return fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func copyStaged(w io.Writer, staging string, ref FileRef) error {
+	f, err := openStaged(staging, ref)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hr := newHashingReader(f)
+	if _, err := io.Copy(w, hr); err != nil {
+		return err
+	}
+	return hr.check(ref)
+}
+
+// checkRejects fails the job when the rejected fraction exceeds max_reject_fraction, quoting
+// the first few rejects.
+func checkRejects(spec *job.Spec, m *Manifest, rs []Result, staging string) error {
+	d := m.Documents
+	if d.Read == 0 || float64(d.Rejected)/float64(d.Read) <= spec.MaxRejectFraction {
+		return nil
+	}
+	var first []string
+	for _, r := range rs {
+		if r.Rejects.Bytes == 0 || len(first) >= 3 {
+			continue
+		}
+		if f, err := openStaged(staging, r.Rejects); err == nil {
+			sc := bufio.NewScanner(f)
+			sc.Buffer(nil, 1<<20)
+			for len(first) < 3 && sc.Scan() {
+				first = append(first, truncate(sc.Text(), 300))
+			}
+			f.Close()
+		}
+	}
+	return fmt.Errorf("%d of %d records rejected (%.4g%%), more than max_reject_fraction %g; first rejects:\n  %s",
+		d.Rejected, d.Read, 100*float64(d.Rejected)/float64(d.Read), spec.MaxRejectFraction, strings.Join(first, "\n  "))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

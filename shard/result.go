@@ -1,0 +1,137 @@
+package shard
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/planner"
+	"github.com/tokenmill/tokenmill/tokenizer"
+)
+
+// Spec is one shard of a plan, as planner.Plan returns it.
+type Spec = planner.ShardSpec
+
+// Splits, in output order.
+const (
+	SplitTrain = "train"
+	SplitVal   = "val"
+)
+
+// Splits lists the splits in output order.
+func Splits() []string { return []string{SplitTrain, SplitVal} }
+
+// Env is what Execute needs besides the shard spec. It is shared by all shards of a job.
+type Env struct {
+	// Job is the validated job spec.
+	Job *job.Spec
+	// Tokenizer is the job's tokenizer, shared by all shards (safe for concurrent use).
+	Tokenizer *tokenizer.Tokenizer
+	// StagingDir is the job's staging root: <out>/.staging/<job> (see StagingDir).
+	StagingDir string
+	// Attempt numbers the execution of the shard (from 0); each attempt has its own directory.
+	Attempt int
+	// MaxRecord bounds one record in bytes; 0 means formats.DefaultMaxRecord.
+	MaxRecord int64
+	// Progress, when not nil, receives live counts.
+	Progress *Progress
+}
+
+// StagingDir returns the staging root of a job whose output directory is outDir.
+func StagingDir(outDir, jobName string) string {
+	return filepath.Join(outDir, ".staging", jobName)
+}
+
+// attemptDir is the relative staging directory of one attempt of one shard.
+func attemptDir(shardID string, attempt int) string {
+	return filepath.Join(shardID, strconv.Itoa(attempt))
+}
+
+// Progress holds live counters, updated atomically by running shards.
+type Progress struct {
+	Bytes     atomic.Int64 // input bytes done (whole shards, and ranges of plain files as read)
+	Documents atomic.Int64 // records read
+	Rejected  atomic.Int64 // records rejected
+	Tokens    atomic.Int64 // tokens of written documents
+	Shards    atomic.Int64 // shards finished
+}
+
+// Counts are document counts.
+type Counts struct {
+	Read     int64 `json:"read"`
+	Written  int64 `json:"written"`
+	Rejected int64 `json:"rejected"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Read += o.Read
+	c.Written += o.Written
+	c.Rejected += o.Rejected
+}
+
+// Tokens are token counts per split: the ids of written documents, BOS/EOS included.
+type Tokens struct {
+	Train int64 `json:"train"`
+	Val   int64 `json:"val"`
+}
+
+// FileRef names a staged file (relative to the staging root) with its size and SHA-256.
+type FileRef struct {
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Bucket is one split and length of a shard: its full rows, staged, and its tail.
+type Bucket struct {
+	Split  string  `json:"split"`
+	SeqLen int     `json:"seq_len"`
+	Rows   int64   `json:"rows"`
+	File   FileRef `json:"file"` // Rows*SeqLen little-endian uint32 ids
+	// Tail holds the tokens that did not fill a row (fewer than SeqLen), in order.
+	Tail []uint32 `json:"tail"`
+}
+
+// Result is what one successful shard attempt reports: small and JSON-serialisable.
+type Result struct {
+	Shard     string   `json:"shard"`
+	Index     int      `json:"index"`
+	Attempt   int      `json:"attempt"`
+	Source    string   `json:"source"`
+	Dir       string   `json:"dir"` // relative to the staging root
+	Bytes     int64    `json:"bytes"`
+	Documents Counts   `json:"documents"`
+	Tokens    Tokens   `json:"tokens"`
+	Buckets   []Bucket `json:"buckets"` // train then val, each in the job's length order
+	Rejects   FileRef  `json:"rejects"` // rejects.jsonl lines of this shard
+}
+
+// Bucket returns the shard's bucket for split and length, or nil.
+func (r *Result) Bucket(split string, seqLen int) *Bucket {
+	for i := range r.Buckets {
+		if b := &r.Buckets[i]; b.Split == split && b.SeqLen == seqLen {
+			return b
+		}
+	}
+	return nil
+}
+
+// PlannedBytes is the amount of input a shard covers, for progress: its byte range, or its
+// whole file. Parquet row-group shards count 0 (their share of the file is not in the spec);
+// their documents still show progress.
+func PlannedBytes(s Spec) int64 {
+	switch s.Kind {
+	case planner.KindBytes:
+		return s.ByteEnd - s.ByteStart
+	case planner.KindRowGroups:
+		return 0
+	default:
+		return s.FileSize
+	}
+}
+
+func stagedName(split string, seqLen int) string {
+	return fmt.Sprintf("%s_%d.u32", split, seqLen)
+}
