@@ -1,9 +1,6 @@
 package tokenizer
 
-import (
-	"container/heap"
-	"fmt"
-)
+import "fmt"
 
 // bpe is a byte-pair-encoding model over token ids. Pieces are merged by repeatedly joining the
 // adjacent pair with the lowest merge rank (leftmost first among equals), which is both
@@ -232,47 +229,50 @@ func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
 
 // mergeLarge merges with a doubly linked list of symbols and a heap of candidate pairs, in
 // O(n log n): long pieces (a megabyte without a space) must not take quadratic time. Stale heap
-// entries are skipped when popped, as in Hugging Face's Word::merge_all.
+// entries are skipped when popped, as in Hugging Face's Word::merge_all. A candidate is one
+// uint64, rank<<32 | position, so that the heap is compact and compares are single integer
+// compares: on megabyte pieces the heap does not fit in cache and its size is its speed.
 func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
 	n := len(ids)
 	prev := make([]int32, n)
 	next := make([]int32, n)
-	alive := make([]bool, n)
-	h := make(pairHeap, 0, n)
+	h := make(candHeap, 0, n)
 	for i := range n {
-		prev[i], next[i], alive[i] = int32(i-1), int32(i+1), true
+		prev[i], next[i] = int32(i-1), int32(i+1)
 		if i+1 < n {
 			if v := m.pairs.get(ids[i], ids[i+1]); v != noMerge {
-				h = append(h, pairCand{v, int32(i)})
+				h = append(h, v&^0xFFFFFFFF|uint64(i))
 			}
 		}
 	}
 	next[n-1] = -1
-	heap.Init(&h)
-	for h.Len() > 0 {
-		c := heap.Pop(&h).(pairCand)
-		i := c.pos
-		if !alive[i] || next[i] < 0 {
+	h.init()
+	const dead = -2
+	for len(h) > 0 {
+		c := h.pop()
+		i := int32(uint32(c))
+		if prev[i] == dead || next[i] < 0 {
 			continue
 		}
 		j := next[i]
-		if m.pairs.get(ids[i], ids[j]) != c.val {
+		v := m.pairs.get(ids[i], ids[j])
+		if v == noMerge || v>>32 != c>>32 {
 			continue
 		}
-		ids[i] = uint32(c.val)
-		alive[j] = false
+		ids[i] = uint32(v)
+		prev[j] = dead
 		next[i] = next[j]
 		if next[j] >= 0 {
 			prev[next[j]] = i
 		}
 		if p := prev[i]; p >= 0 {
 			if v := m.pairs.get(ids[p], ids[i]); v != noMerge {
-				heap.Push(&h, pairCand{v, p})
+				h.push(v&^0xFFFFFFFF | uint64(p))
 			}
 		}
 		if q := next[i]; q >= 0 {
 			if v := m.pairs.get(ids[i], ids[q]); v != noMerge {
-				heap.Push(&h, pairCand{v, i})
+				h.push(v&^0xFFFFFFFF | uint64(i))
 			}
 		}
 	}
@@ -280,27 +280,73 @@ func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
 	for i := int32(0); i >= 0; i = next[i] {
 		out = append(out, ids[i])
 	}
-	_ = st
 	return out
 }
 
-type pairCand struct {
-	val uint64 // rank<<32 | merged id
-	pos int32
-}
+// candHeap is a 4-ary min-heap of merge candidates (rank<<32 | position): lowest rank first,
+// leftmost among equal ranks. Four children per node halve the depth, and so the cache misses,
+// of a binary heap.
+type candHeap []uint64
 
-type pairHeap []pairCand
-
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(a, b int) bool {
-	if h[a].val>>32 != h[b].val>>32 {
-		return h[a].val>>32 < h[b].val>>32
+func (h candHeap) init() {
+	if len(h) < 2 {
+		return
 	}
-	return h[a].pos < h[b].pos
+	for i := (len(h) - 2) / 4; i >= 0; i-- {
+		h.down(i)
+	}
 }
-func (h pairHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairCand)) }
-func (h *pairHeap) Pop() any     { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+
+func (h *candHeap) push(c uint64) {
+	*h = append(*h, c)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 4
+		if s[p] <= c {
+			break
+		}
+		s[i] = s[p]
+		i = p
+	}
+	s[i] = c
+}
+
+func (h *candHeap) pop() uint64 {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	*h = s[:n]
+	if n > 0 {
+		(*h).down(0)
+	}
+	return top
+}
+
+func (h candHeap) down(i int) {
+	n := len(h)
+	c := h[i]
+	for {
+		first := 4*i + 1
+		if first >= n {
+			break
+		}
+		m := first
+		for k := first + 1; k < first+4 && k < n; k++ {
+			if h[k] < h[m] {
+				m = k
+			}
+		}
+		if h[m] >= c {
+			break
+		}
+		h[i] = h[m]
+		i = m
+	}
+	h[i] = c
+}
+
 func (m *bpe) token(id uint32) (string, error) {
 	if int(id) < len(m.tokens) && (m.tokens[id] != "" || m.vocab[""] == id) {
 		return m.tokens[id], nil
