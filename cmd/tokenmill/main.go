@@ -26,6 +26,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
 	case "tokenize":
 		return cmdTokenize(args[1:], stdin, stdout, stderr)
 	case "tokenizer":

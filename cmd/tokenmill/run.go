@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/runner"
+)
+
+// cmdRun implements `tokenmill run [JOB.yaml] [flags]`: plan, execute on --workers
+// goroutines, finalize, with progress on stderr (a bar on a terminal, plain lines otherwise)
+// and a summary table on stdout. Every job key is also a flag (job.BindFlags); flags win.
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	workers := fs.Int("workers", runtime.NumCPU(), "shards executed at once")
+	progress := fs.String("progress", "auto", "progress display: auto (bar on a terminal, else lines), bar, lines, none")
+	interval := fs.Duration("progress-interval", 0, "time between progress updates (default 200ms for the bar, 5s for lines)")
+	verbose := fs.Bool("v", false, "log debug messages")
+	ov := job.BindFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tokenmill run [JOB.yaml] [--workers N] [--overwrite] [job flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	spec, err := loadSpec(fs.Arg(0), ov)
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill run:", err)
+		return 1
+	}
+	opt := runner.Options{Workers: *workers, Logger: log}
+	opt.Progress, opt.ProgressInterval = progressPrinter(*progress, stderr)
+	if *interval > 0 {
+		opt.ProgressInterval = *interval
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	sum, err := runner.Run(ctx, spec, opt)
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill run: job failed:", err)
+		return 1
+	}
+	runner.WriteSummary(stdout, sum)
+	fmt.Fprintf(stdout, "\noutput: %s (manifest.json, rejects.jsonl, run.json)\n", spec.Output.Dir)
+	return 0
+}
+
+// loadSpec decodes the job file (or starts from the defaults), applies the flags and
+// validates.
+func loadSpec(path string, ov *job.Overrides) (*job.Spec, error) {
+	spec := job.DefaultSpec()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if spec, err = job.Decode(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := ov.Apply(spec); err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// progressPrinter picks the progress display for mode.
+func progressPrinter(mode string, w io.Writer) (func(runner.Snapshot), time.Duration) {
+	width, tty := 0, false
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		tty = true
+		if wd, _, err := term.GetSize(int(f.Fd())); err == nil {
+			width = wd
+		}
+	}
+	if width <= 0 {
+		width = 100
+	}
+	switch {
+	case mode == "none":
+		return nil, 0
+	case mode == "bar" || mode == "auto" && tty:
+		return runner.BarPrinter(w, width), 200 * time.Millisecond
+	default:
+		return runner.LinePrinter(w), 5 * time.Second
+	}
+}
+
+// interleaveFlags moves flags in front of the positional arguments so that
+// `run job.yaml --workers 4` works; bool flags take no separate value.
+func interleaveFlags(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			f := fs.Lookup(name)
+			if f == nil || i+1 >= len(args) {
+				continue
+			}
+			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !(ok && bf.IsBoolFlag()) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}

@@ -1,0 +1,19 @@
+// Package runner runs a tokenmill job on one machine: it lists and plans the inputs
+// (planner.List, planner.Plan), executes the shards on N goroutines (shard.Execute, each with
+// its own reader; the tokenizer is shared), finalizes (shard.Finalize) and reports progress
+// and a summary. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
+// scheduling differs.
+//
+// Relative input paths and output.dir are taken relative to the current directory (or
+// Options.BaseDir for inputs), not to the job file. Timings, the worker count and the host
+// name go to out/run.json, never to manifest.json, so the data files and the manifest are
+// byte-identical whatever the number of workers.
+//
+// On failure (a corrupt input, a cancelled context, too many rejects) nothing is published:
+// the job's staging area is removed, and so is the output directory if the run created it
+// and it is empty.
+//
+// Concurrency: no global mutable state. Run may be called concurrently for jobs with
+// different output directories. The progress callback is called from one goroutine at a
+// time.
+package runner

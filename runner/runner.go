@@ -1,0 +1,211 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/planner"
+	"github.com/tokenmill/tokenmill/shard"
+	"github.com/tokenmill/tokenmill/tokenizer"
+)
+
+// Options configure Run. The zero value uses every core and reports nothing.
+type Options struct {
+	// Workers is the number of shards executed at once; <= 0 means runtime.NumCPU().
+	Workers int
+	// BaseDir resolves relative input paths; "" is the current directory.
+	BaseDir string
+	// MaxRecord bounds one record in bytes; 0 means formats.DefaultMaxRecord.
+	MaxRecord int64
+	// Progress, when not nil, is called every ProgressInterval while shards run, and once
+	// more when they are done.
+	Progress         func(Snapshot)
+	ProgressInterval time.Duration
+	// Logger receives warnings and phase messages; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Summary is what a successful run did.
+type Summary struct {
+	Manifest *shard.Manifest
+	Run      RunInfo
+}
+
+// RunInfo is out/run.json: what varies between runs of the same job.
+type RunInfo struct {
+	Started         time.Time `json:"started"`
+	Host            string    `json:"host"`
+	Workers         int       `json:"workers"`
+	Shards          int       `json:"shards"`
+	InputBytes      int64     `json:"input_bytes"`
+	PlanSeconds     float64   `json:"plan_seconds"`
+	ExecuteSeconds  float64   `json:"execute_seconds"`
+	FinalizeSeconds float64   `json:"finalize_seconds"`
+	TotalSeconds    float64   `json:"total_seconds"`
+	TokensPerSecond float64   `json:"tokens_per_second"` // written tokens / execute time
+}
+
+// Run runs the job spec (validated) to completion and publishes its output.
+func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	info := RunInfo{Started: time.Now().UTC(), Workers: workers}
+	info.Host, _ = os.Hostname()
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := shard.CheckOutput(spec.Output.Dir, spec.Output.Overwrite); err != nil {
+		return nil, err
+	}
+	tk, err := tokenizer.Load(spec.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	fr, err := shard.NewFraming(spec, tk)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range fr.Warnings(spec) {
+		log.Warn(w)
+	}
+	inputs, err := planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
+	if err != nil {
+		return nil, err
+	}
+	shards, err := planner.Plan(spec, inputs)
+	if err != nil {
+		return nil, err
+	}
+	info.Shards = len(shards)
+	for _, s := range shards {
+		info.InputBytes += shard.PlannedBytes(s)
+	}
+	info.PlanSeconds = time.Since(info.Started).Seconds()
+	log.Debug("planned", "inputs", len(inputs), "shards", len(shards), "workers", workers)
+
+	outExisted := exists(spec.Output.Dir)
+	staging := shard.StagingDir(spec.Output.Dir, spec.Name)
+	if err := os.RemoveAll(staging); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			cleanup(staging, spec.Output.Dir, outExisted)
+		}
+	}()
+	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
+	t0 := time.Now()
+	results, err := execute(ctx, shards, env, workers, opt, info.InputBytes)
+	if err != nil {
+		return nil, err
+	}
+	info.ExecuteSeconds = time.Since(t0).Seconds()
+	var written int64
+	for _, r := range results {
+		written += r.Tokens.Train + r.Tokens.Val
+	}
+	if info.ExecuteSeconds > 0 {
+		info.TokensPerSecond = float64(written) / info.ExecuteSeconds
+	}
+	t1 := time.Now()
+	m, err := shard.Finalize(ctx, spec, results, shard.FinalizeEnv{OutDir: spec.Output.Dir, StagingDir: staging,
+		Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, RunInfo: &info})
+	if err != nil {
+		return nil, err
+	}
+	info.FinalizeSeconds = time.Since(t1).Seconds()
+	info.TotalSeconds = time.Since(info.Started).Seconds()
+	// run.json is informational: rewritten with the finalize time after the publish.
+	if err := writeRunInfo(filepath.Join(spec.Output.Dir, "run.json"), &info); err != nil {
+		log.Warn("updating run.json", "err", err)
+	}
+	return &Summary{Manifest: m, Run: info}, nil
+}
+
+// execute runs the shards on workers goroutines and returns their results in plan order.
+// The first error cancels the others.
+func execute(ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64) ([]shard.Result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := startProgress(env.Progress, opt, total, len(shards))
+	results := make([]shard.Result, len(shards))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, max(len(shards), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r, err := shard.Execute(ctx, shards[i], env)
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				results[i] = r
+			}
+		}()
+	}
+feed:
+	for i := range shards {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	stop()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func parquetRowGroups(path string) ([]planner.RowGroup, error) {
+	gs, err := formats.ParquetRowGroups(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]planner.RowGroup, len(gs))
+	for i, g := range gs {
+		out[i] = planner.RowGroup{Rows: g.Rows, Bytes: g.Bytes}
+	}
+	return out, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+// cleanup removes a failed run's staging area, and the output directory when the run created
+// it and left it empty.
+func cleanup(staging, out string, outExisted bool) {
+	os.RemoveAll(staging)
+	removeIfEmpty(filepath.Dir(staging))
+	if !outExisted {
+		removeIfEmpty(out)
+	}
+}
+
+func removeIfEmpty(dir string) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 {
+		os.Remove(dir)
+	}
+}
