@@ -3,7 +3,6 @@ package formats
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +24,9 @@ type Row struct {
 	// Keys are the top-level keys of an object record in input order (the schema's column
 	// order for Arrow inputs), which a map loses; conversions keep this order.
 	Keys []string
+	// Order is the key order of the nested objects of a JSON record (see KeyOrder); nil for
+	// Arrow inputs, whose schema orders struct fields.
+	Order KeyOrder
 	// Err is set when this one record cannot be decoded (malformed JSON, a too-long line);
 	// reading can go on with the next record.
 	Err error
@@ -172,44 +174,9 @@ func (j *jsonRows) Next() (Row, error) {
 		row.Err = fmt.Errorf("record of %d bytes is longer than the limit", rec.Size)
 		return row, nil
 	}
-	row.Value, row.Keys, row.Err = DecodeJSON(rec.Raw)
+	row.Value, row.Order, row.Err = DecodeJSON(rec.Raw)
+	if _, ok := row.Value.(map[string]any); ok {
+		row.Keys = row.Order[""]
+	}
 	return row, nil
-}
-
-// DecodeJSON decodes one JSON document with numbers as json.Number and returns, for an
-// object, its top-level keys in document order (a repeated key counts once, at its first
-// place; its last value wins, as in encoding/json).
-func DecodeJSON(raw []byte) (v any, keys []string, err error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, nil, fmt.Errorf("malformed JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, errors.New("malformed JSON: data after the value")
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v, nil, nil
-	}
-	keys = make([]string, 0, len(m))
-	seen := make(map[string]bool, len(m))
-	dec = json.NewDecoder(bytes.NewReader(raw))
-	dec.Token() // {
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			break
-		}
-		k, _ := t.(string)
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			break
-		}
-	}
-	return m, keys, nil
 }

@@ -125,14 +125,20 @@ func validateInput(rep *validate.Report, stage validate.Stage, path string, opt 
 				recOpt.SeqLen, _ = validate.SeqLenFromPath(row.Source)
 			}
 		}
-		loc := validate.RowLocation(row.Source, int(row.Row))
-		if row.Line > 0 {
-			loc = validate.LineLocation(row.Source, int(row.Line))
-		}
+		loc := rowLocation(row)
 		if row.Err != nil {
 			rep.Add(loc, []validate.Issue{{Message: msgMalformed}})
 			continue
 		}
 		rep.Add(loc, validate.CheckValue(stage, row.Value, recOpt))
 	}
+}
+
+// rowLocation is where a record was found: "file:line" for line-oriented inputs, "file:row N"
+// for tabular ones.
+func rowLocation(row formats.Row) string {
+	if row.Line > 0 {
+		return validate.LineLocation(row.Source, int(row.Line))
+	}
+	return validate.RowLocation(row.Source, int(row.Row))
 }

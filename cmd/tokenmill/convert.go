@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/tokenmill/tokenmill/formats"
+)
+
+const convertUsage = `usage: tokenmill convert INPUT... --to hf|jsonl|parquet [--overwrite] OUT
+
+INPUT: JSONL (.gz, .zst), a JSON array, Parquet, CSV or an HF save_to_disk / DatasetDict directory.
+The records of all inputs, in order, become one dataset: an HF save_to_disk directory, a JSONL
+file or a Parquet file. Nested values keep their shape (messages stay a list of structs).
+`
+
+// cmdConvert implements `tokenmill convert`, the document's "Converting Between Formats"
+// (Dataset.from_list(json.load(f)).save_to_disk, load_dataset("parquet"/"csv")...): it reads
+// the inputs twice, first to infer one schema as pyarrow would (formats.SchemaBuilder), then
+// to write. Two passes keep memory bounded, unlike from_list. A record that is not a JSON
+// object, malformed JSON or a type clash stops the conversion with the record's location
+// (exit 1): conversion does not drop data; run `tokenmill validate` first to find it all.
+// CSV cells stay strings (no pandas-style type guessing: "007" is an id, not 7).
+func cmdConvert(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "output format: `hf`, jsonl or parquet")
+	overwrite := fs.Bool("overwrite", false, "replace an existing output")
+	fs.Usage = func() { fmt.Fprint(stderr, convertUsage); fs.PrintDefaults() }
+	if err := fs.Parse(interleave(args)); err != nil {
+		return 2
+	}
+	if fs.NArg() < 2 || (*to != "hf" && *to != "jsonl" && *to != "parquet") {
+		fs.Usage()
+		return 2
+	}
+	inputs, out := fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1)
+	n, err := convertRecords(inputs, out, *to, *overwrite)
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill convert:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d records\n", out, n)
+	return 0
+}
+
+// convertRecords converts inputs into out (format hf, jsonl or parquet) and returns the
+// number of records written.
+func convertRecords(inputs []string, out, to string, overwrite bool) (int64, error) {
+	var sb formats.SchemaBuilder
+	var seen *arrow.Schema
+	err := eachRecord(inputs, func(rr formats.RowReader, row formats.Row, m map[string]any) error {
+		if s := rr.Schema(); s != nil && s != seen {
+			// Arrow inputs: their declared types count, even of columns that are all null.
+			if err := sb.AddSchema(s); err != nil {
+				return err
+			}
+			seen = s
+		}
+		return sb.AddRecord(m, row.Keys, row.Order)
+	})
+	if err != nil {
+		return 0, err
+	}
+	w, err := createTable(out, to, sb.Schema(), overwrite)
+	if err != nil {
+		return 0, err
+	}
+	err = eachRecord(inputs, func(_ formats.RowReader, _ formats.Row, m map[string]any) error {
+		return w.WriteRecord(m)
+	})
+	if err != nil {
+		w.Abort()
+		return 0, err
+	}
+	return w.Rows(), w.Close()
+}
+
+// createTable opens the writer of one output format.
+func createTable(out, to string, schema *arrow.Schema, overwrite bool) (formats.TableWriter, error) {
+	if to != "hf" && !overwrite {
+		if _, err := os.Stat(out); err == nil {
+			return nil, fmt.Errorf("%s exists (use --overwrite)", out)
+		}
+	}
+	switch to {
+	case "hf":
+		return formats.CreateHFTable(out, schema, formats.HFOptions{Overwrite: overwrite})
+	case "parquet":
+		return formats.CreateParquet(out, schema)
+	}
+	return formats.CreateJSONL(out, schema)
+}
+
+// eachRecord calls fn for every record of inputs, in order; a record that is not a JSON
+// object (or not JSON) is an error naming its location.
+func eachRecord(inputs []string, fn func(formats.RowReader, formats.Row, map[string]any) error) error {
+	for _, in := range inputs {
+		if err := eachRecordOf(in, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func eachRecordOf(in string, fn func(formats.RowReader, formats.Row, map[string]any) error) error {
+	rr, err := formats.OpenRows(in, formats.Options{})
+	if err != nil {
+		return err
+	}
+	defer rr.Close()
+	for {
+		row, err := rr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		loc := rowLocation(row)
+		if row.Err != nil {
+			return fmt.Errorf("%s: %v", loc, row.Err)
+		}
+		m, ok := row.Value.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: record is not a JSON object", loc)
+		}
+		if err := fn(rr, row, m); err != nil {
+			return fmt.Errorf("%s: %w", loc, err)
+		}
+	}
+}
