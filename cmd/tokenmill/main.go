@@ -38,6 +38,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCheckLoRA(args[1:], stdout, stderr)
 	case "convert":
 		return cmdConvert(args[1:], stdout, stderr)
+	case "harmony":
+		return cmdHarmony(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/tokenizer"
+	"github.com/tokenmill/tokenmill/validate"
+)
+
+// harmonyTokenizer is the encoding GPT-OSS trains with.
+const harmonyTokenizer = "o200k_harmony"
+
+const harmonyUsage = `usage: tokenmill harmony encode [--developer-instructions S] [--tokenize] [--overwrite] IN.jsonl OUT_DIR
+
+Encodes the "messages" of every record of IN (JSONL or a JSON array) with the data formats
+document's encode_harmony_messages and writes an HF save_to_disk dataset with a "text" column
+(and, with --tokenize, an "input_ids" column of o200k_harmony token ids).
+`
+
+// cmdHarmony implements `tokenmill harmony encode`. Input records are read from their raw
+// JSON, not from decoded maps, so that tool-call arguments keep their key order, which
+// json.dumps (and so the encoded text) depends on. A record whose messages cannot be encoded
+// stops the command with its location (exit 1): a training set must not silently lose
+// trajectories.
+func cmdHarmony(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "encode" {
+		fmt.Fprint(stderr, harmonyUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("harmony encode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.String("developer-instructions", "", "developer instructions written first in every text")
+	tokenize := fs.Bool("tokenize", false, "add an input_ids column tokenized with "+harmonyTokenizer)
+	overwrite := fs.Bool("overwrite", false, "replace an existing OUT_DIR")
+	fs.Usage = func() { fmt.Fprint(stderr, harmonyUsage); fs.PrintDefaults() }
+	if err := fs.Parse(interleave(args[1:])); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return 2
+	}
+	var tk *tokenizer.Tokenizer
+	if *tokenize {
+		var err error
+		if tk, err = tokenizer.Load(harmonyTokenizer); err != nil {
+			fmt.Fprintln(stderr, "tokenmill harmony:", err)
+			return 1
+		}
+	}
+	n, err := harmonyEncodeFile(fs.Arg(0), fs.Arg(1), *dev, tk, *overwrite)
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill harmony:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d records\n", fs.Arg(1), n)
+	return 0
+}
+
+// harmonyEncodeFile writes the Harmony texts of in's records to the HF directory out.
+// Special tokens in the text are encoded as such (AllowSpecial): the text is produced by the
+// encoder, not by users, and the trainer's tokenizer matches <|endoftext|> the same way.
+func harmonyEncodeFile(in, out, dev string, tk *tokenizer.Tokenizer, overwrite bool) (int64, error) {
+	fields := []arrow.Field{{Name: "text", Type: arrow.BinaryTypes.String, Nullable: true}}
+	if tk != nil {
+		fields = append(fields, arrow.Field{Name: "input_ids", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32), Nullable: true})
+	}
+	r, err := formats.Open(in, formats.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	w, err := formats.CreateHFTable(out, arrow.NewSchema(fields, nil), formats.HFOptions{Overwrite: overwrite})
+	if err != nil {
+		return 0, err
+	}
+	var ids []uint32
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil && rec.Raw == nil {
+			err = fmt.Errorf("%s: harmony encode reads JSONL or JSON arrays", in)
+		}
+		if err != nil {
+			w.Abort()
+			return 0, err
+		}
+		var v struct {
+			Messages *[]validate.Message `json:"messages"`
+		}
+		if err := json.Unmarshal(rec.Raw, &v); err != nil || v.Messages == nil {
+			if err == nil {
+				err = errors.New("Missing required field 'messages'")
+			}
+			w.Abort()
+			return 0, fmt.Errorf("%s: %v", rec.Where(), err)
+		}
+		text, err := validate.EncodeHarmony(*v.Messages, dev)
+		if err != nil {
+			w.Abort()
+			return 0, fmt.Errorf("%s: %v", rec.Where(), err)
+		}
+		row := map[string]any{"text": text}
+		if tk != nil {
+			ids = tk.Append(ids[:0], text, tokenizer.Options{AllowSpecial: true})
+			row["input_ids"] = toInt64s(ids)
+		}
+		if err := w.WriteRecord(row); err != nil {
+			w.Abort()
+			return 0, err
+		}
+	}
+	return w.Rows(), w.Close()
+}
+
+func toInt64s(ids []uint32) []int64 {
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[i] = int64(id)
+	}
+	return out
+}
