@@ -120,8 +120,13 @@ func TestValidate_FormatsAgree(t *testing.T) {
 		"csv":      writeFile(t, filepath.Join(dir, "a.csv"), csv.String()),
 		"noext-gz": writeFile(t, filepath.Join(dir, "blob"), gz.String()),
 	}
+	mustRun(t, "convert", paths["jsonl"], "--to", "parquet", filepath.Join(dir, "a.parquet"))
+	mustRun(t, "convert", paths["jsonl"], "--to", "hf", filepath.Join(dir, "hf"))
+	paths["parquet"] = filepath.Join(dir, "a.parquet")
+	paths["hf"] = filepath.Join(dir, "hf")
 	want := map[string]int{"Responses are identical": 1, "Field 'chosen' is empty after stripping": 1}
-	wantLoc := map[string]string{"jsonl": ":3", "gz": ":3", "array": ":row 2", "csv": ":4", "noext-gz": ":3"}
+	wantLoc := map[string]string{"jsonl": ":3", "gz": ":3", "array": ":row 2", "csv": ":4", "noext-gz": ":3",
+		"parquet": ":row 2", "hf": "/data-00000-of-00001.arrow:row 2"}
 	for name, p := range paths {
 		t.Run(name, func(t *testing.T) {
 			code, v, errs := runValidateJSON(t, "--stage", "dpo", p)
