@@ -14,19 +14,19 @@ func WriteSummary(w io.Writer, s *Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "documents\tread %d\twritten %d\trejected %d\n", m.Documents.Read, m.Documents.Written, m.Documents.Rejected)
 	fmt.Fprintf(tw, "tokens\ttrain %d\tval %d\t(%s, dtype %s)\n", m.Tokens.Train, m.Tokens.Val, m.Tokenizer.Name, m.DType)
-	fmt.Fprintf(tw, "\t\t\t\n")
+	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "bucket\tsequences\tdropped tail\tpadded tail\toutputs\n")
 	for _, b := range m.Buckets {
 		fmt.Fprintf(tw, "%s %d\t%d\t%d\t%d\t%s\n", b.Split, b.SeqLen, b.Sequences, b.DroppedTailTokens,
 			b.PaddedTailTokens, strings.Join(b.Paths, ", "))
 	}
-	fmt.Fprintf(tw, "\t\t\t\n")
+	fmt.Fprintln(tw)
 	mbps := 0.0
 	if r.ExecuteSeconds > 0 {
 		mbps = float64(r.InputBytes) / 1e6 / r.ExecuteSeconds
 	}
 	fmt.Fprintf(tw, "rejects\t%d\t%s\n", m.Rejects.Count, m.Rejects.Path)
-	fmt.Fprintf(tw, "throughput\t%s tok/s\t%.2f MB/s of input\t%d workers, %d shards\n",
+	fmt.Fprintf(tw, "throughput\t%s tok/s\t%.2f MB/s of input files\t%d workers, %d shards\n",
 		Count(int64(r.TokensPerSecond)), mbps, r.Workers, r.Shards)
 	fmt.Fprintf(tw, "time\t%.2fs total\tplan %.2fs, execute %.2fs, finalize %.2fs\n",
 		r.TotalSeconds, r.PlanSeconds, r.ExecuteSeconds, r.FinalizeSeconds)
