@@ -14,8 +14,15 @@ func main() {
 const usage = `usage: tokenmill COMMAND [ARGS]
 
 commands:
-  tokenize    encode JSONL documents into token ids
+  run         run a job: read, validate, tokenize, pack into length buckets (run JOB.yaml)
+  tokenize    encode JSONL documents into token ids, one {"ids":[...]} line per input line
   tokenizer   inspect a tokenizer (tokenizer info NAME|PATH)
+  validate    check datasets of a training stage against the data formats document
+  convert     convert JSON, JSONL, Parquet, CSV to HF save_to_disk, JSONL or Parquet
+  harmony     encode chat messages in the Harmony format (harmony encode IN OUT_DIR)
+  check-lora  flag LoRA target_modules that miss MoE expert layers
+
+Run "tokenmill COMMAND --help" for a command's flags.
 `
 
 // run dispatches a subcommand and returns the process exit status; it holds no global state so
