@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
@@ -44,7 +45,11 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	defer func() {
 		if err != nil {
 			os.RemoveAll(dir)
-			err = fmt.Errorf("shard %s (%s): %w", spec.ID, spec.Path, err)
+			if strings.Contains(err.Error(), spec.Path) {
+				err = fmt.Errorf("shard %s: %w", spec.ID, err)
+			} else {
+				err = fmt.Errorf("shard %s (%s): %w", spec.ID, spec.Path, err)
+			}
 		}
 	}()
 	rd, err := openShard(spec, maxRecord)

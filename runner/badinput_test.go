@@ -1,0 +1,142 @@
+package runner
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+type rejectRec struct {
+	Source string          `json:"source"`
+	Line   int64           `json:"line"`
+	Row    *int64          `json:"row"`
+	Reason string          `json:"reason"`
+	Record json.RawMessage `json:"record"`
+	B64    string          `json:"record_base64"`
+	Trunc  bool            `json:"truncated"`
+}
+
+func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
+	long := `{"text":"` + strings.Repeat("x", 5000) + `"}`
+	tests := []struct {
+		name    string
+		content string
+		written int64
+		reason  string // "" means no reject
+		line    int64
+	}{
+		{"malformed JSON", `{"text":"ok"}` + "\n" + `{"text": "unterminated` + "\n", 1, "Malformed JSON", 2},
+		{"non-object line", `[1, 2, 3]` + "\n", 0, "Record must be an object", 1},
+		{"missing field", `{"body":"x"}` + "\n", 0, "Missing required field 'text'", 1},
+		{"null text", `{"text":null}` + "\n", 0, "Field 'text' must be a string", 1},
+		{"number text", `{"text":42}` + "\n", 0, "Field 'text' must be a string", 1},
+		{"empty text", `{"text":""}` + "\n", 0, "Field 'text' is empty after stripping", 1},
+		{"whitespace text", `{"text":" \t\n\u3000 "}` + "\n", 0, "Field 'text' is empty after stripping", 1},
+		{"invalid UTF-8", "{\"text\":\"ok\"}\n{\"text\":\"bad \xff\xfe bytes\"}\n", 1, "Field 'text' is not valid UTF-8", 2},
+		{"over-long record", `{"text":"a"}` + "\n" + long + "\n" + `{"text":"b"}` + "\n", 2, "exceeds the limit of 1024 bytes", 2},
+		{"BOM is not a reject", "\xef\xbb\xbf{\"text\":\"bom\"}\n", 1, "", 0},
+		{"CRLF is not a reject", "{\"text\":\"a\"}\r\n{\"text\":\"b\"}\r\n", 2, "", 0},
+		{"blank lines are skipped", "\n\n{\"text\":\"a\"}\n   \n\n{\"text\":\"b\"}", 2, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := writeBytes(t, dir, "in.jsonl", []byte(tt.content))
+			s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
+			opt := quietOptions(1)
+			opt.MaxRecord = 1024
+			sum, err := runSpec(t, s, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := sum.Manifest
+			checkConservation(t, m)
+			if m.Documents.Written != tt.written {
+				t.Errorf("written = %d, want %d", m.Documents.Written, tt.written)
+			}
+			b, err := os.ReadFile(filepath.Join(s.Output.Dir, "rejects.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.reason == "" {
+				if len(b) != 0 || m.Documents.Rejected != 0 {
+					t.Errorf("unexpected rejects: %s", b)
+				}
+				return
+			}
+			if m.Documents.Rejected != 1 || m.Rejects.Count != 1 {
+				t.Fatalf("rejected = %d, rejects file:\n%s", m.Documents.Rejected, b)
+			}
+			var r rejectRec
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatalf("rejects.jsonl is not JSON: %v\n%s", err, b)
+			}
+			if r.Source != in || r.Line != tt.line || !strings.Contains(r.Reason, tt.reason) || len(r.Record) == 0 {
+				t.Errorf("reject = %+v, want %s line %d reason %q", r, in, tt.line, tt.reason)
+			}
+		})
+	}
+}
+
+func TestRun_ParquetRejectsCarryRow(t *testing.T) {
+	dir := t.TempDir()
+	in := writeParquet(t, dir, "t.parquet", []string{"one", "   ", "three", "four"}, 2)
+	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
+	if _, err := runSpec(t, s, quietOptions(2)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(s.Output.Dir, "rejects.jsonl"))
+	var r rejectRec
+	if err := json.Unmarshal(b, &r); err != nil || r.Row == nil || *r.Row != 1 || r.Source != in {
+		t.Fatalf("reject %+v (%v) from\n%s", r, err, b)
+	}
+}
+
+func TestRun_CorruptInputFailsNamingFile(t *testing.T) {
+	gz, err := os.ReadFile(filepath.Join("..", "shard", "testdata", "cc_en_head-0174.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zst, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "jargon.jsonl.zst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), zst...)
+	for i := len(flipped) / 2; i < len(flipped)/2+64; i++ {
+		flipped[i] ^= 0x5a
+	}
+	tests := []struct {
+		name string
+		file string
+		data func(dir string) []byte
+	}{
+		{"truncated gzip", "cut.jsonl.gz", func(string) []byte { return gz[:len(gz)*2/3] }},
+		{"truncated zstd", "cut.jsonl.zst", func(string) []byte { return zst[:len(zst)/2] }},
+		{"corrupt zstd", "bad.jsonl.zst", func(string) []byte { return flipped }},
+		{"truncated parquet", "cut.parquet", func(dir string) []byte {
+			p := writeParquet(t, dir, "full.parquet", []string{"a b c", "d e f", "g h i"}, 1)
+			b, _ := os.ReadFile(p)
+			os.Remove(p)
+			return b[:len(b)-20]
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := writeBytes(t, dir, tt.file, tt.data(dir))
+			s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
+			_, err := runSpec(t, s, quietOptions(2))
+			if err == nil || !strings.Contains(err.Error(), tt.file) {
+				t.Fatalf("err = %v, want a failure naming %s", err, tt.file)
+			}
+			t.Logf("error: %v", err)
+			if _, err := os.Stat(s.Output.Dir); !os.IsNotExist(err) {
+				t.Errorf("failed job left %s", s.Output.Dir)
+			}
+		})
+	}
+}
