@@ -124,7 +124,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	}
 	t1 := time.Now()
 	m, err := shard.Finalize(ctx, spec, results, shard.FinalizeEnv{OutDir: spec.Output.Dir, StagingDir: staging,
-		Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, RunInfo: &info})
+		Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers, RunInfo: &info})
 	if err != nil {
 		return nil, err
 	}

@@ -2,11 +2,13 @@ package shard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
@@ -28,6 +30,8 @@ type FinalizeEnv struct {
 	Inputs []planner.Input
 	// Overwrite allows replacing an existing output directory.
 	Overwrite bool
+	// Workers bounds how many buckets (split and length) are written at once; <= 0 means 1.
+	Workers int
 	// RunInfo, when not nil, is written as run.json (timings and other facts that vary
 	// between runs), before the manifest.
 	RunInfo any
@@ -77,14 +81,8 @@ func Finalize(ctx context.Context, spec *job.Spec, results []Result, env Finaliz
 			os.RemoveAll(tmp)
 		}
 	}()
-	for _, split := range Splits() {
-		for _, l := range spec.SequenceLengths {
-			b, err := writeBucket(ctx, spec, rs, env.StagingDir, tmp, split, l, fdt, m)
-			if err != nil {
-				return nil, err
-			}
-			m.Buckets = append(m.Buckets, b)
-		}
+	if m.Buckets, err = writeBuckets(ctx, spec, rs, env, tmp, fdt, m); err != nil {
+		return nil, err
 	}
 	if err := concatRejects(rs, env.StagingDir, filepath.Join(tmp, m.Rejects.Path)); err != nil {
 		return nil, err
@@ -172,6 +170,39 @@ func padID(spec *job.Spec, tk *tokenizer.Tokenizer) (uint32, error) {
 		return 0, fmt.Errorf("pad_id: tokenizer %s has no end-of-text token to pad with; set pad_id", tk.Name())
 	}
 	return id, nil
+}
+
+// writeBuckets writes every split and length, up to env.Workers at once, and returns their
+// manifest entries in output order (train then val, each in the job's length order).
+func writeBuckets(ctx context.Context, spec *job.Spec, rs []Result, env FinalizeEnv, tmp string,
+	dt formats.DType, m *Manifest) ([]BucketInfo, error) {
+	type task struct {
+		split string
+		l     int
+	}
+	var tasks []task
+	for _, split := range Splits() {
+		for _, l := range spec.SequenceLengths {
+			tasks = append(tasks, task{split, l})
+		}
+	}
+	infos := make([]BucketInfo, len(tasks))
+	errs := make([]error, len(tasks))
+	sem := make(chan struct{}, max(env.Workers, 1))
+	var wg sync.WaitGroup
+	for i, tk := range tasks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			infos[i], errs[i] = writeBucket(ctx, spec, rs, env.StagingDir, tmp, tk.split, tk.l, dt, m)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return infos, nil
 }
 
 // writeBucket streams one split and length into the outputs under tmp.
