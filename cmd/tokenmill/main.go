@@ -21,6 +21,7 @@ commands:
   convert     convert JSON, JSONL, Parquet, CSV to HF save_to_disk, JSONL or Parquet
   harmony     encode chat messages in the Harmony format (harmony encode IN OUT_DIR)
   check-lora  flag LoRA target_modules that miss MoE expert layers
+  inspect     show columns, counts, the first example and its decoded tokens (inspect PATH)
 
 Run "tokenmill COMMAND --help" for a command's flags.
 `
@@ -47,6 +48,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdConvert(args[1:], stdout, stderr)
 	case "harmony":
 		return cmdHarmony(args[1:], stdout, stderr)
+	case "inspect":
+		return cmdInspect(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
