@@ -45,6 +45,13 @@ func TestInspect_HumanOutput(t *testing.T) {
 			`{"messages": [], "score": 2}`+"\n"+
 			"{bad\n")
 	ids := writeFile(t, filepath.Join(dir, "ids.jsonl"), `{"input_ids": [`+helloIDs+`], "n": null}`+"\n")
+	csv := writeFile(t, filepath.Join(dir, "a.csv"), "text,label\nhello,1\n\"bye, now\",2\n")
+	txt := writeFile(t, filepath.Join(dir, "a.txt"), "one doc\nline two\n")
+	parquet := filepath.Join(dir, "a.parquet")
+	if code, _, errs := runCLI(t, "", "convert", writeFile(t, filepath.Join(dir, "a.jsonl"),
+		`{"text":"hello","label":1}`+"\n"+`{"text":"bye","label":2}`+"\n"), "--to", "parquet", parquet); code != 0 {
+		t.Fatalf("convert: %s", errs)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -97,6 +104,24 @@ Examples: 1
 Sample: {'input_ids': [9906, 11, 1917, 0], 'n': None}
 Text (input_ids of the first example, 4 tokens, decoded with cl100k_base from --tokenizer):
 Hello, world!
+`},
+		{"CSV", []string{csv}, csv + `: CSV
+Columns: ['text', 'label']
+Types: text: string, label: string
+Examples: 2
+Sample: {'text': 'hello', 'label': '1'}
+`},
+		{"Parquet", []string{parquet}, parquet + `: Parquet
+Columns: ['text', 'label']
+Types: text: string, label: int64
+Examples: 2
+Sample: {'text': 'hello', 'label': 1}
+`},
+		{"text", []string{txt}, txt + `: plain text (one document)
+Columns: ['text']
+Types: text: string
+Examples: 1
+Sample: {'text': 'one doc\nline two\n'}
 `},
 	}
 	for _, tt := range tests {
