@@ -153,7 +153,6 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
 		if err := enc.Encode(jsonSafe(res)); err != nil {
 			fmt.Fprintln(stderr, "tokenmill inspect:", err)
 			return 1
