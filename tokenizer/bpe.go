@@ -1,6 +1,9 @@
 package tokenizer
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // bpe is a byte-pair-encoding model over token ids. Pieces are merged by repeatedly joining the
 // adjacent pair with the lowest merge rank (leftmost first among equals), which is both
@@ -119,10 +122,13 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 func (m *bpe) merge(st *state, piece string) []uint32 {
 	ids := m.initial(st.ids[:0], piece)
 	if len(ids) > 1 {
-		if len(ids) <= smallPiece {
+		switch {
+		case len(ids) <= smallPiece:
 			ids = m.mergeSmall(ids, st)
-		} else {
+		case len(ids) < hugePiece:
 			ids = m.mergeLarge(ids, st)
+		default:
+			ids = m.mergeBuckets(ids, st)
 		}
 	}
 	st.ids = ids
@@ -134,6 +140,7 @@ func (m *bpe) merge(st *state, piece string) []uint32 {
 // suffix), falling back to <0xXX> byte tokens or the unknown token as Hugging Face's BPE does.
 func (m *bpe) initial(ids []uint32, piece string) []uint32 {
 	if m.byteLevel {
+		ids = slices.Grow(ids, len(piece))
 		for i := 0; i < len(piece); i++ {
 			if m.hasByte[piece[i]] {
 				ids = append(ids, m.byteIDs[piece[i]])

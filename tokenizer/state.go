@@ -15,6 +15,8 @@ type state struct {
 	spans  []span
 	pieces []string
 	cache  pieceCache
+	// buckets is mergeBuckets' scratch space, kept between calls (it is sized by the rank range).
+	buckets rankBuckets
 }
 
 func newState() *state {
