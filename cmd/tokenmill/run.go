@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	progress := fs.String("progress", "auto", "progress display: auto (bar on a terminal, else lines), bar, lines, none")
 	interval := fs.Duration("progress-interval", 0, "time between progress updates (default 200ms for the bar, 5s for lines)")
 	verbose := fs.Bool("v", false, "log debug messages")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	ov := job.BindFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tokenmill run [JOB.yaml] [--workers N] [--overwrite] [job flags]")
@@ -59,6 +61,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if *interval > 0 {
 		opt.ProgressInterval = *interval
 	}
+	if *cpuprofile != "" {
+		stopProfile, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "tokenmill run:", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	sum, err := runner.Run(ctx, spec, opt)
@@ -69,6 +79,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	runner.WriteSummary(stdout, sum)
 	fmt.Fprintf(stdout, "\noutput: %s (manifest.json, rejects.jsonl, run.json)\n", spec.Output.Dir)
 	return 0
+}
+
+// startCPUProfile starts a CPU profile into path; the returned function stops it and closes
+// the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // loadSpec decodes the job file (or starts from the defaults), applies the flags and
