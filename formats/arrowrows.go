@@ -24,6 +24,7 @@ type arrowRows struct {
 	file   string
 	i      int
 	row    int64
+	base   int64 // index in its file of the first row read (Parquet row-group runs)
 	schema *arrow.Schema
 	keys   []string
 }
@@ -37,12 +38,19 @@ func openArrowRows(path string, hf bool) (_ RowReader, err error) {
 		}
 		src = &hfBatches{dirs: dirs}
 	} else {
-		src, err = openParquetBatches(path)
-		if err != nil {
-			return nil, err
-		}
+		return openParquetRows(path, nil)
 	}
 	return &arrowRows{src: src}, nil
+}
+
+// openParquetRows reads the rows of a Parquet file, or of its row groups rg when not nil;
+// row indexes count from the start of the file either way.
+func openParquetRows(path string, rg *RowGroups) (RowReader, error) {
+	src, err := openParquetBatches(path, rg)
+	if err != nil {
+		return nil, err
+	}
+	return &arrowRows{src: src, base: src.base}, nil
 }
 
 func (a *arrowRows) Schema() *arrow.Schema { return a.schema }
@@ -56,7 +64,7 @@ func (a *arrowRows) Next() (row Row, err error) {
 			return Row{}, err
 		}
 		if file != a.file {
-			a.file, a.row = file, 0
+			a.file, a.row = file, a.base
 		}
 		if a.schema == nil || !a.schema.Equal(rb.Schema()) {
 			a.schema = rb.Schema()
@@ -114,31 +122,56 @@ func (h *hfBatches) close() error {
 
 // parquetBatches reads all columns of a Parquet file, parquetBatch rows at a time.
 type parquetBatches struct {
-	path string
-	pf   *file.Reader
-	rr   pqarrow.RecordReader
+	path  string
+	pf    *file.Reader
+	rr    pqarrow.RecordReader
+	base  int64 // file row of the first row read
+	empty bool  // an empty run of row groups: nothing opened
 }
 
-func openParquetBatches(path string) (_ *parquetBatches, err error) {
+func openParquetBatches(path string, rg *RowGroups) (_ *parquetBatches, err error) {
 	defer recoverErr(&err, path, "opening Parquet")
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
+	}
+	var groups []int // nil: all
+	var base int64
+	if rg != nil {
+		n := pf.NumRowGroups()
+		if rg.Start < 0 || rg.End > n || rg.Start > rg.End {
+			pf.Close()
+			return nil, fmt.Errorf("formats: %s: row groups [%d, %d) out of range (file has %d)", path, rg.Start, rg.End, n)
+		}
+		for i := 0; i < rg.Start; i++ {
+			base += pf.MetaData().RowGroup(i).NumRows()
+		}
+		groups = make([]int, 0, rg.End-rg.Start)
+		for i := rg.Start; i < rg.End; i++ {
+			groups = append(groups, i)
+		}
+		if len(groups) == 0 {
+			pf.Close()
+			return &parquetBatches{path: path, base: base, empty: true}, nil
+		}
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatch}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	rr, err := fr.GetRecordReader(context.Background(), nil, groups)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}
-	return &parquetBatches{path: path, pf: pf, rr: rr}, nil
+	return &parquetBatches{path: path, pf: pf, rr: rr, base: base}, nil
 }
 
 func (p *parquetBatches) next() (arrow.RecordBatch, string, error) {
+	if p.empty {
+		return nil, p.path, io.EOF
+	}
 	if !p.rr.Next() {
 		if err := p.rr.Err(); err != nil && err != io.EOF {
 			return nil, p.path, fmt.Errorf("formats: %s: %w", p.path, err)
@@ -149,6 +182,9 @@ func (p *parquetBatches) next() (arrow.RecordBatch, string, error) {
 }
 
 func (p *parquetBatches) close() error {
+	if p.empty {
+		return nil
+	}
 	p.rr.Release()
 	return p.pf.Close()
 }

@@ -3,7 +3,6 @@ package formats
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,12 +41,13 @@ type RowReader interface {
 }
 
 // OpenRows opens path (any format Open reads except plain text) for reading whole records.
-// opt.Format forces a format; Range and RowGroups are not supported here.
+// opt.Format forces a format. A directory is an HF save_to_disk directory (or DatasetDict);
+// a file with Format FormatHF is one .arrow data file of such a directory, as the planner
+// lists them. opt.Range selects the lines of an uncompressed JSONL file that start in it,
+// and opt.RowGroups a run of a Parquet file's row groups (rows keep their index in the whole
+// file), so that a job shard reads exactly its part.
 func OpenRows(path string, opt Options) (RowReader, error) {
 	opt = opt.withDefaults()
-	if opt.Range != nil || opt.RowGroups != nil {
-		return nil, errors.New("formats: OpenRows reads whole files")
-	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("formats: %w", err)
@@ -60,11 +60,20 @@ func OpenRows(path string, opt Options) (RowReader, error) {
 			return nil, err
 		}
 	}
+	if opt.Range != nil && format != FormatJSONL {
+		return nil, fmt.Errorf("formats: %s: byte ranges apply to JSONL records, not %v", path, format)
+	}
+	if opt.RowGroups != nil && format != FormatParquet {
+		return nil, fmt.Errorf("formats: %s: row groups apply to Parquet only", path)
+	}
 	switch format {
 	case FormatHF:
+		if !fi.IsDir() {
+			return &arrowRows{src: &hfBatches{b: &HFBatchReader{files: []string{path}}}}, nil
+		}
 		return openArrowRows(path, true)
 	case FormatParquet:
-		return openArrowRows(path, false)
+		return openParquetRows(path, opt.RowGroups)
 	case FormatCSV:
 		header, err := csvHeader(path)
 		if err != nil {

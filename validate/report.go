@@ -65,17 +65,41 @@ func (r *Report) keep(e ReportError) {
 
 // Merge adds the counts and kept errors of o (for records that come after r's) to r.
 func (r *Report) Merge(o *Report) {
-	r.records += o.records
-	r.valid += o.valid
-	for m, n := range o.byMessage {
+	r.MergePartial(Partial{Records: o.records, Valid: o.valid, Issues: o.issues,
+		ByMessage: o.byMessage, Errors: o.errors})
+}
+
+// Partial is a report's counts and kept errors as a plain JSON-serialisable value: what one
+// shard of a validate job sends to the finalize step, which merges the shards' partials in
+// shard order (MergePartial) into the job's report. A shard keeps its first MaxErrors
+// errors, so the merge keeps the first MaxErrors of the whole input, whatever the sharding.
+type Partial struct {
+	Records   int            `json:"records"`
+	Valid     int            `json:"valid"`
+	Issues    int            `json:"issues"` // all issues, kept or not
+	ByMessage map[string]int `json:"by_message"`
+	Errors    []ReportError  `json:"errors"`
+}
+
+// Partial returns a copy of r's state.
+func (r *Report) Partial() Partial {
+	return Partial{Records: r.records, Valid: r.valid, Issues: r.issues,
+		ByMessage: r.ByMessage(), Errors: r.Errors()}
+}
+
+// MergePartial adds p (for records that come after r's) to r, as Merge does.
+func (r *Report) MergePartial(p Partial) {
+	r.records += p.Records
+	r.valid += p.Valid
+	for m, n := range p.ByMessage {
 		r.byMessage[m] += n
 	}
 	kept := 0
-	for _, e := range o.errors {
+	for _, e := range p.Errors {
 		r.keep(e)
 		kept++
 	}
-	r.issues += o.issues - kept
+	r.issues += p.Issues - kept
 }
 
 // Records is the number of records added.

@@ -2,7 +2,7 @@ package main
 
 import (
 	"bufio"
-	"errors"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -19,10 +19,8 @@ const (
 	exitUnreadable = 2 // an input could not be read (or bad usage)
 )
 
-// msgMalformed is the issue of a record that is not JSON at all. The document has no words
-// for it; a broken line is an invalid record (exit 1), not an unreadable input (exit 2), so
-// that one bad line among millions is counted and located like any other rule.
-const msgMalformed = "Malformed JSON"
+// msgMalformed is the issue of a record that is not JSON at all (see validate.MsgMalformed).
+const msgMalformed = validate.MsgMalformed
 
 const validateUsage = `usage: tokenmill validate --stage STAGE [--tokenizer T] [--json] [--max-errors N] PATH...
        tokenmill validate --layout DIR [--tokenizer T] [--json] [--max-errors N]
@@ -109,36 +107,9 @@ func validateInput(rep *validate.Report, stage validate.Stage, path string, opt 
 		return err
 	}
 	defer rr.Close()
-	source, recOpt := "", opt
-	for {
-		row, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if row.Source != source {
-			// Each .arrow file of a curriculum directory names its own sequence length.
-			source, recOpt = row.Source, opt
-			if stage == validate.StagePretrain {
-				recOpt.SeqLen, _ = validate.SeqLenFromPath(row.Source)
-			}
-		}
-		loc := rowLocation(row)
-		if row.Err != nil {
-			rep.Add(loc, []validate.Issue{{Message: msgMalformed}})
-			continue
-		}
-		rep.Add(loc, validate.CheckValue(stage, row.Value, recOpt))
-	}
+	return validate.CheckRows(context.Background(), rep, stage, rr, opt)
 }
 
 // rowLocation is where a record was found: "file:line" for line-oriented inputs, "file:row N"
 // for tabular ones.
-func rowLocation(row formats.Row) string {
-	if row.Line > 0 {
-		return validate.LineLocation(row.Source, int(row.Line))
-	}
-	return validate.RowLocation(row.Source, int(row.Row))
-}
+func rowLocation(row formats.Row) string { return validate.Locate(row) }
