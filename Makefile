@@ -29,9 +29,13 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
-fuzz: ## run the tokenizer fuzz targets for a minute each
-	$(GO) test ./tokenizer -run '^$$' -fuzz FuzzRoundTrip -fuzztime 60s
-	$(GO) test ./tokenizer -run '^$$' -fuzz FuzzEncodeAny -fuzztime 60s
+FUZZTIME ?= 60s
+fuzz: ## run the fuzz targets (tokenizer, JSON field extraction, validators) for FUZZTIME each
+	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzEncodeAny$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzScannerMatchesRegex$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./formats -run '^$$' -fuzz '^FuzzExtractString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./validate -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 clean:
 	rm -rf bin
