@@ -9,6 +9,15 @@
 // gives the deterministic form recorded in the job's manifest; Parse accepts it back, since JSON
 // is YAML.
 //
+// Kinds: a spec's kind key (Spec.Kind) is pretrain (the default: tokenize and pack), validate
+// (check every record against one stage of the data formats document and write a report) or
+// convert (rewrite the records as an HF dataset, JSONL or Parquet). All kinds share the planner
+// and the shard executor. A validate or convert spec refuses the pretraining keys
+// (sequence_lengths, eos, output.formats, ...) with an error naming the key instead of ignoring
+// them, needs an explicit output.dir (no data/packed default), and its canonical JSON holds
+// only the keys of its kind; a pretrain spec's canonical JSON has no kind key, so pretraining
+// fingerprints are unchanged by the addition of kinds. See KindKeys.
+//
 // Concurrency: the package holds no global mutable state. A Spec is a plain value: safe to read
 // from many goroutines, not safe to mutate concurrently. Decoding, validating and encoding are
 // pure functions of their arguments.

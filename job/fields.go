@@ -1,7 +1,9 @@
 package job
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,12 +25,37 @@ var fields = []field{
 		s.Name, err = d.str(n, k)
 		return err
 	}},
+	{key: "kind", usage: "job kind: pretrain, validate or convert", set: func(d decoder, n *yaml.Node, k string, s *Spec) error {
+		v, err := d.str(n, k)
+		s.Kind = Kind(v)
+		return err
+	}},
 	{key: "inputs", list: true, usage: "input files, directories or globs", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
 		s.Inputs, err = d.inputs(n, k)
 		return err
 	}},
 	{key: "tokenizer", usage: "built-in encoding name, .tiktoken or tokenizer.json path", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
 		s.Tokenizer, err = d.str(n, k)
+		return err
+	}},
+	{key: "stage", usage: "validate: the pipeline stage whose rules apply", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
+		s.Stage, err = d.str(n, k)
+		return err
+	}},
+	{key: "max_errors", usage: "validate: errors listed in the report (negative: all)", set: func(d decoder, n *yaml.Node, k string, s *Spec) error {
+		v, err := d.integer(n, k)
+		if err != nil {
+			return err
+		}
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return d.errf(n, k, "%d is out of range", v)
+		}
+		s.MaxErrors = int(v)
+		return nil
+	}},
+	{key: "to", usage: "convert: output format hf, jsonl or parquet", set: func(d decoder, n *yaml.Node, k string, s *Spec) error {
+		v, err := d.str(n, k)
+		s.To = ConvertTo(v)
 		return err
 	}},
 	{key: "sequence_lengths", list: true, usage: "packed row lengths in tokens, e.g. 512,1024,2048", set: func(d decoder, n *yaml.Node, k string, s *Spec) error {
@@ -156,16 +183,44 @@ func outputKeys() []string {
 
 var inputKeys = []string{"path", "format", "text_field"}
 
-// spec decodes the top-level mapping into s.
+// spec decodes the top-level mapping into s. Then, knowing the kind, it refuses the keys
+// present that the kind does not take (with their lines), and drops the pretraining default
+// of output.dir for the other kinds, so that a report or a conversion never lands in
+// data/packed by accident: they must name their output.
 func (d decoder) spec(n *yaml.Node, s *Spec) error {
-	return d.mapping(n, "", topKeys(), func(k string, v *yaml.Node, key string) error {
+	var seen []seenKey
+	err := d.mapping(n, "", topKeys(), func(k string, v *yaml.Node, key string) error {
+		seen = append(seen, seenKey{key, v})
 		if k == "output" {
 			return d.mapping(v, "output.", outputKeys(), func(_ string, v *yaml.Node, key string) error {
+				seen = append(seen, seenKey{key, v})
 				return lookup(key).set(d, v, key, s)
 			})
 		}
+		if k == "inputs" {
+			seen = append(seen, d.inputKeys(v, key)...)
+		}
 		return lookup(k).set(d, v, key, s)
 	})
+	if err != nil || !slices.Contains(kinds, s.Kind) {
+		return err // an unknown kind is Validate's to report
+	}
+	allowed := KindKeys(s.Kind)
+	for _, sk := range seen {
+		k := sk.key
+		if i := strings.Index(k, "]."); i >= 0 {
+			k = "inputs." + k[i+2:] // inputs[3].text_field -> inputs.text_field
+		}
+		if k == "inputs.path" || k == "inputs.format" || slices.Contains(allowed, k) ||
+			k == "inputs.text_field" && s.Kind == KindPretrain {
+			continue
+		}
+		return &KeyError{Key: sk.key, Line: sk.node.Line, Msg: fmt.Sprintf("not a key of kind: %s", s.Kind)}
+	}
+	if s.Kind != KindPretrain && !slices.ContainsFunc(seen, func(sk seenKey) bool { return sk.key == "output.dir" }) {
+		s.Output.Dir = ""
+	}
+	return nil
 }
 
 // inputs decodes the inputs list. An item is a mapping or, as a shorthand, a path string.
@@ -208,4 +263,28 @@ func (d decoder) inputs(n *yaml.Node, key string) ([]Input, error) {
 
 func index(key string, i int) string {
 	return key + "[" + strconv.Itoa(i) + "]"
+}
+
+// seenKey is a key present in a spec, with its value's node (for the line).
+type seenKey struct {
+	key  string
+	node *yaml.Node
+}
+
+// inputKeys lists the keys written in the mappings of an inputs list, as "inputs[i].key",
+// with their value nodes; malformed lists are left to inputs() to report.
+func (d decoder) inputKeys(n *yaml.Node, key string) []seenKey {
+	var out []seenKey
+	if n = deref(n); n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	for i, it := range n.Content {
+		if it = deref(it); it.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(it.Content); j += 2 {
+			out = append(out, seenKey{index(key, i) + "." + it.Content[j].Value, it.Content[j+1]})
+		}
+	}
+	return out
 }

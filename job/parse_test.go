@@ -73,6 +73,8 @@ func TestParse_Example(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Spec{
+		Kind:              KindPretrain,
+		MaxErrors:         DefaultMaxErrors,
 		Name:              "example",
 		Inputs:            []Input{{Path: "corpus/*.jsonl.zst", Format: FormatAuto, TextField: "text"}},
 		Tokenizer:         "cl100k_base",

@@ -11,14 +11,29 @@ import (
 // Spec is a job specification. The YAML key of each field is given in its comment; the default
 // (DefaultSpec) in brackets.
 type Spec struct {
+	// Kind (kind) says what the job does: pretrain (tokenize and pack, the default), validate
+	// (check every record against a stage's rules and write a report) or convert (rewrite
+	// the records as an HF dataset, JSONL or Parquet). All kinds are planned and sharded
+	// alike; see KindKeys for the keys each kind takes.
+	Kind Kind `json:"-"`
 	// Name (name) identifies the job in shard ids, staging paths and the manifest. Letters,
 	// digits, '.', '_' and '-', starting with a letter or digit, at most 128 bytes. Required.
 	Name string `json:"name"`
 	// Inputs (inputs) lists files, directories or globs to read. At least one is required.
 	Inputs []Input `json:"inputs"`
 	// Tokenizer (tokenizer) is a built-in encoding name, a .tiktoken path or a tokenizer.json
-	// path. Required.
+	// path. Required for pretrain; optional for validate (its vocabulary bounds pretraining
+	// token ids); refused for convert.
 	Tokenizer string `json:"tokenizer"`
+	// Stage (stage) is the pipeline stage whose rules a validate job applies (pretrain, sft,
+	// dpo, ...; see validate.Stages). Required for validate, refused otherwise.
+	Stage string `json:"-"`
+	// MaxErrors (max_errors) is how many errors a validate job's report lists, the first ones
+	// in input order; negative lists all [20]. Validate only.
+	MaxErrors int `json:"-"`
+	// To (to) is the output format of a convert job: hf, jsonl or parquet. Required for
+	// convert, refused otherwise.
+	To ConvertTo `json:"-"`
 	// SequenceLengths (sequence_lengths) are the packed row lengths in tokens, one output bucket
 	// per length, each > 0 and at most MaxSequenceLength, no duplicates [2048].
 	SequenceLengths []int `json:"sequence_lengths"`
@@ -45,6 +60,54 @@ type Spec struct {
 	MaxRejectFraction float64 `json:"max_reject_fraction"`
 	// Output (output) says where and how to write.
 	Output Output `json:"output"`
+}
+
+// Kind is the kind of a job.
+type Kind string
+
+// Kinds.
+const (
+	KindPretrain Kind = "pretrain" // tokenize and pack (the default)
+	KindValidate Kind = "validate" // check records against a stage's rules, write a report
+	KindConvert  Kind = "convert"  // rewrite records as an HF dataset, JSONL or Parquet
+)
+
+var kinds = []Kind{KindPretrain, KindValidate, KindConvert}
+
+// ConvertTo is the output format of a convert job.
+type ConvertTo string
+
+// Convert outputs.
+const (
+	ConvertHF      ConvertTo = "hf"      // an HF save_to_disk directory: output.dir itself
+	ConvertJSONL   ConvertTo = "jsonl"   // output.dir/data.jsonl
+	ConvertParquet ConvertTo = "parquet" // output.dir/data.parquet
+)
+
+var convertTos = []ConvertTo{ConvertHF, ConvertJSONL, ConvertParquet}
+
+// DefaultMaxErrors is the default of max_errors, as `tokenmill validate --max-errors`.
+const DefaultMaxErrors = 20
+
+// pretrainOnly lists the keys that shape tokenization, packing and the token outputs. A
+// validate or convert job refuses them, naming the key, rather than ignoring them: a key
+// that silently does nothing misleads whoever reads the spec.
+var pretrainOnly = []string{"sequence_lengths", "val_fraction", "seed", "eos", "bos", "remainder",
+	"pad_id", "max_reject_fraction", "output.formats", "output.dtype", "output.layout"}
+
+// KindKeys returns the keys a job of kind k takes: every kind takes kind, name, inputs (path
+// and format; text_field is pretrain only), shard_size, output.dir and output.overwrite;
+// pretrain adds tokenizer and the packing keys; validate adds stage, max_errors and an
+// optional tokenizer; convert adds to.
+func KindKeys(k Kind) []string {
+	common := []string{"kind", "name", "inputs", "shard_size", "output", "output.dir", "output.overwrite"}
+	switch k {
+	case KindValidate:
+		return append(common, "tokenizer", "stage", "max_errors")
+	case KindConvert:
+		return append(common, "to")
+	}
+	return append(append(common, "tokenizer"), pretrainOnly...)
 }
 
 // Input is one entry of inputs.
@@ -137,6 +200,8 @@ func DefaultInput(path string) Input {
 // DefaultSpec returns a spec holding every default. Name, inputs and tokenizer have none.
 func DefaultSpec() *Spec {
 	return &Spec{
+		Kind:              KindPretrain,
+		MaxErrors:         DefaultMaxErrors,
 		SequenceLengths:   []int{2048},
 		ValFraction:       0.01,
 		ShardSize:         64 << 20,
@@ -167,9 +232,15 @@ func (s *Spec) Clone() *Spec {
 
 // CanonicalJSON returns the spec as compact JSON with a fixed key order (the field order of
 // Spec), sizes in bytes and floats in their shortest exact form: equal specs give equal bytes.
-// Output.Overwrite is left out. Lists keep the order they were written in.
+// Output.Overwrite is left out. Lists keep the order they were written in. A pretrain spec
+// has no kind key, so pretraining fingerprints are those of specs written before kinds
+// existed; a validate or convert spec holds its kind and only the keys its kind takes.
 func (s *Spec) CanonicalJSON() ([]byte, error) {
-	b, err := json.Marshal(s)
+	var v any = s
+	if s.Kind != KindPretrain && s.Kind != "" {
+		v = s.recordsView()
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("job: canonical json: %w", err)
 	}
@@ -184,4 +255,40 @@ func (s *Spec) Fingerprint() (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// recordsInput is an input of a validate or convert job in canonical JSON.
+type recordsInput struct {
+	Path   string `json:"path"`
+	Format Format `json:"format"`
+}
+
+// recordsView is the canonical JSON of a validate or convert spec, in Spec's field order.
+type recordsView struct {
+	Kind      Kind           `json:"kind"`
+	Name      string         `json:"name"`
+	Inputs    []recordsInput `json:"inputs"`
+	Tokenizer string         `json:"tokenizer,omitempty"`
+	Stage     string         `json:"stage,omitempty"`
+	MaxErrors *int           `json:"max_errors,omitempty"`
+	To        ConvertTo      `json:"to,omitempty"`
+	ShardSize ByteSize       `json:"shard_size"`
+	Output    struct {
+		Dir string `json:"dir"`
+	} `json:"output"`
+}
+
+func (s *Spec) recordsView() recordsView {
+	v := recordsView{Kind: s.Kind, Name: s.Name, Tokenizer: s.Tokenizer, Stage: s.Stage, To: s.To,
+		ShardSize: s.ShardSize}
+	v.Inputs = make([]recordsInput, len(s.Inputs))
+	for i, in := range s.Inputs {
+		v.Inputs[i] = recordsInput{Path: in.Path, Format: in.Format}
+	}
+	if s.Kind == KindValidate {
+		n := s.MaxErrors
+		v.MaxErrors = &n
+	}
+	v.Output.Dir = s.Output.Dir
+	return v
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/tokenmill/tokenmill/validate"
 )
 
 // Validate checks every key and returns all problems found, joined, each a *KeyError naming
@@ -17,6 +19,9 @@ func (s *Spec) Validate() error {
 		errs = append(errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 
+	if !slices.Contains(kinds, s.Kind) {
+		bad("kind", "must be one of %s, got %q", joinQ(kinds), s.Kind)
+	}
 	switch {
 	case s.Name == "":
 		bad("name", "required")
@@ -40,10 +45,46 @@ func (s *Spec) Validate() error {
 		if in.TextField == "" && in.Format != FormatText && in.Format != FormatLines {
 			bad(k+".text_field", "required")
 		}
+		if s.Kind != KindPretrain && in.TextField != DefaultInput("").TextField {
+			bad(k+".text_field", "not a key of kind: %s (its records are read whole)", s.Kind)
+		}
+		if s.Kind != KindPretrain && (in.Format == FormatText || in.Format == FormatLines) {
+			bad(k+".format", "%q is not a record format; kind: %s reads jsonl, json, parquet, csv or hf", in.Format, s.Kind)
+		}
 	}
 
-	if strings.TrimSpace(s.Tokenizer) == "" {
+	switch {
+	case s.Kind == KindPretrain && strings.TrimSpace(s.Tokenizer) == "":
 		bad("tokenizer", "required")
+	case s.Kind == KindConvert && s.Tokenizer != "":
+		bad("tokenizer", "not a key of kind: convert")
+	}
+	switch {
+	case s.Kind == KindValidate && s.Stage == "":
+		bad("stage", "required for kind: validate")
+	case s.Kind == KindValidate:
+		if _, err := validate.ParseStage(s.Stage); err != nil {
+			bad("stage", "%s", strings.TrimPrefix(err.Error(), "validate: "))
+		}
+	case s.Stage != "":
+		bad("stage", "not a key of kind: %s", s.Kind)
+	}
+	if s.Kind != KindValidate && s.MaxErrors != DefaultMaxErrors {
+		bad("max_errors", "not a key of kind: %s", s.Kind)
+	}
+	switch {
+	case s.Kind == KindConvert && s.To == "":
+		bad("to", "required for kind: convert (one of %s)", joinQ(convertTos))
+	case s.Kind == KindConvert && !slices.Contains(convertTos, s.To):
+		bad("to", "must be one of %s, got %q", joinQ(convertTos), s.To)
+	case s.Kind != KindConvert && s.To != "":
+		bad("to", "not a key of kind: %s", s.Kind)
+	}
+	if s.Kind != KindPretrain {
+		// Flags and code can set these after Decode, which refuses them in YAML.
+		for _, k := range changedPretrainKeys(s) {
+			bad(k, "not a key of kind: %s", s.Kind)
+		}
 	}
 
 	if len(s.SequenceLengths) == 0 {
@@ -139,4 +180,42 @@ func joinQ[T ~string](vs []T) string {
 		qs[i] = fmt.Sprintf("%q", v)
 	}
 	return strings.Join(qs, ", ")
+}
+
+// changedPretrainKeys returns the pretraining-only keys whose values differ from the
+// defaults.
+func changedPretrainKeys(s *Spec) []string {
+	d := DefaultSpec()
+	var out []string
+	for _, k := range pretrainOnly {
+		var same bool
+		switch k {
+		case "sequence_lengths":
+			same = slices.Equal(s.SequenceLengths, d.SequenceLengths)
+		case "val_fraction":
+			same = s.ValFraction == d.ValFraction
+		case "seed":
+			same = s.Seed == d.Seed
+		case "eos":
+			same = s.EOS == d.EOS
+		case "bos":
+			same = s.BOS == d.BOS
+		case "remainder":
+			same = s.Remainder == d.Remainder
+		case "pad_id":
+			same = s.PadID == nil
+		case "max_reject_fraction":
+			same = s.MaxRejectFraction == d.MaxRejectFraction
+		case "output.formats":
+			same = slices.Equal(s.Output.Formats, d.Output.Formats)
+		case "output.dtype":
+			same = s.Output.DType == d.Output.DType
+		case "output.layout":
+			same = s.Output.Layout == d.Output.Layout
+		}
+		if !same {
+			out = append(out, k)
+		}
+	}
+	return out
 }
