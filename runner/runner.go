@@ -52,6 +52,19 @@ type RunInfo struct {
 	FinalizeSeconds float64   `json:"finalize_seconds"`
 	TotalSeconds    float64   `json:"total_seconds"`
 	TokensPerSecond float64   `json:"tokens_per_second"` // written tokens / execute time
+	// TokenizerSeconds is the part of the plan time spent loading the tokenizer.
+	TokenizerSeconds float64 `json:"tokenizer_load_seconds"`
+	// Stages break execute and finalize down, in seconds summed over the workers (so they
+	// can exceed the wall times above).
+	Stages Stages `json:"stages"`
+	// StagingBytes is what the shards wrote to the staging area (rows and rejects).
+	StagingBytes int64 `json:"staging_bytes"`
+}
+
+// Stages is where the time of execute and finalize went.
+type Stages struct {
+	Execute  shard.Timings         `json:"execute"`
+	Finalize shard.FinalizeTimings `json:"finalize"`
 }
 
 // Run runs the job spec (validated) to completion and publishes its output.
@@ -72,10 +85,12 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	if err := shard.CheckOutput(spec.Output.Dir, spec.Output.Overwrite); err != nil {
 		return nil, err
 	}
+	tl := time.Now()
 	tk, err := tokenizer.Load(spec.Tokenizer)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	info.TokenizerSeconds = time.Since(tl).Seconds()
 	fr, err := shard.NewFraming(spec, tk)
 	if err != nil {
 		return nil, err
@@ -118,13 +133,19 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	var written int64
 	for _, r := range results {
 		written += r.Tokens.Train + r.Tokens.Val
+		info.Stages.Execute.Add(r.Timings)
+		info.StagingBytes += r.Rejects.Bytes
+		for _, b := range r.Buckets {
+			info.StagingBytes += b.File.Bytes
+		}
 	}
 	if info.ExecuteSeconds > 0 {
 		info.TokensPerSecond = float64(written) / info.ExecuteSeconds
 	}
 	t1 := time.Now()
 	m, err := shard.Finalize(ctx, spec, results, shard.FinalizeEnv{OutDir: spec.Output.Dir, StagingDir: staging,
-		Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers, RunInfo: &info})
+		Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers, RunInfo: &info,
+		Timings: &info.Stages.Finalize})
 	if err != nil {
 		return nil, err
 	}

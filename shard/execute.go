@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
@@ -66,9 +67,11 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	if err := p.run(ctx, rd); err != nil {
 		return Result{}, err
 	}
+	t := time.Now()
 	if err := w.finish(&res); err != nil {
 		return Result{}, err
 	}
+	res.Timings.Write += time.Since(t).Seconds()
 	p.credit(res.Bytes)
 	if env.Progress != nil {
 		env.Progress.Shards.Add(1)
@@ -113,6 +116,14 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 	var text, rejects []byte
 	var ids []uint32
 	field := p.spec.TextField
+	// Stage times: one clock reading between stages, summed in nanoseconds.
+	var read, tok, write time.Duration
+	defer func() {
+		p.res.Timings.Read += read.Seconds()
+		p.res.Timings.Tokenize += tok.Seconds()
+		p.res.Timings.Write += write.Seconds()
+	}()
+	t0 := time.Now()
 	for n := 0; ; n++ {
 		if n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -140,7 +151,11 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 			p.progress(&rec, 1, 0)
 			continue
 		}
+		t1 := time.Now()
+		read += t1.Sub(t0)
 		ids = p.fr.Encode(ids[:0], text)
+		t2 := time.Now()
+		tok += t2.Sub(t1)
 		split := 0
 		if pack.IsVal(text, p.env.Job.Seed, p.env.Job.ValFraction) {
 			split = 1
@@ -153,7 +168,10 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 		}
 		p.res.Documents.Written++
 		p.progress(&rec, 0, int64(len(ids)))
+		t0 = time.Now()
+		write += t0.Sub(t2)
 	}
+	read += time.Since(t0)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
@@ -32,9 +33,21 @@ type FinalizeEnv struct {
 	Overwrite bool
 	// Workers bounds how many buckets (split and length) are written at once; <= 0 means 1.
 	Workers int
+	// Timings, when not nil, receives where finalize's time went.
+	Timings *FinalizeTimings
 	// RunInfo, when not nil, is written as run.json (timings and other facts that vary
 	// between runs), before the manifest.
 	RunInfo any
+}
+
+// FinalizeTimings are where finalize's time went, in seconds, summed over the buckets written
+// at once (so they can exceed the wall time).
+type FinalizeTimings struct {
+	// ReadStaging: reading the staged rows and checking their SHA-256.
+	ReadStaging float64 `json:"read_staging"`
+	// WriteOutputs: converting the rows to the job's dtype and writing them to every output
+	// format, tails included, and closing (syncing) the files.
+	WriteOutputs float64 `json:"write_outputs"`
 }
 
 // Finalize assembles the shards' partial outputs, in shard order, into the job's output
@@ -188,6 +201,7 @@ func writeBuckets(ctx context.Context, spec *job.Spec, rs []Result, env Finalize
 	}
 	infos := make([]BucketInfo, len(tasks))
 	errs := make([]error, len(tasks))
+	times := make([]FinalizeTimings, len(tasks))
 	sem := make(chan struct{}, max(env.Workers, 1))
 	var wg sync.WaitGroup
 	for i, tk := range tasks {
@@ -195,10 +209,16 @@ func writeBuckets(ctx context.Context, spec *job.Spec, rs []Result, env Finalize
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			infos[i], errs[i] = writeBucket(ctx, spec, rs, env.StagingDir, tmp, tk.split, tk.l, dt, m)
+			infos[i], errs[i] = writeBucket(ctx, spec, rs, env.StagingDir, tmp, tk.split, tk.l, dt, m, &times[i])
 		}()
 	}
 	wg.Wait()
+	if env.Timings != nil {
+		for _, t := range times {
+			env.Timings.ReadStaging += t.ReadStaging
+			env.Timings.WriteOutputs += t.WriteOutputs
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -207,21 +227,27 @@ func writeBuckets(ctx context.Context, spec *job.Spec, rs []Result, env Finalize
 
 // writeBucket streams one split and length into the outputs under tmp.
 func writeBucket(ctx context.Context, spec *job.Spec, rs []Result, staging, tmp, split string, l int,
-	dt formats.DType, m *Manifest) (BucketInfo, error) {
+	dt formats.DType, m *Manifest, tm *FinalizeTimings) (info BucketInfo, err error) {
+	start := time.Now()
+	var read time.Duration
+	defer func() {
+		tm.ReadStaging += read.Seconds()
+		tm.WriteOutputs += (time.Since(start) - read).Seconds()
+	}()
 	hfName, npyName := OutputNames(spec, split, l)
 	out, err := newBucketWriter(spec, tmp, hfName, npyName, dt, l)
 	if err != nil {
 		return BucketInfo{}, err
 	}
 	defer out.abort()
-	info := BucketInfo{Split: split, SeqLen: l, Paths: out.paths}
+	info = BucketInfo{Split: split, SeqLen: l, Paths: out.paths}
 	tails := make([][]uint32, 0, len(rs))
 	for _, r := range rs {
 		if err := ctx.Err(); err != nil {
 			return info, err
 		}
 		b := r.Bucket(split, l)
-		if err := copyStagedRows(staging, b, out); err != nil {
+		if err := copyStagedRows(staging, b, out, &read); err != nil {
 			return info, fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
 		}
 		info.Sequences += b.Rows
@@ -251,7 +277,10 @@ func writeBucket(ctx context.Context, spec *job.Spec, rs []Result, staging, tmp,
 
 // copyStagedRows streams a shard bucket's staged rows into out, checking size, row count and
 // SHA-256 against the result.
-func copyStagedRows(staging string, b *Bucket, out *bucketWriter) error {
+// The time spent reading and checking is added to read.
+func copyStagedRows(staging string, b *Bucket, out *bucketWriter, read *time.Duration) error {
+	t0 := time.Now()
+	defer func() { *read += time.Since(t0) }()
 	f, err := openStaged(staging, b.File)
 	if err != nil {
 		return err
@@ -267,7 +296,11 @@ func copyStagedRows(staging string, b *Bucket, out *bucketWriter) error {
 		if err != nil {
 			return fmt.Errorf("staging: %s row %d: %w", b.File.Name, i, err)
 		}
-		if err := out.write(row); err != nil {
+		t1 := time.Now()
+		*read += t1.Sub(t0)
+		err = out.write(row)
+		t0 = time.Now()
+		if err != nil {
 			return err
 		}
 	}

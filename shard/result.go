@@ -106,6 +106,26 @@ type Result struct {
 	Tokens    Tokens   `json:"tokens"`
 	Buckets   []Bucket `json:"buckets"` // train then val, each in the job's length order
 	Rejects   FileRef  `json:"rejects"` // rejects.jsonl lines of this shard
+	// Timings vary between runs: they belong in run.json, never in the manifest.
+	Timings Timings `json:"timings"`
+}
+
+// Timings are where one shard's time went, in seconds.
+type Timings struct {
+	// Read: reading, decompressing and extracting records, and validating them.
+	Read float64 `json:"read"`
+	// Tokenize: encoding the documents (with BOS/EOS).
+	Tokenize float64 `json:"tokenize"`
+	// Write: packing rows and writing the staged rows (flush and sync included); rejected
+	// records count as reading.
+	Write float64 `json:"write"`
+}
+
+// Add adds o to t.
+func (t *Timings) Add(o Timings) {
+	t.Read += o.Read
+	t.Tokenize += o.Tokenize
+	t.Write += o.Write
 }
 
 // Bucket returns the shard's bucket for split and length, or nil.
