@@ -5,7 +5,8 @@
 # others and append <name> to SECTIONS. BENCH_SECTIONS="tokenizer" runs a subset.
 #
 # Environment: GO (go), CORPUS (testdata/bench/corpus.jsonl), CORPUS_MB (40), OUT (out/bench),
-# BENCHTIME (3x), BENCH_SECTIONS (all of SECTIONS).
+# BENCHTIME (3x), BENCH_SECTIONS (all of SECTIONS), BIN (bin/tokenmill), PIPELINE_PARTS (8),
+# PIPELINE_WORKERS ("1 2"), PIPELINE_REPEAT (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ CORPUS=${CORPUS:-testdata/bench/corpus.jsonl}
 CORPUS_MB=${CORPUS_MB:-40}
 OUT=${OUT:-out/bench}
 BENCHTIME=${BENCHTIME:-3x}
-SECTIONS=(corpus tokenizer)
+SECTIONS=(corpus tokenizer pipeline)
 
 mkdir -p "$OUT"
 
@@ -131,6 +132,174 @@ section_tokenizer() {
 			if (match(enc, /-[0-9]+$/)) { cpu = substr(enc, RSTART + 1); enc = substr(enc, 1, RSTART - 1) }
 			printf "%-12s %6s %10s %14s\n", enc, cpu, $2, $3
 		}'
+}
+
+# ---------------------------------------------------------------------------------------------
+# pipeline: `tokenmill run` end to end on the corpus compressed with zstd, next to the
+# tokenizer-only figure. A compressed file is one shard, so the corpus is split by lines into
+# PIPELINE_PARTS .zst files (testdata/bench/zst/) to let the workers share it. Two settings:
+#   a: one sequence length, .npy only, uint32 (target: >= 85% of the tokenizer-only MB/s per core)
+#   b: three lengths, HF + .npy, int64 (12-18 output bytes per input byte: where the time goes,
+#      and the bytes written per second against the disk's sequential write speed, dd oflag=direct)
+# Each run is timed by /usr/bin/time -v (wall, user+sys CPU, peak RSS), PIPELINE_REPEAT times
+# (the machine may be shared: MB/s per CPU-second is the per-core figure that noise hurts least).
+# Raw MB = the bytes of the documents' text (UTF-8), not of the compressed files.
+
+pipeline_inputs() {
+	local zst=$CORPUS.zst parts=${PIPELINE_PARTS:-8} dir
+	dir=$(dirname "$CORPUS")/zst
+	[ -s "$zst" ] || zstd_file "$CORPUS" "$zst"
+	if [ "$(ls "$dir"/part-*.jsonl.zst 2>/dev/null | wc -l)" != "$parts" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		split -n "l/$parts" -d -a 2 --additional-suffix=.jsonl "$CORPUS" "$dir/part-"
+		for f in "$dir"/part-*.jsonl; do
+			zstd_file "$f" "$f.zst"
+			rm "$f"
+		done
+	fi
+	# The raw text bytes, computed once per corpus.
+	if [ ! -s "$CORPUS.textbytes" ] || [ "$CORPUS.textbytes" -ot "$CORPUS" ]; then
+		python3 -c '
+import json, sys
+print(sum(len(json.loads(l)["text"].encode()) for l in open(sys.argv[1], "rb") if l.strip()))' "$CORPUS" >"$CORPUS.textbytes"
+	fi
+}
+
+# zstd_file IN OUT: the zstd command when there is one, else internal/cmd/benchzstd.
+zstd_file() {
+	if command -v zstd >/dev/null; then
+		zstd -q -f -3 "$1" -o "$2"
+	else
+		"$GO" run ./internal/cmd/benchzstd "$1" "$2"
+	fi
+}
+
+# pipeline_job NAME LENGTHS FORMATS DTYPE: writes $OUT/pipeline-NAME.yaml.
+pipeline_job() {
+	cat >"$OUT/pipeline-$1.yaml" <<EOF
+name: bench-$1
+inputs:
+  - path: $(dirname "$CORPUS")/zst/part-*.jsonl.zst
+    format: auto
+    text_field: text
+tokenizer: cl100k_base
+sequence_lengths: $2
+val_fraction: 0.01
+seed: 0
+eos: true
+remainder: drop
+output:
+  dir: $OUT/pipeline-$1
+  formats: $3
+  dtype: $4
+EOF
+}
+
+# tokenizer_mbs FILE: the MB/s of BenchmarkCompare/tokenmill/cl100k_base in a go test output.
+tokenizer_mbs() {
+	[ -s "$1" ] && bench_table "$1" | awk '$1 ~ /^BenchmarkCompare\/tokenmill\/cl100k_base(-[0-9]+)?$/ { print $2; exit }'
+}
+
+section_pipeline() {
+	[ -s "$CORPUS" ] || section_corpus
+	local bin=${BIN:-bin/tokenmill} reps=${PIPELINE_REPEAT:-2} raw s w r t
+	[ -x "$bin" ] || "$GO" build -trimpath -o "$bin" ./cmd/tokenmill
+	if [ ! -x /usr/bin/time ]; then
+		echo "installing GNU time (for /usr/bin/time -v)"
+		if [ "$(id -u)" = 0 ]; then apt-get install -y -qq time >/dev/null; else sudo apt-get install -y -qq time >/dev/null; fi
+	fi
+	header "pipeline: inputs"
+	pipeline_inputs
+	raw=$(cat "$CORPUS.textbytes")
+	echo "$(dirname "$CORPUS")/zst: $(ls "$(dirname "$CORPUS")"/zst/*.zst | wc -l) files, $(cat "$(dirname "$CORPUS")"/zst/*.zst | wc -c) bytes compressed, $raw bytes of text"
+
+	# Tokenizer-only references, same encoding, one core: warm (the tokenizer section's figure:
+	# the same texts encoded BENCHTIME times) and cold (one pass over the corpus in a fresh
+	# process, as the pipeline sees it).
+	local warm cold dd
+	warm=$(tokenizer_mbs "$OUT/tokenizer.txt" || true)
+	if [ -z "$warm" ]; then
+		TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' -bench 'Compare/tokenmill/cl100k_base$' \
+			-benchtime "$BENCHTIME" -cpu 1 -timeout 60m >"$OUT/pipeline-tokenizer.txt"
+		warm=$(tokenizer_mbs "$OUT/pipeline-tokenizer.txt")
+	fi
+	TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' -bench 'Compare/tokenmill/cl100k_base$' \
+		-benchtime 1x -cpu 1 -timeout 60m >"$OUT/pipeline-tokenizer-cold.txt"
+	cold=$(tokenizer_mbs "$OUT/pipeline-tokenizer-cold.txt")
+
+	pipeline_job a '[2048]' '[npy]' uint32
+	pipeline_job b '[512, 1024, 2048]' '[hf, npy]' int64
+	# The disk's sequential write speed, measured in this run, next to the pipeline's writes.
+	dd=$(dd if=/dev/zero of="$OUT/ddtest" bs=1M count=512 oflag=direct conv=fsync 2>&1 | tail -1)
+	rm -f "$OUT/ddtest"
+	: >"$OUT/pipeline-runs.txt"
+	for s in a b; do
+		for w in ${PIPELINE_WORKERS:-1 2}; do
+			for r in $(seq "$reps"); do
+				t=$OUT/pipeline-$s-w$w-r$r
+				header "pipeline $s: $bin run $OUT/pipeline-$s.yaml --workers $w --overwrite ($r/$reps)"
+				/usr/bin/time -v -o "$t.time" "$bin" run "$OUT/pipeline-$s.yaml" --workers "$w" --overwrite \
+					--progress none >"$t.out"
+				sed -n '/^throughput/p; /^time/p' "$t.out"
+				cp "$OUT/pipeline-$s/run.json" "$t.run.json"
+				echo "$s $w $r $t $(du -sb --exclude=run.json "$OUT/pipeline-$s" | cut -f1)" >>"$OUT/pipeline-runs.txt"
+			done
+		done
+	done
+	header "pipeline: tokenmill run, end to end"
+	python3 - "$OUT/pipeline-runs.txt" "$(cat "$CORPUS.textbytes")" "${warm:-0}" "${cold:-0}" "$dd" <<'PY' | tee "$OUT/pipeline.txt"
+import json, re, sys
+runs, raw, warm, cold, dd = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+mb = raw / 1e6
+
+def gnutime(path):
+    t = {}
+    for line in open(path):
+        k, _, v = line.strip().rpartition(": ")
+        t[k] = v
+    h, m, sec = ([0] + t["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":"))[-3:]
+    wall = int(h) * 3600 + int(m) * 60 + float(sec)
+    cpu = float(t["User time (seconds)"]) + float(t["System time (seconds)"])
+    return wall, cpu, int(t["Maximum resident set size (kbytes)"]) / 1024
+
+rows = []
+for line in open(runs):
+    s, w, r, base, outbytes = line.split()
+    wall, cpu, rss = gnutime(base + ".time")
+    rows.append(dict(s=s, w=int(w), r=int(r), wall=wall, cpu=cpu, rss=rss, out=int(outbytes),
+                     info=json.load(open(base + ".run.json"))))
+
+print(f"raw text {mb:.1f} MB; tokenizer-only, cl100k_base, one core: {warm:.1f} MB/s warm (tokenizer section), "
+      f"{cold:.1f} MB/s cold (one pass)")
+print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
+      "MB/s/cpu-s = raw MB / (user + sys)")
+print(f"{'set':3} {'workers':>7} {'run':>3} {'wall s':>7} {'cpu s':>6} {'MB/s':>6} {'MB/s/core':>9} {'MB/s/cpu-s':>10} "
+      f"{'/warm':>6} {'/cold':>6} {'peak RSS MB':>11}")
+for x in rows:
+    per_cpu = mb / x["cpu"]
+    print(f"{x['s']:3} {x['w']:7d} {x['r']:3d} {x['wall']:7.2f} {x['cpu']:6.2f} {mb / x['wall']:6.1f} "
+          f"{mb / (x['wall'] * x['w']):9.1f} {per_cpu:10.1f} {per_cpu / warm if warm else 0:6.0%} "
+          f"{per_cpu / cold if cold else 0:6.0%} {x['rss']:11.0f}")
+
+m = re.search(r"([\d.]+) ([kMG]?B)/s", dd)
+ddmb = float(m.group(1)) * {"B": 1e-6, "kB": 1e-3, "MB": 1, "GB": 1e3}[m.group(2)] if m else 0
+print(f"\nb: where the time goes (seconds; load = tokenizer load, within plan; exec and final are wall times, "
+      f"their parts are summed over workers); disk: dd 512 MiB oflag=direct {ddmb:.0f} MB/s")
+print(f"{'workers':>7} {'run':>3} {'wall':>6} {'load':>5} {'exec':>5} {'read':>5} {'tokenize':>8} {'write stg':>9} "
+      f"{'final':>5} {'read stg':>8} {'write out':>9} {'MB written':>10} {'B/B in':>6} {'MB/s wr':>7} {'/dd':>5}")
+for x in rows:
+    if x["s"] != "b":
+        continue
+    i = x["info"]; ex = i["stages"]["execute"]; fi = i["stages"]["finalize"]
+    written = x["out"] + i["staging_bytes"]
+    wmb = written / 1e6
+    print(f"{x['w']:7d} {x['r']:3d} {x['wall']:6.2f} {i['tokenizer_load_seconds']:5.2f} {i['execute_seconds']:5.2f} "
+          f"{ex['read']:5.2f} {ex['tokenize']:8.2f} {ex['write']:9.2f} {i['finalize_seconds']:5.2f} "
+          f"{fi['read_staging']:8.2f} {fi['write_outputs']:9.2f} {wmb:10.0f} {written / raw:6.1f} "
+          f"{wmb / x['wall']:7.0f} {wmb / x['wall'] / ddmb if ddmb else 0:5.0%}")
+print("MB written = outputs (du -sb, run.json excluded) + staging rows and rejects; MB/s wr = MB written / wall time")
+PY
 }
 
 # ---------------------------------------------------------------------------------------------
