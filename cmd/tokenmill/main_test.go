@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,13 @@ func TestTokenizerInfo(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "", "tokenizer", "info", "no_such_encoding"); code != 1 {
 		t.Errorf("unknown encoding: exit %d, want 1", code)
+	}
+}
+
+func TestAppendID_MatchesStrconv(t *testing.T) {
+	for _, v := range []uint32{0, 1, 9, 10, 99, 100, 101, 999, 1000, 100257, 199999, 4294967295} {
+		if got, want := string(appendID(nil, v)), fmt.Sprint(v); got != want {
+			t.Errorf("appendID(%d) = %q, want %q", v, got, want)
+		}
 	}
 }
