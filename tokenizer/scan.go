@@ -202,26 +202,7 @@ func (c cl100kScanner) next(s string, i int) int {
 			return run(t, s, i+w0+w1, clLetter)
 		}
 	}
-	if c0&clNumber != 0 {
-		j := i + w0
-		for k := 0; k < 2 && j < len(s); k++ {
-			c, w := t.classAt(s, j)
-			if c&clNumber == 0 {
-				break
-			}
-			j += w
-		}
-		return j
-	}
-	if b == ' ' && i+1 < len(s) {
-		if c1, _ := t.classAt(s, i+1); c1&(clLetter|clNumber|clSpace) == 0 {
-			return newlineRun(s, otherRun(t, s, i+1), false)
-		}
-	}
-	if c0&clSpace == 0 {
-		return newlineRun(s, otherRun(t, s, i+w0), false)
-	}
-	return spaceRun(t, s, i, true)
+	return nonWord(t, s, i, c0, w0, false)
 }
 
 // nextASCII is next for an ASCII first character: the alternatives in order, with the
@@ -239,15 +220,7 @@ func (c cl100kScanner) nextASCII(s string, i int) int {
 		}
 	}
 	if cb&clNumber != 0 {
-		j := i + 1
-		for k := 0; k < 2 && j < len(s); k++ {
-			c, w := t.classAt(s, j)
-			if c&clNumber == 0 {
-				break
-			}
-			j += w
-		}
-		return j
+		return nonWord(t, s, i, cb, 1, false)
 	}
 	if cb&clNewline == 0 && i+1 < len(s) {
 		// b may be the optional character before a word.
@@ -267,4 +240,31 @@ func (c cl100kScanner) nextASCII(s string, i int) int {
 		return spaceRun(t, s, i, true)
 	}
 	return newlineRun(s, otherRun(t, s, i+1), false)
+}
+
+// nonWord finishes a piece for a character (classes c0, width w0) at s[i] that starts no word,
+// with the alternatives the cl100k and o200k patterns share after their word alternatives:
+// \p{N}{1,3}, then " ?[^\s\p{L}\p{N}]+" followed by [\r\n]* (or [\r\n/]* for o200k: slash),
+// then the whitespace alternatives.
+func nonWord(t *classTable, s string, i int, c0 uint8, w0 int, slash bool) int {
+	if c0&clNumber != 0 {
+		j := i + w0
+		for k := 0; k < 2 && j < len(s); k++ {
+			c, w := t.classAt(s, j)
+			if c&clNumber == 0 {
+				break
+			}
+			j += w
+		}
+		return j
+	}
+	if s[i] == ' ' && i+1 < len(s) {
+		if c1, _ := t.classAt(s, i+1); c1&(clLetter|clNumber|clSpace) == 0 {
+			return newlineRun(s, otherRun(t, s, i+1), slash)
+		}
+	}
+	if c0&clSpace == 0 {
+		return newlineRun(s, otherRun(t, s, i+w0), slash)
+	}
+	return spaceRun(t, s, i, true)
 }

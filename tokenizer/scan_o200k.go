@@ -58,26 +58,7 @@ func (o o200kScanner) next(s string, i int) int {
 	if j := o.upperThenLower(s, i); j > 0 {
 		return j + contraction(s, j, true)
 	}
-	if c0&clNumber != 0 {
-		j := i + w0
-		for k := 0; k < 2 && j < len(s); k++ {
-			c, w := t.classAt(s, j)
-			if c&clNumber == 0 {
-				break
-			}
-			j += w
-		}
-		return j
-	}
-	if b == ' ' && i+1 < len(s) {
-		if c1, _ := t.classAt(s, i+1); c1&(clLetter|clNumber|clSpace) == 0 {
-			return newlineRun(s, otherRun(t, s, i+1), true)
-		}
-	}
-	if c0&clSpace == 0 {
-		return newlineRun(s, otherRun(t, s, i+w0), true)
-	}
-	return spaceRun(t, s, i, true)
+	return nonWord(t, s, i, c0, w0, true)
 }
 
 // upperLower matches U*W+ at p (U = upper group, W = lower group) and returns its end, or -1.
@@ -116,27 +97,5 @@ func (o o200kScanner) upperThenLower(s string, p int) int {
 // nonWordASCII finishes next for an ASCII character b = s[i] that starts no word: digits,
 // punctuation (with an optional leading space) and whitespace.
 func (o o200kScanner) nonWordASCII(s string, i int) int {
-	t := o.t
-	b := s[i]
-	cb := t[b]
-	if cb&clNumber != 0 {
-		j := i + 1
-		for k := 0; k < 2 && j < len(s); k++ {
-			c, w := t.classAt(s, j)
-			if c&clNumber == 0 {
-				break
-			}
-			j += w
-		}
-		return j
-	}
-	if cb&clSpace == 0 {
-		return newlineRun(s, otherRun(t, s, i+1), true)
-	}
-	if b == ' ' && i+1 < len(s) {
-		if c1, _ := t.classAt(s, i+1); c1&(clLetter|clNumber|clSpace) == 0 {
-			return newlineRun(s, otherRun(t, s, i+1), true)
-		}
-	}
-	return spaceRun(t, s, i, true)
+	return nonWord(o.t, s, i, o.t[s[i]], 1, true)
 }
