@@ -118,12 +118,24 @@ func hfWriteRow[T int32 | int64](w *HFWriter, ids []T) error {
 		}
 	}
 	w.lb.Append(true)
+	if w.inBatch == 0 {
+		// The batch's values at once: no growing by doubling (a copy and a clear each time).
+		w.lb.ValueBuilder().Reserve(w.opt.BatchRows * len(ids))
+	}
 	switch vb := w.lb.ValueBuilder().(type) {
 	case *array.Int64Builder:
+		if r, ok := any(ids).([]int64); ok {
+			vb.AppendValues(r, nil) // one copy, not a reserve per value
+			break
+		}
 		for _, v := range ids {
 			vb.Append(int64(v))
 		}
 	case *array.Int32Builder:
+		if r, ok := any(ids).([]int32); ok {
+			vb.AppendValues(r, nil)
+			break
+		}
 		for _, v := range ids {
 			vb.Append(int32(v))
 		}

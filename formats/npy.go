@@ -105,13 +105,16 @@ func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
 	if w.cols > 0 && len(row) != w.cols {
 		return fmt.Errorf("formats: %s: row of %d values, want %d", w.path, len(row), w.cols)
 	}
-	w.buf = w.buf[:0]
+	// The range check first, then one conversion loop per element size (not a call per
+	// element): finalize writes every token through here.
+	lo, hi := dtypeInfo[w.dtype].min, dtypeInfo[w.dtype].max
 	for _, v := range row {
-		var err error
-		if w.buf, err = w.dtype.appendElem(w.buf, int64(v)); err != nil {
+		if int64(v) < lo || int64(v) > hi {
+			_, err := w.dtype.appendElem(nil, int64(v))
 			return fmt.Errorf("%w (row %d of %s)", err, w.n, w.path)
 		}
 	}
+	w.buf = appendElems(w.buf[:0], w.dtype, row)
 	if _, err := w.bw.Write(w.buf); err != nil {
 		w.err = fmt.Errorf("formats: %s: %w", w.tmp, err)
 		return w.err
@@ -122,6 +125,25 @@ func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
 		w.n += int64(len(row))
 	}
 	return nil
+}
+
+// appendElems appends row little-endian in dtype d; the values are known to fit.
+func appendElems[T int32 | int64](b []byte, d DType, row []T) []byte {
+	switch d.Size() {
+	case 8:
+		for _, v := range row {
+			b = binary.LittleEndian.AppendUint64(b, uint64(v))
+		}
+	case 4:
+		for _, v := range row {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+	default:
+		for _, v := range row {
+			b = binary.LittleEndian.AppendUint16(b, uint16(v))
+		}
+	}
+	return b
 }
 
 // Close writes the final header, syncs and renames the file into place.
