@@ -15,7 +15,7 @@ build: ## build the tokenmill binary into bin/
 test: ## run every test (golden, round-trip, pathological, pipeline)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
-bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) on the Go-source corpus
+bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) and tokenmill run end to end on the Go-source corpus
 	./scripts/bench.sh
 
 demo: build ## run the main job on the bundled sample corpus
