@@ -192,8 +192,12 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
-				if e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
-					dst = append(dst, e.val)
+				if e.n == uint32(n) && e.lo == lo && e.hi == hi {
+					if e.val&hotRef == 0 {
+						dst = append(dst, e.val)
+					} else {
+						dst = append(dst, st.cache.ids(e.val&^hotRef)...)
+					}
 					continue
 				}
 			}
@@ -209,8 +213,12 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
-				if e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
-					dst = append(dst, e.val)
+				if e.n == uint32(n) && e.lo == lo && e.hi == hi {
+					if e.val&hotRef == 0 {
+						dst = append(dst, e.val)
+					} else {
+						dst = append(dst, st.cache.ids(e.val&^hotRef)...)
+					}
 					continue
 				}
 			}
