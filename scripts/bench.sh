@@ -217,9 +217,10 @@ section_pipeline() {
 	# Tokenizer-only references, same encoding, one core: warm (the tokenizer section's figure:
 	# the same texts encoded BENCHTIME times) and cold (one pass over the corpus in a fresh
 	# process, as the pipeline sees it).
-	local warm cold dd
+	local warm cold dd src="$OUT/tokenizer.txt"
 	warm=$(tokenizer_mbs "$OUT/tokenizer.txt" || true)
 	if [ -z "$warm" ]; then
+		src="$OUT/pipeline-tokenizer.txt, -benchtime $BENCHTIME"
 		TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' -bench 'Compare/tokenmill/cl100k_base$' \
 			-benchtime "$BENCHTIME" -cpu 1 -timeout 60m >"$OUT/pipeline-tokenizer.txt"
 		warm=$(tokenizer_mbs "$OUT/pipeline-tokenizer.txt")
@@ -248,9 +249,9 @@ section_pipeline() {
 		done
 	done
 	header "pipeline: tokenmill run, end to end"
-	python3 - "$OUT/pipeline-runs.txt" "$(cat "$CORPUS.textbytes")" "${warm:-0}" "${cold:-0}" "$dd" <<'PY' | tee "$OUT/pipeline.txt"
+	python3 - "$OUT/pipeline-runs.txt" "$(cat "$CORPUS.textbytes")" "${warm:-0}" "${cold:-0}" "$dd" "$src" <<'PY' | tee "$OUT/pipeline.txt"
 import json, re, sys
-runs, raw, warm, cold, dd = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+runs, raw, warm, cold, dd, src = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
 mb = raw / 1e6
 
 def gnutime(path):
@@ -270,8 +271,8 @@ for line in open(runs):
     rows.append(dict(s=s, w=int(w), r=int(r), wall=wall, cpu=cpu, rss=rss, out=int(outbytes),
                      info=json.load(open(base + ".run.json"))))
 
-print(f"raw text {mb:.1f} MB; tokenizer-only, cl100k_base, one core: {warm:.1f} MB/s warm (tokenizer section), "
-      f"{cold:.1f} MB/s cold (one pass)")
+print(f"raw text {mb:.1f} MB; tokenizer-only, cl100k_base, one core: {warm:.1f} MB/s warm ({src}), "
+      f"{cold:.1f} MB/s cold (one pass, -benchtime 1x)")
 print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys)")
 print(f"{'set':3} {'workers':>7} {'run':>3} {'wall s':>7} {'cpu s':>6} {'MB/s':>6} {'MB/s/core':>9} {'MB/s/cpu-s':>10} "
