@@ -14,7 +14,9 @@ type bpe struct {
 	vocab     map[string]uint32 // the inverse of tokens
 	short     *shortTable       // vocab's keys of up to 16 bytes, for the fast whole-piece lookup
 	pairs     *pairTable
-	byteLevel bool // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
+	low       *lowPairs  // pairs' merges of ids below 256; set by finish
+	ranked    *rankPairs // pairs in one word per merge, when ranks are ids; set by finish
+	byteLevel bool       // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
 	byteIDs   [256]uint32
 	hasByte   [256]bool
 	wholeWord bool // a piece that is itself a token is that token (tiktoken; HF ignore_merges)
@@ -36,6 +38,23 @@ func (m *bpe) index() {
 			m.short.put(s, id)
 		}
 	}
+}
+
+// finish builds the derived tables once the merges are all in.
+func (m *bpe) finish() {
+	m.low = newLowPairs(m.pairs)
+	m.ranked = newRankPairs(m.pairs)
+}
+
+// pair returns rank<<32 | merged id for the adjacent ids (l, r), or noMerge.
+func (m *bpe) pair(l, r uint32) uint64 {
+	if l|r < 256 {
+		return m.low[l<<8|r]
+	}
+	if m.ranked != nil {
+		return m.ranked.get(l, r)
+	}
+	return m.pairs.get(l, r)
 }
 
 // smallPiece is the size up to which the quadratic in-place merge loop beats the heap.
@@ -207,7 +226,7 @@ func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
 	n := len(ids)
 	vals := st.vals[:0]
 	for i := 0; i+1 < n; i++ {
-		vals = append(vals, m.pairs.get(ids[i], ids[i+1]))
+		vals = append(vals, m.pair(ids[i], ids[i+1]))
 	}
 	for n > 1 {
 		best, bi := noMerge, -1
@@ -224,10 +243,10 @@ func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
 		copy(vals[bi:n-2], vals[bi+1:n-1])
 		n--
 		if bi > 0 {
-			vals[bi-1] = m.pairs.get(ids[bi-1], ids[bi])
+			vals[bi-1] = m.pair(ids[bi-1], ids[bi])
 		}
 		if bi < n-1 {
-			vals[bi] = m.pairs.get(ids[bi], ids[bi+1])
+			vals[bi] = m.pair(ids[bi], ids[bi+1])
 		}
 	}
 	st.vals = vals
@@ -247,7 +266,7 @@ func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
 	for i := range n {
 		prev[i], next[i] = int32(i-1), int32(i+1)
 		if i+1 < n {
-			if v := m.pairs.get(ids[i], ids[i+1]); v != noMerge {
+			if v := m.pair(ids[i], ids[i+1]); v != noMerge {
 				h = append(h, v&^0xFFFFFFFF|uint64(i))
 			}
 		}
@@ -262,7 +281,7 @@ func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
 			continue
 		}
 		j := next[i]
-		v := m.pairs.get(ids[i], ids[j])
+		v := m.pair(ids[i], ids[j])
 		if v == noMerge || v>>32 != c>>32 {
 			continue
 		}
@@ -273,12 +292,12 @@ func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
 			prev[next[j]] = i
 		}
 		if p := prev[i]; p >= 0 {
-			if v := m.pairs.get(ids[p], ids[i]); v != noMerge {
+			if v := m.pair(ids[p], ids[i]); v != noMerge {
 				h.push(v&^0xFFFFFFFF | uint64(p))
 			}
 		}
 		if q := next[i]; q >= 0 {
-			if v := m.pairs.get(ids[i], ids[q]); v != noMerge {
+			if v := m.pair(ids[i], ids[q]); v != noMerge {
 				h.push(v&^0xFFFFFFFF | uint64(i))
 			}
 		}

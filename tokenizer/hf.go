@@ -274,6 +274,7 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 		}
 		m.pairs.put(a, b, uint32(rank), joined)
 	}
+	m.finish()
 	return m, spelled, nil
 }
 

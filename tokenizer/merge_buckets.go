@@ -56,7 +56,7 @@ func (m *bpe) mergeBuckets(ids []uint32, st *state) []uint32 {
 	for i := range n {
 		prev[i], next[i] = int32(i-1), int32(i+1)
 		if i+1 < n {
-			if v := m.pairs.get(ids[i], ids[i+1]); v != noMerge {
+			if v := m.pair(ids[i], ids[i+1]); v != noMerge {
 				r := uint32(v >> 32)
 				rb.add(r, int32(i))
 				cur = min(cur, r)
@@ -92,7 +92,7 @@ func (m *bpe) mergeBuckets(ids []uint32, st *state) []uint32 {
 			continue
 		}
 		j := next[pos]
-		v := m.pairs.get(ids[pos], ids[j])
+		v := m.pair(ids[pos], ids[j])
 		if v == noMerge || uint32(v>>32) != cur {
 			continue
 		}
@@ -104,13 +104,13 @@ func (m *bpe) mergeBuckets(ids []uint32, st *state) []uint32 {
 		}
 		nf := 0
 		if q := next[pos]; q >= 0 {
-			if v := m.pairs.get(ids[pos], ids[q]); v != noMerge {
+			if v := m.pair(ids[pos], ids[q]); v != noMerge {
 				fresh[nf].r, fresh[nf].pos = uint32(v>>32), pos
 				nf++
 			}
 		}
 		if p := prev[pos]; p >= 0 {
-			if v := m.pairs.get(ids[p], ids[pos]); v != noMerge {
+			if v := m.pair(ids[p], ids[pos]); v != noMerge {
 				fresh[nf].r, fresh[nf].pos = uint32(v>>32), p
 				nf++
 			}

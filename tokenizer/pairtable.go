@@ -5,10 +5,15 @@ package tokenizer
 // table with linear probing over uint64 keys, built once and read-only afterwards; it is the
 // innermost lookup of the merge loop, where it is about twice as fast as a Go map.
 type pairTable struct {
-	keys  []uint64 // left<<32 | right, plus one; 0 marks an empty slot
-	vals  []uint64 // rank<<32 | id
+	slots []pairSlot
 	mask  uint64
 	count int
+}
+
+// pairSlot keeps a key beside its value, so that a lookup costs one cache miss, not two.
+type pairSlot struct {
+	key uint64 // left<<32 | right, plus one; 0 marks an empty slot
+	val uint64 // rank<<32 | id
 }
 
 func newPairTable(n int) *pairTable {
@@ -16,7 +21,7 @@ func newPairTable(n int) *pairTable {
 	for size < 2*n {
 		size <<= 1
 	}
-	return &pairTable{keys: make([]uint64, size), vals: make([]uint64, size), mask: uint64(size - 1)}
+	return &pairTable{slots: make([]pairSlot, size), mask: uint64(size - 1)}
 }
 
 func pairKey(left, right uint32) uint64 { return uint64(left)<<32 | uint64(right) }
@@ -26,18 +31,19 @@ func (p *pairTable) slot(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> 2
 // put records the merge of a pair; a later put for the same pair replaces the earlier one, as
 // Hugging Face's merge map does with duplicate merges.
 func (p *pairTable) put(left, right, rank, id uint32) {
-	if 2*(p.count+1) > len(p.keys) {
+	if 2*(p.count+1) > len(p.slots) {
 		p.grow()
 	}
 	k := pairKey(left, right) + 1
 	for i := p.slot(k); ; i = (i + 1) & p.mask {
-		switch p.keys[i] {
+		s := &p.slots[i]
+		switch s.key {
 		case 0:
-			p.keys[i], p.vals[i] = k, uint64(rank)<<32|uint64(id)
+			*s = pairSlot{k, uint64(rank)<<32 | uint64(id)}
 			p.count++
 			return
 		case k:
-			p.vals[i] = uint64(rank)<<32 | uint64(id)
+			s.val = uint64(rank)<<32 | uint64(id)
 			return
 		}
 	}
@@ -46,10 +52,9 @@ func (p *pairTable) put(left, right, rank, id uint32) {
 func (p *pairTable) grow() {
 	old := *p
 	*p = *newPairTable(2 * old.count)
-	for i, k := range old.keys {
-		if k != 0 {
-			v := old.vals[i]
-			p.put(uint32((k-1)>>32), uint32(k-1), uint32(v>>32), uint32(v))
+	for _, s := range old.slots {
+		if s.key != 0 {
+			p.put(uint32((s.key-1)>>32), uint32(s.key-1), uint32(s.val>>32), uint32(s.val))
 		}
 	}
 }
@@ -58,9 +63,10 @@ func (p *pairTable) grow() {
 func (p *pairTable) get(left, right uint32) uint64 {
 	k := pairKey(left, right) + 1
 	for i := p.slot(k); ; i = (i + 1) & p.mask {
-		switch p.keys[i] {
+		s := &p.slots[i]
+		switch s.key {
 		case k:
-			return p.vals[i]
+			return s.val
 		case 0:
 			return noMerge
 		}
@@ -69,3 +75,83 @@ func (p *pairTable) get(left, right uint32) uint64 {
 
 // noMerge sorts after every real merge.
 const noMerge = ^uint64(0)
+
+// lowPairs is a dense table of the merges of every pair of ids below 256 (the single bytes, in
+// byte-level vocabularies): the first merges of every piece, looked up in 512 KB that stay in
+// cache instead of the big table.
+type lowPairs [256 * 256]uint64
+
+func newLowPairs(p *pairTable) *lowPairs {
+	lp := new(lowPairs)
+	for l := range uint32(256) {
+		for r := range uint32(256) {
+			lp[l<<8|r] = p.get(l, r)
+		}
+	}
+	return lp
+}
+
+// rankPairs is pairTable for tiktoken vocabularies, where a merge's rank is the id of the token
+// it makes: key and value then fit in one word (21 bits each for left, right and merged id, and
+// an occupied bit), and the table is half the size, so more of it stays in cache.
+type rankPairs struct {
+	slots []uint64
+	mask  uint64
+}
+
+const (
+	rankBits  = 21
+	rankLimit = 1 << rankBits // ids must stay below this for rankPairs
+	rankMask  = rankLimit - 1
+	rankUsed  = 1 << 63
+)
+
+// newRankPairs copies p into a rankPairs, or returns nil when some merge has a rank that is not
+// its id or an id too large to pack.
+func newRankPairs(p *pairTable) *rankPairs {
+	size := 16
+	for size < 2*p.count {
+		size <<= 1
+	}
+	rp := &rankPairs{slots: make([]uint64, size), mask: uint64(size - 1)}
+	for _, s := range p.slots {
+		if s.key == 0 {
+			continue
+		}
+		l, r := uint32((s.key-1)>>32), uint32(s.key-1)
+		rank, id := uint32(s.val>>32), uint32(s.val)
+		if rank != id || l >= rankLimit || r >= rankLimit || id >= rankLimit {
+			return nil
+		}
+		w := rankUsed | uint64(l)<<(2*rankBits) | uint64(r)<<rankBits | uint64(id)
+		for i := rp.slot(l, r); ; i = (i + 1) & rp.mask {
+			if rp.slots[i] == 0 {
+				rp.slots[i] = w
+				break
+			}
+		}
+	}
+	return rp
+}
+
+func (rp *rankPairs) slot(l, r uint32) uint64 {
+	return ((uint64(l)<<32 | uint64(r)) * 0x9E3779B97F4A7C15) >> 20 & rp.mask
+}
+
+// get returns rank<<32 | id of the merge of (l, r), or noMerge.
+func (rp *rankPairs) get(l, r uint32) uint64 {
+	if l >= rankLimit || r >= rankLimit {
+		return noMerge
+	}
+	want := rankUsed | uint64(l)<<(2*rankBits) | uint64(r)<<rankBits
+	for i := rp.slot(l, r); ; i = (i + 1) & rp.mask {
+		w := rp.slots[i]
+		if w&^rankMask == want {
+			id := w & rankMask
+			return id<<32 | id
+		}
+		if w == 0 {
+			return noMerge
+		}
+	}
+}

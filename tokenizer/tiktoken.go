@@ -187,6 +187,7 @@ func newTiktoken(name string, ranks []byte, meta tiktokenMeta) (*Tokenizer, erro
 			}
 		}
 	}
+	m.finish()
 	sum := sha256.Sum256(ranks)
 	t := &Tokenizer{
 		name:     name,
