@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // bpe is a byte-pair-encoding model over token ids. Pieces are merged by repeatedly joining the
@@ -10,13 +11,18 @@ import (
 // tiktoken's rule (rank = the rank of the joined bytes) and Hugging Face's (rank = position in
 // the merges list).
 type bpe struct {
-	tokens    []string          // id -> raw bytes (byte-level) or vocabulary spelling; "" if unused
-	vocab     map[string]uint32 // the inverse of tokens
-	short     *shortTable       // vocab's keys of up to 16 bytes, for the fast whole-piece lookup
-	pairs     *pairTable
-	low       *lowPairs  // pairs' merges of ids below 256; set by finish
-	ranked    *rankPairs // pairs in one word per merge, when ranks are ids; set by finish
-	byteLevel bool       // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
+	tokens []string          // id -> raw bytes (byte-level) or vocabulary spelling; "" if unused
+	vocab  map[string]uint32 // the inverse of tokens (Hugging Face models only; see lookup)
+	short  *shortTable       // tokens of up to 16 bytes, for the fast whole-piece lookup
+	long   map[string]uint32 // tokens longer than 16 bytes
+	pairs  *pairTable
+	low    *lowPairs // pairs' merges of ids below 256; set by finish
+	// concat selects tiktoken's merge rule: two parts merge when their concatenated bytes are a
+	// token, with that token's rank, which is its id. Merges then need no pair table: they are
+	// lookups in the same table as whole pieces (hot in cache), and loading builds nothing.
+	concat    bool
+	byteRank  *[65536]uint32 // concat: the rank of every two-byte string, or noRank
+	byteLevel bool           // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
 	byteIDs   [256]uint32
 	hasByte   [256]bool
 	wholeWord bool // a piece that is itself a token is that token (tiktoken; HF ignore_merges)
@@ -30,31 +36,82 @@ type bpe struct {
 	byteTokens   [256]int64 // <0xXX> ids for byte_fallback, -1 if absent
 }
 
-// index builds the fast lookup tables once the vocabulary is complete.
+// index builds the lookup tables from tokens once the vocabulary is complete.
 func (m *bpe) index() {
-	m.short = newShortTable(len(m.vocab))
-	for s, id := range m.vocab {
-		if len(s) >= 1 && len(s) <= maxShortKey {
-			m.short.put(s, id)
+	m.short = newShortTable(len(m.tokens))
+	m.long = make(map[string]uint32)
+	for id, s := range m.tokens {
+		switch {
+		case len(s) > maxShortKey:
+			m.long[s] = uint32(id)
+		case len(s) > 0:
+			m.short.put(s, uint32(id))
 		}
 	}
 }
 
+// lookup returns the id of the token spelled s.
+func (m *bpe) lookup(s string) (uint32, bool) {
+	if len(s) > maxShortKey {
+		id, ok := m.long[s]
+		return id, ok
+	}
+	if len(s) == 0 {
+		return 0, false
+	}
+	return m.short.get(s)
+}
+
 // finish builds the derived tables once the merges are all in.
 func (m *bpe) finish() {
-	m.low = newLowPairs(m.pairs)
-	m.ranked = newRankPairs(m.pairs)
+	m.low = newLowPairs(m.bigPair)
+	if m.concat {
+		m.byteRank = new([65536]uint32)
+		var two [2]byte
+		for i := range m.byteRank {
+			two[0], two[1] = byte(i>>8), byte(i)
+			m.byteRank[i] = noRank
+			if id, ok := m.short.get(string(two[:])); ok {
+				m.byteRank[i] = id
+			}
+		}
+	}
 }
+
+// noRank marks a two-byte string that is no token.
+const noRank = ^uint32(0)
 
 // pair returns rank<<32 | merged id for the adjacent ids (l, r), or noMerge.
 func (m *bpe) pair(l, r uint32) uint64 {
 	if l|r < 256 {
 		return m.low[l<<8|r]
 	}
-	if m.ranked != nil {
-		return m.ranked.get(l, r)
+	return m.bigPair(l, r)
+}
+
+// bigPair is pair without the dense table of byte pairs.
+func (m *bpe) bigPair(l, r uint32) uint64 {
+	if m.concat {
+		return m.concatRank(m.tokens[l], m.tokens[r])
 	}
 	return m.pairs.get(l, r)
+}
+
+// concatRank returns rank<<32 | id of the token spelled a+b (rank == id), or noMerge.
+func (m *bpe) concatRank(a, b string) uint64 {
+	var buf [maxShortKey]byte
+	n := len(a) + len(b)
+	if n <= maxShortKey {
+		copy(buf[copy(buf[:], a):], b)
+		if id, ok := m.short.get(unsafe.String(&buf[0], n)); ok {
+			return uint64(id)<<32 | uint64(id)
+		}
+		return noMerge
+	}
+	if id, ok := m.long[a+b]; ok {
+		return uint64(id)<<32 | uint64(id)
+	}
+	return noMerge
 }
 
 // smallPiece is the size up to which the quadratic in-place merge loop beats the heap.
@@ -117,7 +174,7 @@ const hotRef = 1 << 31
 // encodeLong is encodePiece for pieces longer than 16 bytes.
 func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 	if m.wholeWord {
-		if id, ok := m.vocab[piece]; ok {
+		if id, ok := m.long[piece]; ok {
 			return append(dst, id)
 		}
 	}
@@ -139,6 +196,10 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 
 // merge runs BPE on a piece; the result is in st.ids until the next call.
 func (m *bpe) merge(st *state, piece string) []uint32 {
+	if m.concat && len(piece) <= smallPiece {
+		st.ids = m.mergeSpans(piece, st)
+		return st.ids
+	}
 	ids := m.initial(st.ids[:0], piece)
 	if len(ids) > 1 {
 		switch {
@@ -219,6 +280,57 @@ func (m *bpe) allBytes(s string) bool {
 		}
 	}
 	return true
+}
+
+// mergeSpans is mergeSmall for tiktoken's rule: parts are byte ranges of the piece, and the
+// rank of two adjacent parts is the rank of their concatenated bytes, looked up directly.
+func (m *bpe) mergeSpans(piece string, st *state) []uint32 {
+	n := len(piece)
+	ids, bounds, vals := st.ids[:0], st.bounds[:0], st.vals[:0]
+	for i := 0; i < n; i++ {
+		ids = append(ids, m.byteIDs[piece[i]])
+		bounds = append(bounds, int32(i))
+	}
+	bounds = append(bounds, int32(n))
+	for i := 0; i+1 < n; i++ {
+		r := uint64(m.byteRank[uint16(piece[i])<<8|uint16(piece[i+1])])
+		if r == uint64(noRank) {
+			r = noMerge
+		}
+		vals = append(vals, r)
+	}
+	for n > 1 {
+		best, bi := noMerge, -1
+		for i, v := range vals[:n-1] {
+			if v < best {
+				best, bi = v, i
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		ids[bi] = uint32(best)
+		copy(ids[bi+1:n-1], ids[bi+2:n])
+		copy(bounds[bi+1:n], bounds[bi+2:n+1])
+		copy(vals[bi:n-2], vals[bi+1:n-1])
+		n--
+		if bi > 0 {
+			vals[bi-1] = m.rankOf(piece[bounds[bi-1]:bounds[bi+1]])
+		}
+		if bi < n-1 {
+			vals[bi] = m.rankOf(piece[bounds[bi]:bounds[bi+2]])
+		}
+	}
+	st.bounds, st.vals = bounds, vals
+	return ids[:n]
+}
+
+// rankOf is the rank of the token spelled s, or noMerge.
+func (m *bpe) rankOf(s string) uint64 {
+	if id, ok := m.lookup(s); ok {
+		return uint64(id)
+	}
+	return noMerge
 }
 
 // mergeSmall merges in place with a linear scan for the best pair: fastest for short pieces.
@@ -374,7 +486,7 @@ func (h candHeap) down(i int) {
 }
 
 func (m *bpe) token(id uint32) (string, error) {
-	if int(id) < len(m.tokens) && (m.tokens[id] != "" || m.vocab[""] == id) {
+	if int(id) < len(m.tokens) && m.tokens[id] != "" {
 		return m.tokens[id], nil
 	}
 	return "", fmt.Errorf("tokenizer: token id %d is not in the vocabulary", id)

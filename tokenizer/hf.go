@@ -225,12 +225,12 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 		m.tokens[id] = key
 		m.vocab[key] = id
 	}
+	m.index()
 	if byteLevel {
 		for b := 0; b < 256; b++ {
 			m.byteIDs[b], m.hasByte[b] = m.vocab[string([]byte{byte(b)})]
 		}
 	}
-	m.index()
 	if mf.UnkToken != nil {
 		id, ok := mf.Vocab[*mf.UnkToken]
 		if !ok {
@@ -330,7 +330,7 @@ func (p *hfPipeline) decode(t *Tokenizer, ids []uint32) ([]byte, error) {
 			toks = append(toks, s)
 			continue
 		}
-		if int(id) >= len(p.spelled) || (p.spelled[id] == "" && t.model.vocab[""] != id) {
+		if int(id) >= len(p.spelled) || p.spelled[id] == "" {
 			return nil, fmt.Errorf("tokenizer: token id %d is not in the vocabulary", id)
 		}
 		toks = append(toks, p.spelled[id])

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestBPE_MergeStrategiesAgree checks the three merge loops (in-place scan, heap, rank buckets)
+// TestBPE_MergeStrategiesAgree checks the merge loops (in-place scan over ids or over byte spans,
+// heap, rank buckets)
 // against each other on random pieces, for tiktoken ranks and Hugging Face merges.
 func TestBPE_MergeStrategiesAgree(t *testing.T) {
 	alphabets := []string{"aeioustrnlx ", "ab", "a", "0123456789", "日本語の文字列", "{}();\n\t "}
@@ -26,6 +27,11 @@ func TestBPE_MergeStrategiesAgree(t *testing.T) {
 			small := m.mergeSmall(m.initial(nil, p), st)
 			heap := m.mergeLarge(m.initial(nil, p), st)
 			buckets := m.mergeBuckets(m.initial(nil, p), st)
+			if m.concat {
+				if spans := slices.Clone(m.mergeSpans(p, st)); !slices.Equal(small, spans) {
+					t.Fatalf("%s %q:\nscan  %v\nspans %v", name, p, small, spans)
+				}
+			}
 			if !slices.Equal(small, heap) || !slices.Equal(small, buckets) {
 				t.Fatalf("%s %q:\nscan    %v\nheap    %v\nbuckets %v", name, p, small, heap, buckets)
 			}

@@ -81,77 +81,12 @@ const noMerge = ^uint64(0)
 // cache instead of the big table.
 type lowPairs [256 * 256]uint64
 
-func newLowPairs(p *pairTable) *lowPairs {
+func newLowPairs(get func(l, r uint32) uint64) *lowPairs {
 	lp := new(lowPairs)
 	for l := range uint32(256) {
 		for r := range uint32(256) {
-			lp[l<<8|r] = p.get(l, r)
+			lp[l<<8|r] = get(l, r)
 		}
 	}
 	return lp
-}
-
-// rankPairs is pairTable for tiktoken vocabularies, where a merge's rank is the id of the token
-// it makes: key and value then fit in one word (21 bits each for left, right and merged id, and
-// an occupied bit), and the table is half the size, so more of it stays in cache.
-type rankPairs struct {
-	slots []uint64
-	mask  uint64
-}
-
-const (
-	rankBits  = 21
-	rankLimit = 1 << rankBits // ids must stay below this for rankPairs
-	rankMask  = rankLimit - 1
-	rankUsed  = 1 << 63
-)
-
-// newRankPairs copies p into a rankPairs, or returns nil when some merge has a rank that is not
-// its id or an id too large to pack.
-func newRankPairs(p *pairTable) *rankPairs {
-	size := 16
-	for size < 2*p.count {
-		size <<= 1
-	}
-	rp := &rankPairs{slots: make([]uint64, size), mask: uint64(size - 1)}
-	for _, s := range p.slots {
-		if s.key == 0 {
-			continue
-		}
-		l, r := uint32((s.key-1)>>32), uint32(s.key-1)
-		rank, id := uint32(s.val>>32), uint32(s.val)
-		if rank != id || l >= rankLimit || r >= rankLimit || id >= rankLimit {
-			return nil
-		}
-		w := rankUsed | uint64(l)<<(2*rankBits) | uint64(r)<<rankBits | uint64(id)
-		for i := rp.slot(l, r); ; i = (i + 1) & rp.mask {
-			if rp.slots[i] == 0 {
-				rp.slots[i] = w
-				break
-			}
-		}
-	}
-	return rp
-}
-
-func (rp *rankPairs) slot(l, r uint32) uint64 {
-	return ((uint64(l)<<32 | uint64(r)) * 0x9E3779B97F4A7C15) >> 20 & rp.mask
-}
-
-// get returns rank<<32 | id of the merge of (l, r), or noMerge.
-func (rp *rankPairs) get(l, r uint32) uint64 {
-	if l >= rankLimit || r >= rankLimit {
-		return noMerge
-	}
-	want := rankUsed | uint64(l)<<(2*rankBits) | uint64(r)<<rankBits
-	for i := rp.slot(l, r); ; i = (i + 1) & rp.mask {
-		w := rp.slots[i]
-		if w&^rankMask == want {
-			id := w & rankMask
-			return id<<32 | id
-		}
-		if w == 0 {
-			return noMerge
-		}
-	}
 }

@@ -12,6 +12,7 @@ type state struct {
 	hot    hotCache
 	ids    []uint32
 	vals   []uint64
+	bounds []int32
 	spans  []span
 	pieces []string
 	cache  pieceCache

@@ -160,32 +160,14 @@ func newTiktoken(name string, ranks []byte, meta tiktokenMeta) (*Tokenizer, erro
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", name, err)
 	}
-	m := &bpe{tokens: tokens, vocab: make(map[string]uint32, len(tokens)), byteLevel: true,
-		wholeWord: true, unk: -1}
-	for id, t := range tokens {
-		if t != "" {
-			m.vocab[t] = uint32(id)
-		}
-	}
+	m := &bpe{tokens: tokens, byteLevel: true, wholeWord: true, unk: -1, concat: true}
+	m.index()
 	for b := 0; b < 256; b++ {
-		id, ok := m.vocab[string([]byte{byte(b)})]
+		id, ok := m.lookup(string([]byte{byte(b)}))
 		if !ok {
 			return nil, fmt.Errorf("tokenizer: %s: byte 0x%02x has no token; tiktoken vocabularies cover all 256 bytes", name, b)
 		}
 		m.byteIDs[b], m.hasByte[b] = id, true
-	}
-	m.index()
-	m.pairs = newPairTable(len(tokens) * 2)
-	for id, t := range tokens {
-		for k := 1; k < len(t); k++ {
-			l, ok := m.vocab[t[:k]]
-			if !ok {
-				continue
-			}
-			if r, ok := m.vocab[t[k:]]; ok {
-				m.pairs.put(l, r, uint32(id), uint32(id))
-			}
-		}
 	}
 	m.finish()
 	sum := sha256.Sum256(ranks)
