@@ -5,10 +5,15 @@
 // Hugging Face tokenizer.json files with a BPE model, and produces token ids equal to those of
 // the reference implementations (OpenAI's tiktoken core, Hugging Face tokenizers).
 //
-// Speed comes from three things: hand-written pre-tokenizers for the known split patterns
-// (GPT-2/r50k, cl100k/Llama-3, o200k/GPT-OSS) that follow the regex semantics exactly with an
-// ASCII fast path, an allocation-free merge loop over token ids, and a bounded per-goroutine
-// cache of whole pieces. Other patterns go through a general backtracking regex (correct, slower).
+// Speed comes from: hand-written pre-tokenizers for the known split patterns (GPT-2/r50k,
+// cl100k/Llama-3, o200k/GPT-OSS) that follow the regex semantics exactly, with an ASCII fast
+// path; a vocabulary table keyed by the packed bytes of a piece (no string hashing), fronted by
+// a small per-goroutine hot cache that holds the frequent pieces; a bounded per-goroutine cache of
+// pieces that take several tokens; and merge loops that do not allocate: an in-place scan for
+// ordinary pieces, a heap up to 64 KiB and rank buckets beyond, so a megabyte without a space
+// costs O(n log n), not tiktoken's O(n^2). tiktoken vocabularies merge by looking up the
+// concatenated bytes (their rule), Hugging Face ones through a table of their merges. Other
+// split patterns go through a general backtracking regex engine (correct, slower).
 //
 // Concurrency: a *Tokenizer is immutable after Load and safe for concurrent use; per-call
 // scratch state (buffers and a bounded piece cache) comes from a small free list. EncodeBatch
