@@ -20,6 +20,11 @@ type lineReader struct {
 	off        int64 // stream offset of buf[start]
 	line       int64 // number of the line starting at off
 	limit      int64 // yield only lines starting before this offset; -1: none
+	first      int64 // number of the range's first line (1 unless a range says otherwise)
+	firstOff   int64 // offset of the range's first line
+	relative   bool  // line numbers count from the range's first line (Range.Relative)
+	base       int64 // lines before firstOff, once counted for an error message; -1: not yet
+	scanned    int64 // bytes read to count the lines before a range (StartLine 0)
 	eof        bool
 	err        error
 	prefix     []byte // Raw of a too-long record
@@ -35,7 +40,7 @@ func newLineReader(src *source, format Format, opt Options) (Reader, error) {
 			initial = int(fi.Size()) + 1 // small file: no big buffer
 		}
 	}
-	l := &lineReader{src: src, format: format, opt: opt, buf: make([]byte, initial), line: 1, limit: -1}
+	l := &lineReader{src: src, format: format, opt: opt, buf: make([]byte, initial), line: 1, first: 1, limit: -1, base: -1}
 	if r := opt.Range; r != nil {
 		if err := l.seekRange(r); err != nil {
 			src.Close()
@@ -62,16 +67,50 @@ func (l *lineReader) seekRange(r *Range) error {
 			return err
 		}
 	}
-	if r.StartLine > 0 {
+	l.firstOff = l.off
+	switch {
+	case r.Relative:
+		l.relative, l.line = true, 1
+	case r.StartLine > 0:
 		l.line = r.StartLine
-		return nil
+	default:
+		n, err := countNewlines(l.src.f, l.off)
+		l.scanned += l.off
+		if err != nil {
+			return fmt.Errorf("formats: %s: counting lines: %w", l.src.path, err)
+		}
+		l.line = n + 1
 	}
-	n, err := countNewlines(l.src.f, l.off)
-	if err != nil {
-		return fmt.Errorf("formats: %s: counting lines: %w", l.src.path, err)
-	}
-	l.line = n + 1
+	l.first = l.line
 	return nil
+}
+
+// LineCounter is implemented by the readers of line-oriented files (JSONL and plain lines,
+// and OpenRows over JSONL).
+type LineCounter interface {
+	// Lines is the number of lines read so far, blank and over-long ones included: after
+	// io.EOF on a Range, the number of lines that start in it. A job sums them over the
+	// ranges before a Relative one to turn its line numbers absolute.
+	Lines() int64
+}
+
+// Lines implements LineCounter.
+func (l *lineReader) Lines() int64 { return l.line - l.first }
+
+// absLine is the file line number of the reader's line n, for error messages: with
+// Range.Relative the lines before the range are counted here, once, on failure only.
+func (l *lineReader) absLine(n int64) int64 {
+	if !l.relative {
+		return n
+	}
+	if l.base < 0 {
+		c, err := countNewlines(l.src.f, l.firstOff)
+		if err != nil {
+			return n // the relative number is the best left
+		}
+		l.base = c
+	}
+	return l.base + n
 }
 
 // countNewlines counts '\n' bytes in [0, n) of f with large positioned reads.
@@ -121,14 +160,14 @@ func (l *lineReader) fill() {
 			return
 		}
 		if err != nil {
-			l.err = l.src.readErr(fmt.Sprintf("line %d, byte %d", l.line, l.off+int64(l.end-l.start)), err)
+			l.err = l.src.readErr(fmt.Sprintf("line %d, byte %d", l.absLine(l.line), l.off+int64(l.end-l.start)), err)
 			return
 		}
 		if n > 0 {
 			return
 		}
 	}
-	l.err = l.src.readErr(fmt.Sprintf("line %d", l.line), io.ErrNoProgress)
+	l.err = l.src.readErr(fmt.Sprintf("line %d", l.absLine(l.line)), io.ErrNoProgress)
 }
 
 // discardLine consumes bytes through the next '\n' (or EOF) in bounded
@@ -229,9 +268,12 @@ func (l *lineReader) record(b []byte, off, line int64) Record {
 // tooLong reports the over-long line at l.start and skips it.
 func (l *lineReader) tooLong() (Record, error) {
 	off, line := l.off, l.line
-	n, _, err := l.discardLine()
+	n, nl, err := l.discardLine()
 	if err != nil {
 		return Record{}, err
+	}
+	if !nl {
+		l.line++ // the last line, without a newline: counted as Next counts it
 	}
 	rec := Record{Source: l.src.path, Line: line, Row: -1, Offset: off, Raw: l.prefix, TooLong: true, Size: n}
 	rec.rawJSON = l.format != FormatLines
@@ -239,3 +281,15 @@ func (l *lineReader) tooLong() (Record, error) {
 }
 
 func (l *lineReader) Close() error { return l.src.Close() }
+
+// FirstLine returns the file line number of path's first line starting at or after off: the
+// line a Relative range starting at off numbers 1. It reads the whole prefix, so it is for
+// error messages, not for every range.
+func FirstLine(path string, off int64) (int64, error) {
+	r, err := Open(path, Options{Format: FormatLines, Range: &Range{Start: off, End: off}})
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	return r.(*lineReader).first, nil
+}

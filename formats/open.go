@@ -50,8 +50,16 @@ type Range struct {
 	Start, End int64 // End < 0: to the end of the file
 	// StartLine is the 1-based line number of the first line starting at or
 	// after Start, when the caller knows it; 0 makes the reader count the
-	// newlines before it (a fast scan of the prefix).
+	// newlines before it (a scan of the whole prefix: O(Start) per range).
 	StartLine int64
+	// Relative numbers the range's lines from 1 (Record.Line and Row.Line
+	// count from the range's first line) instead of scanning the prefix, so
+	// that reading a range costs O(End-Start) wherever it lies in the file.
+	// The caller turns the numbers absolute, typically by summing the Lines
+	// (see LineCounter) of the ranges before. Error messages still name
+	// absolute lines: the prefix is counted then, on failure only.
+	// StartLine is ignored.
+	Relative bool
 }
 
 // RowGroups restricts a Parquet file to row groups [Start, End).

@@ -173,6 +173,14 @@ type jsonRows struct{ r Reader }
 func (j *jsonRows) Schema() *arrow.Schema { return nil }
 func (j *jsonRows) Close() error          { return j.r.Close() }
 
+// Lines implements LineCounter when the records are lines (JSONL); it is 0 otherwise.
+func (j *jsonRows) Lines() int64 {
+	if lc, ok := j.r.(LineCounter); ok {
+		return lc.Lines()
+	}
+	return 0
+}
+
 func (j *jsonRows) Next() (Row, error) {
 	rec, err := j.r.Next()
 	if err != nil {

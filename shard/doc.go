@@ -20,7 +20,8 @@
 // Finalize checks the reject fraction, then streams the staged rows of all shards in shard
 // order into the .npy and Hugging Face outputs, packs the shards' tails (at most one partial
 // row per split and length remains, dropped or padded by the job's remainder), concatenates
-// the rejects, and writes manifest.json last, all in a temporary directory beside the output
+// the rejects (a byte-range shard numbers its lines from its range's start, so as not to read
+// the file before it; finalize turns them absolute: see lines.go), and writes manifest.json last, all in a temporary directory beside the output
 // directory that is renamed into place. The bytes of every output file depend on the input
 // bytes, the job spec and the tokenizer only: not on workers, timing or attempts. Timings
 // live in run.json, never in the manifest.

@@ -35,7 +35,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 		maxRecord = formats.DefaultMaxRecord
 	}
 	res = Result{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt, Source: spec.Path,
-		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec)}
+		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec), FirstLine: firstLineOf(spec)}
 	dir := filepath.Join(env.StagingDir, res.Dir)
 	if err := os.RemoveAll(dir); err != nil {
 		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)
@@ -67,6 +67,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	if err := p.run(ctx, rd); err != nil {
 		return Result{}, err
 	}
+	res.Lines = linesRead(rd)
 	t := time.Now()
 	if err := w.finish(&res); err != nil {
 		return Result{}, err
@@ -88,7 +89,7 @@ func openShard(spec Spec, maxRecord int64) (formats.Reader, error) {
 	opt := formats.Options{Format: f, Field: spec.TextField, MaxRecord: maxRecord}
 	switch spec.Kind {
 	case planner.KindBytes:
-		opt.Range = &formats.Range{Start: spec.ByteStart, End: spec.ByteEnd, StartLine: spec.StartLine}
+		opt.Range = shardRange(spec, 0)
 	case planner.KindRowGroups:
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}

@@ -63,7 +63,8 @@ func Finalize(ctx context.Context, spec *job.Spec, results []Result, env Finaliz
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRejects(spec, m, rs, env.StagingDir); err != nil {
+	shifts := resultLineShifts(rs)
+	if err := checkRejects(spec, m, rs, shifts, env.StagingDir); err != nil {
 		return nil, err
 	}
 	maxID := uint32(max(env.Tokenizer.VocabSize()-1, 0))
@@ -97,7 +98,7 @@ func Finalize(ctx context.Context, spec *job.Spec, results []Result, env Finaliz
 	if m.Buckets, err = writeBuckets(ctx, spec, rs, env, tmp, fdt, m); err != nil {
 		return nil, err
 	}
-	if err := concatRejects(rs, env.StagingDir, filepath.Join(tmp, m.Rejects.Path)); err != nil {
+	if err := concatRejects(rs, shifts, env.StagingDir, filepath.Join(tmp, m.Rejects.Path)); err != nil {
 		return nil, err
 	}
 	if env.RunInfo != nil {
@@ -135,6 +136,15 @@ func orderResults(spec *job.Spec, results []Result) ([]Result, error) {
 		}
 	}
 	return rs, nil
+}
+
+// resultLineShifts is lineShifts of results in shard order.
+func resultLineShifts(rs []Result) []int64 {
+	spans := make([]lineSpan, len(rs))
+	for i, r := range rs {
+		spans[i] = lineSpan{source: r.Source, firstLine: r.FirstLine, lines: r.Lines}
+	}
+	return lineShifts(spans)
 }
 
 func newManifest(spec *job.Spec, rs []Result, env FinalizeEnv) (*Manifest, error) {

@@ -113,17 +113,22 @@ func writeJSON(path string, v any) error {
 	return err
 }
 
-// concatRejects writes the shards' rejects, in shard order, to path.
-func concatRejects(rs []Result, staging, path string) error {
+// concatRejects writes the shards' rejects, in shard order, to path, adding shifts[i] to the
+// line numbers of shard i (see lines.go).
+func concatRejects(rs []Result, shifts []int64, staging, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	for _, r := range rs {
-		if err := copyStaged(f, staging, r.Rejects); err != nil {
+	bw := bufio.NewWriterSize(f, 256<<10)
+	for i, r := range rs {
+		if err := copyStaged(bw, staging, r.Rejects, r.Source, shifts[i]); err != nil {
 			return fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
 		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		return err
@@ -131,14 +136,21 @@ func concatRejects(rs []Result, staging, path string) error {
 	return f.Close()
 }
 
-func copyStaged(w io.Writer, staging string, ref FileRef) error {
+// copyStaged copies a staged rejects file to w, checking it, with its line numbers (of
+// source) shifted by shift.
+func copyStaged(w io.Writer, staging string, ref FileRef, source string, shift int64) error {
 	f, err := openStaged(staging, ref)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	hr := newHashingReader(f)
-	if _, err := io.Copy(w, hr); err != nil {
+	if shift == 0 {
+		_, err = io.Copy(w, hr)
+	} else {
+		err = copyShiftedRejects(w, hr, source, shift)
+	}
+	if err != nil {
 		return err
 	}
 	return hr.check(ref)
@@ -146,21 +158,28 @@ func copyStaged(w io.Writer, staging string, ref FileRef) error {
 
 // checkRejects fails the job when the rejected fraction exceeds max_reject_fraction, quoting
 // the first few rejects.
-func checkRejects(spec *job.Spec, m *Manifest, rs []Result, staging string) error {
+func checkRejects(spec *job.Spec, m *Manifest, rs []Result, shifts []int64, staging string) error {
 	d := m.Documents
 	if d.Read == 0 || float64(d.Rejected)/float64(d.Read) <= spec.MaxRejectFraction {
 		return nil
 	}
 	var first []string
-	for _, r := range rs {
+	for i, r := range rs {
 		if r.Rejects.Bytes == 0 || len(first) >= 3 {
 			continue
 		}
+		prefix, _ := rejectLinePrefix(r.Source)
 		if f, err := openStaged(staging, r.Rejects); err == nil {
 			sc := bufio.NewScanner(f)
 			sc.Buffer(nil, 1<<20)
 			for len(first) < 3 && sc.Scan() {
-				first = append(first, truncate(sc.Text(), 300))
+				line := sc.Bytes()
+				if shifts[i] != 0 {
+					if shifted, err := shiftRejectLine(nil, line, prefix, shifts[i]); err == nil {
+						line = shifted
+					}
+				}
+				first = append(first, truncate(string(line), 300))
 			}
 			f.Close()
 		}

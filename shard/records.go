@@ -58,6 +58,10 @@ type RecordsResult struct {
 	// Schema is the Arrow schema inferred from the shard's records, as an Arrow IPC stream
 	// holding the schema alone (convert jobs).
 	Schema []byte `json:"schema,omitempty"`
+	// FirstLine and Lines are Result's: with FirstLine 0 the line numbers of Report's errors
+	// count from the shard's first line, and FinalizeRecords shifts them.
+	FirstLine int64 `json:"first_line,omitempty"`
+	Lines     int64 `json:"lines,omitempty"`
 }
 
 // ExecuteRecords runs one shard of a validate or convert job. It writes nothing: the result
@@ -65,13 +69,13 @@ type RecordsResult struct {
 // naming the file and position.
 func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult, err error) {
 	res = RecordsResult{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt, Source: spec.Path,
-		Bytes: PlannedBytes(spec)}
+		Bytes: PlannedBytes(spec), FirstLine: firstLineOf(spec)}
 	defer func() {
 		if err != nil {
 			err = shardErr(spec, err)
 		}
 	}()
-	rr, err := openShardRows(spec, env.MaxRecord)
+	rr, err := openShardRows(spec, env.MaxRecord, 0)
 	if err != nil {
 		return res, err
 	}
@@ -80,13 +84,14 @@ func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult,
 	case job.KindValidate:
 		err = validateShard(ctx, rr, env, &res)
 	case job.KindConvert:
-		err = inferShard(ctx, rr, &res)
+		err = inferShard(ctx, rr, lineLocator(spec), &res)
 	default:
 		err = fmt.Errorf("ExecuteRecords: a %s job", env.Job.Kind)
 	}
 	if err != nil {
 		return RecordsResult{}, err
 	}
+	res.Lines = linesRead(rr)
 	if pr := env.Progress; pr != nil {
 		pr.Bytes.Add(res.Bytes)
 		pr.Documents.Add(res.Records)
@@ -106,8 +111,9 @@ func shardErr(spec Spec, err error) error {
 	return fmt.Errorf("shard %s (%s): %w", spec.ID, spec.Path, err)
 }
 
-// openShardRows opens the whole records of a shard's part of its file.
-func openShardRows(spec Spec, maxRecord int64) (formats.RowReader, error) {
+// openShardRows opens the whole records of a shard's part of its file; firstLine is as for
+// shardRange.
+func openShardRows(spec Spec, maxRecord, firstLine int64) (formats.RowReader, error) {
 	opt := formats.Options{MaxRecord: maxRecord}
 	if spec.Format != job.FormatAuto {
 		f, err := formats.ParseFormat(string(spec.Format))
@@ -118,7 +124,7 @@ func openShardRows(spec Spec, maxRecord int64) (formats.RowReader, error) {
 	}
 	switch spec.Kind {
 	case planner.KindBytes:
-		opt.Range = &formats.Range{Start: spec.ByteStart, End: spec.ByteEnd, StartLine: spec.StartLine}
+		opt.Range = shardRange(spec, firstLine)
 	case planner.KindRowGroups:
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}
@@ -143,10 +149,10 @@ func validateShard(ctx context.Context, rr formats.RowReader, env Env, res *Reco
 	return nil
 }
 
-func inferShard(ctx context.Context, rr formats.RowReader, res *RecordsResult) error {
+func inferShard(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, res *RecordsResult) error {
 	var sb formats.SchemaBuilder
 	var seen *arrow.Schema
-	err := eachObject(ctx, rr, func(row formats.Row, m map[string]any) error {
+	err := eachObject(ctx, rr, locate, func(row formats.Row, m map[string]any) error {
 		if s := rr.Schema(); s != nil && s != seen {
 			// Arrow inputs: their declared types count, even of columns that are all null.
 			if err := sb.AddSchema(s); err != nil {
@@ -165,8 +171,8 @@ func inferShard(ctx context.Context, rr formats.RowReader, res *RecordsResult) e
 }
 
 // eachObject calls fn for every row of rr, failing on a row that is not a JSON object, with
-// its location, as `tokenmill convert` does.
-func eachObject(ctx context.Context, rr formats.RowReader, fn func(formats.Row, map[string]any) error) error {
+// its location (by locate), as `tokenmill convert` does.
+func eachObject(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, fn func(formats.Row, map[string]any) error) error {
 	for n := 0; ; n++ {
 		if n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -180,16 +186,15 @@ func eachObject(ctx context.Context, rr formats.RowReader, fn func(formats.Row, 
 		if err != nil {
 			return err
 		}
-		loc := validate.Locate(row)
 		if row.Err != nil {
-			return fmt.Errorf("%s: %v", loc, row.Err)
+			return fmt.Errorf("%s: %v", locate(row), row.Err)
 		}
 		m, ok := row.Value.(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s: record is not a JSON object", loc)
+			return fmt.Errorf("%s: record is not a JSON object", locate(row))
 		}
 		if err := fn(row, m); err != nil {
-			return fmt.Errorf("%s: %w", loc, err)
+			return fmt.Errorf("%s: %w", locate(row), err)
 		}
 	}
 }
@@ -282,11 +287,16 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 			os.RemoveAll(tmp)
 		}
 	}()
+	spans := make([]lineSpan, len(rs))
+	for i, r := range rs {
+		spans[i] = lineSpan{source: r.Source, firstLine: r.FirstLine, lines: r.Lines}
+	}
+	shifts := lineShifts(spans)
 	switch spec.Kind {
 	case job.KindValidate:
-		err = finalizeValidate(spec, rs, tmp, m)
+		err = finalizeValidate(spec, rs, shifts, tmp, m)
 	case job.KindConvert:
-		err = finalizeConvert(ctx, spec, shards, rs, env, tmp, m)
+		err = finalizeConvert(ctx, spec, shards, rs, shifts, tmp, m)
 	default:
 		err = fmt.Errorf("FinalizeRecords: a %s job", spec.Kind)
 	}
@@ -307,17 +317,23 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	return m, nil
 }
 
-func finalizeValidate(spec *job.Spec, rs []RecordsResult, tmp string, m *RecordsManifest) error {
+// finalizeValidate merges the shards' partial reports, with the error lines of relative
+// shards shifted by shifts.
+func finalizeValidate(spec *job.Spec, rs []RecordsResult, shifts []int64, tmp string, m *RecordsManifest) error {
 	stage, err := validate.ParseStage(spec.Stage)
 	if err != nil {
 		return err
 	}
 	rep := validate.NewReport(stage, spec.MaxErrors)
-	for _, r := range rs {
+	for i, r := range rs {
 		if r.Report == nil {
 			return fmt.Errorf("finalize: shard %s has no validation report", r.Shard)
 		}
-		rep.MergePartial(*r.Report)
+		p, err := shiftPartial(*r.Report, r.Source, shifts[i])
+		if err != nil {
+			return fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
+		}
+		rep.MergePartial(p)
 	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
@@ -338,7 +354,9 @@ func finalizeValidate(spec *job.Spec, rs []RecordsResult, tmp string, m *Records
 	return nil
 }
 
-func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []RecordsResult, env FinalizeEnv, tmp string, m *RecordsManifest) (err error) {
+// finalizeConvert writes the records of every shard, in order, through one writer; the
+// shards are read with their absolute first line (from shifts), so that an error names it.
+func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []RecordsResult, shifts []int64, tmp string, m *RecordsManifest) (err error) {
 	var sb formats.SchemaBuilder
 	for _, r := range rs {
 		s, err := decodeSchema(r.Schema)
@@ -374,12 +392,16 @@ func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []Re
 	}
 	for i, sh := range shards {
 		err := func() error {
-			rr, err := openShardRows(sh, 0)
+			first := int64(0)
+			if rs[i].FirstLine <= 0 && sh.Kind == planner.KindBytes {
+				first = shifts[i] + 1
+			}
+			rr, err := openShardRows(sh, 0, first)
 			if err != nil {
 				return err
 			}
 			defer rr.Close()
-			return eachObject(ctx, rr, func(_ formats.Row, rec map[string]any) error { return w.WriteRecord(rec) })
+			return eachObject(ctx, rr, validate.Locate, func(_ formats.Row, rec map[string]any) error { return w.WriteRecord(rec) })
 		}()
 		if err != nil {
 			w.Abort()

@@ -106,6 +106,14 @@ type Result struct {
 	Tokens    Tokens   `json:"tokens"`
 	Buckets   []Bucket `json:"buckets"` // train then val, each in the job's length order
 	Rejects   FileRef  `json:"rejects"` // rejects.jsonl lines of this shard
+	// FirstLine is the file line number of the shard's first line when the plan knew it (the
+	// first range of a file, whole files), and 0 when the shard numbered its lines from 1 at
+	// its range's start (see lines.go): Finalize then shifts the line numbers of its rejects
+	// by the Lines of the file's earlier shards.
+	FirstLine int64 `json:"first_line,omitempty"`
+	// Lines counts the lines that start in the shard's part of a line-oriented file, blank
+	// and rejected ones included.
+	Lines int64 `json:"lines,omitempty"`
 	// Timings vary between runs: they belong in run.json, never in the manifest.
 	Timings Timings `json:"timings"`
 }

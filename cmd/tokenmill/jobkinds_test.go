@@ -212,12 +212,17 @@ func TestRunRecordsJob_Failures(t *testing.T) {
 	clash := writeFile(t, filepath.Join(dir, "clash.jsonl"), `{"a": 1}`+"\n"+strings.Repeat(" ", 64)+"\n"+`{"a": "x"}`+"\n")
 	corrupt := writeFile(t, filepath.Join(dir, "bad.jsonl.gz"), "\x1f\x8bnot gzip at all")
 	good := writeFile(t, filepath.Join(dir, "good.jsonl"), `{"text": "hi"}`+"\n")
+	// The bad record is line 6, in a later 16-byte shard, which numbers its lines relative
+	// to its start: the error still names the file's line.
+	lateBad := writeFile(t, filepath.Join(dir, "late.jsonl"), `{"a": 1}`+"\n"+`{"a": 2}`+"\n\n"+`{"a": 3}`+"\n"+`{"a": 4}`+"\n"+`[2]`+"\n")
 	tests := []struct {
 		name, body string
 		errs       []string // substrings of stderr
 	}{
 		{"convert not an object", fmt.Sprintf("kind: convert\nname: c\ninputs: [%q]\nto: jsonl\n", notObject),
 			[]string{"job failed", notObject + ":2: record is not a JSON object"}},
+		{"convert not an object in a later range", fmt.Sprintf("kind: convert\nname: c\ninputs: [%q]\nto: jsonl\nshard_size: 16B\n", lateBad),
+			[]string{"job failed", lateBad + ":6: record is not a JSON object"}},
 		{"convert schema clash across shards", fmt.Sprintf("kind: convert\nname: c\ninputs: [%q]\nto: hf\nshard_size: 16B\n", clash),
 			[]string{"job failed", "do not fit those before", `column "a"`}},
 		{"validate unreadable", fmt.Sprintf("kind: validate\nname: v\ninputs: [%q]\nstage: sft\n", corrupt),
