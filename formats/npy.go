@@ -127,6 +127,50 @@ func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
 	return nil
 }
 
+// WriteUint32LE appends whole rows given as little-endian uint32 values, the form in which a
+// job stages its token rows. For the dtype uint32 the bytes are the .npy data already and go
+// to the file as they are (a large b bypasses the write buffer): no conversion, no copy. For
+// other dtypes each row is converted with WriteRow64's range check.
+func (w *NpyWriter) WriteUint32LE(b []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	rowBytes := 4 * max(w.cols, 1)
+	if len(b)%rowBytes != 0 {
+		return fmt.Errorf("formats: %s: %d bytes are not whole rows of %d uint32 values", w.path, len(b), rowBytes/4)
+	}
+	if w.dtype != Uint32 {
+		row := make([]int64, rowBytes/4)
+		for ; len(b) > 0; b = b[rowBytes:] {
+			for i := range row {
+				row[i] = int64(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+			if err := writeRow(w, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	if len(b) >= w.bw.Available() {
+		if err = w.bw.Flush(); err == nil {
+			_, err = w.f.Write(b)
+		}
+	} else {
+		_, err = w.bw.Write(b)
+	}
+	if err != nil {
+		w.err = fmt.Errorf("formats: %s: %w", w.tmp, err)
+		return w.err
+	}
+	if w.cols > 0 {
+		w.n += int64(len(b) / rowBytes)
+	} else {
+		w.n += int64(len(b) / 4)
+	}
+	return nil
+}
+
 // appendElems appends row little-endian in dtype d; the values are known to fit.
 func appendElems[T int32 | int64](b []byte, d DType, row []T) []byte {
 	switch d.Size() {

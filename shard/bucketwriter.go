@@ -1,9 +1,7 @@
 package shard
 
 import (
-	"bufio"
 	"encoding/binary"
-	"io"
 	"path/filepath"
 	"slices"
 
@@ -60,6 +58,29 @@ func (w *bucketWriter) write(row []uint32) error {
 	return nil
 }
 
+// writeStaged appends whole staged rows (little-endian uint32, len(w.row) ids each) to every
+// output: the .npy takes the bytes as they are when its dtype is uint32.
+func (w *bucketWriter) writeStaged(b []byte) error {
+	if w.npy != nil {
+		if err := w.npy.WriteUint32LE(b); err != nil {
+			return err
+		}
+	}
+	if w.hf == nil {
+		return nil
+	}
+	row := w.row[:cap(w.row)]
+	for ; len(b) > 0; b = b[4*len(row):] {
+		for i := range row {
+			row[i] = int64(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		if err := w.hf.WriteRow64(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w *bucketWriter) close() error {
 	npy, hf := w.npy, w.hf
 	w.npy, w.hf = nil, nil
@@ -86,25 +107,4 @@ func (w *bucketWriter) abort() {
 		w.hf.Abort()
 		w.hf = nil
 	}
-}
-
-// rowReader reads rows of little-endian uint32 ids.
-type rowReader struct {
-	r   *bufio.Reader
-	buf []byte
-	row []uint32
-}
-
-func newRowReader(r io.Reader, l int) *rowReader {
-	return &rowReader{r: bufio.NewReaderSize(r, 1<<20), buf: make([]byte, 4*l), row: make([]uint32, l)}
-}
-
-func (r *rowReader) next() ([]uint32, error) {
-	if _, err := io.ReadFull(r.r, r.buf); err != nil {
-		return nil, err
-	}
-	for i := range r.row {
-		r.row[i] = binary.LittleEndian.Uint32(r.buf[4*i:])
-	}
-	return r.row, nil
 }

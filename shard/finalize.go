@@ -43,7 +43,7 @@ type FinalizeEnv struct {
 // FinalizeTimings are where finalize's time went, in seconds, summed over the buckets written
 // at once (so they can exceed the wall time).
 type FinalizeTimings struct {
-	// ReadStaging: reading the staged rows and checking their SHA-256.
+	// ReadStaging: reading the staged rows and checking their CRC-32C.
 	ReadStaging float64 `json:"read_staging"`
 	// WriteOutputs: converting the rows to the job's dtype and writing them to every output
 	// format, tails included, and closing (syncing) the files.
@@ -252,12 +252,13 @@ func writeBucket(ctx context.Context, spec *job.Spec, rs []Result, staging, tmp,
 	defer out.abort()
 	info = BucketInfo{Split: split, SeqLen: l, Paths: out.paths}
 	tails := make([][]uint32, 0, len(rs))
+	var buf []byte
 	for _, r := range rs {
 		if err := ctx.Err(); err != nil {
 			return info, err
 		}
 		b := r.Bucket(split, l)
-		if err := copyStagedRows(staging, b, out, &read); err != nil {
+		if buf, err = copyStagedRows(staging, b, out, buf, &read); err != nil {
 			return info, fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
 		}
 		info.Sequences += b.Rows
@@ -285,37 +286,42 @@ func writeBucket(ctx context.Context, spec *job.Spec, rs []Result, staging, tmp,
 	return info, out.close()
 }
 
-// copyStagedRows streams a shard bucket's staged rows into out, checking size, row count and
-// SHA-256 against the result.
-// The time spent reading and checking is added to read.
-func copyStagedRows(staging string, b *Bucket, out *bucketWriter, read *time.Duration) error {
+// stagedChunk is about how many bytes of staged rows finalize reads at once: whole rows, and
+// more than the .npy writer's buffer, so that a uint32 .npy takes them without a copy.
+const stagedChunk = 4 << 20
+
+// copyStagedRows streams a shard bucket's staged rows into out in chunks of whole rows,
+// checking size, row count and CRC-32C against the result. buf is the caller's chunk buffer,
+// grown as needed and returned. The time spent reading and checking is added to read.
+func copyStagedRows(staging string, b *Bucket, out *bucketWriter, buf []byte, read *time.Duration) ([]byte, error) {
 	t0 := time.Now()
 	defer func() { *read += time.Since(t0) }()
 	f, err := openStaged(staging, b.File)
 	if err != nil {
-		return err
+		return buf, err
 	}
 	defer f.Close()
-	if b.File.Bytes != b.Rows*int64(b.SeqLen)*4 {
-		return fmt.Errorf("staging: %s holds %d bytes, not %d rows of %d ids", b.File.Name, b.File.Bytes, b.Rows, b.SeqLen)
+	rowBytes := int64(b.SeqLen) * 4
+	if b.File.Bytes != b.Rows*rowBytes {
+		return buf, fmt.Errorf("staging: %s holds %d bytes, not %d rows of %d ids", b.File.Name, b.File.Bytes, b.Rows, b.SeqLen)
 	}
-	hr := newHashingReader(f)
-	rr := newRowReader(hr, b.SeqLen)
-	for i := int64(0); i < b.Rows; i++ {
-		row, err := rr.next()
-		if err != nil {
-			return fmt.Errorf("staging: %s row %d: %w", b.File.Name, i, err)
+	if n := int(max(stagedChunk/rowBytes, 1) * rowBytes); cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	cr := newCheckingReader(f)
+	for left := b.File.Bytes; left > 0; {
+		chunk := buf[:min(int64(cap(buf)), left)]
+		if _, err := io.ReadFull(cr, chunk); err != nil {
+			return buf, fmt.Errorf("staging: %s at byte %d: %w", b.File.Name, b.File.Bytes-left, err)
 		}
+		left -= int64(len(chunk))
 		t1 := time.Now()
 		*read += t1.Sub(t0)
-		err = out.write(row)
+		err = out.writeStaged(chunk)
 		t0 = time.Now()
 		if err != nil {
-			return err
+			return buf, err
 		}
 	}
-	if _, err := io.Copy(io.Discard, hr); err != nil {
-		return err
-	}
-	return hr.check(b.File)
+	return buf, cr.check(b.File)
 }

@@ -144,7 +144,7 @@ func copyStaged(w io.Writer, staging string, ref FileRef, source string, shift i
 		return err
 	}
 	defer f.Close()
-	hr := newHashingReader(f)
+	hr := newCheckingReader(f)
 	if shift == 0 {
 		_, err = io.Copy(w, hr)
 	} else {

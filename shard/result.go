@@ -77,11 +77,12 @@ type Tokens struct {
 	Val   int64 `json:"val"`
 }
 
-// FileRef names a staged file (relative to the staging root) with its size and SHA-256.
+// FileRef names a staged file (relative to the staging root) with its size and CRC-32C
+// (see stage.go).
 type FileRef struct {
 	Name   string `json:"name"`
 	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256"`
+	CRC32C uint32 `json:"crc32c"`
 }
 
 // Bucket is one split and length of a shard: its full rows, staged, and its tail.
@@ -124,7 +125,7 @@ type Timings struct {
 	Read float64 `json:"read"`
 	// Tokenize: encoding the documents (with BOS/EOS).
 	Tokenize float64 `json:"tokenize"`
-	// Write: packing rows and writing the staged rows (flush and sync included); rejected
+	// Write: packing rows and writing the staged rows (flush included); rejected
 	// records count as reading.
 	Write float64 `json:"write"`
 }
