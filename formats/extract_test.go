@@ -61,6 +61,22 @@ func TestExtractString_Kinds(t *testing.T) {
 			if kind2 != kind || kind == FieldOK && string(b) != "x"+tt.want {
 				t.Fatalf("AppendString = %q, %v", b, kind2)
 			}
+			raw := []byte(tt.in)
+			v, buf, kind3, _ := StringBytes(make([]byte, 0, 4), raw, "text")
+			if kind3 != kind || kind == FieldOK && string(v) != tt.want {
+				t.Fatalf("StringBytes = %q, %v", v, kind3)
+			}
+			// A value without escapes is raw's own bytes (overwriting raw shows through), one
+			// with escapes is decoded into buf.
+			escaped := !strings.Contains(tt.in, `"`+tt.want+`"`)
+			if kind == FieldOK && len(v) > 0 {
+				for i := range raw {
+					raw[i] = 'Z'
+				}
+				if aliased := strings.Trim(string(v), "Z") == ""; aliased == escaped || escaped && &buf[0] != &v[0] {
+					t.Fatalf("StringBytes(%q): value aliases raw %v, has escapes %v", tt.in, aliased, escaped)
+				}
+			}
 		})
 	}
 }

@@ -114,7 +114,7 @@ type pipeline struct {
 }
 
 func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
-	var text, rejects []byte
+	var text, buf, rejects []byte
 	var ids []uint32
 	field := p.spec.TextField
 	// Stage times: one clock reading between stages, summed in nanoseconds.
@@ -140,7 +140,7 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 		}
 		p.res.Documents.Read++
 		var reason string
-		text, reason = checkRecord(&rec, field, p.maxRecord, text)
+		text, buf, reason = checkRecord(&rec, field, p.maxRecord, buf)
 		if reason != "" {
 			p.res.Documents.Rejected++
 			if rejects, err = appendReject(rejects[:0], &rec, reason); err != nil {

@@ -25,42 +25,42 @@ func reasonTooLong(n, max int64) string {
 
 const reasonNotObject = "Record must be an object"
 
-// checkRecord applies the pretraining rules to one record and returns the document text
-// (appended to buf) or a reject reason.
-func checkRecord(rec *formats.Record, field string, maxRecord int64, buf []byte) ([]byte, string) {
+// checkRecord applies the pretraining rules to one record and returns the document text or
+// a reject reason. The text is the record's own bytes (valid until the reader's next record)
+// unless the JSON string holds escapes: it is then decoded into buf, whose grown buffer is
+// returned for the next record.
+func checkRecord(rec *formats.Record, field string, maxRecord int64, buf []byte) (text, nbuf []byte, reason string) {
 	if rec.TooLong {
-		return buf, reasonTooLong(rec.Size, maxRecord)
+		return nil, buf, reasonTooLong(rec.Size, maxRecord)
 	}
-	var text []byte
 	kind := rec.Kind
 	if kind == formats.FieldUnset {
 		var err error
-		text, kind, err = formats.AppendString(buf[:0], rec.Raw, field)
+		text, buf, kind, err = formats.StringBytes(buf, rec.Raw, field)
 		if kind == formats.FieldMalformed {
-			return buf, "Malformed JSON: " + strings.TrimPrefix(errString(err), "formats: ")
+			return nil, buf, "Malformed JSON: " + strings.TrimPrefix(errString(err), "formats: ")
 		}
-		buf = text
 	} else {
 		text = rec.Value
 	}
 	switch kind {
 	case formats.FieldOK:
 	case formats.FieldMissing:
-		return buf, reasonMissing(field)
+		return nil, buf, reasonMissing(field)
 	case formats.FieldNull, formats.FieldNotString:
-		return buf, reasonNotString(field)
+		return nil, buf, reasonNotString(field)
 	case formats.FieldNotObject:
-		return buf, reasonNotObject
+		return nil, buf, reasonNotObject
 	default:
-		return buf, fmt.Sprintf("Field '%s': %v", field, kind)
+		return nil, buf, fmt.Sprintf("Field '%s': %v", field, kind)
 	}
 	if !utf8.Valid(text) {
-		return buf, reasonBadUTF8(field)
+		return nil, buf, reasonBadUTF8(field)
 	}
 	if len(pyStrip(text)) == 0 {
-		return buf, reasonEmpty(field)
+		return nil, buf, reasonEmpty(field)
 	}
-	return text, ""
+	return text, buf, ""
 }
 
 func errString(err error) string {
