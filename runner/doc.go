@@ -1,7 +1,9 @@
 // Package runner runs a tokenmill job on one machine: it lists and plans the inputs
 // (planner.List, planner.Plan), executes the shards on N goroutines (shard.Execute, each with
 // its own reader; the tokenizer is shared), finalizes (shard.Finalize) and reports progress
-// and a summary. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
+// and a summary. Run dispatches by the job's kind: validate and convert jobs go through the
+// same steps and the same worker loop with shard.ExecuteRecords and shard.FinalizeRecords
+// (RunRecords). A cluster mode reuses the same shard.Execute and shard.Finalize; only the
 // scheduling differs.
 //
 // Relative input paths and output.dir are taken relative to the current directory (or

@@ -4,142 +4,59 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/shard"
-	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
-// RecordsSummary is what a successful validate or convert run did. A validate run succeeds
-// whatever its records: Manifest.Invalid (and Manifest.Report) say whether they passed.
-type RecordsSummary struct {
-	Manifest *shard.RecordsManifest
-	Run      RunInfo
-}
-
 // RunRecords runs a validate or convert job (kind: validate or convert) through the same
-// steps as Run: planner.List and planner.Plan, shard.ExecuteRecords on opt.Workers
-// goroutines, then shard.FinalizeRecords, which merges in shard order: the output is the
-// same for any number of workers and any shard_size. Nothing is published on failure.
-func RunRecords(ctx context.Context, spec *job.Spec, opt Options) (sum *RecordsSummary, err error) {
-	log := opt.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	info := RunInfo{Started: time.Now().UTC(), Workers: workers}
-	info.Host, _ = os.Hostname()
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
+// steps as a pretraining Run: planner.List and planner.Plan, shard.ExecuteRecords on
+// opt.Workers goroutines, then shard.FinalizeRecords, which merges in shard order: the output
+// is the same for any number of workers and any shard_size. Nothing is published on failure.
+// Run calls it for these kinds; the Summary it returns has Records set.
+func RunRecords(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err error) {
 	if spec.Kind != job.KindValidate && spec.Kind != job.KindConvert {
 		return nil, fmt.Errorf("runner: RunRecords runs validate and convert jobs, not %s", spec.Kind)
 	}
-	if err := shard.CheckOutput(spec.Output.Dir, spec.Output.Overwrite); err != nil {
-		return nil, err
-	}
-	env := shard.Env{Job: spec, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
-	if spec.Tokenizer != "" { // validate: the vocabulary bounds pretraining token ids
-		if env.Tokenizer, err = tokenizer.Load(spec.Tokenizer); err != nil {
-			return nil, fmt.Errorf("tokenizer: %w", err)
-		}
-	}
-	inputs, err := planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
+	p, err := prepare(spec, opt)
 	if err != nil {
 		return nil, err
 	}
-	shards, err := planner.Plan(spec, inputs)
-	if err != nil {
-		return nil, err
-	}
-	info.Shards = len(shards)
-	for _, s := range shards {
-		info.InputBytes += shard.PlannedBytes(s)
-	}
-	info.PlanSeconds = time.Since(info.Started).Seconds()
-	log.Debug("planned", "kind", spec.Kind, "inputs", len(inputs), "shards", len(shards), "workers", workers)
-
+	info := p.info
 	outExisted := exists(spec.Output.Dir)
 	defer func() {
 		if err != nil && !outExisted {
 			removeIfEmpty(spec.Output.Dir)
 		}
 	}()
+	env := shard.Env{Job: spec, Tokenizer: p.tk, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
 	t0 := time.Now()
-	results, err := executeRecords(ctx, shards, env, workers, opt, info.InputBytes)
+	results, err := execute(ctx, p.shards, env, p.workers, opt, info.InputBytes, shard.ExecuteRecords)
 	if err != nil {
 		return nil, err
 	}
 	info.ExecuteSeconds = time.Since(t0).Seconds()
 	t1 := time.Now()
-	m, err := shard.FinalizeRecords(ctx, spec, shards, results, shard.FinalizeEnv{OutDir: spec.Output.Dir,
-		Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers, RunInfo: &info})
+	m, err := shard.FinalizeRecords(ctx, spec, p.shards, results, shard.FinalizeEnv{OutDir: spec.Output.Dir,
+		Inputs: p.inputs, Overwrite: spec.Output.Overwrite, Workers: p.workers, RunInfo: &info})
 	if err != nil {
 		return nil, err
 	}
 	info.FinalizeSeconds = time.Since(t1).Seconds()
 	info.TotalSeconds = time.Since(info.Started).Seconds()
 	if err := writeRunInfo(filepath.Join(spec.Output.Dir, "run.json"), &info); err != nil {
-		log.Warn("updating run.json", "err", err)
+		p.log.Warn("updating run.json", "err", err)
 	}
-	return &RecordsSummary{Manifest: m, Run: info}, nil
+	return &Summary{Records: m, Run: info}, nil
 }
 
-// executeRecords runs the shards on workers goroutines and returns their results in plan
-// order. The first error cancels the others. (execute's twin for RecordsResult.)
-func executeRecords(ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64) ([]shard.RecordsResult, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := startProgress(env.Progress, opt, total, len(shards))
-	results := make([]shard.RecordsResult, len(shards))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, max(len(shards), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r, err := shard.ExecuteRecords(ctx, shards[i], env)
-				if err != nil {
-					cancel(err)
-					continue
-				}
-				results[i] = r
-			}
-		}()
-	}
-feed:
-	for i := range shards {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	stop()
-	if err := context.Cause(ctx); err != nil {
-		return nil, err
-	}
-	return results, nil
-}
-
-// WriteRecordsSummary prints the end-of-run lines of a validate or convert job: for validate
+// writeRecordsSummary prints the end-of-run lines of a validate or convert job: for validate
 // the report's human form first, then records, outputs and timings.
-func WriteRecordsSummary(w io.Writer, s *RecordsSummary) error {
-	m, r := s.Manifest, s.Run
+func writeRecordsSummary(w io.Writer, s *Summary) error {
+	m, r := s.Records, s.Run
 	if m.Report != nil {
 		if err := m.Report.WriteText(w); err != nil {
 			return err

@@ -34,10 +34,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Summary is what a successful run did.
+// Summary is what a successful run did. Exactly one of Manifest and Records is set, by the
+// job's kind.
 type Summary struct {
+	// Manifest is the manifest of a pretraining job.
 	Manifest *shard.Manifest
-	Run      RunInfo
+	// Records is the manifest of a validate or convert job. A validate run succeeds whatever
+	// its records: Records.Invalid (and Records.Report) say whether they passed.
+	Records *shard.RecordsManifest
+	Run     RunInfo
 }
 
 // RunInfo is out/run.json: what varies between runs of the same job.
@@ -67,51 +72,24 @@ type Stages struct {
 	Finalize shard.FinalizeTimings `json:"finalize"`
 }
 
-// Run runs the job spec (validated) to completion and publishes its output.
+// Run runs the job spec (validated) to completion and publishes its output. Validate and
+// convert jobs go to RunRecords; pretraining jobs are run here.
 func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err error) {
-	log := opt.Logger
-	if log == nil {
-		log = slog.Default()
+	if spec.Kind == job.KindValidate || spec.Kind == job.KindConvert {
+		return RunRecords(ctx, spec, opt)
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	info := RunInfo{Started: time.Now().UTC(), Workers: workers}
-	info.Host, _ = os.Hostname()
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	if err := shard.CheckOutput(spec.Output.Dir, spec.Output.Overwrite); err != nil {
-		return nil, err
-	}
-	tl := time.Now()
-	tk, err := tokenizer.Load(spec.Tokenizer)
+	p, err := prepare(spec, opt)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
+		return nil, err
 	}
-	info.TokenizerSeconds = time.Since(tl).Seconds()
+	tk, info, inputs, shards, workers := p.tk, p.info, p.inputs, p.shards, p.workers
 	fr, err := shard.NewFraming(spec, tk)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range fr.Warnings(spec) {
-		log.Warn(w)
+		p.log.Warn(w)
 	}
-	inputs, err := planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
-	if err != nil {
-		return nil, err
-	}
-	shards, err := planner.Plan(spec, inputs)
-	if err != nil {
-		return nil, err
-	}
-	info.Shards = len(shards)
-	for _, s := range shards {
-		info.InputBytes += shard.PlannedBytes(s)
-	}
-	info.PlanSeconds = time.Since(info.Started).Seconds()
-	log.Debug("planned", "inputs", len(inputs), "shards", len(shards), "workers", workers)
 
 	outExisted := exists(spec.Output.Dir)
 	staging := shard.StagingDir(spec.Output.Dir, spec.Name)
@@ -125,7 +103,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	}()
 	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
 	t0 := time.Now()
-	results, err := execute(ctx, shards, env, workers, opt, info.InputBytes)
+	results, err := execute(ctx, shards, env, workers, opt, info.InputBytes, shard.Execute)
 	if err != nil {
 		return nil, err
 	}
@@ -153,18 +131,74 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	info.TotalSeconds = time.Since(info.Started).Seconds()
 	// run.json is informational: rewritten with the finalize time after the publish.
 	if err := writeRunInfo(filepath.Join(spec.Output.Dir, "run.json"), &info); err != nil {
-		log.Warn("updating run.json", "err", err)
+		p.log.Warn("updating run.json", "err", err)
 	}
 	return &Summary{Manifest: m, Run: info}, nil
 }
 
-// execute runs the shards on workers goroutines and returns their results in plan order.
-// The first error cancels the others.
-func execute(ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64) ([]shard.Result, error) {
+// prepared is what every kind of run does before executing its shards: the spec checked,
+// the tokenizer loaded (when the job names one), the inputs listed and planned.
+type prepared struct {
+	log     *slog.Logger
+	workers int
+	info    RunInfo
+	tk      *tokenizer.Tokenizer // nil when the job names no tokenizer
+	inputs  []planner.Input
+	shards  []shard.Spec
+}
+
+// prepare validates spec, refuses an existing output directory (unless overwriting), loads
+// the tokenizer, lists and plans the inputs, and starts the run's facts (info).
+func prepare(spec *job.Spec, opt Options) (*prepared, error) {
+	p := &prepared{log: opt.Logger, workers: opt.Workers}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if p.workers <= 0 {
+		p.workers = runtime.NumCPU()
+	}
+	p.info = RunInfo{Started: time.Now().UTC(), Workers: p.workers}
+	p.info.Host, _ = os.Hostname()
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := shard.CheckOutput(spec.Output.Dir, spec.Output.Overwrite); err != nil {
+		return nil, err
+	}
+	if spec.Tokenizer != "" { // validate jobs may have none; it bounds their token ids
+		tl := time.Now()
+		tk, err := tokenizer.Load(spec.Tokenizer)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		p.tk = tk
+		p.info.TokenizerSeconds = time.Since(tl).Seconds()
+	}
+	var err error
+	p.inputs, err = planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
+	if err != nil {
+		return nil, err
+	}
+	if p.shards, err = planner.Plan(spec, p.inputs); err != nil {
+		return nil, err
+	}
+	p.info.Shards = len(p.shards)
+	for _, s := range p.shards {
+		p.info.InputBytes += shard.PlannedBytes(s)
+	}
+	p.info.PlanSeconds = time.Since(p.info.Started).Seconds()
+	p.log.Debug("planned", "kind", spec.Kind, "inputs", len(p.inputs), "shards", len(p.shards), "workers", p.workers)
+	return p, nil
+}
+
+// execute runs the shards with run (shard.Execute or shard.ExecuteRecords) on workers
+// goroutines and returns their results in plan order. The first error cancels the others.
+func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64,
+	run func(context.Context, shard.Spec, shard.Env) (R, error)) ([]R, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := startProgress(env.Progress, opt, total, len(shards))
-	results := make([]shard.Result, len(shards))
+	results := make([]R, len(shards))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, max(len(shards), 1)) {
@@ -172,7 +206,7 @@ func execute(ctx context.Context, shards []shard.Spec, env shard.Env, workers in
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r, err := shard.Execute(ctx, shards[i], env)
+				r, err := run(ctx, shards[i], env)
 				if err != nil {
 					cancel(err)
 					continue

@@ -8,8 +8,12 @@ import (
 )
 
 // WriteSummary prints the end-of-run table: documents, tokens, sequences per bucket,
-// rejects, throughput.
+// rejects, throughput; for a validate or convert job, the report (validate), records and
+// throughput.
 func WriteSummary(w io.Writer, s *Summary) error {
+	if s.Records != nil {
+		return writeRecordsSummary(w, s)
+	}
 	m, r := s.Manifest, s.Run
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "documents\tread %d\twritten %d\trejected %d\n", m.Documents.Read, m.Documents.Written, m.Documents.Rejected)

@@ -71,15 +71,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if spec.Kind != job.KindPretrain {
-		return runRecordsJob(ctx, spec, opt, stdout, stderr)
-	}
 	sum, err := runner.Run(ctx, spec, opt)
 	if err != nil {
 		fmt.Fprintln(stderr, "tokenmill run: job failed:", err)
 		return 1
 	}
 	runner.WriteSummary(stdout, sum)
+	if m := sum.Records; m != nil {
+		// Validate and convert jobs exit as `tokenmill validate` does, without the unreadable
+		// case: 1 when some record is invalid (the report is still written: the run itself
+		// succeeded).
+		fmt.Fprintf(stdout, "\noutput: %s (%s, manifest.json, run.json)\n", spec.Output.Dir, strings.Join(m.Outputs, ", "))
+		if m.Invalid != nil && *m.Invalid > 0 {
+			return 1
+		}
+		return 0
+	}
 	fmt.Fprintf(stdout, "\noutput: %s (manifest.json, rejects.jsonl, run.json)\n", spec.Output.Dir)
 	return 0
 }
@@ -99,24 +106,6 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
-}
-
-// runRecordsJob runs a validate or convert job. Its exit status is that of `tokenmill
-// validate` without the unreadable case: 0 when the run succeeded and every record is valid,
-// 1 when some record is invalid (the report is still written: the run itself succeeded) or
-// when the job failed (an unreadable input, named with its position, publishes nothing).
-func runRecordsJob(ctx context.Context, spec *job.Spec, opt runner.Options, stdout, stderr io.Writer) int {
-	sum, err := runner.RunRecords(ctx, spec, opt)
-	if err != nil {
-		fmt.Fprintln(stderr, "tokenmill run: job failed:", err)
-		return 1
-	}
-	runner.WriteRecordsSummary(stdout, sum)
-	fmt.Fprintf(stdout, "\noutput: %s (%s, manifest.json, run.json)\n", spec.Output.Dir, strings.Join(sum.Manifest.Outputs, ", "))
-	if sum.Manifest.Invalid != nil && *sum.Manifest.Invalid > 0 {
-		return 1
-	}
-	return 0
 }
 
 // loadSpec decodes the job file (or starts from the defaults), applies the flags and
