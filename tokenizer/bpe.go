@@ -97,6 +97,23 @@ func (m *bpe) bigPair(l, r uint32) uint64 {
 	return m.pairs.get(l, r)
 }
 
+// adjacent returns rank<<32 | merged id for the adjacent symbols i and j (j = next[i]) of a
+// piece in the linked-list merge loops. With tiktoken's rule the symbols are byte ranges of the
+// piece (symbol k starts at byte k), so the rank is a lookup of the substring they cover.
+func (m *bpe) adjacent(piece string, ids []uint32, next []int32, i, j int32) uint64 {
+	if !m.concat {
+		return m.pair(ids[i], ids[j])
+	}
+	end := int32(len(piece))
+	if k := next[j]; k >= 0 {
+		end = k
+	}
+	if id, ok := m.lookup(piece[i:end]); ok {
+		return uint64(id)<<32 | uint64(id)
+	}
+	return noMerge
+}
+
 // concatRank returns rank<<32 | id of the token spelled a+b (rank == id), or noMerge.
 func (m *bpe) concatRank(a, b string) uint64 {
 	var buf [maxShortKey]byte
@@ -206,9 +223,9 @@ func (m *bpe) merge(st *state, piece string) []uint32 {
 		case len(ids) <= smallPiece:
 			ids = m.mergeSmall(ids, st)
 		case len(ids) < hugePiece:
-			ids = m.mergeLarge(ids, st)
+			ids = m.mergeLarge(piece, ids, st)
 		default:
-			ids = m.mergeBuckets(ids, st)
+			ids = m.mergeBuckets(piece, ids, st)
 		}
 	}
 	st.ids = ids
@@ -370,20 +387,20 @@ func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
 // entries are skipped when popped, as in Hugging Face's Word::merge_all. A candidate is one
 // uint64, rank<<32 | position, so that the heap is compact and compares are single integer
 // compares: on megabyte pieces the heap does not fit in cache and its size is its speed.
-func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
+func (m *bpe) mergeLarge(piece string, ids []uint32, st *state) []uint32 {
 	n := len(ids)
 	prev := make([]int32, n)
 	next := make([]int32, n)
 	h := make(candHeap, 0, n)
 	for i := range n {
 		prev[i], next[i] = int32(i-1), int32(i+1)
-		if i+1 < n {
-			if v := m.pair(ids[i], ids[i+1]); v != noMerge {
-				h = append(h, v&^0xFFFFFFFF|uint64(i))
-			}
-		}
 	}
 	next[n-1] = -1
+	for i := range n - 1 {
+		if v := m.adjacent(piece, ids, next, int32(i), int32(i+1)); v != noMerge {
+			h = append(h, v&^0xFFFFFFFF|uint64(i))
+		}
+	}
 	h.init()
 	const dead = -2
 	for len(h) > 0 {
@@ -393,7 +410,7 @@ func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
 			continue
 		}
 		j := next[i]
-		v := m.pair(ids[i], ids[j])
+		v := m.adjacent(piece, ids, next, i, j)
 		if v == noMerge || v>>32 != c>>32 {
 			continue
 		}
@@ -404,12 +421,12 @@ func (m *bpe) mergeLarge(ids []uint32, st *state) []uint32 {
 			prev[next[j]] = i
 		}
 		if p := prev[i]; p >= 0 {
-			if v := m.pair(ids[p], ids[i]); v != noMerge {
+			if v := m.adjacent(piece, ids, next, p, i); v != noMerge {
 				h.push(v&^0xFFFFFFFF | uint64(p))
 			}
 		}
 		if q := next[i]; q >= 0 {
-			if v := m.pair(ids[i], ids[q]); v != noMerge {
+			if v := m.adjacent(piece, ids, next, i, q); v != noMerge {
 				h.push(v&^0xFFFFFFFF | uint64(i))
 			}
 		}

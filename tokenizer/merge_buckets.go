@@ -46,7 +46,7 @@ func (rb *rankBuckets) reset() {
 // processed that a merge creates lie left of every candidate still queued at that rank, so they
 // go on a stack that is always served first; candidates of other ranks are appended to their
 // buckets, which are sorted when they are reached if they got out of order.
-func (m *bpe) mergeBuckets(ids []uint32, st *state) []uint32 {
+func (m *bpe) mergeBuckets(piece string, ids []uint32, st *state) []uint32 {
 	n := len(ids)
 	rb := &st.buckets
 	defer rb.reset()
@@ -55,15 +55,15 @@ func (m *bpe) mergeBuckets(ids []uint32, st *state) []uint32 {
 	cur := ^uint32(0)
 	for i := range n {
 		prev[i], next[i] = int32(i-1), int32(i+1)
-		if i+1 < n {
-			if v := m.pair(ids[i], ids[i+1]); v != noMerge {
-				r := uint32(v >> 32)
-				rb.add(r, int32(i))
-				cur = min(cur, r)
-			}
-		}
 	}
 	next[n-1] = -1
+	for i := range n - 1 {
+		if v := m.adjacent(piece, ids, next, int32(i), int32(i+1)); v != noMerge {
+			r := uint32(v >> 32)
+			rb.add(r, int32(i))
+			cur = min(cur, r)
+		}
+	}
 	const dead = -2
 	var stack []int32
 	var fresh [2]struct {
@@ -92,7 +92,7 @@ func (m *bpe) mergeBuckets(ids []uint32, st *state) []uint32 {
 			continue
 		}
 		j := next[pos]
-		v := m.pair(ids[pos], ids[j])
+		v := m.adjacent(piece, ids, next, pos, j)
 		if v == noMerge || uint32(v>>32) != cur {
 			continue
 		}
@@ -104,13 +104,13 @@ func (m *bpe) mergeBuckets(ids []uint32, st *state) []uint32 {
 		}
 		nf := 0
 		if q := next[pos]; q >= 0 {
-			if v := m.pair(ids[pos], ids[q]); v != noMerge {
+			if v := m.adjacent(piece, ids, next, pos, q); v != noMerge {
 				fresh[nf].r, fresh[nf].pos = uint32(v>>32), pos
 				nf++
 			}
 		}
 		if p := prev[pos]; p >= 0 {
-			if v := m.pair(ids[p], ids[pos]); v != noMerge {
+			if v := m.adjacent(piece, ids, next, p, pos); v != noMerge {
 				fresh[nf].r, fresh[nf].pos = uint32(v>>32), p
 				nf++
 			}

@@ -25,8 +25,8 @@ func TestBPE_MergeStrategiesAgree(t *testing.T) {
 			}
 			p := sb.String()
 			small := m.mergeSmall(m.initial(nil, p), st)
-			heap := m.mergeLarge(m.initial(nil, p), st)
-			buckets := m.mergeBuckets(m.initial(nil, p), st)
+			heap := m.mergeLarge(p, m.initial(nil, p), st)
+			buckets := m.mergeBuckets(p, m.initial(nil, p), st)
 			if m.concat {
 				if spans := slices.Clone(m.mergeSpans(p, st)); !slices.Equal(small, spans) {
 					t.Fatalf("%s %q:\nscan  %v\nspans %v", name, p, small, spans)
