@@ -182,12 +182,17 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 	if t.hf != nil && !t.hf.fast {
 		return t.hf.appendSegment(t, dst, s, first, st)
 	}
+	m := t.model
 	switch sc := t.scan.(type) {
 	case cl100kScanner:
 		for i := 0; i < len(s); {
 			j := sc.next(s, i)
 			p := s[i:j]
 			i = j
+			if len(p) == 1 && m.hasByte[p[0]] {
+				dst = append(dst, m.byteIDs[p[0]])
+				continue
+			}
 			// The hot-cache hit, written out here so that the common case makes no call.
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
@@ -209,6 +214,10 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 			j := sc.next(s, i)
 			p := s[i:j]
 			i = j
+			if len(p) == 1 && m.hasByte[p[0]] {
+				dst = append(dst, m.byteIDs[p[0]])
+				continue
+			}
 			// As above (each scanner type gets its own loop: direct calls).
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
