@@ -32,7 +32,7 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "output format: `hf`, jsonl or parquet")
 	overwrite := fs.Bool("overwrite", false, "replace an existing output")
 	fs.Usage = func() { fmt.Fprint(stderr, convertUsage); fs.PrintDefaults() }
-	if err := fs.Parse(interleave(args)); err != nil {
+	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
 		return 2
 	}
 	if fs.NArg() < 2 || (*to != "hf" && *to != "jsonl" && *to != "parquet") {

@@ -40,7 +40,7 @@ func cmdHarmony(args []string, stdout, stderr io.Writer) int {
 	tokenize := fs.Bool("tokenize", false, "add an input_ids column tokenized with "+harmonyTokenizer)
 	overwrite := fs.Bool("overwrite", false, "replace an existing OUT_DIR")
 	fs.Usage = func() { fmt.Fprint(stderr, harmonyUsage); fs.PrintDefaults() }
-	if err := fs.Parse(interleave(args[1:])); err != nil {
+	if err := fs.Parse(interleaveFlags(fs, args[1:])); err != nil {
 		return 2
 	}
 	if fs.NArg() != 2 {

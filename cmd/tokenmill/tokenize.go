@@ -34,7 +34,7 @@ func cmdTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: tokenmill tokenize --tokenizer NAME|PATH [--special] [--field text] [FILE|-]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(interleave(args)); err != nil {
+	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
 		return 2
 	}
 	if *tokName == "" || fs.NArg() > 1 {
@@ -69,37 +69,6 @@ func cmdTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// interleave moves flags after positional arguments to the front, so that
-// `tokenize FILE --tokenizer x` works as users expect.
-func interleave(args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			pos = append(pos, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "-") && a != "-":
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		default:
-			pos = append(pos, a)
-		}
-	}
-	return append(flags, pos...)
-}
-
-func isBoolFlag(a string) bool {
-	switch strings.TrimLeft(a, "-") {
-	case "special", "json", "overwrite", "h", "help", "quiet", "progress":
-		return true
-	}
-	return false
 }
 
 // openMaybeCompressed opens a file, decompressing .gz and .zst by their names.

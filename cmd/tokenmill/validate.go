@@ -41,7 +41,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	maxErrors := fs.Int("max-errors", 20, "show the first `N` errors (negative: all)")
 	layout := fs.String("layout", "", "check a whole data `DIR` laid out as the data formats document says")
 	fs.Usage = func() { fmt.Fprint(stderr, validateUsage); fs.PrintDefaults() }
-	if err := fs.Parse(interleave(args)); err != nil {
+	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
 		return exitUnreadable
 	}
 	var opt validate.Options
