@@ -151,4 +151,3 @@ func progressPrinter(mode string, w io.Writer) (func(runner.Snapshot), time.Dura
 		return runner.LinePrinter(w), 5 * time.Second
 	}
 }
-
