@@ -1,5 +1,11 @@
 package tokenizer
 
+import (
+	"encoding/binary"
+	"math/bits"
+	"unsafe"
+)
+
 // The split patterns that have hand-written scanners. The scanners below follow the semantics
 // of these regular expressions under a backtracking, leftmost-first engine (fancy-regex in
 // tiktoken, Oniguruma-compatible in Hugging Face tokenizers) exactly; scan_test.go checks them
@@ -129,6 +135,37 @@ func run(t *classTable, s string, i int, mask uint8) int {
 	return i
 }
 
+// letterRun is run(t, s, i, clLetter), eight bytes at a time while they are ASCII: words are
+// the most frequent pieces, and one word-wide test with a count of trailing zeros replaces a
+// table lookup and a hard-to-predict loop exit per byte.
+func letterRun(t *classTable, s string, i int) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	for i+8 <= len(s) {
+		nl := nonLetters(binary.LittleEndian.Uint64(b[i:]))
+		if nl == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(nl) >> 3
+		if b[i] < 0x80 {
+			return i
+		}
+		break // a non-ASCII character: it may be a letter
+	}
+	return run(t, s, i, clLetter)
+}
+
+// nonLetters returns the bytes of w (eight characters, little-endian) that are not ASCII
+// letters, as their high bits (0x80 per such byte). Folding case with |0x20 maps the letters
+// onto a-z and nothing else onto a-z; with the high bit cleared, adding 0x1F (0x05) sets it
+// exactly for the bytes >= 'a' (> 'z') without carrying into the next byte.
+func nonLetters(w uint64) uint64 {
+	const ones = 0x0101010101010101
+	x := (w | 0x20*ones) &^ (0x80 * ones)
+	letter := (x + 0x1F*ones) &^ (x + 0x05*ones) &^ w
+	return ^letter & (0x80 * ones)
+}
+
 // otherRun returns the end of the run of characters in [^\s\p{L}\p{N}].
 func otherRun(t *classTable, s string, i int) int {
 	for i < len(s) {
@@ -195,11 +232,11 @@ func (c cl100kScanner) next(s string, i int) int {
 	}
 	c0, w0 := t.classAt(s, i)
 	if c0&clLetter != 0 {
-		return run(t, s, i+w0, clLetter)
+		return letterRun(t, s, i+w0)
 	}
 	if c0&(clNewline|clNumber) == 0 && i+w0 < len(s) {
 		if c1, w1 := t.classAt(s, i+w0); c1&clLetter != 0 {
-			return run(t, s, i+w0+w1, clLetter)
+			return letterRun(t, s, i+w0+w1)
 		}
 	}
 	return nonWord(t, s, i, c0, w0, false)
@@ -212,7 +249,7 @@ func (c cl100kScanner) nextASCII(s string, i int) int {
 	b := s[i]
 	cb := t[b]
 	if cb&clLetter != 0 {
-		return run(t, s, i+1, clLetter)
+		return letterRun(t, s, i+1)
 	}
 	if b == '\'' {
 		if n := contraction(s, i, true); n > 0 {
@@ -226,7 +263,7 @@ func (c cl100kScanner) nextASCII(s string, i int) int {
 		// b may be the optional character before a word.
 		c1, w1 := t.classAt(s, i+1)
 		if c1&clLetter != 0 {
-			return run(t, s, i+1+w1, clLetter)
+			return letterRun(t, s, i+1+w1)
 		}
 		if cb&clSpace == 0 {
 			return newlineRun(s, otherRun(t, s, i+1), false)
