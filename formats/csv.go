@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,36 +10,43 @@ import (
 	"unicode/utf8"
 )
 
-// csvReader yields the data rows of a CSV file with a header row. Raw is the
-// row as a JSON object of strings (header order; missing trailing cells
-// omitted); Value is the selected column. encoding/csv holds a whole row in
-// memory, so MaxRecord is checked after the row is read.
+// csvReader yields the data rows of a CSV file with a header row. Raw is the row as a JSON
+// object of strings (header order; missing trailing cells omitted); Value is the selected
+// column.
+//
+// encoding/csv holds a whole row in memory, so rows are not read with it straight from the
+// file: the reader first finds the row's end on the raw byte stream (a '\n' outside double
+// quotes; a quote toggles, so "" inside a quoted field cancels out) keeping at most MaxRecord
+// bytes, and only a row within the limit is handed to encoding/csv. An over-long row is
+// skipped in bounded memory and returned TooLong, Raw a prefix of its CSV bytes.
 type csvReader struct {
 	src    *source
-	r      *csv.Reader
+	c      chunkReader
 	opt    Options
 	header []string
 	col    int
 	row    int64
+	line   int64 // line number of the next unread byte
+	text   []byte
+	feed   bytes.Reader // the row being parsed, read by r
+	r      *csv.Reader
 	raw    []byte
 }
 
+// csvRow is one row's bytes as found on the stream.
+type csvRow struct {
+	line, offset, size int64 // size excludes the line ending
+	tooLong            bool
+}
+
 func newCSVReader(src *source, opt Options) (Reader, error) {
-	if head, _ := src.peek(3); len(head) >= 3 && string(head[:3]) == string(bom) {
-		src.peeked = src.peeked[3:]
-	}
-	r := csv.NewReader(src)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err == io.EOF {
-		header, err = nil, nil
-	}
+	c := newCSVScanner(src, opt)
+	header, err := c.readHeader()
 	if err != nil {
 		src.Close()
-		return nil, csvErr(src, err)
+		return nil, err
 	}
-	c := &csvReader{src: src, r: r, opt: opt, header: append([]string(nil), header...), col: -1}
+	c.header = header
 	for i, h := range c.header {
 		if h == opt.Field {
 			c.col = i
@@ -52,29 +60,122 @@ func newCSVReader(src *source, opt Options) (Reader, error) {
 	return c, nil
 }
 
-func csvErr(src *source, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("formats: %s: line %d, column %d: %w", src.path, pe.StartLine, pe.Column, pe.Err)
+// newCSVScanner returns a csvReader positioned before the header row, without a header.
+func newCSVScanner(src *source, opt Options) *csvReader {
+	c := &csvReader{src: src, c: newChunkReader(src, skipBOM(src)), opt: opt, line: 1, col: -1}
+	c.r = csv.NewReader(&c.feed)
+	c.r.FieldsPerRecord = -1
+	c.r.ReuseRecord = true
+	return c
+}
+
+// readHeader reads the header row (nil for an empty file); a header longer than MaxRecord is
+// an error, not a reject.
+func (c *csvReader) readHeader() ([]string, error) {
+	header, at, err := c.next()
+	switch {
+	case err == io.EOF:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case at.tooLong:
+		return nil, fmt.Errorf("formats: %s: line %d: header row of %d bytes exceeds the record limit of %d bytes", c.src.path, at.line, at.size, c.opt.MaxRecord)
 	}
-	return src.readErr("CSV", err)
+	return append([]string(nil), header...), nil
+}
+
+// next finds the next non-blank row and parses it, unless it is too long (cells nil).
+func (c *csvReader) next() ([]string, csvRow, error) {
+	for {
+		at, err := c.scanRow()
+		if err != nil {
+			return nil, at, err
+		}
+		if at.tooLong {
+			return nil, at, nil
+		}
+		if at.size == 0 || at.size == 1 && c.text[0] == '\r' {
+			continue // a blank line, as encoding/csv skips it
+		}
+		c.text = append(c.text[:at.size], '\n')
+		c.feed.Reset(c.text)
+		cells, err := c.r.Read()
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, at, fmt.Errorf("formats: %s: line %d, column %d: %w", c.src.path, at.line, pe.Column, pe.Err)
+			}
+			return nil, at, fmt.Errorf("formats: %s: line %d: %w", c.src.path, at.line, err)
+		}
+		return cells, at, nil
+	}
+}
+
+// scanRow reads up to the end of the next row (its '\n' consumed), keeping at most MaxRecord
+// bytes of it in c.text. io.EOF at the end of the file.
+func (c *csvReader) scanRow() (csvRow, error) {
+	at := csvRow{line: c.line, offset: c.c.offset()}
+	c.text = c.text[:0]
+	var scanned int64
+	quoted, started := false, false
+	for c.c.fill() {
+		started = true
+		buf := c.c.buf[c.c.i:c.c.n]
+		end := -1
+		for k, b := range buf {
+			if b == '"' {
+				quoted = !quoted
+			} else if b == '\n' && !quoted {
+				end = k
+				break
+			}
+		}
+		n := len(buf)
+		if end >= 0 {
+			n = end
+		}
+		c.text = appendBounded(c.text, buf[:n], c.opt.MaxRecord+1) // +1: room for a '\r'
+		c.line += int64(bytes.Count(buf[:n], []byte{'\n'}))
+		scanned += int64(n)
+		c.c.i += n
+		if end >= 0 {
+			c.c.i++ // the '\n'
+			c.line++
+			break
+		}
+	}
+	if c.c.err != nil && c.c.err != io.EOF {
+		return at, c.src.readErr("line "+itoa(c.line), c.c.err)
+	}
+	if !started {
+		return at, io.EOF
+	}
+	if quoted && scanned > c.opt.MaxRecord {
+		// encoding/csv reports a quote left open on a row it parses; this one is too long
+		// to parse.
+		return at, fmt.Errorf("formats: %s: line %d: a quoted field is not closed before the end of the file", c.src.path, at.line)
+	}
+	at.size = scanned
+	if at.size > 0 && int64(len(c.text)) >= at.size && c.text[at.size-1] == '\r' {
+		at.size-- // a CRLF ending
+	}
+	at.tooLong = at.size > c.opt.MaxRecord
+	return at, nil
 }
 
 func (c *csvReader) Next() (Record, error) {
-	cells, err := c.r.Read()
-	if err == io.EOF {
-		return Record{}, io.EOF
-	}
+	cells, at, err := c.next()
 	if err != nil {
-		return Record{}, csvErr(c.src, err)
+		return Record{}, err
 	}
-	line, _ := c.r.FieldPos(0)
-	rec := Record{Source: c.src.path, Line: int64(line), Row: c.row, Offset: c.r.InputOffset(), Field: c.opt.Field, rawJSON: true}
+	rec := Record{Source: c.src.path, Line: at.line, Row: c.row, Offset: at.offset, Field: c.opt.Field, Size: at.size}
 	c.row++
+	if at.tooLong {
+		rec.TooLong, rec.Raw = true, c.text[:c.opt.PrefixLen]
+		return rec, nil
+	}
 	c.raw = append(c.raw[:0], '{')
-	size := 0
 	for i, cell := range cells {
-		size += len(cell)
 		if i >= len(c.header) {
 			break
 		}
@@ -86,13 +187,10 @@ func (c *csvReader) Next() (Record, error) {
 		c.raw = appendJSONString(c.raw, []byte(cell))
 	}
 	c.raw = append(c.raw, '}')
-	rec.Raw, rec.Size = c.raw, int64(size)
-	switch {
-	case rec.Size > c.opt.MaxRecord:
-		rec.TooLong, rec.Raw = true, c.raw[:c.opt.PrefixLen]
-	case c.col >= len(cells):
+	rec.Raw, rec.rawJSON = c.raw, true
+	if c.col >= len(cells) {
 		rec.Kind = FieldMissing
-	default:
+	} else {
 		rec.Value, rec.Kind = []byte(cells[c.col]), FieldOK
 	}
 	return rec, nil

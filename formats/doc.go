@@ -6,10 +6,12 @@
 // from the file name (and, for .json, from the first byte); [Options] forces
 // it, selects the text field or column, restricts a line-oriented file to a
 // byte [Range] or a Parquet file to a range of row groups, and bounds the
-// size of one record. Readers stream: memory stays bounded by the largest
-// record (or, for Parquet, one row group's column) whatever the file size.
-// An over-long line is reported as a record with TooLong set and skipped in
-// bounded memory. Errors name the file and where it broke (line, byte offset
+// size of one record. Readers stream: memory stays bounded by the record
+// limit (or, for Parquet, one row group's column) whatever the file size.
+// An over-long line, JSON array element or CSV row is reported as a record
+// with TooLong set, its position and a prefix, and skipped in bounded
+// memory: the JSON array and CSV readers find record boundaries on the raw
+// bytes before decoding anything. Errors name the file and where it broke (line, byte offset
 // or row group); readers never panic, whatever the input.
 //
 // [ExtractString] pulls one top-level string field out of a JSON object

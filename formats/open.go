@@ -82,8 +82,9 @@ type Options struct {
 	Field     string
 	Range     *Range     // line-oriented uncompressed files only
 	RowGroups *RowGroups // Parquet only
-	// MaxRecord bounds one record in bytes; longer lines are returned with
-	// TooLong set and skipped without being held in memory.
+	// MaxRecord bounds one record in bytes (a line, a JSON array element, a
+	// CSV row as written in the file); longer ones are returned with TooLong
+	// set and skipped without being held in memory.
 	MaxRecord int64
 	// PrefixLen is how many bytes of a too-long record Raw keeps.
 	PrefixLen int

@@ -1,8 +1,6 @@
 package formats
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
@@ -146,19 +144,7 @@ func csvHeader(path string) ([]string, error) {
 		return nil, err
 	}
 	defer src.Close()
-	r := csv.NewReader(src)
-	r.FieldsPerRecord = -1
-	h, err := r.Read()
-	if err == io.EOF {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, csvErr(src, err)
-	}
-	if len(h) > 0 {
-		h[0] = string(bytes.TrimPrefix([]byte(h[0]), bom))
-	}
-	return h, nil
+	return newCSVScanner(src, Options{}.withDefaults()).readHeader()
 }
 
 type emptyRows struct{}
