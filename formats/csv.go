@@ -198,6 +198,9 @@ func (c *csvReader) Next() (Record, error) {
 
 func (c *csvReader) Close() error { return c.src.Close() }
 
+// InputBytes implements InputCounter.
+func (c *csvReader) InputBytes() int64 { return c.src.raw.n }
+
 // appendJSONString appends s as a JSON string; invalid UTF-8 bytes become
 // \ufffd (JSON text must be UTF-8).
 func appendJSONString(dst, s []byte) []byte {

@@ -172,3 +172,6 @@ func (j *jsonArrayReader) end() (Record, error) {
 }
 
 func (j *jsonArrayReader) Close() error { return j.src.Close() }
+
+// InputBytes implements InputCounter.
+func (j *jsonArrayReader) InputBytes() int64 { return j.src.raw.n }

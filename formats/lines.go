@@ -282,6 +282,9 @@ func (l *lineReader) tooLong() (Record, error) {
 
 func (l *lineReader) Close() error { return l.src.Close() }
 
+// InputBytes implements InputCounter.
+func (l *lineReader) InputBytes() int64 { return l.src.raw.n }
+
 // FirstLine returns the file line number of path's first line starting at or after off: the
 // line a Relative range starting at off numbers 1. It reads the whole prefix, so it is for
 // error messages, not for every range.

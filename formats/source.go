@@ -21,6 +21,19 @@ type source struct {
 	peeked []byte
 }
 
+// InputCounter is implemented by the readers of byte-stream files (JSONL, plain lines, JSON
+// arrays, CSV, text; compressed or not). Their records carry no offset in the file itself when
+// it is compressed, so a caller that shows progress through a long .gz or .zst file asks the
+// reader how far into the file it is instead.
+type InputCounter interface {
+	// InputBytes returns how many bytes have been read from the file so far: compressed
+	// bytes for .gz and .zst, the decompressor's read-ahead included. It only grows, and
+	// never exceeds what was read of the file.
+	InputBytes() int64
+}
+
+// countingReader counts the bytes read from the file (before decompression): for error
+// messages and InputCounter.
 type countingReader struct {
 	r io.Reader
 	n int64

@@ -45,3 +45,6 @@ func (t *textReader) Next() (Record, error) {
 }
 
 func (t *textReader) Close() error { return t.src.Close() }
+
+// InputBytes implements InputCounter.
+func (t *textReader) InputBytes() int64 { return t.src.raw.n }

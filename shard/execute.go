@@ -63,7 +63,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 		return Result{}, err
 	}
 	defer w.abort()
-	p := &pipeline{env: env, spec: spec, fr: fr, w: w, maxRecord: maxRecord, res: &res}
+	p := newPipeline(env, spec, fr, w, rd, maxRecord, &res)
 	if err := p.run(ctx, rd); err != nil {
 		return Result{}, err
 	}
@@ -111,6 +111,16 @@ type pipeline struct {
 	maxRecord int64
 	res       *Result
 	credited  int64 // bytes reported to Progress
+	// input, when the reader has it, tells how far into its file a whole-file shard is
+	// (compressed bytes for .gz and .zst), so that progress moves during a long shard.
+	input formats.InputCounter
+}
+
+// newPipeline returns the pipeline that reads rd into w.
+func newPipeline(env Env, spec Spec, fr Framing, w *shardWriter, rd formats.Reader, maxRecord int64, res *Result) *pipeline {
+	p := &pipeline{env: env, spec: spec, fr: fr, w: w, maxRecord: maxRecord, res: res}
+	p.input, _ = rd.(formats.InputCounter)
+	return p
 }
 
 func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
@@ -185,8 +195,13 @@ func (p *pipeline) progress(rec *formats.Record, rejected, tokens int64) {
 	pr.Documents.Add(1)
 	pr.Rejected.Add(rejected)
 	pr.Tokens.Add(tokens)
-	if p.spec.Kind == planner.KindBytes && rec.Offset >= p.spec.ByteStart {
-		p.credit(min(rec.Offset-p.spec.ByteStart, p.res.Bytes))
+	switch {
+	case p.spec.Kind == planner.KindBytes:
+		if rec.Offset >= p.spec.ByteStart {
+			p.credit(min(rec.Offset-p.spec.ByteStart, p.res.Bytes))
+		}
+	case p.input != nil && p.spec.Kind == planner.KindFile:
+		p.credit(min(p.input.InputBytes(), p.res.Bytes))
 	}
 }
 

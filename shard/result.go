@@ -51,7 +51,7 @@ func attemptDir(shardID string, attempt int) string {
 
 // Progress holds live counters, updated atomically by running shards.
 type Progress struct {
-	Bytes     atomic.Int64 // input bytes done (whole shards, and ranges of plain files as read)
+	Bytes     atomic.Int64 // input bytes done: as read for byte ranges and whole byte-stream files (compressed bytes for .gz/.zst), per finished shard otherwise
 	Documents atomic.Int64 // records read
 	Rejected  atomic.Int64 // records rejected
 	Tokens    atomic.Int64 // tokens of written documents
