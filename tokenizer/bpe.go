@@ -150,7 +150,7 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		if v&hotRef == 0 {
 			return append(dst, v)
 		}
-		return append(dst, st.cache.ids(v&^hotRef)...)
+		return st.cache.appendIDs(dst, v&^hotRef)
 	}
 	if m.wholeWord {
 		if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
@@ -158,17 +158,17 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 			return append(dst, id)
 		}
 	}
-	if ref, ok := st.cache.short.getPacked(lo, hi, len(piece)); ok {
-		st.hot.put(h, lo, hi, len(piece), ref|hotRef)
-		return append(dst, st.cache.ids(ref)...)
+	if i, ok := st.cache.lookup(lo, hi, len(piece)); ok {
+		st.hot.put(h, lo, hi, len(piece), i|hotRef)
+		return st.cache.appendIDs(dst, i)
 	}
 	ids := m.merge(st, piece)
 	if st.cache.full() {
 		st.cache.reset()
 		st.hot.reset() // it points into the cache
 	}
-	ref := st.cache.put(piece, ids)
-	st.hot.put(h, lo, hi, len(piece), ref|hotRef)
+	i := st.cache.putShort(lo, hi, len(piece), ids)
+	st.hot.put(h, lo, hi, len(piece), i|hotRef)
 	return append(dst, ids...)
 }
 
@@ -185,7 +185,7 @@ func (m *bpe) encodeHot(dst []uint32, piece string, st *state) []uint32 {
 	return m.encodePiece(dst, piece, st)
 }
 
-// hotRef marks a hot-cache value that is an index into the piece cache, not a token id.
+// hotRef marks a hot-cache value that is a slot of the piece cache, not a token id.
 const hotRef = 1 << 31
 
 // encodeLong is encodePiece for pieces longer than 16 bytes.
@@ -196,7 +196,7 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 		}
 	}
 	if len(piece) <= maxCachedPiece {
-		if ids, ok := st.cache.get(piece); ok {
+		if ids, ok := st.cache.getLong(piece); ok {
 			return append(dst, ids...)
 		}
 	}
@@ -206,7 +206,7 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 			st.cache.reset()
 			st.hot.reset()
 		}
-		st.cache.put(piece, ids)
+		st.cache.putLong(piece, ids)
 	}
 	return append(dst, ids...)
 }

@@ -36,15 +36,31 @@ const maxCachedPiece = 64
 // frequent pieces (they come back at once) and bounds memory at about twenty megabytes per state.
 const maxCacheEntries = 1 << 18
 
-// pieceCache memoises the ids of whole pieces that are not themselves tokens. Short pieces are
-// keyed in a shortTable, longer ones in a map (with copied keys: the text may be a caller's
-// reused buffer); the ids live in one arena.
+// pieceCache memoises the ids of whole pieces that are not themselves tokens. Pieces of up to
+// 16 bytes are kept in an open-addressing table of memoSlots, which hold the packed key and the
+// ids side by side: the cache is far larger than the CPU caches, and a lookup that misses them
+// then costs one memory access, where a table of references into an array of ids cost three.
+// Longer pieces are kept in a map (with copied keys: the text may be a caller's reused buffer).
+// Ids that do not fit in a slot, and those of long pieces, live in one arena.
 type pieceCache struct {
-	short *shortTable
+	slots []memoSlot
+	mask  uint64
+	shift uint
+	short int // pieces in slots
 	long  map[string]cacheRef
-	refs  []cacheRef
 	arena []uint32
 }
+
+// memoSlot is one short piece of the cache: 32 bytes, two to a cache line.
+type memoSlot struct {
+	lo, hi uint64 // the key, as packKey packs it
+	meta   uint32 // key length | number of ids<<8; 0 marks an empty slot
+	ids    [memoInline]uint32
+}
+
+// memoInline is the number of ids a memoSlot holds itself; with more, ids[0] is their offset in
+// the arena. Pieces of up to 16 bytes seldom take more than three tokens.
+const memoInline = 3
 
 type cacheRef struct {
 	off uint32
@@ -52,22 +68,62 @@ type cacheRef struct {
 }
 
 func newPieceCache() pieceCache {
-	return pieceCache{short: newShortTable(maxCacheEntries), long: make(map[string]cacheRef)}
-}
-
-func (c *pieceCache) ids(ref uint32) []uint32 {
-	r := c.refs[ref]
-	return c.arena[r.off : r.off+r.n : r.off+r.n]
-}
-
-func (c *pieceCache) get(piece string) ([]uint32, bool) {
-	if len(piece) <= maxShortKey {
-		ref, ok := c.short.get(piece)
-		if !ok {
-			return nil, false
-		}
-		return c.ids(ref), true
+	bits := uint(4)
+	for 1<<bits < 2*maxCacheEntries {
+		bits++
 	}
+	return pieceCache{
+		slots: make([]memoSlot, 1<<bits),
+		mask:  1<<bits - 1,
+		shift: 64 - bits,
+		long:  make(map[string]cacheRef),
+	}
+}
+
+// lookup returns the slot of the short piece packed as (lo, hi) with length n.
+func (c *pieceCache) lookup(lo, hi uint64, n int) (uint32, bool) {
+	for i := ((lo ^ (hi * 0xC2B2AE3D27D4EB4F) ^ uint64(n)) * 0x9E3779B97F4A7C15) >> c.shift; ; i = (i + 1) & c.mask {
+		e := &c.slots[i]
+		if e.meta&0xFF == uint32(n) && e.lo == lo && e.hi == hi {
+			return uint32(i), true
+		}
+		if e.meta == 0 {
+			return 0, false
+		}
+	}
+}
+
+// appendIDs appends the ids of the short piece in slot i.
+func (c *pieceCache) appendIDs(dst []uint32, i uint32) []uint32 {
+	e := &c.slots[i]
+	k := e.meta >> 8
+	if k <= memoInline {
+		return append(dst, e.ids[:k]...)
+	}
+	return append(dst, c.arena[e.ids[0]:e.ids[0]+k]...)
+}
+
+// putShort stores the ids of a short piece that is not in the cache and returns its slot; the
+// caller resets a full cache first.
+func (c *pieceCache) putShort(lo, hi uint64, n int, ids []uint32) uint32 {
+	e := memoSlot{lo: lo, hi: hi, meta: uint32(n) | uint32(len(ids))<<8}
+	if len(ids) <= memoInline {
+		copy(e.ids[:], ids)
+	} else {
+		e.ids[0] = uint32(len(c.arena))
+		c.arena = append(c.arena, ids...)
+	}
+	i := ((lo ^ (hi * 0xC2B2AE3D27D4EB4F) ^ uint64(n)) * 0x9E3779B97F4A7C15) >> c.shift
+	for c.slots[i].meta != 0 {
+		i = (i + 1) & c.mask
+	}
+	c.slots[i] = e
+	c.short++
+	return uint32(i)
+}
+
+// getLong returns the ids of a piece longer than 16 bytes.
+func (c *pieceCache) getLong(piece string) ([]uint32, bool) {
 	r, ok := c.long[piece]
 	if !ok {
 		return nil, false
@@ -75,26 +131,18 @@ func (c *pieceCache) get(piece string) ([]uint32, bool) {
 	return c.arena[r.off : r.off+r.n : r.off+r.n], true
 }
 
-func (c *pieceCache) full() bool { return len(c.refs) >= maxCacheEntries }
-
-func (c *pieceCache) reset() {
-	c.short.reset()
-	clear(c.long)
-	c.refs, c.arena = c.refs[:0], c.arena[:0]
+// putLong stores the ids of a piece longer than 16 bytes; the caller resets a full cache first.
+func (c *pieceCache) putLong(piece string, ids []uint32) {
+	c.long[strings.Clone(piece)] = cacheRef{uint32(len(c.arena)), uint32(len(ids))}
+	c.arena = append(c.arena, ids...)
 }
 
-// put stores the ids of piece and returns its reference; the caller resets a full cache first.
-func (c *pieceCache) put(piece string, ids []uint32) uint32 {
-	ref := uint32(len(c.refs))
-	r := cacheRef{uint32(len(c.arena)), uint32(len(ids))}
-	c.arena = append(c.arena, ids...)
-	c.refs = append(c.refs, r)
-	if len(piece) <= maxShortKey {
-		c.short.put(piece, ref)
-	} else {
-		c.long[strings.Clone(piece)] = r
-	}
-	return ref
+func (c *pieceCache) full() bool { return c.short+len(c.long) >= maxCacheEntries }
+
+func (c *pieceCache) reset() {
+	clear(c.slots)
+	clear(c.long)
+	c.short, c.arena = 0, c.arena[:0]
 }
 
 // statePool keeps encoder states between calls. Unlike a sync.Pool it is not emptied by the

@@ -201,7 +201,7 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 					if e.val&hotRef == 0 {
 						dst = append(dst, e.val)
 					} else {
-						dst = append(dst, st.cache.ids(e.val&^hotRef)...)
+						dst = st.cache.appendIDs(dst, e.val&^hotRef)
 					}
 					continue
 				}
@@ -226,7 +226,7 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 					if e.val&hotRef == 0 {
 						dst = append(dst, e.val)
 					} else {
-						dst = append(dst, st.cache.ids(e.val&^hotRef)...)
+						dst = st.cache.appendIDs(dst, e.val&^hotRef)
 					}
 					continue
 				}
