@@ -63,7 +63,8 @@ func (t *classTable) classAt(s string, i int) (uint8, int) {
 	return t.classAtSlow(s, i)
 }
 
-// classAtSlow is classAt for a non-ASCII lead byte, kept out of line so classAt inlines.
+// classAtSlow is classAt for a non-ASCII lead byte. (classAt is just over the inlining budget
+// all the same: the loops that run over many characters test for ASCII themselves.)
 func (t *classTable) classAtSlow(s string, i int) (uint8, int) {
 	r, w := utf8.DecodeRuneInString(s[i:])
 	if r < 0x10000 {

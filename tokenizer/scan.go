@@ -96,7 +96,10 @@ func contraction(s string, i int, foldCase bool) int {
 func spaceRun(t *classTable, s string, i int, withNewline bool) int {
 	j, last, lastNL := i, i, -1
 	for j < len(s) {
-		c, w := t.classAt(s, j)
+		c, w := t[s[j]&0x7F], 1 // classAt, inlined by hand
+		if s[j] >= 0x80 {
+			c, w = t.classAtSlow(s, j)
+		}
 		if c&clSpace == 0 {
 			break
 		}
@@ -169,7 +172,14 @@ func nonLetters(w uint64) uint64 {
 // otherRun returns the end of the run of characters in [^\s\p{L}\p{N}].
 func otherRun(t *classTable, s string, i int) int {
 	for i < len(s) {
-		c, w := t.classAt(s, i)
+		if b := s[i]; b < 0x80 {
+			if t[b]&(clLetter|clNumber|clSpace) != 0 {
+				return i
+			}
+			i++
+			continue
+		}
+		c, w := t.classAtSlow(s, i)
 		if c&(clLetter|clNumber|clSpace) != 0 {
 			return i
 		}
@@ -261,7 +271,10 @@ func (c cl100kScanner) nextASCII(s string, i int) int {
 	}
 	if cb&clNewline == 0 && i+1 < len(s) {
 		// b may be the optional character before a word.
-		c1, w1 := t.classAt(s, i+1)
+		c1, w1 := t[s[i+1]&0x7F], 1 // classAt, inlined by hand
+		if s[i+1] >= 0x80 {
+			c1, w1 = t.classAtSlow(s, i+1)
+		}
 		if c1&clLetter != 0 {
 			return letterRun(t, s, i+1+w1)
 		}
