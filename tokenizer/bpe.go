@@ -131,7 +131,7 @@ func (m *bpe) concatRank(a, b string) uint64 {
 	return noMerge
 }
 
-// smallPiece is the size up to which the quadratic in-place merge loop beats the heap.
+// smallPiece is the size up to which the quadratic in-place merge loop beats the tree.
 const smallPiece = 48
 
 // encodePiece appends the ids of one pre-tokenized piece to dst. Lookups go from cheapest to
@@ -213,7 +213,7 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 
 // merge runs BPE on a piece; the result is in st.ids until the next call.
 func (m *bpe) merge(st *state, piece string) []uint32 {
-	if m.concat && len(piece) <= smallPiece {
+	if m.concat && len(piece) <= smallPiece && len(piece) > 1 {
 		st.ids = m.mergeSpans(piece, st)
 		return st.ids
 	}
@@ -223,7 +223,7 @@ func (m *bpe) merge(st *state, piece string) []uint32 {
 		case len(ids) <= smallPiece:
 			ids = m.mergeSmall(ids, st)
 		case len(ids) < hugePiece:
-			ids = m.mergeLarge(piece, ids, st)
+			ids = m.mergeTree(piece, ids, st)
 		default:
 			ids = m.mergeBuckets(piece, ids, st)
 		}
@@ -380,126 +380,6 @@ func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
 	}
 	st.vals = vals
 	return ids[:n]
-}
-
-// mergeLarge merges with a doubly linked list of symbols and a heap of candidate pairs, in
-// O(n log n): long pieces (a megabyte without a space) must not take quadratic time. Stale heap
-// entries are skipped when popped, as in Hugging Face's Word::merge_all. A candidate is one
-// uint64, rank<<32 | position, so that the heap is compact and compares are single integer
-// compares: on megabyte pieces the heap does not fit in cache and its size is its speed.
-func (m *bpe) mergeLarge(piece string, ids []uint32, st *state) []uint32 {
-	n := len(ids)
-	prev := make([]int32, n)
-	next := make([]int32, n)
-	h := make(candHeap, 0, n)
-	for i := range n {
-		prev[i], next[i] = int32(i-1), int32(i+1)
-	}
-	next[n-1] = -1
-	for i := range n - 1 {
-		if v := m.adjacent(piece, ids, next, int32(i), int32(i+1)); v != noMerge {
-			h = append(h, v&^0xFFFFFFFF|uint64(i))
-		}
-	}
-	h.init()
-	const dead = -2
-	for len(h) > 0 {
-		c := h.pop()
-		i := int32(uint32(c))
-		if prev[i] == dead || next[i] < 0 {
-			continue
-		}
-		j := next[i]
-		v := m.adjacent(piece, ids, next, i, j)
-		if v == noMerge || v>>32 != c>>32 {
-			continue
-		}
-		ids[i] = uint32(v)
-		prev[j] = dead
-		next[i] = next[j]
-		if next[j] >= 0 {
-			prev[next[j]] = i
-		}
-		if p := prev[i]; p >= 0 {
-			if v := m.adjacent(piece, ids, next, p, i); v != noMerge {
-				h.push(v&^0xFFFFFFFF | uint64(p))
-			}
-		}
-		if q := next[i]; q >= 0 {
-			if v := m.adjacent(piece, ids, next, i, q); v != noMerge {
-				h.push(v&^0xFFFFFFFF | uint64(i))
-			}
-		}
-	}
-	out := ids[:0]
-	for i := int32(0); i >= 0; i = next[i] {
-		out = append(out, ids[i])
-	}
-	return out
-}
-
-// candHeap is a 4-ary min-heap of merge candidates (rank<<32 | position): lowest rank first,
-// leftmost among equal ranks. Four children per node halve the depth, and so the cache misses,
-// of a binary heap.
-type candHeap []uint64
-
-func (h candHeap) init() {
-	if len(h) < 2 {
-		return
-	}
-	for i := (len(h) - 2) / 4; i >= 0; i-- {
-		h.down(i)
-	}
-}
-
-func (h *candHeap) push(c uint64) {
-	*h = append(*h, c)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 4
-		if s[p] <= c {
-			break
-		}
-		s[i] = s[p]
-		i = p
-	}
-	s[i] = c
-}
-
-func (h *candHeap) pop() uint64 {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	*h = s[:n]
-	if n > 0 {
-		(*h).down(0)
-	}
-	return top
-}
-
-func (h candHeap) down(i int) {
-	n := len(h)
-	c := h[i]
-	for {
-		first := 4*i + 1
-		if first >= n {
-			break
-		}
-		m := first
-		for k := first + 1; k < first+4 && k < n; k++ {
-			if h[k] < h[m] {
-				m = k
-			}
-		}
-		if h[m] >= c {
-			break
-		}
-		h[i] = h[m]
-		i = m
-	}
-	h[i] = c
 }
 
 func (m *bpe) token(id uint32) (string, error) {

@@ -10,7 +10,7 @@
 // path; a vocabulary table keyed by the packed bytes of a piece (no string hashing), fronted by
 // a small per-goroutine hot cache that holds the frequent pieces; a bounded per-goroutine cache of
 // pieces that take several tokens; and merge loops that do not allocate: an in-place scan for
-// ordinary pieces, a heap up to 64 KiB and rank buckets beyond, so a megabyte without a space
+// ordinary pieces, a tournament tree (cache-resident) up to 64 KiB and rank buckets beyond, so a megabyte without a space
 // costs O(n log n), not tiktoken's O(n^2). tiktoken vocabularies merge by looking up the
 // concatenated bytes (their rule), Hugging Face ones through a table of their merges. Other
 // split patterns go through a general backtracking regex engine (correct, slower).

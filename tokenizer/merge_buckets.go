@@ -2,8 +2,8 @@ package tokenizer
 
 import "slices"
 
-// hugePiece is the length from which mergeBuckets replaces the heap: a heap over millions of
-// candidates is dominated by cache misses, while rank buckets are read and written in order.
+// hugePiece is the length from which mergeBuckets replaces mergeTree: a tree over millions of
+// candidates no longer fits in cache, while rank buckets are read and written in order.
 const hugePiece = 1 << 16
 
 // rankBuckets is the reusable scratch space of mergeBuckets: one list of candidate positions per
@@ -41,7 +41,7 @@ func (rb *rankBuckets) reset() {
 	rb.touched = rb.touched[:0]
 }
 
-// mergeBuckets computes the same merges as mergeSmall and mergeLarge — lowest rank first,
+// mergeBuckets computes the same merges as mergeSmall and mergeTree — lowest rank first,
 // leftmost among equal ranks — with a bucket queue over ranks. Candidates of the rank being
 // processed that a merge creates lie left of every candidate still queued at that rank, so they
 // go on a stack that is always served first; candidates of other ranks are appended to their

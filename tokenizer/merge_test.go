@@ -8,7 +8,7 @@ import (
 )
 
 // TestBPE_MergeStrategiesAgree checks the merge loops (in-place scan over ids or over byte spans,
-// heap, rank buckets)
+// tournament tree, rank buckets)
 // against each other on random pieces, for tiktoken ranks and Hugging Face merges.
 func TestBPE_MergeStrategiesAgree(t *testing.T) {
 	alphabets := []string{"aeioustrnlx ", "ab", "a", "0123456789", "日本語の文字列", "{}();\n\t "}
@@ -25,15 +25,17 @@ func TestBPE_MergeStrategiesAgree(t *testing.T) {
 			}
 			p := sb.String()
 			small := m.mergeSmall(m.initial(nil, p), st)
-			heap := m.mergeLarge(p, m.initial(nil, p), st)
 			buckets := m.mergeBuckets(p, m.initial(nil, p), st)
+			if tree := slices.Clone(m.mergeTree(p, m.initial(nil, p), st)); !slices.Equal(small, tree) {
+				t.Fatalf("%s %q:\nscan %v\ntree %v", name, p, small, tree)
+			}
 			if m.concat {
 				if spans := slices.Clone(m.mergeSpans(p, st)); !slices.Equal(small, spans) {
 					t.Fatalf("%s %q:\nscan  %v\nspans %v", name, p, small, spans)
 				}
 			}
-			if !slices.Equal(small, heap) || !slices.Equal(small, buckets) {
-				t.Fatalf("%s %q:\nscan    %v\nheap    %v\nbuckets %v", name, p, small, heap, buckets)
+			if !slices.Equal(small, buckets) {
+				t.Fatalf("%s %q:\nscan    %v\nbuckets %v", name, p, small, buckets)
 			}
 		}
 	}
