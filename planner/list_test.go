@@ -163,17 +163,16 @@ func TestList_RowGroupsCallback(t *testing.T) {
 	}
 }
 
-func TestList_SharedHFTestdata(t *testing.T) {
-	const shared = "../../shared/testdata"
-	if _, err := os.Stat(shared); err != nil {
-		t.Skip("shared test data not present")
-	}
+// TestList_RealHFDirs lists real save_to_disk directories (copied into formats/testdata from
+// the shared test data): a plain dataset and a DatasetDict.
+func TestList_RealHFDirs(t *testing.T) {
+	const shared = "../formats/testdata"
 	tests := []struct {
 		dir   string
 		files int
 	}{
 		{"hf/xturing-tiny", 1},
-		{"formats/hf_datasetdict_roberta_sentiment", 3}, // train, validation, test
+		{"hf/hf_datasetdict_roberta_sentiment", 3}, // train, validation, test
 	}
 	for _, tt := range tests {
 		s := testSpec(100)
