@@ -18,7 +18,7 @@ func TestFraming_PostProcessorBOSNotDoubled(t *testing.T) {
 	src := filepath.Join("..", "tokenizer", "testdata", "llama3.tokenizer.json.gz")
 	f, err := os.Open(src)
 	if err != nil {
-		t.Skipf("no Llama 3 tokenizer: %v", err)
+		t.Fatalf("no Llama 3 tokenizer: %v", err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
@@ -38,7 +38,7 @@ func TestFraming_PostProcessorBOSNotDoubled(t *testing.T) {
 	prefix, _ := tk.PostProcessorAdds()
 	bos, ok := tk.BOS()
 	if len(prefix) == 0 || !ok {
-		t.Skipf("tokenizer has no post-processor BOS (prefix %v)", prefix)
+		t.Fatalf("tokenizer has no post-processor BOS (prefix %v)", prefix)
 	}
 	tests := []struct {
 		name     string
