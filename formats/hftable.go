@@ -1,22 +1,14 @@
 package formats
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
-	"os"
-	"path/filepath"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -28,20 +20,9 @@ import (
 // unused (the schema says both). Like HFWriter it builds the directory under a temporary
 // sibling and publishes it on Close.
 type HFTableWriter struct {
-	dir, tmp string
-	opt      HFOptions
+	hfDirWriter
 	features string
-	schema   *arrow.Schema
 	rb       *array.RecordBuilder
-	inBatch  int
-	rows     int64
-	files    []string
-	f        *os.File
-	cw       countWriter
-	bw       *bufio.Writer
-	iw       *ipc.Writer
-	sum      hash.Hash
-	err      error
 }
 
 // CreateHFTable starts writing dir with the given schema (e.g. from a SchemaBuilder).
@@ -56,20 +37,14 @@ func CreateHFTable(dir string, schema *arrow.Schema, opt HFOptions) (*HFTableWri
 	if err != nil {
 		return nil, fmt.Errorf("formats: CreateHFTable %s: %w", dir, err)
 	}
-	if _, err := os.Stat(dir); err == nil && !opt.Overwrite {
-		return nil, fmt.Errorf("formats: CreateHFTable: %s exists", dir)
-	}
-	tmp := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp")
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
-	}
 	md := arrow.NewMetadata([]string{"huggingface"}, []string{hfSchemaMetadata(features)})
 	schema = arrow.NewSchema(schema.Fields(), &md)
-	return &HFTableWriter{dir: dir, tmp: tmp, opt: opt, features: features, schema: schema,
-		rb: array.NewRecordBuilder(memory.DefaultAllocator, schema), sum: sha256.New()}, nil
+	d, err := newHFDirWriter("CreateHFTable", dir, opt, schema)
+	if err != nil {
+		return nil, err
+	}
+	return &HFTableWriter{hfDirWriter: d, features: features,
+		rb: array.NewRecordBuilder(memory.DefaultAllocator, schema)}, nil
 }
 
 // Rows returns the number of rows written.
@@ -107,57 +82,8 @@ func appendRecord(rb *array.RecordBuilder, schema *arrow.Schema, m map[string]an
 	return nil
 }
 
-func (w *HFTableWriter) fail(err error) error {
-	if w.err == nil {
-		w.err = fmt.Errorf("formats: writing %s: %w", w.dir, err)
-	}
-	return w.err
-}
-
 func (w *HFTableWriter) flushBatch() error {
-	if w.f == nil {
-		name := filepath.Join(w.tmp, fmt.Sprintf("part-%05d.arrow", len(w.files)))
-		f, err := os.Create(name)
-		if err != nil {
-			return w.fail(err)
-		}
-		w.files = append(w.files, name)
-		w.f = f
-		w.cw = countWriter{w: io.MultiWriter(f, w.sum)}
-		w.bw = bufio.NewWriterSize(&w.cw, 1<<20)
-		w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(memory.DefaultAllocator))
-	}
-	rec := w.rb.NewRecordBatch()
-	defer rec.Release()
-	w.inBatch = 0
-	if err := w.iw.Write(rec); err != nil {
-		return w.fail(err)
-	}
-	if err := w.bw.Flush(); err != nil {
-		return w.fail(err)
-	}
-	if w.cw.n >= w.opt.MaxFileBytes {
-		return w.closeFile()
-	}
-	return nil
-}
-
-func (w *HFTableWriter) closeFile() error {
-	err := w.iw.Close()
-	if err == nil {
-		err = w.bw.Flush()
-	}
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	w.f, w.iw = nil, nil
-	if err != nil {
-		return w.fail(err)
-	}
-	return nil
+	return w.writeBatch(w.rb.NewRecordBatch)
 }
 
 // Close writes the last batch (an empty dataset still gets one data file with the schema),
@@ -167,65 +93,15 @@ func (w *HFTableWriter) Close() error {
 		return errors.New("formats: HFTableWriter closed twice")
 	}
 	defer func() { w.rb.Release(); w.rb = nil }()
-	if w.err == nil && (w.inBatch > 0 || len(w.files) == 0) {
-		w.flushBatch()
-	}
-	if w.err == nil && w.f != nil {
-		w.closeFile()
-	}
-	if w.err == nil {
-		w.finish()
-	}
-	if w.err != nil {
+	if err := w.closeAll(w.flushBatch, w.features); err != nil {
 		w.Abort()
-		return w.err
+		return err
 	}
 	return nil
 }
 
-func (w *HFTableWriter) finish() {
-	names := make([]string, len(w.files))
-	for i, f := range w.files {
-		names[i] = hfDataName(i, len(w.files))
-		if err := os.Rename(f, filepath.Join(w.tmp, names[i])); err != nil {
-			w.fail(err)
-			return
-		}
-	}
-	fp := w.opt.Fingerprint
-	if fp == "" {
-		fp = hex.EncodeToString(w.sum.Sum(nil))[:16]
-	}
-	state, err := hfStateJSON(names, fp, w.opt.Split)
-	var info []byte
-	if err == nil {
-		err = writeFileSync(filepath.Join(w.tmp, "state.json"), state)
-	}
-	if err == nil {
-		info, err = marshalPy(hfDatasetInfo{Features: []byte(w.features)})
-	}
-	if err == nil {
-		err = writeFileSync(filepath.Join(w.tmp, "dataset_info.json"), info)
-	}
-	if err == nil {
-		err = syncDir(w.tmp)
-	}
-	if err == nil {
-		err = publishDir(w.tmp, w.dir, w.opt.Overwrite)
-	}
-	if err != nil {
-		w.fail(err)
-	}
-}
-
 // Abort discards everything written.
-func (w *HFTableWriter) Abort() {
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
-	}
-	os.RemoveAll(w.tmp)
-}
+func (w *HFTableWriter) Abort() { w.abort() }
 
 // marshalNoHTML is Python's json.dumps of a string (ensure_ascii): no HTML escaping, every
 // non-ASCII character as \uXXXX (surrogate pairs above the BMP).

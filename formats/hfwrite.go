@@ -1,19 +1,12 @@
 package formats
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -36,31 +29,8 @@ type HFOptions struct {
 // directory (one split) that datasets.load_from_disk reads. The directory
 // is built under a temporary sibling name and renamed into place by Close.
 type HFWriter struct {
-	dir, tmp string
-	opt      HFOptions
-	schema   *arrow.Schema
-	lb       *array.ListBuilder
-	inBatch  int
-	rows     int64
-
-	files []string // temporary data file names, in order
-	f     *os.File
-	cw    countWriter
-	bw    *bufio.Writer
-	iw    *ipc.Writer
-	sum   hash.Hash
-	err   error
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	hfDirWriter
+	lb *array.ListBuilder
 }
 
 // CreateHF starts writing the directory dir.
@@ -80,22 +50,15 @@ func CreateHF(dir string, opt HFOptions) (*HFWriter, error) {
 	if !opt.DType.valid() {
 		return nil, fmt.Errorf("formats: CreateHF %s: bad dtype %v", dir, opt.DType)
 	}
-	if _, err := os.Stat(dir); err == nil && !opt.Overwrite {
-		return nil, fmt.Errorf("formats: CreateHF: %s exists", dir)
-	}
-	tmp := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp")
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
-	}
 	elem := map[DType]arrow.DataType{Int64: arrow.PrimitiveTypes.Int64, Int32: arrow.PrimitiveTypes.Int32,
 		Uint32: arrow.PrimitiveTypes.Uint32, Uint16: arrow.PrimitiveTypes.Uint16}[opt.DType]
 	md := arrow.NewMetadata([]string{"huggingface"}, []string{hfSchemaMetadata(hfFeaturesJSON(opt.Column, opt.DType))})
 	schema := arrow.NewSchema([]arrow.Field{{Name: opt.Column, Type: arrow.ListOf(elem), Nullable: true}}, &md)
-	return &HFWriter{dir: dir, tmp: tmp, opt: opt, schema: schema,
-		lb: array.NewListBuilder(memory.DefaultAllocator, elem), sum: sha256.New()}, nil
+	d, err := newHFDirWriter("CreateHF", dir, opt, schema)
+	if err != nil {
+		return nil, err
+	}
+	return &HFWriter{hfDirWriter: d, lb: array.NewListBuilder(memory.DefaultAllocator, elem)}, nil
 }
 
 // Rows returns the number of rows written.
@@ -156,70 +119,14 @@ func hfWriteRow[T int32 | int64](w *HFWriter, ids []T) error {
 	return nil
 }
 
-func (w *HFWriter) fail(err error) error {
-	if w.err == nil {
-		w.err = fmt.Errorf("formats: writing %s: %w", w.dir, err)
-	}
-	return w.err
-}
-
-// openFile starts the next data file.
-func (w *HFWriter) openFile() error {
-	name := filepath.Join(w.tmp, fmt.Sprintf("part-%05d.arrow", len(w.files)))
-	f, err := os.Create(name)
-	if err != nil {
-		return w.fail(err)
-	}
-	w.files = append(w.files, name)
-	w.f = f
-	w.cw = countWriter{w: io.MultiWriter(f, w.sum)}
-	w.bw = bufio.NewWriterSize(&w.cw, 1<<20)
-	w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(memory.DefaultAllocator))
-	return nil
-}
-
-// closeFile ends the current data file (end-of-stream marker, flush, sync).
-func (w *HFWriter) closeFile() error {
-	err := w.iw.Close()
-	if err == nil {
-		err = w.bw.Flush()
-	}
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	w.f, w.iw = nil, nil
-	if err != nil {
-		return w.fail(err)
-	}
-	return nil
-}
-
 // flushBatch writes the pending rows as one record batch and rolls over to
 // a new file past MaxFileBytes.
 func (w *HFWriter) flushBatch() error {
-	if w.f == nil {
-		if err := w.openFile(); err != nil {
-			return err
-		}
-	}
-	arr := w.lb.NewArray()
-	defer arr.Release()
-	rb := array.NewRecordBatch(w.schema, []arrow.Array{arr}, int64(arr.Len()))
-	defer rb.Release()
-	w.inBatch = 0
-	if err := w.iw.Write(rb); err != nil {
-		return w.fail(err)
-	}
-	if err := w.bw.Flush(); err != nil {
-		return w.fail(err)
-	}
-	if w.cw.n >= w.opt.MaxFileBytes {
-		return w.closeFile()
-	}
-	return nil
+	return w.writeBatch(func() arrow.RecordBatch {
+		arr := w.lb.NewArray()
+		defer arr.Release()
+		return array.NewRecordBatch(w.schema, []arrow.Array{arr}, int64(arr.Len()))
+	})
 }
 
 // Close writes the last batch and the metadata files, then publishes the
@@ -229,66 +136,18 @@ func (w *HFWriter) Close() error {
 		return errors.New("formats: HFWriter closed twice")
 	}
 	defer func() { w.lb.Release(); w.lb = nil }()
-	if w.err == nil && (w.inBatch > 0 || len(w.files) == 0) {
-		w.flushBatch()
-	}
-	if w.err == nil && w.f != nil {
-		w.closeFile()
-	}
-	if w.err == nil {
-		w.finish()
-	}
-	if w.err != nil {
+	if err := w.closeAll(w.flushBatch, hfFeaturesJSON(w.opt.Column, w.opt.DType)); err != nil {
 		os.RemoveAll(w.tmp)
-		return w.err
+		return err
 	}
 	return nil
 }
 
-func (w *HFWriter) finish() {
-	names := make([]string, len(w.files))
-	for i, f := range w.files {
-		names[i] = hfDataName(i, len(w.files))
-		if err := os.Rename(f, filepath.Join(w.tmp, names[i])); err != nil {
-			w.fail(err)
-			return
-		}
-	}
-	fp := w.opt.Fingerprint
-	if fp == "" {
-		fp = hex.EncodeToString(w.sum.Sum(nil))[:16]
-	}
-	state, err := hfStateJSON(names, fp, w.opt.Split)
-	if err == nil {
-		err = writeFileSync(filepath.Join(w.tmp, "state.json"), state)
-	}
-	var info []byte
-	if err == nil {
-		info, err = marshalPy(hfDatasetInfo{Features: []byte(hfFeaturesJSON(w.opt.Column, w.opt.DType))})
-	}
-	if err == nil {
-		err = writeFileSync(filepath.Join(w.tmp, "dataset_info.json"), info)
-	}
-	if err == nil {
-		err = syncDir(w.tmp)
-	}
-	if err == nil {
-		err = publishDir(w.tmp, w.dir, w.opt.Overwrite)
-	}
-	if err != nil {
-		w.fail(err)
-	}
-}
-
 // Abort discards everything written.
 func (w *HFWriter) Abort() {
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
-	}
 	if w.lb != nil {
 		w.lb.Release()
 		w.lb = nil
 	}
-	os.RemoveAll(w.tmp)
+	w.abort()
 }

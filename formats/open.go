@@ -157,6 +157,31 @@ func sniff(head []byte) Format {
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
+// openMagic opens path and reads its first bytes (up to 4, returned as magic), rewinding
+// after; comp, the compression the name says, is replaced by the one the magic bytes say
+// when it is compNone.
+func openMagic(path string, comp compression) (*os.File, compression, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, comp, nil, fmt.Errorf("formats: %w", err)
+	}
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	if comp == compNone {
+		switch {
+		case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+			comp = compGzip
+		case n == 4 && string(magic[:]) == "\x28\xb5\x2f\xfd":
+			comp = compZstd
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, comp, nil, fmt.Errorf("formats: %w", err)
+	}
+	return f, comp, magic[:n], nil
+}
+
 // Open opens path for reading records. A directory is read as a Hugging
 // Face save_to_disk directory (or DatasetDict: every split in order).
 // Compression (.gz, .zst) is detected from the name or the magic bytes.
@@ -173,25 +198,11 @@ func Open(path string, opt Options) (Reader, error) {
 	if opt.Format != FormatAuto {
 		format = opt.Format
 	}
-	f, err := os.Open(path)
+	f, comp, magic, err := openMagic(path, comp)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
-	var magic [4]byte
-	n, _ := io.ReadFull(f, magic[:])
-	if comp == compNone {
-		switch {
-		case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-			comp = compGzip
-		case n == 4 && string(magic[:]) == "\x28\xb5\x2f\xfd":
-			comp = compZstd
-		}
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("formats: %w", err)
-	}
-	if format == FormatParquet || format == FormatAuto && comp == compNone && string(magic[:n]) == "PAR1" {
+	if format == FormatParquet || format == FormatAuto && comp == compNone && string(magic) == "PAR1" {
 		f.Close()
 		return openParquet(path, opt)
 	}

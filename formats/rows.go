@@ -115,23 +115,9 @@ func detectFile(path string) (Format, error) {
 // openSource opens path decompressed, detecting compression by name or magic bytes.
 func openSource(path string) (*source, error) {
 	_, comp := detectName(path)
-	f, err := os.Open(path)
+	f, comp, _, err := openMagic(path, comp)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
-	}
-	var magic [4]byte
-	n, _ := io.ReadFull(f, magic[:])
-	if comp == compNone {
-		switch {
-		case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-			comp = compGzip
-		case n == 4 && string(magic[:]) == "\x28\xb5\x2f\xfd":
-			comp = compZstd
-		}
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	return newSource(path, f, comp)
 }
