@@ -78,23 +78,11 @@ func newDecoder(raw json.RawMessage) (decoder, error) {
 		}
 		return bpeDecoder{suffix: suffix}, nil
 	case "Sequence":
-		var c struct {
-			Decoders []json.RawMessage `json:"decoders"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
+		seq, err := buildSequence(raw, "decoders", newDecoder)
+		if err != nil {
 			return nil, bad(err)
 		}
-		seq := make(sequenceDecoder, 0, len(c.Decoders))
-		for _, r := range c.Decoders {
-			d, err := newDecoder(r)
-			if err != nil {
-				return nil, err
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
-		}
-		return seq, nil
+		return sequenceDecoder(seq), nil
 	}
 	// WordPiece, CTC and anything newer.
 	return nil, fmt.Errorf("tokenizer.json: decoder %q is not supported", typ)

@@ -130,23 +130,11 @@ func newNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		return stripNormalizer{left: c.Left, right: c.Right}, nil
 	case "Sequence":
-		var c struct {
-			Normalizers []json.RawMessage `json:"normalizers"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
+		seq, err := buildSequence(raw, "normalizers", newNormalizer)
+		if err != nil {
 			return nil, bad(err)
 		}
-		seq := make(sequenceNormalizer, 0, len(c.Normalizers))
-		for _, r := range c.Normalizers {
-			n, err := newNormalizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
-		}
-		return seq, nil
+		return sequenceNormalizer(seq), nil
 	}
 	// Precompiled (a SentencePiece charsmap), BertNormalizer, ByteLevel (which would feed the
 	// byte alphabet to the pre-tokenizer) and anything newer.
@@ -285,4 +273,32 @@ func (seq sequenceNormalizer) normalize(s string) string {
 		s = n.normalize(s)
 	}
 	return s
+}
+
+// buildSequence builds the components listed under key of a Sequence normalizer or decoder,
+// in order, dropping null ones (a null component does nothing). T is an interface type: the
+// comparison with its nil value never compares two dynamic values, so it cannot panic.
+func buildSequence[T comparable](raw json.RawMessage, key string, build func(json.RawMessage) (T, error)) ([]T, error) {
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, err
+	}
+	var items []json.RawMessage
+	if list, ok := c[key]; ok && !isNull(list) {
+		if err := json.Unmarshal(list, &items); err != nil {
+			return nil, err
+		}
+	}
+	var zero T
+	seq := make([]T, 0, len(items))
+	for _, r := range items {
+		x, err := build(r)
+		if err != nil {
+			return nil, err
+		}
+		if x != zero {
+			seq = append(seq, x)
+		}
+	}
+	return seq, nil
 }
