@@ -158,14 +158,14 @@ func (w *hfDirWriter) finish(features string) {
 	}
 	state, err := hfStateJSON(names, fp, w.opt.Split)
 	if err == nil {
-		err = writeFileSync(filepath.Join(w.tmp, "state.json"), state)
+		err = WriteFileSync(filepath.Join(w.tmp, "state.json"), state)
 	}
 	var info []byte
 	if err == nil {
 		info, err = marshalPy(hfDatasetInfo{Features: []byte(features)})
 	}
 	if err == nil {
-		err = writeFileSync(filepath.Join(w.tmp, "dataset_info.json"), info)
+		err = WriteFileSync(filepath.Join(w.tmp, "dataset_info.json"), info)
 	}
 	if err == nil {
 		err = syncDir(w.tmp)

@@ -82,8 +82,9 @@ type hfDatasetInfo struct {
 	Version            any             `json:"version"`
 }
 
-// writeFileSync writes data to path and syncs it.
-func writeFileSync(path string, data []byte) error {
+// WriteFileSync writes data to path and syncs it before closing: a metadata file that is
+// published by a rename must be on disk before the rename is.
+func WriteFileSync(path string, data []byte) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

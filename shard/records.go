@@ -344,7 +344,7 @@ func finalizeValidate(spec *job.Spec, rs []RecordsResult, shifts []int64, tmp st
 		name string
 		data []byte
 	}{{ReportJSONName, append(rep.JSON(), '\n')}, {ReportTextName, txt.Bytes()}} {
-		if err := writeSynced(filepath.Join(tmp, f.name), f.data); err != nil {
+		if err := formats.WriteFileSync(filepath.Join(tmp, f.name), f.data); err != nil {
 			return err
 		}
 	}
@@ -425,20 +425,4 @@ func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []Re
 		}
 	}
 	return nil
-}
-
-// writeSynced writes data to path and syncs it.
-func writeSynced(path string, data []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
