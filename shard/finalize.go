@@ -101,15 +101,7 @@ func Finalize(ctx context.Context, spec *job.Spec, results []Result, env Finaliz
 	if err := concatRejects(rs, shifts, env.StagingDir, filepath.Join(tmp, m.Rejects.Path)); err != nil {
 		return nil, err
 	}
-	if env.RunInfo != nil {
-		if err := writeJSON(filepath.Join(tmp, "run.json"), env.RunInfo); err != nil {
-			return nil, err
-		}
-	}
-	if err := writeJSON(filepath.Join(tmp, "manifest.json"), m); err != nil {
-		return nil, err
-	}
-	if err := publish(tmp, env.OutDir, env.Overwrite, spec.Name); err != nil {
+	if err := writeMetaAndPublish(tmp, env, m, spec.Name); err != nil {
 		return nil, err
 	}
 	if env.StagingDir != "" {

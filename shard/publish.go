@@ -194,3 +194,17 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// writeMetaAndPublish writes run.json (when the run gives one) and then manifest.json, last of
+// all the outputs, into tmp, and publishes tmp as the job's output directory.
+func writeMetaAndPublish(tmp string, env FinalizeEnv, manifest any, jobName string) error {
+	if env.RunInfo != nil {
+		if err := writeJSON(filepath.Join(tmp, "run.json"), env.RunInfo); err != nil {
+			return err
+		}
+	}
+	if err := writeJSON(filepath.Join(tmp, "manifest.json"), manifest); err != nil {
+		return err
+	}
+	return publish(tmp, env.OutDir, env.Overwrite, jobName)
+}

@@ -303,15 +303,7 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	if err != nil {
 		return nil, err
 	}
-	if env.RunInfo != nil {
-		if err := writeJSON(filepath.Join(tmp, "run.json"), env.RunInfo); err != nil {
-			return nil, err
-		}
-	}
-	if err := writeJSON(filepath.Join(tmp, "manifest.json"), m); err != nil {
-		return nil, err
-	}
-	if err := publish(tmp, env.OutDir, env.Overwrite, spec.Name); err != nil {
+	if err := writeMetaAndPublish(tmp, env, m, spec.Name); err != nil {
 		return nil, err
 	}
 	return m, nil
