@@ -77,3 +77,29 @@ func BenchmarkExtractString(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStringBytes is the pipeline's per-record extraction (validate the whole record,
+// return the text field decoded) on the benchmark corpus when TOKENMILL_BENCH_CORPUS names
+// it (make bench builds it: Go sources, escape-dense), else on the HumanEval sample.
+func BenchmarkStringBytes(b *testing.B) {
+	path, field := "testdata/real/humaneval-rs.jsonl", "prompt"
+	if p := os.Getenv("TOKENMILL_BENCH_CORPUS"); p != "" {
+		path, field = p, "text"
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(src), []byte("\n"))
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		for _, l := range lines {
+			var k FieldKind
+			if _, buf, k, _ = StringBytes(buf, l, field); k != FieldOK {
+				b.Fatal(k)
+			}
+		}
+	}
+}

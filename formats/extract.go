@@ -54,14 +54,13 @@ const maxDepth = 10000
 // them with utf8.ValidString.
 func ExtractString(raw []byte, field string) (string, FieldKind, error) {
 	s := scanner{b: raw}
-	start, end, esc, kind, err := s.findField(field)
+	start, end, b, esc, kind, err := s.findField(field, nil)
 	if kind != FieldOK {
 		return "", kind, err
 	}
 	if !esc {
 		return string(raw[start:end]), FieldOK, nil
 	}
-	b := appendUnquoted(make([]byte, 0, end-start), raw[start:end])
 	return unsafe.String(unsafe.SliceData(b), len(b)), FieldOK, nil // b is not used again
 }
 
@@ -69,14 +68,14 @@ func ExtractString(raw []byte, field string) (string, FieldKind, error) {
 // allocating a string; it returns dst unchanged unless kind is FieldOK.
 func AppendString(dst, raw []byte, field string) ([]byte, FieldKind, error) {
 	s := scanner{b: raw}
-	start, end, esc, kind, err := s.findField(field)
+	start, end, out, esc, kind, err := s.findField(field, dst)
 	if kind != FieldOK {
 		return dst, kind, err
 	}
 	if !esc {
 		return append(dst, raw[start:end]...), FieldOK, nil
 	}
-	return appendUnquoted(dst, raw[start:end]), FieldOK, nil
+	return out, FieldOK, nil
 }
 
 // StringBytes is AppendString without a copy when it can: a value without escapes is
@@ -85,29 +84,29 @@ func AppendString(dst, raw []byte, field string) ([]byte, FieldKind, error) {
 // document once this way instead of copying it out of the reader's buffer first.
 func StringBytes(dst, raw []byte, field string) (value, buf []byte, kind FieldKind, err error) {
 	s := scanner{b: raw}
-	start, end, esc, kind, err := s.findField(field)
+	start, end, out, esc, kind, err := s.findField(field, dst[:0])
 	if kind != FieldOK {
 		return nil, dst, kind, err
 	}
 	if !esc {
 		return raw[start:end:end], dst, FieldOK, nil
 	}
-	dst = appendUnquoted(dst[:0], raw[start:end])
-	return dst, dst, FieldOK, nil
+	return out, out, FieldOK, nil
 }
 
 // findField scans the document; for a string hit it returns the span of the
-// string's contents (without quotes) and whether it holds escapes.
-func (s *scanner) findField(field string) (start, end int, esc bool, kind FieldKind, err error) {
+// string's contents (without quotes) and whether it holds escapes, and then, in out, dst with
+// the decoded contents appended (else out is dst).
+func (s *scanner) findField(field string, dst []byte) (start, end int, out []byte, esc bool, kind FieldKind, err error) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		if err := s.value(0); err != nil {
-			return 0, 0, false, FieldMalformed, err
+			return 0, 0, dst, false, FieldMalformed, err
 		}
 		if err := s.end(); err != nil {
-			return 0, 0, false, FieldMalformed, err
+			return 0, 0, dst, false, FieldMalformed, err
 		}
-		return 0, 0, false, FieldNotObject, nil
+		return 0, 0, dst, false, FieldNotObject, nil
 	}
 	s.i++
 	kind = FieldMissing
@@ -118,28 +117,31 @@ func (s *scanner) findField(field string) (start, end int, esc bool, kind FieldK
 		for {
 			ks, ke, kesc, err := s.str()
 			if err != nil {
-				return 0, 0, false, FieldMalformed, err
+				return 0, 0, dst, false, FieldMalformed, err
 			}
 			if err := s.colon(); err != nil {
-				return 0, 0, false, FieldMalformed, err
+				return 0, 0, dst, false, FieldMalformed, err
 			}
 			if keyEqual(s.b[ks:ke], kesc, field) {
 				switch {
 				case s.i < len(s.b) && s.b[s.i] == '"':
-					start, end, esc, err = s.str()
+					// The last occurrence wins: each decodes over the ones before.
+					start, end, out, esc, err = s.strDecode(dst)
 					kind = FieldOK
 				case s.i+4 <= len(s.b) && string(s.b[s.i:s.i+4]) == "null":
 					s.i += 4
+					esc = false
 					kind = FieldNull
 				default:
 					err = s.value(1)
 					kind = FieldNotString
+					esc = false
 				}
 			} else {
 				err = s.value(1)
 			}
 			if err != nil {
-				return 0, 0, false, FieldMalformed, err
+				return 0, 0, dst, false, FieldMalformed, err
 			}
 			s.ws()
 			if s.i < len(s.b) && s.b[s.i] == ',' {
@@ -151,13 +153,13 @@ func (s *scanner) findField(field string) (start, end int, esc bool, kind FieldK
 				s.i++
 				break
 			}
-			return 0, 0, false, FieldMalformed, s.errf("expected ',' or '}' in object")
+			return 0, 0, dst, false, FieldMalformed, s.errf("expected ',' or '}' in object")
 		}
 	}
 	if err := s.end(); err != nil {
-		return 0, 0, false, FieldMalformed, err
+		return 0, 0, dst, false, FieldMalformed, err
 	}
-	return start, end, esc, kind, nil
+	return start, end, out, esc, kind, nil
 }
 
 // keyEqual compares a raw key (contents between the quotes) with field.

@@ -107,7 +107,10 @@ func replaceInvalid(s string) string {
 
 func FuzzExtractString(f *testing.F) {
 	for _, s := range []string{`{"text":"a"}`, `{"text":"\ud83d\ude00"}`, `{"a":[1,{"b":2}],"text":null}`,
-		`[1,2]`, `{"text":1e5}`, "{\"text\":\"\xff\"}", `{"te\u0078t":"\u00e9"}`, `{"text":"a","text":"b"}`} {
+		`[1,2]`, `{"text":1e5}`, "{\"text\":\"\xff\"}", `{"te\u0078t":"\u00e9"}`, `{"text":"a","text":"b"}`,
+		`{"text":"0123456789abcdef\n\tfunc main() {\n\t\tx := \"y\"\n}\ud83d\ude00 tail of text"}`,
+		`{"text":"abc\ud83dxyz\ud83d\u0041long enough\\ to cross words\/"}`,
+		`{"text":"a\nb","text":"plain, no escapes at all"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -146,6 +149,13 @@ func FuzzExtractString(f *testing.F) {
 		}
 		if kind == FieldOK && utf8.Valid(raw) && !utf8.ValidString(got) {
 			t.Fatalf("%q: valid input gave invalid output %q", raw, got)
+		}
+		// The other entry points decode the same value, whatever dst held before.
+		if v, _, k, _ := StringBytes([]byte("previous value"), raw, "text"); k != kind || kind == FieldOK && string(v) != got {
+			t.Fatalf("%q: StringBytes gave %q %v, ExtractString %q %v", raw, v, k, got, kind)
+		}
+		if a, k, _ := AppendString([]byte("prefix:"), raw, "text"); k != kind || kind == FieldOK && string(a) != "prefix:"+got {
+			t.Fatalf("%q: AppendString gave %q %v, ExtractString %q %v", raw, a, k, got, kind)
 		}
 	})
 }

@@ -1,6 +1,12 @@
 package formats
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
 // scanner is a validating, allocation-free JSON scanner over one document.
 // Its grammar is encoding/json's: RFC 8259, raw bytes >= 0x80 allowed inside
@@ -63,10 +69,7 @@ func (s *scanner) str() (start, end int, esc bool, err error) {
 	start = s.i
 	b := s.b
 	for {
-		i := s.i
-		for i < len(b) && strSafe[b[i]] {
-			i++
-		}
+		i := skipSafe(b, s.i)
 		s.i = i
 		if i >= len(b) {
 			return 0, 0, false, s.errf("unterminated string")
@@ -97,6 +100,29 @@ func (s *scanner) str() (start, end int, esc bool, err error) {
 			return 0, 0, false, s.errf("control character in string")
 		}
 	}
+}
+
+// skipSafe returns the index of the first byte at or after i that ends or interrupts a
+// string's plain run ('"', '\\' or a control character), or len(b). It tests eight bytes at
+// a time (SWAR): documents are long runs of plain text, and a byte loop over them was a tenth
+// of a pipeline run.
+func skipSafe(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lo * '"')
+		e := x ^ (lo * '\\')
+		// Bytes < 0x20, == '"', == '\\' get their high bit set. A borrow can flag a byte
+		// above a flagged one, never below it, so the lowest flag is exact.
+		m := ((x-lo*0x20) & ^x | (q-lo)&^q | (e-lo)&^e) & hi
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && strSafe[b[i]] {
+		i++
+	}
+	return i
 }
 
 func isHex(c byte) bool {
@@ -265,3 +291,114 @@ func (s *scanner) value(depth int) error {
 		}
 	}
 }
+
+// strDecode is str for the value a caller wants decoded: in the same pass it appends the
+// string's decoded contents to dst when the string holds escapes (out is then the grown dst;
+// otherwise out is dst unchanged and [start, end) is the contents, ready to use as is). One
+// pass instead of str's scan and appendUnquoted's second one: in source code an escape (\n,
+// \t) comes every dozen bytes, so the passes cost per escape, not per byte. Errors and their
+// offsets are str's.
+func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, err error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return 0, 0, dst, false, s.errf("expected string")
+	}
+	b := s.b
+	start = s.i + 1
+	i := skipSafe(b, start)
+	if i < len(b) && b[i] == '"' {
+		s.i = i + 1
+		return start, i, dst, false, nil
+	}
+	if i >= len(b) || b[i] != '\\' {
+		s.i = i
+		if i >= len(b) {
+			return 0, 0, dst, false, s.errf("unterminated string")
+		}
+		return 0, 0, dst, false, s.errf("control character in string")
+	}
+	// Decoding never grows the contents, and they end before len(b): reserve that once, plus
+	// a word of slack for the eight-byte stores below.
+	base := len(dst)
+	need := base + (i - start) + (len(b) - i) + 8
+	if cap(dst) < need {
+		dst = append(make([]byte, 0, need), dst...)
+	}
+	d := dst[:cap(dst)]
+	n := base + copy(d[base:], b[start:i])
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for {
+		// Here b[i] is '\\'.
+		if i+1 >= len(b) {
+			s.i = i
+			return 0, 0, dst, false, s.errf("unterminated string")
+		}
+		switch e := b[i+1]; e {
+		case '"', '\\', '/':
+			d[n] = e
+			n, i = n+1, i+2
+		case 'b', 'f', 'n', 'r', 't':
+			d[n] = unescapeByte[e]
+			n, i = n+1, i+2
+		case 'u':
+			if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+				s.i = i + 1
+				return 0, 0, dst, false, s.errf("invalid \\u escape")
+			}
+			r := rune(hex4(b[i+2:]))
+			i += 6
+			if utf16.IsSurrogate(r) {
+				// A pair is combined only when the next escape is a valid low half; the
+				// scan then validates that escape as usual.
+				if i+12-6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' &&
+					isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]) {
+					if dr := utf16.DecodeRune(r, rune(hex4(b[i+2:]))); dr != utf8.RuneError {
+						r = dr
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			n += utf8.EncodeRune(d[n:], r)
+		default:
+			s.i = i + 1
+			return 0, 0, dst, false, s.errf("invalid escape")
+		}
+		// The plain run after the escape, copied a word at a time: each word is stored
+		// whole (the slack covers it) and n advances by its plain bytes only.
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q := x ^ (lo * '"')
+			e := x ^ (lo * '\\')
+			m := ((x - lo*0x20) & ^x | (q-lo)&^q | (e-lo)&^e) & hi
+			binary.LittleEndian.PutUint64(d[n:], x)
+			if m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				i, n = i+k, n+k
+				goto special
+			}
+			i, n = i+8, n+8
+		}
+		for i < len(b) && strSafe[b[i]] {
+			d[n] = b[i]
+			i, n = i+1, n+1
+		}
+	special:
+		switch {
+		case i >= len(b):
+			s.i = i
+			return 0, 0, dst, false, s.errf("unterminated string")
+		case b[i] == '"':
+			s.i = i + 1
+			return start, i, d[:n], true, nil
+		case b[i] != '\\':
+			s.i = i
+			return 0, 0, dst, false, s.errf("control character in string")
+		}
+	}
+}
+
+// unescapeByte maps the letter of a one-letter escape to its byte.
+var unescapeByte = [256]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
