@@ -372,7 +372,7 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 			x := binary.LittleEndian.Uint64(b[i:])
 			q := x ^ (lo * '"')
 			e := x ^ (lo * '\\')
-			m := ((x - lo*0x20) & ^x | (q-lo)&^q | (e-lo)&^e) & hi
+			m := ((x-lo*0x20) & ^x | (q-lo)&^q | (e-lo)&^e) & hi
 			binary.LittleEndian.PutUint64(d[n:], x)
 			if m != 0 {
 				k := bits.TrailingZeros64(m) >> 3
