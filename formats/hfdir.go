@@ -2,10 +2,7 @@ package formats
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,11 +10,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cespare/xxhash/v2"
 )
 
 // hfDirWriter is the file handling HFWriter and HFTableWriter share: the temporary sibling
 // directory, the Arrow IPC data files and their rotation past MaxFileBytes, the running
-// sha256 of the data bytes, state.json and dataset_info.json, and the publishing rename.
+// XXH64 of the data bytes (the fingerprint), state.json and dataset_info.json, and the publishing rename.
 // The writers embed it and supply the record batches.
 type hfDirWriter struct {
 	dir, tmp string
@@ -31,7 +29,7 @@ type hfDirWriter struct {
 	cw    countWriter
 	bw    *bufio.Writer
 	iw    *ipc.Writer
-	sum   hash.Hash
+	sum   *xxhash.Digest
 	err   error
 }
 
@@ -59,7 +57,7 @@ func newHFDirWriter(fn, dir string, opt HFOptions, schema *arrow.Schema) (hfDirW
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return hfDirWriter{}, fmt.Errorf("formats: %w", err)
 	}
-	return hfDirWriter{dir: dir, tmp: tmp, opt: opt, schema: schema, sum: sha256.New()}, nil
+	return hfDirWriter{dir: dir, tmp: tmp, opt: opt, schema: schema, sum: xxhash.New()}, nil
 }
 
 func (w *hfDirWriter) fail(err error) error {
@@ -78,7 +76,7 @@ func (w *hfDirWriter) openFile() error {
 	}
 	w.files = append(w.files, name)
 	w.f = f
-	w.cw = countWriter{w: io.MultiWriter(f, w.sum)}
+	w.cw = countWriter{w: io.MultiWriter(&writebackFile{f: f}, w.sum)}
 	w.bw = bufio.NewWriterSize(&w.cw, 1<<20)
 	w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(memory.DefaultAllocator))
 	return nil
@@ -154,7 +152,7 @@ func (w *hfDirWriter) finish(features string) {
 	}
 	fp := w.opt.Fingerprint
 	if fp == "" {
-		fp = hex.EncodeToString(w.sum.Sum(nil))[:16]
+		fp = fmt.Sprintf("%016x", w.sum.Sum64())
 	}
 	state, err := hfStateJSON(names, fp, w.opt.Split)
 	if err == nil {

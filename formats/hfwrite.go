@@ -18,8 +18,9 @@ type HFOptions struct {
 	// size (checked after each record batch); default 500 MB.
 	MaxFileBytes int64
 	BatchRows    int // rows per record batch; default 1000, as datasets
-	// Fingerprint is state.json's _fingerprint; default: the first 16 hex
-	// digits of the sha256 of the data files' bytes.
+	// Fingerprint is state.json's _fingerprint; default: the XXH64 of the
+	// data files' bytes in 16 hex digits (datasets' own fingerprints are 16
+	// hex digits of an xxhash too; a content hash keeps outputs deterministic).
 	Fingerprint string
 	Split       string // state.json _split; "" writes null
 	Overwrite   bool   // replace an existing directory on Close

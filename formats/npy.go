@@ -48,6 +48,7 @@ func npyHeader(d DType, shape []int64) []byte {
 type NpyWriter struct {
 	path, tmp string
 	f         *os.File
+	wb        *writebackFile
 	bw        *bufio.Writer
 	dtype     DType
 	cols      int
@@ -68,7 +69,8 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("formats: %w", err)
 	}
-	w := &NpyWriter{path: path, tmp: tmp, f: f, bw: bufio.NewWriterSize(f, 1<<20), dtype: dtype, cols: cols}
+	wb := &writebackFile{f: f}
+	w := &NpyWriter{path: path, tmp: tmp, f: f, wb: wb, bw: bufio.NewWriterSize(wb, 1<<20), dtype: dtype, cols: cols}
 	h := npyHeader(dtype, w.shape())
 	w.hdrLen = len(h)
 	if _, err := w.bw.Write(h); err != nil {
@@ -154,7 +156,7 @@ func (w *NpyWriter) WriteUint32LE(b []byte) error {
 	var err error
 	if len(b) >= w.bw.Available() {
 		if err = w.bw.Flush(); err == nil {
-			_, err = w.f.Write(b)
+			_, err = w.wb.Write(b)
 		}
 	} else {
 		_, err = w.bw.Write(b)
