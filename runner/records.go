@@ -34,7 +34,7 @@ func RunRecords(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary,
 	}()
 	env := shard.Env{Job: spec, Tokenizer: p.tk, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
 	t0 := time.Now()
-	results, err := execute(ctx, p.shards, env, p.workers, opt, info.InputBytes, shard.ExecuteRecords)
+	results, err := execute(ctx, p.shards, env, p.workers, opt, info.InputBytes, shard.ExecuteRecords, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -102,8 +102,21 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 		}
 	}()
 	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
+	// The assembler appends each shard's rows to the outputs as soon as the shards before it
+	// are done, beside the running shards; Finish then does what is left.
+	asm, err := shard.NewAssembler(ctx, spec, len(shards), shard.FinalizeEnv{OutDir: spec.Output.Dir,
+		StagingDir: staging, Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers,
+		RunInfo: &info, Timings: &info.Stages.Finalize})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			asm.Abort()
+		}
+	}()
 	t0 := time.Now()
-	results, err := execute(ctx, shards, env, workers, opt, info.InputBytes, shard.Execute)
+	results, err := execute(ctx, shards, env, workers, opt, info.InputBytes, shard.Execute, asm.Add)
 	if err != nil {
 		return nil, err
 	}
@@ -121,9 +134,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 		info.TokensPerSecond = float64(written) / info.ExecuteSeconds
 	}
 	t1 := time.Now()
-	m, err := shard.Finalize(ctx, spec, results, shard.FinalizeEnv{OutDir: spec.Output.Dir, StagingDir: staging,
-		Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers, RunInfo: &info,
-		Timings: &info.Stages.Finalize})
+	m, err := asm.Finish(ctx, results)
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +203,11 @@ func prepare(spec *job.Spec, opt Options) (*prepared, error) {
 }
 
 // execute runs the shards with run (shard.Execute or shard.ExecuteRecords) on workers
-// goroutines and returns their results in plan order. The first error cancels the others.
+// goroutines and returns their results in plan order. done, when not nil, is handed each
+// result as it comes (from the worker's goroutine); an error from it fails the run. The
+// first error cancels the others.
 func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64,
-	run func(context.Context, shard.Spec, shard.Env) (R, error)) ([]R, error) {
+	run func(context.Context, shard.Spec, shard.Env) (R, error), done func(R) error) ([]R, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := startProgress(env.Progress, opt, total, len(shards))
@@ -207,6 +220,9 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 			defer wg.Done()
 			for i := range next {
 				r, err := run(ctx, shards[i], env)
+				if err == nil && done != nil {
+					err = done(r)
+				}
 				if err != nil {
 					cancel(err)
 					continue

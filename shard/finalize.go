@@ -2,18 +2,12 @@ package shard
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
-	"sync"
 	"time"
 
-	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/pack"
 	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
@@ -53,62 +47,14 @@ type FinalizeTimings struct {
 // Finalize assembles the shards' partial outputs, in shard order, into the job's output
 // directory and returns the manifest it wrote. results must hold one Result per shard of
 // the plan (any order). The job fails, and nothing is published, when more than
-// max_reject_fraction of the records read were rejected.
-func Finalize(ctx context.Context, spec *job.Spec, results []Result, env FinalizeEnv) (m *Manifest, err error) {
-	rs, err := orderResults(spec, results)
+// max_reject_fraction of the records read were rejected. A caller that gets results one by
+// one should hand them to an Assembler as they come instead (see NewAssembler).
+func Finalize(ctx context.Context, spec *job.Spec, results []Result, env FinalizeEnv) (*Manifest, error) {
+	a, err := NewAssembler(ctx, spec, len(results), env)
 	if err != nil {
 		return nil, err
 	}
-	m, err = newManifest(spec, rs, env)
-	if err != nil {
-		return nil, err
-	}
-	shifts := resultLineShifts(rs)
-	if err := checkRejects(spec, m, rs, shifts, env.StagingDir); err != nil {
-		return nil, err
-	}
-	maxID := uint32(max(env.Tokenizer.VocabSize()-1, 0))
-	if m.PadID != nil && *m.PadID > maxID {
-		maxID = *m.PadID
-	}
-	dt, err := spec.Output.DType.Resolve(maxID)
-	if err != nil {
-		return nil, fmt.Errorf("output.dtype: %w", err)
-	}
-	m.DType = string(dt)
-	fdt, err := formats.ParseDType(string(dt))
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
-		return nil, err
-	}
-	tmp := tempSibling(env.OutDir, "tmp", spec.Name)
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if m.Buckets, err = writeBuckets(ctx, spec, rs, env, tmp, fdt, m); err != nil {
-		return nil, err
-	}
-	if err := concatRejects(rs, shifts, env.StagingDir, filepath.Join(tmp, m.Rejects.Path)); err != nil {
-		return nil, err
-	}
-	if err := writeMetaAndPublish(tmp, env, m, spec.Name); err != nil {
-		return nil, err
-	}
-	if env.StagingDir != "" {
-		os.RemoveAll(env.StagingDir)
-		removeIfEmpty(filepath.Dir(env.StagingDir))
-	}
-	return m, nil
+	return a.Finish(ctx, results)
 }
 
 // orderResults sorts the results by shard index and checks that they form a whole plan.
@@ -119,12 +65,8 @@ func orderResults(spec *job.Spec, results []Result) ([]Result, error) {
 		if rs[i].Index != i {
 			return nil, fmt.Errorf("finalize: shard results are not one per shard: position %d holds shard index %d", i, rs[i].Index)
 		}
-		for _, split := range Splits() {
-			for _, l := range spec.SequenceLengths {
-				if rs[i].Bucket(split, l) == nil {
-					return nil, fmt.Errorf("finalize: shard %s has no %s bucket of length %d", rs[i].Shard, split, l)
-				}
-			}
+		if err := checkResult(spec, &rs[i]); err != nil {
+			return nil, err
 		}
 	}
 	return rs, nil
@@ -185,97 +127,6 @@ func padID(spec *job.Spec, tk *tokenizer.Tokenizer) (uint32, error) {
 		return 0, fmt.Errorf("pad_id: tokenizer %s has no end-of-text token to pad with; set pad_id", tk.Name())
 	}
 	return id, nil
-}
-
-// writeBuckets writes every split and length, up to env.Workers at once, and returns their
-// manifest entries in output order (train then val, each in the job's length order).
-func writeBuckets(ctx context.Context, spec *job.Spec, rs []Result, env FinalizeEnv, tmp string,
-	dt formats.DType, m *Manifest) ([]BucketInfo, error) {
-	type task struct {
-		split string
-		l     int
-	}
-	var tasks []task
-	for _, split := range Splits() {
-		for _, l := range spec.SequenceLengths {
-			tasks = append(tasks, task{split, l})
-		}
-	}
-	infos := make([]BucketInfo, len(tasks))
-	errs := make([]error, len(tasks))
-	times := make([]FinalizeTimings, len(tasks))
-	sem := make(chan struct{}, max(env.Workers, 1))
-	var wg sync.WaitGroup
-	for i, tk := range tasks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			infos[i], errs[i] = writeBucket(ctx, spec, rs, env.StagingDir, tmp, tk.split, tk.l, dt, m, &times[i])
-		}()
-	}
-	wg.Wait()
-	if env.Timings != nil {
-		for _, t := range times {
-			env.Timings.ReadStaging += t.ReadStaging
-			env.Timings.WriteOutputs += t.WriteOutputs
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return infos, nil
-}
-
-// writeBucket streams one split and length into the outputs under tmp.
-func writeBucket(ctx context.Context, spec *job.Spec, rs []Result, staging, tmp, split string, l int,
-	dt formats.DType, m *Manifest, tm *FinalizeTimings) (info BucketInfo, err error) {
-	start := time.Now()
-	var read time.Duration
-	defer func() {
-		tm.ReadStaging += read.Seconds()
-		tm.WriteOutputs += (time.Since(start) - read).Seconds()
-	}()
-	hfName, npyName := OutputNames(spec, split, l)
-	out, err := newBucketWriter(spec, tmp, hfName, npyName, dt, l)
-	if err != nil {
-		return BucketInfo{}, err
-	}
-	defer out.abort()
-	info = BucketInfo{Split: split, SeqLen: l, Paths: out.paths}
-	tails := make([][]uint32, 0, len(rs))
-	var buf []byte
-	for _, r := range rs {
-		if err := ctx.Err(); err != nil {
-			return info, err
-		}
-		b := r.Bucket(split, l)
-		if buf, err = copyStagedRows(staging, b, out, buf, &read); err != nil {
-			return info, fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
-		}
-		info.Sequences += b.Rows
-		tails = append(tails, b.Tail)
-	}
-	rem := pack.Drop
-	var pad uint32
-	if spec.Remainder == job.RemainderPad {
-		rem, pad = pack.Pad, *m.PadID
-	}
-	st, err := pack.PackTails(l, tails, rem, pad, out.write)
-	if err != nil {
-		return info, err
-	}
-	info.Sequences += st.Rows
-	info.DroppedTailTokens, info.PaddedTailTokens = st.DroppedTailTokens, st.PaddedTailTokens
-	info.Tokens = info.Sequences*int64(l) - info.PaddedTailTokens + info.DroppedTailTokens
-	want := m.Tokens.Train
-	if split == SplitVal {
-		want = m.Tokens.Val
-	}
-	if info.Tokens != want {
-		return info, fmt.Errorf("finalize: %s_%d holds %d tokens, the shards counted %d", split, l, info.Tokens, want)
-	}
-	return info, out.close()
 }
 
 // stagedChunk is about how many bytes of staged rows finalize reads at once: whole rows, and

@@ -1,0 +1,335 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/pack"
+)
+
+// Assembler builds a job's outputs while its shards still run. A result handed to Add is
+// appended to the output files (built in a temporary sibling of the output directory) as soon
+// as every shard before it in plan order has been appended, one goroutine per split and
+// length. So the copy of staged rows into the outputs, and the disk's write-out of them, run
+// beside the shards instead of after them, and the staged rows are deleted as soon as they
+// are copied. Finish appends what is left, packs the shards' tails, writes the rejects and the
+// manifest and publishes. The outputs are the same bytes whatever order the results arrive
+// in: only the plan order is ever appended.
+//
+// Finalize is NewAssembler and Finish for a caller that has every result at once.
+type Assembler struct {
+	spec   *job.Spec
+	env    FinalizeEnv
+	tmp    string
+	dt     formats.DType
+	dtName string
+	sem    chan struct{} // bounds the buckets copying at once
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	results []*Result // by shard index; nil until added
+	stopped bool      // Abort, a failed bucket or a cancelled context: the goroutines return
+	err     error     // the first bucket error
+	buckets []*bucketAssembly
+	wg      sync.WaitGroup
+	stopCtx func() bool
+	done    bool // Finish or Abort ran
+}
+
+// bucketAssembly is one split and length being assembled; its fields belong to its goroutine
+// until the Assembler's WaitGroup says it returned.
+type bucketAssembly struct {
+	split string
+	l     int
+	out   *bucketWriter
+	info  BucketInfo
+	next  int        // shards appended
+	tails [][]uint32 // of the appended shards, in order
+	times FinalizeTimings
+}
+
+// NewAssembler checks the output directory (refused when it exists, unless env.Overwrite),
+// resolves the job's dtype, creates the temporary output directory and its files, and starts
+// one goroutine per split and length waiting for results. shards is the plan's shard count.
+// The caller must call Finish or Abort.
+func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeEnv) (a *Assembler, err error) {
+	maxID := uint32(max(env.Tokenizer.VocabSize()-1, 0))
+	if spec.Remainder == job.RemainderPad {
+		pad, err := padID(spec, env.Tokenizer)
+		if err != nil {
+			return nil, err
+		}
+		maxID = max(maxID, pad)
+	}
+	dt, err := spec.Output.DType.Resolve(maxID)
+	if err != nil {
+		return nil, fmt.Errorf("output.dtype: %w", err)
+	}
+	fdt, err := formats.ParseDType(string(dt))
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
+		return nil, err
+	}
+	a = &Assembler{spec: spec, env: env, dt: fdt, dtName: string(dt), results: make([]*Result, shards),
+		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", spec.Name)}
+	a.cond = sync.NewCond(&a.mu)
+	if err := os.RemoveAll(a.tmp); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(a.tmp, 0o755); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.Abort()
+		}
+	}()
+	for _, split := range Splits() {
+		for _, l := range spec.SequenceLengths {
+			hfName, npyName := OutputNames(spec, split, l)
+			out, err := newBucketWriter(spec, a.tmp, hfName, npyName, fdt, l)
+			if err != nil {
+				return nil, err
+			}
+			a.buckets = append(a.buckets, &bucketAssembly{split: split, l: l, out: out,
+				info: BucketInfo{Split: split, SeqLen: l, Paths: out.paths}})
+		}
+	}
+	a.stopCtx = context.AfterFunc(ctx, func() { a.stop(ctx.Err()) })
+	for _, b := range a.buckets {
+		a.wg.Add(1)
+		go a.run(b)
+	}
+	return a, nil
+}
+
+// Add hands over a successful shard's result; it returns at once. The error is the first
+// failure of the assembly so far (a staged file that fails its check, a full disk), so that
+// the caller can stop the job early; nil means no failure yet.
+func (a *Assembler) Add(r Result) error {
+	if err := checkResult(a.spec, &r); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.Index < 0 || r.Index >= len(a.results) {
+		return fmt.Errorf("finalize: shard %s has index %d, the plan has %d shards", r.Shard, r.Index, len(a.results))
+	}
+	if prev := a.results[r.Index]; prev != nil {
+		if prev.Shard == r.Shard && prev.Attempt == r.Attempt {
+			return a.err
+		}
+		return fmt.Errorf("finalize: shard index %d reported twice (%s attempt %d, then %s attempt %d)",
+			r.Index, prev.Shard, prev.Attempt, r.Shard, r.Attempt)
+	}
+	a.results[r.Index] = &r
+	a.cond.Broadcast()
+	return a.err
+}
+
+// checkResult checks that a result has every bucket of the job.
+func checkResult(spec *job.Spec, r *Result) error {
+	for _, split := range Splits() {
+		for _, l := range spec.SequenceLengths {
+			if r.Bucket(split, l) == nil {
+				return fmt.Errorf("finalize: shard %s has no %s bucket of length %d", r.Shard, split, l)
+			}
+		}
+	}
+	return nil
+}
+
+// stop makes the bucket goroutines return, recording err as the assembly's failure if it is
+// the first.
+func (a *Assembler) stop(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err == nil {
+		a.err = err
+	}
+	a.stopped = true
+	a.cond.Broadcast()
+}
+
+// run appends the shards' rows of one bucket in plan order, as the results arrive.
+func (a *Assembler) run(b *bucketAssembly) {
+	defer a.wg.Done()
+	var buf []byte
+	for {
+		a.mu.Lock()
+		for !a.stopped && b.next < len(a.results) && a.results[b.next] == nil {
+			a.cond.Wait()
+		}
+		if a.stopped || b.next == len(a.results) {
+			a.mu.Unlock()
+			return
+		}
+		r := a.results[b.next]
+		a.mu.Unlock()
+
+		a.sem <- struct{}{}
+		sb := r.Bucket(b.split, b.l)
+		start := time.Now()
+		var read time.Duration
+		var err error
+		buf, err = copyStagedRows(a.env.StagingDir, sb, b.out, buf, &read)
+		<-a.sem
+		b.times.ReadStaging += read.Seconds()
+		b.times.WriteOutputs += (time.Since(start) - read).Seconds()
+		if err != nil {
+			a.stop(fmt.Errorf("finalize: shard %s: %w", r.Shard, err))
+			return
+		}
+		// The rows are in the output now; their staged copy only takes disk space.
+		os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
+		b.info.Sequences += sb.Rows
+		b.tails = append(b.tails, sb.Tail)
+		b.next++
+	}
+}
+
+// Finish assembles what Add has not, packs the tails, writes rejects.jsonl, run.json and
+// manifest.json and publishes the output directory, then removes the staging area. results
+// must hold one Result per shard of the plan (any order); those already added must be the
+// same attempts. The job fails, and nothing is published, when more than
+// max_reject_fraction of the records read were rejected. Finish ends the Assembler, whatever
+// it returns.
+func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, err error) {
+	defer func() {
+		if err != nil {
+			a.Abort()
+		}
+	}()
+	rs, err := orderResults(a.spec, results)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != len(a.results) {
+		return nil, fmt.Errorf("finalize: %d shard results for a plan of %d shards", len(rs), len(a.results))
+	}
+	for _, r := range rs {
+		if err := a.Add(r); err != nil {
+			return nil, err
+		}
+	}
+	m, err = newManifest(a.spec, rs, a.env)
+	if err != nil {
+		return nil, err
+	}
+	m.DType = a.dtName
+	shifts := resultLineShifts(rs)
+	if err := checkRejects(a.spec, m, rs, shifts, a.env.StagingDir); err != nil {
+		return nil, err
+	}
+	a.wg.Wait()
+	a.stopCtx()
+	if err := a.failure(ctx); err != nil {
+		return nil, err
+	}
+	if m.Buckets, err = a.closeBuckets(m); err != nil {
+		return nil, err
+	}
+	if err := concatRejects(rs, shifts, a.env.StagingDir, filepath.Join(a.tmp, m.Rejects.Path)); err != nil {
+		return nil, err
+	}
+	if err := writeMetaAndPublish(a.tmp, a.env, m, a.spec.Name); err != nil {
+		return nil, err
+	}
+	a.done = true
+	if a.env.StagingDir != "" {
+		os.RemoveAll(a.env.StagingDir)
+		removeIfEmpty(filepath.Dir(a.env.StagingDir))
+	}
+	return m, nil
+}
+
+// failure is the assembly's first error, or the context's.
+func (a *Assembler) failure(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return a.err
+	}
+	return ctx.Err()
+}
+
+// closeBuckets packs each bucket's tails, checks its token count and closes (syncs) its
+// files, up to env.Workers buckets at once, and returns their manifest entries in output
+// order (train then val, each in the job's length order).
+func (a *Assembler) closeBuckets(m *Manifest) ([]BucketInfo, error) {
+	infos := make([]BucketInfo, len(a.buckets))
+	errs := make([]error, len(a.buckets))
+	var wg sync.WaitGroup
+	for i, b := range a.buckets {
+		wg.Add(1)
+		a.sem <- struct{}{}
+		go func() {
+			defer func() { <-a.sem; wg.Done() }()
+			start := time.Now()
+			infos[i], errs[i] = a.closeBucket(b, m)
+			b.times.WriteOutputs += time.Since(start).Seconds()
+		}()
+	}
+	wg.Wait()
+	if t := a.env.Timings; t != nil {
+		for _, b := range a.buckets {
+			t.ReadStaging += b.times.ReadStaging
+			t.WriteOutputs += b.times.WriteOutputs
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return infos, nil
+}
+
+func (a *Assembler) closeBucket(b *bucketAssembly, m *Manifest) (BucketInfo, error) {
+	rem := pack.Drop
+	var pad uint32
+	if a.spec.Remainder == job.RemainderPad {
+		rem, pad = pack.Pad, *m.PadID
+	}
+	info := b.info
+	st, err := pack.PackTails(b.l, b.tails, rem, pad, b.out.write)
+	if err != nil {
+		return info, err
+	}
+	info.Sequences += st.Rows
+	info.DroppedTailTokens, info.PaddedTailTokens = st.DroppedTailTokens, st.PaddedTailTokens
+	info.Tokens = info.Sequences*int64(b.l) - info.PaddedTailTokens + info.DroppedTailTokens
+	want := m.Tokens.Train
+	if b.split == SplitVal {
+		want = m.Tokens.Val
+	}
+	if info.Tokens != want {
+		return info, fmt.Errorf("finalize: %s_%d holds %d tokens, the shards counted %d", b.split, b.l, info.Tokens, want)
+	}
+	return info, b.out.close()
+}
+
+// Abort stops the assembly and removes its temporary output directory; the staging area is
+// the caller's. It may be called more than once, and after Finish (then it does nothing).
+func (a *Assembler) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.stop(errors.New("finalize: aborted"))
+	a.wg.Wait()
+	if a.stopCtx != nil {
+		a.stopCtx()
+	}
+	for _, b := range a.buckets {
+		b.out.abort()
+	}
+	os.RemoveAll(a.tmp)
+}

@@ -1,0 +1,213 @@
+package shard
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+// assembleFixture plans and executes a many-shard job (byte ranges of a real C4 sample) and
+// returns its spec, inputs' env and results; each call has its own directory.
+func assembleFixture(t *testing.T) (*job.Spec, FinalizeEnv, []Result) {
+	t.Helper()
+	dir := t.TempDir()
+	in := copyTestdata(t, dir, "c4_head.jsonl")
+	s := newSpec(t, dir, func(s *job.Spec) { s.ShardSize = 12 << 10 }, in)
+	inputs, shards := plan(t, s)
+	if len(shards) < 8 {
+		t.Fatalf("want many shards, the plan has %d", len(shards))
+	}
+	rs, err := executeAll(t, s, shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, FinalizeEnv{OutDir: s.Output.Dir, StagingDir: StagingDir(s.Output.Dir, s.Name),
+		Tokenizer: loadTokenizer(t), Inputs: inputs, Workers: 3}, rs
+}
+
+// treeBytes maps each file under dir (relative path) to its contents, with the directory
+// of the job (where its inputs are, named in the manifest) replaced by "DIR".
+func treeBytes(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		b = bytes.ReplaceAll(b, []byte(filepath.Dir(dir)), []byte("DIR"))
+		if rel == "manifest.json" {
+			b = regexp.MustCompile(`"job_fingerprint": "[0-9a-f]+"`).ReplaceAll(b, nil)
+		}
+		out[rel] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestAssembler_ArrivalOrderDoesNotChangeOutputs(t *testing.T) {
+	s, env, rs := assembleFixture(t)
+	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
+		t.Fatal(err)
+	}
+	want := treeBytes(t, s.Output.Dir)
+
+	orders := map[string]func([]Result){
+		"reversed": func(r []Result) {
+			for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+				r[i], r[j] = r[j], r[i]
+			}
+		},
+		"shuffled": func(r []Result) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			rng.Shuffle(len(r), func(i, j int) { r[i], r[j] = r[j], r[i] })
+		},
+	}
+	for name, order := range orders {
+		t.Run(name, func(t *testing.T) {
+			s, env, rs := assembleFixture(t)
+			a, err := NewAssembler(context.Background(), s, len(rs), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			added := append([]Result(nil), rs...)
+			order(added)
+			// Hand over all but the last few: Finish adds those, and a repeated Add of
+			// the same attempt is harmless.
+			for _, r := range added[:len(added)-3] {
+				if err := a.Add(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := a.Add(added[0]); err != nil {
+				t.Fatalf("repeated Add: %v", err)
+			}
+			if _, err := a.Finish(context.Background(), rs); err != nil {
+				t.Fatal(err)
+			}
+			got := treeBytes(t, s.Output.Dir)
+			if len(got) != len(want) {
+				t.Fatalf("%d output files, want %d", len(got), len(want))
+			}
+			for name, b := range want {
+				if !bytes.Equal(got[name], b) {
+					t.Errorf("%s differs from the all-at-once Finalize", name)
+				}
+			}
+			if _, err := os.Stat(env.StagingDir); !os.IsNotExist(err) {
+				t.Errorf("staging left behind: %v", err)
+			}
+		})
+	}
+}
+
+func TestAssembler_RefusesAnotherAttemptOfAnAddedShard(t *testing.T) {
+	s, env, rs := assembleFixture(t)
+	a, err := NewAssembler(context.Background(), s, len(rs), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Abort()
+	if err := a.Add(rs[2]); err != nil {
+		t.Fatal(err)
+	}
+	other := rs[2]
+	other.Attempt++
+	if err := a.Add(other); err == nil || !strings.Contains(err.Error(), "reported twice") {
+		t.Fatalf("err = %v", err)
+	}
+	bad := rs[1]
+	bad.Index = len(rs)
+	if err := a.Add(bad); err == nil || !strings.Contains(err.Error(), "the plan has") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestAssembler_CorruptStagedRowsFailWithoutOutput(t *testing.T) {
+	s, env, rs := assembleFixture(t)
+	// Flip a byte of shard 3's staged train rows: the CRC-32C check must catch it.
+	b := rs[3].Bucket(SplitTrain, 16)
+	p := filepath.Join(env.StagingDir, b.File.Name)
+	data, err := os.ReadFile(p)
+	if err != nil || len(data) == 0 {
+		t.Fatalf("staged rows: %v (%d bytes)", err, len(data))
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAssembler(context.Background(), s, len(rs), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		a.Add(r) // may already report the failure
+	}
+	_, err = a.Finish(context.Background(), rs)
+	if err == nil || !strings.Contains(err.Error(), "CRC-32C") || !strings.Contains(err.Error(), rs[3].Shard) {
+		t.Fatalf("err = %v, want a CRC-32C error naming shard %s", err, rs[3].Shard)
+	}
+	assertNothingPublished(t, s.Output.Dir)
+	if tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(s.Output.Dir), ".out.tmp-*")); len(tmp) != 0 {
+		t.Errorf("temporary output left: %v", tmp)
+	}
+}
+
+func TestAssembler_AbortAndCancelLeaveNoOutput(t *testing.T) {
+	tests := []struct {
+		name string
+		stop func(*Assembler, context.CancelFunc)
+	}{
+		{"abort", func(a *Assembler, _ context.CancelFunc) { a.Abort() }},
+		{"cancel", func(_ *Assembler, cancel context.CancelFunc) { cancel() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, env, rs := assembleFixture(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			a, err := NewAssembler(ctx, s, len(rs), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rs[:len(rs)/2] {
+				if err := a.Add(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tt.stop(a, cancel)
+			if _, err := a.Finish(ctx, rs); err == nil {
+				t.Fatal("Finish after the stop succeeded")
+			}
+			a.Abort() // again: harmless
+			assertNothingPublished(t, s.Output.Dir)
+			if tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(s.Output.Dir), ".out.tmp-*")); len(tmp) != 0 {
+				t.Errorf("temporary output left: %v", tmp)
+			}
+		})
+	}
+}
+
+// assertNothingPublished checks that out holds nothing but the staging area (the caller's to
+// remove).
+func assertNothingPublished(t *testing.T, out string) {
+	t.Helper()
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if e.Name() != ".staging" {
+			t.Errorf("%s holds %s after a failed assembly", out, e.Name())
+		}
+	}
+}
