@@ -51,6 +51,9 @@ type ShardSpec struct {
 	// RowGroupStart and RowGroupEnd delimit Parquet row groups [start, end) (KindRowGroups).
 	RowGroupStart int `json:"row_group_start,omitempty"`
 	RowGroupEnd   int `json:"row_group_end,omitempty"`
+	// RowGroupBytes is the compressed size of those row groups, from the file's metadata:
+	// the shard's share of the file, for progress.
+	RowGroupBytes int64 `json:"row_group_bytes,omitempty"`
 	// StartLine is the 1-based line number of the shard's first line, when known without
 	// reading (the first range of a file, whole files); 0 means unknown.
 	StartLine int64 `json:"start_line,omitempty"`
@@ -184,6 +187,7 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 			s.Kind, s.RowGroupStart, s.RowGroupEnd, s.StartRow = KindRowGroups, g[0], g[1], row
 			for _, rg := range in.RowGroups[g[0]:g[1]] {
 				row += rg.Rows
+				s.RowGroupBytes += rg.Bytes
 			}
 			out = append(out, s)
 		}

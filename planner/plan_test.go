@@ -2,6 +2,7 @@ package planner
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -174,5 +175,22 @@ func TestShardSpec_JSONRoundTrip(t *testing.T) {
 	var back ShardSpec
 	if err := json.Unmarshal(b, &back); err != nil || back != s {
 		t.Fatalf("round trip %s -> %+v, %v", b, back, err)
+	}
+}
+
+func TestPlan_RowGroupShardsCarryTheirBytes(t *testing.T) {
+	rgs := []RowGroup{{10, 40}, {20, 40}, {30, 100}, {5, 10}, {5, 10}}
+	spec := job.DefaultSpec()
+	spec.Name, spec.ShardSize = "t", 100
+	shards, err := Plan(spec, []Input{{Path: "a.parquet", Format: job.FormatParquet, Size: 300, RowGroups: rgs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, s := range shards {
+		got = append(got, s.RowGroupBytes)
+	}
+	if want := []int64{80, 100, 20}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("row group bytes per shard %v, want %v", got, want)
 	}
 }

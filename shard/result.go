@@ -147,15 +147,15 @@ func (r *Result) Bucket(split string, seqLen int) *Bucket {
 	return nil
 }
 
-// PlannedBytes is the amount of input a shard covers, for progress: its byte range, or its
-// whole file. Parquet row-group shards count 0 (their share of the file is not in the spec);
-// their documents still show progress.
+// PlannedBytes is the amount of input a shard covers, for progress: its byte range, the
+// compressed size of its Parquet row groups (credited when the shard ends; its documents show
+// progress meanwhile), or its whole file.
 func PlannedBytes(s Spec) int64 {
 	switch s.Kind {
 	case planner.KindBytes:
 		return s.ByteEnd - s.ByteStart
 	case planner.KindRowGroups:
-		return 0
+		return s.RowGroupBytes
 	default:
 		return s.FileSize
 	}
