@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
+	"unicode/utf8"
 )
 
 // benchJSONL builds an ~8 MB JSONL file by repeating a real corpus.
@@ -101,5 +103,52 @@ func BenchmarkStringBytes(b *testing.B) {
 				b.Fatal(k)
 			}
 		}
+	}
+}
+
+// BenchmarkReadCorpusZstd is the read side of a pipeline run on its own: open each
+// part-*.jsonl.zst of TOKENMILL_BENCH_ZST_DIR (make bench writes them), decompress, split
+// lines, validate each record and extract its text field. MB/s counts the documents' text,
+// as the pipeline's figures do, so that read and tokenize times add up per byte of text.
+func BenchmarkReadCorpusZstd(b *testing.B) {
+	dir := os.Getenv("TOKENMILL_BENCH_ZST_DIR")
+	if dir == "" {
+		b.Skip("TOKENMILL_BENCH_ZST_DIR is not set (make bench sets it)")
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "part-*.jsonl.zst"))
+	if len(paths) == 0 {
+		b.Fatalf("no part-*.jsonl.zst in %s", dir)
+	}
+	read := func() (text int64) {
+		var buf []byte
+		for _, p := range paths {
+			r, err := Open(p, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				rec, err := r.Next()
+				if err == io.EOF {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+				var v []byte
+				var k FieldKind
+				if v, buf, k, err = StringBytes(buf, rec.Raw, "text"); k != FieldOK {
+					b.Fatalf("%s: %v %v", p, k, err)
+				}
+				if !utf8.Valid(v) {
+					b.Fatalf("%s: invalid UTF-8", p)
+				}
+				text += int64(len(v))
+			}
+			r.Close()
+		}
+		return text
+	}
+	b.SetBytes(read())
+	for b.Loop() {
+		read()
 	}
 }
