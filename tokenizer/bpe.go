@@ -11,7 +11,7 @@ import (
 // tiktoken's rule (rank = the rank of the joined bytes) and Hugging Face's (rank = position in
 // the merges list).
 type bpe struct {
-	tokens []string          // id -> raw bytes (byte-level) or vocabulary spelling; "" if unused
+	tokens tokenList         // id -> raw bytes (byte-level) or vocabulary spelling; "" if unused
 	vocab  map[string]uint32 // the inverse of tokens (Hugging Face models only; see lookup)
 	short  *shortTable       // tokens of up to 16 bytes, for the fast whole-piece lookup
 	long   map[string]uint32 // tokens longer than 16 bytes
@@ -38,14 +38,22 @@ type bpe struct {
 
 // index builds the lookup tables from tokens once the vocabulary is complete.
 func (m *bpe) index() {
-	m.short = newShortTable(len(m.tokens))
-	m.long = make(map[string]uint32)
-	for id, s := range m.tokens {
-		switch {
+	n := m.tokens.len()
+	m.short = newShortTable(n)
+	m.short.prefault()
+	long := 0
+	for id := range uint32(n) {
+		switch s := m.tokens.at(id); {
 		case len(s) > maxShortKey:
-			m.long[s] = uint32(id)
+			long++
 		case len(s) > 0:
-			m.short.put(s, uint32(id))
+			m.short.put(s, id)
+		}
+	}
+	m.long = make(map[string]uint32, long)
+	for id := range uint32(n) {
+		if s := m.tokens.at(id); len(s) > maxShortKey {
+			m.long[s] = id
 		}
 	}
 }
@@ -64,18 +72,41 @@ func (m *bpe) lookup(s string) (uint32, bool) {
 
 // finish builds the derived tables once the merges are all in.
 func (m *bpe) finish() {
-	m.low = newLowPairs(m.bigPair)
-	if m.concat {
-		m.byteRank = new([65536]uint32)
-		var two [2]byte
-		for i := range m.byteRank {
-			two[0], two[1] = byte(i>>8), byte(i)
-			m.byteRank[i] = noRank
-			if id, ok := m.short.get(string(two[:])); ok {
-				m.byteRank[i] = id
-			}
+	if !m.concat {
+		m.low = newLowPairs(m.bigPair)
+		return
+	}
+	m.byteRank = twoByteRanks(m.tokens)
+	m.low = newLowPairs(m.lowConcat)
+}
+
+// twoByteRanks returns the rank of every two-byte string: what looking each up in the vocabulary
+// gives (the last of equal tokens wins, as in index), from one pass over the tokens instead of
+// 65536 lookups that each miss the cache.
+func twoByteRanks(tokens tokenList) *[65536]uint32 {
+	r := new([65536]uint32)
+	for i := range r {
+		r[i] = noRank
+	}
+	for id := range uint32(tokens.len()) {
+		if s := tokens.at(id); len(s) == 2 {
+			r[uint16(s[0])<<8|uint16(s[1])] = id
 		}
 	}
+	return r
+}
+
+// lowConcat is bigPair for the ids below 256 with tiktoken's rule. Those are the single bytes in
+// OpenAI's vocabularies, whose merges byteRank already holds.
+func (m *bpe) lowConcat(l, r uint32) uint64 {
+	a, b := m.tokens.at(l), m.tokens.at(r)
+	if len(a) != 1 || len(b) != 1 {
+		return m.bigPair(l, r)
+	}
+	if id := m.byteRank[uint16(a[0])<<8|uint16(b[0])]; id != noRank {
+		return uint64(id)<<32 | uint64(id)
+	}
+	return noMerge
 }
 
 // noRank marks a two-byte string that is no token.
@@ -92,7 +123,7 @@ func (m *bpe) pair(l, r uint32) uint64 {
 // bigPair is pair without the dense table of byte pairs.
 func (m *bpe) bigPair(l, r uint32) uint64 {
 	if m.concat {
-		return m.concatRank(m.tokens[l], m.tokens[r])
+		return m.concatRank(m.tokens.at(l), m.tokens.at(r))
 	}
 	return m.pairs.get(l, r)
 }
@@ -383,8 +414,10 @@ func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
 }
 
 func (m *bpe) token(id uint32) (string, error) {
-	if int(id) < len(m.tokens) && m.tokens[id] != "" {
-		return m.tokens[id], nil
+	if int(id) < m.tokens.len() {
+		if s := m.tokens.at(id); s != "" {
+			return s, nil
+		}
 	}
 	return "", fmt.Errorf("tokenizer: token id %d is not in the vocabulary", id)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -19,16 +20,16 @@ import (
 
 // Side-by-side comparison with github.com/pkoukk/tiktoken-go, a Go port of tiktoken (regexp2
 // for the split pattern, a map-based byte-pair merge). It runs offline: its rank files are read
-// from our embedded assets instead of being downloaded.
+// from testdata/vocab instead of being downloaded.
 
-// assetBpeLoader implements tiktoken.BpeLoader over tokenizer/assets: pkoukk asks for a URL
-// ending in "<name>.tiktoken", we read assets/<name>.tiktoken.gz.
+// assetBpeLoader implements tiktoken.BpeLoader over testdata/vocab: pkoukk asks for a URL
+// ending in "<name>.tiktoken", we read testdata/vocab/<name>.tiktoken.gz.
 type assetBpeLoader struct{}
 
 func (assetBpeLoader) LoadTiktokenBpe(file string) (map[string]int, error) {
-	gz, err := assets.ReadFile("assets/" + path.Base(file) + ".gz")
+	gz, err := os.ReadFile("testdata/vocab/" + path.Base(file) + ".gz")
 	if err != nil {
-		return nil, fmt.Errorf("no embedded rank file for %s: %w", file, err)
+		return nil, fmt.Errorf("no rank file for %s: %w", file, err)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package tokenizer is tokenmill's exact and fast byte-pair-encoding (BPE) tokenizer.
 //
 // It loads OpenAI tiktoken rank files (the built-in encodings r50k_base/gpt2, p50k_base,
-// cl100k_base, o200k_base and o200k_harmony are embedded, compressed, in the binary) and
+// cl100k_base, o200k_base and o200k_harmony are embedded in the binary, pre-parsed) and
 // Hugging Face tokenizer.json files with a BPE model, and produces token ids equal to those of
 // the reference implementations (OpenAI's tiktoken core, Hugging Face tokenizers).
 //

@@ -108,7 +108,7 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 		return nil, err
 	}
 	t.model, p.spelled = m, spelled
-	maxID := len(m.tokens) - 1
+	maxID := m.tokens.len() - 1
 	var added []addedToken
 	for _, a := range f.AddedTokens {
 		added = append(added, addedToken{content: a.Content, id: a.ID, special: a.Special,
@@ -209,10 +209,10 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 	for _, id := range mf.Vocab {
 		n = max(n, int(id)+1)
 	}
-	m := &bpe{tokens: make([]string, n), vocab: make(map[string]uint32, len(mf.Vocab)),
+	m := &bpe{vocab: make(map[string]uint32, len(mf.Vocab)),
 		byteLevel: byteLevel, wholeWord: mf.IgnoreMerges, unk: -1, fuseUnk: mf.FuseUnk,
 		byteFallback: mf.ByteFallback}
-	spelled := make([]string, n)
+	spelled, tokens := make([]string, n), make([]string, n)
 	dec := newByteLevelDecoder()
 	for s, id := range mf.Vocab {
 		spelled[id] = s
@@ -222,9 +222,10 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 				key = string(b)
 			}
 		}
-		m.tokens[id] = key
+		tokens[id] = key
 		m.vocab[key] = id
 	}
+	m.tokens = newTokenList(tokens)
 	m.index()
 	if byteLevel {
 		for b := 0; b < 256; b++ {

@@ -4,8 +4,9 @@ import "testing"
 
 // BenchmarkLoad measures loading the built-in encodings: every `tokenmill run` pays it once.
 func BenchmarkLoad(b *testing.B) {
-	for _, name := range []string{"cl100k_base", "o200k_base"} {
+	for _, name := range []string{"r50k_base", "p50k_base", "cl100k_base", "o200k_base", "o200k_harmony"} {
 		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				if _, err := Load(name); err != nil {
 					b.Fatal(err)

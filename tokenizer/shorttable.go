@@ -34,6 +34,17 @@ func newShortTable(n int) *shortTable {
 	return &shortTable{slots: make([]shortSlot, 1<<bits), mask: 1<<bits - 1, shift: 64 - bits}
 }
 
+// prefault writes to every page of a new table, in order, before it is filled. Fresh from the
+// OS, a page costs a page fault on first touch; filling probes a slot (a read: the kernel maps
+// the shared zero page) before it writes it (a second fault), at random. Writing first takes
+// one fault per page, in order.
+func (t *shortTable) prefault() {
+	const perPage = 4096 / int(unsafe.Sizeof(shortSlot{}))
+	for i := 0; i < len(t.slots); i += perPage {
+		t.slots[i].n = 0
+	}
+}
+
 // packKey packs s (1 <= len(s) <= 16) into two words; equal lengths and words mean equal keys.
 func packKey(s string) (lo, hi uint64) {
 	n := len(s)

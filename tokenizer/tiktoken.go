@@ -2,24 +2,23 @@ package tokenizer
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// assets holds the built-in encodings: gzip-compressed tiktoken rank files and, beside each, a
-// JSON file with its split pattern and special tokens (read-only).
+// assets holds the sidecar JSON of each built-in encoding: its split pattern and special tokens.
+// The vocabularies are embedded apart, pre-parsed (see builtin.go).
 //
-//go:embed assets
+//go:embed assets/*.json
 var assets embed.FS
 
 // builtinNames maps the names Load accepts for the built-in encodings to their asset names.
@@ -44,30 +43,6 @@ type tiktokenMeta struct {
 	PatStr         string            `json:"pat_str"`
 	SpecialTokens  map[string]uint32 `json:"special_tokens"`
 	ExplicitNVocab int               `json:"explicit_n_vocab"`
-}
-
-func loadBuiltin(name string) (*Tokenizer, error) {
-	b, ok := builtinNames[name]
-	if !ok {
-		return nil, fmt.Errorf("tokenizer: unknown built-in encoding %q", name)
-	}
-	gz, err := assets.ReadFile("assets/" + b.ranks + ".tiktoken.gz")
-	if err != nil {
-		return nil, err
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: built-in %s: %w", name, err)
-	}
-	ranks, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: built-in %s: %w", name, err)
-	}
-	meta, err := builtinMeta(b.meta)
-	if err != nil {
-		return nil, err
-	}
-	return newTiktoken(name, ranks, meta)
 }
 
 func builtinMeta(name string) (tiktokenMeta, error) {
@@ -113,11 +88,19 @@ func loadTiktokenFile(path, base string) (*Tokenizer, error) {
 		}
 	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	return newTiktoken(name, ranks, meta)
+	tokens, err := parseRanks(ranks)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %s: %w", name, err)
+	}
+	sum := sha256.Sum256(ranks)
+	return newTiktoken(name, tokens, hex.EncodeToString(sum[:]), meta)
 }
 
-// parseRanks reads a tiktoken rank file: one "base64-token rank" per line.
-func parseRanks(data []byte) (tokens []string, err error) {
+// parseRanks reads a tiktoken rank file: one "base64-token rank" per line. The tokens are
+// decoded into one buffer, not allocated one by one.
+func parseRanks(data []byte) (tokenList, error) {
+	dec := make([]byte, 0, base64.StdEncoding.DecodedLen(len(data)))
+	var spans [][2]int // by rank: where the token is in dec
 	lineNo := 0
 	for len(data) > 0 {
 		lineNo++
@@ -133,33 +116,38 @@ func parseRanks(data []byte) (tokens []string, err error) {
 		}
 		sp := bytes.IndexByte(line, ' ')
 		if sp < 0 {
-			return nil, fmt.Errorf("line %d: want \"base64 rank\"", lineNo)
+			return tokenList{}, fmt.Errorf("line %d: want \"base64 rank\"", lineNo)
 		}
-		tok := make([]byte, base64.StdEncoding.DecodedLen(sp))
-		n, err := base64.StdEncoding.Decode(tok, line[:sp])
+		start, most := len(dec), base64.StdEncoding.DecodedLen(sp)
+		dec = slices.Grow(dec, most)
+		n, err := base64.StdEncoding.Decode(dec[start:start+most], line[:sp])
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", lineNo, err)
+			return tokenList{}, fmt.Errorf("line %d: %w", lineNo, err)
 		}
+		dec = dec[:start+n]
 		rank, err := strconv.ParseUint(string(line[sp+1:]), 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", lineNo, err)
+			return tokenList{}, fmt.Errorf("line %d: %w", lineNo, err)
 		}
-		for uint64(len(tokens)) <= rank {
-			tokens = append(tokens, "")
+		for uint64(len(spans)) <= rank {
+			spans = append(spans, [2]int{})
 		}
-		if tokens[rank] != "" {
-			return nil, fmt.Errorf("line %d: rank %d given twice", lineNo, rank)
+		if spans[rank][1] > spans[rank][0] {
+			return tokenList{}, fmt.Errorf("line %d: rank %d given twice", lineNo, rank)
 		}
-		tokens[rank] = string(tok[:n])
+		spans[rank] = [2]int{start, start + n}
 	}
-	return tokens, nil
+	all := string(dec)
+	tokens := make([]string, len(spans))
+	for rank, sp := range spans {
+		tokens[rank] = all[sp[0]:sp[1]]
+	}
+	return newTokenList(tokens), nil
 }
 
-func newTiktoken(name string, ranks []byte, meta tiktokenMeta) (*Tokenizer, error) {
-	tokens, err := parseRanks(ranks)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", name, err)
-	}
+// newTiktoken builds a tiktoken encoding from its tokens by rank; sum, the hex SHA-256 of the
+// rank file they came from, identifies it.
+func newTiktoken(name string, tokens tokenList, sum string, meta tiktokenMeta) (*Tokenizer, error) {
 	m := &bpe{tokens: tokens, byteLevel: true, wholeWord: true, unk: -1, concat: true}
 	m.index()
 	for b := 0; b < 256; b++ {
@@ -170,19 +158,18 @@ func newTiktoken(name string, ranks []byte, meta tiktokenMeta) (*Tokenizer, erro
 		m.byteIDs[b], m.hasByte[b] = id, true
 	}
 	m.finish()
-	sum := sha256.Sum256(ranks)
 	t := &Tokenizer{
 		name:     name,
 		kind:     "tiktoken",
 		pattern:  meta.PatStr,
 		model:    m,
 		specials: map[string]uint32{},
-		sha256:   hex.EncodeToString(sum[:]),
+		sha256:   sum,
 	}
 	if err := t.setSplitter(meta.PatStr); err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", name, err)
 	}
-	maxID := len(tokens) - 1
+	maxID := tokens.len() - 1
 	var added []addedToken
 	for s, id := range meta.SpecialTokens {
 		t.specials[s] = id
