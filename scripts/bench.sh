@@ -228,6 +228,17 @@ section_pipeline() {
 	TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' -bench 'Compare/tokenmill/cl100k_base$' \
 		-benchtime 1x -cpu 1 -timeout 60m >"$OUT/pipeline-tokenizer-cold.txt"
 	cold=$(tokenizer_mbs "$OUT/pipeline-tokenizer-cold.txt")
+	# The read side alone (decompress, split lines, validate, extract the text), one core: with
+	# the cold tokenizer figure it bounds what a one-core pipeline can reach, before writing.
+	local readonly
+	TOKENMILL_BENCH_ZST_DIR=$PWD/$(dirname "$CORPUS")/zst "$GO" test ./formats -run '^$' -bench 'ReadCorpusZstd' \
+		-benchtime 5x -cpu 1 -timeout 60m >"$OUT/pipeline-read.txt"
+	readonly=$(bench_table "$OUT/pipeline-read.txt" | awk '$1 ~ /^BenchmarkReadCorpusZstd/ { print $2; exit }')
+	# The zstd command's own decompression time of the same files, for comparison.
+	local zstdcli=0
+	if command -v zstd >/dev/null; then
+		zstdcli=$( { /usr/bin/time -f "%U %S" zstd -q -d -c "$(dirname "$CORPUS")"/zst/*.zst >/dev/null; } 2>&1 | awk '{ print $1 + $2 }')
+	fi
 
 	pipeline_job a '[2048]' '[npy]' uint32
 	pipeline_job b '[512, 1024, 2048]' '[hf, npy]' int64
@@ -249,9 +260,11 @@ section_pipeline() {
 		done
 	done
 	header "pipeline: tokenmill run, end to end"
-	python3 - "$OUT/pipeline-runs.txt" "$(cat "$CORPUS.textbytes")" "${warm:-0}" "${cold:-0}" "$dd" "$src" <<'PY' | tee "$OUT/pipeline.txt"
+	python3 - "$OUT/pipeline-runs.txt" "$(cat "$CORPUS.textbytes")" "${warm:-0}" "${cold:-0}" "$dd" "$src" \
+		"${readonly:-0}" "$zstdcli" <<'PY' | tee "$OUT/pipeline.txt"
 import json, re, sys
 runs, raw, warm, cold, dd, src = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
+readonly, zstdcli = float(sys.argv[7]), float(sys.argv[8])
 mb = raw / 1e6
 
 def gnutime(path):
@@ -273,6 +286,12 @@ for line in open(runs):
 
 print(f"raw text {mb:.1f} MB; tokenizer-only, cl100k_base, one core: {warm:.1f} MB/s warm ({src}), "
       f"{cold:.1f} MB/s cold (one pass, -benchtime 1x)")
+if readonly and cold:
+    bound = 1 / (1 / cold + 1 / readonly)
+    print(f"read side alone (zstd, lines, validate, extract; BenchmarkReadCorpusZstd, one core): {readonly:.1f} MB/s "
+          f"= {mb / readonly:.2f} s; zstd command: {zstdcli:.2f} cpu-s to decompress the same files")
+    print(f"one-core bound of read + tokenize (cold), nothing written: {bound:.1f} MB/s = {bound / cold:.0%} of the cold "
+          f"tokenizer, {bound / warm if warm else 0:.0%} of the warm")
 print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys)")
 print(f"{'set':3} {'workers':>7} {'run':>3} {'wall s':>7} {'cpu s':>6} {'MB/s':>6} {'MB/s/core':>9} {'MB/s/cpu-s':>10} "
