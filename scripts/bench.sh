@@ -250,8 +250,11 @@ section_pipeline() {
 		for w in ${PIPELINE_WORKERS:-1 2}; do
 			for r in $(seq "$reps"); do
 				t=$OUT/pipeline-$s-w$w-r$r
-				header "pipeline $s: $bin run $OUT/pipeline-$s.yaml --workers $w --overwrite ($r/$reps)"
-				/usr/bin/time -v -o "$t.time" "$bin" run "$OUT/pipeline-$s.yaml" --workers "$w" --overwrite \
+				# The previous output is removed outside the timing: a run into a fresh
+				# directory is what is measured, not the deletion of the old one.
+				rm -rf "$OUT/pipeline-$s"
+				header "pipeline $s: $bin run $OUT/pipeline-$s.yaml --workers $w ($r/$reps)"
+				/usr/bin/time -v -o "$t.time" "$bin" run "$OUT/pipeline-$s.yaml" --workers "$w" \
 					--progress none >"$t.out"
 				sed -n '/^throughput/p; /^time/p' "$t.out"
 				cp "$OUT/pipeline-$s/run.json" "$t.run.json"
