@@ -332,14 +332,11 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 			s.i = i
 			return 0, 0, dst, false, s.errf("unterminated string")
 		}
-		switch e := b[i+1]; e {
-		case '"', '\\', '/':
-			d[n] = e
+		// One table load decides the one-letter escapes, the common case.
+		if c := unescapeByte[b[i+1]]; c != 0 {
+			d[n] = c
 			n, i = n+1, i+2
-		case 'b', 'f', 'n', 'r', 't':
-			d[n] = unescapeByte[e]
-			n, i = n+1, i+2
-		case 'u':
+		} else if b[i+1] == 'u' {
 			if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
 				s.i = i + 1
 				return 0, 0, dst, false, s.errf("invalid \\u escape")
@@ -362,7 +359,7 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 				}
 			}
 			n += utf8.EncodeRune(d[n:], r)
-		default:
+		} else {
 			s.i = i + 1
 			return 0, 0, dst, false, s.errf("invalid escape")
 		}
@@ -400,5 +397,6 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 	}
 }
 
-// unescapeByte maps the letter of a one-letter escape to its byte.
-var unescapeByte = [256]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+// unescapeByte maps the character after a backslash to the byte its one-letter escape
+// stands for; 0 for 'u' and for characters that make no valid escape.
+var unescapeByte = [256]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', '"': '"', '\\': '\\', '/': '/'}
