@@ -5,6 +5,13 @@
 //	shard.Execute(ctx, spec, env) -> shard.Result        // partial outputs in the staging area
 //	shard.Finalize(ctx, job, results, env) -> Manifest   // final outputs, in shard order
 //
+// Finalize is NewAssembler + Assembler.Finish. A runner that gets results one by one hands each
+// to Assembler.Add as it comes: the rows of shard i are appended to the outputs as soon as
+// shards 0..i-1 have been, beside the shards still running (one goroutine per split and
+// length), and their staged copy is deleted. Finish then only appends what is left, packs the
+// tails and publishes: the copy and the disk's write-out overlap execution instead of
+// following it, and the staging area holds only the shards not yet appended.
+//
 // Execute reads one shard's records, validates them with the pretraining rules of the data
 // formats document (the text field is present, a string, not empty after stripping, valid
 // UTF-8; the record is well-formed JSON, an object, not longer than the record limit),
@@ -17,12 +24,13 @@
 // commits. Blank lines, a byte-order mark and CRLF endings are handled by the readers and are
 // neither documents nor rejects.
 //
-// Finalize checks the reject fraction, then streams the staged rows of all shards in shard
-// order into the .npy and Hugging Face outputs, packs the shards' tails (at most one partial
+// Finalize checks the reject fraction, streams the staged rows of all shards in shard
+// order into the .npy and Hugging Face outputs (their disk write-out started as they grow, so
+// the publishing fsync waits for the last few megabytes only), packs the shards' tails (at most one partial
 // row per split and length remains, dropped or padded by the job's remainder), concatenates
 // the rejects (a byte-range shard numbers its lines from its range's start, so as not to read
-// the file before it; finalize turns them absolute: see lines.go), and writes manifest.json last, all in a temporary directory beside the output
-// directory that is renamed into place. The bytes of every output file depend on the input
+// the file before it; finalize turns them absolute: see lines.go), and writes manifest.json
+// last, all in a temporary directory beside the output directory that is renamed into place. The bytes of every output file depend on the input
 // bytes, the job spec and the tokenizer only: not on workers, timing or attempts. Timings
 // live in run.json, never in the manifest.
 //
@@ -34,5 +42,6 @@
 //
 // Concurrency: no global mutable state. Execute may run concurrently for different shards
 // (the Tokenizer in Env is shared and must be safe for concurrent use); the Progress counters
-// are atomic. Finalize runs once per job, after every shard has a Result.
+// are atomic. Assembler.Add may be called from any goroutine; Finalize (or Finish) runs once
+// per job, with every shard's Result.
 package shard
