@@ -211,3 +211,40 @@ func assertNothingPublished(t *testing.T, out string) {
 		}
 	}
 }
+
+func TestFinalize_RetriedShardsGiveTheSameOutputs(t *testing.T) {
+	// A retry (a worker lost, a shard handed out again) runs the shard as a new attempt in its
+	// own staging directory; whichever attempt's result is committed, the outputs are the same,
+	// and an abandoned attempt's leftovers change nothing.
+	s, env, rs := assembleFixture(t)
+	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
+		t.Fatal(err)
+	}
+	want := treeBytes(t, s.Output.Dir)
+
+	s, env, rs = assembleFixture(t)
+	_, shards := plan(t, s)
+	for _, i := range []int{0, 3, len(rs) - 1} {
+		retry := Env{Job: s, Tokenizer: env.Tokenizer, StagingDir: env.StagingDir, Attempt: 1}
+		r, err := Execute(context.Background(), shards[i], retry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Dir == rs[i].Dir {
+			t.Fatalf("attempt 1 of shard %d staged into attempt 0's directory %s", i, r.Dir)
+		}
+		rs[i] = r // attempt 0's files stay behind, abandoned
+	}
+	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
+		t.Fatal(err)
+	}
+	got := treeBytes(t, s.Output.Dir)
+	for name, b := range want {
+		if !bytes.Equal(got[name], b) {
+			t.Errorf("%s differs after retries", name)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d output files after retries, want %d", len(got), len(want))
+	}
+}
