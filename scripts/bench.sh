@@ -264,10 +264,10 @@ section_pipeline() {
 	done
 	header "pipeline: tokenmill run, end to end"
 	python3 - "$OUT/pipeline-runs.txt" "$(cat "$CORPUS.textbytes")" "${warm:-0}" "${cold:-0}" "$dd" "$src" \
-		"${readonly:-0}" "$zstdcli" <<'PY' | tee "$OUT/pipeline.txt"
+		"${readonly:-0}" "$zstdcli" "$OUT/tokenizer-batch.txt" <<'PY' | tee "$OUT/pipeline.txt"
 import json, re, sys
 runs, raw, warm, cold, dd, src = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
-readonly, zstdcli = float(sys.argv[7]), float(sys.argv[8])
+readonly, zstdcli, batchfile = float(sys.argv[7]), float(sys.argv[8]), sys.argv[9]
 mb = raw / 1e6
 
 def gnutime(path):
@@ -310,18 +310,46 @@ ddmb = float(m.group(1)) * {"B": 1e-6, "kB": 1e-3, "MB": 1, "GB": 1e3}[m.group(2
 print(f"\nb: where the time goes (seconds; load = tokenizer load, within plan; exec and final are wall times, "
       f"their parts are summed over workers); disk: dd 512 MiB oflag=direct {ddmb:.0f} MB/s")
 print(f"{'workers':>7} {'run':>3} {'wall':>6} {'load':>5} {'exec':>5} {'read':>5} {'tokenize':>8} {'write stg':>9} "
-      f"{'final':>5} {'read stg':>8} {'write out':>9} {'MB written':>10} {'B/B in':>6} {'MB/s wr':>7} {'/dd':>5}")
+      f"{'final':>5} {'read stg':>8} {'write out':>9} {'MB out':>6} {'B/B in':>6} {'MB stg':>6} {'MB/s out':>8} {'/dd':>5}")
 for x in rows:
     if x["s"] != "b":
         continue
     i = x["info"]; ex = i["stages"]["execute"]; fi = i["stages"]["finalize"]
-    written = x["out"] + i["staging_bytes"]
+    written = x["out"]
     wmb = written / 1e6
     print(f"{x['w']:7d} {x['r']:3d} {x['wall']:6.2f} {i['tokenizer_load_seconds']:5.2f} {i['execute_seconds']:5.2f} "
           f"{ex['read']:5.2f} {ex['tokenize']:8.2f} {ex['write']:9.2f} {i['finalize_seconds']:5.2f} "
-          f"{fi['read_staging']:8.2f} {fi['write_outputs']:9.2f} {wmb:10.0f} {written / raw:6.1f} "
-          f"{wmb / x['wall']:7.0f} {wmb / x['wall'] / ddmb if ddmb else 0:5.0%}")
-print("MB written = outputs (du -sb, run.json excluded) + staging rows and rejects; MB/s wr = MB written / wall time")
+          f"{fi['read_staging']:8.2f} {fi['write_outputs']:9.2f} {wmb:6.0f} {written / raw:6.1f} "
+          f"{i['staging_bytes'] / 1e6:6.0f} {wmb / x['wall']:8.0f} {wmb / x['wall'] / ddmb if ddmb else 0:5.0%}")
+print("MB out = the outputs (du -sb, run.json excluded), synced to disk; MB stg = staged rows and rejects (page cache, "
+      "deleted once assembled); MB/s out = MB out / wall time of the whole run")
+
+# Scaling: the pipeline's speedup from 1 to the most workers, next to what the tokenizer alone
+# gets from as many cores on this machine (EncodeBatch, the tokenizer section's run).
+best = {}
+for x in rows:
+    k = (x["s"], x["w"])
+    best[k] = min(best.get(k, 1e9), x["wall"])
+ws = sorted({x["w"] for x in rows})
+batch = {}
+try:
+    for line in open(batchfile):
+        f = line.split()
+        if not f or not f[0].startswith("BenchmarkEncodeBatch/cl100k_base"):
+            continue
+        m = re.search(r"-(\d+)$", f[0])
+        batch[int(m.group(1)) if m else 1] = float(f[f.index("MB/s") - 1])
+except (OSError, ValueError):
+    pass
+if len(ws) > 1:
+    lo, hi = ws[0], ws[-1]
+    print(f"\nscaling, best wall times, {lo} -> {hi} workers:")
+    for s in ("a", "b"):
+        if (s, lo) in best and (s, hi) in best:
+            print(f"  {s}: {best[s, lo]:.2f} s -> {best[s, hi]:.2f} s = {best[s, lo] / best[s, hi]:.2f}x")
+    if lo in batch and hi in batch:
+        print(f"  tokenizer alone (EncodeBatch cl100k_base, {lo} -> {hi} cores): {batch[lo]:.0f} -> {batch[hi]:.0f} MB/s "
+              f"= {batch[hi] / batch[lo]:.2f}x")
 PY
 }
 
