@@ -115,6 +115,8 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 			asm.Abort()
 		}
 	}()
+	// A shard next in plan order writes its rows straight into the outputs.
+	env.Lease = asm.Lease
 	t0 := time.Now()
 	results, err := execute(ctx, shards, env, workers, opt, info.InputBytes, shard.Execute, asm.Add)
 	if err != nil {

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -37,22 +38,26 @@ type Assembler struct {
 	results []*Result // by shard index; nil until added
 	stopped bool      // Abort, a failed bucket or a cancelled context: the goroutines return
 	err     error     // the first bucket error
+	leased  int       // the shard index holding the Lease, or -1
 	buckets []*bucketAssembly
 	wg      sync.WaitGroup
 	stopCtx func() bool
 	done    bool // Finish or Abort ran
 }
 
-// bucketAssembly is one split and length being assembled; its fields belong to its goroutine
-// until the Assembler's WaitGroup says it returned.
+// bucketAssembly is one split and length being assembled. next and busy are guarded by the
+// Assembler's mutex; the other fields belong to its goroutine until the Assembler's WaitGroup
+// says it returned (out also to the shard holding the Lease).
 type bucketAssembly struct {
 	split string
 	l     int
 	out   *bucketWriter
 	info  BucketInfo
 	next  int        // shards appended
+	busy  bool       // copying the staged rows of shard next
 	tails [][]uint32 // of the appended shards, in order
 	times FinalizeTimings
+	row   []byte // a leased shard's row, encoded
 }
 
 // NewAssembler checks the output directory (refused when it exists, unless env.Overwrite),
@@ -79,7 +84,7 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
 		return nil, err
 	}
-	a = &Assembler{spec: spec, env: env, dt: fdt, dtName: string(dt), results: make([]*Result, shards),
+	a = &Assembler{spec: spec, env: env, dt: fdt, dtName: string(dt), results: make([]*Result, shards), leased: -1,
 		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", spec.Name)}
 	a.cond = sync.NewCond(&a.mu)
 	if err := os.RemoveAll(a.tmp); err != nil {
@@ -132,8 +137,67 @@ func (a *Assembler) Add(r Result) error {
 			r.Index, prev.Shard, prev.Attempt, r.Shard, r.Attempt)
 	}
 	a.results[r.Index] = &r
+	if a.leased == r.Index {
+		a.leased = -1
+	}
 	a.cond.Broadcast()
 	return a.err
+}
+
+// Lease is the right of one shard to write its full rows straight into the outputs, granted
+// by Assembler.Lease when every shard before it is already in them: its rows are then next in
+// every output, and staging them would only copy them twice more (write, read back). With one
+// worker every shard runs under a lease; with more, the shard that runs first in plan order
+// whenever the others before it are done. The outputs are the same bytes either way.
+type Lease struct {
+	a     *Assembler
+	index int
+}
+
+// Lease grants shard index the Lease when every shard before it is in the outputs (or holds
+// rows already written there) and no other shard holds it; otherwise it returns nil and the
+// shard stages its rows. The shard's Result, handed to Add, ends the lease; a failed shard
+// must call fail, which stops the assembly (its rows may be partly written).
+func (a *Assembler) Lease(index int) *Lease {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped || a.leased >= 0 || index < 0 || index >= len(a.results) || a.results[index] != nil {
+		return nil
+	}
+	for _, b := range a.buckets {
+		if b.busy {
+			return nil
+		}
+		for j := b.next; j < index; j++ {
+			if r := a.results[j]; r == nil || !r.direct() {
+				return nil
+			}
+		}
+	}
+	a.leased = index
+	return &Lease{a: a, index: index}
+}
+
+// direct reports whether the result's rows went straight to the outputs.
+func (r *Result) direct() bool {
+	return len(r.Buckets) > 0 && r.Buckets[0].Direct
+}
+
+// write appends one full row of split s (0 train, 1 val) and length index i to the outputs.
+func (l *Lease) write(s, i int, row []uint32) error {
+	b := l.a.buckets[s*len(l.a.spec.SequenceLengths)+i]
+	b.row = b.row[:0]
+	for _, id := range row {
+		b.row = binary.LittleEndian.AppendUint32(b.row, id)
+	}
+	return b.out.writeStaged(b.row)
+}
+
+// fail stops the assembly with the leased shard's error; nil-safe.
+func (l *Lease) fail(err error) {
+	if l != nil {
+		l.a.stop(fmt.Errorf("shard index %d failed while writing into the outputs: %w", l.index, err))
+	}
 }
 
 // checkResult checks that a result has every bucket of the job.
@@ -174,10 +238,18 @@ func (a *Assembler) run(b *bucketAssembly) {
 			return
 		}
 		r := a.results[b.next]
+		sb := r.Bucket(b.split, b.l)
+		if sb.Direct { // the shard wrote its rows under a lease
+			b.info.Sequences += sb.Rows
+			b.tails = append(b.tails, sb.Tail)
+			b.next++
+			a.mu.Unlock()
+			continue
+		}
+		b.busy = true
 		a.mu.Unlock()
 
 		a.sem <- struct{}{}
-		sb := r.Bucket(b.split, b.l)
 		start := time.Now()
 		var read time.Duration
 		var err error
@@ -193,7 +265,10 @@ func (a *Assembler) run(b *bucketAssembly) {
 		os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
 		b.info.Sequences += sb.Rows
 		b.tails = append(b.tails, sb.Tail)
+		a.mu.Lock()
+		b.busy = false
 		b.next++
+		a.mu.Unlock()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenmill/tokenmill/job"
 )
@@ -247,4 +248,127 @@ func TestFinalize_RetriedShardsGiveTheSameOutputs(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("%d output files after retries, want %d", len(got), len(want))
 	}
+}
+
+func TestAssembler_LeasedShardsWriteTheSameOutputs(t *testing.T) {
+	// Reference: every shard staged, then Finalize.
+	s, env, rs := assembleFixture(t)
+	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
+		t.Fatal(err)
+	}
+	want := treeBytes(t, s.Output.Dir)
+
+	// Shards run one after the other, each asking for the lease, as one local worker does;
+	// every third shard is run before its predecessor has been added, so it stages.
+	s, env, _ = assembleFixture(t)
+	os.RemoveAll(env.StagingDir)
+	_, shards := plan(t, s)
+	a, err := NewAssembler(context.Background(), s, len(shards), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xenv := Env{Job: s, Tokenizer: env.Tokenizer, StagingDir: env.StagingDir, Lease: a.Lease}
+	var all []Result
+	var held *Result
+	direct := 0
+	for i, sh := range shards {
+		r, err := Execute(context.Background(), sh, xenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.direct() {
+			direct++
+		}
+		all = append(all, r)
+		if i%3 == 1 && held == nil {
+			held = &all[len(all)-1] // added after the next shard ran
+			continue
+		}
+		if err := a.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		if held != nil {
+			if err := a.Add(*held); err != nil {
+				t.Fatal(err)
+			}
+			held = nil
+		}
+	}
+	if direct == 0 || direct == len(shards) {
+		t.Fatalf("%d of %d shards ran under a lease; the test wants some of each", direct, len(shards))
+	}
+	if _, err := a.Finish(context.Background(), all); err != nil {
+		t.Fatal(err)
+	}
+	got := treeBytes(t, s.Output.Dir)
+	for name, b := range want {
+		if !bytes.Equal(got[name], b) {
+			t.Errorf("%s differs between leased and staged assembly", name)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d output files, want %d", len(got), len(want))
+	}
+}
+
+func TestAssembler_LeaseGoesToTheHeadOnly(t *testing.T) {
+	s, env, rs := assembleFixture(t)
+	a, err := NewAssembler(context.Background(), s, len(rs), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Abort()
+	if a.Lease(1) != nil {
+		t.Error("shard 1 got the lease before shard 0 was in the outputs")
+	}
+	l := a.Lease(0)
+	if l == nil {
+		t.Fatal("shard 0, the head, got no lease")
+	}
+	if a.Lease(0) != nil || a.Lease(1) != nil {
+		t.Error("a second lease was granted while shard 0 holds one")
+	}
+	// Shard 0 stages here (its result is the staged one): once it is added and copied, shard
+	// 1 is the head.
+	if err := a.Add(rs[0]); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Lease(1) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("shard 1 never got the lease after shard 0 was appended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestAssembler_FailedLeasedShardStopsTheAssembly(t *testing.T) {
+	dir := t.TempDir()
+	// A .gz cut short: the shard fails after writing some rows under its lease.
+	src, err := os.ReadFile(filepath.Join("testdata", "cc_en_head-0174.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := writeFile(t, dir, "cut.jsonl.gz", string(src[:len(src)*2/3]))
+	s := newSpec(t, dir, nil, in)
+	inputs, shards := plan(t, s)
+	env := FinalizeEnv{OutDir: s.Output.Dir, StagingDir: StagingDir(s.Output.Dir, s.Name),
+		Tokenizer: loadTokenizer(t), Inputs: inputs}
+	a, err := NewAssembler(context.Background(), s, len(shards), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Execute(context.Background(), shards[0], Env{Job: s, Tokenizer: env.Tokenizer,
+		StagingDir: env.StagingDir, Lease: a.Lease})
+	if err == nil {
+		t.Fatal("a truncated .gz executed without error")
+	}
+	if err := a.failure(context.Background()); err == nil || !strings.Contains(err.Error(), "writing into the outputs") {
+		t.Fatalf("assembly error after the leased shard failed: %v", err)
+	}
+	if a.Lease(0) != nil {
+		t.Error("a stopped assembly granted a lease")
+	}
+	a.Abort()
+	assertNothingPublished(t, s.Output.Dir)
 }

@@ -10,7 +10,10 @@
 // shards 0..i-1 have been, beside the shards still running (one goroutine per split and
 // length), and their staged copy is deleted. Finish then only appends what is left, packs the
 // tails and publishes: the copy and the disk's write-out overlap execution instead of
-// following it, and the staging area holds only the shards not yet appended.
+// following it, and the staging area holds only the shards not yet appended. A shard that
+// starts when every shard before it is in the outputs takes the Assembler's Lease (Env.Lease)
+// and writes its rows straight into them, not staging them at all: with one worker, every
+// shard. The output bytes do not depend on which shards staged.
 //
 // Execute reads one shard's records, validates them with the pretraining rules of the data
 // formats document (the text field is present, a string, not empty after stripping, valid

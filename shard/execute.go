@@ -43,8 +43,14 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)
 	}
+	var lease *Lease
+	if env.Lease != nil {
+		lease = env.Lease(spec.Index)
+	}
 	defer func() {
 		if err != nil {
+			// Rows written under a lease are in the outputs: the assembly cannot go on.
+			lease.fail(err)
 			os.RemoveAll(dir)
 			if strings.Contains(err.Error(), spec.Path) {
 				err = fmt.Errorf("shard %s: %w", spec.ID, err)
@@ -58,7 +64,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 		return Result{}, err
 	}
 	defer rd.Close()
-	w, err := newShardWriter(env.StagingDir, res.Dir, env.Job.SequenceLengths)
+	w, err := newShardWriter(env.StagingDir, res.Dir, env.Job.SequenceLengths, lease)
 	if err != nil {
 		return Result{}, err
 	}

@@ -37,6 +37,10 @@ type Env struct {
 	MaxRecord int64
 	// Progress, when not nil, receives live counts.
 	Progress *Progress
+	// Lease, when not nil, is asked at the start of a shard for the right to write its full
+	// rows straight into the job's outputs (Assembler.Lease); nil (or a nil *Lease) stages
+	// them. Only a runner that assembles in the same process can offer it.
+	Lease func(index int) *Lease
 }
 
 // StagingDir returns the staging root of a job whose output directory is outDir.
@@ -90,7 +94,9 @@ type Bucket struct {
 	Split  string  `json:"split"`
 	SeqLen int     `json:"seq_len"`
 	Rows   int64   `json:"rows"`
-	File   FileRef `json:"file"` // Rows*SeqLen little-endian uint32 ids
+	File   FileRef `json:"file"` // Rows*SeqLen little-endian uint32 ids; empty when Direct
+	// Direct says the rows went straight into the outputs under a Lease, not to File.
+	Direct bool `json:"direct,omitempty"`
 	// Tail holds the tokens that did not fill a row (fewer than SeqLen), in order.
 	Tail []uint32 `json:"tail"`
 }

@@ -6,36 +6,43 @@ import (
 	"github.com/tokenmill/tokenmill/pack"
 )
 
-// shardWriter holds a shard's staged outputs: one row file per split and length, the
-// rejects, and one packer per split.
+// shardWriter holds a shard's staged outputs: one row file per split and length (none under a
+// lease, whose rows go straight to the outputs), the rejects, and one packer per split.
 type shardWriter struct {
 	root    string
 	lengths []int
-	rows    [2][]*stagedFile // [split][length index]
+	rows    [2][]*stagedFile // [split][length index]; nil under a lease
+	lease   *Lease
 	packers [2]*pack.Packer
 	rejects *stagedFile
 	done    bool
 }
 
-func newShardWriter(root, dir string, lengths []int) (w *shardWriter, err error) {
-	w = &shardWriter{root: root, lengths: lengths}
+func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWriter, err error) {
+	w = &shardWriter{root: root, lengths: lengths, lease: lease}
 	defer func() {
 		if err != nil {
 			w.abort()
 		}
 	}()
 	for s, split := range Splits() {
-		for _, l := range lengths {
-			f, err := createStaged(root, filepath.Join(dir, stagedName(split, l)))
-			if err != nil {
-				return nil, err
-			}
-			w.rows[s] = append(w.rows[s], f)
+		emit := func(length int, row []uint32) error {
+			return lease.write(s, w.index(length), row)
 		}
-		files := w.rows[s]
-		p, err := pack.NewPacker(lengths, func(length int, row []uint32) error {
-			return files[w.index(length)].writeIDs(row)
-		})
+		if lease == nil {
+			for _, l := range lengths {
+				f, err := createStaged(root, filepath.Join(dir, stagedName(split, l)))
+				if err != nil {
+					return nil, err
+				}
+				w.rows[s] = append(w.rows[s], f)
+			}
+			files := w.rows[s]
+			emit = func(length int, row []uint32) error {
+				return files[w.index(length)].writeIDs(row)
+			}
+		}
+		p, err := pack.NewPacker(lengths, emit)
 		if err != nil {
 			return nil, err
 		}
@@ -60,12 +67,16 @@ func (w *shardWriter) index(length int) int {
 func (w *shardWriter) finish(res *Result) error {
 	for s, split := range Splits() {
 		for i, l := range w.lengths {
-			ref, err := w.rows[s][i].close()
-			if err != nil {
-				return err
+			b := Bucket{Split: split, SeqLen: l, Rows: w.packers[s].Rows(l), Tail: w.packers[s].Tail(l),
+				Direct: w.lease != nil}
+			if w.lease == nil {
+				ref, err := w.rows[s][i].close()
+				if err != nil {
+					return err
+				}
+				b.File = ref
 			}
-			res.Buckets = append(res.Buckets, Bucket{Split: split, SeqLen: l, Rows: w.packers[s].Rows(l),
-				File: ref, Tail: w.packers[s].Tail(l)})
+			res.Buckets = append(res.Buckets, b)
 		}
 	}
 	ref, err := w.rejects.close()
