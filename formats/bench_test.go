@@ -20,22 +20,29 @@ func benchJSONL(b *testing.B) (string, []byte) {
 	return writeFile(b, "bench.jsonl", data), data
 }
 
+// eachRecord opens path and calls fn with each record, failing the benchmark on an error.
+func eachRecord(b *testing.B, path string, fn func(Record)) {
+	r, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		fn(rec)
+	}
+}
+
 func BenchmarkReader_JSONL(b *testing.B) {
 	p, data := benchJSONL(b)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		r, err := Open(p, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			if _, err := r.Next(); err == io.EOF {
-				break
-			} else if err != nil {
-				b.Fatal(err)
-			}
-		}
-		r.Close()
+		eachRecord(b, p, func(Record) {})
 	}
 }
 
@@ -44,22 +51,12 @@ func BenchmarkReader_JSONLExtract(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	var buf []byte
 	for b.Loop() {
-		r, err := Open(p, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				b.Fatal(err)
-			}
+		eachRecord(b, p, func(rec Record) {
+			var err error
 			if buf, _, err = AppendString(buf[:0], rec.Raw, "prompt"); err != nil {
 				b.Fatal(err)
 			}
-		}
-		r.Close()
+		})
 	}
 }
 
@@ -122,28 +119,17 @@ func BenchmarkReadCorpusZstd(b *testing.B) {
 	read := func() (text int64) {
 		var buf []byte
 		for _, p := range paths {
-			r, err := Open(p, Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			for {
-				rec, err := r.Next()
-				if err == io.EOF {
-					break
-				} else if err != nil {
-					b.Fatal(err)
-				}
-				var v []byte
-				var k FieldKind
-				if v, buf, k, err = StringBytes(buf, rec.Raw, "text"); k != FieldOK {
+			eachRecord(b, p, func(rec Record) {
+				v, nbuf, k, err := StringBytes(buf, rec.Raw, "text")
+				if k != FieldOK {
 					b.Fatalf("%s: %v %v", p, k, err)
 				}
 				if !utf8.Valid(v) {
 					b.Fatalf("%s: invalid UTF-8", p)
 				}
+				buf = nbuf
 				text += int64(len(v))
-			}
-			r.Close()
+			})
 		}
 		return text
 	}

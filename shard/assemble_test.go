@@ -58,12 +58,32 @@ func treeBytes(t *testing.T, dir string) map[string][]byte {
 	return out
 }
 
-func TestAssembler_ArrivalOrderDoesNotChangeOutputs(t *testing.T) {
+// stagedReference is the output of the fixture's job with every shard staged and finalized at
+// once, as treeBytes gives it.
+func stagedReference(t *testing.T) map[string][]byte {
+	t.Helper()
 	s, env, rs := assembleFixture(t)
 	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
 		t.Fatal(err)
 	}
-	want := treeBytes(t, s.Output.Dir)
+	return treeBytes(t, s.Output.Dir)
+}
+
+// sameTree reports the files of got that differ from want, and a different file count.
+func sameTree(t *testing.T, what string, want, got map[string][]byte) {
+	t.Helper()
+	for name, b := range want {
+		if !bytes.Equal(got[name], b) {
+			t.Errorf("%s: %s differs", what, name)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: %d output files, want %d", what, len(got), len(want))
+	}
+}
+
+func TestAssembler_ArrivalOrderDoesNotChangeOutputs(t *testing.T) {
+	want := stagedReference(t)
 
 	orders := map[string]func([]Result){
 		"reversed": func(r []Result) {
@@ -98,15 +118,7 @@ func TestAssembler_ArrivalOrderDoesNotChangeOutputs(t *testing.T) {
 			if _, err := a.Finish(context.Background(), rs); err != nil {
 				t.Fatal(err)
 			}
-			got := treeBytes(t, s.Output.Dir)
-			if len(got) != len(want) {
-				t.Fatalf("%d output files, want %d", len(got), len(want))
-			}
-			for name, b := range want {
-				if !bytes.Equal(got[name], b) {
-					t.Errorf("%s differs from the all-at-once Finalize", name)
-				}
-			}
+			sameTree(t, "results added "+name, want, treeBytes(t, s.Output.Dir))
 			if _, err := os.Stat(env.StagingDir); !os.IsNotExist(err) {
 				t.Errorf("staging left behind: %v", err)
 			}
@@ -217,13 +229,8 @@ func TestFinalize_RetriedShardsGiveTheSameOutputs(t *testing.T) {
 	// A retry (a worker lost, a shard handed out again) runs the shard as a new attempt in its
 	// own staging directory; whichever attempt's result is committed, the outputs are the same,
 	// and an abandoned attempt's leftovers change nothing.
+	want := stagedReference(t)
 	s, env, rs := assembleFixture(t)
-	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
-		t.Fatal(err)
-	}
-	want := treeBytes(t, s.Output.Dir)
-
-	s, env, rs = assembleFixture(t)
 	_, shards := plan(t, s)
 	for _, i := range []int{0, 3, len(rs) - 1} {
 		retry := Env{Job: s, Tokenizer: env.Tokenizer, StagingDir: env.StagingDir, Attempt: 1}
@@ -239,28 +246,14 @@ func TestFinalize_RetriedShardsGiveTheSameOutputs(t *testing.T) {
 	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
 		t.Fatal(err)
 	}
-	got := treeBytes(t, s.Output.Dir)
-	for name, b := range want {
-		if !bytes.Equal(got[name], b) {
-			t.Errorf("%s differs after retries", name)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("%d output files after retries, want %d", len(got), len(want))
-	}
+	sameTree(t, "after retries", want, treeBytes(t, s.Output.Dir))
 }
 
 func TestAssembler_LeasedShardsWriteTheSameOutputs(t *testing.T) {
-	// Reference: every shard staged, then Finalize.
-	s, env, rs := assembleFixture(t)
-	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
-		t.Fatal(err)
-	}
-	want := treeBytes(t, s.Output.Dir)
-
+	want := stagedReference(t)
 	// Shards run one after the other, each asking for the lease, as one local worker does;
 	// every third shard is run before its predecessor has been added, so it stages.
-	s, env, _ = assembleFixture(t)
+	s, env, _ := assembleFixture(t)
 	os.RemoveAll(env.StagingDir)
 	_, shards := plan(t, s)
 	a, err := NewAssembler(context.Background(), s, len(shards), env)
@@ -300,15 +293,7 @@ func TestAssembler_LeasedShardsWriteTheSameOutputs(t *testing.T) {
 	if _, err := a.Finish(context.Background(), all); err != nil {
 		t.Fatal(err)
 	}
-	got := treeBytes(t, s.Output.Dir)
-	for name, b := range want {
-		if !bytes.Equal(got[name], b) {
-			t.Errorf("%s differs between leased and staged assembly", name)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("%d output files, want %d", len(got), len(want))
-	}
+	sameTree(t, "leased and staged", want, treeBytes(t, s.Output.Dir))
 }
 
 func TestAssembler_LeaseGoesToTheHeadOnly(t *testing.T) {
