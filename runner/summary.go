@@ -25,13 +25,14 @@ func WriteSummary(w io.Writer, s *Summary) error {
 			b.PaddedTailTokens, strings.Join(b.Paths, ", "))
 	}
 	fmt.Fprintln(tw)
-	mbps := 0.0
+	mbps, text := 0.0, 0.0
 	if r.ExecuteSeconds > 0 {
 		mbps = float64(r.InputBytes) / 1e6 / r.ExecuteSeconds
+		text = float64(m.Documents.TextBytes) / 1e6 / r.ExecuteSeconds
 	}
 	fmt.Fprintf(tw, "rejects\t%d\t%s\n", m.Rejects.Count, m.Rejects.Path)
-	fmt.Fprintf(tw, "throughput\t%s tok/s\t%.2f MB/s of input files\t%d workers, %d shards\n",
-		Count(int64(r.TokensPerSecond)), mbps, r.Workers, r.Shards)
+	fmt.Fprintf(tw, "throughput\t%s tok/s\t%.1f MB/s of text, %.1f MB/s of input files\t%d workers, %d shards\n",
+		Count(int64(r.TokensPerSecond)), text, mbps, r.Workers, r.Shards)
 	fmt.Fprintf(tw, "time\t%.2fs total\tplan %.2fs, execute %.2fs, finalize %.2fs\n",
 		r.TotalSeconds, r.PlanSeconds, r.ExecuteSeconds, r.FinalizeSeconds)
 	return tw.Flush()

@@ -184,6 +184,7 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 			return err
 		}
 		p.res.Documents.Written++
+		p.res.Documents.TextBytes += int64(len(text))
 		p.progress(&rec, 0, int64(len(ids)))
 		t0 = time.Now()
 		write += t0.Sub(t2)

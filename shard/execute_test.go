@@ -25,7 +25,7 @@ func TestExecute_CountsAndStaging(t *testing.T) {
 		t.Fatalf("got %d results", len(rs))
 	}
 	r := rs[0]
-	if r.Documents != (Counts{Read: 4, Written: 2, Rejected: 2}) {
+	if r.Documents != (Counts{Read: 4, Written: 2, Rejected: 2, TextBytes: 11 + 48}) {
 		t.Errorf("documents = %+v", r.Documents)
 	}
 	tk := loadTokenizer(t)

@@ -67,12 +67,16 @@ type Counts struct {
 	Read     int64 `json:"read"`
 	Written  int64 `json:"written"`
 	Rejected int64 `json:"rejected"`
+	// TextBytes is the size of the written documents' text (UTF-8, as tokenized): the
+	// amount of text a job turned into tokens, and the base of its MB/s.
+	TextBytes int64 `json:"text_bytes"`
 }
 
 func (c *Counts) add(o Counts) {
 	c.Read += o.Read
 	c.Written += o.Written
 	c.Rejected += o.Rejected
+	c.TextBytes += o.TextBytes
 }
 
 // Tokens are token counts per split: the ids of written documents, BOS/EOS included.
