@@ -57,7 +57,6 @@ type bucketAssembly struct {
 	busy  bool       // copying the staged rows of shard next
 	tails [][]uint32 // of the appended shards, in order
 	times FinalizeTimings
-	row   []byte // a leased shard's row, encoded
 }
 
 // NewAssembler checks the output directory (refused when it exists, unless env.Overwrite),
@@ -149,15 +148,36 @@ func (a *Assembler) Add(r Result) error {
 // every output, and staging them would only copy them twice more (write, read back). With one
 // worker every shard runs under a lease; with more, the shard that runs first in plan order
 // whenever the others before it are done. The outputs are the same bytes either way.
+//
+// The rows go to the outputs through one goroutine per split and length, in chunks of whole
+// rows (at most leaseQueue chunks waiting per output), so that converting and writing them,
+// often several bytes per input byte, runs beside the shard's tokenizing, as the copy of
+// staged rows does.
 type Lease struct {
-	a     *Assembler
-	index int
+	a      *Assembler
+	index  int
+	sinks  []*leaseSink // one per bucket, in the Assembler's order
+	closed bool
 }
+
+// leaseSink feeds one output's rows to its writing goroutine.
+type leaseSink struct {
+	b    *bucketAssembly
+	buf  []byte      // rows being gathered
+	ch   chan []byte // full chunks, to the writer
+	free chan []byte // written chunks, back for reuse
+	done chan error  // the writer's first error, when ch is closed and drained
+}
+
+const (
+	leaseChunk = 1 << 20 // bytes of rows handed to a writer at once (whole rows; at least one)
+	leaseQueue = 4       // chunks waiting per writer
+)
 
 // Lease grants shard index the Lease when every shard before it is in the outputs (or holds
 // rows already written there) and no other shard holds it; otherwise it returns nil and the
-// shard stages its rows. The shard's Result, handed to Add, ends the lease; a failed shard
-// must call fail, which stops the assembly (its rows may be partly written).
+// shard stages its rows. The shard must end the lease with close before its Result goes to
+// Add, or with fail, which stops the assembly (its rows may be partly written).
 func (a *Assembler) Lease(index int) *Lease {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -175,7 +195,14 @@ func (a *Assembler) Lease(index int) *Lease {
 		}
 	}
 	a.leased = index
-	return &Lease{a: a, index: index}
+	l := &Lease{a: a, index: index}
+	for _, b := range a.buckets {
+		k := &leaseSink{b: b, ch: make(chan []byte, leaseQueue), free: make(chan []byte, leaseQueue+1),
+			done: make(chan error, 1)}
+		go k.drain()
+		l.sinks = append(l.sinks, k)
+	}
+	return l
 }
 
 // direct reports whether the result's rows went straight to the outputs.
@@ -183,19 +210,73 @@ func (r *Result) direct() bool {
 	return len(r.Buckets) > 0 && r.Buckets[0].Direct
 }
 
-// write appends one full row of split s (0 train, 1 val) and length index i to the outputs.
-func (l *Lease) write(s, i int, row []uint32) error {
-	b := l.a.buckets[s*len(l.a.spec.SequenceLengths)+i]
-	b.row = b.row[:0]
-	for _, id := range row {
-		b.row = binary.LittleEndian.AppendUint32(b.row, id)
+// drain writes the chunks to the output until ch is closed; after an error it only discards
+// them, and reports the error on done.
+func (k *leaseSink) drain() {
+	var err error
+	for chunk := range k.ch {
+		if err == nil {
+			err = k.b.out.writeStaged(chunk)
+		}
+		select {
+		case k.free <- chunk[:0]:
+		default:
+		}
 	}
-	return b.out.writeStaged(b.row)
+	k.done <- err
 }
 
-// fail stops the assembly with the leased shard's error; nil-safe.
+// write appends one full row of split s (0 train, 1 val) and length index i to the outputs.
+func (l *Lease) write(s, i int, row []uint32) error {
+	k := l.sinks[s*len(l.a.spec.SequenceLengths)+i]
+	if len(k.buf) > 0 && len(k.buf)+4*len(row) > leaseChunk {
+		k.flush()
+	}
+	if k.buf == nil {
+		select {
+		case k.buf = <-k.free:
+		default:
+			k.buf = make([]byte, 0, max(leaseChunk, 4*len(row)))
+		}
+	}
+	for _, id := range row {
+		k.buf = binary.LittleEndian.AppendUint32(k.buf, id)
+	}
+	return nil
+}
+
+// flush hands the gathered rows to the writer.
+func (k *leaseSink) flush() {
+	if len(k.buf) > 0 {
+		k.ch <- k.buf
+		k.buf = nil
+	}
+}
+
+// close writes what is gathered, waits for the writers and returns their first error. The
+// shard's rows are then all in the outputs (or the assembly failed).
+func (l *Lease) close() error {
+	if l == nil || l.closed {
+		return nil
+	}
+	l.closed = true
+	var errs []error
+	for _, k := range l.sinks {
+		k.flush()
+		close(k.ch)
+	}
+	for _, k := range l.sinks {
+		if err := <-k.done; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fail ends the lease and stops the assembly with the leased shard's error; nil-safe.
 func (l *Lease) fail(err error) {
 	if l != nil {
+		l.close()
 		l.a.stop(fmt.Errorf("shard index %d failed while writing into the outputs: %w", l.index, err))
 	}
 }

@@ -65,6 +65,9 @@ func (w *shardWriter) index(length int) int {
 
 // finish closes the staged files and fills the result's buckets and rejects.
 func (w *shardWriter) finish(res *Result) error {
+	if err := w.lease.close(); err != nil {
+		return err
+	}
 	for s, split := range Splits() {
 		for i, l := range w.lengths {
 			b := Bucket{Split: split, SeqLen: l, Rows: w.packers[s].Rows(l), Tail: w.packers[s].Tail(l),
