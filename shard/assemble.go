@@ -135,6 +135,10 @@ func (a *Assembler) Add(r Result) error {
 		return fmt.Errorf("finalize: shard index %d reported twice (%s attempt %d, then %s attempt %d)",
 			r.Index, prev.Shard, prev.Attempt, r.Shard, r.Attempt)
 	}
+	if r.direct() != (a.leased == r.Index) {
+		return fmt.Errorf("finalize: shard %s: its rows are direct=%v, but it %s the lease",
+			r.Shard, r.direct(), map[bool]string{true: "held", false: "did not hold"}[a.leased == r.Index])
+	}
 	a.results[r.Index] = &r
 	if a.leased == r.Index {
 		a.leased = -1

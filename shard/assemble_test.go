@@ -313,15 +313,39 @@ func TestAssembler_LeaseGoesToTheHeadOnly(t *testing.T) {
 	if a.Lease(0) != nil || a.Lease(1) != nil {
 		t.Error("a second lease was granted while shard 0 holds one")
 	}
-	// Shard 0 stages here (its result is the staged one): once it is added and copied, shard
-	// 1 is the head.
-	if err := a.Add(rs[0]); err != nil {
+	// Shard 0 ends its lease (writing nothing here) and reports its rows as written directly;
+	// a direct result from a shard without the lease is refused; once shards 1 and 2 (staged)
+	// are copied too, shard 3 is the head.
+	if err := l.close(); err != nil {
 		t.Fatal(err)
 	}
+	r := rs[0]
+	r.Buckets = append([]Bucket(nil), r.Buckets...)
+	for i := range r.Buckets {
+		r.Buckets[i].Direct, r.Buckets[i].File = true, FileRef{}
+	}
+	if err := a.Add(r); err != nil {
+		t.Fatal(err)
+	}
+	bogus := rs[2]
+	bogus.Buckets = r.Buckets
+	if err := a.Add(bogus); err == nil || !strings.Contains(err.Error(), "did not hold the lease") {
+		t.Errorf("a direct result without a lease: err = %v", err)
+	}
+	for _, r := range rs[1:3] { // staged: the assembler copies them
+		if err := a.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for a.Lease(1) == nil {
+	for {
+		l3 := a.Lease(3)
+		if l3 != nil {
+			l3.close()
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("shard 1 never got the lease after shard 0 was appended")
+			t.Fatal("shard 3 never got the lease after shards 0 (direct), 1 (staged) and 2 were appended")
 		}
 		time.Sleep(time.Millisecond)
 	}
