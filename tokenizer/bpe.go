@@ -22,6 +22,7 @@ type bpe struct {
 	// lookups in the same table as whole pieces (hot in cache), and loading builds nothing.
 	concat    bool
 	byteRank  *[65536]uint32 // concat: the rank of every two-byte string, or noRank
+	filter    *tokenFilter   // concat: which strings of 3 to 16 bytes may be tokens (set by index)
 	byteLevel bool           // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
 	byteIDs   [256]uint32
 	hasByte   [256]bool
@@ -41,15 +42,25 @@ func (m *bpe) index() {
 	n := m.tokens.len()
 	m.short = newShortTable(n)
 	m.short.prefault()
+	// The filter is filled here, not in finish, to share packKey with the table.
+	var filter *tokenFilter
+	if m.concat {
+		filter = newTokenFilter(n)
+	}
 	long := 0
 	for id := range uint32(n) {
 		switch s := m.tokens.at(id); {
 		case len(s) > maxShortKey:
 			long++
 		case len(s) > 0:
-			m.short.put(s, id)
+			lo, hi := packKey(s)
+			m.short.putPacked(lo, hi, len(s), id)
+			if filter != nil && len(s) >= 3 {
+				filter.add(lo, hi, len(s))
+			}
 		}
 	}
+	m.filter = filter
 	m.long = make(map[string]uint32, long)
 	for id := range uint32(n) {
 		if s := m.tokens.at(id); len(s) > maxShortKey {
@@ -139,8 +150,8 @@ func (m *bpe) adjacent(piece string, ids []uint32, next []int32, i, j int32) uin
 	if k := next[j]; k >= 0 {
 		end = k
 	}
-	if id, ok := m.lookup(piece[i:end]); ok {
-		return uint64(id)<<32 | uint64(id)
+	if r := m.rankOf(piece[i:end]); r != noMerge {
+		return r<<32 | r
 	}
 	return noMerge
 }
@@ -183,7 +194,7 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		}
 		return st.cache.appendIDs(dst, v&^hotRef)
 	}
-	if m.wholeWord {
+	if m.wholeWord && m.mayBeToken(lo, hi, len(piece)) {
 		if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
 			st.hot.put(h, lo, hi, len(piece), id)
 			return append(dst, id)
@@ -373,12 +384,38 @@ func (m *bpe) mergeSpans(piece string, st *state) []uint32 {
 	return ids[:n]
 }
 
-// rankOf is the rank of the token spelled s, or noMerge.
+// rankOf is the rank of the token spelled s, or noMerge; it serves tiktoken's rule, where the
+// rank is the id. The merge loops ask for strings of 2 bytes (a dense table) and of 3 to 16,
+// about half of which are no token: the filter answers most of those without touching the big
+// table, whose lines are seldom in cache when the text is new.
 func (m *bpe) rankOf(s string) uint64 {
+	switch n := len(s); {
+	case n == 2:
+		if r := m.byteRank[uint16(s[0])<<8|uint16(s[1])]; r != noRank {
+			return uint64(r)
+		}
+		return noMerge
+	case n >= 3 && n <= maxShortKey:
+		lo, hi := packKey(s)
+		if !m.filter.mayHave(lo, hi, n) {
+			return noMerge
+		}
+		if id, ok := m.short.getPacked(lo, hi, n); ok {
+			return uint64(id)
+		}
+		return noMerge
+	}
 	if id, ok := m.lookup(s); ok {
 		return uint64(id)
 	}
 	return noMerge
+}
+
+// mayBeToken reports whether the piece packed as (lo, hi) with length n may be a token: false
+// means it certainly is not, and the lookup in the big table can be skipped. Pieces seen for the
+// first time are looked up whole before they are merged.
+func (m *bpe) mayBeToken(lo, hi uint64, n int) bool {
+	return m.filter == nil || n < 3 || m.filter.mayHave(lo, hi, n)
 }
 
 // mergeSmall merges in place with a linear scan for the best pair: fastest for short pieces.

@@ -12,8 +12,10 @@
 // pieces that take several tokens; and merge loops that do not allocate: an in-place scan for
 // ordinary pieces, a tournament tree (cache-resident) up to 64 KiB and rank buckets beyond, so a megabyte without a space
 // costs O(n log n), not tiktoken's O(n^2). tiktoken vocabularies merge by looking up the
-// concatenated bytes (their rule), Hugging Face ones through a table of their merges. Other
-// split patterns go through a general backtracking regex engine (correct, slower).
+// concatenated bytes (their rule), with a cache-resident Bloom filter in front of the table that
+// answers most of the lookups that find nothing (on new text, those miss the CPU caches), Hugging
+// Face ones through a table of their merges. Other split patterns go through a general
+// backtracking regex engine (correct, slower).
 //
 // Concurrency: a *Tokenizer is immutable after Load and safe for concurrent use; per-call
 // scratch state (buffers and a bounded piece cache) comes from a small free list. EncodeBatch

@@ -83,12 +83,12 @@ func (t *shortTable) getPacked(lo, hi uint64, length int) (uint32, bool) {
 	}
 }
 
-// put stores val for s (len(s) in [1, 16]), replacing an earlier value. The table must not be
-// more than half full; callers size it or reset it.
-func (t *shortTable) put(s string, val uint32) {
-	lo, hi := packKey(s)
-	n := uint32(len(s))
-	for i := t.home(lo, hi, len(s)); ; i = (i + 1) & t.mask {
+// putPacked stores val for the key packed by packKey from a string of length in [1, 16],
+// replacing an earlier value. The table must not be more than half full; callers size it or
+// reset it.
+func (t *shortTable) putPacked(lo, hi uint64, length int, val uint32) {
+	n := uint32(length)
+	for i := t.home(lo, hi, length); ; i = (i + 1) & t.mask {
 		e := &t.slots[i]
 		if e.n == 0 {
 			*e = shortSlot{lo, hi, n, val}
