@@ -296,14 +296,16 @@ if readonly and cold:
     print(f"one-core bound of read + tokenize (cold), nothing written: {bound:.1f} MB/s = {bound / cold:.0%} of the cold "
           f"tokenizer, {bound / warm if warm else 0:.0%} of the warm")
 print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
-      "MB/s/cpu-s = raw MB / (user + sys)")
+      "MB/s/cpu-s = raw MB / (user + sys); tok/cpu = the run's own tokenize time / its CPU time: the share of the "
+      "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move")
 print(f"{'set':3} {'workers':>7} {'run':>3} {'wall s':>7} {'cpu s':>6} {'MB/s':>6} {'MB/s/core':>9} {'MB/s/cpu-s':>10} "
-      f"{'/warm':>6} {'/cold':>6} {'peak RSS MB':>11}")
+      f"{'/warm':>6} {'/cold':>6} {'tok/cpu':>7} {'peak RSS MB':>11}")
 for x in rows:
     per_cpu = mb / x["cpu"]
+    tok = x["info"]["stages"]["execute"]["tokenize"] / x["cpu"]
     print(f"{x['s']:3} {x['w']:7d} {x['r']:3d} {x['wall']:7.2f} {x['cpu']:6.2f} {mb / x['wall']:6.1f} "
           f"{mb / (x['wall'] * x['w']):9.1f} {per_cpu:10.1f} {per_cpu / warm if warm else 0:6.0%} "
-          f"{per_cpu / cold if cold else 0:6.0%} {x['rss']:11.0f}")
+          f"{per_cpu / cold if cold else 0:6.0%} {tok:7.0%} {x['rss']:11.0f}")
 
 m = re.search(r"([\d.]+) ([kMG]?B)/s", dd)
 ddmb = float(m.group(1)) * {"B": 1e-6, "kB": 1e-3, "MB": 1, "GB": 1e3}[m.group(2)] if m else 0
