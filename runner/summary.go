@@ -35,5 +35,8 @@ func WriteSummary(w io.Writer, s *Summary) error {
 		Count(int64(r.TokensPerSecond)), text, mbps, r.Workers, r.Shards)
 	fmt.Fprintf(tw, "time\t%.2fs total\tplan %.2fs, execute %.2fs, finalize %.2fs\n",
 		r.TotalSeconds, r.PlanSeconds, r.ExecuteSeconds, r.FinalizeSeconds)
+	// Where the workers' time went (summed over them): what to look at when a run is slow.
+	e := r.Stages.Execute
+	fmt.Fprintf(tw, "stages\tsummed over workers\tread %.2fs, tokenize %.2fs, write %.2fs\n", e.Read, e.Tokenize, e.Write)
 	return tw.Flush()
 }
