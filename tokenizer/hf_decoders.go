@@ -50,21 +50,11 @@ func newDecoder(raw json.RawMessage) (decoder, error) {
 		r, _ := utf8.DecodeRuneInString(c.Content)
 		return stripDecoder{content: r, start: c.Start, stop: c.Stop}, nil
 	case "Replace":
-		var c struct {
-			Pattern hfPattern `json:"pattern"`
-			Content *string   `json:"content"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, bad(err)
-		}
-		if c.Content == nil {
-			return nil, bad(fmt.Errorf("missing \"content\""))
-		}
-		m, err := c.Pattern.compile()
+		m, content, err := parseReplace(raw)
 		if err != nil {
 			return nil, bad(err)
 		}
-		return replaceDecoder{m: m, content: *c.Content}, nil
+		return replaceDecoder{m: m, content: content}, nil
 	case "BPEDecoder":
 		c := struct {
 			Suffix *string `json:"suffix"`

@@ -36,6 +36,26 @@ type hfPattern struct {
 	Regex  *string `json:"Regex"`
 }
 
+// parseReplace reads the configuration of a Replace normalizer or decoder (the same in both):
+// the pattern to replace, compiled, and its replacement.
+func parseReplace(raw json.RawMessage) (matcher, string, error) {
+	var c struct {
+		Pattern hfPattern `json:"pattern"`
+		Content *string   `json:"content"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, "", err
+	}
+	if c.Content == nil {
+		return nil, "", fmt.Errorf("missing \"content\"")
+	}
+	m, err := c.Pattern.compile()
+	if err != nil {
+		return nil, "", err
+	}
+	return m, *c.Content, nil
+}
+
 // compile returns the matcher: a literal for String, the regex engine for Regex.
 func (p hfPattern) compile() (matcher, error) {
 	switch {
@@ -105,21 +125,11 @@ func newNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		return prependNormalizer{*c.Prepend}, nil
 	case "Replace":
-		var c struct {
-			Pattern hfPattern `json:"pattern"`
-			Content *string   `json:"content"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, bad(err)
-		}
-		if c.Content == nil {
-			return nil, bad(fmt.Errorf("missing \"content\""))
-		}
-		m, err := c.Pattern.compile()
+		m, content, err := parseReplace(raw)
 		if err != nil {
 			return nil, bad(err)
 		}
-		return replaceNormalizer{m: m, content: *c.Content}, nil
+		return replaceNormalizer{m: m, content: content}, nil
 	case "Strip":
 		var c struct {
 			Left  bool `json:"strip_left"`
