@@ -1,6 +1,8 @@
 package formats
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -168,4 +170,31 @@ func (j *jsonRows) Next() (Row, error) {
 		row.Keys = row.Order[""]
 	}
 	return row, nil
+}
+
+// rowCheckEvery is how many rows EachRow reads between checks of its context.
+const rowCheckEvery = 256
+
+// EachRow calls fn with every row of rr, in order, until the end of the input (nil), an error
+// reading it or from fn (returned as is), or the cancellation of ctx, checked every
+// rowCheckEvery rows: the record loop of validate and convert shards and of `tokenmill
+// validate`.
+func EachRow(ctx context.Context, rr RowReader, fn func(Row) error) error {
+	for n := 0; ; n++ {
+		if n%rowCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		row, err := rr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -173,19 +171,7 @@ func inferShard(ctx context.Context, rr formats.RowReader, locate func(formats.R
 // eachObject calls fn for every row of rr, failing on a row that is not a JSON object, with
 // its location (by locate), as `tokenmill convert` does.
 func eachObject(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, fn func(formats.Row, map[string]any) error) error {
-	for n := 0; ; n++ {
-		if n%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		row, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return formats.EachRow(ctx, rr, func(row formats.Row) error {
 		if row.Err != nil {
 			return fmt.Errorf("%s: %v", locate(row), row.Err)
 		}
@@ -196,7 +182,8 @@ func eachObject(ctx context.Context, rr formats.RowReader, locate func(formats.R
 		if err := fn(row, m); err != nil {
 			return fmt.Errorf("%s: %w", locate(row), err)
 		}
-	}
+		return nil
+	})
 }
 
 // encodeSchema serialises a schema as an Arrow IPC stream without batches: the exact types

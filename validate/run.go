@@ -2,8 +2,6 @@ package validate
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	"github.com/tokenmill/tokenmill/formats"
 )
@@ -13,9 +11,6 @@ import (
 // so that one bad line among millions is counted and located like any other rule.
 const MsgMalformed = "Malformed JSON"
 
-// checkEvery is how many rows CheckRows reads between context checks.
-const checkEvery = 256
-
 // CheckRows checks every row of rr against stage into rep, in order. It is the record loop
 // shared by `tokenmill validate` and the shards of a kind: validate job, so that both count
 // and locate alike. For pretraining, the expected sequence length comes from each source
@@ -23,19 +18,7 @@ const checkEvery = 256
 // reader's error when the input breaks off (rows read before stay counted), or ctx's error.
 func CheckRows(ctx context.Context, rep *Report, stage Stage, rr formats.RowReader, opt Options) error {
 	source, recOpt := "", opt
-	for n := 0; ; n++ {
-		if n%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		row, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return formats.EachRow(ctx, rr, func(row formats.Row) error {
 		if row.Source != source {
 			// Each .arrow file of a curriculum directory names its own sequence length.
 			source, recOpt = row.Source, opt
@@ -46,10 +29,11 @@ func CheckRows(ctx context.Context, rep *Report, stage Stage, rr formats.RowRead
 		loc := Locate(row)
 		if row.Err != nil {
 			rep.Add(loc, []Issue{{Message: MsgMalformed}})
-			continue
+			return nil
 		}
 		rep.Add(loc, CheckValue(stage, row.Value, recOpt))
-	}
+		return nil
+	})
 }
 
 // Locate is where a row was found: "file:line" for line-oriented inputs, "file:row N" for
