@@ -2,7 +2,6 @@ package formats
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,29 +19,11 @@ func benchJSONL(b *testing.B) (string, []byte) {
 	return writeFile(b, "bench.jsonl", data), data
 }
 
-// eachRecord opens path and calls fn with each record, failing the benchmark on an error.
-func eachRecord(b *testing.B, path string, fn func(Record)) {
-	r, err := Open(path, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return
-		} else if err != nil {
-			b.Fatal(err)
-		}
-		fn(rec)
-	}
-}
-
 func BenchmarkReader_JSONL(b *testing.B) {
 	p, data := benchJSONL(b)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		eachRecord(b, p, func(Record) {})
+		eachRecord(b, p, Options{}, func(Record) {})
 	}
 }
 
@@ -51,7 +32,7 @@ func BenchmarkReader_JSONLExtract(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	var buf []byte
 	for b.Loop() {
-		eachRecord(b, p, func(rec Record) {
+		eachRecord(b, p, Options{}, func(rec Record) {
 			var err error
 			if buf, _, err = AppendString(buf[:0], rec.Raw, "prompt"); err != nil {
 				b.Fatal(err)
@@ -119,7 +100,7 @@ func BenchmarkReadCorpusZstd(b *testing.B) {
 	read := func() (text int64) {
 		var buf []byte
 		for _, p := range paths {
-			eachRecord(b, p, func(rec Record) {
+			eachRecord(b, p, Options{}, func(rec Record) {
 				v, nbuf, k, err := StringBytes(buf, rec.Raw, "text")
 				if k != FieldOK {
 					b.Fatalf("%s: %v %v", p, k, err)

@@ -26,24 +26,33 @@ func writeFile(t testing.TB, name string, data []byte) string {
 	return p
 }
 
-func readAll(t testing.TB, path string, opt Options) []got {
-	t.Helper()
+// eachRecord opens path with opt and calls fn with each record, failing the test on an error.
+func eachRecord(tb testing.TB, path string, opt Options, fn func(Record)) {
+	tb.Helper()
 	r, err := Open(path, opt)
 	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
+		tb.Fatalf("Open(%s): %v", path, err)
 	}
 	defer r.Close()
-	var out []got
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
-			return out
+			return
 		}
 		if err != nil {
-			t.Fatalf("Next: %v", err)
+			tb.Fatalf("Next: %v", err)
 		}
-		out = append(out, got{rec.Line, rec.Offset, string(rec.Raw), rec.TooLong, rec.Size})
+		fn(rec)
 	}
+}
+
+func readAll(t testing.TB, path string, opt Options) []got {
+	t.Helper()
+	var out []got
+	eachRecord(t, path, opt, func(rec Record) {
+		out = append(out, got{rec.Line, rec.Offset, string(rec.Raw), rec.TooLong, rec.Size})
+	})
+	return out
 }
 
 func TestLineReader_Lines(t *testing.T) {

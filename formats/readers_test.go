@@ -20,20 +20,8 @@ import (
 // texts reads every record of path and returns the extracted field values.
 func texts(t *testing.T, path string, opt Options) []string {
 	t.Helper()
-	r, err := Open(path, opt)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
-	}
-	defer r.Close()
 	var out []string
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("Next: %v", err)
-		}
+	eachRecord(t, path, opt, func(rec Record) {
 		s, kind, err := rec.Extract(opt.Field)
 		if kind != FieldOK {
 			s = "<" + kind.String() + ">"
@@ -45,7 +33,8 @@ func texts(t *testing.T, path string, opt Options) []string {
 			t.Fatalf("%s: JSON() = %q is not JSON", rec.Where(), rec.JSON())
 		}
 		out = append(out, s)
-	}
+	})
+	return out
 }
 
 func TestOpen_RealFixtures(t *testing.T) {

@@ -177,7 +177,7 @@ func TestEncode_PathologicalInputsScaleLinearly(t *testing.T) {
 // pattern has \s+(?!\S) without the newline rule and ?\p{N}+ without a length limit.
 func TestEncode_PathologicalGPT2(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short")
+		t.Skip("-short: the pathological inputs take seconds (make test runs it)")
 	}
 	tk := loadTest(t, "r50k_base")
 	for _, k := range pathoKinds {
