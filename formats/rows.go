@@ -114,6 +114,12 @@ func detectFile(path string) (Format, error) {
 	return sniff(head), nil
 }
 
+// OpenDecompressed opens path for reading its bytes, decompressing gzip and zstd (detected by
+// name or magic bytes) as the readers do: for callers that parse the stream themselves.
+func OpenDecompressed(path string) (io.ReadCloser, error) {
+	return openSource(path)
+}
+
 // openSource opens path decompressed, detecting compression by name or magic bytes.
 func openSource(path string) (*source, error) {
 	_, comp := detectName(path)

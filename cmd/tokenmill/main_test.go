@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -100,5 +103,39 @@ func TestAppendID_MatchesStrconv(t *testing.T) {
 		if got, want := string(appendID(nil, v)), fmt.Sprint(v); got != want {
 			t.Errorf("appendID(%d) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+func TestTokenize_CompressedFiles(t *testing.T) {
+	dir := t.TempDir()
+	plain := []byte("{\"text\":\"Hello, world!\"}\n{\"text\":\"a\"}\n")
+	var gz, zs bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write(plain)
+	gw.Close()
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(plain)
+	zw.Close()
+	want := "{\"ids\":[9906,11,1917,0]}\n{\"ids\":[64]}\n"
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"in.jsonl", plain},
+		{"in.jsonl.gz", gz.Bytes()},
+		{"in.jsonl.zst", zs.Bytes()},
+		{"zstd-without-suffix.jsonl", zs.Bytes()}, // found by its magic bytes
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, tt.name)
+			if err := os.WriteFile(p, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errs := runCLI(t, "", "tokenize", "--tokenizer", "cl100k_base", p)
+			if code != 0 || out != want {
+				t.Errorf("exit %d, out %q (want %q), stderr %q", code, out, want, errs)
+			}
+		})
 	}
 }

@@ -7,12 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strings"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/tokenizer"
@@ -49,7 +44,7 @@ func cmdTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name, in := "stdin", stdin
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		name = fs.Arg(0)
-		rc, err := openMaybeCompressed(name)
+		rc, err := formats.OpenDecompressed(name)
 		if err != nil {
 			fmt.Fprintln(stderr, "tokenmill tokenize:", err)
 			return 1
@@ -70,41 +65,6 @@ func cmdTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
-// openMaybeCompressed opens a file, decompressing .gz and .zst by their names.
-func openMaybeCompressed(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case strings.HasSuffix(path, ".gz"):
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{zr, f}, nil
-	case strings.HasSuffix(path, ".zst"):
-		zr, err := zstd.NewReader(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{zr, closerFunc(func() error { zr.Close(); return f.Close() })}, nil
-	}
-	return f, nil
-}
-
-type closerFunc func() error
-
-func (c closerFunc) Close() error { return c() }
 
 type tokenizeOptions struct {
 	field   string
