@@ -29,7 +29,6 @@ type Assembler struct {
 	spec   *job.Spec
 	env    FinalizeEnv
 	tmp    string
-	dt     formats.DType
 	dtName string
 	sem    chan struct{} // bounds the buckets copying at once
 
@@ -83,7 +82,7 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
 		return nil, err
 	}
-	a = &Assembler{spec: spec, env: env, dt: fdt, dtName: string(dt), results: make([]*Result, shards), leased: -1,
+	a = &Assembler{spec: spec, env: env, dtName: string(dt), results: make([]*Result, shards), leased: -1,
 		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", spec.Name)}
 	a.cond = sync.NewCond(&a.mu)
 	if err := os.RemoveAll(a.tmp); err != nil {
