@@ -40,7 +40,18 @@ func newLineReader(src *source, format Format, opt Options) (Reader, error) {
 			initial = int(fi.Size()) + 1 // small file: no big buffer
 		}
 	}
-	l := &lineReader{src: src, format: format, opt: opt, buf: make([]byte, initial), line: 1, first: 1, limit: -1, base: -1}
+	var buf []byte
+	if b := src.bufs; b != nil {
+		// A lent buffer keeps its size up to the record limit: the buffer grows no further
+		// than MaxRecord+1 bytes, which is how an over-long line is told.
+		if n := min(int64(cap(b.line)), opt.MaxRecord+1); n >= int64(initial) {
+			buf = b.line[:n]
+		}
+	}
+	if buf == nil {
+		buf = make([]byte, initial)
+	}
+	l := &lineReader{src: src, format: format, opt: opt, buf: buf, line: 1, first: 1, limit: -1, base: -1}
 	if r := opt.Range; r != nil {
 		if err := l.seekRange(r); err != nil {
 			src.Close()
@@ -280,7 +291,12 @@ func (l *lineReader) tooLong() (Record, error) {
 	return rec, nil
 }
 
-func (l *lineReader) Close() error { return l.src.Close() }
+func (l *lineReader) Close() error {
+	if b := l.src.bufs; b != nil && cap(l.buf) > cap(b.line) {
+		b.line = l.buf[:0]
+	}
+	return l.src.Close()
+}
 
 // InputBytes implements InputCounter.
 func (l *lineReader) InputBytes() int64 { return l.src.raw.n }

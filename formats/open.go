@@ -88,6 +88,9 @@ type Options struct {
 	MaxRecord int64
 	// PrefixLen is how many bytes of a too-long record Raw keeps.
 	PrefixLen int
+	// Buffers, when not nil, lends its memory to the reader of a byte-stream file (JSONL,
+	// lines, JSON arrays, CSV, text; compressed or not) until the reader is closed.
+	Buffers *Buffers
 }
 
 func (o Options) withDefaults() Options {
@@ -214,7 +217,7 @@ func Open(path string, opt Options) (Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("formats: %s: row groups apply to Parquet only", path)
 	}
-	src, err := newSource(path, f, comp)
+	src, err := newSource(path, f, comp, opt.Buffers.take())
 	if err != nil {
 		return nil, err
 	}

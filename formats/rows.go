@@ -127,7 +127,7 @@ func openSource(path string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSource(path, f, comp)
+	return newSource(path, f, comp, nil)
 }
 
 // csvHeader reads the header row of a CSV file, so that its first column can be named as the

@@ -19,6 +19,7 @@ type source struct {
 	dec    io.Closer      // decompressor, if any
 	comp   compression
 	peeked []byte
+	bufs   *Buffers // lent to this source until Close; nil: none
 }
 
 // InputCounter is implemented by the readers of byte-stream files (JSONL, plain lines, JSON
@@ -45,29 +46,68 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func newSource(path string, f *os.File, comp compression) (*source, error) {
-	s := &source{path: path, f: f, comp: comp}
+// newSource opens the decompressed stream of f; bufs, when not nil, is lent to the source
+// until Close (its decompressors are reset onto f instead of allocated).
+func newSource(path string, f *os.File, comp compression, bufs *Buffers) (*source, error) {
+	s := &source{path: path, f: f, comp: comp, bufs: bufs}
 	s.raw.r = f
 	s.r = &s.raw
+	var err error
 	switch comp {
 	case compGzip:
-		zr, err := gzip.NewReader(&s.raw)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("formats: %s: gzip header: %w", path, err)
-		}
-		s.r, s.dec = zr, zr
+		err = s.openGzip()
 	case compZstd:
-		// One goroutine (the shard's own), and the default buffer strategy: the low-memory
-		// one decodes about 30% slower and saves little next to a job's other buffers.
-		zr, err := zstd.NewReader(&s.raw, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("formats: %s: zstd: %w", path, err)
-		}
-		s.r, s.dec = zr, zr.IOReadCloser()
+		err = s.openZstd()
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}
 	return s, nil
+}
+
+func (s *source) openGzip() error {
+	if s.bufs != nil && s.bufs.gzip != nil {
+		if err := s.bufs.gzip.Reset(&s.raw); err != nil {
+			return fmt.Errorf("gzip header: %w", err)
+		}
+		s.r = s.bufs.gzip
+		return nil
+	}
+	zr, err := gzip.NewReader(&s.raw)
+	if err != nil {
+		return fmt.Errorf("gzip header: %w", err)
+	}
+	s.r = zr
+	if s.bufs != nil {
+		s.bufs.gzip = zr
+	} else {
+		s.dec = zr
+	}
+	return nil
+}
+
+func (s *source) openZstd() error {
+	if s.bufs != nil && s.bufs.zstd != nil {
+		if err := s.bufs.zstd.Reset(&s.raw); err != nil {
+			return fmt.Errorf("zstd: %w", err)
+		}
+		s.r = s.bufs.zstd
+		return nil
+	}
+	// One goroutine (the shard's own), and the default buffer strategy: the low-memory
+	// one decodes about 30% slower and saves little next to a job's other buffers.
+	zr, err := zstd.NewReader(&s.raw, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return fmt.Errorf("zstd: %w", err)
+	}
+	s.r = zr
+	if s.bufs != nil {
+		s.bufs.zstd = zr // Buffers.Close closes it
+	} else {
+		s.dec = zr.IOReadCloser()
+	}
+	return nil
 }
 
 // peek returns up to n bytes from the start of the stream without
@@ -123,6 +163,10 @@ func (s *source) Close() error {
 	var err error
 	if s.dec != nil {
 		err = s.dec.Close()
+	}
+	if s.bufs != nil {
+		s.bufs.busy = false
+		s.bufs = nil
 	}
 	if cerr := s.f.Close(); err == nil {
 		err = cerr

@@ -220,6 +220,10 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Each worker carries its buffers from shard to shard.
+			env := env
+			env.Scratch = new(shard.Scratch)
+			defer env.Scratch.Close()
 			for i := range next {
 				r, err := run(ctx, shards[i], env)
 				if err == nil && done != nil {

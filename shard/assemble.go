@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
@@ -56,6 +57,9 @@ type bucketAssembly struct {
 	busy  bool       // copying the staged rows of shard next
 	tails [][]uint32 // of the appended shards, in order
 	times FinalizeTimings
+	// chunks are the row chunks of the leases, kept from one lease to the next (there is
+	// at most one lease at a time).
+	chunks chan []byte
 }
 
 // NewAssembler checks the output directory (refused when it exists, unless env.Overwrite),
@@ -104,7 +108,8 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 				return nil, err
 			}
 			a.buckets = append(a.buckets, &bucketAssembly{split: split, l: l, out: out,
-				info: BucketInfo{Split: split, SeqLen: l, Paths: out.paths}})
+				info:   BucketInfo{Split: split, SeqLen: l, Paths: out.paths},
+				chunks: make(chan []byte, leaseQueue+1)})
 		}
 	}
 	a.stopCtx = context.AfterFunc(ctx, func() { a.stop(ctx.Err()) })
@@ -168,7 +173,7 @@ type leaseSink struct {
 	b    *bucketAssembly
 	buf  []byte      // rows being gathered
 	ch   chan []byte // full chunks, to the writer
-	free chan []byte // written chunks, back for reuse
+	free chan []byte // written chunks, back for reuse (by this lease and the next ones)
 	done chan error  // the writer's first error, when ch is closed and drained
 }
 
@@ -200,8 +205,7 @@ func (a *Assembler) Lease(index int) *Lease {
 	a.leased = index
 	l := &Lease{a: a, index: index}
 	for _, b := range a.buckets {
-		k := &leaseSink{b: b, ch: make(chan []byte, leaseQueue), free: make(chan []byte, leaseQueue+1),
-			done: make(chan error, 1)}
+		k := &leaseSink{b: b, ch: make(chan []byte, leaseQueue), free: b.chunks, done: make(chan error, 1)}
 		go k.drain()
 		l.sinks = append(l.sinks, k)
 	}
@@ -242,10 +246,26 @@ func (l *Lease) write(s, i int, row []uint32) error {
 			k.buf = make([]byte, 0, max(leaseChunk, 4*len(row)))
 		}
 	}
-	for _, id := range row {
-		k.buf = binary.LittleEndian.AppendUint32(k.buf, id)
-	}
+	k.buf = appendUint32LE(k.buf, row)
 	return nil
+}
+
+// appendUint32LE appends ids as little-endian uint32: on a little-endian machine the bytes of
+// the slice as they are (one copy), elsewhere id by id.
+func appendUint32LE(dst []byte, ids []uint32) []byte {
+	if len(ids) > 0 && hostLittleEndian() {
+		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&ids[0])), 4*len(ids))...)
+	}
+	for _, id := range ids {
+		dst = binary.LittleEndian.AppendUint32(dst, id)
+	}
+	return dst
+}
+
+// hostLittleEndian reports whether the machine stores integers least significant byte first.
+func hostLittleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
 }
 
 // flush hands the gathered rows to the writer.

@@ -251,7 +251,8 @@ func TestFinalize_RetriedShardsGiveTheSameOutputs(t *testing.T) {
 
 func TestAssembler_LeasedShardsWriteTheSameOutputs(t *testing.T) {
 	want := stagedReference(t)
-	// Shards run one after the other, each asking for the lease, as one local worker does;
+	// Shards run one after the other, each asking for the lease, as one local worker does
+	// (with one Scratch for all of them, where the reference had none);
 	// every third shard is run before its predecessor has been added, so it stages.
 	s, env, _ := assembleFixture(t)
 	os.RemoveAll(env.StagingDir)
@@ -260,7 +261,8 @@ func TestAssembler_LeasedShardsWriteTheSameOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xenv := Env{Job: s, Tokenizer: env.Tokenizer, StagingDir: env.StagingDir, Lease: a.Lease}
+	xenv := Env{Job: s, Tokenizer: env.Tokenizer, StagingDir: env.StagingDir, Lease: a.Lease, Scratch: new(Scratch)}
+	defer xenv.Scratch.Close()
 	var all []Result
 	var held *Result
 	direct := 0

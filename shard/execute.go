@@ -59,7 +59,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 			}
 		}
 	}()
-	rd, err := openShard(spec, maxRecord)
+	rd, err := openShard(spec, maxRecord, env.Scratch.readBuffers())
 	if err != nil {
 		return Result{}, err
 	}
@@ -87,12 +87,12 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 }
 
 // openShard opens the reader of a shard's part of its file.
-func openShard(spec Spec, maxRecord int64) (formats.Reader, error) {
+func openShard(spec Spec, maxRecord int64, bufs *formats.Buffers) (formats.Reader, error) {
 	f, err := formats.ParseFormat(string(spec.Format))
 	if err != nil {
 		return nil, err
 	}
-	opt := formats.Options{Format: f, Field: spec.TextField, MaxRecord: maxRecord}
+	opt := formats.Options{Format: f, Field: spec.TextField, MaxRecord: maxRecord, Buffers: bufs}
 	switch spec.Kind {
 	case planner.KindBytes:
 		opt.Range = shardRange(spec, 0)
@@ -132,6 +132,10 @@ func newPipeline(env Env, spec Spec, fr Framing, w *shardWriter, rd formats.Read
 func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 	var text, buf, rejects []byte
 	var ids []uint32
+	if sc := p.env.Scratch; sc != nil {
+		buf, rejects, ids = sc.text, sc.rejects, sc.ids
+		defer func() { sc.text, sc.rejects, sc.ids = buf[:0], rejects[:0], ids[:0] }()
+	}
 	field := p.spec.TextField
 	// Stage times: one clock reading between stages, summed in nanoseconds.
 	var read, tok, write time.Duration

@@ -67,7 +67,7 @@ func TestPipeline_ProgressMovesDuringCompressedShard(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rd, err := openShard(sh, formats.DefaultMaxRecord)
+			rd, err := openShard(sh, formats.DefaultMaxRecord, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

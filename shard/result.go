@@ -41,6 +41,9 @@ type Env struct {
 	// rows straight into the job's outputs (Assembler.Lease); nil (or a nil *Lease) stages
 	// them. Only a runner that assembles in the same process can offer it.
 	Lease func(index int) *Lease
+	// Scratch, when not nil, lends its buffers to the shard: each worker passes its own, so
+	// that the shards after its first allocate (almost) nothing. Nil: the shard allocates.
+	Scratch *Scratch
 }
 
 // StagingDir returns the staging root of a job whose output directory is outDir.

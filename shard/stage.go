@@ -2,7 +2,6 @@ package shard
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -63,10 +62,7 @@ func (s *stagedFile) writeIDs(ids []uint32) error {
 		}
 	}
 	b := s.bw.AvailableBuffer() // appends below stay in it unless a row exceeds the buffer
-	for _, id := range ids {
-		b = binary.LittleEndian.AppendUint32(b, id)
-	}
-	_, err := s.Write(b)
+	_, err := s.Write(appendUint32LE(b, ids))
 	return err
 }
 

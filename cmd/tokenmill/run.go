@@ -31,6 +31,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("progress-interval", 0, "time between progress updates (default 200ms for the bar, 5s for lines)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
+	memprofile := fs.String("memprofile", "", "write an allocation profile of the run to `FILE` at its end (go tool pprof)")
 	ov := job.BindFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tokenmill run [JOB.yaml] [--workers N] [--overwrite] [job flags]")
@@ -69,6 +70,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
+	if *memprofile != "" {
+		// Every allocation is sampled: the profile is for finding where memory comes from,
+		// and a run is short enough for the cost.
+		runtime.MemProfileRate = 1
+		defer writeMemProfile(*memprofile, stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	sum, err := runner.Run(ctx, spec, opt)
@@ -106,6 +113,21 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// writeMemProfile writes the allocation profile (every allocation since the start, with the
+// heap in use at the last collection) to path.
+func writeMemProfile(path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill run: memory profile:", err)
+	}
 }
 
 // loadSpec decodes the job file (or starts from the defaults), applies the flags and

@@ -1,0 +1,133 @@
+package formats
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+func gzipBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func zstdBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	w, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	return w.EncodeAll(b, nil)
+}
+
+// readRecords reads every record of path, returning them as "line:raw" (or "line:too long")
+// and the error that ended the reading, if not EOF.
+func readRecords(path string, opt Options) ([]string, error) {
+	r, err := Open(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		if rec.TooLong {
+			out = append(out, fmt.Sprintf("%d:too long", rec.Line))
+		} else {
+			out = append(out, fmt.Sprintf("%d:%s", rec.Line, rec.Raw))
+		}
+	}
+}
+
+// Readers that share one Buffers, one after the other, read exactly what readers with their own
+// memory read: whatever the compression of the file before, after a file that failed midway,
+// and with a record limit smaller than the buffer a previous file grew.
+func TestBuffers_ReusedAcrossFiles(t *testing.T) {
+	long := `{"text":"` + strings.Repeat("x", 600<<10) + `"}`
+	lines := []byte("{\"text\":\"a\"}\n\n{\"text\":\"b\"}\r\n" + long + "\n{\"text\":\"c\"}")
+	zst := zstdBytes(t, lines)
+	files := []struct {
+		name string
+		data []byte
+		opt  Options
+	}{
+		{"plain.jsonl", lines, Options{}},
+		{"a.jsonl.zst", zst, Options{}},
+		{"b.jsonl.gz", gzipBytes(t, lines), Options{}},
+		{"truncated.jsonl.zst", zst[:len(zst)/2], Options{}},
+		{"c.jsonl.zst", zst, Options{}},
+		{"small-limit.jsonl.zst", zst, Options{MaxRecord: 1000}},
+		{"truncated.jsonl.gz", gzipBytes(t, lines)[:200], Options{}},
+		{"d.jsonl.gz", gzipBytes(t, lines), Options{MaxRecord: 100 << 10}},
+		{"e.jsonl", lines, Options{MaxRecord: 1000}},
+	}
+	var shared Buffers
+	defer shared.Close()
+	for _, f := range files {
+		path := writeFile(t, f.name, f.data)
+		want, wantErr := readRecords(path, f.opt)
+		opt := f.opt
+		opt.Buffers = &shared
+		got, gotErr := readRecords(path, opt)
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("%s: error %v with shared buffers, %v without", f.name, gotErr, wantErr)
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("%s: shared buffers read %d records, own memory %d; they differ", f.name, len(got), len(want))
+		}
+		if shared.busy {
+			t.Fatalf("%s: buffers still marked busy after Close", f.name)
+		}
+	}
+	if shared.zstd == nil || shared.gzip == nil || cap(shared.line) < 600<<10 {
+		t.Fatalf("buffers kept nothing: zstd %v, gzip %v, line buffer %d bytes", shared.zstd != nil, shared.gzip != nil, cap(shared.line))
+	}
+}
+
+// A second reader opened while the first holds the Buffers allocates its own memory instead
+// of sharing it.
+func TestBuffers_OneReaderAtATime(t *testing.T) {
+	lines := []byte("{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
+	p1 := writeFile(t, "one.jsonl.zst", zstdBytes(t, lines))
+	p2 := writeFile(t, "two.jsonl.zst", zstdBytes(t, bytes.ReplaceAll(lines, []byte("a"), []byte("z"))))
+	var shared Buffers
+	defer shared.Close()
+	r1, err := Open(p1, Options{Buffers: &shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(p2, Options{Buffers: &shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{`{"text":"a"}`, `{"text":"z"}`, `{"text":"b"}`, `{"text":"b"}`} {
+		r := []Reader{r1, r2}[i%2]
+		rec, err := r.Next()
+		if err != nil || string(rec.Raw) != want {
+			t.Fatalf("record %d: %q, %v; want %q", i, rec.Raw, err, want)
+		}
+	}
+	r1.Close()
+	r2.Close()
+	if shared.busy {
+		t.Fatal("buffers still busy after both readers closed")
+	}
+}
