@@ -21,7 +21,7 @@ func newPairTable(n int) *pairTable {
 	for size < 2*n {
 		size <<= 1
 	}
-	return &pairTable{slots: make([]pairSlot, size), mask: uint64(size - 1)}
+	return &pairTable{slots: makeTable[pairSlot](size), mask: uint64(size - 1)}
 }
 
 func pairKey(left, right uint32) uint64 { return uint64(left)<<32 | uint64(right) }

@@ -77,7 +77,7 @@ func newPieceCache() pieceCache {
 		bits++
 	}
 	return pieceCache{
-		slots: make([]memoSlot, 1<<bits),
+		slots: makeTable[memoSlot](1 << bits),
 		mask:  1<<bits - 1,
 		shift: 64 - bits,
 		long:  make(map[string]cacheRef),
