@@ -36,12 +36,19 @@ type stagedFile struct {
 	n          int64
 }
 
-func createStaged(root, name string) (*stagedFile, error) {
+// Write buffer sizes of the staged files: rows come in megabytes, rejects seldom.
+const (
+	rowsBuffer    = 256 << 10
+	rejectsBuffer = 16 << 10
+)
+
+// createStaged creates the staged file root/name, written through a buffer of size bytes.
+func createStaged(root, name string, size int) (*stagedFile, error) {
 	f, err := os.Create(filepath.Join(root, name))
 	if err != nil {
 		return nil, fmt.Errorf("staging: %w", err)
 	}
-	return &stagedFile{root: root, name: name, f: f, bw: bufio.NewWriterSize(f, 256<<10)}, nil
+	return &stagedFile{root: root, name: name, f: f, bw: bufio.NewWriterSize(f, size)}, nil
 }
 
 func (s *stagedFile) Write(p []byte) (int, error) {

@@ -31,7 +31,7 @@ func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWrit
 		}
 		if lease == nil {
 			for _, l := range lengths {
-				f, err := createStaged(root, filepath.Join(dir, stagedName(split, l)))
+				f, err := createStaged(root, filepath.Join(dir, stagedName(split, l)), rowsBuffer)
 				if err != nil {
 					return nil, err
 				}
@@ -48,7 +48,7 @@ func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWrit
 		}
 		w.packers[s] = p
 	}
-	if w.rejects, err = createStaged(root, filepath.Join(dir, "rejects.jsonl")); err != nil {
+	if w.rejects, err = createStaged(root, filepath.Join(dir, "rejects.jsonl"), rejectsBuffer); err != nil {
 		return nil, err
 	}
 	return w, nil

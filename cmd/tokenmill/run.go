@@ -118,6 +118,7 @@ func startCPUProfile(path string) (func(), error) {
 // writeMemProfile writes the allocation profile (every allocation since the start, with the
 // heap in use at the last collection) to path.
 func writeMemProfile(path string, stderr io.Writer) {
+	runtime.GC() // the profile holds what the last collection saw
 	f, err := os.Create(path)
 	if err == nil {
 		err = pprof.Lookup("allocs").WriteTo(f, 0)
