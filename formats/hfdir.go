@@ -9,7 +9,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -31,6 +30,8 @@ type hfDirWriter struct {
 	iw    *ipc.Writer
 	sum   *xxhash.Digest
 	err   error
+	// alloc serves the record batches' buffers, recycled from one batch to the next.
+	alloc *recyclingAllocator
 }
 
 type countWriter struct {
@@ -57,7 +58,7 @@ func newHFDirWriter(fn, dir string, opt HFOptions, schema *arrow.Schema) (hfDirW
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return hfDirWriter{}, fmt.Errorf("formats: %w", err)
 	}
-	return hfDirWriter{dir: dir, tmp: tmp, opt: opt, schema: schema, sum: xxhash.New()}, nil
+	return hfDirWriter{dir: dir, tmp: tmp, opt: opt, schema: schema, sum: xxhash.New(), alloc: new(recyclingAllocator)}, nil
 }
 
 func (w *hfDirWriter) fail(err error) error {
@@ -78,7 +79,7 @@ func (w *hfDirWriter) openFile() error {
 	w.f = f
 	w.cw = countWriter{w: io.MultiWriter(&writebackFile{f: f}, w.sum)}
 	w.bw = bufio.NewWriterSize(&w.cw, 1<<20)
-	w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(memory.DefaultAllocator))
+	w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(w.alloc))
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // HFTableWriter streams records of any schema (string columns, token lists, lists of
@@ -44,7 +43,7 @@ func CreateHFTable(dir string, schema *arrow.Schema, opt HFOptions) (*HFTableWri
 		return nil, err
 	}
 	return &HFTableWriter{hfDirWriter: d, features: features,
-		rb: array.NewRecordBuilder(memory.DefaultAllocator, schema)}, nil
+		rb: array.NewRecordBuilder(d.alloc, schema)}, nil
 }
 
 // Rows returns the number of rows written.

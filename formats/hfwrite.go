@@ -7,7 +7,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // HFOptions control an HFWriter. Zero values take the defaults.
@@ -59,7 +58,7 @@ func CreateHF(dir string, opt HFOptions) (*HFWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &HFWriter{hfDirWriter: d, lb: array.NewListBuilder(memory.DefaultAllocator, elem)}, nil
+	return &HFWriter{hfDirWriter: d, lb: array.NewListBuilder(d.alloc, elem)}, nil
 }
 
 // Rows returns the number of rows written.

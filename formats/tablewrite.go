@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -65,7 +64,7 @@ func CreateParquet(path string, schema *arrow.Schema) (*ParquetWriter, error) {
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}
 	return &ParquetWriter{path: path, tmp: tmp, f: f, fw: fw, schema: schema,
-		rb: array.NewRecordBuilder(memory.DefaultAllocator, schema)}, nil
+		rb: array.NewRecordBuilder(new(recyclingAllocator), schema)}, nil
 }
 
 // Rows returns the number of rows written.

@@ -1,0 +1,82 @@
+package formats
+
+import (
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// recyclingAllocator is the arrow allocator of a writer that builds one record batch after
+// another: the buffers a written batch releases serve the next batch. memory.GoAllocator
+// leaves them to the garbage collector, so each batch took fresh memory: 16 MB for 1000 rows
+// of 2048 int64, 413 MB of allocations for a 40 MB corpus written at three lengths, each page
+// of it faulted in on first touch. Recycled buffers are cleared before reuse, as fresh ones
+// are zero. A writer's allocator keeps at most maxFree buffers, of at least minRecycled bytes
+// each: the small ones (offsets, validity bitmaps of a few rows) are cheap to allocate, and
+// kept, they would fill the list and push out the large ones.
+type recyclingAllocator struct {
+	mu    sync.Mutex
+	free  [][]byte
+	base  memory.GoAllocator
+	fresh int64 // bytes of the large buffers allocated anew (for tests)
+}
+
+const (
+	maxFree     = 8
+	minRecycled = 64 << 10
+)
+
+var _ memory.Allocator = (*recyclingAllocator)(nil)
+
+// Allocate returns a zeroed buffer of size bytes, recycled when a free one is at least that
+// large and at most twice as large.
+func (a *recyclingAllocator) Allocate(size int) []byte {
+	if size < minRecycled {
+		return a.base.Allocate(size)
+	}
+	a.mu.Lock()
+	for i, b := range a.free {
+		if c := cap(b); c >= size && c <= 2*size+64 {
+			a.free[i] = a.free[len(a.free)-1]
+			a.free = a.free[:len(a.free)-1]
+			a.mu.Unlock()
+			b = b[:size]
+			clear(b)
+			return b
+		}
+	}
+	a.fresh += int64(size)
+	a.mu.Unlock()
+	return a.base.Allocate(size)
+}
+
+// Reallocate grows or shrinks b to size bytes, keeping its contents.
+func (a *recyclingAllocator) Reallocate(size int, b []byte) []byte {
+	if size <= cap(b) {
+		old := len(b)
+		b = b[:size]
+		if size > old {
+			clear(b[old:])
+		}
+		return b
+	}
+	nb := a.Allocate(size)
+	copy(nb, b)
+	a.Free(b)
+	return nb
+}
+
+// Free takes b back for a later Allocate; when the list is full, b replaces its oldest
+// buffer.
+func (a *recyclingAllocator) Free(b []byte) {
+	if cap(b) < minRecycled {
+		return
+	}
+	a.mu.Lock()
+	if len(a.free) == maxFree {
+		copy(a.free, a.free[1:])
+		a.free = a.free[:maxFree-1]
+	}
+	a.free = append(a.free, b[:0])
+	a.mu.Unlock()
+}
