@@ -1,6 +1,9 @@
 package formats
 
 import (
+	"unsafe"
+
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -47,7 +50,12 @@ func (a *recyclingAllocator) Allocate(size int) []byte {
 	}
 	a.fresh += int64(size)
 	a.mu.Unlock()
-	return a.base.Allocate(size)
+	b := a.base.Allocate(size) // 64-byte aligned, as arrow wants
+	if size >= hugepage.MinBytes {
+		// A batch's values are written at once: 4096 faults for 16 MB, eight on huge pages.
+		hugepage.Advise(unsafe.Pointer(unsafe.SliceData(b)), uintptr(size))
+	}
+	return b
 }
 
 // Reallocate grows or shrinks b to size bytes, keeping its contents.

@@ -1,5 +1,7 @@
 package tokenizer
 
+import "github.com/tokenmill/tokenmill/internal/hugepage"
+
 // pairTable maps a pair of adjacent token ids to the merge that joins them: its rank (the
 // priority: lower merges first) and the id of the merged token. It is an open-addressing hash
 // table with linear probing over uint64 keys, built once and read-only afterwards; it is the
@@ -21,7 +23,7 @@ func newPairTable(n int) *pairTable {
 	for size < 2*n {
 		size <<= 1
 	}
-	return &pairTable{slots: makeTable[pairSlot](size), mask: uint64(size - 1)}
+	return &pairTable{slots: hugepage.Make[pairSlot](size), mask: uint64(size - 1)}
 }
 
 func pairKey(left, right uint32) uint64 { return uint64(left)<<32 | uint64(right) }

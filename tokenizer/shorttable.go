@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/binary"
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"unsafe"
 )
 
@@ -31,7 +32,7 @@ func newShortTable(n int) *shortTable {
 	for 1<<bits < 2*n {
 		bits++
 	}
-	return &shortTable{slots: makeTable[shortSlot](1 << bits), mask: 1<<bits - 1, shift: 64 - bits}
+	return &shortTable{slots: hugepage.Make[shortSlot](1 << bits), mask: 1<<bits - 1, shift: 64 - bits}
 }
 
 // prefault writes to every page of a new table, in order, before it is filled. Fresh from the

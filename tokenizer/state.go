@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"runtime"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ func newPieceCache() pieceCache {
 		bits++
 	}
 	return pieceCache{
-		slots: makeTable[memoSlot](1 << bits),
+		slots: hugepage.Make[memoSlot](1 << bits),
 		mask:  1<<bits - 1,
 		shift: 64 - bits,
 		long:  make(map[string]cacheRef),

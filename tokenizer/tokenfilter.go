@@ -21,7 +21,7 @@ func newTokenFilter(n int) *tokenFilter {
 	for 1<<bits < 8*n {
 		bits++
 	}
-	return &tokenFilter{words: makeTable[uint64](1 << (bits - 6)), shift: 64 - (bits - 6)}
+	return &tokenFilter{words: make([]uint64, 1<<(bits-6)), shift: 64 - (bits - 6)}
 }
 
 // add sets the bits of the key packed as (lo, hi) with length n.

@@ -1,4 +1,4 @@
-package tokenizer
+package hugepage
 
 import (
 	"unsafe"
@@ -6,10 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// adviseHugePages asks for transparent huge pages on the whole 2 MiB pages inside
+// Advise asks for transparent huge pages on the whole 2 MiB pages inside
 // [p, p+size). Errors are ignored: the advice is only about speed (a kernel without THP
 // refuses it).
-func adviseHugePages(p unsafe.Pointer, size uintptr) {
+func Advise(p unsafe.Pointer, size uintptr) {
 	const huge = 2 << 20
 	start := (uintptr(p) + huge - 1) &^ (huge - 1)
 	end := (uintptr(p) + size) &^ (huge - 1)
