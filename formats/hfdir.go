@@ -25,6 +25,7 @@ type hfDirWriter struct {
 
 	files []string // temporary data file names, in order
 	f     *os.File
+	out   *outFile // f's writer
 	cw    countWriter
 	bw    *bufio.Writer
 	iw    *ipc.Writer
@@ -77,7 +78,8 @@ func (w *hfDirWriter) openFile() error {
 	}
 	w.files = append(w.files, name)
 	w.f = f
-	w.cw = countWriter{w: io.MultiWriter(&writebackFile{f: f}, w.sum)}
+	w.out = newOutFile(f)
+	w.cw = countWriter{w: io.MultiWriter(w.out, w.sum)}
 	w.bw = bufio.NewWriterSize(&w.cw, 1<<20)
 	w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(w.alloc))
 	return nil
@@ -90,12 +92,15 @@ func (w *hfDirWriter) closeFile() error {
 		err = w.bw.Flush()
 	}
 	if err == nil {
+		err = w.out.Finish()
+	}
+	if err == nil {
 		err = w.f.Sync()
 	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
-	w.f, w.iw = nil, nil
+	w.f, w.iw, w.out = nil, nil, nil
 	if err != nil {
 		return w.fail(err)
 	}

@@ -48,7 +48,7 @@ func npyHeader(d DType, shape []int64) []byte {
 type NpyWriter struct {
 	path, tmp string
 	f         *os.File
-	wb        *writebackFile
+	out       *outFile
 	bw        *bufio.Writer
 	dtype     DType
 	cols      int
@@ -69,8 +69,8 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("formats: %w", err)
 	}
-	wb := &writebackFile{f: f}
-	w := &NpyWriter{path: path, tmp: tmp, f: f, wb: wb, bw: bufio.NewWriterSize(wb, 1<<20), dtype: dtype, cols: cols}
+	out := newOutFile(f)
+	w := &NpyWriter{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, 1<<20), dtype: dtype, cols: cols}
 	h := npyHeader(dtype, w.shape())
 	w.hdrLen = len(h)
 	if _, err := w.bw.Write(h); err != nil {
@@ -156,7 +156,7 @@ func (w *NpyWriter) WriteUint32LE(b []byte) error {
 	var err error
 	if len(b) >= w.bw.Available() {
 		if err = w.bw.Flush(); err == nil {
-			_, err = w.wb.Write(b)
+			_, err = w.out.Write(b)
 		}
 	} else {
 		_, err = w.bw.Write(b)
@@ -200,6 +200,9 @@ func (w *NpyWriter) Close() error {
 	err := w.err
 	if err == nil {
 		err = w.bw.Flush()
+	}
+	if err == nil {
+		err = w.out.Finish()
 	}
 	if err == nil {
 		h := npyHeader(w.dtype, w.shape())

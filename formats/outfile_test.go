@@ -1,0 +1,102 @@
+package formats
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// An outFile writes exactly the bytes given, in order, whatever the sizes of the writes, in
+// direct mode (where the file system takes O_DIRECT) and through the page cache; the header
+// rewritten after Finish lands as with any file.
+func TestOutFile_WritesTheBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	data := make([]byte, 3*directChunk+12345)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	sizes := map[string]func() int{
+		"tiny":        func() int { return 1 + rng.IntN(7) },
+		"small":       func() int { return 1 + rng.IntN(5000) },
+		"chunk-sized": func() int { return directChunk },
+		"large":       func() int { return directChunk + 1 + rng.IntN(directChunk) },
+		"aligned":     func() int { return directAlign * (1 + rng.IntN(300)) },
+	}
+	for name, size := range sizes {
+		for _, buffered := range []bool{false, true} {
+			path := filepath.Join(t.TempDir(), "out")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := newOutFile(f)
+			if buffered && w.direct {
+				if err := setDirect(f, false); err != nil {
+					t.Fatal(err)
+				}
+				w.direct, w.buf = false, nil
+			}
+			direct := w.direct
+			for p := data; len(p) > 0; {
+				n := min(size(), len(p))
+				if m, err := w.Write(p[:n]); err != nil || m != n {
+					t.Fatalf("%s: Write(%d bytes) = %d, %v", name, n, m, err)
+				}
+				p = p[n:]
+			}
+			if got := w.Offset(); got != int64(len(data)) {
+				t.Fatalf("%s: Offset %d, want %d", name, got, len(data))
+			}
+			if err := w.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt([]byte("HEADER"), 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append([]byte("HEADER"), data[6:]...)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s (direct %v): file differs from the bytes written (%d vs %d bytes)", name, direct, len(got), len(want))
+			}
+		}
+	}
+}
+
+// On Linux, where the test directory's file system takes O_DIRECT, outputs use it.
+func TestOutFile_DirectWhereAvailable(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("O_DIRECT is Linux's")
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := setDirect(f, true); err != nil {
+		t.Skipf("this file system refuses O_DIRECT (%v): outputs go through the page cache", err)
+	}
+	setDirect(f, false)
+	w := newOutFile(f)
+	if !w.direct || cap(w.buf) != directChunk {
+		t.Fatalf("direct %v, buffer %d bytes", w.direct, cap(w.buf))
+	}
+	if _, err := w.Write(make([]byte, directChunk+100)); err != nil {
+		t.Fatal(err)
+	}
+	if !w.direct {
+		t.Fatal("the first direct write fell back to the page cache")
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}
