@@ -80,7 +80,7 @@ func (w *hfDirWriter) openFile() error {
 	w.f = f
 	w.out = newOutFile(f)
 	w.cw = countWriter{w: io.MultiWriter(w.out, w.sum)}
-	w.bw = bufio.NewWriterSize(&w.cw, 1<<20)
+	w.bw = bufio.NewWriterSize(&w.cw, frontBuffer)
 	w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(w.alloc))
 	return nil
 }

@@ -70,7 +70,7 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 		return nil, fmt.Errorf("formats: %w", err)
 	}
 	out := newOutFile(f)
-	w := &NpyWriter{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, 1<<20), dtype: dtype, cols: cols}
+	w := &NpyWriter{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, frontBuffer), dtype: dtype, cols: cols}
 	h := npyHeader(dtype, w.shape())
 	w.hdrLen = len(h)
 	if _, err := w.bw.Write(h); err != nil {

@@ -22,6 +22,11 @@ import (
 const (
 	directAlign = 4096    // offsets, lengths and addresses of direct writes: any logical block size up to 4 KiB
 	directChunk = 2 << 20 // bytes gathered before a direct write
+	// frontBuffer is the size of the write buffer in front of an outFile, which gathers
+	// small writes (a row, an IPC message header) into fewer calls; the outFile's own buffer
+	// makes the large writes, so this one stays small: memory touched for the first time is
+	// dear (see above).
+	frontBuffer = 64 << 10
 	// writebackChunk is how many bytes a buffered output accumulates before its writer asks
 	// the kernel to start writing them to disk.
 	writebackChunk = 8 << 20
