@@ -24,9 +24,10 @@ func TestMake_ZeroedAndSized(t *testing.T) {
 	}
 }
 
-// On Linux with transparent huge pages available (madvise or always), a large table made by
-// Make is backed by huge pages once written.
-func TestMake_UsesHugePages(t *testing.T) {
+// On Linux with transparent huge pages available (madvise or always), the aligned part of a
+// large table made by Make carries the advice (VmFlags "hg" in /proc/self/smaps). Whether the
+// kernel then finds free huge pages is its business; the test logs how much it did.
+func TestMake_AdvisesHugePages(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("huge pages are advised on Linux only")
 	}
@@ -40,41 +41,46 @@ func TestMake_UsesHugePages(t *testing.T) {
 	}
 	// The advice covers the whole 2 MiB pages inside the table: a mapping of its own.
 	inside := (uintptr(unsafe.Pointer(&s[0])) + 2<<20 - 1) &^ (2<<20 - 1)
-	kb, err := anonHugeKB(inside)
+	m, err := mappingOf(inside)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// At least the aligned 14 MB inside the 16 MB; the kernel may fall back to small pages
-	// when it has no free huge page, which a machine with free memory does not do.
-	if kb < 14<<10 {
-		t.Fatalf("the 16 MB table has %d kB on huge pages, want at least 14336", kb)
+	if !strings.Contains(" "+m["VmFlags"]+" ", " hg ") {
+		t.Fatalf("the table's mapping has VmFlags %q, without hg (MADV_HUGEPAGE)", m["VmFlags"])
 	}
+	t.Logf("AnonHugePages of the mapping: %s", m["AnonHugePages"])
 	runtime.KeepAlive(s)
 }
 
-// anonHugeKB returns AnonHugePages of the mapping of /proc/self/smaps that holds addr.
-func anonHugeKB(addr uintptr) (int, error) {
+// mappingOf returns the fields of the /proc/self/smaps entry of the mapping that holds addr.
+func mappingOf(addr uintptr) (map[string]string, error) {
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	in := false
+	var m map[string]string
 	for sc.Scan() {
 		line := sc.Text()
 		if f := strings.Fields(line); len(f) >= 5 && strings.Contains(f[0], "-") {
 			var lo, hi uintptr
 			if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err == nil {
-				in = lo <= addr && addr < hi
+				if m != nil {
+					return m, nil
+				}
+				if lo <= addr && addr < hi {
+					m = map[string]string{}
+				}
 				continue
 			}
 		}
-		if in && strings.HasPrefix(line, "AnonHugePages:") {
-			var kb int
-			fmt.Sscanf(strings.TrimPrefix(line, "AnonHugePages:"), "%d", &kb)
-			return kb, nil
+		if k, v, ok := strings.Cut(line, ":"); ok && m != nil {
+			m[k] = strings.TrimSpace(v)
 		}
 	}
-	return 0, fmt.Errorf("no mapping holds %#x", addr)
+	if m != nil {
+		return m, nil
+	}
+	return nil, fmt.Errorf("no mapping holds %#x", addr)
 }
