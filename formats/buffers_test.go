@@ -3,7 +3,6 @@ package formats
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -32,31 +31,6 @@ func zstdBytes(t *testing.T, b []byte) []byte {
 	return w.EncodeAll(b, nil)
 }
 
-// readRecords reads every record of path, returning them as "line:raw" (or "line:too long")
-// and the error that ended the reading, if not EOF.
-func readRecords(path string, opt Options) ([]string, error) {
-	r, err := Open(path, opt)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var out []string
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		if rec.TooLong {
-			out = append(out, fmt.Sprintf("%d:too long", rec.Line))
-		} else {
-			out = append(out, fmt.Sprintf("%d:%s", rec.Line, rec.Raw))
-		}
-	}
-}
-
 // Readers that share one Buffers, one after the other, read exactly what readers with their own
 // memory read: whatever the compression of the file before, after a file that failed midway,
 // and with a record limit smaller than the buffer a previous file grew.
@@ -83,14 +57,14 @@ func TestBuffers_ReusedAcrossFiles(t *testing.T) {
 	defer shared.Close()
 	for _, f := range files {
 		path := writeFile(t, f.name, f.data)
-		want, wantErr := readRecords(path, f.opt)
+		want, wantErr := readRows(t, path, f.opt)
 		opt := f.opt
 		opt.Buffers = &shared
-		got, gotErr := readRecords(path, opt)
+		got, gotErr := readRows(t, path, opt)
 		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
 			t.Fatalf("%s: error %v with shared buffers, %v without", f.name, gotErr, wantErr)
 		}
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("%s: shared buffers read %d records, own memory %d; they differ", f.name, len(got), len(want))
 		}
 		if shared.busy {
