@@ -127,10 +127,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	for _, r := range results {
 		written += r.Tokens.Train + r.Tokens.Val
 		info.Stages.Execute.Add(r.Timings)
-		info.StagingBytes += r.Rejects.Bytes
-		for _, b := range r.Buckets {
-			info.StagingBytes += b.File.Bytes
-		}
+		info.StagingBytes += r.StagedBytes()
 	}
 	if info.ExecuteSeconds > 0 {
 		info.TokensPerSecond = float64(written) / info.ExecuteSeconds

@@ -40,6 +40,9 @@ type Assembler struct {
 	stopped bool      // Abort, a failed bucket or a cancelled context: the goroutines return
 	err     error     // the first bucket error
 	leased  int       // the shard index holding the Lease, or -1
+	// staged counts, per staged stream file, the buckets that have yet to copy their rows
+	// from it; the last one removes it.
+	staged  map[string]int
 	buckets []*bucketAssembly
 	wg      sync.WaitGroup
 	stopCtx func() bool
@@ -87,7 +90,7 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
 		return nil, err
 	}
-	a = &Assembler{spec: spec, env: env, dtName: string(dt), results: make([]*Result, shards), leased: -1,
+	a = &Assembler{spec: spec, env: env, dtName: string(dt), results: make([]*Result, shards), leased: -1, staged: map[string]int{},
 		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", spec.Name)}
 	a.cond = sync.NewCond(&a.mu)
 	if err := os.RemoveAll(a.tmp); err != nil {
@@ -145,6 +148,11 @@ func (a *Assembler) Add(r Result) error {
 			r.Shard, r.direct(), map[bool]string{true: "held", false: "did not hold"}[a.leased == r.Index])
 	}
 	a.results[r.Index] = &r
+	for _, b := range r.Buckets {
+		if !b.Direct {
+			a.staged[b.File.Name]++
+		}
+	}
 	if a.leased == r.Index {
 		a.leased = -1
 	}
@@ -379,11 +387,15 @@ func (a *Assembler) run(b *bucketAssembly) {
 			a.stop(fmt.Errorf("finalize: shard %s: %w", r.Shard, err))
 			return
 		}
-		// The rows are in the output now; their staged copy only takes disk space.
-		os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
 		b.info.Sequences += sb.Rows
 		b.tails = append(b.tails, sb.Tail)
 		a.mu.Lock()
+		if a.staged[sb.File.Name]--; a.staged[sb.File.Name] == 0 {
+			// The split's rows of every length are in the outputs now; the staged stream
+			// only takes disk space.
+			delete(a.staged, sb.File.Name)
+			os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
+		}
 		b.busy = false
 		b.next++
 		a.mu.Unlock()

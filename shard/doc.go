@@ -20,16 +20,18 @@
 // UTF-8; the record is well-formed JSON, an object, not longer than the record limit),
 // tokenizes the good ones (no post-processor; BOS and EOS are added by the job's bos/eos keys
 // only, so a tokenizer whose post-processor adds BOS never yields two), routes each document
-// to train or val with pack.IsVal, and packs each split into every sequence length. Full rows
-// go to raw little-endian uint32 files in <out>/.staging/<job>/<shard>/<attempt>/ (one per
-// split and length), rejected records to rejects.jsonl there; the tokens that did not fill a
-// row travel in the Result. A Result is small and JSON-serialisable: it is what a coordinator
+// to train or val with pack.IsVal, and packs each split into every sequence length. A
+// staging shard writes each split's token stream once, as raw little-endian uint32, to
+// <out>/.staging/<job>/<shard>/<attempt>/<split>.u32: packing is by concatenation, so the rows
+// of every length are consecutive slices of it, and finalize cuts them from it. Rejected
+// records go to rejects.jsonl there; the tokens that did not fill a row travel in the Result. A Result is small and JSON-serialisable: it is what a coordinator
 // commits. Blank lines, a byte-order mark and CRLF endings are handled by the readers and are
 // neither documents nor rejects.
 //
 // Finalize checks the reject fraction, streams the staged rows of all shards in shard
-// order into the .npy and Hugging Face outputs (their disk write-out started as they grow, so
-// the publishing fsync waits for the last few megabytes only), packs the shards' tails (at most one partial
+// order into the .npy and Hugging Face outputs (checking each stream's size, CRC-32C and
+// that it ends with the result's tail; the outputs are written with O_DIRECT where the file
+// system takes it, so the publishing fsync finds little to write), packs the shards' tails (at most one partial
 // row per split and length remains, dropped or padded by the job's remainder), concatenates
 // the rejects (a byte-range shard numbers its lines from its range's start, so as not to read
 // the file before it; finalize turns them absolute: see lines.go), and writes manifest.json
@@ -37,7 +39,7 @@
 // bytes, the job spec and the tokenizer only: not on workers, timing or attempts. Timings
 // live in run.json, never in the manifest.
 //
-// Choices where the issue is silent: staged row files are always uint32 (the output dtype is
+// Choices where the issue is silent: staged token streams are always uint32 (the output dtype is
 // applied at finalize); val outputs are written even when empty (0 rows); the output dtype
 // auto is resolved from the tokenizer's vocabulary size (and the pad id), not from the ids
 // actually seen, so that it is known before any shard runs; a rejected record whose bytes are

@@ -185,7 +185,7 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 		} else {
 			p.res.Tokens.Train += int64(len(ids))
 		}
-		if err := p.w.packers[split].Add(ids); err != nil {
+		if err := p.w.add(split, ids); err != nil {
 			return err
 		}
 		p.res.Documents.Written++

@@ -38,12 +38,20 @@ func TestExecute_CountsAndStaging(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Size() != b.Rows*int64(b.SeqLen)*4 || fi.Size() != b.File.Bytes {
-			t.Errorf("%s: %d bytes for %d rows", b.File.Name, fi.Size(), b.Rows)
+		// The split's token stream, shared by its lengths: the rows, then the tail.
+		if fi.Size() != (b.Rows*int64(b.SeqLen)+int64(len(b.Tail)))*4 || fi.Size() != b.File.Bytes {
+			t.Errorf("%s: %d bytes for %d rows of %d and a tail of %d", b.File.Name, fi.Size(), b.Rows, b.SeqLen, len(b.Tail))
+		}
+		if b.File.Name != r.Bucket(b.Split, s.SequenceLengths[0]).File.Name {
+			t.Errorf("%s %d: staged in %s, the split's first length in another file", b.Split, b.SeqLen, b.File.Name)
 		}
 		if b.Split == SplitTrain && b.Rows*int64(b.SeqLen)+int64(len(b.Tail)) != want {
 			t.Errorf("%s: rows %d + tail %d != %d tokens", b.File.Name, b.Rows, len(b.Tail), want)
 		}
+	}
+	streams := r.Bucket(SplitTrain, s.SequenceLengths[0]).File.Bytes + r.Bucket(SplitVal, s.SequenceLengths[0]).File.Bytes
+	if got := r.StagedBytes(); got != streams+r.Rejects.Bytes {
+		t.Errorf("StagedBytes = %d, want the two streams and the rejects, %d", got, streams+r.Rejects.Bytes)
 	}
 	// The result travels as JSON: it must survive a round trip.
 	js, err := json.Marshal(r)

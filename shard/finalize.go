@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -133,38 +134,56 @@ func padID(spec *job.Spec, tk *tokenizer.Tokenizer) (uint32, error) {
 // more than the .npy writer's buffer, so that a uint32 .npy takes them without a copy.
 const stagedChunk = 4 << 20
 
-// copyStagedRows streams a shard bucket's staged rows into out in chunks of whole rows,
-// checking size, row count and CRC-32C against the result. buf is the caller's chunk buffer,
-// grown as needed and returned. The time spent reading and checking is added to read.
+// copyStagedRows appends a staged bucket's rows to out: the first Rows*SeqLen ids of the
+// split's staged stream, read in chunks of whole rows. The whole file is read, so that its
+// size and CRC-32C are checked, and what follows the rows must be the bucket's tail. buf is
+// the caller's chunk buffer, grown as needed and returned. The time spent reading and checking
+// is added to read.
 func copyStagedRows(staging string, b *Bucket, out *bucketWriter, buf []byte, read *time.Duration) ([]byte, error) {
 	t0 := time.Now()
 	defer func() { *read += time.Since(t0) }()
+	rowBytes := int64(b.SeqLen) * 4
+	rowsEnd := b.Rows * rowBytes
+	if want := rowsEnd + 4*int64(len(b.Tail)); b.File.Bytes != want {
+		return buf, fmt.Errorf("staging: %s holds %d bytes, not %d rows of %d ids and a tail of %d", b.File.Name,
+			b.File.Bytes, b.Rows, b.SeqLen, len(b.Tail))
+	}
 	f, err := openStaged(staging, b.File)
 	if err != nil {
 		return buf, err
 	}
 	defer f.Close()
-	rowBytes := int64(b.SeqLen) * 4
-	if b.File.Bytes != b.Rows*rowBytes {
-		return buf, fmt.Errorf("staging: %s holds %d bytes, not %d rows of %d ids", b.File.Name, b.File.Bytes, b.Rows, b.SeqLen)
-	}
 	if n := int(max(stagedChunk/rowBytes, 1) * rowBytes); cap(buf) < n {
 		buf = make([]byte, n)
 	}
 	cr := newCheckingReader(f)
-	for left := b.File.Bytes; left > 0; {
-		chunk := buf[:min(int64(cap(buf)), left)]
+	var tail []byte
+	for done := int64(0); done < b.File.Bytes; {
+		chunk := buf[:min(int64(cap(buf)), b.File.Bytes-done)]
 		if _, err := io.ReadFull(cr, chunk); err != nil {
-			return buf, fmt.Errorf("staging: %s at byte %d: %w", b.File.Name, b.File.Bytes-left, err)
+			return buf, fmt.Errorf("staging: %s at byte %d: %w", b.File.Name, done, err)
 		}
-		left -= int64(len(chunk))
+		// Chunks start at multiples of the row size, so the part before rowsEnd is whole rows.
+		rows := chunk[:max(0, min(int64(len(chunk)), rowsEnd-done))]
+		tail = append(tail, chunk[len(rows):]...)
+		done += int64(len(chunk))
+		if len(rows) == 0 {
+			continue
+		}
 		t1 := time.Now()
 		*read += t1.Sub(t0)
-		err = out.writeStaged(chunk)
+		err = out.writeStaged(rows)
 		t0 = time.Now()
 		if err != nil {
 			return buf, err
 		}
 	}
-	return buf, cr.check(b.File)
+	if err := cr.check(b.File); err != nil {
+		return buf, err
+	}
+	if !bytes.Equal(tail, appendUint32LE(nil, b.Tail)) {
+		return buf, fmt.Errorf("staging: %s ends with ids other than the shard result's %s tail of length %d",
+			b.File.Name, b.Split, b.SeqLen)
+	}
+	return buf, nil
 }

@@ -1,7 +1,6 @@
 package shard
 
 import (
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -98,10 +97,12 @@ type FileRef struct {
 
 // Bucket is one split and length of a shard: its full rows, staged, and its tail.
 type Bucket struct {
-	Split  string  `json:"split"`
-	SeqLen int     `json:"seq_len"`
-	Rows   int64   `json:"rows"`
-	File   FileRef `json:"file"` // Rows*SeqLen little-endian uint32 ids; empty when Direct
+	Split  string `json:"split"`
+	SeqLen int    `json:"seq_len"`
+	Rows   int64  `json:"rows"`
+	// File is the split's staged token stream, little-endian uint32, shared by the split's
+	// buckets: its first Rows*SeqLen ids are the rows, the rest is Tail. Empty when Direct.
+	File FileRef `json:"file"`
 	// Direct says the rows went straight into the outputs under a Lease, not to File.
 	Direct bool `json:"direct,omitempty"`
 	// Tail holds the tokens that did not fill a row (fewer than SeqLen), in order.
@@ -150,6 +151,20 @@ func (t *Timings) Add(o Timings) {
 	t.Write += o.Write
 }
 
+// StagedBytes is what the shard wrote to the staging area: its token streams (each once,
+// though a split's buckets share it) and its rejects.
+func (r *Result) StagedBytes() int64 {
+	n := r.Rejects.Bytes
+	seen := map[string]bool{}
+	for _, b := range r.Buckets {
+		if !b.Direct && !seen[b.File.Name] {
+			seen[b.File.Name] = true
+			n += b.File.Bytes
+		}
+	}
+	return n
+}
+
 // Bucket returns the shard's bucket for split and length, or nil.
 func (r *Result) Bucket(split string, seqLen int) *Bucket {
 	for i := range r.Buckets {
@@ -174,6 +189,7 @@ func PlannedBytes(s Spec) int64 {
 	}
 }
 
-func stagedName(split string, seqLen int) string {
-	return fmt.Sprintf("%s_%d.u32", split, seqLen)
+// stagedName is the staged token stream of a split.
+func stagedName(split string) string {
+	return split + ".u32"
 }

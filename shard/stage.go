@@ -61,16 +61,22 @@ func (s *stagedFile) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// writeIDs writes ids as little-endian uint32, encoding them straight into the write buffer.
+// writeIDs writes ids as little-endian uint32, encoding them straight into the write buffer
+// (a buffer's worth at a time: a long document allocates nothing).
 func (s *stagedFile) writeIDs(ids []uint32) error {
-	if s.bw.Available() < 4*len(ids) {
-		if err := s.bw.Flush(); err != nil {
-			return fmt.Errorf("staging %s: %w", s.name, err)
+	for len(ids) > 0 {
+		if s.bw.Available() < 4 {
+			if err := s.bw.Flush(); err != nil {
+				return fmt.Errorf("staging %s: %w", s.name, err)
+			}
 		}
+		n := min(len(ids), s.bw.Available()/4)
+		if _, err := s.Write(appendUint32LE(s.bw.AvailableBuffer(), ids[:n])); err != nil {
+			return err
+		}
+		ids = ids[n:]
 	}
-	b := s.bw.AvailableBuffer() // appends below stay in it unless a row exceeds the buffer
-	_, err := s.Write(appendUint32LE(b, ids))
-	return err
+	return nil
 }
 
 // close flushes and closes the file (without syncing: see above) and returns its reference.

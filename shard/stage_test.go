@@ -9,7 +9,8 @@ import (
 )
 
 // Finalize refuses staged files that changed after their shard committed (staging is not
-// fsynced: a crash can cut a file short), naming the file, and publishes nothing.
+// fsynced: a crash can cut a file short), or that disagree with the shard's result, naming the
+// file, and publishes nothing.
 func TestFinalize_DamagedStagingRefused(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -32,6 +33,7 @@ func TestFinalize_DamagedStagingRefused(t *testing.T) {
 			return os.Truncate(p, fi.Size()-4)
 		}, "bytes, the shard result says"},
 		{"removed", os.Remove, "no such file"},
+		{"tail not the stream's end", nil, "ends with ids other than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +49,13 @@ func TestFinalize_DamagedStagingRefused(t *testing.T) {
 			if b.File.Bytes == 0 {
 				t.Fatal("the test wants a non-empty staged file")
 			}
-			if err := tt.damage(filepath.Join(staging, b.File.Name)); err != nil {
+			if tt.damage == nil {
+				// The file is intact; the result's tail for the first length is not.
+				if len(b.Tail) == 0 {
+					t.Fatal("the test wants a tail")
+				}
+				b.Tail[0] ^= 1
+			} else if err := tt.damage(filepath.Join(staging, b.File.Name)); err != nil {
 				t.Fatal(err)
 			}
 			_, err = Finalize(context.Background(), s, rs, FinalizeEnv{OutDir: s.Output.Dir, StagingDir: staging,

@@ -6,12 +6,16 @@ import (
 	"github.com/tokenmill/tokenmill/pack"
 )
 
-// shardWriter holds a shard's staged outputs: one row file per split and length (none under a
-// lease, whose rows go straight to the outputs), the rejects, and one packer per split.
+// shardWriter holds a shard's staged outputs: per split, the token stream of its documents
+// (none under a lease, whose rows go straight to the outputs), the rejects, and one packer per
+// split. A split's rows of every length are consecutive slices of its stream (packing is by
+// concatenation), so the stream is staged once, whatever the number of lengths, and the
+// assembly cuts each length's rows from it: three lengths staged a third of the bytes they
+// did as one file of rows per length.
 type shardWriter struct {
 	root    string
 	lengths []int
-	rows    [2][]*stagedFile // [split][length index]; nil under a lease
+	streams [2]*stagedFile // [split]; nil under a lease
 	lease   *Lease
 	packers [2]*pack.Packer
 	rejects *stagedFile
@@ -30,17 +34,11 @@ func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWrit
 			return lease.write(s, w.index(length), row)
 		}
 		if lease == nil {
-			for _, l := range lengths {
-				f, err := createStaged(root, filepath.Join(dir, stagedName(split, l)), rowsBuffer)
-				if err != nil {
-					return nil, err
-				}
-				w.rows[s] = append(w.rows[s], f)
+			if w.streams[s], err = createStaged(root, filepath.Join(dir, stagedName(split)), rowsBuffer); err != nil {
+				return nil, err
 			}
-			files := w.rows[s]
-			emit = func(length int, row []uint32) error {
-				return files[w.index(length)].writeIDs(row)
-			}
+			// The packer only counts the rows and keeps the tails: the rows are in the stream.
+			emit = func(int, []uint32) error { return nil }
 		}
 		p, err := pack.NewPacker(lengths, emit)
 		if err != nil {
@@ -52,6 +50,17 @@ func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWrit
 		return nil, err
 	}
 	return w, nil
+}
+
+// add appends one document's ids to split s (0 train, 1 val): to its stream when staging, and
+// to its packer.
+func (w *shardWriter) add(s int, ids []uint32) error {
+	if f := w.streams[s]; f != nil {
+		if err := f.writeIDs(ids); err != nil {
+			return err
+		}
+	}
+	return w.packers[s].Add(ids)
 }
 
 func (w *shardWriter) index(length int) int {
@@ -69,17 +78,17 @@ func (w *shardWriter) finish(res *Result) error {
 		return err
 	}
 	for s, split := range Splits() {
-		for i, l := range w.lengths {
-			b := Bucket{Split: split, SeqLen: l, Rows: w.packers[s].Rows(l), Tail: w.packers[s].Tail(l),
-				Direct: w.lease != nil}
-			if w.lease == nil {
-				ref, err := w.rows[s][i].close()
-				if err != nil {
-					return err
-				}
-				b.File = ref
+		var stream FileRef
+		if f := w.streams[s]; f != nil {
+			ref, err := f.close()
+			if err != nil {
+				return err
 			}
-			res.Buckets = append(res.Buckets, b)
+			stream = ref
+		}
+		for _, l := range w.lengths {
+			res.Buckets = append(res.Buckets, Bucket{Split: split, SeqLen: l, Rows: w.packers[s].Rows(l),
+				Tail: w.packers[s].Tail(l), Direct: w.lease != nil, File: stream})
 		}
 	}
 	ref, err := w.rejects.close()
@@ -97,8 +106,8 @@ func (w *shardWriter) abort() {
 		return
 	}
 	w.done = true
-	for _, fs := range w.rows {
-		for _, f := range fs {
+	for _, f := range w.streams {
+		if f != nil {
 			f.abort()
 		}
 	}
