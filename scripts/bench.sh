@@ -323,7 +323,7 @@ for x in rows:
           f"{ex['read']:5.2f} {ex['tokenize']:8.2f} {ex['write']:9.2f} {i['finalize_seconds']:5.2f} "
           f"{fi['read_staging']:8.2f} {fi['write_outputs']:9.2f} {wmb:6.0f} {written / raw:6.1f} "
           f"{i['staging_bytes'] / 1e6:6.0f} {wmb / x['wall']:8.0f} {wmb / x['wall'] / ddmb if ddmb else 0:5.0%}")
-print("MB out = the outputs (du -sb, run.json excluded), synced to disk; MB stg = staged rows and rejects (page cache, "
+print("MB out = the outputs (du -sb, run.json excluded), synced to disk; MB stg = staged token streams (one per split, whatever the lengths) and rejects (page cache, "
       "deleted once assembled); MB/s out = MB out / wall time of the whole run")
 
 # Scaling: the pipeline's speedup from 1 to the most workers, next to what the tokenizer alone
