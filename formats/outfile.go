@@ -73,6 +73,10 @@ func (w *outFile) Write(p []byte) (int, error) {
 			if err := w.flush(len(w.buf)); err != nil {
 				return n - len(p), err
 			}
+			if !w.direct { // flush fell back to the page cache: so does the rest
+				m, err := w.writeBuffered(p)
+				return n - len(p) + m, err
+			}
 		}
 	}
 	return n, nil

@@ -100,3 +100,43 @@ func TestOutFile_DirectWhereAvailable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A direct write that the kernel refuses (EINVAL: here a buffer that is not aligned, as a file
+// system that takes the flag and not the writes would answer) falls back to the page cache
+// for the rest of the file, losing nothing.
+func TestOutFile_FallsBackWhenADirectWriteFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := newOutFile(f)
+	if !w.direct {
+		t.Skip("this file system refuses O_DIRECT: nothing to fall back from")
+	}
+	w.buf = make([]byte, directChunk+1)[1:1] // misaligned
+	data := make([]byte, 2*directChunk+333)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if n, err := w.Write(data[:directChunk+100]); err != nil || n != directChunk+100 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if w.direct {
+		t.Fatal("still in direct mode after a refused direct write")
+	}
+	if n, err := w.Write(data[directChunk+100:]); err != nil || n != len(data)-directChunk-100 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("file holds %d bytes, not the %d written", len(got), len(data))
+	}
+}
