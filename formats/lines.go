@@ -292,11 +292,15 @@ func (l *lineReader) tooLong() (Record, error) {
 }
 
 func (l *lineReader) Close() error {
-	if b := l.src.bufs; b != nil && cap(l.buf) > cap(b.line) {
+	// A buffer grown for one line of tens of megabytes is not kept for the files after.
+	if b := l.src.bufs; b != nil && cap(l.buf) > cap(b.line) && cap(l.buf) <= keepLineBuffer {
 		b.line = l.buf[:0]
 	}
 	return l.src.Close()
 }
+
+// keepLineBuffer bounds the line buffer that Buffers keeps for the next reader.
+const keepLineBuffer = 16 << 20
 
 // InputBytes implements InputCounter.
 func (l *lineReader) InputBytes() int64 { return l.src.raw.n }

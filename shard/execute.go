@@ -135,7 +135,7 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 	var ids []uint32
 	if sc := p.env.Scratch; sc != nil {
 		buf, rejects, ids = sc.text, sc.rejects, sc.ids
-		defer func() { sc.text, sc.rejects, sc.ids = buf[:0], rejects[:0], ids[:0] }()
+		defer func() { sc.keep(buf, rejects, ids) }()
 	}
 	field := p.spec.TextField
 	// Stage times: one clock reading between stages, summed in nanoseconds.
@@ -267,8 +267,9 @@ func (fr Framing) Warnings(spec *job.Spec) []string {
 // Encode appends the framed ids of text to dst.
 func (fr Framing) Encode(dst []uint32, text []byte) []uint32 {
 	// Room for a token per two bytes (text averages one per three to five) at once: growing
-	// by doubling would allocate twice the final size for the longest documents.
-	dst = slices.Grow(dst, len(text)/2+2)
+	// by doubling would allocate twice the final size for the longest documents. Past a
+	// megabyte of ids, a rare document grows the buffer as it needs.
+	dst = slices.Grow(dst, min(len(text)/2+2, 1<<18))
 	if fr.bos != nil {
 		dst = append(dst, *fr.bos)
 	}

@@ -14,6 +14,24 @@ type Scratch struct {
 	rejects []byte // one rejects.jsonl line
 }
 
+// keepBytes bounds each buffer a Scratch keeps for the next shard: one document of tens of
+// megabytes must not hold that memory for the rest of the run, on every worker it visits.
+const keepBytes = 16 << 20
+
+// keep takes back the shard's buffers for the next one, those under keepBytes.
+func (s *Scratch) keep(text, rejects []byte, ids []uint32) {
+	s.text, s.rejects, s.ids = nil, nil, nil
+	if cap(text) <= keepBytes {
+		s.text = text[:0]
+	}
+	if cap(rejects) <= keepBytes {
+		s.rejects = rejects[:0]
+	}
+	if 4*cap(ids) <= keepBytes {
+		s.ids = ids[:0]
+	}
+}
+
 // Close releases the decompressors the Scratch holds; it can be used again afterwards.
 func (s *Scratch) Close() {
 	if s != nil {
