@@ -16,7 +16,10 @@ type HFOptions struct {
 	// MaxFileBytes starts a new data file once the current one reaches this
 	// size (checked after each record batch); default 500 MB.
 	MaxFileBytes int64
-	BatchRows    int // rows per record batch; default 1000, as datasets
+	// BatchRows is the number of rows per record batch; default 1000, as datasets. An
+	// HFWriter takes fewer when a batch would pass maxBatchBytes (rows of tens of thousands
+	// of ids).
+	BatchRows int
 	// Fingerprint is state.json's _fingerprint; default: the XXH64 of the
 	// data files' bytes in 16 hex digits (datasets' own fingerprints are 16
 	// hex digits of an xxhash too; a content hash keeps outputs deterministic).
@@ -30,8 +33,13 @@ type HFOptions struct {
 // is built under a temporary sibling name and renamed into place by Close.
 type HFWriter struct {
 	hfDirWriter
-	lb *array.ListBuilder
+	lb        *array.ListBuilder
+	batchRows int // rows of the current batch
 }
+
+// maxBatchBytes bounds the values of one record batch that an HFWriter holds: 1000 rows of
+// 131072 int64 would be a gigabyte.
+const maxBatchBytes = 64 << 20
 
 // CreateHF starts writing the directory dir.
 func CreateHF(dir string, opt HFOptions) (*HFWriter, error) {
@@ -82,8 +90,12 @@ func hfWriteRow[T int32 | int64](w *HFWriter, ids []T) error {
 	}
 	w.lb.Append(true)
 	if w.inBatch == 0 {
+		w.batchRows = w.opt.BatchRows
+		if rowBytes := len(ids) * dtypeInfo[w.opt.DType].size; rowBytes > 0 {
+			w.batchRows = max(1, min(w.batchRows, maxBatchBytes/rowBytes))
+		}
 		// The batch's values at once: no growing by doubling (a copy and a clear each time).
-		w.lb.ValueBuilder().Reserve(w.opt.BatchRows * len(ids))
+		w.lb.ValueBuilder().Reserve(w.batchRows * len(ids))
 	}
 	switch vb := w.lb.ValueBuilder().(type) {
 	case *array.Int64Builder:
@@ -113,7 +125,7 @@ func hfWriteRow[T int32 | int64](w *HFWriter, ids []T) error {
 	}
 	w.rows++
 	w.inBatch++
-	if w.inBatch == w.opt.BatchRows {
+	if w.inBatch == w.batchRows {
 		return w.flushBatch()
 	}
 	return nil

@@ -181,3 +181,50 @@ func TestHFWriter_SplitsFilesDeterministically(t *testing.T) {
 		t.Fatal("CreateHF over an existing directory without Overwrite")
 	}
 }
+
+// Rows of tens of thousands of ids go in record batches of at most maxBatchBytes of values,
+// not 1000 rows; the rows read back are the rows written.
+func TestHFWriter_BoundsBatchBytes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "long")
+	const width, n = 100000, 200 // 800 KB rows: 83 to a batch
+	w, err := CreateHF(dir, HFOptions{DType: Int64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]int64, width)
+	for i := range n {
+		row[0], row[width-1] = int64(i), int64(-i)
+		if err := w.WriteRow64(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenHFBatches(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var sizes []int64
+	for {
+		rb, err := b.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, rb.NumRows())
+	}
+	want := maxBatchBytes / (width * 8)
+	if fmt.Sprint(sizes) != fmt.Sprint([]int64{int64(want), int64(want), int64(n - 2*want)}) {
+		t.Fatalf("batches of %v rows, want %d, %d and the rest", sizes, want, want)
+	}
+	rows, _ := readHFTokens(t, dir, "input_ids")
+	for i, r := range rows {
+		if len(r) != width || r[0] != int64(i) || r[width-1] != int64(-i) {
+			t.Fatalf("row %d read back wrong", i)
+		}
+	}
+}
