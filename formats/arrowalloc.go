@@ -1,12 +1,12 @@
 package formats
 
 import (
+	"sync"
 	"unsafe"
 
-	"github.com/tokenmill/tokenmill/internal/hugepage"
-	"sync"
-
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
 
 // recyclingAllocator is the arrow allocator of a writer that builds one record batch after

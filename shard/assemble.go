@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/pack"
 )

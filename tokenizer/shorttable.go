@@ -2,8 +2,9 @@ package tokenizer
 
 import (
 	"encoding/binary"
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"unsafe"
+
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
 
 // maxShortKey is the longest string shortTable holds: 16 bytes cover nearly every token and

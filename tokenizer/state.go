@@ -1,10 +1,11 @@
 package tokenizer
 
 import (
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
 
 // state is the scratch space of one encoding call: reused buffers and the piece cache. States
