@@ -278,13 +278,13 @@ def gnutime(path):
     h, m, sec = ([0] + t["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":"))[-3:]
     wall = int(h) * 3600 + int(m) * 60 + float(sec)
     cpu = float(t["User time (seconds)"]) + float(t["System time (seconds)"])
-    return wall, cpu, int(t["Maximum resident set size (kbytes)"]) / 1024
+    return wall, cpu, int(t["Maximum resident set size (kbytes)"]) / 1024, int(t["Minor (reclaiming a frame) page faults"])
 
 rows = []
 for line in open(runs):
     s, w, r, base, outbytes = line.split()
-    wall, cpu, rss = gnutime(base + ".time")
-    rows.append(dict(s=s, w=int(w), r=int(r), wall=wall, cpu=cpu, rss=rss, out=int(outbytes),
+    wall, cpu, rss, faults = gnutime(base + ".time")
+    rows.append(dict(s=s, w=int(w), r=int(r), wall=wall, cpu=cpu, rss=rss, faults=faults, out=int(outbytes),
                      info=json.load(open(base + ".run.json"))))
 
 print(f"raw text {mb:.1f} MB; tokenizer-only, cl100k_base, one core: {warm:.1f} MB/s warm ({src}), "
@@ -297,15 +297,16 @@ if readonly and cold:
           f"tokenizer, {bound / warm if warm else 0:.0%} of the warm")
 print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys); tok/cpu = the run's own tokenize time / its CPU time: the share of the "
-      "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move")
+      "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move; "
+      "faults = minor page faults, thousands (memory touched for the first time: about 12 us each on this VM)")
 print(f"{'set':3} {'workers':>7} {'run':>3} {'wall s':>7} {'cpu s':>6} {'MB/s':>6} {'MB/s/core':>9} {'MB/s/cpu-s':>10} "
-      f"{'/warm':>6} {'/cold':>6} {'tok/cpu':>7} {'peak RSS MB':>11}")
+      f"{'/warm':>6} {'/cold':>6} {'tok/cpu':>7} {'peak RSS MB':>11} {'faults k':>8}")
 for x in rows:
     per_cpu = mb / x["cpu"]
     tok = x["info"]["stages"]["execute"]["tokenize"] / x["cpu"]
     print(f"{x['s']:3} {x['w']:7d} {x['r']:3d} {x['wall']:7.2f} {x['cpu']:6.2f} {mb / x['wall']:6.1f} "
           f"{mb / (x['wall'] * x['w']):9.1f} {per_cpu:10.1f} {per_cpu / warm if warm else 0:6.0%} "
-          f"{per_cpu / cold if cold else 0:6.0%} {tok:7.0%} {x['rss']:11.0f}")
+          f"{per_cpu / cold if cold else 0:6.0%} {tok:7.0%} {x['rss']:11.0f} {x['faults'] / 1000:8.1f}")
 
 m = re.search(r"([\d.]+) ([kMG]?B)/s", dd)
 ddmb = float(m.group(1)) * {"B": 1e-6, "kB": 1e-3, "MB": 1, "GB": 1e3}[m.group(2)] if m else 0
