@@ -20,6 +20,24 @@ type rejectRec struct {
 	Trunc  bool            `json:"truncated"`
 }
 
+// runBadInput runs a one-worker job over one file holding content, with every reject allowed
+// and a record limit of 1 KiB; it checks that the counts add up and returns the spec, the
+// input's path and the summary.
+func runBadInput(t *testing.T, file, content string) (*job.Spec, string, *Summary) {
+	t.Helper()
+	dir := t.TempDir()
+	in := writeBytes(t, dir, file, []byte(content))
+	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
+	opt := quietOptions(1)
+	opt.MaxRecord = 1024
+	sum, err := runSpec(t, s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkConservation(t, sum.Manifest)
+	return s, in, sum
+}
+
 func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
 	long := `{"text":"` + strings.Repeat("x", 5000) + `"}`
 	tests := []struct {
@@ -44,17 +62,8 @@ func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			in := writeBytes(t, dir, "in.jsonl", []byte(tt.content))
-			s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
-			opt := quietOptions(1)
-			opt.MaxRecord = 1024
-			sum, err := runSpec(t, s, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, in, sum := runBadInput(t, "in.jsonl", tt.content)
 			m := sum.Manifest
-			checkConservation(t, m)
 			if m.Documents.Written != tt.written {
 				t.Errorf("written = %d, want %d", m.Documents.Written, tt.written)
 			}

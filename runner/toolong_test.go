@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/tokenmill/tokenmill/job"
 )
 
 // TestRun_OverLongElementOrRowRejected runs jobs over a JSON array and a CSV file holding one
@@ -23,16 +21,7 @@ func TestRun_OverLongElementOrRowRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			in := writeBytes(t, dir, tt.file, []byte(tt.content))
-			s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
-			opt := quietOptions(1)
-			opt.MaxRecord = 1024
-			sum, err := runSpec(t, s, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkConservation(t, sum.Manifest)
+			s, in, sum := runBadInput(t, tt.file, tt.content)
 			if d := sum.Manifest.Documents; d.Written != 2 || d.Rejected != 1 {
 				t.Fatalf("documents %+v", d)
 			}
