@@ -363,6 +363,9 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 			s.i = i + 1
 			return 0, 0, dst, false, s.errf("invalid escape")
 		}
+		if i < len(b) && b[i] == '\\' {
+			continue // escapes come in runs: a newline and the next line's indent
+		}
 		// The plain run after the escape, copied a word at a time: each word is stored
 		// whole (the slack covers it) and n advances by its plain bytes only.
 		for i+8 <= len(b) {
