@@ -67,6 +67,7 @@ func (l *lineReader) seekRange(r *Range) error {
 		return fmt.Errorf("formats: %s: invalid byte range [%d, %d)", l.src.path, r.Start, r.End)
 	}
 	l.limit = r.End
+	l.src.raw.win = window(r.Start, r.End)
 	if r.Start > 0 {
 		// Start at the byte before Start and drop through the first
 		// newline: if that byte is '\n', a line starts exactly at Start.

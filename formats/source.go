@@ -36,13 +36,17 @@ type InputCounter interface {
 // countingReader counts the bytes read from the file (before decompression): for error
 // messages and InputCounter.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	off int64    // the file offset of the next byte read
+	win rangeCRC // the digest of the bytes the reader owns (formats/digest.go)
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.win.update(c.off, p[:n])
+	c.off += int64(n)
 	return n, err
 }
 
@@ -51,6 +55,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func newSource(path string, f *os.File, comp compression, bufs *Buffers) (*source, error) {
 	s := &source{path: path, f: f, comp: comp, bufs: bufs}
 	s.raw.r = f
+	s.raw.win = wholeFile()
 	s.r = &s.raw
 	var err error
 	switch comp {
@@ -141,6 +146,7 @@ func (s *source) seek(off int64) error {
 		return fmt.Errorf("formats: %s: cannot seek in a compressed file", s.path)
 	}
 	_, err := s.f.Seek(off, io.SeekStart)
+	s.raw.off = off
 	return err
 }
 

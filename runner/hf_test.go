@@ -156,6 +156,7 @@ func TestRun_HFDirectoryShardsPerArrowFile(t *testing.T) {
 				}
 				m := sum.Manifest
 				checkConservation(t, m)
+				checkFingerprints(t, m.Inputs)
 				if sum.Run.Shards != tt.shards {
 					t.Errorf("workers %d: %d shards, want %d (one per .arrow file)", workers, sum.Run.Shards, tt.shards)
 				}

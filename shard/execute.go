@@ -75,6 +75,9 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 		return Result{}, err
 	}
 	res.Lines = linesRead(rd)
+	if res.Input, err = digestInput(spec, rd); err != nil {
+		return Result{}, err
+	}
 	t := time.Now()
 	if err := w.finish(&res); err != nil {
 		return Result{}, err

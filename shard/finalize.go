@@ -106,8 +106,12 @@ func newManifest(spec *job.Spec, rs []Result, env FinalizeEnv) (*Manifest, error
 		}
 		m.PadID = &pad
 	}
-	for _, in := range env.Inputs {
-		m.Inputs = append(m.Inputs, InputInfo{Path: in.Path, Format: in.Format, Size: in.Size})
+	digests := make([]shardDigest, len(rs))
+	for i, r := range rs {
+		digests[i] = shardDigest{shard: r.Shard, source: r.Source, input: r.Input}
+	}
+	if m.Inputs, err = inputInfos(env.Inputs, digests); err != nil {
+		return nil, err
 	}
 	for _, r := range rs {
 		m.Documents.add(r.Documents)

@@ -60,6 +60,8 @@ type RecordsResult struct {
 	// count from the shard's first line, and FinalizeRecords shifts them.
 	FirstLine int64 `json:"first_line,omitempty"`
 	Lines     int64 `json:"lines,omitempty"`
+	// Input is Result's: the digest of the part of its file the shard owns.
+	Input InputDigest `json:"input"`
 }
 
 // ExecuteRecords runs one shard of a validate or convert job. It writes nothing: the result
@@ -90,6 +92,9 @@ func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult,
 		return RecordsResult{}, err
 	}
 	res.Lines = linesRead(rr)
+	if res.Input, err = digestInput(spec, rr); err != nil {
+		return RecordsResult{}, err
+	}
 	if pr := env.Progress; pr != nil {
 		pr.Bytes.Add(res.Bytes)
 		pr.Documents.Add(res.Records)
@@ -256,11 +261,13 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	}
 	m = &RecordsManifest{FormatVersion: ManifestVersion, Kind: spec.Kind, Job: canon, JobFingerprint: fp,
 		Inputs: []InputInfo{}, Shards: len(rs), Outputs: []string{}}
-	for _, in := range env.Inputs {
-		m.Inputs = append(m.Inputs, InputInfo{Path: in.Path, Format: in.Format, Size: in.Size})
-	}
-	for _, r := range rs {
+	digests := make([]shardDigest, len(rs))
+	for i, r := range rs {
 		m.Records += r.Records
+		digests[i] = shardDigest{shard: r.Shard, source: r.Source, input: r.Input}
+	}
+	if m.Inputs, err = inputInfos(env.Inputs, digests); err != nil {
+		return nil, err
 	}
 	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
 		return nil, err

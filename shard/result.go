@@ -129,6 +129,8 @@ type Result struct {
 	// Lines counts the lines that start in the shard's part of a line-oriented file, blank
 	// and rejected ones included.
 	Lines int64 `json:"lines,omitempty"`
+	// Input is the digest of the part of its file the shard owns.
+	Input InputDigest `json:"input"`
 	// Timings vary between runs: they belong in run.json, never in the manifest.
 	Timings Timings `json:"timings"`
 }
