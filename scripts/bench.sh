@@ -245,6 +245,19 @@ section_pipeline() {
 	# The disk's sequential write speed, measured in this run, next to the pipeline's writes.
 	dd=$(dd if=/dev/zero of="$OUT/ddtest" bs=1M count=512 oflag=direct conv=fsync 2>&1 | tail -1)
 	rm -f "$OUT/ddtest"
+	# The fixed cost of a run: setting a on one short document (process start, tokenizer load,
+	# creating and publishing the outputs), the least CPU time of three runs. It does not grow
+	# with the corpus, so on a large one the per-core figures approach those without it.
+	local fixed=0
+	mkdir -p "$OUT/fixed"
+	echo '{"text":"hello world"}' >"$OUT/fixed/one.jsonl"
+	sed -e "s#^  - path: .*#  - path: $OUT/fixed/one.jsonl#" -e "s#^  dir: .*#  dir: $OUT/fixed/out#" \
+		"$OUT/pipeline-a.yaml" >"$OUT/pipeline-fixed.yaml"
+	for r in 1 2 3; do
+		rm -rf "$OUT/fixed/out"
+		/usr/bin/time -f "%U %S" -o "$OUT/fixed/time" "$bin" run "$OUT/pipeline-fixed.yaml" --workers 1 --progress none >/dev/null
+		fixed=$(awk -v f="$fixed" '{ c = $1 + $2; print (f == 0 || c < f) ? c : f }' "$OUT/fixed/time")
+	done
 	: >"$OUT/pipeline-runs.txt"
 	for s in a b; do
 		for w in ${PIPELINE_WORKERS:-1 2}; do
@@ -264,10 +277,10 @@ section_pipeline() {
 	done
 	header "pipeline: tokenmill run, end to end"
 	python3 - "$OUT/pipeline-runs.txt" "$(cat "$CORPUS.textbytes")" "${warm:-0}" "${cold:-0}" "$dd" "$src" \
-		"${readonly:-0}" "$zstdcli" "$OUT/tokenizer-batch.txt" <<'PY' | tee "$OUT/pipeline.txt"
+		"${readonly:-0}" "$zstdcli" "$OUT/tokenizer-batch.txt" "$fixed" <<'PY' | tee "$OUT/pipeline.txt"
 import json, re, sys
 runs, raw, warm, cold, dd, src = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
-readonly, zstdcli, batchfile = float(sys.argv[7]), float(sys.argv[8]), sys.argv[9]
+readonly, zstdcli, batchfile, fixed = float(sys.argv[7]), float(sys.argv[8]), sys.argv[9], float(sys.argv[10])
 mb = raw / 1e6
 
 def gnutime(path):
@@ -307,6 +320,16 @@ for x in rows:
     print(f"{x['s']:3} {x['w']:7d} {x['r']:3d} {x['wall']:7.2f} {x['cpu']:6.2f} {mb / x['wall']:6.1f} "
           f"{mb / (x['wall'] * x['w']):9.1f} {per_cpu:10.1f} {per_cpu / warm if warm else 0:6.0%} "
           f"{per_cpu / cold if cold else 0:6.0%} {tok:7.0%} {x['rss']:11.0f} {x['faults'] / 1000:8.1f}")
+
+if fixed:
+    a1 = [x for x in rows if x["s"] == "a" and x["w"] == 1]
+    if a1:
+        x = min(a1, key=lambda x: x["cpu"])
+        tok = x["info"]["stages"]["execute"]["tokenize"]
+        print(f"fixed cost of a run (setting a on one document: start, tokenizer load, outputs created and published): "
+              f"{fixed:.2f} cpu-s. Without it, a on one worker (best run) spends {tok / (x['cpu'] - fixed):.0%} of its CPU "
+              f"time in the tokenizer (with it, {tok / x['cpu']:.0%}): the share a corpus large enough to make the fixed "
+              f"cost negligible approaches, at the same warmth of the tokenizer")
 
 m = re.search(r"([\d.]+) ([kMG]?B)/s", dd)
 ddmb = float(m.group(1)) * {"B": 1e-6, "kB": 1e-3, "MB": 1, "GB": 1e3}[m.group(2)] if m else 0
