@@ -258,6 +258,15 @@ section_pipeline() {
 		/usr/bin/time -f "%U %S" -o "$OUT/fixed/time" "$bin" run "$OUT/pipeline-fixed.yaml" --workers 1 --progress none >/dev/null
 		fixed=$(awk -v f="$fixed" '{ c = $1 + $2; print (f == 0 || c < f) ? c : f }' "$OUT/fixed/time")
 	done
+	# The cold tokenizer again right before each run, from a test binary built once: the
+	# machine's speed drifts between minutes, so each run's /cold compares it with a pass of
+	# the tokenizer alone made moments before, not with one made at another speed.
+	(cd tokenizer && "$GO" test -c -o "../$OUT/tokenizer.test" .)
+	cold_now() {
+		(cd tokenizer && TOKENMILL_BENCH_CORPUS=$PWD/../$CORPUS "../$OUT/tokenizer.test" -test.run '^$' \
+			-test.bench 'Compare/tokenmill/cl100k_base$' -test.benchtime 1x -test.cpu 1) >"$OUT/pipeline-tokenizer-cold-now.txt"
+		tokenizer_mbs "$OUT/pipeline-tokenizer-cold-now.txt"
+	}
 	: >"$OUT/pipeline-runs.txt"
 	for s in a b; do
 		for w in ${PIPELINE_WORKERS:-1 2}; do
@@ -266,12 +275,13 @@ section_pipeline() {
 				# The previous output is removed outside the timing: a run into a fresh
 				# directory is what is measured, not the deletion of the old one.
 				rm -rf "$OUT/pipeline-$s"
+				c=$(cold_now)
 				header "pipeline $s: $bin run $OUT/pipeline-$s.yaml --workers $w ($r/$reps)"
 				/usr/bin/time -v -o "$t.time" "$bin" run "$OUT/pipeline-$s.yaml" --workers "$w" \
 					--progress none >"$t.out"
 				sed -n '/^throughput/p; /^time/p' "$t.out"
 				cp "$OUT/pipeline-$s/run.json" "$t.run.json"
-				echo "$s $w $r $t $(du -sb --exclude=run.json "$OUT/pipeline-$s" | cut -f1)" >>"$OUT/pipeline-runs.txt"
+				echo "$s $w $r $t $(du -sb --exclude=run.json "$OUT/pipeline-$s" | cut -f1) ${c:-0}" >>"$OUT/pipeline-runs.txt"
 			done
 		done
 	done
@@ -295,10 +305,10 @@ def gnutime(path):
 
 rows = []
 for line in open(runs):
-    s, w, r, base, outbytes = line.split()
+    s, w, r, base, outbytes, coldnow = line.split()
     wall, cpu, rss, faults = gnutime(base + ".time")
     rows.append(dict(s=s, w=int(w), r=int(r), wall=wall, cpu=cpu, rss=rss, faults=faults, out=int(outbytes),
-                     info=json.load(open(base + ".run.json"))))
+                     cold=float(coldnow) or cold, info=json.load(open(base + ".run.json"))))
 
 print(f"raw text {mb:.1f} MB; tokenizer-only, cl100k_base, one core: {warm:.1f} MB/s warm ({src}), "
       f"{cold:.1f} MB/s cold (one pass, -benchtime 1x)")
@@ -311,15 +321,16 @@ if readonly and cold:
 print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys); tok/cpu = the run's own tokenize time / its CPU time: the share of the "
       "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move; "
-      "faults = minor page faults, thousands (memory touched for the first time: about 12 us each on this VM)")
+      "cold now = the tokenizer's cold pass, MB/s, measured right before the run, and /cold the run's MB/s/cpu-s "
+      "against it; faults = minor page faults, thousands (memory touched for the first time: about 12 us each on this VM)")
 print(f"{'set':3} {'workers':>7} {'run':>3} {'wall s':>7} {'cpu s':>6} {'MB/s':>6} {'MB/s/core':>9} {'MB/s/cpu-s':>10} "
-      f"{'/warm':>6} {'/cold':>6} {'tok/cpu':>7} {'peak RSS MB':>11} {'faults k':>8}")
+      f"{'/warm':>6} {'cold now':>8} {'/cold':>6} {'tok/cpu':>7} {'peak RSS MB':>11} {'faults k':>8}")
 for x in rows:
     per_cpu = mb / x["cpu"]
     tok = x["info"]["stages"]["execute"]["tokenize"] / x["cpu"]
     print(f"{x['s']:3} {x['w']:7d} {x['r']:3d} {x['wall']:7.2f} {x['cpu']:6.2f} {mb / x['wall']:6.1f} "
           f"{mb / (x['wall'] * x['w']):9.1f} {per_cpu:10.1f} {per_cpu / warm if warm else 0:6.0%} "
-          f"{per_cpu / cold if cold else 0:6.0%} {tok:7.0%} {x['rss']:11.0f} {x['faults'] / 1000:8.1f}")
+          f"{x['cold']:8.1f} {per_cpu / x['cold'] if x['cold'] else 0:6.0%} {tok:7.0%} {x['rss']:11.0f} {x['faults'] / 1000:8.1f}")
 
 if fixed:
     a1 = [x for x in rows if x["s"] == "a" and x["w"] == 1]
