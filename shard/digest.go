@@ -46,16 +46,16 @@ func digestInput(spec Spec, rd any) (InputDigest, error) {
 	return InputDigest{Start: lo, Length: hi - lo, CRC32C: crc}, nil
 }
 
-// shardDigest is what inputFingerprints needs of one shard result.
+// shardDigest is what inputInfos needs of one shard result.
 type shardDigest struct {
 	shard, source string
 	input         InputDigest
 }
 
-// inputFingerprints joins the shards' digests (in plan order) into the CRC-32C of each input
-// file, as 8 hex digits by path. The digests of a file must tile it from its first byte to
+// inputInfos lists the inputs with their fingerprints: each file's CRC-32C, joined from the
+// shards' digests (in plan order). The digests of a file must tile it from its first byte to
 // its listed size: otherwise a shard read other bytes than those planned, and the job fails.
-func inputFingerprints(inputs []planner.Input, shards []shardDigest) (map[string]string, error) {
+func inputInfos(inputs []planner.Input, shards []shardDigest) ([]InputInfo, error) {
 	type acc struct {
 		crc     uint32
 		covered int64
@@ -80,13 +80,13 @@ func inputFingerprints(inputs []planner.Input, shards []shardDigest) (map[string
 		a.crc = formats.CombineCRC32C(a.crc, d.CRC32C, d.Length)
 		a.covered += d.Length
 	}
-	out := make(map[string]string, len(inputs))
+	out := make([]InputInfo, 0, len(inputs))
 	for _, in := range inputs {
 		a := byPath[in.Path]
 		if a.covered != in.Size {
 			return nil, fmt.Errorf("finalize: %s: the shards digested %d of its %d bytes", in.Path, a.covered, in.Size)
 		}
-		out[in.Path] = fmt.Sprintf("%08x", a.crc)
+		out = append(out, InputInfo{Path: in.Path, Format: in.Format, Size: in.Size, CRC32C: fmt.Sprintf("%08x", a.crc)})
 	}
 	return out, nil
 }

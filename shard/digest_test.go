@@ -12,7 +12,7 @@ import (
 	"github.com/tokenmill/tokenmill/planner"
 )
 
-func TestInputFingerprints_DigestsMustTileEachFile(t *testing.T) {
+func TestInputInfos_DigestsMustTileEachFile(t *testing.T) {
 	inputs := []planner.Input{{Path: "a", Size: 10}, {Path: "b", Size: 0}}
 	d := func(shard, src string, start, n int64) shardDigest {
 		return shardDigest{shard: shard, source: src, input: InputDigest{Start: start, Length: n, CRC32C: uint32(start + 1)}}
@@ -32,10 +32,10 @@ func TestInputFingerprints_DigestsMustTileEachFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fps, err := inputFingerprints(inputs, tt.digests)
+			infos, err := inputInfos(inputs, tt.digests)
 			if tt.err == "" {
-				if err != nil || len(fps) != 2 || fps["b"] != "00000000" {
-					t.Fatalf("fingerprints %v, %v", fps, err)
+				if err != nil || len(infos) != 2 || infos[1].CRC32C != "00000000" || len(infos[0].CRC32C) != 8 {
+					t.Fatalf("inputs %+v, %v", infos, err)
 				}
 				return
 			}

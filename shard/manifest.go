@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 )
 
 // ManifestVersion is the format_version of manifest.json.
@@ -49,20 +48,6 @@ type InputInfo struct {
 	// CRC32C fingerprints the bytes read: the CRC-32C of the whole file, 8 hex digits, as
 	// `gsutil hash -h -c` prints it (S3 and GCS keep it for each object, in base64).
 	CRC32C string `json:"crc32c"`
-}
-
-// inputInfos lists the inputs with their fingerprints, from the digests of the shards in plan
-// order.
-func inputInfos(inputs []planner.Input, digests []shardDigest) ([]InputInfo, error) {
-	fps, err := inputFingerprints(inputs, digests)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]InputInfo, 0, len(inputs))
-	for _, in := range inputs {
-		out = append(out, InputInfo{Path: in.Path, Format: in.Format, Size: in.Size, CRC32C: fps[in.Path]})
-	}
-	return out, nil
 }
 
 // BucketInfo describes the output of one split and sequence length.
