@@ -35,20 +35,31 @@ func TestMake_AdvisesHugePages(t *testing.T) {
 	if err != nil || strings.Contains(string(mode), "[never]") {
 		t.Skipf("transparent huge pages are off on this machine (%q, %v)", strings.TrimSpace(string(mode)), err)
 	}
-	s := Make[byte](16 << 20)
-	for i := 0; i < len(s); i += 4096 {
-		s[i] = 1
+	// 6 MB of 24-byte slots, as the tokenizer's vocabulary table: not a whole number of
+	// huge pages, and an element size that does not divide one.
+	type slot struct {
+		lo, hi uint64
+		n, v   uint32
 	}
-	// The advice covers the whole 2 MiB pages inside the table: a mapping of its own.
-	inside := (uintptr(unsafe.Pointer(&s[0])) + 2<<20 - 1) &^ (2<<20 - 1)
-	m, err := mappingOf(inside)
-	if err != nil {
-		t.Fatal(err)
+	s := Make[slot](1 << 18)
+	for i := 0; i < len(s); i += 4096 / 24 {
+		s[i].n = 1
 	}
-	if !strings.Contains(" "+m["VmFlags"]+" ", " hg ") {
-		t.Fatalf("the table's mapping has VmFlags %q, without hg (MADV_HUGEPAGE)", m["VmFlags"])
+	first := uintptr(unsafe.Pointer(&s[0]))
+	if first%Size != 0 {
+		t.Fatalf("the table starts at %#x, not on a huge-page boundary", first)
 	}
-	t.Logf("AnonHugePages of the mapping: %s", m["AnonHugePages"])
+	// The advice covers the whole table, first and last byte: a mapping of its own.
+	for _, addr := range []uintptr{first, uintptr(unsafe.Pointer(&s[len(s)-1]))} {
+		m, err := mappingOf(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(" "+m["VmFlags"]+" ", " hg ") {
+			t.Fatalf("the mapping of %#x has VmFlags %q, without hg (MADV_HUGEPAGE)", addr, m["VmFlags"])
+		}
+		t.Logf("AnonHugePages of the mapping of %#x: %s", addr, m["AnonHugePages"])
+	}
 	runtime.KeepAlive(s)
 }
 
