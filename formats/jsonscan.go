@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
 
 // scanner is a validating, allocation-free JSON scanner over one document.
@@ -320,9 +322,7 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 	// a word of slack for the eight-byte stores below.
 	base := len(dst)
 	need := base + (i - start) + (len(b) - i) + 8
-	if cap(dst) < need {
-		dst = append(make([]byte, 0, need), dst...)
-	}
+	dst = hugepage.Grow(dst, need-len(dst))
 	d := dst[:cap(dst)]
 	n := base + copy(d[base:], b[start:i])
 	const lo, hi = 0x0101010101010101, 0x8080808080808080

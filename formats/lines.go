@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
 
 const minLineBuf = 256 << 10
@@ -154,13 +156,16 @@ func (l *lineReader) fill() {
 	}
 	if l.end == len(l.buf) {
 		size := 2 * len(l.buf)
-		if max := l.opt.MaxRecord + 1; int64(size) > max {
-			size = int(max)
+		if size >= hugepage.GrowFrom {
+			size = max(size, hugepage.MinBytes) // long lines: on huge pages at once (hugepage.Grow)
+		}
+		if limit := l.opt.MaxRecord + 1; int64(size) > limit {
+			size = int(limit)
 		}
 		if size <= len(l.buf) {
 			return // full: the caller handles an over-long line
 		}
-		nb := make([]byte, size)
+		nb := hugepage.Make[byte](size)
 		copy(nb, l.buf[:l.end])
 		l.buf = nb
 	}

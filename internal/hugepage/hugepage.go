@@ -7,7 +7,10 @@
 // but the speed.
 package hugepage
 
-import "unsafe"
+import (
+	"slices"
+	"unsafe"
+)
 
 // MinBytes is the size from which an allocation is worth huge pages: two of them.
 const MinBytes = 4 << 20
@@ -35,4 +38,27 @@ func Make[T any](n int) []T {
 	// T holds no pointers (the contract), so the bytes may hold its values; the slice keeps
 	// the whole allocation alive through its interior pointer.
 	return unsafe.Slice((*T)(start), n)
+}
+
+// GrowFrom is the size from which Grow allocates on huge pages.
+const GrowFrom = 256 << 10
+
+// Grow returns s with room for n more elements, as slices.Grow does. When it must reallocate
+// to hold GrowFrom bytes or more, it allocates at least MinBytes, with Make. A buffer that grows
+// by doubling touches twice its final size in fresh memory, a page fault per 4 KiB; and a
+// document buffer that has reached a quarter of a megabyte (a long document) is likely to
+// grow further. Below GrowFrom nothing changes: short documents keep small buffers.
+func Grow[T any](s []T, n int) []T {
+	if n <= cap(s)-len(s) {
+		return s
+	}
+	var zero T
+	size := unsafe.Sizeof(zero)
+	need := len(s) + n
+	if uintptr(need)*size < GrowFrom {
+		return slices.Grow(s, n)
+	}
+	t := Make[T](max(need, 2*cap(s), int(MinBytes/size)))[:len(s)]
+	copy(t, s)
+	return t
 }

@@ -95,3 +95,38 @@ func mappingOf(addr uintptr) (map[string]string, error) {
 	}
 	return nil, fmt.Errorf("no mapping holds %#x", addr)
 }
+
+func TestGrow(t *testing.T) {
+	tests := []struct {
+		name          string
+		len, cap, n   int
+		wantMinCap    int
+		wantHugeAlign bool
+	}{
+		{"room already", 10, 100, 50, 100, false},
+		{"small growth", 10, 10, 100, 110, false},
+		{"crosses GrowFrom", 1000, 1000, GrowFrom, MinBytes, true},
+		{"past MinBytes", 0, 0, 2 * MinBytes, 2 * MinBytes, true},
+		{"doubles a large one", MinBytes, MinBytes, 1, 2 * MinBytes, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := make([]byte, tt.len, tt.cap)
+			for i := range s {
+				s[i] = byte(i)
+			}
+			g := Grow(s, tt.n)
+			if len(g) != tt.len || cap(g) < tt.wantMinCap || cap(g)-len(g) < tt.n {
+				t.Fatalf("Grow(len %d cap %d, %d): len %d cap %d", tt.len, tt.cap, tt.n, len(g), cap(g))
+			}
+			for i := range g {
+				if g[i] != byte(i) {
+					t.Fatalf("element %d = %d, not kept", i, g[i])
+				}
+			}
+			if aligned := cap(g) > 0 && uintptr(unsafe.Pointer(&g[:1][0]))%Size == 0; tt.wantHugeAlign && !aligned {
+				t.Fatalf("a %d-byte buffer is not on huge pages", cap(g))
+			}
+		})
+	}
+}
