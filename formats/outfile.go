@@ -3,7 +3,7 @@ package formats
 import (
 	"fmt"
 	"os"
-	"unsafe"
+	"runtime"
 
 	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
@@ -38,6 +38,7 @@ type outFile struct {
 	f       *os.File
 	direct  bool
 	buf     []byte // gathered bytes (direct only): len is filled, cap directChunk
+	free    func() // unmaps buf (hugepage.Map), once the file no longer writes directly
 	off     int64  // file offset of the next write
 	started int64  // buffered: bytes whose write-out was started
 }
@@ -46,19 +47,26 @@ type outFile struct {
 func newOutFile(f *os.File) *outFile {
 	w := &outFile{f: f}
 	if setDirect(f, true) == nil {
+		// A buffer aligned to directChunk (one huge page where the kernel gives them), mapped
+		// for this file: files come and go during a run, and a heap buffer would be cleared
+		// page by page each time. An outFile dropped without Finish (an aborted output)
+		// unmaps it when collected.
+		var buf []byte
 		w.direct = true
-		w.buf = alignedBuffer()
+		buf, w.free = hugepage.Map(directChunk)
+		w.buf = buf[:0]
+		runtime.AddCleanup(w, func(free func()) { free() }, w.free)
 	}
 	return w
 }
 
-// alignedBuffer returns a directChunk buffer aligned to directChunk (so that it is one huge
-// page where the kernel gives them), with length 0.
-func alignedBuffer() []byte {
-	b := hugepage.Make[byte](2 * directChunk)
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	start := int((directChunk - addr%directChunk) % directChunk)
-	return b[start : start : start+directChunk]
+// release unmaps the direct buffer once nothing is left in it to write.
+func (w *outFile) release() {
+	w.buf = nil
+	if w.free != nil {
+		w.free()
+		w.free = nil
+	}
 }
 
 func (w *outFile) Write(p []byte) (int, error) {
@@ -95,9 +103,8 @@ func (w *outFile) flush(n int) error {
 				return fmt.Errorf("%w (and clearing O_DIRECT: %v)", err, serr)
 			}
 			w.direct = false
-			rest := w.buf[done:]
-			w.buf = nil
-			_, err = w.writeBuffered(rest)
+			_, err = w.writeBuffered(w.buf[done:])
+			w.release()
 			return err
 		}
 	}
@@ -132,9 +139,8 @@ func (w *outFile) Finish() error {
 	if err := setDirect(w.f, false); err != nil {
 		return err
 	}
-	tail := w.buf
-	w.buf = nil
-	_, err := w.writeBuffered(tail)
+	_, err := w.writeBuffered(w.buf)
+	w.release()
 	return err
 }
 

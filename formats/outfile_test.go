@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"unsafe"
 )
 
 // An outFile writes exactly the bytes given, in order, whatever the sizes of the writes, in
@@ -37,7 +38,8 @@ func TestOutFile_WritesTheBytes(t *testing.T) {
 				if err := setDirect(f, false); err != nil {
 					t.Fatal(err)
 				}
-				w.direct, w.buf = false, nil
+				w.direct = false
+				w.release()
 			}
 			direct := w.direct
 			for p := data; len(p) > 0; {
@@ -52,6 +54,9 @@ func TestOutFile_WritesTheBytes(t *testing.T) {
 			}
 			if err := w.Finish(); err != nil {
 				t.Fatal(err)
+			}
+			if w.buf != nil || w.free != nil {
+				t.Fatalf("%s: the direct buffer is kept after Finish", name)
 			}
 			if _, err := f.WriteAt([]byte("HEADER"), 0); err != nil {
 				t.Fatal(err)
@@ -90,6 +95,9 @@ func TestOutFile_DirectWhereAvailable(t *testing.T) {
 	if !w.direct || cap(w.buf) != directChunk {
 		t.Fatalf("direct %v, buffer %d bytes", w.direct, cap(w.buf))
 	}
+	if addr := uintptr(unsafe.Pointer(unsafe.SliceData(w.buf))); addr%directChunk != 0 {
+		t.Fatalf("the direct buffer at %#x is not aligned to %d", addr, directChunk)
+	}
 	if _, err := w.Write(make([]byte, directChunk+100)); err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +131,8 @@ func TestOutFile_FallsBackWhenADirectWriteFails(t *testing.T) {
 	if n, err := w.Write(data[:directChunk+100]); err != nil || n != directChunk+100 {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
-	if w.direct {
-		t.Fatal("still in direct mode after a refused direct write")
+	if w.direct || w.free != nil {
+		t.Fatalf("after a refused direct write: direct %v, buffer still mapped %v", w.direct, w.free != nil)
 	}
 	if n, err := w.Write(data[directChunk+100:]); err != nil || n != len(data)-directChunk-100 {
 		t.Fatalf("Write = %d, %v", n, err)

@@ -130,3 +130,23 @@ func TestGrow(t *testing.T) {
 		})
 	}
 }
+
+func TestMap(t *testing.T) {
+	for _, n := range []int{1, 4096, Size, Size + 1, 3 * Size} {
+		b, free := Map(n)
+		if len(b) != n || cap(b) != n {
+			t.Fatalf("Map(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if runtime.GOOS == "linux" && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%Size != 0 {
+			t.Fatalf("Map(%d) is not on a huge-page boundary", n)
+		}
+		for i := range b {
+			if b[i] != 0 {
+				t.Fatalf("Map(%d)[%d] = %d", n, i, b[i])
+			}
+			b[i] = 1
+		}
+		free()
+		free() // a second call does nothing
+	}
+}
