@@ -111,6 +111,7 @@ type inspectJob struct {
 	Documents     shard.Counts        `json:"documents"`
 	Tokens        shard.Tokens        `json:"tokens"`
 	Rejects       shard.RejectsInfo   `json:"rejects"`
+	Inputs        []shard.InputInfo   `json:"inputs"`
 }
 
 // inspector holds one invocation's options and the tokenizers it loaded (a cache scoped to
@@ -236,7 +237,7 @@ func (in *inspector) inspectJob(dir string) (*inspection, error) {
 	_ = json.Unmarshal(m.Job, &spec) // the name is informative only
 	res := &inspection{Path: dir, Kind: "job", Job: &inspectJob{Name: spec.Name, Fingerprint: m.JobFingerprint,
 		FormatVersion: m.FormatVersion, Tokenizer: m.Tokenizer, DType: m.DType, Documents: m.Documents,
-		Tokens: m.Tokens, Rejects: m.Rejects}}
+		Tokens: m.Tokens, Rejects: m.Rejects, Inputs: m.Inputs}}
 	detailed := map[string]bool{}
 	for _, b := range m.Buckets {
 		wantDetail := b.Sequences > 0 && !detailed[b.Split]
@@ -872,6 +873,25 @@ func (in *inspector) renderDetail(w io.Writer, res *inspection) {
 	}
 }
 
+// inspectMaxInputs is how many input files the summary lists; manifest.json has them all.
+const inspectMaxInputs = 8
+
+// renderInputs prints the job's input files with their sizes and fingerprints.
+func renderInputs(w io.Writer, inputs []shard.InputInfo) {
+	var total int64
+	for _, in := range inputs {
+		total += in.Size
+	}
+	fmt.Fprintf(w, "Inputs: %d file%s, %d bytes\n", len(inputs), plural(len(inputs)), total)
+	for i, in := range inputs {
+		if i == inspectMaxInputs {
+			fmt.Fprintf(w, "  ... %d more (manifest.json lists them all)\n", len(inputs)-i)
+			break
+		}
+		fmt.Fprintf(w, "  %s  %d bytes  crc32c %s\n", in.Path, in.Size, in.CRC32C)
+	}
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -887,7 +907,9 @@ func (in *inspector) renderJob(w io.Writer, res *inspection) {
 	fmt.Fprintf(w, "Tokenizer: %s (vocab_size %d, sha256 %s)\n", j.Tokenizer.Name, j.Tokenizer.VocabSize, short(j.Tokenizer.SHA256))
 	fmt.Fprintf(w, "DType: %s\n", j.DType)
 	fmt.Fprintf(w, "Documents: %d read, %d written, %d rejected (%s)\n", j.Documents.Read, j.Documents.Written, j.Documents.Rejected, j.Rejects.Path)
-	fmt.Fprintf(w, "Tokens: train %d, val %d\n\n", j.Tokens.Train, j.Tokens.Val)
+	fmt.Fprintf(w, "Tokens: train %d, val %d\n", j.Tokens.Train, j.Tokens.Val)
+	renderInputs(w, j.Inputs)
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "SPLIT\tSEQ_LEN\tSEQUENCES\tOUTPUT\tFOUND\tCHECK")
 	for _, p := range res.Parts {

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -287,6 +289,8 @@ output:
 	for _, line := range []string{
 		"Job: tiny (fingerprint " + res.Job.Fingerprint[:12] + ")",
 		"Documents: 3 read, 3 written, 0 rejected (rejects.jsonl)",
+		"Inputs: 1 file, " + strconv.Itoa(corpus.Len()) + " bytes\n",
+		fmt.Sprintf("  %s  %d bytes  crc32c %08x\n", in, corpus.Len(), crc32.Checksum([]byte(corpus.String()), crc32.MakeTable(crc32.Castagnoli))),
 		"Text (input_ids of the first example, 8 tokens, decoded with cl100k_base from " + filepath.Join(out, "manifest.json") + "):",
 	} {
 		if !strings.Contains(stdout, line) {
