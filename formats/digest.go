@@ -98,18 +98,13 @@ func fileCRC32C(path string, lo, hi int64) (uint32, error) {
 		return 0, fmt.Errorf("formats: %w", err)
 	}
 	defer f.Close()
-	buf := make([]byte, min(hi-lo, 1<<20))
 	var crc uint32
-	for off := lo; off < hi; {
-		n, err := f.ReadAt(buf[:min(int64(len(buf)), hi-off)], off)
-		crc = crc32.Update(crc, castagnoli, buf[:n])
-		off += int64(n)
-		if err == io.EOF && off < hi {
-			return 0, fmt.Errorf("formats: %s: %w: it ends at byte %d, %d planned", path, ErrInputChanged, off, hi)
-		}
-		if err != nil && err != io.EOF {
-			return 0, fmt.Errorf("formats: %s: %w", path, err)
-		}
+	end, err := eachChunk(f, lo, hi, func(b []byte) { crc = crc32.Update(crc, castagnoli, b) })
+	switch {
+	case err == io.EOF:
+		return 0, fmt.Errorf("formats: %s: %w: it ends at byte %d, %d planned", path, ErrInputChanged, end, hi)
+	case err != nil:
+		return 0, fmt.Errorf("formats: %s: %w", path, err)
 	}
 	return crc, nil
 }

@@ -129,21 +129,28 @@ func (l *lineReader) absLine(n int64) int64 {
 
 // countNewlines counts '\n' bytes in [0, n) of f with large positioned reads.
 func countNewlines(f io.ReaderAt, n int64) (int64, error) {
-	buf := make([]byte, min(n, 1<<20))
 	var count int64
-	for off := int64(0); off < n; {
-		chunk := buf
-		if rem := n - off; rem < int64(len(chunk)) {
-			chunk = chunk[:rem]
-		}
-		m, err := f.ReadAt(chunk, off)
-		count += int64(bytes.Count(chunk[:m], []byte{'\n'}))
-		off += int64(m)
-		if err != nil && off < n {
-			return 0, err
-		}
+	if _, err := eachChunk(f, 0, n, func(b []byte) { count += int64(bytes.Count(b, []byte{'\n'})) }); err != nil {
+		return 0, err
 	}
 	return count, nil
+}
+
+// eachChunk calls fn with the bytes [lo, hi) of f, in order, a megabyte at a time. If the file
+// ends or a read fails before hi, it returns the offset reached and the error (io.EOF for an
+// end).
+func eachChunk(f io.ReaderAt, lo, hi int64, fn func([]byte)) (int64, error) {
+	buf := make([]byte, min(max(hi-lo, 0), 1<<20))
+	off := lo
+	for off < hi {
+		m, err := f.ReadAt(buf[:min(int64(len(buf)), hi-off)], off)
+		fn(buf[:m])
+		off += int64(m)
+		if err != nil && off < hi {
+			return off, err
+		}
+	}
+	return off, nil
 }
 
 // fill reads more input, compacting and (up to MaxRecord+1) growing the
