@@ -47,7 +47,7 @@ func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
 		reason  string // "" means no reject
 		line    int64
 	}{
-		{"malformed JSON", `{"text":"ok"}` + "\n" + `{"text": "unterminated` + "\n", 1, "Malformed JSON", 2},
+		{"malformed JSON", `{"text":"ok"}` + "\n" + `{"text": "unterminated` + "\n", 1, "Malformed JSON: byte 22: unterminated string", 2},
 		{"non-object line", `[1, 2, 3]` + "\n", 0, "Record must be an object", 1},
 		{"missing field", `{"body":"x"}` + "\n", 0, "Missing required field 'text'", 1},
 		{"null text", `{"text":null}` + "\n", 0, "Field 'text' must be a string", 1},

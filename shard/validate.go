@@ -38,7 +38,9 @@ func checkRecord(rec *formats.Record, field string, maxRecord int64, buf []byte)
 		var err error
 		text, buf, kind, err = formats.StringBytes(buf, rec.Raw, field)
 		if kind == formats.FieldMalformed {
-			return nil, buf, "Malformed JSON: " + strings.TrimPrefix(errString(err), "formats: ")
+			// "Malformed JSON: byte 16: unterminated string", not the error's own
+			// "formats: malformed JSON: ..." prefix after the document's message.
+			return nil, buf, "Malformed JSON: " + strings.TrimPrefix(errString(err), formats.ErrMalformed.Error()+": ")
 		}
 	} else {
 		text = rec.Value
