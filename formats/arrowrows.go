@@ -56,8 +56,11 @@ func openParquetRows(path string, rg *RowGroups) (RowReader, error) {
 func (a *arrowRows) Schema() *arrow.Schema { return a.schema }
 func (a *arrowRows) Close() error          { return a.src.close() }
 
+// source is the file of the batch being read, for recoverErrIn.
+func (a *arrowRows) source() string { return a.file }
+
 func (a *arrowRows) Next() (row Row, err error) {
-	defer recoverErr(&err, a.file, fmt.Sprintf("row %d", a.row))
+	defer recoverErrIn(&err, a.source, fmt.Sprintf("row %d", a.row))
 	for a.rb == nil || a.i >= int(a.rb.NumRows()) {
 		rb, file, err := a.src.next()
 		if err != nil {
@@ -168,7 +171,8 @@ func openParquetBatches(path string, rg *RowGroups) (_ *parquetBatches, err erro
 	return &parquetBatches{path: path, pf: pf, rr: rr, base: base}, nil
 }
 
-func (p *parquetBatches) next() (arrow.RecordBatch, string, error) {
+func (p *parquetBatches) next() (_ arrow.RecordBatch, _ string, err error) {
+	defer recoverErr(&err, p.path, "reading a record batch")
 	if p.empty {
 		return nil, p.path, io.EOF
 	}

@@ -3,6 +3,7 @@ package formats
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -24,6 +25,10 @@ import (
 // Widths are kept so that a conversion writes the same Arrow types back (a token
 // column of int32 stays int32). Types without a natural Go value (dates, decimals, ...)
 // fall back to what arrow-go marshals to JSON.
+//
+// A corrupt array (offsets past its values, buffers shorter than its length) panics, as
+// arrow-go's own accessors do; the row readers of this package turn that into an error that
+// names the file.
 func ArrowValue(col arrow.Array, i int) any {
 	if col.IsNull(i) {
 		return nil
@@ -59,7 +64,13 @@ func ArrowValue(col arrow.Array, i int) any {
 		return append([]byte(nil), c.Value(i)...)
 	case array.ListLike:
 		start, end := c.ValueOffsets(i)
-		return listValue(c.ListValues(), int(start), int(end))
+		values := c.ListValues()
+		// Offsets are read from the file and arrow-go does not check them against the
+		// values: corrupt ones made listValue scan and size a slice for a billion elements.
+		if start < 0 || end < start || end > int64(values.Len()) {
+			panic(fmt.Sprintf("list offsets [%d, %d) out of the %d values", start, end, values.Len()))
+		}
+		return listValue(values, int(start), int(end))
 	case *array.Struct:
 		st := c.DataType().(*arrow.StructType)
 		m := make(map[string]any, c.NumField())

@@ -31,6 +31,7 @@ type csvReader struct {
 	feed   bytes.Reader // the row being parsed, read by r
 	r      *csv.Reader
 	raw    []byte
+	err    error // the error that broke the file; Next returns it again
 }
 
 // csvRow is one row's bytes as found on the stream.
@@ -164,8 +165,17 @@ func (c *csvReader) scanRow() (csvRow, error) {
 }
 
 func (c *csvReader) Next() (Record, error) {
+	if c.err != nil {
+		return Record{}, c.err
+	}
 	cells, at, err := c.next()
 	if err != nil {
+		// A row encoding/csv cannot parse (a stray quote) breaks the file, as the Reader
+		// contract says: the scanner past it would resume at a row boundary that the quotes
+		// made unreliable, and what it read would pass for the file's next records.
+		if err != io.EOF {
+			c.err = err
+		}
 		return Record{}, err
 	}
 	rec := Record{Source: c.src.path, Line: at.line, Row: c.row, Offset: at.offset, Field: c.opt.Field, Size: at.size}

@@ -113,7 +113,7 @@ func (h *HFBatchReader) Schema() *arrow.Schema {
 // Next returns the next record batch, valid until the following call, or
 // io.EOF after the last file.
 func (h *HFBatchReader) Next() (rb arrow.RecordBatch, err error) {
-	defer recoverErr(&err, h.File(), fmt.Sprintf("record batch %d", h.batch))
+	defer recoverErrIn(&err, h.File, fmt.Sprintf("record batch %d", h.batch))
 	for {
 		if h.r != nil {
 			if h.r.Next() {
@@ -135,7 +135,7 @@ func (h *HFBatchReader) Next() (rb arrow.RecordBatch, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("formats: %w", err)
 		}
-		r, err := ipc.NewReader(f)
+		r, err := newStreamReader(f)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("formats: %s: not an Arrow IPC stream: %w", path, err)

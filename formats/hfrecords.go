@@ -17,6 +17,7 @@ type hfRecordReader struct {
 	i    int
 	row  int64 // row within the current .arrow file
 	file string
+	err  error // the error that broke the reader; Next returns it again
 }
 
 func openHFRecords(path string, opt Options) (Reader, error) {
@@ -47,11 +48,24 @@ func (h *hfRecordReader) nextDir() error {
 	return nil
 }
 
-func (h *hfRecordReader) Next() (Record, error) {
+func (h *hfRecordReader) Next() (rec Record, err error) {
+	if h.err != nil {
+		return Record{}, h.err
+	}
+	defer func() {
+		if err != nil && err != io.EOF {
+			h.err = err // a broken file is not read on, past a batch or column it could not use
+		}
+	}()
+	// The batch is read as arrow-go decoded it: the offsets and buffers of a corrupt file
+	// can make textAt or the column checks panic.
+	defer recoverErrIn(&err, h.source, fmt.Sprintf("row %d", h.row))
 	for h.col == nil || h.i >= h.col.Len() {
 		if h.b == nil {
 			return Record{}, io.EOF
 		}
+		// The column belongs to the batch that h.b.Next releases.
+		h.col = nil
 		rb, err := h.b.Next()
 		if err == io.EOF {
 			if err := h.nextDir(); err != nil {
@@ -76,13 +90,21 @@ func (h *hfRecordReader) Next() (Record, error) {
 		h.col, h.i = rb.Column(idx[0]), 0
 	}
 	v, kind := textAt(h.col, h.i)
-	rec := Record{Source: h.file, Row: h.row, Offset: -1, Value: v, Kind: kind, Field: h.opt.Field, Size: int64(len(v))}
+	rec = Record{Source: h.file, Row: h.row, Offset: -1, Value: v, Kind: kind, Field: h.opt.Field, Size: int64(len(v))}
 	h.i++
 	h.row++
 	if rec.Size > h.opt.MaxRecord {
 		rec.TooLong, rec.Raw, rec.Value, rec.Kind = true, v[:h.opt.PrefixLen], nil, FieldUnset
 	}
 	return rec, nil
+}
+
+// source is the file of the batch being read, for recoverErrIn.
+func (h *hfRecordReader) source() string {
+	if h.b != nil && h.b.File() != "" {
+		return h.b.File()
+	}
+	return h.file
 }
 
 func (h *hfRecordReader) Close() error {

@@ -139,3 +139,13 @@ func recoverErr(err *error, path, where string) {
 		*err = fmt.Errorf("formats: %s: %s: corrupt input (decoder panic: %v)", path, where, r)
 	}
 }
+
+// recoverErrIn is recoverErr for a reader that goes from file to file: it asks file for the
+// path when it recovers a panic. The arguments of a deferred call are evaluated when it is
+// deferred, so recoverErr(&err, r.file, ...) named the file before the one being read, or
+// none at the first call ("formats: : row 0: corrupt input").
+func recoverErrIn(err *error, file func() string, where string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("formats: %s: %s: corrupt input (decoder panic: %v)", file(), where, r)
+	}
+}

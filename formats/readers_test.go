@@ -156,8 +156,9 @@ func TestOpen_SmallFormats(t *testing.T) {
 }
 
 // writeParquet writes texts (nil = null) as column "text" plus an int
-// column, in row groups of rowGroup rows.
-func writeParquet(t *testing.T, texts []*string, rowGroup int64) string {
+// column, in row groups of rowGroup rows; props add writer properties
+// (compression, encodings).
+func writeParquet(t testing.TB, texts []*string, rowGroup int64, props ...parquet.WriterProperty) string {
 	t.Helper()
 	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "text", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
@@ -177,7 +178,7 @@ func writeParquet(t *testing.T, texts []*string, rowGroup int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(rowGroup)), pqarrow.DefaultWriterProps())
+	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(append([]parquet.WriterProperty{parquet.WithMaxRowGroupLength(rowGroup)}, props...)...), pqarrow.DefaultWriterProps())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,5 +245,50 @@ func TestHF_NotText(t *testing.T) {
 	err := drain("testdata/hf/hf_ricksanchez_val_tokenized", Options{Field: "input_ids"})
 	if err == nil || !strings.Contains(err.Error(), "not a string column") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestReaders_ErrorIsFinal checks that a reader that returned an error does not go on
+// returning records (FuzzOpen found both): a CSV row with a stray quote, after which the CSV
+// reader read the next rows as if nothing had happened, and an HF data file cut short
+// before its end-of-stream marker, after which the record reader used the column of a
+// batch the IPC reader had already released (a nil dereference).
+func TestReaders_ErrorIsFinal(t *testing.T) {
+	hf := hfTableSeed(t)
+	for _, tt := range []struct {
+		name string
+		data []byte
+		opt  Options
+		want string
+	}{
+		{"stray-quote.csv", []byte("text\na\n\"\"b\nc\nd\n"), Options{}, "stray-quote.csv: line 3"},
+		{"cut.arrow", hf[:len(hf)-1], Options{Format: FormatHF}, "cut.arrow: record batch"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, tt.name, tt.data)
+			tt.opt.Field = "text"
+			var r Reader
+			var err error
+			if tt.opt.Format == FormatHF {
+				r, err = OpenHFFile(p, tt.opt)
+			} else {
+				r, err = Open(p, tt.opt)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			for err == nil {
+				_, err = r.Next()
+			}
+			if err == io.EOF || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+			for i := 0; i < 3; i++ {
+				if rec, err := r.Next(); err == nil {
+					t.Fatalf("Next after the error: record %s", rec.Where())
+				}
+			}
+		})
 	}
 }

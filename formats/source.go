@@ -92,6 +92,12 @@ func (s *source) openGzip() error {
 	return nil
 }
 
+// zstdMaxWindow is the largest zstd window the readers accept, as the zstd tool's own default
+// (--memory=128MB, window log 27): a file it decompresses without flags, we do. The decoder
+// allocates the window a frame header declares before the first block, and the library's
+// default ceiling is 512 MiB: without this bound a corrupt 10-byte file took 512 MiB.
+const zstdMaxWindow = 128 << 20
+
 func (s *source) openZstd() error {
 	if s.bufs != nil && s.bufs.zstd != nil {
 		if err := s.bufs.zstd.Reset(&s.raw); err != nil {
@@ -102,7 +108,7 @@ func (s *source) openZstd() error {
 	}
 	// One goroutine (the shard's own), and the default buffer strategy: the low-memory
 	// one decodes about 30% slower and saves little next to a job's other buffers.
-	zr, err := zstd.NewReader(&s.raw, zstd.WithDecoderConcurrency(1))
+	zr, err := zstd.NewReader(&s.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 	if err != nil {
 		return fmt.Errorf("zstd: %w", err)
 	}

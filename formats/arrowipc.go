@@ -1,0 +1,374 @@
+package formats
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// newStreamReader reads the Arrow IPC stream of f through ipcMessages, which checks every
+// message against the file's size before arrow-go decodes it.
+func newStreamReader(f *os.File) (*ipc.Reader, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	m := &ipcMessages{r: f, size: fi.Size()}
+	m.refs.Add(1)
+	return ipc.NewReaderFromMessageReader(m) // which releases m on failure
+}
+
+// ipcMessages is an ipc.MessageReader that frames the messages of an Arrow IPC stream as
+// arrow-go's own does, and checks each one before arrow-go sees it. arrow-go trusts the
+// lengths a message states and allocates them before reading anything:
+//
+//   - the metadata and body lengths of the message's prefix and header: up to 2 GiB and any
+//     size. ipc.NewReader does not apply the limits it documents for them (v18.8.0 builds
+//     its message reader without them): a 4-byte file made it allocate 1.5 GiB. Here no
+//     part may be longer than the file, whose size is known, so a huge real batch is
+//     still read.
+//   - the vector lengths inside the flatbuffer metadata (the fields of a schema, a field's
+//     children, custom metadata, ...), from which it makes slices unchecked: a 2 KiB file
+//     whose schema said 4 billion fields made it ask for 148 GB, a fatal out-of-memory that
+//     no recover catches. checkIPCMetadata checks every vector of the tables arrow-go reads
+//     against the metadata's size.
+//
+// Anything else wrong in a message panics inside arrow-go, and HFBatchReader.Next turns
+// that into an error (recoverErr).
+type ipcMessages struct {
+	r    io.Reader
+	size int64 // the file's size
+	msg  *ipc.Message
+	refs atomic.Int64
+}
+
+func (m *ipcMessages) Retain() { m.refs.Add(1) }
+
+func (m *ipcMessages) Release() {
+	if m.refs.Add(-1) == 0 && m.msg != nil {
+		m.msg.Release()
+		m.msg = nil
+	}
+}
+
+// Message reads the next message; io.EOF at the end-of-stream marker or the end of the file.
+func (m *ipcMessages) Message() (*ipc.Message, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(m.r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("arrow/ipc: could not read continuation indicator: %w", err)
+	}
+	n := binary.LittleEndian.Uint32(hdr[:])
+	if n == 0xFFFFFFFF { // the continuation marker; older streams start with the length
+		if _, err := io.ReadFull(m.r, hdr[:]); err != nil {
+			return nil, fmt.Errorf("arrow/ipc: could not read message length: %w", unexpected(err))
+		}
+		n = binary.LittleEndian.Uint32(hdr[:])
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	if int32(n) < 4 || int64(n) > m.size {
+		return nil, fmt.Errorf("arrow/ipc: invalid message metadata length %d (file of %d bytes)", int32(n), m.size)
+	}
+	meta := make([]byte, n)
+	if _, err := io.ReadFull(m.r, meta); err != nil {
+		return nil, fmt.Errorf("arrow/ipc: could not read message metadata: %w", unexpected(err))
+	}
+	bodyLen, err := checkIPCMetadata(meta)
+	if err != nil {
+		return nil, fmt.Errorf("arrow/ipc: invalid message metadata: %w", err)
+	}
+	if bodyLen < 0 || bodyLen > m.size {
+		return nil, fmt.Errorf("arrow/ipc: invalid message body length %d (file of %d bytes)", bodyLen, m.size)
+	}
+	body := make([]byte, bodyLen)
+	if _, err := io.ReadFull(m.r, body); err != nil {
+		return nil, fmt.Errorf("arrow/ipc: could not read message body: %w", unexpected(err))
+	}
+	if m.msg != nil {
+		m.msg.Release()
+	}
+	mb, bb := memory.NewBufferBytes(meta), memory.NewBufferBytes(body)
+	m.msg = ipc.NewMessage(mb, bb) // retains both
+	mb.Release()
+	bb.Release()
+	return m.msg, nil
+}
+
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// The vtable offsets of the fields of Arrow's Message.fbs and Schema.fbs tables that
+// checkIPCMetadata follows (as arrow-go's generated flatbuf package reads them).
+const (
+	fbMessageHeaderType = 6
+	fbMessageHeader     = 8
+	fbMessageBodyLength = 10
+	fbMessageMetadata   = 12
+
+	fbSchemaFields   = 6
+	fbSchemaMetadata = 8
+	fbSchemaFeatures = 10
+
+	fbFieldTypeType   = 8
+	fbFieldType       = 10
+	fbFieldDictionary = 12
+	fbFieldChildren   = 14
+	fbFieldMetadata   = 16
+
+	fbRecordBatchNodes    = 6
+	fbRecordBatchBuffers  = 8
+	fbRecordBatchVariadic = 12
+
+	fbDictionaryBatchData = 6
+	fbUnionTypeIDs        = 6
+	fbDictionaryIndexType = 6
+
+	fbHeaderSchema          = 1 // MessageHeader values
+	fbHeaderDictionaryBatch = 2
+	fbHeaderRecordBatch     = 3
+	fbTypeUnion             = 14 // Type value
+)
+
+// checkIPCMetadata checks the flatbuffer metadata of one IPC message: every table, vtable,
+// vector and string that arrow-go reads lies inside meta, and the fields of a schema are
+// not more than meta can hold (offsets may share one table: a small file could otherwise
+// describe a tree of billions of fields). It returns the body length the message states.
+func checkIPCMetadata(meta []byte) (int64, error) {
+	c := fbCheck{b: meta, budget: len(meta)}
+	msg, err := c.root()
+	if err != nil {
+		return 0, err
+	}
+	if err := c.keyValues(msg, fbMessageMetadata); err != nil {
+		return 0, err
+	}
+	bodyLen, err := c.int64(msg, fbMessageBodyLength)
+	if err != nil {
+		return 0, err
+	}
+	typ, err := c.uint8(msg, fbMessageHeaderType)
+	if err != nil {
+		return 0, err
+	}
+	hdr, ok, err := c.table(msg, fbMessageHeader)
+	if err != nil || !ok {
+		return bodyLen, err // no header: arrow-go reports it
+	}
+	switch typ {
+	case fbHeaderSchema:
+		err = c.schema(hdr)
+	case fbHeaderRecordBatch:
+		err = c.recordBatch(hdr)
+	case fbHeaderDictionaryBatch:
+		var rb fbTable
+		if rb, ok, err = c.table(hdr, fbDictionaryBatchData); err == nil && ok {
+			err = c.recordBatch(rb)
+		}
+	}
+	return bodyLen, err
+}
+
+// fbCheck walks a flatbuffer, checking each offset before following it.
+type fbCheck struct {
+	b      []byte
+	budget int // fields left to visit
+}
+
+// fbTable is a table whose vtable lies in the buffer.
+type fbTable struct{ pos, vt, vtLen int }
+
+var errFB = errors.New("offset out of range")
+
+func (c *fbCheck) u32(p int) (int, error) {
+	if p < 0 || p > len(c.b)-4 {
+		return 0, errFB
+	}
+	return int(binary.LittleEndian.Uint32(c.b[p:])), nil
+}
+
+// deref follows the uoffset at p.
+func (c *fbCheck) deref(p int) (int, error) {
+	off, err := c.u32(p)
+	if err != nil {
+		return 0, err
+	}
+	if off > len(c.b)-p {
+		return 0, errFB
+	}
+	return p + off, nil
+}
+
+func (c *fbCheck) root() (fbTable, error) { return c.tableAt(0) }
+
+// tableAt reads the table the uoffset at p points to.
+func (c *fbCheck) tableAt(p int) (fbTable, error) {
+	pos, err := c.deref(p)
+	if err != nil {
+		return fbTable{}, err
+	}
+	soff, err := c.u32(pos)
+	if err != nil {
+		return fbTable{}, err
+	}
+	vt := pos - int(int32(uint32(soff)))
+	if vt < 0 || vt > len(c.b)-4 {
+		return fbTable{}, errFB
+	}
+	vtLen := int(binary.LittleEndian.Uint16(c.b[vt:]))
+	if vtLen < 4 || vtLen%2 != 0 || vt+vtLen > len(c.b) {
+		return fbTable{}, errFB
+	}
+	return fbTable{pos, vt, vtLen}, nil
+}
+
+// field returns the position of the field at vtable offset voff, 0 when absent.
+func (c *fbCheck) field(t fbTable, voff int) int {
+	if voff+2 > t.vtLen {
+		return 0
+	}
+	if off := int(binary.LittleEndian.Uint16(c.b[t.vt+voff:])); off != 0 {
+		return t.pos + off
+	}
+	return 0
+}
+
+func (c *fbCheck) scalar(t fbTable, voff, size int) (int, error) {
+	p := c.field(t, voff)
+	if p != 0 && p > len(c.b)-size {
+		return 0, errFB
+	}
+	return p, nil
+}
+
+func (c *fbCheck) uint8(t fbTable, voff int) (uint8, error) {
+	p, err := c.scalar(t, voff, 1)
+	if err != nil || p == 0 {
+		return 0, err
+	}
+	return c.b[p], nil
+}
+
+func (c *fbCheck) int64(t fbTable, voff int) (int64, error) {
+	p, err := c.scalar(t, voff, 8)
+	if err != nil || p == 0 {
+		return 0, err
+	}
+	return int64(binary.LittleEndian.Uint64(c.b[p:])), nil
+}
+
+func (c *fbCheck) table(t fbTable, voff int) (fbTable, bool, error) {
+	p := c.field(t, voff)
+	if p == 0 {
+		return fbTable{}, false, nil
+	}
+	tt, err := c.tableAt(p)
+	return tt, err == nil, err
+}
+
+// vector returns the position of the first element and the length of the vector at voff,
+// checked to fit in the buffer with elements of elem bytes.
+func (c *fbCheck) vector(t fbTable, voff, elem int) (int, int, error) {
+	p := c.field(t, voff)
+	if p == 0 {
+		return 0, 0, nil
+	}
+	v, err := c.deref(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := c.u32(v)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n > (len(c.b)-v-4)/elem {
+		return 0, 0, fmt.Errorf("a vector of %d elements in %d bytes", n, len(c.b))
+	}
+	return v + 4, n, nil
+}
+
+// tables calls fn with each table of the vector of tables at voff.
+func (c *fbCheck) tables(t fbTable, voff int, fn func(fbTable) error) error {
+	start, n, err := c.vector(t, voff, 4)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		e, err := c.tableAt(start + 4*i)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyValues checks a custom_metadata vector (its strings arrow-go slices with bounds checks).
+func (c *fbCheck) keyValues(t fbTable, voff int) error {
+	return c.tables(t, voff, func(fbTable) error { return nil })
+}
+
+func (c *fbCheck) schema(s fbTable) error {
+	if err := c.keyValues(s, fbSchemaMetadata); err != nil {
+		return err
+	}
+	if _, _, err := c.vector(s, fbSchemaFeatures, 8); err != nil {
+		return err
+	}
+	return c.tables(s, fbSchemaFields, c.fieldTable)
+}
+
+func (c *fbCheck) fieldTable(f fbTable) error {
+	if c.budget--; c.budget < 0 {
+		return errors.New("more fields than the metadata holds")
+	}
+	if err := c.keyValues(f, fbFieldMetadata); err != nil {
+		return err
+	}
+	typ, err := c.uint8(f, fbFieldTypeType)
+	if err != nil {
+		return err
+	}
+	if typ == fbTypeUnion {
+		if u, ok, err := c.table(f, fbFieldType); err != nil {
+			return err
+		} else if ok {
+			if _, _, err := c.vector(u, fbUnionTypeIDs, 4); err != nil {
+				return err
+			}
+		}
+	}
+	if d, ok, err := c.table(f, fbFieldDictionary); err != nil {
+		return err
+	} else if ok {
+		if _, _, err := c.table(d, fbDictionaryIndexType); err != nil {
+			return err
+		}
+	}
+	return c.tables(f, fbFieldChildren, c.fieldTable)
+}
+
+func (c *fbCheck) recordBatch(rb fbTable) error {
+	for _, v := range []struct{ voff, elem int }{
+		{fbRecordBatchNodes, 16},   // FieldNode: length, null count
+		{fbRecordBatchBuffers, 16}, // Buffer: offset, length
+		{fbRecordBatchVariadic, 8},
+	} {
+		if _, _, err := c.vector(rb, v.voff, v.elem); err != nil {
+			return err
+		}
+	}
+	return nil
+}
