@@ -19,7 +19,15 @@ func newStreamReader(f *os.File) (*ipc.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &ipcMessages{r: f, size: fi.Size()}
+	return NewArrowStreamReader(f, fi.Size())
+}
+
+// NewArrowStreamReader reads an Arrow IPC stream of size bytes from r, checking each message
+// against that size before arrow-go decodes it (see ipcMessages). Every reader of Arrow
+// streams that come from outside the process uses it instead of ipc.NewReader, which lets a
+// corrupt 2 KiB file exhaust the memory.
+func NewArrowStreamReader(r io.Reader, size int64) (*ipc.Reader, error) {
+	m := &ipcMessages{r: r, size: size}
 	m.refs.Add(1)
 	return ipc.NewReaderFromMessageReader(m) // which releases m on failure
 }

@@ -203,7 +203,9 @@ func encodeSchema(s *arrow.Schema) ([]byte, error) {
 }
 
 func decodeSchema(b []byte) (*arrow.Schema, error) {
-	r, err := ipc.NewReader(bytes.NewReader(b))
+	// A shard's result comes from a worker: its schema is read with the size checks of
+	// formats' Arrow readers.
+	r, err := formats.NewArrowStreamReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, fmt.Errorf("decoding a shard schema: %w", err)
 	}

@@ -18,7 +18,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/shard"
@@ -391,7 +390,11 @@ func arrowStreamSchema(path string) (*arrow.Schema, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := ipc.NewReader(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	r, err := formats.NewArrowStreamReader(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: not an Arrow IPC stream: %w", path, err)
 	}

@@ -307,6 +307,12 @@ func TestInspect_Unreadable(t *testing.T) {
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// An .arrow file whose first message claims 0x30303030 bytes of metadata: arrow-go's own
+	// reader allocated that much before finding the file 4 bytes long.
+	hf := filepath.Join(dir, "hf")
+	writeFile(t, filepath.Join(hf, "state.json"), `{"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_split": "train"}`)
+	writeFile(t, filepath.Join(hf, "dataset_info.json"), `{}`)
+	writeFile(t, filepath.Join(hf, "data-00000-of-00001.arrow"), "0000")
 	job := filepath.Join(dir, "job")
 	writeFile(t, filepath.Join(job, "manifest.json"), `{"format_version": 1, "job": {"name": "j", "tokenizer": "gpt2"},
 "tokenizer": {"name": "gpt2"}, "dtype": "int64",
@@ -320,6 +326,7 @@ func TestInspect_Unreadable(t *testing.T) {
 		{"missing file", filepath.Join(dir, "nope.jsonl"), 2, "cannot read " + filepath.Join(dir, "nope.jsonl")},
 		{"bad npy header", bad, 2, "cannot read " + bad},
 		{"directory of nothing known", empty, 2, "without manifest.json"},
+		{"corrupt arrow data file", hf, 2, filepath.Join(hf, "data-00000-of-00001.arrow")},
 		{"job with a missing output", job, 2, "cannot read " + filepath.Join(job, "train_3")},
 	}
 	for _, tt := range tests {
