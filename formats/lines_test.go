@@ -183,6 +183,9 @@ func TestOpen_Errors(t *testing.T) {
 		{"truncated.jsonl.zst", zst[:len(zst)/2], []string{"truncated.jsonl.zst", "line "}},
 		{"corrupt.jsonl.zst", flipped, []string{"corrupt.jsonl.zst", "line "}},
 		{"notgzip.jsonl.gz", []byte("{}\n"), []string{"notgzip.jsonl.gz", "gzip header"}},
+		// A frame header that asks for a 512 MiB window (descriptor 0x98), as zstd --long=29
+		// writes for a large file: refused before the window is allocated, and said so.
+		{"window.jsonl.zst", []byte("(\xb5/\xfd\x00\x98\t\x00\x00a"), []string{"window.jsonl.zst", "window larger than 128 MiB"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

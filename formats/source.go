@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -166,6 +167,10 @@ func (s *source) readErr(where string, err error) error {
 	case compGzip:
 		return fmt.Errorf("formats: %s: %s (compressed byte %d): gzip: %w", s.path, where, s.raw.n, err)
 	case compZstd:
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+			// The library says "decompressed size exceeds configured limit" for the window.
+			err = fmt.Errorf("the frame needs a window larger than %d MiB, the most the zstd tool accepts without --memory: %w", zstdMaxWindow>>20, err)
+		}
 		return fmt.Errorf("formats: %s: %s (compressed byte %d): zstd: %w", s.path, where, s.raw.n, err)
 	}
 	return fmt.Errorf("formats: %s: %s: %w", s.path, where, err)
