@@ -56,11 +56,11 @@ func openParquetRows(path string, rg *RowGroups) (RowReader, error) {
 func (a *arrowRows) Schema() *arrow.Schema { return a.schema }
 func (a *arrowRows) Close() error          { return a.src.close() }
 
-// source is the file of the batch being read, for recoverErrIn.
+// source is the file of the batch being read, for recoverAt.
 func (a *arrowRows) source() string { return a.file }
 
 func (a *arrowRows) Next() (row Row, err error) {
-	defer recoverErrIn(&err, a.source, fmt.Sprintf("row %d", a.row))
+	defer recoverAt(&err, a.source, "row", a.row)
 	for a.rb == nil || a.i >= int(a.rb.NumRows()) {
 		rb, file, err := a.src.next()
 		if err != nil {

@@ -113,7 +113,7 @@ func (h *HFBatchReader) Schema() *arrow.Schema {
 // Next returns the next record batch, valid until the following call, or
 // io.EOF after the last file.
 func (h *HFBatchReader) Next() (rb arrow.RecordBatch, err error) {
-	defer recoverErrIn(&err, h.File, fmt.Sprintf("record batch %d", h.batch))
+	defer recoverAt(&err, h.File, "record batch", int64(h.batch))
 	for {
 		if h.r != nil {
 			if h.r.Next() {

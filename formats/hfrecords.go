@@ -59,7 +59,7 @@ func (h *hfRecordReader) Next() (rec Record, err error) {
 	}()
 	// The batch is read as arrow-go decoded it: the offsets and buffers of a corrupt file
 	// can make textAt or the column checks panic.
-	defer recoverErrIn(&err, h.source, fmt.Sprintf("row %d", h.row))
+	defer recoverAt(&err, h.source, "row", h.row)
 	for h.col == nil || h.i >= h.col.Len() {
 		if h.b == nil {
 			return Record{}, io.EOF
@@ -99,7 +99,7 @@ func (h *hfRecordReader) Next() (rec Record, err error) {
 	return rec, nil
 }
 
-// source is the file of the batch being read, for recoverErrIn.
+// source is the file of the batch being read, for recoverAt.
 func (h *hfRecordReader) source() string {
 	if h.b != nil && h.b.File() != "" {
 		return h.b.File()

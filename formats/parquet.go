@@ -96,8 +96,11 @@ func (p *parquetReader) group(r int64) int {
 	return p.groups[max(k, 0)]
 }
 
+// source is the file, for recoverAt.
+func (p *parquetReader) source() string { return p.path }
+
 func (p *parquetReader) Next() (rec Record, err error) {
-	defer recoverErr(&err, p.path, fmt.Sprintf("row %d", p.row))
+	defer recoverAt(&err, p.source, "row", p.row)
 	for p.cur == nil || p.i >= p.cur.Len() {
 		if p.done {
 			return Record{}, io.EOF
@@ -136,16 +139,21 @@ func (p *parquetReader) Close() error {
 // the file: readers must not crash a worker on bad input.
 func recoverErr(err *error, path, where string) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("formats: %s: %s: corrupt input (decoder panic: %v)", path, where, r)
+		*err = panicErr(path, where, r)
 	}
 }
 
-// recoverErrIn is recoverErr for a reader that goes from file to file: it asks file for the
-// path when it recovers a panic. The arguments of a deferred call are evaluated when it is
-// deferred, so recoverErr(&err, r.file, ...) named the file before the one being read, or
-// none at the first call ("formats: : row 0: corrupt input").
-func recoverErrIn(err *error, file func() string, where string) {
+// recoverAt is recoverErr for the per-record and per-batch calls: the place is formatted
+// only when a panic is recovered, not on every record, and file is asked for the path then,
+// for a reader that goes from file to file. (A deferred call's arguments are evaluated when
+// it is deferred: recoverErr(&err, r.file, ...) named the file before the one being read, or
+// none at the first call, "formats: : row 0".)
+func recoverAt(err *error, file func() string, what string, n int64) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("formats: %s: %s: corrupt input (decoder panic: %v)", file(), where, r)
+		*err = panicErr(file(), fmt.Sprintf("%s %d", what, n), r)
 	}
+}
+
+func panicErr(path, where string, r any) error {
+	return fmt.Errorf("formats: %s: %s: corrupt input (decoder panic: %v)", path, where, r)
 }

@@ -3,6 +3,7 @@ package formats
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -288,6 +289,40 @@ func TestReaders_ErrorIsFinal(t *testing.T) {
 				if rec, err := r.Next(); err == nil {
 					t.Fatalf("Next after the error: record %s", rec.Where())
 				}
+			}
+		})
+	}
+}
+
+// TestRecover_NamesFileAndPlace: a decoder panic becomes an error with the file and the
+// place; recoverAt asks for the file when it recovers, so a reader that has moved on to the
+// next file names that one.
+func TestRecover_NamesFileAndPlace(t *testing.T) {
+	file := "a.arrow"
+	tests := []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"recoverErr", func() (err error) {
+			defer recoverErr(&err, "x.parquet", "opening Parquet")
+			panic("bad footer")
+		}, "formats: x.parquet: opening Parquet: corrupt input (decoder panic: bad footer)"},
+		{"recoverAt", func() (err error) {
+			defer recoverAt(&err, func() string { return file }, "row", 7)
+			file = "b.arrow" // the reader opened the next file before it broke
+			panic("offsets")
+		}, "formats: b.arrow: row 7: corrupt input (decoder panic: offsets)"},
+		{"no panic", func() (err error) {
+			defer recoverAt(&err, func() string { return file }, "row", 1)
+			return nil
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.run()
+			if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+				t.Fatalf("error %v, want %q", err, tt.want)
 			}
 		})
 	}
