@@ -207,7 +207,8 @@ func fuzzSeeds(tb testing.TB, name string) [][]byte {
 		} {
 			out = append(out, readSeed(tb, writeParquet(tb, texts, 4, props...)))
 		}
-		return out
+		// A footer that claims a 1 TiB column chunk (see TestParquet_FooterClaimsBoundMemory).
+		return append(out, withChunkClaim(tb, out[0], 1, claimCompressed, 1<<40))
 	case "data-00000-of-00001.arrow":
 		return [][]byte{hfTableSeed(tb), hfTokenSeed(tb)}
 	}

@@ -3,8 +3,6 @@ package formats
 import (
 	"fmt"
 	"os"
-
-	"github.com/apache/arrow-go/v18/parquet/file"
 )
 
 // OpenHFFile reads the selected text column of ONE .arrow data file of a
@@ -34,7 +32,7 @@ type ParquetRowGroup struct {
 // in file order, for planning shards by row-group ranges.
 func ParquetRowGroups(path string) (groups []ParquetRowGroup, err error) {
 	defer recoverErr(&err, path, "reading the Parquet footer")
-	pf, err := file.OpenParquetFile(path, false)
+	pf, err := openParquetFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}

@@ -4,16 +4,41 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // parquetBatch is the number of rows decoded at a time.
 const parquetBatch = 1024
+
+// parquetReadBuffer is the read-ahead of a column chunk: pages stream through it instead of the
+// whole chunk being read into memory first.
+const parquetReadBuffer = 1 << 20
+
+// openParquetFile opens a Parquet file for reading with bounds that its own metadata cannot
+// lift. arrow-go's defaults read a whole column chunk into one buffer of the length the footer
+// claims, before checking it against the file: a 1 KiB file claiming a 1 TiB chunk made the
+// runtime abort with a fatal out-of-memory, which no recover catches. A row group of a few GiB,
+// common in files written with pyarrow's defaults, would likewise have cost its size per worker.
+// Streamed, a chunk costs parquetReadBuffer plus its largest page, and no page may claim more
+// compressed bytes than the file holds.
+func openParquetFile(path string) (*file.Reader, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	props := parquet.NewReaderProperties(memory.DefaultAllocator)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = parquetReadBuffer
+	props.MaxCompressedPageSize = max(1, min(parquet.DefaultMaxCompressedPageSize, st.Size()))
+	return file.OpenParquetFile(path, false, file.WithReadProps(props))
+}
 
 // parquetReader streams one string column of a Parquet file, row group by
 // row group, parquetBatch rows at a time.
@@ -32,7 +57,7 @@ type parquetReader struct {
 
 func openParquet(path string, opt Options) (_ Reader, err error) {
 	defer recoverErr(&err, path, "opening Parquet")
-	pf, err := file.OpenParquetFile(path, false)
+	pf, err := openParquetFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}
