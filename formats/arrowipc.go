@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // newStreamReader reads the Arrow IPC stream of f through ipcMessages, which checks every
@@ -41,6 +44,10 @@ func NewArrowStreamReader(r io.Reader, size int64) (*ipc.Reader, error) {
 //     its message reader without them): a 4-byte file made it allocate 1.5 GiB. Here no
 //     part may be longer than the file, whose size is known, so a huge real batch is
 //     still read.
+//   - the uncompressed length that each buffer of a compressed record batch states in its
+//     first eight bytes: arrow-go allocates it, then decompresses into it. A 368-byte file
+//     claiming 1 TiB was a fatal out-of-memory. checkCompressed lets a claim past
+//     ipcTrustedClaim through only when the buffer really decompresses to that length.
 //   - the vector lengths inside the flatbuffer metadata (the fields of a schema, a field's
 //     children, custom metadata, ...), from which it makes slices unchecked: a 2 KiB file
 //     whose schema said 4 billion fields made it ask for 148 GB, a fatal out-of-memory that
@@ -88,7 +95,7 @@ func (m *ipcMessages) Message() (*ipc.Message, error) {
 	if _, err := io.ReadFull(m.r, meta); err != nil {
 		return nil, fmt.Errorf("arrow/ipc: could not read message metadata: %w", unexpected(err))
 	}
-	bodyLen, err := checkIPCMetadata(meta)
+	bodyLen, batch, err := checkIPCMetadata(meta)
 	if err != nil {
 		return nil, fmt.Errorf("arrow/ipc: invalid message metadata: %w", err)
 	}
@@ -98,6 +105,9 @@ func (m *ipcMessages) Message() (*ipc.Message, error) {
 	body := make([]byte, bodyLen)
 	if _, err := io.ReadFull(m.r, body); err != nil {
 		return nil, fmt.Errorf("arrow/ipc: could not read message body: %w", unexpected(err))
+	}
+	if err := batch.checkCompressed(meta, body); err != nil {
+		return nil, fmt.Errorf("arrow/ipc: invalid message body: %w", err)
 	}
 	if m.msg != nil {
 		m.msg.Release()
@@ -134,9 +144,14 @@ const (
 	fbFieldChildren   = 14
 	fbFieldMetadata   = 16
 
-	fbRecordBatchNodes    = 6
-	fbRecordBatchBuffers  = 8
-	fbRecordBatchVariadic = 12
+	fbRecordBatchNodes       = 6
+	fbRecordBatchBuffers     = 8
+	fbRecordBatchCompression = 10
+	fbRecordBatchVariadic    = 12
+
+	fbBodyCompressionCodec = 4
+	fbCodecLZ4Frame        = 0 // CompressionType values
+	fbCodecZstd            = 1
 
 	fbDictionaryBatchData = 6
 	fbUnionTypeIDs        = 6
@@ -151,40 +166,111 @@ const (
 // checkIPCMetadata checks the flatbuffer metadata of one IPC message: every table, vtable,
 // vector and string that arrow-go reads lies inside meta, and the fields of a schema are
 // not more than meta can hold (offsets may share one table: a small file could otherwise
-// describe a tree of billions of fields). It returns the body length the message states.
-func checkIPCMetadata(meta []byte) (int64, error) {
+// describe a tree of billions of fields). It returns the body length the message states and,
+// for a record or dictionary batch, where its buffers are described.
+func checkIPCMetadata(meta []byte) (int64, ipcBatch, error) {
 	c := fbCheck{b: meta, budget: len(meta)}
 	msg, err := c.root()
 	if err != nil {
-		return 0, err
+		return 0, ipcBatch{}, err
 	}
 	if err := c.keyValues(msg, fbMessageMetadata); err != nil {
-		return 0, err
+		return 0, ipcBatch{}, err
 	}
 	bodyLen, err := c.int64(msg, fbMessageBodyLength)
 	if err != nil {
-		return 0, err
+		return 0, ipcBatch{}, err
 	}
 	typ, err := c.uint8(msg, fbMessageHeaderType)
 	if err != nil {
-		return 0, err
+		return 0, ipcBatch{}, err
 	}
 	hdr, ok, err := c.table(msg, fbMessageHeader)
 	if err != nil || !ok {
-		return bodyLen, err // no header: arrow-go reports it
+		return bodyLen, ipcBatch{}, err // no header: arrow-go reports it
 	}
+	var batch ipcBatch
 	switch typ {
 	case fbHeaderSchema:
 		err = c.schema(hdr)
 	case fbHeaderRecordBatch:
-		err = c.recordBatch(hdr)
+		batch, err = c.recordBatch(hdr)
 	case fbHeaderDictionaryBatch:
 		var rb fbTable
 		if rb, ok, err = c.table(hdr, fbDictionaryBatchData); err == nil && ok {
-			err = c.recordBatch(rb)
+			batch, err = c.recordBatch(rb)
 		}
 	}
-	return bodyLen, err
+	return bodyLen, batch, err
+}
+
+// ipcTrustedClaim is the largest uncompressed length a compressed buffer may state without
+// being decompressed once to check it. Real buffers past it cost a second decompression;
+// a false claim costs at most this much memory before arrow-go's read of it fails.
+const ipcTrustedClaim = 16 << 20
+
+// ipcBatch locates the buffer descriptions of a record batch in its metadata: n Buffer
+// structs (offset, length: two little-endian int64s) from bufs on, and the codec of its
+// compressed body, -1 when the body is not compressed.
+type ipcBatch struct {
+	bufs, n int
+	codec   int
+}
+
+// checkCompressed checks the uncompressed length each buffer of a compressed batch states
+// (see ipcMessages). Buffers whose place in the body is wrong are left to arrow-go, which
+// fails on them (a panic that the readers recover into an error).
+func (b ipcBatch) checkCompressed(meta, body []byte) error {
+	if b.n == 0 || b.codec < 0 {
+		return nil
+	}
+	for i := range b.n {
+		p := b.bufs + 16*i
+		off := int64(binary.LittleEndian.Uint64(meta[p:]))
+		n := int64(binary.LittleEndian.Uint64(meta[p+8:]))
+		if off < 0 || n < 8 || off > int64(len(body))-n {
+			continue
+		}
+		claim := int64(binary.LittleEndian.Uint64(body[off:]))
+		if claim == -1 { // stored uncompressed
+			continue
+		}
+		if claim < 0 {
+			return fmt.Errorf("buffer %d states an uncompressed length of %d", i, claim)
+		}
+		if claim <= ipcTrustedClaim {
+			continue
+		}
+		got, err := uncompressedLen(b.codec, body[off+8:off+n], claim)
+		if err != nil {
+			return fmt.Errorf("buffer %d: %w", i, err)
+		}
+		if got != claim {
+			return fmt.Errorf("buffer %d states an uncompressed length of %d, but holds %d bytes", i, claim, got)
+		}
+	}
+	return nil
+}
+
+// uncompressedLen decompresses data to nowhere and returns its length, reading at most one
+// byte past limit.
+func uncompressedLen(codec int, data []byte, limit int64) (int64, error) {
+	var r io.Reader
+	switch codec {
+	case fbCodecZstd:
+		zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return 0, err
+		}
+		defer zr.Close()
+		r = zr
+	case fbCodecLZ4Frame:
+		r = lz4.NewReader(bytes.NewReader(data))
+	default:
+		return 0, fmt.Errorf("unknown compression codec %d", codec)
+	}
+	return io.Copy(io.Discard, io.LimitReader(r, limit+1))
 }
 
 // fbCheck walks a flatbuffer, checking each offset before following it.
@@ -368,15 +454,26 @@ func (c *fbCheck) fieldTable(f fbTable) error {
 	return c.tables(f, fbFieldChildren, c.fieldTable)
 }
 
-func (c *fbCheck) recordBatch(rb fbTable) error {
+func (c *fbCheck) recordBatch(rb fbTable) (ipcBatch, error) {
+	batch := ipcBatch{codec: -1}
 	for _, v := range []struct{ voff, elem int }{
 		{fbRecordBatchNodes, 16},   // FieldNode: length, null count
 		{fbRecordBatchBuffers, 16}, // Buffer: offset, length
 		{fbRecordBatchVariadic, 8},
 	} {
-		if _, _, err := c.vector(rb, v.voff, v.elem); err != nil {
-			return err
+		start, n, err := c.vector(rb, v.voff, v.elem)
+		if err != nil {
+			return batch, err
+		}
+		if v.voff == fbRecordBatchBuffers {
+			batch.bufs, batch.n = start, n
 		}
 	}
-	return nil
+	comp, ok, err := c.table(rb, fbRecordBatchCompression)
+	if err != nil || !ok {
+		return batch, err
+	}
+	codec, err := c.uint8(comp, fbBodyCompressionCodec) // absent: LZ4_FRAME, the default
+	batch.codec = int(codec)
+	return batch, err
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 )
@@ -210,7 +211,9 @@ func fuzzSeeds(tb testing.TB, name string) [][]byte {
 		// A footer that claims a 1 TiB column chunk (see TestParquet_FooterClaimsBoundMemory).
 		return append(out, withChunkClaim(tb, out[0], 1, claimCompressed, 1<<40))
 	case "data-00000-of-00001.arrow":
-		return [][]byte{hfTableSeed(tb), hfTokenSeed(tb)}
+		return [][]byte{hfTableSeed(tb), hfTokenSeed(tb),
+			compressedStream(tb, ipc.WithZstd(), "zstd", strings.Repeat("body ", 100)),
+			compressedStream(tb, ipc.WithLZ4(), "lz4", strings.Repeat("body ", 100))}
 	}
 	tb.Fatalf("no seeds for %s", name)
 	return nil

@@ -1,0 +1,141 @@
+package formats
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/metrics"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// compressedStream is an Arrow IPC stream of one record batch with a "text" column holding
+// texts, its body compressed with opt (ipc.WithZstd or ipc.WithLZ4).
+func compressedStream(tb testing.TB, opt ipc.Option, texts ...string) []byte {
+	tb.Helper()
+	sc := arrow.NewSchema([]arrow.Field{{Name: "text", Type: arrow.BinaryTypes.String}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for _, s := range texts {
+		b.Field(0).(*array.StringBuilder).Append(s)
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(sc), opt)
+	if err := w.Write(rec); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// withClaim returns a copy of a compressed stream whose first record batch's buffer i states
+// the uncompressed length claim. The messages are framed, and the buffer found, as
+// ipcMessages and checkIPCMetadata do.
+func withClaim(tb testing.TB, data []byte, i int, claim int64) []byte {
+	tb.Helper()
+	out := append([]byte(nil), data...)
+	for p := 0; p+8 <= len(out); {
+		n := int(binary.LittleEndian.Uint32(out[p+4:])) // after the continuation marker
+		meta := out[p+8 : p+8+n]
+		bodyLen, batch, err := checkIPCMetadata(meta)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		body := p + 8 + n
+		if batch.n > i {
+			off := int(binary.LittleEndian.Uint64(meta[batch.bufs+16*i:]))
+			binary.LittleEndian.PutUint64(out[body+off:], uint64(claim))
+			return out
+		}
+		p = body + int(bodyLen)
+	}
+	tb.Fatalf("no record batch with a buffer %d", i)
+	return nil
+}
+
+// readHFTexts reads the text column of an HF data file through OpenHFFile.
+func readHFTexts(path string) ([]string, error) {
+	r, err := OpenHFFile(path, Options{Field: "text", MaxRecord: 64 << 20})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []string
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(rec.Value))
+	}
+}
+
+// TestArrowStream_CompressedClaims: each buffer of a compressed batch states its uncompressed
+// length, which arrow-go allocates before decompressing. A false claim must fail the read
+// with an error naming the file, without allocating it: the 1 TiB claim was a fatal
+// out-of-memory. Buffer 2 is the column's string data. A true claim past ipcTrustedClaim (a 20 MB text that compresses to a few
+// KiB) still reads.
+func TestArrowStream_CompressedClaims(t *testing.T) {
+	text := strings.Repeat("tokenmill ", 77)
+	big := strings.Repeat("0123456789abcdef", 20<<20/16)
+	allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	for _, codec := range []struct {
+		name string
+		opt  ipc.Option
+	}{{"zstd", ipc.WithZstd()}, {"lz4", ipc.WithLZ4()}} {
+		src := compressedStream(t, codec.opt, text)
+		for _, tc := range []struct {
+			name  string
+			data  []byte
+			want  []string // nil: an error
+			inErr string
+		}{
+			{"as written", src, []string{text}, ""},
+			{"true claim past the trusted size", compressedStream(t, codec.opt, big), []string{big}, ""},
+			{"claims 1 TiB", withClaim(t, src, 2, 1<<40), nil, "holds 770 bytes"},
+			{"claims 4 GB", withClaim(t, src, 2, 4e9), nil, "holds 770 bytes"},
+			{"claims a negative length", withClaim(t, src, 2, -5), nil, "length of -5"},
+		} {
+			t.Run(codec.name+"/"+tc.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "data-00000-of-00001.arrow")
+				if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				metrics.Read(allocs)
+				before := allocs[0].Value.Uint64()
+				got, err := readHFTexts(path)
+				metrics.Read(allocs)
+				if n := allocs[0].Value.Uint64() - before; tc.want == nil && n > 64<<20 {
+					t.Errorf("reading allocated %d MiB", n>>20)
+				}
+				if tc.want == nil {
+					if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.inErr) {
+						t.Fatalf("got error %v, want one naming %s and saying %q", err, path, tc.inErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(tc.want) || got[0] != tc.want[0] {
+					t.Errorf("read %d texts, want %d equal to those written", len(got), len(tc.want))
+				}
+			})
+		}
+	}
+}
