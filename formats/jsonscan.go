@@ -301,6 +301,12 @@ func (s *scanner) value(depth int) error {
 // \t) comes every dozen bytes, so the passes cost per escape, not per byte. Errors and their
 // offsets are str's.
 func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, err error) {
+	return s.strDecodeSIMD(dst, hasUnescapeBlocks)
+}
+
+// strDecodeSIMD is strDecode, decoding with unescapeBlocks between escapes if simd is set; the
+// tests run it both ways, the scalar loop being the reference for the assembly.
+func (s *scanner) strDecodeSIMD(dst []byte, simd bool) (start, end int, out []byte, esc bool, err error) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return 0, 0, dst, false, s.errf("expected string")
 	}
@@ -326,6 +332,7 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 	d := dst[:cap(dst)]
 	n := base + copy(d[base:], b[start:i])
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	simdAt := 0 // no unescapeBlocks before this
 	for {
 		// Here b[i] is '\\'.
 		if i+1 >= len(b) {
@@ -336,6 +343,18 @@ func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, e
 		if c := unescapeByte[b[i+1]]; c != 0 {
 			d[n] = c
 			n, i = n+1, i+2
+			// The blocks run from plain text after a one-letter escape; they stop at any
+			// other escape, so text dense in \u escapes (escaped non-Latin scripts) stays
+			// here, and a call that got under 16 bytes leaves the next 64 to this loop:
+			// calls that find next to nothing cost more than the bytes they decode.
+			if simd && i >= simdAt && len(b)-i >= 64 && b[i] != '\\' {
+				// d[n:] is at least as long as b[i:], as unescapeBlocks needs.
+				ni, nn := unescapeBlocks(d[n:], b[i:])
+				i, n = i+ni, n+nn
+				if ni < 16 {
+					simdAt = i + 64
+				}
+			}
 		} else if b[i+1] == 'u' {
 			if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
 				s.i = i + 1
