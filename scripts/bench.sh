@@ -318,6 +318,15 @@ if readonly and cold:
           f"= {mb / readonly:.2f} s; zstd command: {zstdcli:.2f} cpu-s to decompress the same files")
     print(f"one-core bound of read + tokenize (cold), nothing written: {bound:.1f} MB/s = {bound / cold:.0%} of the cold "
           f"tokenizer, {bound / warm if warm else 0:.0%} of the warm")
+if zstdcli and cold:
+    # What setting a's target of 85% leaves once the tokenizer and the zstd command's own
+    # decompression are paid: the budget for everything else of a run, per MB of text.
+    tok_s = mb / cold
+    spare = tok_s / 0.85 - tok_s - zstdcli
+    print(f"at 85% of the cold tokenizer a run may spend {tok_s / 0.85 - tok_s:.3f} cpu-s besides tokenizing; decompressing "
+          f"alone (zstd command) takes {zstdcli:.3f}, leaving {spare:.3f} cpu-s "
+          + (f"= {mb / spare:.0f} MB/s for JSON decoding, lines, validation, packing, writing and the process's start"
+             if spare > 0 else "(nothing) for JSON decoding, lines, validation, packing, writing and the process's start"))
 print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys); tok/cpu = the run's own tokenize time / its CPU time: the share of the "
       "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move; "
