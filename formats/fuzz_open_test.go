@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/metrics"
 	"strings"
 	"testing"
 
@@ -64,7 +63,6 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	}
-	allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	f.Fuzz(func(t *testing.T, data []byte, kind uint8) {
 		k := fuzzKinds[int(kind)%len(fuzzKinds)]
 		path := filepath.Join(t.TempDir(), k.name)
@@ -72,12 +70,11 @@ func FuzzOpen(f *testing.F) {
 			t.Fatal(err)
 		}
 		opt := Options{Format: k.format, Field: "text", MaxRecord: fuzzMaxRecord}
-		metrics.Read(allocs)
-		before := allocs[0].Value.Uint64()
-		fuzzRecords(t, path, opt)
-		fuzzRows(t, path, opt)
-		metrics.Read(allocs)
-		if n := allocs[0].Value.Uint64() - before; n > fuzzAllocLimit {
+		n := heapAllocated(func() {
+			fuzzRecords(t, path, opt)
+			fuzzRows(t, path, opt)
+		})
+		if n > fuzzAllocLimit {
 			t.Fatalf("%s of %d bytes: reading it allocated %d MiB", k.name, len(data), n>>20)
 		}
 	})

@@ -3,10 +3,12 @@ package formats
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"testing"
 
@@ -326,4 +328,38 @@ func TestRecover_NamesFileAndPlace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readValues reads the selected field of every record of r (an opened reader, or err from
+// opening it), "<null>" for a record without a string value, and closes r.
+func readValues(r Reader, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []string
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		if rec.Kind == FieldOK {
+			out = append(out, string(rec.Value))
+		} else {
+			out = append(out, "<null>")
+		}
+	}
+}
+
+// heapAllocated returns the bytes the heap allocated while fn ran (every goroutine's).
+func heapAllocated(fn func()) uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	before := s[0].Value.Uint64()
+	fn()
+	metrics.Read(s)
+	return s[0].Value.Uint64() - before
 }
