@@ -211,16 +211,6 @@ func TestOpen_Errors(t *testing.T) {
 
 // drain reads a file to the end and returns the first error other than EOF.
 func drain(path string, opt Options) error {
-	r, err := Open(path, opt)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	for {
-		if _, err := r.Next(); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-	}
+	_, err := readValues(Open(path, opt))
+	return err
 }
