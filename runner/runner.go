@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
@@ -26,6 +27,9 @@ type Options struct {
 	BaseDir string
 	// MaxRecord bounds one record in bytes; 0 means formats.DefaultMaxRecord.
 	MaxRecord int64
+	// BatchBytes is the text of the batches a shard hands to idle workers (shard.Helpers);
+	// 0 means shard.BatchBytes.
+	BatchBytes int
 	// Progress, when not nil, is called every ProgressInterval while shards run, and once
 	// more when they are done.
 	Progress         func(Snapshot)
@@ -101,7 +105,8 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 			cleanup(staging, spec.Output.Dir, outExisted)
 		}
 	}()
-	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
+	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{},
+		Helpers: shard.NewHelpers(workers, opt.BatchBytes)}
 	// The assembler appends each shard's rows to the outputs as soon as the shards before it
 	// are done, beside the running shards; Finish then does what is left.
 	asm, err := shard.NewAssembler(ctx, spec, len(shards), shard.FinalizeEnv{OutDir: spec.Output.Dir,
@@ -204,7 +209,9 @@ func prepare(spec *job.Spec, opt Options) (*prepared, error) {
 // execute runs the shards with run (shard.Execute or shard.ExecuteRecords) on workers
 // goroutines and returns their results in plan order. done, when not nil, is handed each
 // result as it comes (from the worker's goroutine); an error from it fails the run. The
-// first error cancels the others.
+// first error cancels the others. With env.Helpers set, a worker that finds no shard left to
+// start serves as a helper of the shards still running until they are all done, so that
+// every worker stays busy to the end, even on a job of one shard.
 func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64,
 	run func(context.Context, shard.Spec, shard.Env) (R, error), done func(R) error) ([]R, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -212,8 +219,15 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 	stop := startProgress(env.Progress, opt, total, len(shards))
 	results := make([]R, len(shards))
 	next := make(chan int)
+	n := min(workers, max(len(shards), 1))
+	if env.Helpers != nil {
+		n = max(workers, 1)
+	}
+	var active atomic.Int32 // workers that may still start or run a shard
+	active.Store(int32(n))
+	allDone := make(chan struct{})
 	var wg sync.WaitGroup
-	for range min(workers, max(len(shards), 1)) {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -231,6 +245,12 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 					continue
 				}
 				results[i] = r
+			}
+			if active.Add(-1) == 0 {
+				close(allDone)
+			}
+			if env.Helpers != nil {
+				env.Helpers.Serve(allDone)
 			}
 		}()
 	}

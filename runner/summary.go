@@ -37,6 +37,10 @@ func WriteSummary(w io.Writer, s *Summary) error {
 		r.TotalSeconds, r.PlanSeconds, r.ExecuteSeconds, r.FinalizeSeconds)
 	// Where the workers' time went (summed over them): what to look at when a run is slow.
 	e := r.Stages.Execute
-	fmt.Fprintf(tw, "stages\tsummed over workers\tread %.2fs, tokenize %.2fs, write %.2fs\n", e.Read, e.Tokenize, e.Write)
+	helped := ""
+	if e.Helped > 0 {
+		helped = fmt.Sprintf(" (%.2fs by idle workers)", e.Helped)
+	}
+	fmt.Fprintf(tw, "stages\tsummed over workers\tread %.2fs, tokenize %.2fs%s, write %.2fs\n", e.Read, e.Tokenize, helped, e.Write)
 	return tw.Flush()
 }

@@ -124,6 +124,8 @@ type pipeline struct {
 	// input, when the reader has it, tells how far into its file a whole-file shard is
 	// (compressed bytes for .gz and .zst), so that progress moves during a long shard.
 	input formats.InputCounter
+	// pending are the batches handed to helpers or waiting for an earlier one, in order.
+	pending []*docBatch
 }
 
 // newPipeline returns the pipeline that reads rd into w.
@@ -133,7 +135,7 @@ func newPipeline(env Env, spec Spec, fr Framing, w *shardWriter, rd formats.Read
 	return p
 }
 
-func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
+func (p *pipeline) run(ctx context.Context, rd formats.Reader) (err error) {
 	var text, buf, rejects []byte
 	var ids []uint32
 	if sc := p.env.Scratch; sc != nil {
@@ -141,12 +143,23 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 		defer func() { sc.keep(buf, rejects, ids) }()
 	}
 	field := p.spec.TextField
-	// Stage times: one clock reading between stages, summed in nanoseconds.
+	// Stage times: one clock reading between stages, summed in nanoseconds. A batch's
+	// tokenizing is timed by whoever does it (docBatch.tok) and counted when it is packed.
 	var read, tok, write time.Duration
 	defer func() {
 		p.res.Timings.Read += read.Seconds()
 		p.res.Timings.Tokenize += tok.Seconds()
 		p.res.Timings.Write += write.Seconds()
+	}()
+	// cur gathers documents while helpers are about (see Helpers); p.pending holds the
+	// batches handed over or not yet packed. A batch still with a helper when the shard
+	// fails is left to it and never reused.
+	var cur *docBatch
+	defer func() {
+		if err == nil {
+			p.recycle(cur)
+		}
+		p.pending = nil
 	}()
 	t0 := time.Now()
 	for n := 0; ; n++ {
@@ -176,28 +189,143 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 			p.progress(&rec, 1, 0)
 			continue
 		}
+		if cur != nil || len(p.pending) > 0 || p.env.Helpers.waiting() {
+			if cur == nil {
+				cur = p.batch()
+			}
+			cur.add(text)
+			cur.credit = p.doneBytes(&rec)
+			if len(cur.text) < p.env.Helpers.batch {
+				continue
+			}
+			t1 := time.Now()
+			read += t1.Sub(t0)
+			p.dispatch(cur)
+			cur = nil
+			if err := p.collect(false, &write); err != nil {
+				return err
+			}
+			// Tokenizing here is timed by the batch, packing by collect; collect's waiting
+			// for a helper is nobody's stage.
+			t0 = time.Now()
+			continue
+		}
 		t1 := time.Now()
 		read += t1.Sub(t0)
 		ids = p.fr.Encode(ids[:0], text)
 		t2 := time.Now()
 		tok += t2.Sub(t1)
-		split := 0
-		if pack.IsVal(text, p.env.Job.Seed, p.env.Job.ValFraction) {
-			split = 1
-			p.res.Tokens.Val += int64(len(ids))
-		} else {
-			p.res.Tokens.Train += int64(len(ids))
-		}
-		if err := p.w.add(split, ids); err != nil {
+		if err := p.place(text, ids); err != nil {
 			return err
 		}
-		p.res.Documents.Written++
-		p.res.Documents.TextBytes += int64(len(text))
 		p.progress(&rec, 0, int64(len(ids)))
 		t0 = time.Now()
 		write += t0.Sub(t2)
 	}
 	read += time.Since(t0)
+	if cur != nil {
+		p.dispatch(cur)
+		cur = nil
+	}
+	return p.collect(true, &write)
+}
+
+// place routes one tokenized document to its split and packs it.
+func (p *pipeline) place(text []byte, ids []uint32) error {
+	split := 0
+	if pack.IsVal(text, p.env.Job.Seed, p.env.Job.ValFraction) {
+		split = 1
+		p.res.Tokens.Val += int64(len(ids))
+	} else {
+		p.res.Tokens.Train += int64(len(ids))
+	}
+	if err := p.w.add(split, ids); err != nil {
+		return err
+	}
+	p.res.Documents.Written++
+	p.res.Documents.TextBytes += int64(len(text))
+	return nil
+}
+
+// batch returns an empty batch, reused when the shard (or its Scratch) has one.
+func (p *pipeline) batch() *docBatch {
+	var b *docBatch
+	if sc := p.env.Scratch; sc != nil && len(sc.batches) > 0 {
+		b = sc.batches[len(sc.batches)-1]
+		sc.batches = sc.batches[:len(sc.batches)-1]
+	} else {
+		b = newDocBatch(p.fr)
+	}
+	b.fr = p.fr
+	b.reset()
+	return b
+}
+
+// recycle keeps b for the next batch (of this shard or the worker's next), unless its
+// buffers grew past keepBytes; nil-safe.
+func (p *pipeline) recycle(b *docBatch) {
+	if b == nil || b.size() > keepBytes || p.env.Scratch == nil {
+		return
+	}
+	p.env.Scratch.batches = append(p.env.Scratch.batches, b)
+}
+
+// dispatch hands b to an idle helper, or tokenizes it here when none is free, and queues it
+// for packing.
+func (p *pipeline) dispatch(b *docBatch) {
+	if p.env.Helpers.offer(b) {
+		b.helped = true
+	} else {
+		b.tokenize()
+	}
+	p.pending = append(p.pending, b)
+}
+
+// collect packs the queued batches that are tokenized, in order: those at the head of the
+// queue, or all of them when wait is set, or when the queue is full (waiting for a helper).
+// The packing time is added to write.
+func (p *pipeline) collect(wait bool, write *time.Duration) error {
+	limit := maxPending
+	if h := p.env.Helpers; h != nil {
+		limit = h.pending
+	}
+	for len(p.pending) > 0 {
+		b := p.pending[0]
+		if b.helped {
+			if wait || len(p.pending) >= limit {
+				<-b.done
+			} else {
+				select {
+				case <-b.done:
+				default:
+					return nil
+				}
+			}
+		}
+		t := time.Now()
+		var tokens int64
+		for i := range b.ends {
+			text, ids := b.doc(i)
+			if err := p.place(text, ids); err != nil {
+				return err
+			}
+			tokens += int64(len(ids))
+		}
+		p.res.Timings.Tokenize += b.tok.Seconds()
+		if b.helped {
+			p.res.Timings.Helped += b.tok.Seconds()
+		}
+		if pr := p.env.Progress; pr != nil {
+			pr.Documents.Add(int64(len(b.ends)))
+			pr.Tokens.Add(tokens)
+		}
+		if b.credit >= 0 {
+			p.credit(b.credit)
+		}
+		p.pending = p.pending[1:]
+		p.recycle(b)
+		*write += time.Since(t)
+	}
 	return nil
 }
 
@@ -210,14 +338,23 @@ func (p *pipeline) progress(rec *formats.Record, rejected, tokens int64) {
 	pr.Documents.Add(1)
 	pr.Rejected.Add(rejected)
 	pr.Tokens.Add(tokens)
+	if done := p.doneBytes(rec); done >= 0 {
+		p.credit(done)
+	}
+}
+
+// doneBytes is how far into the shard's input rec ends, in the bytes Progress counts, or -1
+// when the reader cannot tell.
+func (p *pipeline) doneBytes(rec *formats.Record) int64 {
 	switch {
 	case p.spec.Kind == planner.KindBytes:
 		if rec.Offset >= p.spec.ByteStart {
-			p.credit(min(rec.Offset-p.spec.ByteStart, p.res.Bytes))
+			return min(rec.Offset-p.spec.ByteStart, p.res.Bytes)
 		}
 	case p.input != nil && p.spec.Kind == planner.KindFile:
-		p.credit(min(p.input.InputBytes(), p.res.Bytes))
+		return min(p.input.InputBytes(), p.res.Bytes)
 	}
+	return -1
 }
 
 // credit raises the bytes reported for this shard to done.

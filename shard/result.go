@@ -43,6 +43,10 @@ type Env struct {
 	// Scratch, when not nil, lends its buffers to the shard: each worker passes its own, so
 	// that the shards after its first allocate (almost) nothing. Nil: the shard allocates.
 	Scratch *Scratch
+	// Helpers, when not nil, are the process's idle workers, to which the shard hands
+	// batches of documents to tokenize while one is waiting (see Helpers). Nil: the shard
+	// tokenizes everything itself.
+	Helpers *Helpers
 }
 
 // StagingDir returns the staging root of a job whose output directory is outDir.
@@ -139,8 +143,10 @@ type Result struct {
 type Timings struct {
 	// Read: reading, decompressing and extracting records, and validating them.
 	Read float64 `json:"read"`
-	// Tokenize: encoding the documents (with BOS/EOS).
+	// Tokenize: encoding the documents (with BOS/EOS), by the shard or by helpers.
 	Tokenize float64 `json:"tokenize"`
+	// Helped: the part of Tokenize done by idle workers for this shard (see Helpers).
+	Helped float64 `json:"helped"`
 	// Write: packing rows and writing the staged rows (flush included); rejected
 	// records count as reading.
 	Write float64 `json:"write"`
@@ -150,6 +156,7 @@ type Timings struct {
 func (t *Timings) Add(o Timings) {
 	t.Read += o.Read
 	t.Tokenize += o.Tokenize
+	t.Helped += o.Helped
 	t.Write += o.Write
 }
 

@@ -1,0 +1,129 @@
+package runner
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+// oneShardCorpus writes a .jsonl.zst file (one shard, whatever the shard size) of the jargon
+// sample (2,307 documents, 1.5 MB) with a bad record after every 25th line, so that rejects
+// and documents interleave.
+func oneShardCorpus(t testing.TB, dir string) string {
+	t.Helper()
+	zst, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "jargon.jsonl.zst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	src, err := dec.DecodeAll(zst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []string{`{"text": 7}`, `not json`, `{"text":"   "}`, `{"body":"no text"}`}
+	var b bytes.Buffer
+	for i, l := range lines(string(src)) {
+		b.WriteString(l + "\n")
+		if i%25 == 24 {
+			b.WriteString(bad[(i/25)%len(bad)] + "\n")
+		}
+	}
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeBytes(t, dir, "c4.jsonl.zst", enc.EncodeAll(b.Bytes(), nil))
+}
+
+// A job of one compressed file is one shard: idle workers tokenize batches of its documents
+// for it (shard.Helpers). The outputs must be the bytes of a one-worker run, whatever the
+// batch size, the number of helpers and the order in which they finish.
+func TestRun_HelpersKeepOutputsIdentical(t *testing.T) {
+	dir := t.TempDir()
+	in := oneShardCorpus(t, dir)
+	tests := []struct {
+		name       string
+		workers    int
+		batchBytes int
+		wantHelp   bool
+	}{
+		{"one worker", 1, 0, false},
+		{"two workers, 4 KiB batches", 2, 4 << 10, true},
+		{"four workers, one document per batch", 4, 1, true},
+		{"three workers, 1 MiB batches", 3, 0, false}, // one or two batches, maybe helped
+		{"four workers, 64 KiB batches", 4, 64 << 10, true},
+	}
+	var ref map[string][]byte
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testSpec(t, dir, func(s *job.Spec) {
+				s.Output.Overwrite = true
+				s.MaxRejectFraction = 1
+				s.SequenceLengths = []int{64, 256, 1024}
+				s.Output.Formats = []job.OutputFormat{job.OutputHF, job.OutputNPY}
+			}, in)
+			opt := quietOptions(tt.workers)
+			opt.BatchBytes = tt.batchBytes
+			sum, err := runSpec(t, s, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Run.Shards != 1 {
+				t.Fatalf("%d shards, want 1", sum.Run.Shards)
+			}
+			checkConservation(t, sum.Manifest)
+			if d := sum.Manifest.Documents; d.Rejected == 0 || d.Written < 2000 {
+				t.Errorf("documents %+v: want both written and rejected", d)
+			}
+			ex := sum.Run.Stages.Execute
+			if tt.wantHelp && ex.Helped <= 0 {
+				t.Errorf("no batch was tokenized by a helper (stages %+v)", ex)
+			}
+			if tt.workers == 1 && ex.Helped != 0 {
+				t.Errorf("one worker, yet %v s tokenized by helpers", ex.Helped)
+			}
+			files := snapshotFiles(t, s.Output.Dir)
+			if ref == nil {
+				ref = files
+				return
+			}
+			sameFiles(t, tt.name, ref, files)
+		})
+	}
+}
+
+// A shard that fails while helpers hold batches of it fails the job, naming the file, with
+// nothing published, and without waiting forever for the batches it gave away.
+func TestRun_HelpersShardFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	full, err := os.ReadFile(oneShardCorpus(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{2, 4} {
+		in := writeBytes(t, dir, "cut.jsonl.zst", full[:len(full)*3/4])
+		s := testSpec(t, dir, func(s *job.Spec) {
+			s.MaxRejectFraction = 1
+			s.Output.Dir = filepath.Join(dir, "out-cut")
+		}, in)
+		opt := quietOptions(workers)
+		opt.BatchBytes = 1
+		_, err := runSpec(t, s, opt)
+		if err == nil || !strings.Contains(err.Error(), "cut.jsonl.zst") {
+			t.Fatalf("workers %d: err = %v, want a failure naming cut.jsonl.zst", workers, err)
+		}
+		if _, err := os.Stat(s.Output.Dir); !os.IsNotExist(err) {
+			t.Errorf("workers %d: failed job left %s", workers, s.Output.Dir)
+		}
+	}
+}

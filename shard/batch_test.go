@@ -1,0 +1,101 @@
+package shard
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokenmill/tokenmill/job"
+)
+
+// TestExecute_HelpersSameResult runs one staging shard with and without helpers tokenizing
+// its batches: the Result (timings aside) and the staged bytes must not change.
+func TestExecute_HelpersSameResult(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("testdata", "c4_head.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Short documents and rejects between the long C4 ones.
+	var b strings.Builder
+	for i, l := range strings.Split(strings.TrimSpace(string(src)), "\n") {
+		b.WriteString(l + "\n")
+		b.WriteString(`{"text":"short document ` + strings.Repeat("x", i) + `"}` + "\n")
+		if i%7 == 0 {
+			b.WriteString(`{"text":null}` + "\n")
+		}
+	}
+	in := writeFile(t, dir, "docs.jsonl", b.String())
+	tests := []struct {
+		name       string
+		helpers    int
+		batchBytes int
+	}{
+		{"no helpers", 0, 0},
+		{"one helper, one document per batch", 1, 1},
+		{"three helpers, 2 KiB batches", 3, 2 << 10},
+		{"two helpers, 1 MiB batches", 2, 0},
+	}
+	var ref []byte
+	var refFiles map[string][]byte
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSpec(t, dir, func(s *job.Spec) {
+				s.Name = "h" + string(rune('a'+i)) // own staging area
+				s.SequenceLengths = []int{16, 100}
+			}, in)
+			_, shards := plan(t, s)
+			if len(shards) != 1 {
+				t.Fatalf("%d shards", len(shards))
+			}
+			env := Env{Job: s, Tokenizer: loadTokenizer(t), StagingDir: StagingDir(s.Output.Dir, s.Name), Scratch: new(Scratch)}
+			stop := make(chan struct{})
+			if tt.helpers > 0 {
+				env.Helpers = NewHelpers(tt.helpers+1, tt.batchBytes)
+				for range tt.helpers {
+					go env.Helpers.Serve(stop)
+				}
+			}
+			// Twice with the same Scratch: the second run reuses the batches of the first.
+			var r Result
+			for range 2 {
+				r, err = Execute(context.Background(), shards[0], env)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(stop)
+			if tt.helpers > 0 && tt.batchBytes > 0 && tt.batchBytes < 4<<10 && r.Timings.Helped <= 0 {
+				t.Errorf("helpers tokenized nothing: %+v", r.Timings)
+			}
+			if r.Timings.Helped > r.Timings.Tokenize {
+				t.Errorf("helped %v > tokenize %v", r.Timings.Helped, r.Timings.Tokenize)
+			}
+			r.Timings = Timings{}
+			js, _ := json.Marshal(r)
+			files := map[string][]byte{}
+			for _, bk := range r.Buckets {
+				files[bk.Split], _ = os.ReadFile(filepath.Join(env.StagingDir, bk.File.Name))
+			}
+			files["rejects"], _ = os.ReadFile(filepath.Join(env.StagingDir, r.Rejects.Name))
+			if ref == nil {
+				ref, refFiles = js, files
+				if r.Documents.Rejected == 0 || r.Documents.Written < 100 {
+					t.Fatalf("documents %+v", r.Documents)
+				}
+				return
+			}
+			if string(js) != string(ref) {
+				t.Errorf("result\n%s\nwant\n%s", js, ref)
+			}
+			for k, v := range refFiles {
+				if string(files[k]) != string(v) {
+					t.Errorf("staged %s differs", k)
+				}
+			}
+		})
+	}
+}

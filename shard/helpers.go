@@ -1,0 +1,139 @@
+package shard
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Helpers lend the cores of idle workers to the shards still running. A compressed file is
+// one shard (its stream cannot be entered in the middle), so a corpus of a few large
+// .jsonl.zst files, or the last shard of any job, would otherwise keep one core busy while
+// the others wait. A worker with no shard left to start calls Serve; a running shard that
+// sees an idle helper reads its documents in batches (batchBytes of text) and offers each
+// batch to the helpers, tokenizing it itself when none is free. Tokenizing is a pure
+// function of a document, and the shard packs the batches in their order, so the outputs
+// are the same bytes with or without help. Reading, validating and packing stay with the
+// shard's own goroutine: they are a sixth of the work, so one shard keeps about six cores
+// busy.
+//
+// A Helpers is shared by the workers of one process (a runner or a cluster worker); the
+// zero value is not usable: see NewHelpers. Its methods are safe for concurrent use.
+type Helpers struct {
+	jobs chan *docBatch // unbuffered: a send succeeds only into a waiting helper
+	idle atomic.Int32   // helpers waiting in Serve
+	// pending bounds the batches a shard has in flight (handed over, or done and waiting
+	// for an earlier one): the memory of a shard is that many batches at most.
+	pending int
+	batch   int // the text of a batch, in bytes
+}
+
+// NewHelpers returns the helpers of a process whose shards run on workers goroutines, for
+// batches of batchBytes of text (0: BatchBytes; tests make them small to hand over many).
+func NewHelpers(workers, batchBytes int) *Helpers {
+	if batchBytes <= 0 {
+		batchBytes = BatchBytes
+	}
+	return &Helpers{jobs: make(chan *docBatch), pending: min(2*max(workers, 1)+2, maxPending), batch: batchBytes}
+}
+
+// maxPending caps the batches in flight per shard on machines with many cores: one shard's
+// reading feeds about six of them (see Helpers), so more batches would only hold memory.
+const maxPending = 16
+
+// Serve tokenizes the batches that running shards hand over, until stop is closed. A worker
+// calls it once no shard is left for it to start; the runner closes stop when every shard
+// has finished, which cannot happen while a batch is out, since its shard waits for it.
+func (h *Helpers) Serve(stop <-chan struct{}) {
+	for {
+		h.idle.Add(1)
+		select {
+		case b := <-h.jobs:
+			h.idle.Add(-1)
+			b.tokenize()
+			b.done <- struct{}{}
+		case <-stop:
+			h.idle.Add(-1)
+			return
+		}
+	}
+}
+
+// waiting reports whether a helper is idle; nil-safe.
+func (h *Helpers) waiting() bool {
+	return h != nil && h.idle.Load() > 0
+}
+
+// offer hands b to an idle helper and reports whether one took it; nil-safe.
+func (h *Helpers) offer(b *docBatch) bool {
+	if h == nil {
+		return false
+	}
+	select {
+	case h.jobs <- b:
+		return true
+	default:
+		return false
+	}
+}
+
+// BatchBytes is the text of one batch: large enough that handing it over (a channel send and
+// receive, ~1 µs) is nothing beside its tokenizing (~10 ms), small enough that the last
+// batches of a shard leave no helper waiting long.
+const BatchBytes = 1 << 20
+
+// docBatch is a run of consecutive good documents of one shard, tokenized together, by a
+// helper or by the shard itself.
+type docBatch struct {
+	fr     Framing
+	text   []byte   // the documents' texts, back to back
+	ends   []int    // the end of each document in text
+	ids    []uint32 // the documents' framed ids, back to back (once tokenized)
+	idEnds []int    // the end of each document's ids in ids
+	// credit is the input bytes done once the batch is packed (Progress.Bytes), or -1.
+	credit int64
+	tok    time.Duration // the time its tokenizing took
+	helped bool          // tokenized by a helper, which signals done
+	done   chan struct{} // one value when a helper has tokenized it
+}
+
+func newDocBatch(fr Framing) *docBatch {
+	return &docBatch{fr: fr, done: make(chan struct{}, 1)}
+}
+
+// reset empties b for reuse, keeping its buffers.
+func (b *docBatch) reset() {
+	b.text, b.ends, b.ids, b.idEnds = b.text[:0], b.ends[:0], b.ids[:0], b.idEnds[:0]
+	b.credit, b.tok, b.helped = -1, 0, false
+}
+
+// add appends one document.
+func (b *docBatch) add(text []byte) {
+	b.text = append(b.text, text...)
+	b.ends = append(b.ends, len(b.text))
+}
+
+// tokenize encodes every document of b.
+func (b *docBatch) tokenize() {
+	t := time.Now()
+	start := 0
+	for _, end := range b.ends {
+		b.ids = b.fr.Encode(b.ids, b.text[start:end])
+		b.idEnds = append(b.idEnds, len(b.ids))
+		start = end
+	}
+	b.tok = time.Since(t)
+}
+
+// doc returns the text and ids of document i (after tokenize).
+func (b *docBatch) doc(i int) (text []byte, ids []uint32) {
+	ts, is := 0, 0
+	if i > 0 {
+		ts, is = b.ends[i-1], b.idEnds[i-1]
+	}
+	return b.text[ts:b.ends[i]], b.ids[is:b.idEnds[i]]
+}
+
+// size is the memory b holds, in bytes.
+func (b *docBatch) size() int {
+	return cap(b.text) + 4*cap(b.ids) + 8*(cap(b.ends)+cap(b.idEnds))
+}
