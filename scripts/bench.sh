@@ -141,6 +141,7 @@ section_tokenizer() {
 #   a: one sequence length, .npy only, uint32 (target: >= 85% of the tokenizer-only MB/s per core)
 #   b: three lengths, HF + .npy, int64 (12-18 output bytes per input byte: where the time goes,
 #      and the bytes written per second against the disk's sequential write speed, dd oflag=direct)
+#   c: a on the corpus as one .zst file: one shard, which idle workers help tokenize
 # Each run is timed by /usr/bin/time -v (wall, user+sys CPU, peak RSS), PIPELINE_REPEAT times
 # (the machine may be shared: MB/s per CPU-second is the per-core figure that noise hurts least).
 # Raw MB = the bytes of the documents' text (UTF-8), not of the compressed files.
@@ -175,12 +176,13 @@ zstd_file() {
 	fi
 }
 
-# pipeline_job NAME LENGTHS FORMATS DTYPE: writes $OUT/pipeline-NAME.yaml.
+# pipeline_job NAME LENGTHS FORMATS DTYPE [INPUTS]: writes $OUT/pipeline-NAME.yaml; INPUTS
+# defaults to the PIPELINE_PARTS .zst files.
 pipeline_job() {
 	cat >"$OUT/pipeline-$1.yaml" <<EOF
 name: bench-$1
 inputs:
-  - path: $(dirname "$CORPUS")/zst/part-*.jsonl.zst
+  - path: ${5:-$(dirname "$CORPUS")/zst/part-*.jsonl.zst}
     format: auto
     text_field: text
 tokenizer: cl100k_base
@@ -242,6 +244,9 @@ section_pipeline() {
 
 	pipeline_job a '[2048]' '[npy]' uint32
 	pipeline_job b '[512, 1024, 2048]' '[hf, npy]' int64
+	# c: setting a on the corpus as one .zst file, which is one shard: its documents are
+	# tokenized by every worker (shard.Helpers), not by one.
+	pipeline_job c '[2048]' '[npy]' uint32 "$CORPUS.zst"
 	# The disk's sequential write speed, measured in this run, next to the pipeline's writes.
 	dd=$(dd if=/dev/zero of="$OUT/ddtest" bs=1M count=512 oflag=direct conv=fsync 2>&1 | tail -1)
 	rm -f "$OUT/ddtest"
@@ -268,7 +273,7 @@ section_pipeline() {
 		tokenizer_mbs "$OUT/pipeline-tokenizer-cold-now.txt"
 	}
 	: >"$OUT/pipeline-runs.txt"
-	for s in a b; do
+	for s in a b c; do
 		for w in ${PIPELINE_WORKERS:-1 2}; do
 			for r in $(seq "$reps"); do
 				t=$OUT/pipeline-$s-w$w-r$r
@@ -327,19 +332,22 @@ if zstdcli and cold:
           f"alone (zstd command) takes {zstdcli:.3f}, leaving {spare:.3f} cpu-s "
           + (f"= {mb / spare:.0f} MB/s for JSON decoding, lines, validation, packing, writing and the process's start"
              if spare > 0 else "(nothing) for JSON decoding, lines, validation, packing, writing and the process's start"))
-print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64. MB/s/core = raw MB / (wall x workers); "
+print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64; c: a on the corpus as one .zst file (one shard). MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys); tok/cpu = the run's own tokenize time / its CPU time: the share of the "
       "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move; "
       "cold now = the tokenizer's cold pass, MB/s, measured right before the run, and /cold the run's MB/s/cpu-s "
-      "against it; faults = minor page faults, thousands (memory touched for the first time: about 12 us each on this VM)")
+      "against it; faults = minor page faults, thousands (memory touched for the first time: about 12 us each on this VM); "
+      "helped = the share of the tokenizing done by idle workers for another worker's shard")
 print(f"{'set':3} {'workers':>7} {'run':>3} {'wall s':>7} {'cpu s':>6} {'MB/s':>6} {'MB/s/core':>9} {'MB/s/cpu-s':>10} "
-      f"{'/warm':>6} {'cold now':>8} {'/cold':>6} {'tok/cpu':>7} {'peak RSS MB':>11} {'faults k':>8}")
+      f"{'/warm':>6} {'cold now':>8} {'/cold':>6} {'tok/cpu':>7} {'peak RSS MB':>11} {'faults k':>8} {'helped':>6}")
 for x in rows:
     per_cpu = mb / x["cpu"]
-    tok = x["info"]["stages"]["execute"]["tokenize"] / x["cpu"]
+    ex = x["info"]["stages"]["execute"]
+    tok = ex["tokenize"] / x["cpu"]
+    helped = ex.get("helped", 0) / ex["tokenize"] if ex["tokenize"] else 0
     print(f"{x['s']:3} {x['w']:7d} {x['r']:3d} {x['wall']:7.2f} {x['cpu']:6.2f} {mb / x['wall']:6.1f} "
           f"{mb / (x['wall'] * x['w']):9.1f} {per_cpu:10.1f} {per_cpu / warm if warm else 0:6.0%} "
-          f"{x['cold']:8.1f} {per_cpu / x['cold'] if x['cold'] else 0:6.0%} {tok:7.0%} {x['rss']:11.0f} {x['faults'] / 1000:8.1f}")
+          f"{x['cold']:8.1f} {per_cpu / x['cold'] if x['cold'] else 0:6.0%} {tok:7.0%} {x['rss']:11.0f} {x['faults'] / 1000:8.1f} {helped:6.0%}")
 
 if fixed:
     a1 = [x for x in rows if x["s"] == "a" and x["w"] == 1]
@@ -390,7 +398,7 @@ except (OSError, ValueError):
 if len(ws) > 1:
     lo, hi = ws[0], ws[-1]
     print(f"\nscaling, best wall times, {lo} -> {hi} workers:")
-    for s in ("a", "b"):
+    for s in ("a", "b", "c"):
         if (s, lo) in best and (s, hi) in best:
             print(f"  {s}: {best[s, lo]:.2f} s -> {best[s, hi]:.2f} s = {best[s, lo] / best[s, hi]:.2f}x")
     if lo in batch and hi in batch:

@@ -124,8 +124,10 @@ type pipeline struct {
 	// input, when the reader has it, tells how far into its file a whole-file shard is
 	// (compressed bytes for .gz and .zst), so that progress moves during a long shard.
 	input formats.InputCounter
-	// pending are the batches handed to helpers or waiting for an earlier one, in order.
-	pending []*docBatch
+	// pending are the batches handed to helpers or waiting for an earlier one, in order,
+	// and pendingText the bytes of their texts.
+	pending     []*docBatch
+	pendingText int
 }
 
 // newPipeline returns the pipeline that reads rd into w.
@@ -135,7 +137,7 @@ func newPipeline(env Env, spec Spec, fr Framing, w *shardWriter, rd formats.Read
 	return p
 }
 
-func (p *pipeline) run(ctx context.Context, rd formats.Reader) (err error) {
+func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 	var text, buf, rejects []byte
 	var ids []uint32
 	if sc := p.env.Scratch; sc != nil {
@@ -155,12 +157,7 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) (err error) {
 	// batches handed over or not yet packed. A batch still with a helper when the shard
 	// fails is left to it and never reused.
 	var cur *docBatch
-	defer func() {
-		if err == nil {
-			p.recycle(cur)
-		}
-		p.pending = nil
-	}()
+	defer func() { p.pending, p.pendingText = nil, 0 }()
 	t0 := time.Now()
 	for n := 0; ; n++ {
 		if n%checkEvery == 0 {
@@ -279,20 +276,23 @@ func (p *pipeline) dispatch(b *docBatch) {
 		b.tokenize()
 	}
 	p.pending = append(p.pending, b)
+	p.pendingText += len(b.text)
 }
 
 // collect packs the queued batches that are tokenized, in order: those at the head of the
 // queue, or all of them when wait is set, or when the queue is full (waiting for a helper).
+// Full is Helpers.pending batches, or as many batches' worth of text: a batch holds at
+// least one document, and documents of tens of megabytes must not fill the queue unchecked.
 // The packing time is added to write.
 func (p *pipeline) collect(wait bool, write *time.Duration) error {
-	limit := maxPending
+	limit, batch := maxPending, BatchBytes
 	if h := p.env.Helpers; h != nil {
-		limit = h.pending
+		limit, batch = h.pending, h.batch
 	}
 	for len(p.pending) > 0 {
 		b := p.pending[0]
 		if b.helped {
-			if wait || len(p.pending) >= limit {
+			if wait || len(p.pending) >= limit || p.pendingText >= limit*batch {
 				<-b.done
 			} else {
 				select {
@@ -323,6 +323,7 @@ func (p *pipeline) collect(wait bool, write *time.Duration) error {
 			p.credit(b.credit)
 		}
 		p.pending = p.pending[1:]
+		p.pendingText -= len(b.text)
 		p.recycle(b)
 		*write += time.Since(t)
 	}
