@@ -3,7 +3,9 @@
 // its own reader; the tokenizer is shared), finalizes (shard.Finalize) and reports progress
 // and a summary. Run dispatches by the job's kind: validate and convert jobs go through the
 // same steps and the same worker loop with shard.ExecuteRecords and shard.FinalizeRecords
-// (RunRecords). A cluster mode reuses the same shard.Execute and shard.Finalize; only the
+// (RunRecords). In a pretraining job a worker with no shard left to start becomes one of the
+// shard.Helpers of the shards still running and tokenizes batches of their documents, so a
+// job of one compressed file, and the last shard of any job, use every worker. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
 // scheduling differs.
 //
 // Relative input paths and output.dir are taken relative to the current directory (or

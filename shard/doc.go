@@ -28,6 +28,12 @@
 // commits. Blank lines, a byte-order mark and CRLF endings are handled by the readers and are
 // neither documents nor rejects.
 //
+// A worker with no shard left to start serves the running shards as a helper (Env.Helpers):
+// a shard that sees one idle gathers its good documents in batches of about a megabyte of
+// text and hands each to a helper, tokenizing it itself when none is free, and packs the
+// batches in their order. Reading, validating, packing and writing stay with the shard's
+// goroutine; the outputs are the same bytes with or without help.
+//
 // Finalize checks the reject fraction, streams the staged rows of all shards in shard
 // order into the .npy and Hugging Face outputs (checking each stream's size, CRC-32C and
 // that it ends with the result's tail; the outputs are written with O_DIRECT where the file

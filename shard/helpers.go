@@ -13,8 +13,8 @@ import (
 // batch to the helpers, tokenizing it itself when none is free. Tokenizing is a pure
 // function of a document, and the shard packs the batches in their order, so the outputs
 // are the same bytes with or without help. Reading, validating and packing stay with the
-// shard's own goroutine: they are a sixth of the work, so one shard keeps about six cores
-// busy.
+// shard's own goroutine: they are about a sixth of the work on the benchmark corpus, so one
+// shard can keep about six cores busy (measured on two).
 //
 // A Helpers is shared by the workers of one process (a runner or a cluster worker); the
 // zero value is not usable: see NewHelpers. Its methods are safe for concurrent use.
