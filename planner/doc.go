@@ -22,6 +22,12 @@
 //   - Parquet files are cut into runs of whole row groups of about shard_size bytes, when the
 //     row groups are known, else one shard per file.
 //   - Empty uncompressed files hold no document and produce no shard.
+//   - Small files are planned together (pretraining jobs): a run of consecutive files, each
+//     smaller than a 64th of shard_size and none Parquet or HF, becomes one KindFiles
+//     shard of about that 64th (at most 4,096 files) that reads them whole, one after
+//     another (ShardSpec.Parts). A shard costs a fraction of a millisecond whatever its size,
+//     which is most of the work of a file of a few kilobytes. A run of one file is planned as
+//     above, and so are files of validate and convert jobs.
 //
 // Shard ids are the zero-padded shard index (at least 6 digits, all of one plan the same width),
 // so that lexical and plan order agree.

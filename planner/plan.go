@@ -21,6 +21,7 @@ const (
 	KindFile      Kind = "file"       // the whole file
 	KindBytes     Kind = "bytes"      // the lines starting in [ByteStart, ByteEnd)
 	KindRowGroups Kind = "row_groups" // Parquet row groups [RowGroupStart, RowGroupEnd)
+	KindFiles     Kind = "files"      // several small whole files, one after another (Files)
 )
 
 // ShardSpec is one unit of work. It is a plain value with JSON tags: it travels to workers.
@@ -60,6 +61,43 @@ type ShardSpec struct {
 	// StartRow is the 0-based index in the file of the shard's first row (Parquet with known
 	// row groups, and whole Parquet, CSV and Arrow files).
 	StartRow int64 `json:"start_row,omitempty"`
+	// Files are the files of a KindFiles shard, in plan order; Path and the fields above
+	// describe the first. See Parts.
+	Files []FileSpec `json:"files,omitempty"`
+}
+
+// FileSpec is one whole file of a KindFiles shard.
+type FileSpec struct {
+	Path        string      `json:"path"`
+	Format      job.Format  `json:"format"`
+	Compression Compression `json:"compression,omitempty"`
+	TextField   string      `json:"text_field"`
+	FileSize    int64       `json:"file_size"`
+}
+
+// Parts returns what s reads, one after another: each file of a KindFiles shard as a
+// whole-file shard spec of its own (with the shard's ID and Index), or s itself.
+func (s ShardSpec) Parts() []ShardSpec {
+	if s.Kind != KindFiles {
+		return []ShardSpec{s}
+	}
+	parts := make([]ShardSpec, len(s.Files))
+	for i, f := range s.Files {
+		parts[i] = wholeFile(Input{Path: f.Path, Format: f.Format, Compression: f.Compression,
+			TextField: f.TextField, Size: f.FileSize})
+		parts[i].ID, parts[i].Index, parts[i].Job = s.ID, s.Index, s.Job
+	}
+	return parts
+}
+
+// wholeFile is the spec of a shard that reads all of in.
+func wholeFile(in Input) ShardSpec {
+	s := ShardSpec{Path: in.Path, Format: in.Format, Compression: in.Compression,
+		TextField: in.TextField, FileSize: in.Size, Kind: KindFile}
+	if lineOriented(in.Format) {
+		s.StartLine = 1
+	}
+	return s
 }
 
 // Plan returns the shards of a job, in order. It is pure: it reads no file, and equal
@@ -79,7 +117,6 @@ func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
 	}
 	ins := slices.Clone(inputs)
 	slices.SortStableFunc(ins, func(a, b Input) int { return cmp.Compare(a.Path, b.Path) })
-	total := 0
 	for i, in := range ins {
 		if i > 0 && ins[i-1].Path == in.Path {
 			return nil, fmt.Errorf("planner: input %q listed twice", in.Path)
@@ -87,14 +124,32 @@ func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
 		if err := checkInput(in); err != nil {
 			return nil, err
 		}
-		total += shardCount(in, size)
+	}
+	units := groupSmall(spec, ins, size)
+	total := 0
+	for _, u := range units {
+		if len(u) > 1 {
+			total++
+		} else {
+			total += shardCount(u[0], size)
+		}
 		if total > MaxShards {
 			return nil, fmt.Errorf("planner: more than %d shards; raise shard_size (now %s)", MaxShards, spec.ShardSize)
 		}
 	}
 	shards := make([]ShardSpec, 0, total)
-	for _, in := range ins {
-		shards = appendShards(shards, in, size)
+	for _, u := range units {
+		if len(u) == 1 {
+			shards = appendShards(shards, u[0], size)
+			continue
+		}
+		s := wholeFile(u[0])
+		s.Kind = KindFiles
+		for _, in := range u {
+			s.Files = append(s.Files, FileSpec{Path: in.Path, Format: in.Format, Compression: in.Compression,
+				TextField: in.TextField, FileSize: in.Size})
+		}
+		shards = append(shards, s)
 	}
 	for i := range shards {
 		shards[i].Index = i
@@ -102,6 +157,59 @@ func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
 		shards[i].Job = spec.Name
 	}
 	return shards, nil
+}
+
+// Small files are planned together. A shard costs a fraction of a millisecond whatever its
+// size (its staging, its result, its place in the assembly; a round trip to the coordinator
+// on a cluster), which is nothing beside a shard of megabytes but most of the work of a
+// document of a few kilobytes: a directory of 2,307 one-document text files took 1.1 s as
+// 2,307 shards, against 0.3 s for the same text in one file. So runs of consecutive (in plan
+// order) files smaller than a 64th of shard_size (1 MiB by default), none of them Parquet or
+// HF, become one KindFiles shard of about that size and at most maxGroupFiles
+// files. A megabyte is tens of milliseconds of work, against which a shard's cost is under
+// one percent; and shards that small leave a job of many small files many shards for its
+// workers (whose idle ones also help tokenize a running shard's documents). Larger files are
+// planned alone, as before; so is a run of one. Validate and convert jobs, whose shards carry
+// line-numbered reports of one file each, are planned file by file.
+const (
+	smallDivisor  = 64
+	maxGroupFiles = 4096
+)
+
+// groupSmall cuts the sorted inputs into planning units: a run of small files to plan as one
+// KindFiles shard, or one input to plan as before.
+func groupSmall(spec *job.Spec, ins []Input, size int64) [][]Input {
+	target := max(size/smallDivisor, 1)
+	groupable := func(in Input) bool {
+		return (spec.Kind == job.KindPretrain || spec.Kind == "") && in.Size < target &&
+			in.Format != job.FormatParquet && in.Format != job.FormatHF && shardCount(in, size) == 1
+	}
+	var units [][]Input
+	var run []Input
+	var acc int64
+	flush := func() {
+		if len(run) > 0 {
+			units = append(units, run)
+			run, acc = nil, 0
+		}
+	}
+	for _, in := range ins {
+		if shardCount(in, size) == 0 {
+			continue // an empty file: no shard, and no reason to end a run
+		}
+		if !groupable(in) {
+			flush()
+			units = append(units, []Input{in})
+			continue
+		}
+		run = append(run, in)
+		acc += in.Size
+		if acc >= target || len(run) == maxGroupFiles {
+			flush()
+		}
+	}
+	flush()
+	return units
 }
 
 // ShardID returns the id of shard i of a plan of n shards: i zero-padded to the width of n-1,
@@ -192,10 +300,7 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 			out = append(out, s)
 		}
 	default:
-		if lineOriented(in.Format) {
-			base.StartLine = 1
-		}
-		out = append(out, base)
+		out = append(out, wholeFile(in))
 	}
 	return out
 }

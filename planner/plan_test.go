@@ -73,8 +73,8 @@ func TestPlan_Shards(t *testing.T) {
 			[]brief{{"a.parquet", KindFile, 0, 0, 0, 0}}},
 		{"hf files", []Input{{Path: "d/data-00001-of-00002.arrow", Format: job.FormatHF, Size: 500}, {Path: "d/data-00000-of-00002.arrow", Format: job.FormatHF, Size: 500}},
 			[]brief{{"d/data-00000-of-00002.arrow", KindFile, 0, 0, 0, 0}, {"d/data-00001-of-00002.arrow", KindFile, 0, 0, 0, 0}}},
-		{"sorted by path", []Input{{Path: "b.jsonl", Format: job.FormatJSONL, Size: 1}, {Path: "a.jsonl", Format: job.FormatJSONL, Size: 1}},
-			[]brief{{"a.jsonl", KindBytes, 0, 1, 1, 0}, {"b.jsonl", KindBytes, 0, 1, 1, 0}}},
+		{"sorted by path", []Input{{Path: "b.jsonl", Format: job.FormatJSONL, Size: 10}, {Path: "a.jsonl", Format: job.FormatJSONL, Size: 10}},
+			[]brief{{"a.jsonl", KindBytes, 0, 10, 1, 0}, {"b.jsonl", KindBytes, 0, 10, 1, 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,8 +173,104 @@ func TestShardSpec_JSONRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back ShardSpec
-	if err := json.Unmarshal(b, &back); err != nil || back != s {
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, s) {
 		t.Fatalf("round trip %s -> %+v, %v", b, back, err)
+	}
+	g := ShardSpec{ID: "000002", Index: 2, Job: "j", Path: "a.txt", Format: job.FormatText, FileSize: 3, Kind: KindFiles,
+		Files: []FileSpec{{Path: "a.txt", Format: job.FormatText, FileSize: 3}, {Path: "b.gz", Format: job.FormatJSONL,
+			Compression: CompressionGzip, TextField: "text", FileSize: 5}}}
+	b, err = json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back = ShardSpec{}
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, g) {
+		t.Fatalf("round trip %s -> %+v, %v", b, back, err)
+	}
+}
+
+// Small files are planned in runs of about a 64th of shard_size (here 640 / 64 = 10 bytes);
+// larger ones, Parquet and HF files, and a run of one, as before.
+func TestPlan_GroupsSmallFiles(t *testing.T) {
+	in := func(name string, size int64) Input {
+		f := Input{Path: name, Format: job.FormatJSONL, Size: size, TextField: "text"}
+		switch {
+		case strings.HasSuffix(name, ".txt"):
+			f.Format = job.FormatText
+		case strings.HasSuffix(name, ".zst"):
+			f.Compression = CompressionZstd
+		case strings.HasSuffix(name, ".parquet"):
+			f.Format = job.FormatParquet
+		}
+		return f
+	}
+	tests := []struct {
+		name string
+		in   []Input
+		want [][]string // the files of each shard
+	}{
+		{"run of small files", []Input{in("a.txt", 3), in("b.txt", 3), in("c.txt", 3), in("d.txt", 3), in("e.txt", 3)},
+			[][]string{{"a.txt", "b.txt", "c.txt", "d.txt"}, {"e.txt"}}},
+		{"mixed formats group", []Input{in("a.jsonl", 2), in("b.jsonl.zst", 2), in("c.txt", 2)},
+			[][]string{{"a.jsonl", "b.jsonl.zst", "c.txt"}}},
+		{"a large file breaks the run", []Input{in("a.txt", 2), in("b.txt", 2), in("c.txt", 50), in("d.txt", 2), in("e.txt", 2)},
+			[][]string{{"a.txt", "b.txt"}, {"c.txt"}, {"d.txt", "e.txt"}}},
+		{"parquet is planned alone", []Input{in("a.txt", 2), in("b.parquet", 2), in("c.txt", 2)},
+			[][]string{{"a.txt"}, {"b.parquet"}, {"c.txt"}}},
+		{"empty files are no shard and no break", []Input{in("a.txt", 2), in("b.jsonl", 0), in("c.txt", 2)},
+			[][]string{{"a.txt", "c.txt"}}},
+		{"at the target", []Input{in("a.txt", 9), in("b.txt", 1), in("c.txt", 9), in("d.txt", 9)},
+			[][]string{{"a.txt", "b.txt"}, {"c.txt", "d.txt"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Plan(testSpec(640), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var files [][]string
+			for i, s := range got {
+				var names []string
+				for _, p := range s.Parts() {
+					names = append(names, p.Path)
+					if p.ID != s.ID || p.Index != i || p.Job != "j" {
+						t.Errorf("part %s of shard %d: id %q index %d job %q", p.Path, i, p.ID, p.Index, p.Job)
+					}
+				}
+				if (s.Kind == KindFiles) != (len(names) > 1) || (s.Kind == KindFiles && s.Path != names[0]) {
+					t.Errorf("shard %d: kind %s, path %s, parts %v", i, s.Kind, s.Path, names)
+				}
+				files = append(files, names)
+			}
+			if !reflect.DeepEqual(files, tt.want) {
+				t.Fatalf("shards %v, want %v", files, tt.want)
+			}
+		})
+	}
+	// A part is the whole-file shard of its file: line-oriented files start at line 1.
+	got, err := Plan(testSpec(640), []Input{in("a.jsonl", 2), in("b.txt", 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := got[0].Parts()
+	if parts[0].Kind != KindFile || parts[0].StartLine != 1 || parts[0].FileSize != 2 || parts[0].TextField != "text" ||
+		parts[1].Kind != KindFile || parts[1].StartLine != 0 || parts[1].Format != job.FormatText {
+		t.Errorf("parts %+v", parts)
+	}
+	// Validate and convert jobs plan file by file.
+	v := testSpec(640)
+	v.Kind = job.KindValidate
+	if got, err := Plan(v, []Input{in("a.jsonl", 2), in("b.jsonl", 2)}); err != nil || len(got) != 2 {
+		t.Errorf("validate job: %d shards, %v; want 2", len(got), err)
+	}
+	// Many tiny files: at most maxGroupFiles a shard.
+	var many []Input
+	for i := range maxGroupFiles + 10 {
+		many = append(many, Input{Path: fmt.Sprintf("f%05d.txt", i), Format: job.FormatText, Size: 1})
+	}
+	big := testSpec(1 << 30)
+	if got, err := Plan(big, many); err != nil || len(got) != 2 || len(got[0].Files) != maxGroupFiles || len(got[1].Files) != 10 {
+		t.Errorf("%d tiny files: %d shards, %v", len(many), len(got), err)
 	}
 }
 

@@ -431,7 +431,10 @@ func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, 
 		return nil, err
 	}
 	m.DType = a.dtName
-	shifts := resultLineShifts(rs)
+	shifts, err := resultLineShifts(rs)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkRejects(a.spec, m, rs, shifts, a.env.StagingDir); err != nil {
 		return nil, err
 	}

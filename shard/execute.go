@@ -35,47 +35,49 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	if maxRecord <= 0 {
 		maxRecord = formats.DefaultMaxRecord
 	}
-	res = Result{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt, Source: spec.Path,
-		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec), FirstLine: firstLineOf(spec)}
+	res = Result{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt,
+		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec)}
+	// The attempt's directory is made when the shard first stages a file (see createStaged):
+	// a shard under a lease with no rejects stages nothing, and a job of many small files
+	// spent most of its time making and removing empty directories.
 	dir := filepath.Join(env.StagingDir, res.Dir)
 	if err := os.RemoveAll(dir); err != nil {
-		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)
 	}
 	var lease *Lease
 	if env.Lease != nil {
 		lease = env.Lease(spec.Index)
 	}
+	path := spec.Path // the file being read, for the error
 	defer func() {
 		if err != nil {
 			// Rows written under a lease are in the outputs: the assembly cannot go on.
 			lease.fail(err)
 			os.RemoveAll(dir)
-			if strings.Contains(err.Error(), spec.Path) {
+			if strings.Contains(err.Error(), path) {
 				err = fmt.Errorf("shard %s: %w", spec.ID, err)
 			} else {
-				err = fmt.Errorf("shard %s (%s): %w", spec.ID, spec.Path, err)
+				err = fmt.Errorf("shard %s (%s): %w", spec.ID, path, err)
 			}
 		}
 	}()
-	rd, err := openShard(spec, maxRecord, env.Scratch.readBuffers())
-	if err != nil {
-		return Result{}, err
-	}
-	defer rd.Close()
 	w, err := newShardWriter(env.StagingDir, res.Dir, env.Job.SequenceLengths, lease)
 	if err != nil {
 		return Result{}, err
 	}
 	defer w.abort()
-	p := newPipeline(env, spec, fr, w, rd, maxRecord, &res)
-	if err := p.run(ctx, rd); err != nil {
-		return Result{}, err
+	p := newPipeline(env, fr, w, maxRecord, &res)
+	// The parts of a shard (its range or file; the files of a KindFiles shard) go through
+	// one pipeline: a batch of documents for the helpers may span small files.
+	for _, part := range spec.Parts() {
+		path = part.Path
+		rp, err := p.readPart(ctx, part)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Parts = append(res.Parts, rp)
 	}
-	res.Lines = linesRead(rd)
-	if res.Input, err = digestInput(spec, rd); err != nil {
+	if err := p.flush(); err != nil {
 		return Result{}, err
 	}
 	t := time.Now()
@@ -88,6 +90,26 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 		env.Progress.Shards.Add(1)
 	}
 	return res, nil
+}
+
+// readPart reads one part of the shard through the pipeline, and digests it.
+func (p *pipeline) readPart(ctx context.Context, part Spec) (Part, error) {
+	rd, err := openShard(part, p.maxRecord, p.env.Scratch.readBuffers())
+	if err != nil {
+		return Part{}, err
+	}
+	defer rd.Close()
+	p.spec = part
+	p.input, _ = rd.(formats.InputCounter)
+	if err := p.run(ctx, rd); err != nil {
+		return Part{}, err
+	}
+	rp := Part{Source: part.Path, FirstLine: firstLineOf(part), Lines: linesRead(rd)}
+	if rp.Input, err = digestInput(part, rd); err != nil {
+		return Part{}, err
+	}
+	p.base += PlannedBytes(part)
+	return rp, nil
 }
 
 // openShard opens the reader of a shard's part of its file.
@@ -115,26 +137,29 @@ func openShard(spec Spec, maxRecord int64, bufs *formats.Buffers) (formats.Reade
 // pipeline is the state of one running shard.
 type pipeline struct {
 	env       Env
-	spec      Spec
 	fr        Framing
 	w         *shardWriter
 	maxRecord int64
 	res       *Result
 	credited  int64 // bytes reported to Progress
-	// input, when the reader has it, tells how far into its file a whole-file shard is
-	// (compressed bytes for .gz and .zst), so that progress moves during a long shard.
+	// spec is the part being read, input its reader's place in its file when the reader can
+	// tell (compressed bytes for .gz and .zst), so that progress moves during a long part,
+	// and base the planned bytes of the parts before it.
+	spec  Spec
 	input formats.InputCounter
-	// pending are the batches handed to helpers or waiting for an earlier one, in order,
-	// and pendingText the bytes of their texts.
+	base  int64
+	// cur gathers documents while helpers are about (see Helpers); pending are the batches
+	// handed to helpers or waiting for an earlier one, in order, and pendingText the bytes
+	// of their texts. A batch still with a helper when the shard fails is left to it and
+	// never reused.
+	cur         *docBatch
 	pending     []*docBatch
 	pendingText int
 }
 
-// newPipeline returns the pipeline that reads rd into w.
-func newPipeline(env Env, spec Spec, fr Framing, w *shardWriter, rd formats.Reader, maxRecord int64, res *Result) *pipeline {
-	p := &pipeline{env: env, spec: spec, fr: fr, w: w, maxRecord: maxRecord, res: res}
-	p.input, _ = rd.(formats.InputCounter)
-	return p
+// newPipeline returns the pipeline of one shard, writing into w.
+func newPipeline(env Env, fr Framing, w *shardWriter, maxRecord int64, res *Result) *pipeline {
+	return &pipeline{env: env, fr: fr, w: w, maxRecord: maxRecord, res: res}
 }
 
 func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
@@ -153,11 +178,6 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 		p.res.Timings.Tokenize += tok.Seconds()
 		p.res.Timings.Write += write.Seconds()
 	}()
-	// cur gathers documents while helpers are about (see Helpers); p.pending holds the
-	// batches handed over or not yet packed. A batch still with a helper when the shard
-	// fails is left to it and never reused.
-	var cur *docBatch
-	defer func() { p.pending, p.pendingText = nil, 0 }()
 	t0 := time.Now()
 	for n := 0; ; n++ {
 		if n%checkEvery == 0 {
@@ -180,25 +200,25 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 			if rejects, err = appendReject(rejects[:0], &rec, reason); err != nil {
 				return err
 			}
-			if _, err := p.w.rejects.Write(rejects); err != nil {
+			if err := p.w.reject(rejects); err != nil {
 				return err
 			}
 			p.progress(&rec, 1, 0)
 			continue
 		}
-		if cur != nil || len(p.pending) > 0 || p.env.Helpers.waiting() {
-			if cur == nil {
-				cur = p.batch()
+		if p.cur != nil || len(p.pending) > 0 || p.env.Helpers.waiting() {
+			if p.cur == nil {
+				p.cur = p.batch()
 			}
-			cur.add(text)
-			cur.credit = p.doneBytes(&rec)
-			if len(cur.text) < p.env.Helpers.batch {
+			p.cur.add(text)
+			p.cur.credit = p.doneBytes(&rec)
+			if len(p.cur.text) < p.env.Helpers.batch {
 				continue
 			}
 			t1 := time.Now()
 			read += t1.Sub(t0)
-			p.dispatch(cur)
-			cur = nil
+			p.dispatch(p.cur)
+			p.cur = nil
 			if err := p.collect(false, &write); err != nil {
 				return err
 			}
@@ -220,11 +240,19 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 		write += t0.Sub(t2)
 	}
 	read += time.Since(t0)
-	if cur != nil {
-		p.dispatch(cur)
-		cur = nil
+	return nil
+}
+
+// flush tokenizes and packs the documents still in batches, once the last part is read.
+func (p *pipeline) flush() error {
+	if p.cur != nil {
+		p.dispatch(p.cur)
+		p.cur = nil
 	}
-	return p.collect(true, &write)
+	var write time.Duration
+	err := p.collect(true, &write)
+	p.res.Timings.Write += write.Seconds()
+	return err
 }
 
 // place routes one tokenized document to its split and packs it.
@@ -347,13 +375,14 @@ func (p *pipeline) progress(rec *formats.Record, rejected, tokens int64) {
 // doneBytes is how far into the shard's input rec ends, in the bytes Progress counts, or -1
 // when the reader cannot tell.
 func (p *pipeline) doneBytes(rec *formats.Record) int64 {
+	part := PlannedBytes(p.spec)
 	switch {
 	case p.spec.Kind == planner.KindBytes:
 		if rec.Offset >= p.spec.ByteStart {
-			return min(rec.Offset-p.spec.ByteStart, p.res.Bytes)
+			return p.base + min(rec.Offset-p.spec.ByteStart, part)
 		}
 	case p.input != nil && p.spec.Kind == planner.KindFile:
-		return min(p.input.InputBytes(), p.res.Bytes)
+		return p.base + min(p.input.InputBytes(), part)
 	}
 	return -1
 }

@@ -73,13 +73,39 @@ func orderResults(spec *job.Spec, results []Result) ([]Result, error) {
 	return rs, nil
 }
 
-// resultLineShifts is lineShifts of results in shard order.
-func resultLineShifts(rs []Result) []int64 {
-	spans := make([]lineSpan, len(rs))
-	for i, r := range rs {
-		spans[i] = lineSpan{source: r.Source, firstLine: r.FirstLine, lines: r.Lines}
+// resultLineShifts is lineShifts of results in shard order: what to add to the line numbers
+// of each shard's rejects. Only a byte-range shard (one part) numbers its lines relatively;
+// the parts of a KindFiles shard are whole files, numbered from their first line.
+func resultLineShifts(rs []Result) ([]int64, error) {
+	var spans []lineSpan
+	for _, r := range rs {
+		for _, p := range r.Parts {
+			spans = append(spans, lineSpan{source: p.Source, firstLine: p.FirstLine, lines: p.Lines})
+		}
 	}
-	return lineShifts(spans)
+	partShifts := lineShifts(spans)
+	shifts := make([]int64, len(rs))
+	k := 0
+	for i, r := range rs {
+		for j := range r.Parts {
+			if j == 0 {
+				shifts[i] = partShifts[k]
+			} else if partShifts[k] != 0 {
+				return nil, fmt.Errorf("finalize: shard %s: part %s numbers its lines from its range's start, "+
+					"which only a shard of one part may", r.Shard, r.Parts[j].Source)
+			}
+			k++
+		}
+	}
+	return shifts, nil
+}
+
+// source is the file of a result's first part, whose line numbers its shift applies to.
+func (r *Result) source() string {
+	if len(r.Parts) == 0 {
+		return ""
+	}
+	return r.Parts[0].Source
 }
 
 func newManifest(spec *job.Spec, rs []Result, env FinalizeEnv) (*Manifest, error) {
@@ -106,9 +132,11 @@ func newManifest(spec *job.Spec, rs []Result, env FinalizeEnv) (*Manifest, error
 		}
 		m.PadID = &pad
 	}
-	digests := make([]shardDigest, len(rs))
-	for i, r := range rs {
-		digests[i] = shardDigest{shard: r.Shard, source: r.Source, input: r.Input}
+	var digests []shardDigest
+	for _, r := range rs {
+		for _, p := range r.Parts {
+			digests = append(digests, shardDigest{shard: r.Shard, source: p.Source, input: p.Input})
+		}
 	}
 	if m.Inputs, err = inputInfos(env.Inputs, digests); err != nil {
 		return nil, err

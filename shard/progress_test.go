@@ -86,7 +86,9 @@ func TestPipeline_ProgressMovesDuringCompressedShard(t *testing.T) {
 			}
 			defer w.abort()
 			res := Result{Bytes: PlannedBytes(sh)}
-			if err := newPipeline(env, sh, fr, w, spy, formats.DefaultMaxRecord, &res).run(context.Background(), spy); err != nil {
+			p := newPipeline(env, fr, w, formats.DefaultMaxRecord, &res)
+			p.spec, p.input = sh, spy
+			if err := p.run(context.Background(), spy); err != nil {
 				t.Fatal(err)
 			}
 			size := int64(len(tt.data))

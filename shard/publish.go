@@ -123,7 +123,7 @@ func concatRejects(rs []Result, shifts []int64, staging, path string) error {
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 256<<10)
 	for i, r := range rs {
-		if err := copyStaged(bw, staging, r.Rejects, r.Source, shifts[i]); err != nil {
+		if err := copyStaged(bw, staging, r.Rejects, r.source(), shifts[i]); err != nil {
 			return fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
 		}
 	}
@@ -139,6 +139,9 @@ func concatRejects(rs []Result, shifts []int64, staging, path string) error {
 // copyStaged copies a staged rejects file to w, checking it, with its line numbers (of
 // source) shifted by shift.
 func copyStaged(w io.Writer, staging string, ref FileRef, source string, shift int64) error {
+	if ref.Name == "" && ref.Bytes == 0 { // the shard rejected nothing
+		return nil
+	}
 	f, err := openStaged(staging, ref)
 	if err != nil {
 		return err
@@ -168,7 +171,7 @@ func checkRejects(spec *job.Spec, m *Manifest, rs []Result, shifts []int64, stag
 		if r.Rejects.Bytes == 0 || len(first) >= 3 {
 			continue
 		}
-		prefix, _ := rejectLinePrefix(r.Source)
+		prefix, _ := rejectLinePrefix(r.source())
 		if f, err := openStaged(staging, r.Rejects); err == nil {
 			sc := bufio.NewScanner(f)
 			sc.Buffer(nil, 1<<20)

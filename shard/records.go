@@ -75,6 +75,9 @@ func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult,
 			err = shardErr(spec, err)
 		}
 	}()
+	if spec.Kind == planner.KindFiles { // the planner groups files for pretraining only
+		return res, fmt.Errorf("a %s job's shard reads one file, not %d", env.Job.Kind, len(spec.Files))
+	}
 	rr, err := openShardRows(spec, env.MaxRecord, 0)
 	if err != nil {
 		return res, err

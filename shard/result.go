@@ -118,25 +118,32 @@ type Result struct {
 	Shard     string   `json:"shard"`
 	Index     int      `json:"index"`
 	Attempt   int      `json:"attempt"`
-	Source    string   `json:"source"`
 	Dir       string   `json:"dir"` // relative to the staging root
 	Bytes     int64    `json:"bytes"`
 	Documents Counts   `json:"documents"`
 	Tokens    Tokens   `json:"tokens"`
 	Buckets   []Bucket `json:"buckets"` // train then val, each in the job's length order
-	Rejects   FileRef  `json:"rejects"` // rejects.jsonl lines of this shard
-	// FirstLine is the file line number of the shard's first line when the plan knew it (the
+	Rejects   FileRef  `json:"rejects"` // rejects.jsonl lines of this shard; zero without
+	// Parts are what the shard read, in order: its part of one file, or the files of a
+	// KindFiles shard.
+	Parts []Part `json:"parts"`
+	// Timings vary between runs: they belong in run.json, never in the manifest.
+	Timings Timings `json:"timings"`
+}
+
+// Part is one file (or part of one) that a shard read.
+type Part struct {
+	Source string `json:"source"`
+	// FirstLine is the file line number of the part's first line when the plan knew it (the
 	// first range of a file, whole files), and 0 when the shard numbered its lines from 1 at
 	// its range's start (see lines.go): Finalize then shifts the line numbers of its rejects
 	// by the Lines of the file's earlier shards.
 	FirstLine int64 `json:"first_line,omitempty"`
-	// Lines counts the lines that start in the shard's part of a line-oriented file, blank
-	// and rejected ones included.
+	// Lines counts the lines that start in the part of a line-oriented file, blank and
+	// rejected ones included.
 	Lines int64 `json:"lines,omitempty"`
 	// Input is the digest of the part of its file the shard owns.
 	Input InputDigest `json:"input"`
-	// Timings vary between runs: they belong in run.json, never in the manifest.
-	Timings Timings `json:"timings"`
 }
 
 // Timings are where one shard's time went, in seconds.
@@ -193,6 +200,12 @@ func PlannedBytes(s Spec) int64 {
 		return s.ByteEnd - s.ByteStart
 	case planner.KindRowGroups:
 		return s.RowGroupBytes
+	case planner.KindFiles:
+		var n int64
+		for _, f := range s.Files {
+			n += f.FileSize
+		}
+		return n
 	default:
 		return s.FileSize
 	}

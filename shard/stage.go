@@ -42,9 +42,14 @@ const (
 	rejectsBuffer = 16 << 10
 )
 
-// createStaged creates the staged file root/name, written through a buffer of size bytes.
+// createStaged creates the staged file root/name, and its directory, written through a
+// buffer of size bytes.
 func createStaged(root, name string, size int) (*stagedFile, error) {
-	f, err := os.Create(filepath.Join(root, name))
+	path := filepath.Join(root, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("staging: %w", err)
+	}
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("staging: %w", err)
 	}

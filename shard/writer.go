@@ -7,13 +7,14 @@ import (
 )
 
 // shardWriter holds a shard's staged outputs: per split, the token stream of its documents
-// (none under a lease, whose rows go straight to the outputs), the rejects, and one packer per
-// split. A split's rows of every length are consecutive slices of its stream (packing is by
+// (none under a lease, whose rows go straight to the outputs), the rejects (a file only once
+// there is one: Result.Rejects is the zero FileRef without), and one packer per split. A split's rows of every length are consecutive slices of its stream (packing is by
 // concatenation), so the stream is staged once, whatever the number of lengths, and the
 // assembly cuts each length's rows from it: three lengths staged a third of the bytes they
 // did as one file of rows per length.
 type shardWriter struct {
 	root    string
+	dir     string // the attempt's directory, relative to root
 	lengths []int
 	streams [2]*stagedFile // [split]; nil under a lease
 	lease   *Lease
@@ -23,7 +24,7 @@ type shardWriter struct {
 }
 
 func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWriter, err error) {
-	w = &shardWriter{root: root, lengths: lengths, lease: lease}
+	w = &shardWriter{root: root, dir: dir, lengths: lengths, lease: lease}
 	defer func() {
 		if err != nil {
 			w.abort()
@@ -46,10 +47,20 @@ func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWrit
 		}
 		w.packers[s] = p
 	}
-	if w.rejects, err = createStaged(root, filepath.Join(dir, "rejects.jsonl"), rejectsBuffer); err != nil {
-		return nil, err
-	}
 	return w, nil
+}
+
+// reject appends one line to the shard's rejects.jsonl, which the first reject creates.
+func (w *shardWriter) reject(line []byte) error {
+	if w.rejects == nil {
+		f, err := createStaged(w.root, filepath.Join(w.dir, "rejects.jsonl"), rejectsBuffer)
+		if err != nil {
+			return err
+		}
+		w.rejects = f
+	}
+	_, err := w.rejects.Write(line)
+	return err
 }
 
 // add appends one document's ids to split s (0 train, 1 val): to its stream when staging, and
@@ -91,11 +102,13 @@ func (w *shardWriter) finish(res *Result) error {
 				Tail: w.packers[s].Tail(l), Direct: w.lease != nil, File: stream})
 		}
 	}
-	ref, err := w.rejects.close()
-	if err != nil {
-		return err
+	if w.rejects != nil {
+		ref, err := w.rejects.close()
+		if err != nil {
+			return err
+		}
+		res.Rejects = ref
 	}
-	res.Rejects = ref
 	w.done = true
 	return nil
 }
