@@ -72,6 +72,7 @@ func randomContent(r *rand.Rand) []byte {
 
 func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
+	groups := 0
 	for iter := 0; iter < 150; iter++ {
 		dir := t.TempDir()
 		files := map[string][]byte{}
@@ -85,7 +86,11 @@ func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		spec := testSpec(job.ByteSize(1 + r.IntN(60)))
+		size := 1 + r.IntN(60)
+		if r.IntN(3) == 0 {
+			size = 64 * (1 + r.IntN(800)) // small files planned together (KindFiles)
+		}
+		spec := testSpec(job.ByteSize(size))
 		spec.Inputs = []job.Input{job.DefaultInput(dir)}
 		ins, err := List(spec, ListOptions{})
 		if err != nil {
@@ -97,8 +102,21 @@ func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 		}
 		owned := map[string][]int64{}
 		covered := map[string]int64{} // byte ranges must tile each file from 0
+		var parts []ShardSpec
 		for _, s := range shards {
+			if s.Kind == KindFiles {
+				if len(s.Files) < 2 {
+					t.Fatalf("iter %d: a group of %d files", iter, len(s.Files))
+				}
+				groups++
+			}
+			parts = append(parts, s.Parts()...)
+		}
+		for _, s := range parts {
 			data := files[s.Path]
+			if s.Kind == KindFile { // a whole file, in a group: its range is all of it
+				s.Kind, s.ByteStart, s.ByteEnd = KindBytes, 0, s.FileSize
+			}
 			if s.Kind != KindBytes || s.ByteStart != covered[s.Path] || s.ByteEnd <= s.ByteStart {
 				t.Fatalf("iter %d: shard %+v does not continue the tiling at %d", iter, s, covered[s.Path])
 			}
@@ -119,5 +137,8 @@ func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 					iter, name, data, spec.ShardSize, owned[name], want)
 			}
 		}
+	}
+	if groups < 10 {
+		t.Errorf("only %d groups of small files in the plans; the test wants them", groups)
 	}
 }
