@@ -363,3 +363,33 @@ func heapAllocated(fn func()) uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64() - before
 }
+
+// ParquetRowGroups gives each row group's start: after the magic, in file order, each where
+// the previous one's compressed bytes end (arrow-go writes row groups back to back), with
+// or without dictionary pages.
+func TestParquetRowGroups_Offsets(t *testing.T) {
+	var in []*string
+	for i := 0; i < 1000; i++ {
+		s := fmt.Sprintf("document %d %s", i, strings.Repeat("x", i%17))
+		in = append(in, &s)
+	}
+	for _, dict := range []bool{true, false} {
+		p := writeParquet(t, in, 300, parquet.WithDictionaryDefault(dict))
+		gs, err := ParquetRowGroups(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gs) != 4 || gs[0].Offset != 4 {
+			t.Fatalf("dictionary %v: row groups %+v, want 4 from byte 4", dict, gs)
+		}
+		for i := 1; i < len(gs); i++ {
+			if gs[i].Offset != gs[i-1].Offset+gs[i-1].Bytes || gs[i].Offset >= fi.Size() {
+				t.Errorf("dictionary %v: row group %d at %d, the one before at %d with %d bytes", dict, i, gs[i].Offset, gs[i-1].Offset, gs[i-1].Bytes)
+			}
+		}
+	}
+}

@@ -30,6 +30,8 @@ type Input struct {
 type RowGroup struct {
 	Rows  int64 `json:"rows"`
 	Bytes int64 `json:"bytes"` // compressed size, as recorded in the file's metadata
+	// Offset is where the row group's first page starts in the file; 0 when unknown.
+	Offset int64 `json:"offset,omitempty"`
 }
 
 // Compression is a whole-file compression.

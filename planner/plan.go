@@ -55,6 +55,10 @@ type ShardSpec struct {
 	// RowGroupBytes is the compressed size of those row groups, from the file's metadata:
 	// the shard's share of the file, for progress.
 	RowGroupBytes int64 `json:"row_group_bytes,omitempty"`
+	// DigestStart and DigestEnd delimit the bytes of the file that a KindRowGroups shard
+	// fingerprints (see digestWindows); empty when DigestEnd <= DigestStart.
+	DigestStart int64 `json:"digest_start,omitempty"`
+	DigestEnd   int64 `json:"digest_end,omitempty"`
 	// StartLine is the 1-based line number of the shard's first line, when known without
 	// reading (the first range of a file, whole files); 0 means unknown.
 	StartLine int64 `json:"start_line,omitempty"`
@@ -290,9 +294,11 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 	case in.Format == job.FormatParquet && len(in.RowGroups) > 0:
 		var row int64
 		groups := groupRowGroups(in.RowGroups, size)
-		for _, g := range groups {
+		wins := digestWindows(in, groups)
+		for k, g := range groups {
 			s := base
 			s.Kind, s.RowGroupStart, s.RowGroupEnd, s.StartRow = KindRowGroups, g[0], g[1], row
+			s.DigestStart, s.DigestEnd = wins[k][0], wins[k][1]
 			for _, rg := range in.RowGroups[g[0]:g[1]] {
 				row += rg.Rows
 				s.RowGroupBytes += rg.Bytes
@@ -303,6 +309,39 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 		out = append(out, wholeFile(in))
 	}
 	return out
+}
+
+// digestWindows returns the bytes of the file that each run of row groups fingerprints. The
+// runs tile the file in order: the first from byte 0 (the magic), each up to where the next
+// run's first row group starts, the last to the end (the footer). So every shard digests its
+// share, mostly bytes it has just read, and the file is read once more in all, spread over
+// the shards, not whole by the first shard while the others wait on it. When the row groups'
+// offsets are unknown or out of order, the first run digests the whole file, as it must.
+func digestWindows(in Input, groups [][2]int) [][2]int64 {
+	wins := make([][2]int64, len(groups))
+	prev := int64(0)
+	known := true
+	for _, rg := range in.RowGroups {
+		if rg.Offset <= prev || rg.Offset >= in.Size {
+			known = false
+			break
+		}
+		prev = rg.Offset
+	}
+	if !known {
+		wins[0] = [2]int64{0, in.Size}
+		return wins
+	}
+	for k, g := range groups {
+		if k > 0 {
+			wins[k][0] = in.RowGroups[g[0]].Offset
+		}
+		wins[k][1] = in.Size
+		if k+1 < len(groups) {
+			wins[k][1] = in.RowGroups[groups[k+1][0]].Offset
+		}
+	}
+	return wins
 }
 
 // groupRowGroups cuts row groups into runs [start, end) of about size bytes: a run takes the

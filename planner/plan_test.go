@@ -42,7 +42,7 @@ func briefs(shards []ShardSpec) []brief {
 }
 
 func TestPlan_Shards(t *testing.T) {
-	rgs := []RowGroup{{10, 40}, {20, 40}, {30, 100}, {5, 10}, {5, 10}}
+	rgs := []RowGroup{{Rows: 10, Bytes: 40}, {Rows: 20, Bytes: 40}, {Rows: 30, Bytes: 100}, {Rows: 5, Bytes: 10}, {Rows: 5, Bytes: 10}}
 	tests := []struct {
 		name string
 		in   []Input
@@ -275,7 +275,7 @@ func TestPlan_GroupsSmallFiles(t *testing.T) {
 }
 
 func TestPlan_RowGroupShardsCarryTheirBytes(t *testing.T) {
-	rgs := []RowGroup{{10, 40}, {20, 40}, {30, 100}, {5, 10}, {5, 10}}
+	rgs := []RowGroup{{Rows: 10, Bytes: 40}, {Rows: 20, Bytes: 40}, {Rows: 30, Bytes: 100}, {Rows: 5, Bytes: 10}, {Rows: 5, Bytes: 10}}
 	spec := job.DefaultSpec()
 	spec.Name, spec.ShardSize = "t", 100
 	shards, err := Plan(spec, []Input{{Path: "a.parquet", Format: job.FormatParquet, Size: 300, RowGroups: rgs}})
@@ -288,5 +288,46 @@ func TestPlan_RowGroupShardsCarryTheirBytes(t *testing.T) {
 	}
 	if want := []int64{80, 100, 20}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("row group bytes per shard %v, want %v", got, want)
+	}
+}
+
+// Row-group shards fingerprint windows that tile their file in order, each from where its
+// first row group starts; with offsets unknown or out of order, the first shard digests the
+// whole file and the others nothing.
+func TestPlan_RowGroupDigestWindows(t *testing.T) {
+	rgs := func(offsets ...int64) []RowGroup {
+		out := make([]RowGroup, len(offsets))
+		for i, o := range offsets {
+			out[i] = RowGroup{Rows: 10, Bytes: 40, Offset: o}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		rgs  []RowGroup
+		want [][2]int64
+	}{
+		{"known", rgs(4, 44, 84, 124), [][2]int64{{0, 84}, {84, 300}}},
+		{"gaps between row groups", rgs(4, 60, 100, 200), [][2]int64{{0, 100}, {100, 300}}},
+		{"unknown", rgs(0, 0, 0, 0), [][2]int64{{0, 300}, {0, 0}}},
+		{"out of order", rgs(4, 84, 44, 124), [][2]int64{{0, 300}, {0, 0}}},
+		{"past the end", rgs(4, 44, 84, 300), [][2]int64{{0, 300}, {0, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := job.DefaultSpec()
+			spec.Name, spec.ShardSize = "t", 80
+			shards, err := Plan(spec, []Input{{Path: "a.parquet", Format: job.FormatParquet, Size: 300, RowGroups: tt.rgs}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][2]int64
+			for _, s := range shards {
+				got = append(got, [2]int64{s.DigestStart, s.DigestEnd})
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("windows %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -278,7 +278,7 @@ func parquetRowGroups(path string) ([]planner.RowGroup, error) {
 	}
 	out := make([]planner.RowGroup, len(gs))
 	for i, g := range gs {
-		out[i] = planner.RowGroup{Rows: g.Rows, Bytes: g.Bytes}
+		out[i] = planner.RowGroup{Rows: g.Rows, Bytes: g.Bytes, Offset: g.Offset}
 	}
 	return out, nil
 }

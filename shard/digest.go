@@ -17,17 +17,14 @@ type InputDigest struct {
 }
 
 // digestWindow is the part of its file a shard digests: its byte range; the whole file for
-// a whole-file shard and for the first row-group shard of a Parquet file (the others, none:
-// row groups are not contiguous byte ranges that would join up, and the footer belongs to no
-// row group).
+// a whole-file shard; the window the planner gave a row-group shard of a Parquet file (from
+// where its first row group starts to where the next shard's does, planner.digestWindows).
 func digestWindow(spec Spec) (lo, hi int64) {
 	switch spec.Kind {
 	case planner.KindBytes:
 		return spec.ByteStart, spec.ByteEnd
 	case planner.KindRowGroups:
-		if spec.RowGroupStart != 0 {
-			return 0, 0
-		}
+		return spec.DigestStart, spec.DigestEnd
 	}
 	return 0, spec.FileSize
 }
