@@ -53,14 +53,7 @@ func TestRun_InputFingerprints(t *testing.T) {
 			s.Output.Dir = filepath.Join(dir, fmt.Sprintf("out-%d", workers))
 			s.ShardSize = 8 << 10 // c4_head.jsonl in ~20 ranges, groups.parquet in several shards
 		}, ins...)
-		inputs, err := planner.List(s, planner.ListOptions{RowGroups: parquetRowGroups})
-		if err != nil {
-			t.Fatal(err)
-		}
-		shards, err := planner.Plan(s, inputs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, shards := planSpec(t, s)
 		kinds := map[planner.Kind]int{}
 		for _, sh := range shards {
 			kinds[sh.Kind]++

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/planner"
 )
 
 // testSpec returns a validated job over paths writing to dir/out.
@@ -42,6 +43,20 @@ func testSpec(t testing.TB, dir string, edit func(*job.Spec), paths ...string) *
 
 func quietOptions(workers int) Options {
 	return Options{Workers: workers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// planSpec lists and plans s as Run does.
+func planSpec(t testing.TB, s *job.Spec) ([]planner.Input, []planner.ShardSpec) {
+	t.Helper()
+	inputs, err := planner.List(s, planner.ListOptions{RowGroups: parquetRowGroups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards, err := planner.Plan(s, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inputs, shards
 }
 
 func runSpec(t testing.TB, s *job.Spec, opt Options) (*Summary, error) {

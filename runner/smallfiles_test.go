@@ -80,14 +80,7 @@ func TestRun_ManySmallFiles(t *testing.T) {
 			s.Inputs[0].Format = job.FormatAuto
 		}, in)
 		s.Inputs[0].TextField = "text"
-		inputs, err := planner.List(s, planner.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		shards, err := planner.Plan(s, inputs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		inputs, shards := planSpec(t, s)
 		if len(inputs) != 600 || len(shards) < 3 || len(shards) > 20 || shards[0].Kind != planner.KindFiles {
 			t.Fatalf("%d inputs in %d shards (first %s)", len(inputs), len(shards), shards[0].Kind)
 		}
