@@ -52,6 +52,14 @@ func TestBuffers_ReusedAcrossFiles(t *testing.T) {
 		{"truncated.jsonl.gz", gzipBytes(t, lines)[:200], Options{}},
 		{"d.jsonl.gz", gzipBytes(t, lines), Options{MaxRecord: 100 << 10}},
 		{"e.jsonl", lines, Options{MaxRecord: 1000}},
+		// Text files, one document each, read into the lent line buffer.
+		{"big.txt", []byte(strings.Repeat("big text ", 80<<10)), Options{}},
+		{"small.txt", []byte("small"), Options{}},
+		{"bom.txt", []byte("\xef\xbb\xbfwith a BOM"), Options{}},
+		{"over.txt", []byte(strings.Repeat("y", 5000)), Options{MaxRecord: 1000}},
+		{"t.txt.zst", zstdBytes(t, []byte(strings.Repeat("compressed text ", 1000))), Options{}},
+		{"cut.txt.gz", gzipBytes(t, []byte(strings.Repeat("z", 100000)))[:150], Options{}},
+		{"after.txt", []byte("the last one"), Options{}},
 	}
 	var shared Buffers
 	defer shared.Close()

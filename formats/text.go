@@ -21,9 +21,26 @@ func (t *textReader) Next() (Record, error) {
 		return Record{}, io.EOF
 	}
 	t.done = true
-	// Read at most MaxRecord+1 bytes; past that, count the rest in bounded memory.
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(t.src, t.opt.MaxRecord+1))
+	// Read at most MaxRecord+1 bytes; past that, count the rest in bounded memory. The
+	// buffer is the one the Buffers lend, when they do: a directory of small documents
+	// would otherwise make (and first touch) a buffer per file.
+	var buf *bytes.Buffer
+	if bufs := t.src.bufs; bufs != nil {
+		buf = bytes.NewBuffer(bufs.line[:0])
+		defer func() {
+			if c := buf.Cap(); c > cap(bufs.line) && c <= keepLineBuffer {
+				bufs.line = buf.Bytes()[:0]
+			}
+		}()
+	} else {
+		buf = new(bytes.Buffer)
+	}
+	if t.src.comp == compNone {
+		if fi, err := t.src.f.Stat(); err == nil && fi.Size() < t.opt.MaxRecord {
+			buf.Grow(int(fi.Size()) + bytes.MinRead) // one read to the end, no doubling
+		}
+	}
+	n, err := io.Copy(buf, io.LimitReader(t.src, t.opt.MaxRecord+1))
 	if err != nil {
 		return Record{}, t.src.readErr("byte "+itoa(n), err)
 	}

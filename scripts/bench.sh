@@ -142,6 +142,7 @@ section_tokenizer() {
 #   b: three lengths, HF + .npy, int64 (12-18 output bytes per input byte: where the time goes,
 #      and the bytes written per second against the disk's sequential write speed, dd oflag=direct)
 #   c: a on the corpus as one .zst file: one shard, which idle workers help tokenize
+#   d: a on the corpus as one text file per document, planned in runs of small files
 # Each run is timed by /usr/bin/time -v (wall, user+sys CPU, peak RSS), PIPELINE_REPEAT times
 # (the machine may be shared: MB/s per CPU-second is the per-core figure that noise hurts least).
 # Raw MB = the bytes of the documents' text (UTF-8), not of the compressed files.
@@ -158,6 +159,19 @@ pipeline_inputs() {
 			zstd_file "$f" "$f.zst"
 			rm "$f"
 		done
+	fi
+	# One text file per document (setting d), written once per corpus.
+	local docs
+	docs=$(dirname "$CORPUS")/docs
+	if [ ! -d "$docs" ] || [ "$docs" -ot "$CORPUS" ]; then
+		rm -rf "$docs" "$docs.tmp"
+		mkdir -p "$docs.tmp"
+		python3 -c '
+import json, os, sys
+for i, l in enumerate(open(sys.argv[1], "rb")):
+    if l.strip():
+        open(os.path.join(sys.argv[2], "doc%06d.txt" % i), "wb").write(json.loads(l)["text"].encode())' "$CORPUS" "$docs.tmp"
+		mv "$docs.tmp" "$docs"
 	fi
 	# The raw text bytes, computed once per corpus.
 	if [ ! -s "$CORPUS.textbytes" ] || [ "$CORPUS.textbytes" -ot "$CORPUS" ]; then
@@ -247,6 +261,9 @@ section_pipeline() {
 	# c: setting a on the corpus as one .zst file, which is one shard: its documents are
 	# tokenized by every worker (shard.Helpers), not by one.
 	pipeline_job c '[2048]' '[npy]' uint32 "$CORPUS.zst"
+	# d: setting a on the corpus as one text file per document (3,530 files of 11 KB on average),
+	# which the planner reads in runs of small files, a shard each.
+	pipeline_job d '[2048]' '[npy]' uint32 "$(dirname "$CORPUS")/docs"
 	# The disk's sequential write speed, measured in this run, next to the pipeline's writes.
 	dd=$(dd if=/dev/zero of="$OUT/ddtest" bs=1M count=512 oflag=direct conv=fsync 2>&1 | tail -1)
 	rm -f "$OUT/ddtest"
@@ -273,7 +290,7 @@ section_pipeline() {
 		tokenizer_mbs "$OUT/pipeline-tokenizer-cold-now.txt"
 	}
 	: >"$OUT/pipeline-runs.txt"
-	for s in a b c; do
+	for s in a b c d; do
 		for w in ${PIPELINE_WORKERS:-1 2}; do
 			for r in $(seq "$reps"); do
 				t=$OUT/pipeline-$s-w$w-r$r
@@ -332,7 +349,7 @@ if zstdcli and cold:
           f"alone (zstd command) takes {zstdcli:.3f}, leaving {spare:.3f} cpu-s "
           + (f"= {mb / spare:.0f} MB/s for JSON decoding, lines, validation, packing, writing and the process's start"
              if spare > 0 else "(nothing) for JSON decoding, lines, validation, packing, writing and the process's start"))
-print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64; c: a on the corpus as one .zst file (one shard). MB/s/core = raw MB / (wall x workers); "
+print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64; c: a on the corpus as one .zst file (one shard); d: a on the corpus as one text file per document. MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys); tok/cpu = the run's own tokenize time / its CPU time: the share of the "
       "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move; "
       "cold now = the tokenizer's cold pass, MB/s, measured right before the run, and /cold the run's MB/s/cpu-s "
@@ -398,7 +415,7 @@ except (OSError, ValueError):
 if len(ws) > 1:
     lo, hi = ws[0], ws[-1]
     print(f"\nscaling, best wall times, {lo} -> {hi} workers:")
-    for s in ("a", "b", "c"):
+    for s in ("a", "b", "c", "d"):
         if (s, lo) in best and (s, hi) in best:
             print(f"  {s}: {best[s, lo]:.2f} s -> {best[s, hi]:.2f} s = {best[s, lo] / best[s, hi]:.2f}x")
     if lo in batch and hi in batch:
