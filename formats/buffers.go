@@ -28,6 +28,15 @@ func (b *Buffers) take() *Buffers {
 	return b
 }
 
+// keepLine keeps buf, a reader's line buffer, for the next reader when it is larger than the
+// one kept and no larger than keepLineBuffer: a buffer grown for one line of tens of
+// megabytes is not kept for the files after. Nil-safe.
+func (b *Buffers) keepLine(buf []byte) {
+	if b != nil && cap(buf) > cap(b.line) && cap(buf) <= keepLineBuffer {
+		b.line = buf[:0]
+	}
+}
+
 // Close releases the decompressors. The Buffers can be used again afterwards.
 func (b *Buffers) Close() {
 	if b.zstd != nil {

@@ -305,10 +305,7 @@ func (l *lineReader) tooLong() (Record, error) {
 }
 
 func (l *lineReader) Close() error {
-	// A buffer grown for one line of tens of megabytes is not kept for the files after.
-	if b := l.src.bufs; b != nil && cap(l.buf) > cap(b.line) && cap(l.buf) <= keepLineBuffer {
-		b.line = l.buf[:0]
-	}
+	l.src.bufs.keepLine(l.buf)
 	return l.src.Close()
 }
 

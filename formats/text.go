@@ -27,11 +27,7 @@ func (t *textReader) Next() (Record, error) {
 	var buf *bytes.Buffer
 	if bufs := t.src.bufs; bufs != nil {
 		buf = bytes.NewBuffer(bufs.line[:0])
-		defer func() {
-			if c := buf.Cap(); c > cap(bufs.line) && c <= keepLineBuffer {
-				bufs.line = buf.Bytes()[:0]
-			}
-		}()
+		defer func() { bufs.keepLine(buf.Bytes()) }()
 	} else {
 		buf = new(bytes.Buffer)
 	}

@@ -67,16 +67,7 @@ type ShardSpec struct {
 	StartRow int64 `json:"start_row,omitempty"`
 	// Files are the files of a KindFiles shard, in plan order; Path and the fields above
 	// describe the first. See Parts.
-	Files []FileSpec `json:"files,omitempty"`
-}
-
-// FileSpec is one whole file of a KindFiles shard.
-type FileSpec struct {
-	Path        string      `json:"path"`
-	Format      job.Format  `json:"format"`
-	Compression Compression `json:"compression,omitempty"`
-	TextField   string      `json:"text_field"`
-	FileSize    int64       `json:"file_size"`
+	Files []Input `json:"files,omitempty"`
 }
 
 // Parts returns what s reads, one after another: each file of a KindFiles shard as a
@@ -87,8 +78,7 @@ func (s ShardSpec) Parts() []ShardSpec {
 	}
 	parts := make([]ShardSpec, len(s.Files))
 	for i, f := range s.Files {
-		parts[i] = wholeFile(Input{Path: f.Path, Format: f.Format, Compression: f.Compression,
-			TextField: f.TextField, Size: f.FileSize})
+		parts[i] = wholeFile(f)
 		parts[i].ID, parts[i].Index, parts[i].Job = s.ID, s.Index, s.Job
 	}
 	return parts
@@ -148,11 +138,7 @@ func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
 			continue
 		}
 		s := wholeFile(u[0])
-		s.Kind = KindFiles
-		for _, in := range u {
-			s.Files = append(s.Files, FileSpec{Path: in.Path, Format: in.Format, Compression: in.Compression,
-				TextField: in.TextField, FileSize: in.Size})
-		}
+		s.Kind, s.Files = KindFiles, u
 		shards = append(shards, s)
 	}
 	for i := range shards {
@@ -184,9 +170,11 @@ const (
 // KindFiles shard, or one input to plan as before.
 func groupSmall(spec *job.Spec, ins []Input, size int64) [][]Input {
 	target := max(size/smallDivisor, 1)
+	// A file under target (<= size) that is not empty is one shard by itself: a byte range
+	// or a whole file.
 	groupable := func(in Input) bool {
 		return (spec.Kind == job.KindPretrain || spec.Kind == "") && in.Size < target &&
-			in.Format != job.FormatParquet && in.Format != job.FormatHF && shardCount(in, size) == 1
+			in.Format != job.FormatParquet && in.Format != job.FormatHF
 	}
 	var units [][]Input
 	var run []Input
@@ -198,8 +186,8 @@ func groupSmall(spec *job.Spec, ins []Input, size int64) [][]Input {
 		}
 	}
 	for _, in := range ins {
-		if shardCount(in, size) == 0 {
-			continue // an empty file: no shard, and no reason to end a run
+		if empty(in) {
+			continue // no shard, and no reason to end a run
 		}
 		if !groupable(in) {
 			flush()
@@ -259,10 +247,16 @@ func byteRanges(in Input) bool {
 }
 
 // shardCount is the number of shards appendShards makes for in.
+// empty reports whether in holds no bytes, so no document, and gets no shard (an empty
+// compressed file is no valid stream: its shard fails, naming it).
+func empty(in Input) bool {
+	return in.Size == 0 && in.Compression == CompressionNone
+}
+
 func shardCount(in Input, size int64) int {
 	switch {
-	case in.Size == 0 && in.Compression == CompressionNone:
-		return 0 // no bytes, no document
+	case empty(in):
+		return 0
 	case byteRanges(in):
 		n := (in.Size + size - 1) / size
 		return int(min(n, MaxShards+1))

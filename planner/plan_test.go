@@ -177,8 +177,8 @@ func TestShardSpec_JSONRoundTrip(t *testing.T) {
 		t.Fatalf("round trip %s -> %+v, %v", b, back, err)
 	}
 	g := ShardSpec{ID: "000002", Index: 2, Job: "j", Path: "a.txt", Format: job.FormatText, FileSize: 3, Kind: KindFiles,
-		Files: []FileSpec{{Path: "a.txt", Format: job.FormatText, FileSize: 3}, {Path: "b.gz", Format: job.FormatJSONL,
-			Compression: CompressionGzip, TextField: "text", FileSize: 5}}}
+		Files: []Input{{Path: "a.txt", Format: job.FormatText, Size: 3}, {Path: "b.gz", Format: job.FormatJSONL,
+			Compression: CompressionGzip, TextField: "text", Size: 5, Entry: 1}}}
 	b, err = json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)

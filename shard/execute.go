@@ -99,8 +99,7 @@ func (p *pipeline) readPart(ctx context.Context, part Spec) (Part, error) {
 		return Part{}, err
 	}
 	defer rd.Close()
-	p.spec = part
-	p.input, _ = rd.(formats.InputCounter)
+	p.start(part, rd)
 	if err := p.run(ctx, rd); err != nil {
 		return Part{}, err
 	}
@@ -108,7 +107,7 @@ func (p *pipeline) readPart(ctx context.Context, part Spec) (Part, error) {
 	if rp.Input, err = digestInput(part, rd); err != nil {
 		return Part{}, err
 	}
-	p.base += PlannedBytes(part)
+	p.base += p.partBytes
 	return rp, nil
 }
 
@@ -145,9 +144,10 @@ type pipeline struct {
 	// spec is the part being read, input its reader's place in its file when the reader can
 	// tell (compressed bytes for .gz and .zst), so that progress moves during a long part,
 	// and base the planned bytes of the parts before it.
-	spec  Spec
-	input formats.InputCounter
-	base  int64
+	spec      Spec
+	partBytes int64 // PlannedBytes(spec)
+	input     formats.InputCounter
+	base      int64
 	// cur gathers documents while helpers are about (see Helpers); pending are the batches
 	// handed to helpers or waiting for an earlier one, in order, and pendingText the bytes
 	// of their texts. A batch still with a helper when the shard fails is left to it and
@@ -155,6 +155,12 @@ type pipeline struct {
 	cur         *docBatch
 	pending     []*docBatch
 	pendingText int
+}
+
+// start makes part, read by rd, the part the pipeline reads next.
+func (p *pipeline) start(part Spec, rd formats.Reader) {
+	p.spec, p.partBytes = part, PlannedBytes(part)
+	p.input, _ = rd.(formats.InputCounter)
 }
 
 // newPipeline returns the pipeline of one shard, writing into w.
@@ -279,7 +285,7 @@ func (p *pipeline) batch() *docBatch {
 		b = sc.batches[len(sc.batches)-1]
 		sc.batches = sc.batches[:len(sc.batches)-1]
 	} else {
-		b = newDocBatch(p.fr)
+		b = newDocBatch()
 	}
 	b.fr = p.fr
 	b.reset()
@@ -308,19 +314,13 @@ func (p *pipeline) dispatch(b *docBatch) {
 }
 
 // collect packs the queued batches that are tokenized, in order: those at the head of the
-// queue, or all of them when wait is set, or when the queue is full (waiting for a helper).
-// Full is Helpers.pending batches, or as many batches' worth of text: a batch holds at
-// least one document, and documents of tens of megabytes must not fill the queue unchecked.
-// The packing time is added to write.
+// queue, or all of them when wait is set, or when the queue is full (Helpers.full: waiting
+// for a helper). Batches are queued only with Helpers. The packing time is added to write.
 func (p *pipeline) collect(wait bool, write *time.Duration) error {
-	limit, batch := maxPending, BatchBytes
-	if h := p.env.Helpers; h != nil {
-		limit, batch = h.pending, h.batch
-	}
 	for len(p.pending) > 0 {
 		b := p.pending[0]
 		if b.helped {
-			if wait || len(p.pending) >= limit || p.pendingText >= limit*batch {
+			if wait || p.env.Helpers.full(len(p.pending), p.pendingText) {
 				<-b.done
 			} else {
 				select {
@@ -375,14 +375,13 @@ func (p *pipeline) progress(rec *formats.Record, rejected, tokens int64) {
 // doneBytes is how far into the shard's input rec ends, in the bytes Progress counts, or -1
 // when the reader cannot tell.
 func (p *pipeline) doneBytes(rec *formats.Record) int64 {
-	part := PlannedBytes(p.spec)
 	switch {
 	case p.spec.Kind == planner.KindBytes:
 		if rec.Offset >= p.spec.ByteStart {
-			return p.base + min(rec.Offset-p.spec.ByteStart, part)
+			return p.base + min(rec.Offset-p.spec.ByteStart, p.partBytes)
 		}
 	case p.input != nil && p.spec.Kind == planner.KindFile:
-		return p.base + min(p.input.InputBytes(), part)
+		return p.base + min(p.input.InputBytes(), p.partBytes)
 	}
 	return -1
 }

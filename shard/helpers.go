@@ -9,7 +9,7 @@ import (
 // one shard (its stream cannot be entered in the middle), so a corpus of a few large
 // .jsonl.zst files, or the last shard of any job, would otherwise keep one core busy while
 // the others wait. A worker with no shard left to start calls Serve; a running shard that
-// sees an idle helper reads its documents in batches (batchBytes of text) and offers each
+// sees an idle helper reads its documents in batches (BatchBytes of text) and offers each
 // batch to the helpers, tokenizing it itself when none is free. Tokenizing is a pure
 // function of a document, and the shard packs the batches in their order, so the outputs
 // are the same bytes with or without help. Reading, validating and packing stay with the
@@ -58,6 +58,14 @@ func (h *Helpers) Serve(stop <-chan struct{}) {
 	}
 }
 
+// full reports whether a shard with n batches in flight, holding text bytes of text, must
+// wait for the oldest before it goes on: Helpers.pending batches, or as many batches' worth
+// of text (a batch holds at least one document, and documents of tens of megabytes must not
+// fill the queue unchecked).
+func (h *Helpers) full(n, text int) bool {
+	return n >= h.pending || text >= h.pending*h.batch
+}
+
 // waiting reports whether a helper is idle; nil-safe.
 func (h *Helpers) waiting() bool {
 	return h != nil && h.idle.Load() > 0
@@ -96,8 +104,8 @@ type docBatch struct {
 	done   chan struct{} // one value when a helper has tokenized it
 }
 
-func newDocBatch(fr Framing) *docBatch {
-	return &docBatch{fr: fr, done: make(chan struct{}, 1)}
+func newDocBatch() *docBatch {
+	return &docBatch{done: make(chan struct{}, 1)}
 }
 
 // reset empties b for reuse, keeping its buffers.

@@ -87,7 +87,7 @@ func TestPipeline_ProgressMovesDuringCompressedShard(t *testing.T) {
 			defer w.abort()
 			res := Result{Bytes: PlannedBytes(sh)}
 			p := newPipeline(env, fr, w, formats.DefaultMaxRecord, &res)
-			p.spec, p.input = sh, spy
+			p.start(sh, spy)
 			if err := p.run(context.Background(), spy); err != nil {
 				t.Fatal(err)
 			}

@@ -203,7 +203,7 @@ func PlannedBytes(s Spec) int64 {
 	case planner.KindFiles:
 		var n int64
 		for _, f := range s.Files {
-			n += f.FileSize
+			n += f.Size
 		}
 		return n
 	default:

@@ -8,7 +8,8 @@ import (
 
 // shardWriter holds a shard's staged outputs: per split, the token stream of its documents
 // (none under a lease, whose rows go straight to the outputs), the rejects (a file only once
-// there is one: Result.Rejects is the zero FileRef without), and one packer per split. A split's rows of every length are consecutive slices of its stream (packing is by
+// there is one: Result.Rejects is the zero FileRef without), and one packer per split. A
+// split's rows of every length are consecutive slices of its stream (packing is by
 // concatenation), so the stream is staged once, whatever the number of lengths, and the
 // assembly cuts each length's rows from it: three lengths staged a third of the bytes they
 // did as one file of rows per length.
