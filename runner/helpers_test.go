@@ -45,18 +45,14 @@ func quietOptions(workers int) Options {
 	return Options{Workers: workers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
-// planSpec lists and plans s as Run does.
+// planSpec lists and plans s with Run's own prepare.
 func planSpec(t testing.TB, s *job.Spec) ([]planner.Input, []planner.ShardSpec) {
 	t.Helper()
-	inputs, err := planner.List(s, planner.ListOptions{RowGroups: parquetRowGroups})
+	p, err := prepare(s, quietOptions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	shards, err := planner.Plan(s, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inputs, shards
+	return p.inputs, p.shards
 }
 
 func runSpec(t testing.TB, s *job.Spec, opt Options) (*Summary, error) {
