@@ -134,7 +134,7 @@ type parquetBatches struct {
 
 func openParquetBatches(path string, rg *RowGroups) (_ *parquetBatches, err error) {
 	defer recoverErr(&err, path, "opening Parquet")
-	pf, err := openParquetFile(path)
+	pf, err := openParquetFile(path, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}

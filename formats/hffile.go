@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
@@ -36,7 +37,7 @@ type ParquetRowGroup struct {
 // in file order, for planning shards by row-group ranges.
 func ParquetRowGroups(path string) (groups []ParquetRowGroup, err error) {
 	defer recoverErr(&err, path, "reading the Parquet footer")
-	pf, err := openParquetFile(path)
+	pf, err := openParquetFile(path, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("formats: %s: %w", path, err)
 	}
