@@ -47,15 +47,44 @@ func (a *recyclingAllocator) Allocate(size int) []byte {
 			return b
 		}
 	}
-	a.fresh += int64(size)
 	a.mu.Unlock()
-	if size >= hugepage.MinBytes {
+	return a.alloc(size)
+}
+
+// take returns a buffer of size bytes for the caller to overwrite whole: a free one of at least
+// that size, not cleared, or a new one.
+func (a *recyclingAllocator) take(size int) []byte {
+	if size < minRecycled {
+		return make([]byte, size)
+	}
+	a.mu.Lock()
+	for i, b := range a.free {
+		if cap(b) >= size {
+			a.free[i] = a.free[len(a.free)-1]
+			a.free = a.free[:len(a.free)-1]
+			a.mu.Unlock()
+			return b[:size]
+		}
+	}
+	a.mu.Unlock()
+	return a.alloc(size)
+}
+
+// alloc returns a new zeroed buffer of size bytes (at least minRecycled) with an eighth more
+// room, so that the next request, often a little larger (the next record batch of a stream,
+// whose size varies with its documents), can take it back.
+func (a *recyclingAllocator) alloc(size int) []byte {
+	c := size + size/8
+	a.mu.Lock()
+	a.fresh += int64(c)
+	a.mu.Unlock()
+	if c >= hugepage.MinBytes {
 		// A batch's values are written at once: 4096 faults for 16 MB, eight on huge pages.
 		// Make aligns the buffer to a huge page (more than the 64 bytes arrow wants) and
 		// advises it whole before anything touches it.
-		return hugepage.Make[byte](size)
+		return hugepage.Make[byte](c)[:size]
 	}
-	return a.base.Allocate(size) // 64-byte aligned, as arrow wants
+	return a.base.Allocate(c)[:size] // 64-byte aligned, as arrow wants
 }
 
 // Reallocate grows or shrinks b to size bytes, keeping its contents.

@@ -3,6 +3,7 @@ package formats
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,121 @@ func TestArrowStream_CompressedClaims(t *testing.T) {
 					t.Errorf("read %d texts, want %d equal to those written", len(got), len(tc.want))
 				}
 			})
+		}
+	}
+}
+
+// TestArrowStream_BatchMemoryRecycled: a stream of many record batches is read in the memory
+// of about two batches, whether its bodies are read as they are (HF datasets write them
+// uncompressed) or decompressed: once the reader has released a batch, its buffers serve the
+// next one. Every value is compared with what was written, so a buffer reused while a batch
+// still used it would show.
+func TestArrowStream_BatchMemoryRecycled(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "text", Type: arrow.BinaryTypes.String}}, nil)
+	const batches, rows = 30, 100
+	want := func(b, r int) string {
+		return strings.Repeat(string(rune('a'+(b+r)%26)), 2000+(b*rows+r)%997) // about 250 KB a batch
+	}
+	for _, tc := range []struct {
+		name string
+		opts []ipc.Option
+	}{{"uncompressed", nil}, {"zstd", []ipc.Option{ipc.WithZstd()}}, {"lz4", []ipc.Option{ipc.WithLZ4()}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := ipc.NewWriter(&buf, append([]ipc.Option{ipc.WithSchema(sc)}, tc.opts...)...)
+			for b := range batches {
+				rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+				for r := range rows {
+					rb.Field(0).(*array.StringBuilder).Append(want(b, r))
+				}
+				rec := rb.NewRecordBatch()
+				if err := w.Write(rec); err != nil {
+					t.Fatal(err)
+				}
+				rec.Release()
+				rb.Release()
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			m := newIPCMessages(bytes.NewReader(buf.Bytes()), int64(buf.Len()), &recyclingAllocator{})
+			rd, err := m.reader()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rd.Release()
+			b := 0
+			for ; rd.Next(); b++ {
+				col := rd.RecordBatch().Column(0).(*array.String)
+				if col.Len() != rows {
+					t.Fatalf("batch %d: %d rows", b, col.Len())
+				}
+				for r := range rows {
+					if col.Value(r) != want(b, r) {
+						t.Fatalf("batch %d row %d differs", b, r)
+					}
+				}
+			}
+			if err := rd.Err(); err != nil || b != batches {
+				t.Fatalf("read %d batches, err %v", b, err)
+			}
+			const batchBytes = rows * 2500
+			if m.mem.fresh > 4*batchBytes {
+				t.Errorf("allocated %d KiB anew for %d batches of about %d KiB", m.mem.fresh>>10, batches, batchBytes>>10)
+			}
+		})
+	}
+}
+
+// TestHFRecords_LentBatches reads the text of an HF dataset of many record batches of a few
+// hundred KB, whose memory the record readers reuse from batch to batch (HFBatchReader.lend),
+// through both record readers (a data file, as a shard reads it; the directory): each Record's
+// value, copied before the next call as the contract says, is the text written, nulls
+// included.
+func TestHFRecords_LentBatches(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "text", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	dir := filepath.Join(t.TempDir(), "ds")
+	w, err := CreateHFTable(dir, sc, HFOptions{BatchRows: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 3000 {
+		var v any
+		s := "<null>"
+		if i%41 != 3 {
+			s = strings.Repeat(fmt.Sprintf("%d ", i), 300+i%700)
+			v = s
+		}
+		want = append(want, s)
+		if err := w.WriteRecord(map[string]any{"text": v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadHFState(dir)
+	if err != nil || len(st.DataFiles) != 1 {
+		t.Fatalf("state %+v, %v", st, err)
+	}
+	for name, open := range map[string]func() (Reader, error){
+		"data file": func() (Reader, error) {
+			return OpenHFFile(filepath.Join(dir, st.DataFiles[0].Filename), Options{Field: "text"})
+		},
+		"directory": func() (Reader, error) { return Open(dir, Options{Field: "text"}) },
+	} {
+		got, err := readValues(open())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d records, want %d", name, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%s: record %d differs", name, i)
+			}
 		}
 	}
 }

@@ -21,7 +21,7 @@ func OpenHFFile(path string, opt Options) (Reader, error) {
 	if fi.IsDir() {
 		return openHFRecords(path, opt)
 	}
-	return &hfRecordReader{opt: opt, b: &HFBatchReader{files: []string{path}}}, nil
+	return &hfRecordReader{opt: opt, b: &HFBatchReader{files: []string{path}, lend: true}}, nil
 }
 
 // ParquetRowGroup is the row count and compressed byte size of one row

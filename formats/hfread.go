@@ -76,6 +76,10 @@ type HFBatchReader struct {
 	f     *os.File
 	r     *ipc.Reader
 	batch int // index of the current batch within its file
+	// lend reuses a released batch's memory for a later one: for callers that keep nothing
+	// of a batch past the next call, not even a string taken from it (the record readers,
+	// whose Records are valid until the next call).
+	lend bool
 }
 
 // OpenHFBatches opens the save_to_disk directory dir (one split).
@@ -135,7 +139,7 @@ func (h *HFBatchReader) Next() (rb arrow.RecordBatch, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("formats: %w", err)
 		}
-		r, err := newStreamReader(f)
+		r, err := newStreamReader(f, h.lend)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("formats: %s: not an Arrow IPC stream: %w", path, err)

@@ -44,6 +44,7 @@ func (h *hfRecordReader) nextDir() error {
 	if err != nil {
 		return err
 	}
+	b.lend = true // Records are valid until the next call
 	h.dirs, h.b = h.dirs[1:], b
 	return nil
 }
