@@ -35,7 +35,11 @@ func readRows(t testing.TB, path string, opt Options) ([]rowGot, error) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, rowGot{rec.Line, rec.Row, rec.Offset, string(rec.Raw), rec.TooLong, rec.Size})
+		raw := rec.Raw
+		if rec.csv != nil && !rec.TooLong {
+			raw = rec.JSON() // a CSV row's JSON is made on demand
+		}
+		out = append(out, rowGot{rec.Line, rec.Row, rec.Offset, string(raw), rec.TooLong, rec.Size})
 	}
 }
 

@@ -21,9 +21,9 @@ type Record struct {
 	// Offset is the byte offset of the record's start in the (decompressed)
 	// file for JSONL, text and JSON arrays; -1 where not known.
 	Offset int64
-	// Raw is the record itself: the JSON line or array element, the CSV row
-	// re-encoded as a JSON object of strings, the text document. Nil for
-	// Parquet and HF rows (see JSON). For a TooLong record, a prefix.
+	// Raw is the record itself: the JSON line or array element, the text
+	// document. Nil for CSV, Parquet and HF rows (see JSON). For a TooLong
+	// record, a prefix.
 	Raw []byte
 	// Value is the selected field's value for formats that select it while
 	// reading (Parquet, CSV, HF, text); Kind says whether it was found.
@@ -39,7 +39,8 @@ type Record struct {
 	// Size is the record's full length in bytes (also when TooLong).
 	Size int64
 
-	rawJSON bool // Raw is a JSON document
+	rawJSON bool       // Raw is a JSON document
+	csv     *csvReader // the reader of a CSV row, which makes its JSON on demand
 }
 
 // Extract returns the text of field: Value when the reader selected it,
@@ -59,11 +60,15 @@ func (r *Record) Extract(field string) (string, FieldKind, error) {
 }
 
 // JSON returns the record as a JSON document for a rejects file: Raw when
-// it is JSON (JSON formats, CSV), else an object holding the selected
-// field's value (null when absent).
+// it is JSON (JSON formats), a CSV row as an object of strings (header
+// order), else an object holding the selected field's value (null when
+// absent). Like the record, valid until the next call to Next.
 func (r *Record) JSON() []byte {
 	if r.rawJSON {
 		return r.Raw
+	}
+	if r.csv != nil && !r.TooLong {
+		return r.csv.rowJSON()
 	}
 	b := appendJSONString([]byte{'{'}, []byte(r.Field))
 	b = append(b, ':')

@@ -105,6 +105,24 @@ func TestRun_ParquetRejectsCarryRow(t *testing.T) {
 	}
 }
 
+// TestRun_CSVRejectsCarryRow: a rejected CSV row is in rejects.jsonl as a JSON object of its
+// cells under the header's names (made only for rejects), with its line.
+func TestRun_CSVRejectsCarryRow(t *testing.T) {
+	s, in, sum := runBadInput(t, "in.csv", "id,text,note\n1,fine,a\n2,\"  \",\"b, \"\"c\"\"\"\n3,also fine\n")
+	if sum.Manifest.Documents.Written != 2 || sum.Manifest.Documents.Rejected != 1 {
+		t.Fatalf("documents %+v", sum.Manifest.Documents)
+	}
+	b, _ := os.ReadFile(filepath.Join(s.Output.Dir, "rejects.jsonl"))
+	var r rejectRec
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if want := `{"id":"2","text":"  ","note":"b, \"c\""}`; r.Source != in || r.Line != 3 || string(r.Record) != want ||
+		!strings.Contains(r.Reason, "empty after stripping") {
+		t.Fatalf("reject %+v, record %s, want line 3, record %s", r, r.Record, want)
+	}
+}
+
 func TestRun_CorruptInputFailsNamingFile(t *testing.T) {
 	gz, err := os.ReadFile(filepath.Join("..", "shard", "testdata", "cc_en_head-0174.jsonl.gz"))
 	if err != nil {
