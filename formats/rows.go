@@ -171,7 +171,11 @@ func (j *jsonRows) Next() (Row, error) {
 		row.Err = fmt.Errorf("record of %d bytes is longer than the limit", rec.Size)
 		return row, nil
 	}
-	row.Value, row.Order, row.Err = DecodeJSON(rec.Raw)
+	raw := rec.Raw
+	if rec.csv != nil {
+		raw = rec.JSON() // a CSV row as a JSON object of strings
+	}
+	row.Value, row.Order, row.Err = DecodeJSON(raw)
 	if _, ok := row.Value.(map[string]any); ok {
 		row.Keys = row.Order[""]
 	}
