@@ -28,16 +28,18 @@ type hfFile struct {
 	PostProcessor json.RawMessage `json:"post_processor"`
 	Decoder       json.RawMessage `json:"decoder"`
 	Model         struct {
-		Type                    string            `json:"type"`
-		Dropout                 *float64          `json:"dropout"`
-		UnkToken                *string           `json:"unk_token"`
-		ContinuingSubwordPrefix *string           `json:"continuing_subword_prefix"`
-		EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
-		FuseUnk                 bool              `json:"fuse_unk"`
-		ByteFallback            bool              `json:"byte_fallback"`
-		IgnoreMerges            bool              `json:"ignore_merges"`
-		Vocab                   map[string]uint32 `json:"vocab"`
-		Merges                  json.RawMessage   `json:"merges"`
+		Type                    string   `json:"type"`
+		Dropout                 *float64 `json:"dropout"`
+		UnkToken                *string  `json:"unk_token"`
+		ContinuingSubwordPrefix *string  `json:"continuing_subword_prefix"`
+		EndOfWordSuffix         *string  `json:"end_of_word_suffix"`
+		FuseUnk                 bool     `json:"fuse_unk"`
+		ByteFallback            bool     `json:"byte_fallback"`
+		IgnoreMerges            bool     `json:"ignore_merges"`
+		// Vocab is read from VocabRaw by parseVocab, and Merges by parseMerges (hfjson.go).
+		Vocab    map[string]uint32 `json:"-"`
+		VocabRaw json.RawMessage   `json:"vocab"`
+		Merges   json.RawMessage   `json:"merges"`
 	} `json:"model"`
 }
 
@@ -74,8 +76,19 @@ func isNull(raw json.RawMessage) bool {
 
 func parseHF(raw []byte) (*Tokenizer, error) {
 	var f hfFile
-	if err := json.Unmarshal(raw, &f); err != nil {
+	doc, vocab, merges, split := splitModel(raw)
+	if !split {
+		doc = raw
+	}
+	if err := json.Unmarshal(doc, &f); err != nil {
 		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
+	}
+	if split {
+		f.Model.VocabRaw, f.Model.Merges = vocab, merges
+	}
+	var err error
+	if f.Model.Vocab, err = parseVocab(f.Model.VocabRaw); err != nil {
+		return nil, err
 	}
 	if f.Model.Type != "" && f.Model.Type != "BPE" {
 		return nil, fmt.Errorf("model %q is not supported (only BPE)", f.Model.Type)
@@ -87,7 +100,6 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("model: BPE dropout %v is random and not supported", *f.Model.Dropout)
 	}
 	p := &hfPipeline{}
-	var err error
 	if p.norm, err = newNormalizer(f.Normalizer); err != nil {
 		return nil, err
 	}
@@ -256,6 +268,7 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 		return nil, nil, err
 	}
 	m.pairs = newPairTable(len(merges))
+	var join []byte
 	for rank, mg := range merges {
 		a, ok := mf.Vocab[mg[0]]
 		if !ok {
@@ -269,39 +282,15 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 		if len(m.contPrefix) <= len(right) {
 			right = right[len(m.contPrefix):]
 		}
-		joined, ok := mf.Vocab[mg[0]+right]
+		join = append(append(join[:0], mg[0]...), right...)
+		joined, ok := mf.Vocab[string(join)] // no string is made for the lookup
 		if !ok {
-			return nil, nil, fmt.Errorf("model: merge %d: %q is not in the vocab", rank, mg[0]+right)
+			return nil, nil, fmt.Errorf("model: merge %d: %q is not in the vocab", rank, join)
 		}
 		m.pairs.put(a, b, uint32(rank), joined)
 	}
 	m.finish()
 	return m, spelled, nil
-}
-
-// parseMerges accepts both spellings of the merges list: "a b" strings (older files) and
-// ["a", "b"] pairs (tokenizers 0.20 and later, which allow spaces inside tokens).
-func parseMerges(raw json.RawMessage) ([][2]string, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var pairs [][2]string
-	if err := json.Unmarshal(raw, &pairs); err == nil {
-		return pairs, nil
-	}
-	var lines []string
-	if err := json.Unmarshal(raw, &lines); err != nil {
-		return nil, fmt.Errorf("model: merges: %w", err)
-	}
-	pairs = make([][2]string, 0, len(lines))
-	for i, l := range lines {
-		parts := strings.Split(l, " ")
-		if len(parts) != 2 {
-			return nil, fmt.Errorf("model: merge %d: %q is not two tokens separated by a space", i, l)
-		}
-		pairs = append(pairs, [2]string{parts[0], parts[1]})
-	}
-	return pairs, nil
 }
 
 // appendSegment runs the general pipeline on text without added tokens: normalize,
