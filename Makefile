@@ -34,6 +34,7 @@ fuzz: ## run the fuzz targets (tokenizer, JSON field extraction, input readers, 
 	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzEncodeAny$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzScannerMatchesRegex$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzHFJSONString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./formats -run '^$$' -fuzz '^FuzzExtractString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./formats -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./validate -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
