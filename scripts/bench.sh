@@ -144,6 +144,7 @@ section_tokenizer() {
 #   c: a on the corpus as one .zst file: one shard, which idle workers help tokenize
 #   d: a on the corpus as one text file per document, planned in runs of small files
 #   e: a on the corpus as one Parquet file (Snappy, one row group)
+#   f: a on the corpus as a Hugging Face save_to_disk dataset
 # Each run is timed by /usr/bin/time -v (wall, user+sys CPU, peak RSS), PIPELINE_REPEAT times
 # (the machine may be shared: MB/s per CPU-second is the per-core figure that noise hurts least).
 # Raw MB = the bytes of the documents' text (UTF-8), not of the compressed files.
@@ -179,6 +180,12 @@ for i, l in enumerate(open(sys.argv[1], "rb")):
 	pq=$(dirname "$CORPUS")/corpus.parquet
 	if [ ! -s "$pq" ] || [ "$pq" -ot "$CORPUS" ]; then
 		"${BIN:-bin/tokenmill}" convert "$CORPUS" --to parquet --overwrite "$pq" >/dev/null
+	fi
+	# And as an HF save_to_disk dataset (setting f).
+	local hf
+	hf=$(dirname "$CORPUS")/corpus.hf
+	if [ ! -s "$hf/state.json" ] || [ "$hf/state.json" -ot "$CORPUS" ]; then
+		"${BIN:-bin/tokenmill}" convert "$CORPUS" --to hf --overwrite "$hf" >/dev/null
 	fi
 	# The raw text bytes, computed once per corpus.
 	if [ ! -s "$CORPUS.textbytes" ] || [ "$CORPUS.textbytes" -ot "$CORPUS" ]; then
@@ -274,6 +281,8 @@ section_pipeline() {
 	# e: setting a on the corpus as one Parquet file (Snappy, as `tokenmill convert` and pyarrow
 	# write it), the format of most corpora published as datasets.
 	pipeline_job e '[2048]' '[npy]' uint32 "$(dirname "$CORPUS")/corpus.parquet"
+	# f: setting a on the corpus as a Hugging Face save_to_disk dataset (batches of 1000 rows).
+	pipeline_job f '[2048]' '[npy]' uint32 "$(dirname "$CORPUS")/corpus.hf"
 	# The disk's sequential write speed, measured in this run, next to the pipeline's writes.
 	dd=$(dd if=/dev/zero of="$OUT/ddtest" bs=1M count=512 oflag=direct conv=fsync 2>&1 | tail -1)
 	rm -f "$OUT/ddtest"
@@ -300,7 +309,7 @@ section_pipeline() {
 		tokenizer_mbs "$OUT/pipeline-tokenizer-cold-now.txt"
 	}
 	: >"$OUT/pipeline-runs.txt"
-	for s in a b c d e; do
+	for s in a b c d e f; do
 		for w in ${PIPELINE_WORKERS:-1 2}; do
 			for r in $(seq "$reps"); do
 				t=$OUT/pipeline-$s-w$w-r$r
@@ -359,7 +368,7 @@ if zstdcli and cold:
           f"alone (zstd command) takes {zstdcli:.3f}, leaving {spare:.3f} cpu-s "
           + (f"= {mb / spare:.0f} MB/s for JSON decoding, lines, validation, packing, writing and the process's start"
              if spare > 0 else "(nothing) for JSON decoding, lines, validation, packing, writing and the process's start"))
-print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64; c: a on the corpus as one .zst file (one shard); d: a on the corpus as one text file per document; e: a on the corpus as one Parquet file (Snappy). MB/s/core = raw MB / (wall x workers); "
+print("a: [2048], npy, uint32; b: [512, 1024, 2048], hf + npy, int64; c: a on the corpus as one .zst file (one shard); d: a on the corpus as one text file per document; e: a on the corpus as one Parquet file (Snappy); f: a on the corpus as an HF dataset. MB/s/core = raw MB / (wall x workers); "
       "MB/s/cpu-s = raw MB / (user + sys); tok/cpu = the run's own tokenize time / its CPU time: the share of the "
       "run spent in the tokenizer, which the machine's speed swings (2x within minutes here) do not move; "
       "cold now = the tokenizer's cold pass, MB/s, measured right before the run, and /cold the run's MB/s/cpu-s "
@@ -425,7 +434,7 @@ except (OSError, ValueError):
 if len(ws) > 1:
     lo, hi = ws[0], ws[-1]
     print(f"\nscaling, best wall times, {lo} -> {hi} workers:")
-    for s in ("a", "b", "c", "d"):
+    for s in ("a", "b", "c", "d", "e", "f"):
         if (s, lo) in best and (s, hi) in best:
             print(f"  {s}: {best[s, lo]:.2f} s -> {best[s, hi]:.2f} s = {best[s, lo] / best[s, hi]:.2f}x")
     if lo in batch and hi in batch:

@@ -14,7 +14,9 @@ import (
 // loading Llama 3's tokenizer took (the merges twice, once per spelling), every time a
 // process started. The file has been through json.Unmarshal already (which validates all of
 // it), so the scanner meets valid JSON; it still checks what it reads and decodes strings as
-// encoding/json does, invalid UTF-8 and lone surrogates becoming U+FFFD.
+// encoding/json does, invalid UTF-8 and lone surrogates becoming U+FFFD. (formats has a JSON
+// scanner of its own, tuned for records; the tokenizer depends on no package of the project
+// but internal ones, so it keeps this small one.)
 
 // jsonScan reads JSON values from b, at i.
 type jsonScan struct {
