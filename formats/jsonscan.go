@@ -301,12 +301,13 @@ func (s *scanner) value(depth int) error {
 // \t) comes every dozen bytes, so the passes cost per escape, not per byte. Errors and their
 // offsets are str's.
 func (s *scanner) strDecode(dst []byte) (start, end int, out []byte, esc bool, err error) {
-	return s.strDecodeSIMD(dst, hasUnescapeBlocks)
+	return s.strDecodeWith(dst, unescapeBlocks)
 }
 
-// strDecodeSIMD is strDecode, decoding with unescapeBlocks between escapes if simd is set; the
-// tests run it both ways, the scalar loop being the reference for the assembly.
-func (s *scanner) strDecodeSIMD(dst []byte, simd bool) (start, end int, out []byte, esc bool, err error) {
+// strDecodeWith is strDecode, decoding with kern between escapes unless kern is nil; the
+// tests run it with each kernel the CPU has and without, the scalar loop being the reference
+// for the assembly.
+func (s *scanner) strDecodeWith(dst []byte, kern unescapeKernel) (start, end int, out []byte, esc bool, err error) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return 0, 0, dst, false, s.errf("expected string")
 	}
@@ -347,9 +348,9 @@ func (s *scanner) strDecodeSIMD(dst []byte, simd bool) (start, end int, out []by
 			// other escape, so text dense in \u escapes (escaped non-Latin scripts) stays
 			// here, and a call that got under 16 bytes leaves the next 64 to this loop:
 			// calls that find next to nothing cost more than the bytes they decode.
-			if simd && i >= simdAt && len(b)-i >= 64 && b[i] != '\\' {
-				// d[n:] is at least as long as b[i:], as unescapeBlocks needs.
-				ni, nn := unescapeBlocks(d[n:], b[i:])
+			if kern != nil && i >= simdAt && len(b)-i >= 64 && b[i] != '\\' {
+				// d[n:] is at least as long as b[i:], as a kernel needs.
+				ni, nn := kern(d[n:], b[i:])
 				i, n = i+ni, n+nn
 				if ni < 16 {
 					simdAt = i + 64

@@ -32,10 +32,12 @@ func TestUnescapeBlocks_NoOverread(t *testing.T) {
 		src := page[len(page)-n:]
 		copy(src, text)
 		dst := out[len(out)-n:]
-		nsrc, ndst := unescapeBlocks(dst, src)
 		wsrc, wout := unescapeBlocksModel(src)
-		if nsrc != wsrc || !bytes.Equal(dst[:ndst], wout) {
-			t.Fatalf("%d bytes: %d %q; want %d %q", n, nsrc, dst[:ndst], wsrc, wout)
+		for _, k := range unescapeKernels() {
+			nsrc, ndst := k.fn(dst, src)
+			if nsrc != wsrc || !bytes.Equal(dst[:ndst], wout) {
+				t.Fatalf("%s, %d bytes: %d %q; want %d %q", k.name, n, nsrc, dst[:ndst], wsrc, wout)
+			}
 		}
 		for _, end := range []string{"", `"`, `\`, `\u00e9`} {
 			if n < 2+len(end) {

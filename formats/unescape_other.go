@@ -2,8 +2,6 @@
 
 package formats
 
-// hasUnescapeBlocks is false: unescapeBlocks is amd64 assembly.
-const hasUnescapeBlocks = false
-
-// unescapeBlocks decodes nothing here: strDecode's scalar loop does it all.
-func unescapeBlocks(dst, src []byte) (nsrc, ndst int) { return 0, 0 }
+// unescapeKernels is empty: the kernels are amd64 assembly, and strDecode's scalar loop
+// does it all here.
+func unescapeKernels() []namedKernel { return nil }

@@ -2,15 +2,14 @@ package formats
 
 import (
 	"bytes"
-	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"strings"
 	"testing"
 )
 
-// checkStrDecode decodes the string at b[i] with and without unescapeBlocks and fails unless
-// both give the same start, end, output, esc, s.i and error; and unless they agree with str
+// checkStrDecode decodes the string at b[i] without a kernel and with each one the CPU has,
+// and fails unless all give the same start, end, output, esc, s.i and error; and unless they agree with str
 // (span, s.i, error) and, for a string with escapes, with appendUnquoted's decoding.
 func checkStrDecode(t *testing.T, b []byte, i int, prefix string) {
 	t.Helper()
@@ -20,19 +19,21 @@ func checkStrDecode(t *testing.T, b []byte, i int, prefix string) {
 		esc            bool
 		err            string
 	}
-	run := func(simd bool) result {
+	run := func(kern unescapeKernel) result {
 		s := scanner{b: b, i: i}
 		dst := append(make([]byte, 0, len(prefix)+len(b)%5), prefix...)
-		start, end, out, esc, err := s.strDecodeSIMD(dst, simd)
+		start, end, out, esc, err := s.strDecodeWith(dst, kern)
 		r := result{start: start, end: end, si: s.i, out: string(out), esc: esc}
 		if err != nil {
 			r.err = err.Error()
 		}
 		return r
 	}
-	scalar, simd := run(false), run(true)
-	if scalar != simd {
-		t.Fatalf("%q at %d:\nscalar %+v\nsimd   %+v", b, i, scalar, simd)
+	scalar := run(nil)
+	for _, k := range unescapeKernels() {
+		if got := run(k.fn); got != scalar {
+			t.Fatalf("%q at %d:\nscalar %+v\n%-6s %+v", b, i, scalar, k.name, got)
+		}
 	}
 	s := scanner{b: b, i: i}
 	start, end, esc, err := s.str()
@@ -74,8 +75,8 @@ func strDecodeCases() [][]byte {
 }
 
 func TestStrDecode_BlockEdges(t *testing.T) {
-	if !hasUnescapeBlocks {
-		t.Log("no AVX-512 VBMI2 here: the two paths are both the scalar loop")
+	if len(unescapeKernels()) == 0 {
+		t.Log("no unescape kernel runs here: the scalar loop is checked against str alone")
 	}
 	for _, b := range strDecodeCases() {
 		checkStrDecode(t, b, 0, "prev")
@@ -135,7 +136,7 @@ func TestStrDecode_Random(t *testing.T) {
 	}
 }
 
-// FuzzStrDecode decodes `"` + data with and without unescapeBlocks; see checkStrDecode.
+// FuzzStrDecode decodes `"` + data with and without the kernels; see checkStrDecode.
 func FuzzStrDecode(f *testing.F) {
 	for i, b := range strDecodeCases() {
 		if i%60 == 0 {
@@ -182,36 +183,54 @@ func unescapeBlocksModel(src []byte) (nsrc int, out []byte) {
 }
 
 func TestUnescapeBlocks_Model(t *testing.T) {
-	if !hasUnescapeBlocks {
-		t.Skip("unescapeBlocks needs AVX-512 VBMI2")
+	kernels := unescapeKernels()
+	if len(kernels) == 0 {
+		t.Skip("no unescape kernel runs on this CPU")
 	}
-	r := rand.New(rand.NewPCG(5, 6))
-	alphabet := []byte("\\\\\\\\\"nntu/bfrx a\x00\x1f\xe9\x80\xee\xdc\xa2é")
-	for range 50000 {
-		src := make([]byte, r.IntN(300))
-		dense := 1 + r.IntN(20) // one byte in dense is from the alphabet
-		for k := range src {
-			if r.IntN(dense) == 0 {
-				src[k] = alphabet[r.IntN(len(alphabet))]
-			} else {
-				src[k] = byte(' ' + r.IntN(95))
-				if src[k] == '"' || src[k] == '\\' {
-					src[k] = 'z'
+	for _, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(5, 6))
+			alphabet := []byte("\\\\\\\\\"nntu/bfrx a\x00\x1f\xe9\x80\xee\xdc\xa2\xff\xb0\xdcé")
+			for range 50000 {
+				src := make([]byte, r.IntN(300))
+				dense := 1 + r.IntN(20) // one byte in dense is from the alphabet
+				for j := range src {
+					if r.IntN(dense) == 0 {
+						src[j] = alphabet[r.IntN(len(alphabet))]
+					} else {
+						src[j] = byte(' ' + r.IntN(95))
+						if src[j] == '"' || src[j] == '\\' {
+							src[j] = 'z'
+						}
+					}
+				}
+				// Fill dst with junk: the kernel's output must not depend on it.
+				dst := bytes.Repeat([]byte{0xAA}, len(src)+r.IntN(3))
+				nsrc, ndst := k.fn(dst, src)
+				wsrc, wout := unescapeBlocksModel(src)
+				if nsrc != wsrc || ndst != len(wout) || !bytes.Equal(dst[:ndst], wout) {
+					t.Fatalf("%q:\nasm   %d %d %q\nmodel %d %d %q", src, nsrc, ndst, dst[:ndst], wsrc, len(wout), wout)
 				}
 			}
-		}
-		// Fill dst with junk: the kernel's output must not depend on it.
-		dst := bytes.Repeat([]byte{0xAA}, len(src)+r.IntN(3))
-		nsrc, ndst := unescapeBlocks(dst, src)
-		wsrc, wout := unescapeBlocksModel(src)
-		if nsrc != wsrc || ndst != len(wout) || !bytes.Equal(dst[:ndst], wout) {
-			t.Fatalf("%q:\nasm   %d %d %q\nmodel %d %d %q", src, nsrc, ndst, dst[:ndst], wsrc, len(wout), wout)
-		}
-	}
-	// A dst shorter than src would take stores past its end: the kernel refuses it.
-	src := bytes.Repeat([]byte("a\\n"), 40)
-	if nsrc, ndst := unescapeBlocks(make([]byte, len(src)-1), src); nsrc != 0 || ndst != 0 {
-		t.Fatalf("short dst: %d, %d; want 0, 0", nsrc, ndst)
+			// Every byte after a backslash, at every offset of a block.
+			for c := range 256 {
+				for off := range 64 {
+					src := bytes.Repeat([]byte("x"), 130)
+					src[off], src[off+1] = '\\', byte(c)
+					dst := make([]byte, len(src))
+					nsrc, ndst := k.fn(dst, src)
+					wsrc, wout := unescapeBlocksModel(src)
+					if nsrc != wsrc || ndst != len(wout) || !bytes.Equal(dst[:ndst], wout) {
+						t.Fatalf("%q:\nasm   %d %d %q\nmodel %d %d %q", src, nsrc, ndst, dst[:ndst], wsrc, len(wout), wout)
+					}
+				}
+			}
+			// A dst shorter than src would take stores past its end: the kernel refuses it.
+			src := bytes.Repeat([]byte("a\\n"), 40)
+			if nsrc, ndst := k.fn(make([]byte, len(src)-1), src); nsrc != 0 || ndst != 0 {
+				t.Fatalf("short dst: %d, %d; want 0, 0", nsrc, ndst)
+			}
+		})
 	}
 }
 
@@ -262,16 +281,14 @@ func BenchmarkStrDecode(b *testing.B) {
 		{"alternating", `x\n\u00e9`},
 	} {
 		str := []byte(`"` + strings.Repeat(tc.line, 64<<10/len(tc.line)) + `"`)
-		for _, simd := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%s/simd=%v", tc.name, simd), func(b *testing.B) {
-				if simd && !hasUnescapeBlocks {
-					b.Skip("no AVX-512 VBMI2")
-				}
+		kernels := append([]namedKernel{{"scalar", nil}}, unescapeKernels()...)
+		for _, k := range kernels {
+			b.Run(tc.name+"/"+k.name, func(b *testing.B) {
 				b.SetBytes(int64(len(str)))
 				var dst []byte
 				for b.Loop() {
 					s := scanner{b: str}
-					_, _, dst, _, _ = s.strDecodeSIMD(dst[:0], simd)
+					_, _, dst, _, _ = s.strDecodeWith(dst[:0], k.fn)
 				}
 			})
 		}
