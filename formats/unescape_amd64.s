@@ -1,5 +1,38 @@
 #include "textflag.h"
 
+// The kernels' shared parts. ENTER loads the arguments of func(dst, src []byte) (nsrc, ndst
+// int): DI = dst, SI = src, CX = len(src), R8 and R9 the starts; it jumps to ret unless dst
+// is as long as src and a block of 64 bytes remains.
+#define ENTER(ret) \
+	MOVQ dst_base+0(FP), DI \
+	MOVQ src_base+24(FP), SI \
+	MOVQ src_len+32(FP), CX \
+	MOVQ SI, R8 \
+	MOVQ DI, R9 \
+	CMPQ dst_len+8(FP), CX \
+	JLT  ret \
+	CMPQ CX, $64 \
+	JLT  ret
+
+// ESCAPERS sets R12 to D, the escaping backslashes among the backslashes B in AX, with R11 =
+// even (see below): the run starts B &^ B<<1 at even bits, added to B, give evenRun.
+#define ESCAPERS \
+	LEAQ  (AX)(AX*1), R12 \
+	ANDNQ AX, R12, R12 \
+	ANDQ  R11, R12 \
+	ADDQ  AX, R12 \
+	ANDNQ AX, R12, R12 \
+	XORQ  R11, R12 \
+	ANDNQ AX, R12, R12
+
+// LEAVE returns the bytes of src consumed and of dst written.
+#define LEAVE \
+	SUBQ R8, SI \
+	SUBQ R9, DI \
+	MOVQ SI, nsrc+48(FP) \
+	MOVQ DI, ndst+56(FP) \
+	RET
+
 // func unescapeBlocksAVX512(dst, src []byte) (nsrc, ndst int)
 //
 // Per 64-byte block X, as 64-bit masks in general registers (bit k for X[k]):
@@ -15,15 +48,7 @@
 // bytes before it, less the escapers, are packed with VPCOMPRESSB into a register and stored
 // whole. The register form: the memory form is microcoded and slow on AMD Zen 4 and 5.
 TEXT ·unescapeBlocksAVX512(SB), NOSPLIT, $0-64
-	MOVQ dst_base+0(FP), DI
-	MOVQ src_base+24(FP), SI
-	MOVQ src_len+32(FP), CX
-	MOVQ SI, R8
-	MOVQ DI, R9
-	CMPQ dst_len+8(FP), CX
-	JLT  ret
-	CMPQ CX, $64
-	JLT  ret
+	ENTER(ret)
 
 	VMOVDQU64    ·unescapeByte+0(SB), Z4
 	VMOVDQU64    ·unescapeByte+64(SB), Z5
@@ -46,13 +71,7 @@ block:
 	KMOVQ    K3, DX         // C
 	KMOVQ    K4, R10        // H
 
-	LEAQ  (AX)(AX*1), R12
-	ANDNQ AX, R12, R12      // run starts: B &^ B<<1
-	ANDQ  R11, R12          // at even bits
-	ADDQ  AX, R12
-	ANDNQ AX, R12, R12      // evenRun
-	XORQ  R11, R12
-	ANDNQ AX, R12, R12      // D
+	ESCAPERS                // D
 	LEAQ  (R12)(R12*1), R13 // E
 
 	KMOVQ     R13, K5
@@ -111,11 +130,7 @@ end:
 	VZEROUPPER
 
 ret:
-	SUBQ R8, SI
-	SUBQ R9, DI
-	MOVQ SI, nsrc+48(FP)
-	MOVQ DI, ndst+56(FP)
-	RET
+	LEAVE
 
 // Constants of unescapeBlocksAVX2: bytes to broadcast ('\\', '"', 0x1f, 0x0f), the bit of
 // each byte of a qword (1, 2, 4, ..., 0x80), and the VPSHUFB masks that spread bytes 0-3 and
@@ -166,6 +181,28 @@ GLOBL avx2const<>(SB), RODATA|NOPTR, $104
 	VEXTRACTI128 $1, Y1, X1 \
 	COMPACT16(X1)
 
+// MASK64 sets R to the 64-bit mask of the bytes set in Y2 (the block's first half) and Y3
+// (its second half). Clobbers R10.
+#define MASK64(R) \
+	VPMOVMSKB Y2, R \
+	VPMOVMSKB Y3, R10 \
+	SHLQ      $32, R10 \
+	ORQ       R10, R
+
+// LOOKUP blends the one-letter escape values into the half X of the block where the byte
+// mask M is set, and sets R to the 32-bit mask of X's bytes that are one-letter escape
+// characters: h = unescapeHash(X), key and value by VPSHUFB. Clobbers Y2, Y3.
+#define LOOKUP(X, M, R) \
+	VPSRLW    $2, X, Y2 \
+	VPSRLW    $4, X, Y3 \
+	VPADDB    Y3, Y2, Y2 \
+	VPAND     Y12, Y2, Y2 \
+	VPSHUFB   Y2, Y11, Y3 \
+	VPSHUFB   Y2, Y10, Y2 \
+	VPCMPEQB  X, Y3, Y3 \
+	VPMOVMSKB Y3, R \
+	VPBLENDVB M, Y2, X, X
+
 // func unescapeBlocksAVX2(dst, src []byte) (nsrc, ndst int)
 //
 // The masks B, Q, C, D and E of unescapeBlocksAVX512, each half of the block by VPMOVMSKB
@@ -177,15 +214,7 @@ GLOBL avx2const<>(SB), RODATA|NOPTR, $104
 // characters. The bytes kept (all but the escapers, and those before the first stop) are
 // packed eight at a time by COMPACT64. A block with no backslash is stored as it is.
 TEXT ·unescapeBlocksAVX2(SB), NOSPLIT, $0-64
-	MOVQ dst_base+0(FP), DI
-	MOVQ src_base+24(FP), SI
-	MOVQ src_len+32(FP), CX
-	MOVQ SI, R8
-	MOVQ DI, R9
-	CMPQ dst_len+8(FP), CX
-	JLT  ret2
-	CMPQ CX, $64
-	JLT  ret2
+	ENTER(ret2)
 
 	VPBROADCASTQ   avx2const<>+0(SB), Y15  // '\\'
 	VPBROADCASTQ   avx2const<>+8(SB), Y14  // '"'
@@ -199,36 +228,21 @@ TEXT ·unescapeBlocksAVX2(SB), NOSPLIT, $0-64
 	MOVQ           $0x5555555555555555, R11
 
 block2:
-	VMOVDQU   (SI), Y0
-	VMOVDQU   32(SI), Y1
-	VPCMPEQB  Y15, Y0, Y2
-	VPCMPEQB  Y15, Y1, Y3
-	VPMOVMSKB Y2, AX
-	VPMOVMSKB Y3, R10
-	SHLQ      $32, R10
-	ORQ       R10, AX   // B
-	VPCMPEQB  Y14, Y0, Y2
-	VPCMPEQB  Y14, Y1, Y3
-	VPMOVMSKB Y2, BX
-	VPMOVMSKB Y3, R10
-	SHLQ      $32, R10
-	ORQ       R10, BX   // Q
-	VPMINUB   Y13, Y0, Y2
-	VPMINUB   Y13, Y1, Y3
-	VPCMPEQB  Y2, Y0, Y2
-	VPCMPEQB  Y3, Y1, Y3
-	VPMOVMSKB Y2, DX
-	VPMOVMSKB Y3, R10
-	SHLQ      $32, R10
-	ORQ       R10, DX   // C
+	VMOVDQU  (SI), Y0
+	VMOVDQU  32(SI), Y1
+	VPCMPEQB Y15, Y0, Y2
+	VPCMPEQB Y15, Y1, Y3
+	MASK64(AX)          // B
+	VPCMPEQB Y14, Y0, Y2
+	VPCMPEQB Y14, Y1, Y3
+	MASK64(BX)          // Q
+	VPMINUB  Y13, Y0, Y2
+	VPMINUB  Y13, Y1, Y3
+	VPCMPEQB Y2, Y0, Y2
+	VPCMPEQB Y3, Y1, Y3
+	MASK64(DX)          // C
 
-	LEAQ  (AX)(AX*1), R12
-	ANDNQ AX, R12, R12      // run starts: B &^ B<<1
-	ANDQ  R11, R12          // at even bits
-	ADDQ  AX, R12
-	ANDNQ AX, R12, R12      // evenRun
-	XORQ  R11, R12
-	ANDNQ AX, R12, R12      // D
+	ESCAPERS                // D
 	TESTQ R12, R12
 	JZ    plain2
 	LEAQ  (R12)(R12*1), R13 // E
@@ -244,26 +258,10 @@ block2:
 	VPCMPEQB     Y7, Y5, Y5
 
 	// The escaped characters looked up and blended in; V (one-letter escape characters).
-	VPSRLW    $2, Y0, Y2
-	VPSRLW    $4, Y0, Y3
-	VPADDB    Y3, Y2, Y2
-	VPAND     Y12, Y2, Y2 // h
-	VPSHUFB   Y2, Y11, Y3 // key
-	VPSHUFB   Y2, Y10, Y2 // value
-	VPCMPEQB  Y0, Y3, Y3
-	VPMOVMSKB Y3, R10
-	VPBLENDVB Y4, Y2, Y0, Y0
-	VPSRLW    $2, Y1, Y2
-	VPSRLW    $4, Y1, Y3
-	VPADDB    Y3, Y2, Y2
-	VPAND     Y12, Y2, Y2
-	VPSHUFB   Y2, Y11, Y3
-	VPSHUFB   Y2, Y10, Y2
-	VPCMPEQB  Y1, Y3, Y3
-	VPMOVMSKB Y3, R14
-	VPBLENDVB Y5, Y2, Y1, Y1
-	SHLQ      $32, R14
-	ORQ       R14, R10  // V
+	LOOKUP(Y0, Y4, R10)
+	LOOKUP(Y1, Y5, R14)
+	SHLQ $32, R14
+	ORQ  R14, R10       // V
 
 	ANDNQ R13, R10, R14 // escapes left to Go: E &^ V
 	SHRQ  $1, R14       // their backslashes
@@ -319,8 +317,4 @@ end2:
 	VZEROUPPER
 
 ret2:
-	SUBQ R8, SI
-	SUBQ R9, DI
-	MOVQ SI, nsrc+48(FP)
-	MOVQ DI, ndst+56(FP)
-	RET
+	LEAVE
