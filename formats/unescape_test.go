@@ -9,8 +9,9 @@ import (
 )
 
 // checkStrDecode decodes the string at b[i] without a kernel and with each one the CPU has,
-// and fails unless all give the same start, end, output, esc, s.i and error; and unless they agree with str
-// (span, s.i, error) and, for a string with escapes, with appendUnquoted's decoding.
+// and fails unless all give the same start, end, output, esc, s.i and error; and unless they
+// agree with str (span, s.i, error) and, for a string with escapes, with appendUnquoted's
+// decoding.
 func checkStrDecode(t *testing.T, b []byte, i int, prefix string) {
 	t.Helper()
 	type result struct {
@@ -182,6 +183,17 @@ func unescapeBlocksModel(src []byte) (nsrc int, out []byte) {
 	return nsrc, out
 }
 
+// checkKernel runs kernel k on src into dst and fails unless it consumes, writes and
+// decodes what unescapeBlocksModel does.
+func checkKernel(t *testing.T, k namedKernel, dst, src []byte) {
+	t.Helper()
+	nsrc, ndst := k.fn(dst, src)
+	wsrc, wout := unescapeBlocksModel(src)
+	if nsrc != wsrc || ndst != len(wout) || !bytes.Equal(dst[:ndst], wout) {
+		t.Fatalf("%s, %q:\nasm   %d %d %q\nmodel %d %d %q", k.name, src, nsrc, ndst, dst[:ndst], wsrc, len(wout), wout)
+	}
+}
+
 func TestUnescapeBlocks_Model(t *testing.T) {
 	kernels := unescapeKernels()
 	if len(kernels) == 0 {
@@ -205,24 +217,14 @@ func TestUnescapeBlocks_Model(t *testing.T) {
 					}
 				}
 				// Fill dst with junk: the kernel's output must not depend on it.
-				dst := bytes.Repeat([]byte{0xAA}, len(src)+r.IntN(3))
-				nsrc, ndst := k.fn(dst, src)
-				wsrc, wout := unescapeBlocksModel(src)
-				if nsrc != wsrc || ndst != len(wout) || !bytes.Equal(dst[:ndst], wout) {
-					t.Fatalf("%q:\nasm   %d %d %q\nmodel %d %d %q", src, nsrc, ndst, dst[:ndst], wsrc, len(wout), wout)
-				}
+				checkKernel(t, k, bytes.Repeat([]byte{0xAA}, len(src)+r.IntN(3)), src)
 			}
 			// Every byte after a backslash, at every offset of a block.
 			for c := range 256 {
 				for off := range 64 {
 					src := bytes.Repeat([]byte("x"), 130)
 					src[off], src[off+1] = '\\', byte(c)
-					dst := make([]byte, len(src))
-					nsrc, ndst := k.fn(dst, src)
-					wsrc, wout := unescapeBlocksModel(src)
-					if nsrc != wsrc || ndst != len(wout) || !bytes.Equal(dst[:ndst], wout) {
-						t.Fatalf("%q:\nasm   %d %d %q\nmodel %d %d %q", src, nsrc, ndst, dst[:ndst], wsrc, len(wout), wout)
-					}
+					checkKernel(t, k, make([]byte, len(src)), src)
 				}
 			}
 			// A dst shorter than src would take stores past its end: the kernel refuses it.
