@@ -275,6 +275,9 @@ block2:
 	MOVQ R12, AX
 	NOTQ AX
 	COMPACT64
+
+next2:
+	// The next block; R12 is D (0 from plain2).
 	ADDQ  $64, SI
 	SUBQ  $64, CX
 	TESTQ R12, R12
@@ -290,11 +293,7 @@ plain2:
 	VMOVDQU Y0, (DI)
 	VMOVDQU Y1, 32(DI)
 	ADDQ    $64, DI
-	ADDQ    $64, SI
-	SUBQ    $64, CX
-	CMPQ    CX, $64
-	JGE     block2
-	JMP     end2
+	JMP     next2
 
 straddle2:
 	// As in unescapeBlocksAVX512: the next block starts at the backslash of bit 63.
