@@ -52,6 +52,7 @@ func planSpec(t testing.TB, s *job.Spec) ([]planner.Input, []planner.ShardSpec) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.release(&err)
 	return p.inputs, p.shards
 }
 

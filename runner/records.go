@@ -25,6 +25,7 @@ func RunRecords(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary,
 	if err != nil {
 		return nil, err
 	}
+	defer p.release(&err)
 	info := p.info
 	outExisted := exists(spec.Output.Dir)
 	defer func() {

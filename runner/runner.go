@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/shard"
@@ -86,6 +87,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	if err != nil {
 		return nil, err
 	}
+	defer p.release(&err)
 	tk, info, inputs, shards, workers := p.tk, p.info, p.inputs, p.shards, p.workers
 	fr, err := shard.NewFraming(spec, tk)
 	if err != nil {
@@ -154,6 +156,8 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 // prepared is what every kind of run does before executing its shards: the spec checked,
 // the tokenizer loaded (when the job names one), the inputs listed and planned.
 type prepared struct {
+	out     string       // the output directory, as the job names it
+	lock    *outdir.Lock // held until release
 	log     *slog.Logger
 	workers int
 	info    RunInfo
@@ -162,10 +166,13 @@ type prepared struct {
 	shards  []shard.Spec
 }
 
-// prepare validates spec, refuses an existing output directory (unless overwriting), loads
-// the tokenizer, lists and plans the inputs, and starts the run's facts (info).
-func prepare(spec *job.Spec, opt Options) (*prepared, error) {
-	p := &prepared{log: opt.Logger, workers: opt.Workers}
+// prepare validates spec, takes the output's lock (refusing a second run into the same
+// output), refuses an output that overlaps an input or that may not be replaced
+// (outdir.Check), removes the leftovers of earlier runs that were killed, loads the tokenizer,
+// lists and plans the inputs, and starts the run's facts (info). The caller calls release
+// when the run is over, published or failed.
+func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
+	p = &prepared{out: spec.Output.Dir, log: opt.Logger, workers: opt.Workers}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -177,7 +184,20 @@ func prepare(spec *job.Spec, opt Options) (*prepared, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if err := shard.CheckOutput(spec.Output.Dir, spec.Output.Overwrite); err != nil {
+	lock, err := outdir.Acquire(p.out)
+	if err != nil {
+		return nil, err
+	}
+	p.lock = lock
+	defer func() {
+		if err != nil {
+			lock.Release()
+		}
+	}()
+	if err := outdir.Check(p.out, inputRoots(spec, opt.BaseDir), outdir.KindJob, spec.Output.Overwrite); err != nil {
+		return nil, err
+	}
+	if err := p.cleanLeftovers(); err != nil {
 		return nil, err
 	}
 	if spec.Tokenizer != "" { // validate jobs may have none; it bounds their token ids
@@ -189,9 +209,15 @@ func prepare(spec *job.Spec, opt Options) (*prepared, error) {
 		p.tk = tk
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()
 	}
-	var err error
 	p.inputs, err = planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
 	if err != nil {
+		return nil, err
+	}
+	listed := make([]string, len(p.inputs))
+	for i, in := range p.inputs {
+		listed[i] = in.Path
+	}
+	if err := outdir.CheckInputs(p.out, listed); err != nil {
 		return nil, err
 	}
 	if p.shards, err = planner.Plan(spec, p.inputs); err != nil {
@@ -204,6 +230,42 @@ func prepare(spec *job.Spec, opt Options) (*prepared, error) {
 	p.info.PlanSeconds = time.Since(p.info.Started).Seconds()
 	p.log.Debug("planned", "kind", spec.Kind, "inputs", len(p.inputs), "shards", len(p.shards), "workers", p.workers)
 	return p, nil
+}
+
+// inputRoots are the spec's input paths (files, directories, globs), relative ones joined to
+// baseDir as planner.List joins them.
+func inputRoots(spec *job.Spec, baseDir string) []string {
+	paths := make([]string, len(spec.Inputs))
+	for i, in := range spec.Inputs {
+		paths[i] = in.Path
+		if baseDir != "" && !filepath.IsAbs(in.Path) {
+			paths[i] = filepath.Join(baseDir, in.Path)
+		}
+	}
+	return paths
+}
+
+// cleanLeftovers removes what earlier runs into the output left when they were killed (the
+// lock is held, so no run is using them) and says so in the log, once.
+func (p *prepared) cleanLeftovers() error {
+	removed, err := outdir.Clean(p.out)
+	if len(removed) > 0 {
+		p.log.Info("removed the temporary files of an earlier run that did not finish",
+			"output", p.out, "removed", outdir.Describe(removed), "bytes", outdir.TotalBytes(removed))
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: removing the temporary files of an earlier run: %w (remove them, or run `tokenmill clean %s`)", p.out, err, p.out)
+	}
+	return nil
+}
+
+// release ends a prepared run: a failed run's error says which temporary files remain
+// beside the output, if any, and the output's lock is released.
+func (p *prepared) release(err *error) {
+	if *err != nil {
+		*err = outdir.WithLeftovers(*err, p.out)
+	}
+	p.lock.Release()
 }
 
 // execute runs the shards with run (shard.Execute or shard.ExecuteRecords) on workers

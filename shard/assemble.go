@@ -66,11 +66,14 @@ type bucketAssembly struct {
 	chunks chan []byte
 }
 
-// NewAssembler checks the output directory (refused when it exists, unless env.Overwrite),
-// resolves the job's dtype, creates the temporary output directory and its files, and starts
-// one goroutine per split and length waiting for results. shards is the plan's shard count.
-// The caller must call Finish or Abort.
+// NewAssembler checks the output directory (CheckOutput: refused when it overlaps an input,
+// when it is not a previous output, and when it exists unless env.Overwrite), resolves the
+// job's dtype, creates the temporary output directory and its files, and starts one goroutine
+// per split and length waiting for results. shards is the plan's shard count. The caller
+// must call Finish or Abort. Its errors, and the Assembler's, name the output directory
+// where they concern the temporary one.
 func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeEnv) (a *Assembler, err error) {
+	defer func() { err = namedOutput(err, env.OutDir, spec.Name) }()
 	maxID := uint32(max(env.Tokenizer.VocabSize()-1, 0))
 	if spec.Remainder == job.RemainderPad {
 		pad, err := padID(spec, env.Tokenizer)
@@ -87,7 +90,7 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
+	if err := CheckOutput(spec, env.OutDir, env.Inputs, env.Overwrite); err != nil {
 		return nil, err
 	}
 	a = &Assembler{spec: spec, env: env, dtName: string(dt), results: make([]*Result, shards), leased: -1, staged: map[string]int{},
@@ -344,7 +347,7 @@ func (a *Assembler) stop(err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.err == nil {
-		a.err = err
+		a.err = namedOutput(err, a.env.OutDir, a.spec.Name)
 	}
 	a.stopped = true
 	a.cond.Broadcast()
@@ -410,6 +413,7 @@ func (a *Assembler) run(b *bucketAssembly) {
 // it returns.
 func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, err error) {
 	defer func() {
+		err = namedOutput(err, a.env.OutDir, a.spec.Name)
 		if err != nil {
 			a.Abort()
 		}
@@ -449,7 +453,7 @@ func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, 
 	if err := concatRejects(rs, shifts, a.env.StagingDir, filepath.Join(a.tmp, m.Rejects.Path)); err != nil {
 		return nil, err
 	}
-	if err := writeMetaAndPublish(a.tmp, a.env, m, a.spec.Name); err != nil {
+	if err := writeMetaAndPublish(a.tmp, a.spec, a.env, m); err != nil {
 		return nil, err
 	}
 	a.done = true

@@ -78,14 +78,20 @@ func TestFinalize_OutputsMatchManifest(t *testing.T) {
 	}
 }
 
+// TestFinalize_ExistingOutput: an earlier output is refused without overwrite and replaced
+// with it (its outputs that the new job does not write, train_4.npy here, go), but a file
+// that tokenmill did not write keeps the directory from being replaced, overwrite or not.
 func TestFinalize_ExistingOutput(t *testing.T) {
 	tests := []struct {
 		name      string
 		overwrite bool
+		stray     bool
 		wantErr   string
 	}{
-		{"refused", false, "exists"},
-		{"overwritten", true, ""},
+		{"refused", false, false, "exists"},
+		{"overwritten", true, false, ""},
+		{"stray file refused", false, true, "stale.txt, which tokenmill did not write"},
+		{"stray file refused with overwrite", true, true, "stale.txt, which tokenmill did not write"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,23 +101,33 @@ func TestFinalize_ExistingOutput(t *testing.T) {
 			if _, err := runJob(t, s); err != nil {
 				t.Fatal(err)
 			}
-			stale := writeFile(t, s.Output.Dir, "stale.txt", "old")
+			old := filepath.Join(s.Output.Dir, "train_4.npy")
+			if _, err := os.Stat(old); err != nil {
+				t.Fatal(err)
+			}
+			var stale string
+			if tt.stray {
+				stale = writeFile(t, s.Output.Dir, "stale.txt", "old")
+			}
+			s.SequenceLengths = []int{2}
 			s.Output.Overwrite = tt.overwrite
 			_, err := runJob(t, s)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
-				if _, err := os.Stat(stale); err != nil {
-					t.Errorf("refused run touched the old output: %v", err)
+				for _, p := range []string{old, stale} {
+					if _, err := os.Stat(p); p != "" && err != nil {
+						t.Errorf("refused run touched the old output: %v", err)
+					}
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := os.Stat(stale); !os.IsNotExist(err) {
-				t.Errorf("overwrite kept a stale file")
+			if _, err := os.Stat(old); !os.IsNotExist(err) {
+				t.Errorf("overwrite kept an output of the earlier job")
 			}
 			siblings, _ := filepath.Glob(filepath.Join(dir, ".out.*"))
 			if len(siblings) != 0 {

@@ -2,52 +2,59 @@ package shard
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/planner"
 )
 
-// CheckOutput refuses an existing output directory unless overwrite is set. A directory
-// holding nothing but the staging area (.staging) does not count as an output.
-func CheckOutput(outDir string, overwrite bool) error {
-	fi, err := os.Stat(outDir)
-	if errors.Is(err, os.ErrNotExist) || overwrite {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("output %s exists and is not a directory (use --overwrite to replace it)", outDir)
-	}
-	entries, err := os.ReadDir(outDir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.Name() != ".staging" {
-			return fmt.Errorf("output directory %s exists (use --overwrite or output.overwrite: true to replace it)", outDir)
+// CheckOutput refuses an output directory that overlaps the job's inputs, and an existing
+// one that is not a previous tokenmill output or, without overwrite, one that is (see
+// outdir.Check). A directory holding nothing but the staging area (.staging) does not count
+// as an output. The inputs checked are the listed files (inputs) and the spec's absolute
+// input paths: relative ones are resolved by the caller that knows their base directory
+// (runner.Run checks them before it starts).
+func CheckOutput(spec *job.Spec, outDir string, inputs []planner.Input, overwrite bool) error {
+	return outdir.Check(outDir, inputPaths(spec, inputs), outdir.KindJob, overwrite)
+}
+
+// inputPaths are the paths CheckOutput compares the output with.
+func inputPaths(spec *job.Spec, inputs []planner.Input) []string {
+	var paths []string
+	for _, in := range spec.Inputs {
+		if filepath.IsAbs(in.Path) {
+			paths = append(paths, in.Path)
 		}
 	}
-	return nil
+	for _, in := range inputs {
+		paths = append(paths, in.Path)
+	}
+	return paths
 }
 
 // tempSibling names a hidden directory beside out: .<base>.<kind>-<job>.
 func tempSibling(out, kind, jobName string) string {
-	out = filepath.Clean(out)
-	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+"."+kind+"-"+jobName)
+	return outdir.TempPath(out, kind, jobName)
 }
 
-// publish renames the finished tmp directory to out. An existing out (an older output, or
-// only the staging area) is first moved aside and removed once the new one is in place, so a
+// namedOutput rewrites an error of a job's finalize that names one of the temporary
+// directories beside out to name out, the directory the user gave.
+func namedOutput(err error, out, jobName string) error {
+	return outdir.NameOutput(err, out, tempSibling(out, "tmp", jobName), tempSibling(out, "old", jobName))
+}
+
+// publish renames the finished tmp directory to env.OutDir. An existing output (an older
+// output, or only the staging area) is first checked again (CheckOutput: a file may have
+// appeared in it during the run), moved aside and removed once the new one is in place, so a
 // reader sees either the old complete output or the new one, never a mix.
-func publish(tmp, out string, overwrite bool, jobName string) error {
-	if err := CheckOutput(out, overwrite); err != nil {
+func publish(tmp string, spec *job.Spec, env FinalizeEnv) error {
+	out := env.OutDir
+	if err := CheckOutput(spec, out, env.Inputs, env.Overwrite); err != nil {
 		return err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -55,7 +62,7 @@ func publish(tmp, out string, overwrite bool, jobName string) error {
 	}
 	old := ""
 	if _, err := os.Lstat(out); err == nil {
-		old = tempSibling(out, "old", jobName)
+		old = tempSibling(out, "old", spec.Name)
 		if err := os.RemoveAll(old); err != nil {
 			return err
 		}
@@ -200,7 +207,7 @@ func truncate(s string, n int) string {
 
 // writeMetaAndPublish writes run.json (when the run gives one) and then manifest.json, last of
 // all the outputs, into tmp, and publishes tmp as the job's output directory.
-func writeMetaAndPublish(tmp string, env FinalizeEnv, manifest any, jobName string) error {
+func writeMetaAndPublish(tmp string, spec *job.Spec, env FinalizeEnv, manifest any) error {
 	if env.RunInfo != nil {
 		if err := writeJSON(filepath.Join(tmp, "run.json"), env.RunInfo); err != nil {
 			return err
@@ -209,5 +216,5 @@ func writeMetaAndPublish(tmp string, env FinalizeEnv, manifest any, jobName stri
 	if err := writeJSON(filepath.Join(tmp, "manifest.json"), manifest); err != nil {
 		return err
 	}
-	return publish(tmp, env.OutDir, env.Overwrite, jobName)
+	return publish(tmp, spec, env)
 }

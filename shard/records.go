@@ -244,8 +244,10 @@ const (
 
 // FinalizeRecords merges the results of a validate or convert job (one per shard of the plan
 // shards, any order) in shard order and publishes the job's output directory, replacing it
-// only with env.Overwrite. env.Tokenizer, env.StagingDir and env.Workers are unused.
+// only with env.Overwrite (see CheckOutput); its errors name the output directory where they
+// concern the temporary one. env.Tokenizer, env.StagingDir and env.Workers are unused.
 func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results []RecordsResult, env FinalizeEnv) (m *RecordsManifest, err error) {
+	defer func() { err = namedOutput(err, env.OutDir, spec.Name) }()
 	rs := append([]RecordsResult(nil), results...)
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Index < rs[j].Index })
 	if len(rs) != len(shards) {
@@ -274,7 +276,7 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	if m.Inputs, err = inputInfos(env.Inputs, digests); err != nil {
 		return nil, err
 	}
-	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
+	if err := CheckOutput(spec, env.OutDir, env.Inputs, env.Overwrite); err != nil {
 		return nil, err
 	}
 	tmp := tempSibling(env.OutDir, "tmp", spec.Name)
@@ -302,7 +304,7 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	if err != nil {
 		return nil, err
 	}
-	if err := writeMetaAndPublish(tmp, env, m, spec.Name); err != nil {
+	if err := writeMetaAndPublish(tmp, spec, env, m); err != nil {
 		return nil, err
 	}
 	return m, nil
