@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/outdir"
 )
 
 const convertUsage = `usage: tokenmill convert INPUT... --to hf|jsonl|parquet [--overwrite] OUT
@@ -25,7 +26,9 @@ file or a Parquet file. Nested values keep their shape (messages stay a list of 
 // to write. Two passes keep memory bounded, unlike from_list. A record that is not a JSON
 // object, malformed JSON or a type clash stops the conversion with the record's location
 // (exit 1): conversion does not drop data; run `tokenmill validate` first to find it all.
-// CSV cells stay strings (no pandas-style type guessing: "007" is an id, not 7).
+// CSV cells stay strings (no pandas-style type guessing: "007" is an id, not 7). OUT is
+// refused when it overlaps an input, and replaced (--overwrite) only when it is a file or
+// a dataset tokenmill could have written (guardOutput).
 func cmdConvert(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -40,8 +43,19 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	inputs, out := fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1)
+	kind := outdir.KindFile
+	if *to == "hf" {
+		kind = outdir.KindHF
+	}
+	lock, err := guardOutput(out, inputs, kind, *overwrite, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill convert:", err)
+		return 1
+	}
+	defer lock.Release()
 	n, err := convertRecords(inputs, out, *to, *overwrite)
 	if err != nil {
+		err = namedWriterErr(err, out)
 		fmt.Fprintln(stderr, "tokenmill convert:", err)
 		return 1
 	}

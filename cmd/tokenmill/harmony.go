@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/tokenizer"
 	"github.com/tokenmill/tokenmill/validate"
 )
@@ -28,7 +29,8 @@ document's encode_harmony_messages and writes an HF save_to_disk dataset with a 
 // JSON, not from decoded maps, so that tool-call arguments keep their key order, which
 // json.dumps (and so the encoded text) depends on. A record whose messages cannot be encoded
 // stops the command with its location (exit 1): a training set must not silently lose
-// trajectories.
+// trajectories. OUT_DIR is refused when it overlaps IN, and replaced (--overwrite) only when it
+// holds nothing but an HF dataset's files (guardOutput).
 func cmdHarmony(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "encode" {
 		fmt.Fprint(stderr, harmonyUsage)
@@ -55,8 +57,15 @@ func cmdHarmony(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	lock, err := guardOutput(fs.Arg(1), []string{fs.Arg(0)}, outdir.KindHF, *overwrite, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "tokenmill harmony:", err)
+		return 1
+	}
+	defer lock.Release()
 	n, err := harmonyEncodeFile(fs.Arg(0), fs.Arg(1), *dev, tk, *overwrite)
 	if err != nil {
+		err = namedWriterErr(err, fs.Arg(1))
 		fmt.Fprintln(stderr, "tokenmill harmony:", err)
 		return 1
 	}

@@ -22,6 +22,7 @@ commands:
   harmony     encode chat messages in the Harmony format (harmony encode IN OUT_DIR)
   check-lora  flag LoRA target_modules that miss MoE expert layers
   inspect     show columns, counts, the first example and its decoded tokens (inspect PATH)
+  clean       remove the temporary files that killed runs left beside an output (clean OUT)
 
 Run "tokenmill COMMAND --help" for a command's flags.
 `
@@ -50,6 +51,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdHarmony(args[1:], stdout, stderr)
 	case "inspect":
 		return cmdInspect(args[1:], stdout, stderr)
+	case "clean":
+		return cmdClean(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -189,3 +189,10 @@ type namedError struct {
 
 func (e *namedError) Error() string { return e.msg }
 func (e *namedError) Unwrap() error { return e.err }
+
+// WriterTemp is the temporary sibling in which formats' dataset and file writers build out
+// (`tokenmill convert`, `harmony encode`): .<base>.tmp.
+func WriterTemp(out string) string {
+	out = filepath.Clean(out)
+	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp")
+}
