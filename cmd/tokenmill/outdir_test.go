@@ -323,4 +323,3 @@ func TestClean_Usage(t *testing.T) {
 		}
 	}
 }
-
