@@ -134,8 +134,8 @@ type Output struct {
 	// train_<L>.npy, val_<L>.npy]. seed: train/, val/, pretrain.npy, val.npy; needs exactly one
 	// sequence length.
 	Layout Layout `json:"layout"`
-	// Overwrite (output.overwrite) allows replacing an existing output directory [false]. It
-	// is an operational switch, not part of what the job computes, so it is left out of the
+	// Overwrite (output.overwrite) allows replacing an existing output directory that is a
+	// previous tokenmill output (see internal/outdir) [false]. It is an operational switch, not part of what the job computes, so it is left out of the
 	// canonical JSON; the CLI may expose it as a flag only.
 	Overwrite bool `json:"-"`
 }
