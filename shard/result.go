@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
@@ -51,7 +52,7 @@ type Env struct {
 
 // StagingDir returns the staging root of a job whose output directory is outDir.
 func StagingDir(outDir, jobName string) string {
-	return filepath.Join(outDir, ".staging", jobName)
+	return filepath.Join(outDir, outdir.StagingName, jobName)
 }
 
 // attemptDir is the relative staging directory of one attempt of one shard.
