@@ -27,10 +27,8 @@ func runBadInput(t *testing.T, file, content string) (*job.Spec, string, *Summar
 	t.Helper()
 	dir := t.TempDir()
 	in := writeBytes(t, dir, file, []byte(content))
-	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
-	opt := quietOptions(1)
-	opt.MaxRecord = 1024
-	sum, err := runSpec(t, s, opt)
+	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction, s.MaxRecordBytes = 1, 1024 }, in)
+	sum, err := runSpec(t, s, quietOptions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +53,7 @@ func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
 		{"empty text", `{"text":""}` + "\n", 0, "Field 'text' is empty after stripping", 1},
 		{"whitespace text", `{"text":" \t\n\u3000 "}` + "\n", 0, "Field 'text' is empty after stripping", 1},
 		{"invalid UTF-8", "{\"text\":\"ok\"}\n{\"text\":\"bad \xff\xfe bytes\"}\n", 1, "Field 'text' is not valid UTF-8", 2},
-		{"over-long record", `{"text":"a"}` + "\n" + long + "\n" + `{"text":"b"}` + "\n", 2, "exceeds the limit of 1024 bytes", 2},
+		{"over-long record", `{"text":"a"}` + "\n" + long + "\n" + `{"text":"b"}` + "\n", 2, "exceeds max_record_bytes (1024 bytes)", 2},
 		{"BOM is not a reject", "\xef\xbb\xbf{\"text\":\"bom\"}\n", 1, "", 0},
 		{"CRLF is not a reject", "{\"text\":\"a\"}\r\n{\"text\":\"b\"}\r\n", 2, "", 0},
 		{"blank lines are skipped", "\n\n{\"text\":\"a\"}\n   \n\n{\"text\":\"b\"}", 2, "", 0},

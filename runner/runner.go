@@ -23,10 +23,10 @@ import (
 type Options struct {
 	// Workers is the number of shards executed at once; <= 0 means runtime.NumCPU().
 	Workers int
-	// BaseDir resolves relative input paths; "" is the current directory.
+	// BaseDir is the directory the spec's relative paths (inputs, output.dir, a tokenizer
+	// file) resolve against, as job.Spec.ResolvePaths does; "" is the current directory. The
+	// CLI's specs (job.Load) arrive with absolute paths already.
 	BaseDir string
-	// MaxRecord bounds one record in bytes; 0 means formats.DefaultMaxRecord.
-	MaxRecord int64
 	// BatchBytes is the text of the batches a shard hands to idle workers (shard.Helpers);
 	// 0 means shard.BatchBytes.
 	BatchBytes int
@@ -86,6 +86,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	if err != nil {
 		return nil, err
 	}
+	spec = p.spec
 	tk, info, inputs, shards, workers := p.tk, p.info, p.inputs, p.shards, p.workers
 	fr, err := shard.NewFraming(spec, tk)
 	if err != nil {
@@ -105,7 +106,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 			cleanup(staging, spec.Output.Dir, outExisted)
 		}
 	}()
-	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{},
+	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, Progress: &shard.Progress{},
 		Helpers: shard.NewHelpers(workers, opt.BatchBytes)}
 	// The assembler appends each shard's rows to the outputs as soon as the shards before it
 	// are done, beside the running shards; Finish then does what is left.
@@ -154,6 +155,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 // prepared is what every kind of run does before executing its shards: the spec checked,
 // the tokenizer loaded (when the job names one), the inputs listed and planned.
 type prepared struct {
+	spec    *job.Spec // the caller's, with its paths resolved against Options.BaseDir
 	log     *slog.Logger
 	workers int
 	info    RunInfo
@@ -162,10 +164,15 @@ type prepared struct {
 	shards  []shard.Spec
 }
 
-// prepare validates spec, refuses an existing output directory (unless overwriting), loads
-// the tokenizer, lists and plans the inputs, and starts the run's facts (info).
+// prepare makes the spec's paths absolute (on a copy), validates it, refuses an existing
+// output directory (unless overwriting), loads the tokenizer, lists and plans the inputs, and
+// starts the run's facts (info).
 func prepare(spec *job.Spec, opt Options) (*prepared, error) {
-	p := &prepared{log: opt.Logger, workers: opt.Workers}
+	spec = spec.Clone()
+	if err := spec.ResolvePaths(opt.BaseDir); err != nil {
+		return nil, err
+	}
+	p := &prepared{spec: spec, log: opt.Logger, workers: opt.Workers}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -190,7 +197,7 @@ func prepare(spec *job.Spec, opt Options) (*prepared, error) {
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()
 	}
 	var err error
-	p.inputs, err = planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
+	p.inputs, err = planner.List(spec, planner.ListOptions{RowGroups: parquetRowGroups})
 	if err != nil {
 		return nil, err
 	}
