@@ -68,6 +68,9 @@ type RunInfo struct {
 	Stages Stages `json:"stages"`
 	// StagingBytes is what the shards wrote to the staging area (rows and rejects).
 	StagingBytes int64 `json:"staging_bytes"`
+	// Warnings are shard.Warnings of a pretraining job: empty buckets, tails of more than
+	// half a split dropped, val outputs of val_fraction 0. WriteSummary prints them.
+	Warnings []string `json:"warnings"`
 }
 
 // Stages is where the time of execute and finalize went.
@@ -112,7 +115,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	// are done, beside the running shards; Finish then does what is left.
 	asm, err := shard.NewAssembler(ctx, spec, len(shards), shard.FinalizeEnv{OutDir: spec.Output.Dir,
 		StagingDir: staging, Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers,
-		RunInfo: &info, Timings: &info.Stages.Finalize})
+		RunInfo: &info, Timings: &info.Stages.Finalize, Warnings: &info.Warnings})
 	if err != nil {
 		return nil, err
 	}
