@@ -83,7 +83,11 @@ func (h *hfRecordReader) Next() (rec Record, err error) {
 		}
 		idx := rb.Schema().FieldIndices(h.opt.Field)
 		if len(idx) == 0 {
-			return Record{}, fmt.Errorf("formats: %s: no column %q", h.file, h.opt.Field)
+			names := make([]string, rb.Schema().NumFields())
+			for i := range names {
+				names[i] = rb.Schema().Field(i).Name
+			}
+			return Record{}, fmt.Errorf("formats: %s: no column %q (its columns: %s)", h.file, h.opt.Field, quoteNames(names))
 		}
 		if err := checkTextType(rb.Column(idx[0]).DataType()); err != nil {
 			return Record{}, fmt.Errorf("formats: %s: column %q %v", h.file, h.opt.Field, err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -101,7 +103,12 @@ func (p *parquetReader) init() error {
 	}
 	col := md.Schema.ColumnIndexByName(p.opt.Field)
 	if col < 0 {
-		return fmt.Errorf("formats: %s: no column %q", p.path, p.opt.Field)
+		root := md.Schema.Root()
+		names := make([]string, root.NumFields())
+		for i := range names {
+			names[i] = root.Field(i).Name()
+		}
+		return fmt.Errorf("formats: %s: no column %q (its columns: %s)", p.path, p.opt.Field, quoteNames(names))
 	}
 	// The column's type as Arrow reads it (the file's Arrow schema, when it has one, names
 	// string, large_string or binary): the column the user named must be text, whatever
@@ -274,4 +281,16 @@ func recoverAt(err *error, file func() string, what string, n int64) {
 
 func panicErr(path, where string, r any) error {
 	return fmt.Errorf("formats: %s: %s: corrupt input (decoder panic: %v)", path, where, r)
+}
+
+// quoteNames lists column names for an error: "id", "body" (or "none").
+func quoteNames(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -227,7 +227,7 @@ func TestParquet_RowGroups(t *testing.T) {
 		opt  Options
 		want string
 	}{
-		{Options{Field: "body"}, `no column "body"`},
+		{Options{Field: "body"}, `no column "body" (its columns: "id", "text")`},
 		{Options{Field: "id"}, "not a string column"},
 		{Options{RowGroups: &RowGroups{2, 4}}, "out of range"},
 	} {

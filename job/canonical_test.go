@@ -22,6 +22,16 @@ func TestSpec_CanonicalJSON(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("CanonicalJSON =\n%s\nwant\n%s", got, want)
 	}
+	// max_record_bytes is written only when it is not the default.
+	s.MaxRecordBytes = 1 << 10
+	got, err = s.CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = strings.Replace(want, `"shard_size":67108864,`, `"shard_size":67108864,"max_record_bytes":1024,`, 1)
+	if string(got) != want {
+		t.Fatalf("CanonicalJSON with max_record_bytes =\n%s\nwant\n%s", got, want)
+	}
 }
 
 func TestSpec_CanonicalJSONRoundTrip(t *testing.T) {
@@ -29,6 +39,7 @@ func TestSpec_CanonicalJSONRoundTrip(t *testing.T) {
 		exampleYAML,
 		specWith(map[string]string{"remainder": "pad", "pad_id": "3", "val_fraction": "1e-7", "seed": "18446744073709551615"}),
 		specWith(map[string]string{"shard_size": "1.5GiB", "output": "{dtype: auto, layout: seed, overwrite: true}", "sequence_lengths": "[8192]"}),
+		specWith(map[string]string{"max_record_bytes": "1KiB"}),
 	}
 	for i, y := range variants {
 		s, err := Parse([]byte(y))

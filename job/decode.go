@@ -13,15 +13,25 @@ import (
 )
 
 // KeyError is a problem with one key of a spec. Key is the key's path, e.g. "output.dtype" or
-// "sequence_lengths[1]"; Line is the YAML line (0 when unknown, e.g. for flags).
+// "sequence_lengths[1]"; Line is the YAML line (0 when unknown, e.g. for flags); File is the
+// job file the key was written in ("" when unknown: Decode and Validate do not know it, Load
+// does).
 type KeyError struct {
+	File string
 	Key  string
 	Line int
 	Msg  string
 }
 
+// Error says "job.yaml:5: sequence_lengths[0]: must be > 0, got 0" with a file and a line,
+// "job.yaml: name: required" with a file only, "seed: expected ... (line 2)" with a line only.
 func (e *KeyError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
+	case e.File != "":
+		return fmt.Sprintf("%s: %s: %s", e.File, e.Key, e.Msg)
+	case e.Line > 0:
 		return fmt.Sprintf("%s: %s (line %d)", e.Key, e.Msg, e.Line)
 	}
 	return fmt.Sprintf("%s: %s", e.Key, e.Msg)
@@ -44,30 +54,42 @@ func Parse(b []byte) (*Spec, error) {
 // unknown or duplicate key, a value of the wrong type (a quoted "5" for an integer), a null value
 // or a second YAML document is an error naming the key.
 func Decode(b []byte) (*Spec, error) {
+	s, _, err := decode(b)
+	if err != nil && !errors.As(err, new(*KeyError)) {
+		return nil, fmt.Errorf("job: %w", err)
+	}
+	return s, err
+}
+
+// decode is Decode, also returning the line of each key written (see keyLines), and the YAML
+// package's own errors unwrapped.
+func decode(b []byte) (*Spec, keyLines, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var doc yaml.Node
 	s := DefaultSpec()
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return s, nil // empty document: defaults only
+			return s, keyLines{}, nil // empty document: defaults only
 		}
-		return nil, fmt.Errorf("job: %w", err)
+		return nil, nil, err
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("job: a spec is one YAML document")
+		return nil, nil, errors.New("a spec is one YAML document")
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
-			return s, nil
+			return s, keyLines{}, nil
 		}
 		root = root.Content[0]
 	}
 	if err := (decoder{}).spec(root, s); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s, nil
+	lines := keyLines{}
+	lines.add(root, "")
+	return s, lines, nil
 }
 
 // decoder turns nodes into values. With flag set, nodes come from command-line strings: they

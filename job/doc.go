@@ -5,9 +5,13 @@
 // keys, duplicate keys, wrong types and missing values are refused with an error that names the
 // key, e.g. "output.dtype: ..." or "sequence_lengths[1]: must be > 0"), completed with the
 // defaults of DefaultSpec, and checked by Validate. The same keys can be set from command-line
-// flags through Spec.Set, or through BindFlags and Overrides, which the CLI uses. CanonicalJSON
-// gives the deterministic form recorded in the job's manifest; Parse accepts it back, since JSON
-// is YAML.
+// flags through Spec.Set, or through BindFlags and Overrides. Load does what the CLI needs in
+// one call: read a job file, make its relative paths absolute against the file's directory
+// (ResolvePaths) and those of the flags against the current directory, validate, and name the
+// file and line in every error ("job.yaml:5: sequence_lengths[0]: must be > 0, got 0").
+// CanonicalJSON gives the deterministic form recorded in the job's manifest (with the paths as
+// the run saw them: absolute when the spec came through Load); Parse accepts it back, since
+// JSON is YAML.
 //
 // Kinds: a spec's kind key (Spec.Kind) is pretrain (the default: tokenize and pack), validate
 // (check every record against one stage of the data formats document and write a report) or

@@ -89,6 +89,10 @@ var fields = []field{
 		s.ShardSize, err = d.size(n, k)
 		return err
 	}},
+	{key: "max_record_bytes", usage: "longest record read, e.g. 64MiB; longer ones are rejected", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
+		s.MaxRecordBytes, err = d.size(n, k)
+		return err
+	}},
 	{key: "eos", usage: "append the end-of-text token after each document", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
 		s.EOS, err = d.boolean(n, k)
 		return err

@@ -119,6 +119,8 @@ func TestSpec_CanonicalJSONByKind(t *testing.T) {
 			`"stage":"sft","max_errors":5,"shard_size":67108864,"output":{"dir":"reports/sft"}}`},
 		{"convert", convertYAML, `{"kind":"convert","name":"sft-to-hf","inputs":[{"path":"raw/sft.json","format":"json"}],` +
 			`"to":"hf","shard_size":1048576,"output":{"dir":"data/sft"}}`},
+		{"convert with a record limit", convertYAML + "max_record_bytes: 1MiB\n", `{"kind":"convert","name":"sft-to-hf","inputs":[{"path":"raw/sft.json","format":"json"}],` +
+			`"to":"hf","shard_size":1048576,"max_record_bytes":1048576,"output":{"dir":"data/sft"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -81,6 +81,7 @@ func TestParse_Example(t *testing.T) {
 		SequenceLengths:   []int{512, 1024, 2048},
 		ValFraction:       0.01,
 		ShardSize:         64 << 20,
+		MaxRecordBytes:    64 << 20,
 		EOS:               true,
 		Remainder:         RemainderDrop,
 		MaxRejectFraction: 0.01,
@@ -165,6 +166,11 @@ func TestParse_Keys(t *testing.T) {
 		{"shard bad unit", map[string]string{"shard_size": "64Q"}, "shard_size: invalid size", nil},
 		{"shard negative", map[string]string{"shard_size": "-5"}, "shard_size: invalid size", nil},
 		{"shard list", map[string]string{"shard_size": "[1]"}, "shard_size: expected a size", nil},
+		// max_record_bytes
+		{"record size", map[string]string{"max_record_bytes": "1KiB"}, "", func(s *Spec) bool { return s.MaxRecordBytes == 1024 }},
+		{"record default", nil, "", func(s *Spec) bool { return s.MaxRecordBytes == DefaultMaxRecordBytes }},
+		{"record zero", map[string]string{"max_record_bytes": "0"}, "max_record_bytes: must be > 0", nil},
+		{"record bad unit", map[string]string{"max_record_bytes": "64M"}, "max_record_bytes: invalid size", nil},
 		// eos, bos
 		{"eos string", map[string]string{"eos": "yes"}, "eos: expected true or false", nil},
 		{"eos false", map[string]string{"eos": "false"}, "", func(s *Spec) bool { return !s.EOS }},

@@ -28,6 +28,8 @@ func TestSpec_Set(t *testing.T) {
 		{"seed", "010", "", func(s *Spec) bool { return s.Seed == 10 }},
 		{"shard_size", "1GB", "", func(s *Spec) bool { return s.ShardSize == 1e9 }},
 		{"shard_size", "1G", "shard_size: invalid size", nil},
+		{"max_record_bytes", "128MiB", "", func(s *Spec) bool { return s.MaxRecordBytes == 128<<20 }},
+		{"max_record_bytes", "lots", "max_record_bytes: invalid size", nil},
 		{"eos", "false", "", func(s *Spec) bool { return !s.EOS }},
 		{"bos", "true", "", func(s *Spec) bool { return s.BOS }},
 		{"bos", "maybe", "bos: expected true or false", nil},

@@ -44,6 +44,12 @@ type Spec struct {
 	Seed uint64 `json:"seed"`
 	// ShardSize (shard_size) is the target amount of input per shard, > 0 [64MiB].
 	ShardSize ByteSize `json:"shard_size"`
+	// MaxRecordBytes (max_record_bytes) bounds one record in bytes (a line, a JSON array
+	// element, a CSV row, a Parquet or HF value, a whole text file), > 0 [64MiB]. A longer
+	// record is rejected (pretrain: into rejects.jsonl, with a reason naming this key) after
+	// being skipped in bounded memory. The canonical JSON holds it only when it is not the
+	// default, so the fingerprints of specs without it stay what they were before the key.
+	MaxRecordBytes ByteSize `json:"max_record_bytes,omitempty"`
 	// EOS (eos) appends the tokenizer's end-of-text token after each document [true].
 	EOS bool `json:"eos"`
 	// BOS (bos) prepends the tokenizer's begin-of-text token before each document [false].
@@ -89,6 +95,10 @@ var convertTos = []ConvertTo{ConvertHF, ConvertJSONL, ConvertParquet}
 // DefaultMaxErrors is the default of max_errors, as `tokenmill validate --max-errors`.
 const DefaultMaxErrors = 20
 
+// DefaultMaxRecordBytes is the default of max_record_bytes: 64 MiB, the readers' own default
+// (formats.DefaultMaxRecord).
+const DefaultMaxRecordBytes ByteSize = 64 << 20
+
 // pretrainOnly lists the keys that shape tokenization, packing and the token outputs. A
 // validate or convert job refuses them, naming the key, rather than ignoring them: a key
 // that silently does nothing misleads whoever reads the spec.
@@ -96,11 +106,11 @@ var pretrainOnly = []string{"sequence_lengths", "val_fraction", "seed", "eos", "
 	"pad_id", "max_reject_fraction", "output.formats", "output.dtype", "output.layout"}
 
 // KindKeys returns the keys a job of kind k takes: every kind takes kind, name, inputs (path
-// and format; text_field is pretrain only), shard_size, output.dir and output.overwrite;
-// pretrain adds tokenizer and the packing keys; validate adds stage, max_errors and an
+// and format; text_field is pretrain only), shard_size, max_record_bytes, output.dir and
+// output.overwrite; pretrain adds tokenizer and the packing keys; validate adds stage, max_errors and an
 // optional tokenizer; convert adds to.
 func KindKeys(k Kind) []string {
-	common := []string{"kind", "name", "inputs", "shard_size", "output", "output.dir", "output.overwrite"}
+	common := []string{"kind", "name", "inputs", "shard_size", "max_record_bytes", "output", "output.dir", "output.overwrite"}
 	switch k {
 	case KindValidate:
 		return append(common, "tokenizer", "stage", "max_errors")
@@ -205,6 +215,7 @@ func DefaultSpec() *Spec {
 		SequenceLengths:   []int{2048},
 		ValFraction:       0.01,
 		ShardSize:         64 << 20,
+		MaxRecordBytes:    DefaultMaxRecordBytes,
 		EOS:               true,
 		Remainder:         RemainderDrop,
 		MaxRejectFraction: 0.01,
@@ -232,13 +243,17 @@ func (s *Spec) Clone() *Spec {
 
 // CanonicalJSON returns the spec as compact JSON with a fixed key order (the field order of
 // Spec), sizes in bytes and floats in their shortest exact form: equal specs give equal bytes.
-// Output.Overwrite is left out. Lists keep the order they were written in. A pretrain spec
-// has no kind key, so pretraining fingerprints are those of specs written before kinds
-// existed; a validate or convert spec holds its kind and only the keys its kind takes.
+// Output.Overwrite is left out, and so is MaxRecordBytes at its default. Lists keep the
+// order they were written in. A pretrain spec has no kind key, so pretraining fingerprints
+// are those of specs written before kinds existed; a validate or convert spec holds its kind and only the keys its kind takes.
 func (s *Spec) CanonicalJSON() ([]byte, error) {
-	var v any = s
+	c := *s
+	if c.MaxRecordBytes == DefaultMaxRecordBytes {
+		c.MaxRecordBytes = 0 // omitted
+	}
+	var v any = &c
 	if s.Kind != KindPretrain && s.Kind != "" {
-		v = s.recordsView()
+		v = c.recordsView()
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -273,14 +288,16 @@ type recordsView struct {
 	MaxErrors *int           `json:"max_errors,omitempty"`
 	To        ConvertTo      `json:"to,omitempty"`
 	ShardSize ByteSize       `json:"shard_size"`
-	Output    struct {
+	// MaxRecordBytes is omitted at the default, as in a pretrain spec.
+	MaxRecordBytes ByteSize `json:"max_record_bytes,omitempty"`
+	Output         struct {
 		Dir string `json:"dir"`
 	} `json:"output"`
 }
 
 func (s *Spec) recordsView() recordsView {
 	v := recordsView{Kind: s.Kind, Name: s.Name, Tokenizer: s.Tokenizer, Stage: s.Stage, To: s.To,
-		ShardSize: s.ShardSize}
+		ShardSize: s.ShardSize, MaxRecordBytes: s.MaxRecordBytes}
 	v.Inputs = make([]recordsInput, len(s.Inputs))
 	for i, in := range s.Inputs {
 		v.Inputs[i] = recordsInput{Path: in.Path, Format: in.Format}

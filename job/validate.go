@@ -109,6 +109,9 @@ func (s *Spec) Validate() error {
 	if s.ShardSize <= 0 {
 		bad("shard_size", "must be > 0, got %d", s.ShardSize)
 	}
+	if s.MaxRecordBytes <= 0 {
+		bad("max_record_bytes", "must be > 0, got %d", s.MaxRecordBytes)
+	}
 
 	switch s.Remainder {
 	case RemainderDrop:

@@ -20,17 +20,15 @@ type rejectRec struct {
 	Trunc  bool            `json:"truncated"`
 }
 
-// runBadInput runs a one-worker job over one file holding content, with every reject allowed
-// and a record limit of 1 KiB; it checks that the counts add up and returns the spec, the
+// runBadInput runs a one-worker job over one file holding content, with every reject allowed,
+// a record limit of 1 KiB and remainder: pad (a few tokens make a row); it checks that the counts add up and returns the spec, the
 // input's path and the summary.
 func runBadInput(t *testing.T, file, content string) (*job.Spec, string, *Summary) {
 	t.Helper()
 	dir := t.TempDir()
 	in := writeBytes(t, dir, file, []byte(content))
-	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
-	opt := quietOptions(1)
-	opt.MaxRecord = 1024
-	sum, err := runSpec(t, s, opt)
+	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction, s.MaxRecordBytes, s.Remainder = 1, 1024, job.RemainderPad }, in)
+	sum, err := runSpec(t, s, quietOptions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +38,7 @@ func runBadInput(t *testing.T, file, content string) (*job.Spec, string, *Summar
 
 func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
 	long := `{"text":"` + strings.Repeat("x", 5000) + `"}`
+	ok := `{"text":"ok"}` + "\n" // a job whose every record is rejected fails: no train rows
 	tests := []struct {
 		name    string
 		content string
@@ -48,14 +47,14 @@ func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
 		line    int64
 	}{
 		{"malformed JSON", `{"text":"ok"}` + "\n" + `{"text": "unterminated` + "\n", 1, "Malformed JSON: byte 22: unterminated string", 2},
-		{"non-object line", `[1, 2, 3]` + "\n", 0, "Record must be an object", 1},
-		{"missing field", `{"body":"x"}` + "\n", 0, "Missing required field 'text'", 1},
-		{"null text", `{"text":null}` + "\n", 0, "Field 'text' must be a string", 1},
-		{"number text", `{"text":42}` + "\n", 0, "Field 'text' must be a string", 1},
-		{"empty text", `{"text":""}` + "\n", 0, "Field 'text' is empty after stripping", 1},
-		{"whitespace text", `{"text":" \t\n\u3000 "}` + "\n", 0, "Field 'text' is empty after stripping", 1},
+		{"non-object line", `[1, 2, 3]` + "\n" + ok, 1, "Record must be an object", 1},
+		{"missing field", `{"body":"x"}` + "\n" + ok, 1, "Missing required field 'text'", 1},
+		{"null text", `{"text":null}` + "\n" + ok, 1, "Field 'text' must be a string", 1},
+		{"number text", `{"text":42}` + "\n" + ok, 1, "Field 'text' must be a string", 1},
+		{"empty text", `{"text":""}` + "\n" + ok, 1, "Field 'text' is empty after stripping", 1},
+		{"whitespace text", `{"text":" \t\n\u3000 "}` + "\n" + ok, 1, "Field 'text' is empty after stripping", 1},
 		{"invalid UTF-8", "{\"text\":\"ok\"}\n{\"text\":\"bad \xff\xfe bytes\"}\n", 1, "Field 'text' is not valid UTF-8", 2},
-		{"over-long record", `{"text":"a"}` + "\n" + long + "\n" + `{"text":"b"}` + "\n", 2, "exceeds the limit of 1024 bytes", 2},
+		{"over-long record", `{"text":"a"}` + "\n" + long + "\n" + `{"text":"b"}` + "\n", 2, "exceeds max_record_bytes (1024 bytes)", 2},
 		{"BOM is not a reject", "\xef\xbb\xbf{\"text\":\"bom\"}\n", 1, "", 0},
 		{"CRLF is not a reject", "{\"text\":\"a\"}\r\n{\"text\":\"b\"}\r\n", 2, "", 0},
 		{"blank lines are skipped", "\n\n{\"text\":\"a\"}\n   \n\n{\"text\":\"b\"}", 2, "", 0},
@@ -94,7 +93,7 @@ func TestRun_BadRecordsAreRejectedWithLocation(t *testing.T) {
 func TestRun_ParquetRejectsCarryRow(t *testing.T) {
 	dir := t.TempDir()
 	in := writeParquet(t, dir, "t.parquet", []string{"one", "   ", "three", "four"}, 2)
-	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction = 1 }, in)
+	s := testSpec(t, dir, func(s *job.Spec) { s.MaxRejectFraction, s.Remainder = 1, job.RemainderPad }, in)
 	if _, err := runSpec(t, s, quietOptions(2)); err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,10 @@
 // job of one compressed file, and the last shard of any job, use every worker. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
 // scheduling differs.
 //
-// Relative input paths and output.dir are taken relative to the current directory (or
-// Options.BaseDir for inputs), not to the job file. Timings, the worker count and the host
+// Relative paths of a spec (inputs, output.dir, a tokenizer file) are taken relative to
+// Options.BaseDir, else the current directory (job.Spec.ResolvePaths); the CLI hands over
+// specs whose paths job.Load made absolute against the job file's directory. The manifest
+// records the absolute paths. Timings, the worker count and the host
 // name go to out/run.json, never to manifest.json, so the data files and the manifest are
 // byte-identical whatever the number of workers.
 //

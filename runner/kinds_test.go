@@ -45,7 +45,7 @@ func TestRun_DispatchesByKind(t *testing.T) {
 				t.Fatalf("data.jsonl: %q, %v", b, err)
 			}
 		}},
-		{"pretrain", func(s *job.Spec) { s.MaxRejectFraction = 1 }, 2, func(t *testing.T, s *job.Spec, sum *Summary) {
+		{"pretrain", func(s *job.Spec) { s.MaxRejectFraction, s.Remainder = 1, job.RemainderPad }, 2, func(t *testing.T, s *job.Spec, sum *Summary) {
 			if sum.Manifest == nil || sum.Records != nil || sum.Manifest.Documents.Read != 3 {
 				t.Fatalf("summary %+v", sum)
 			}

@@ -60,10 +60,9 @@ func TestRun_RejectLinesAnyShardSize(t *testing.T) {
 				s.MaxRejectFraction = 1
 				s.ShardSize = tt.shardSize
 				s.Output.Overwrite = true
+				s.MaxRecordBytes = 1024
 			}, a, b)
-			opt := quietOptions(tt.workers)
-			opt.MaxRecord = 1024
-			sum, err := runSpec(t, s, opt)
+			sum, err := runSpec(t, s, quietOptions(tt.workers))
 			if err != nil {
 				t.Fatal(err)
 			}

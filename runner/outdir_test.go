@@ -73,7 +73,7 @@ func TestRun_RefusesOutputHoldingInput(t *testing.T) {
 func TestRun_LockedOutputRefused(t *testing.T) {
 	dir := t.TempDir()
 	in := writeBytes(t, dir, "a.jsonl", []byte(`{"text":"one two three four five six seven eight"}`+"\n"))
-	s := testSpec(t, dir, nil, in)
+	s := testSpec(t, dir, func(s *job.Spec) { s.Remainder = job.RemainderPad }, in)
 	lock, err := outdir.Acquire(s.Output.Dir)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestRun_LockedOutputRefused(t *testing.T) {
 func TestRun_RemovesLeftoversOfKilledRuns(t *testing.T) {
 	dir := t.TempDir()
 	in := writeBytes(t, dir, "a.jsonl", []byte(`{"text":"one two three four five six seven eight"}`+"\n"))
-	s := testSpec(t, dir, nil, in) // job "prop"
+	s := testSpec(t, dir, func(s *job.Spec) { s.Remainder = job.RemainderPad }, in) // job "prop"
 	left := map[string]int{
 		filepath.Join(dir, ".out.tmp-other", "train_64.npy"):     1000,
 		filepath.Join(dir, ".out.old-other", "manifest.json"):    10,

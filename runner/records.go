@@ -26,6 +26,7 @@ func RunRecords(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary,
 		return nil, err
 	}
 	defer p.release(&err)
+	spec = p.spec
 	info := p.info
 	outExisted := exists(spec.Output.Dir)
 	defer func() {
@@ -33,7 +34,7 @@ func RunRecords(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary,
 			removeIfEmpty(spec.Output.Dir)
 		}
 	}()
-	env := shard.Env{Job: spec, Tokenizer: p.tk, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{}}
+	env := shard.Env{Job: spec, Tokenizer: p.tk, Progress: &shard.Progress{}}
 	t0 := time.Now()
 	results, err := execute(ctx, p.shards, env, p.workers, opt, info.InputBytes, shard.ExecuteRecords, nil)
 	if err != nil {

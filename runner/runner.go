@@ -24,10 +24,10 @@ import (
 type Options struct {
 	// Workers is the number of shards executed at once; <= 0 means runtime.NumCPU().
 	Workers int
-	// BaseDir resolves relative input paths; "" is the current directory.
+	// BaseDir is the directory the spec's relative paths (inputs, output.dir, a tokenizer
+	// file) resolve against, as job.Spec.ResolvePaths does; "" is the current directory. The
+	// CLI's specs (job.Load) arrive with absolute paths already.
 	BaseDir string
-	// MaxRecord bounds one record in bytes; 0 means formats.DefaultMaxRecord.
-	MaxRecord int64
 	// BatchBytes is the text of the batches a shard hands to idle workers (shard.Helpers);
 	// 0 means shard.BatchBytes.
 	BatchBytes int
@@ -69,6 +69,9 @@ type RunInfo struct {
 	Stages Stages `json:"stages"`
 	// StagingBytes is what the shards wrote to the staging area (rows and rejects).
 	StagingBytes int64 `json:"staging_bytes"`
+	// Warnings are shard.Warnings of a pretraining job: empty buckets, tails of more than
+	// half a split dropped, val outputs of val_fraction 0. WriteSummary prints them.
+	Warnings []string `json:"warnings"`
 }
 
 // Stages is where the time of execute and finalize went.
@@ -88,6 +91,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 		return nil, err
 	}
 	defer p.release(&err)
+	spec = p.spec
 	tk, info, inputs, shards, workers := p.tk, p.info, p.inputs, p.shards, p.workers
 	fr, err := shard.NewFraming(spec, tk)
 	if err != nil {
@@ -107,13 +111,13 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 			cleanup(staging, spec.Output.Dir, outExisted)
 		}
 	}()
-	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, MaxRecord: opt.MaxRecord, Progress: &shard.Progress{},
+	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, Progress: &shard.Progress{},
 		Helpers: shard.NewHelpers(workers, opt.BatchBytes)}
 	// The assembler appends each shard's rows to the outputs as soon as the shards before it
 	// are done, beside the running shards; Finish then does what is left.
 	asm, err := shard.NewAssembler(ctx, spec, len(shards), shard.FinalizeEnv{OutDir: spec.Output.Dir,
 		StagingDir: staging, Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers,
-		RunInfo: &info, Timings: &info.Stages.Finalize})
+		RunInfo: &info, Timings: &info.Stages.Finalize, Warnings: &info.Warnings})
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +160,8 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 // prepared is what every kind of run does before executing its shards: the spec checked,
 // the tokenizer loaded (when the job names one), the inputs listed and planned.
 type prepared struct {
-	out     string       // the output directory, as the job names it
+	spec    *job.Spec    // the caller's, with its paths resolved against Options.BaseDir
+	out     string       // the output directory, resolved
 	lock    *outdir.Lock // held until release
 	log     *slog.Logger
 	workers int
@@ -166,13 +171,17 @@ type prepared struct {
 	shards  []shard.Spec
 }
 
-// prepare validates spec, takes the output's lock (refusing a second run into the same
-// output), refuses an output that overlaps an input or that may not be replaced
-// (outdir.Check), removes the leftovers of earlier runs that were killed, loads the tokenizer,
-// lists and plans the inputs, and starts the run's facts (info). The caller calls release
-// when the run is over, published or failed.
+// prepare makes the spec's paths absolute (on a copy), validates it, takes the output's lock
+// (refusing a second run into the same output), refuses an output that overlaps an input or
+// that may not be replaced (outdir.Check), removes the leftovers of earlier runs that were
+// killed, loads the tokenizer, lists and plans the inputs, and starts the run's facts (info).
+// The caller calls release when the run is over, published or failed.
 func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
-	p = &prepared{out: spec.Output.Dir, log: opt.Logger, workers: opt.Workers}
+	spec = spec.Clone()
+	if err := spec.ResolvePaths(opt.BaseDir); err != nil {
+		return nil, err
+	}
+	p = &prepared{spec: spec, out: spec.Output.Dir, log: opt.Logger, workers: opt.Workers}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -209,7 +218,7 @@ func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 		p.tk = tk
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()
 	}
-	p.inputs, err = planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
+	p.inputs, err = planner.List(spec, planner.ListOptions{RowGroups: parquetRowGroups})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // WriteSummary prints the end-of-run table: documents, tokens, sequences per bucket,
-// rejects, throughput; for a validate or convert job, the report (validate), records and
+// rejects, throughput, then the run's warnings, one "warning: ..." line each; for a validate or convert job, the report (validate), records and
 // throughput.
 func WriteSummary(w io.Writer, s *Summary) error {
 	if s.Records != nil {
@@ -42,5 +42,16 @@ func WriteSummary(w io.Writer, s *Summary) error {
 		helped = fmt.Sprintf(" (%.2fs by idle workers)", e.Helped)
 	}
 	fmt.Fprintf(tw, "stages\tsummed over workers\tread %.2fs, tokenize %.2fs%s, write %.2fs\n", e.Read, e.Tokenize, helped, e.Write)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, warning := range r.Warnings {
+		if _, err := fmt.Fprintf(w, "warning: %s\n", warning); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -39,7 +39,7 @@ func TestRun_OverLongElementOrRowRejected(t *testing.T) {
 				row = *r.Row
 			}
 			if r.Source != in || row != tt.row || r.Line != tt.line || !r.Trunc ||
-				!strings.Contains(r.Reason, "exceeds the limit of 1024 bytes") || !strings.HasPrefix(rec, tt.prefix) || len(rec) > 4096 {
+				!strings.Contains(r.Reason, "exceeds max_record_bytes (1024 bytes)") || !strings.HasPrefix(rec, tt.prefix) || len(rec) > 4096 {
 				t.Errorf("reject %+v (row %d), record %.40q, want row %d line %d prefix %q", r, row, rec, tt.row, tt.line, tt.prefix)
 			}
 		})

@@ -204,13 +204,22 @@ zstd_file() {
 	fi
 }
 
+# abspath PATH: PATH made absolute against the current directory (a job file's relative paths
+# are relative to the file's own directory).
+abspath() {
+	case $1 in
+	/*) printf '%s\n' "$1" ;;
+	*) printf '%s\n' "$PWD/$1" ;;
+	esac
+}
+
 # pipeline_job NAME LENGTHS FORMATS DTYPE [INPUTS]: writes $OUT/pipeline-NAME.yaml; INPUTS
 # defaults to the PIPELINE_PARTS .zst files.
 pipeline_job() {
 	cat >"$OUT/pipeline-$1.yaml" <<EOF
 name: bench-$1
 inputs:
-  - path: ${5:-$(dirname "$CORPUS")/zst/part-*.jsonl.zst}
+  - path: $(abspath "${5:-$(dirname "$CORPUS")/zst/part-*.jsonl.zst}")
     format: auto
     text_field: text
 tokenizer: cl100k_base
@@ -220,7 +229,7 @@ seed: 0
 eos: true
 remainder: drop
 output:
-  dir: $OUT/pipeline-$1
+  dir: $(abspath "$OUT/pipeline-$1")
   formats: $3
   dtype: $4
 EOF
@@ -292,7 +301,7 @@ section_pipeline() {
 	local fixed=0
 	mkdir -p "$OUT/fixed"
 	echo '{"text":"hello world"}' >"$OUT/fixed/one.jsonl"
-	sed -e "s#^  - path: .*#  - path: $OUT/fixed/one.jsonl#" -e "s#^  dir: .*#  dir: $OUT/fixed/out#" \
+	sed -e "s#^  - path: .*#  - path: $(abspath "$OUT/fixed/one.jsonl")#" -e "s#^  dir: .*#  dir: $(abspath "$OUT/fixed/out")#" \
 		"$OUT/pipeline-a.yaml" >"$OUT/pipeline-fixed.yaml"
 	for r in 1 2 3; do
 		rm -rf "$OUT/fixed/out"

@@ -409,8 +409,8 @@ func (a *Assembler) run(b *bucketAssembly) {
 // manifest.json and publishes the output directory, then removes the staging area. results
 // must hold one Result per shard of the plan (any order); those already added must be the
 // same attempts. The job fails, and nothing is published, when more than
-// max_reject_fraction of the records read were rejected. Finish ends the Assembler, whatever
-// it returns.
+// max_reject_fraction of the records read were rejected, or when no train bucket holds a row.
+// Finish ends the Assembler, whatever it returns.
 func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, err error) {
 	defer func() {
 		err = namedOutput(err, a.env.OutDir, a.spec.Name)
@@ -449,6 +449,12 @@ func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, 
 	}
 	if m.Buckets, err = a.closeBuckets(m); err != nil {
 		return nil, err
+	}
+	if err := checkTrainRows(a.spec, m); err != nil {
+		return nil, err
+	}
+	if a.env.Warnings != nil {
+		*a.env.Warnings = Warnings(a.spec, m)
 	}
 	if err := concatRejects(rs, shifts, a.env.StagingDir, filepath.Join(a.tmp, m.Rejects.Path)); err != nil {
 		return nil, err

@@ -31,10 +31,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	if err != nil {
 		return Result{}, err
 	}
-	maxRecord := env.MaxRecord
-	if maxRecord <= 0 {
-		maxRecord = formats.DefaultMaxRecord
-	}
+	maxRecord := recordLimit(env.Job)
 	res = Result{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt,
 		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec)}
 	// The attempt's directory is made when the shard first stages a file (see createStaged):
@@ -447,4 +444,13 @@ func (fr Framing) Encode(dst []uint32, text []byte) []uint32 {
 		dst = append(dst, *fr.eos)
 	}
 	return dst
+}
+
+// recordLimit is the job's max_record_bytes; formats.DefaultMaxRecord for a spec without one
+// (built in code rather than from DefaultSpec).
+func recordLimit(spec *job.Spec) int64 {
+	if spec.MaxRecordBytes <= 0 {
+		return formats.DefaultMaxRecord
+	}
+	return int64(spec.MaxRecordBytes)
 }

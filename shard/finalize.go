@@ -33,6 +33,9 @@ type FinalizeEnv struct {
 	// RunInfo, when not nil, is written as run.json (timings and other facts that vary
 	// between runs), before the manifest.
 	RunInfo any
+	// Warnings, when not nil, receives the job's Warnings before RunInfo is written (so a
+	// RunInfo that points at the same slice writes them).
+	Warnings *[]string
 }
 
 // FinalizeTimings are where finalize's time went, in seconds, summed over the buckets written
@@ -48,7 +51,7 @@ type FinalizeTimings struct {
 // Finalize assembles the shards' partial outputs, in shard order, into the job's output
 // directory and returns the manifest it wrote. results must hold one Result per shard of
 // the plan (any order). The job fails, and nothing is published, when more than
-// max_reject_fraction of the records read were rejected. A caller that gets results one by
+// max_reject_fraction of the records read were rejected or no train bucket holds a row. A caller that gets results one by
 // one should hand them to an Assembler as they come instead (see NewAssembler).
 func Finalize(ctx context.Context, spec *job.Spec, results []Result, env FinalizeEnv) (*Manifest, error) {
 	a, err := NewAssembler(ctx, spec, len(results), env)

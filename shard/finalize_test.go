@@ -97,7 +97,7 @@ func TestFinalize_ExistingOutput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			in := writeFile(t, dir, "a.jsonl", `{"text":"one two three four five six seven"}`+"\n")
-			s := newSpec(t, dir, func(s *job.Spec) { s.SequenceLengths = []int{4} }, in)
+			s := newSpec(t, dir, func(s *job.Spec) { s.SequenceLengths, s.ValFraction = []int{4}, 0 }, in)
 			if _, err := runJob(t, s); err != nil {
 				t.Fatal(err)
 			}

@@ -78,7 +78,7 @@ func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult,
 	if spec.Kind == planner.KindFiles { // the planner groups files for pretraining only
 		return res, fmt.Errorf("a %s job's shard reads one file, not %d", env.Job.Kind, len(spec.Files))
 	}
-	rr, err := openShardRows(spec, env.MaxRecord, 0)
+	rr, err := openShardRows(spec, recordLimit(env.Job), 0)
 	if err != nil {
 		return res, err
 	}

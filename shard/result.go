@@ -33,8 +33,6 @@ type Env struct {
 	StagingDir string
 	// Attempt numbers the execution of the shard (from 0); each attempt has its own directory.
 	Attempt int
-	// MaxRecord bounds one record in bytes; 0 means formats.DefaultMaxRecord.
-	MaxRecord int64
 	// Progress, when not nil, receives live counts.
 	Progress *Progress
 	// Lease, when not nil, is asked at the start of a shard for the right to write its full

@@ -20,7 +20,7 @@ func reasonNotString(f string) string { return fmt.Sprintf("Field '%s' must be a
 func reasonEmpty(f string) string     { return fmt.Sprintf("Field '%s' is empty after stripping", f) }
 func reasonBadUTF8(f string) string   { return fmt.Sprintf("Field '%s' is not valid UTF-8", f) }
 func reasonTooLong(n, max int64) string {
-	return fmt.Sprintf("Record of %d bytes exceeds the limit of %d bytes", n, max)
+	return fmt.Sprintf("Record of %d bytes exceeds max_record_bytes (%d bytes)", n, max)
 }
 
 const reasonNotObject = "Record must be an object"

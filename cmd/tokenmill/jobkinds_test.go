@@ -228,7 +228,7 @@ func TestRunRecordsJob_Failures(t *testing.T) {
 		{"validate unreadable", fmt.Sprintf("kind: validate\nname: v\ninputs: [%q]\nstage: sft\n", corrupt),
 			[]string{"job failed", corrupt}},
 		{"validate pretrain key", fmt.Sprintf("kind: validate\nname: v\ninputs: [%q]\nstage: sft\neos: false\n", good),
-			[]string{"eos: not a key of kind: validate (line 5)"}},
+			[]string{"f4.yaml:5: eos: not a key of kind: validate"}},
 		{"validate without output.dir", fmt.Sprintf("kind: validate\nname: v\ninputs: [%q]\nstage: sft\n", good),
 			[]string{"output.dir: required"}},
 	}

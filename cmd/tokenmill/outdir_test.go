@@ -44,12 +44,12 @@ func TestRun_OverwriteNeverDeletesTheInputs(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string // after `run sb.yaml`
-		out  string   // the output as the error names it
+		out  string   // the output as the error names it, relative to the test's directory
 	}{
 		{"reproduction", []string{"--overwrite"}, "sb"},
 		{"without --overwrite", nil, "sb"},
-		{"./sb", []string{"--overwrite", "--output-dir", "./sb"}, "./sb"},
-		{"sb/../sb", []string{"--overwrite", "--output-dir", "sb/../sb"}, "sb/../sb"},
+		{"./sb", []string{"--overwrite", "--output-dir", "./sb"}, "sb"},
+		{"sb/../sb", []string{"--overwrite", "--output-dir", "sb/../sb"}, "sb"},
 		{"symlink to sb", []string{"--overwrite", "--output-dir", "link"}, "link"},
 		{"parent of sb", []string{"--overwrite", "--output-dir", "."}, "."},
 	}
@@ -69,7 +69,10 @@ output:
   dir: sb
 `)
 			r := runBinary(t, dir, "", append([]string{"run", "sb.yaml", "--progress", "none"}, tt.args...)...)
-			if r.Code != 1 || !strings.Contains(r.Stderr, "output "+tt.out+" holds the input sb/corpus.jsonl") {
+			// Paths are resolved (job file paths against its directory, flags against the
+			// current one), so the refusal names them absolute.
+			want := "output " + filepath.Join(dir, tt.out) + " holds the input " + filepath.Join(dir, "sb/corpus.jsonl")
+			if r.Code != 1 || !strings.Contains(r.Stderr, want) {
 				t.Errorf("exit %d, stderr %q; want 1 and a refusal naming %s and sb/corpus.jsonl", r.Code, r.Stderr, tt.out)
 			}
 			checkSurvived(t, dir, files)
@@ -92,14 +95,14 @@ func TestRun_OverwriteReplacesOnlyTokenmillOutputs(t *testing.T) {
 	if r := run(); r.Code != 0 {
 		t.Fatalf("first run: exit %d: %s", r.Code, r.Stderr)
 	}
-	if r := run(); r.Code != 1 || !strings.Contains(r.Stderr, "output directory out exists (use --overwrite") {
+	if r := run(); r.Code != 1 || !strings.Contains(r.Stderr, "output directory "+filepath.Join(dir, "out")+" exists (use --overwrite") {
 		t.Errorf("second run without --overwrite: exit %d: %s", r.Code, r.Stderr)
 	}
 	if r := run("--overwrite"); r.Code != 0 {
 		t.Fatalf("--overwrite of an earlier output: exit %d: %s", r.Code, r.Stderr)
 	}
 	notes := writeFile(t, filepath.Join(dir, "out", "notes.txt"), "mine")
-	if r := run("--overwrite"); r.Code != 1 || !strings.Contains(r.Stderr, "output out holds out/notes.txt, which tokenmill did not write") {
+	if r := run("--overwrite"); r.Code != 1 || !strings.Contains(r.Stderr, "output "+filepath.Join(dir, "out")+" holds "+notes+", which tokenmill did not write") {
 		t.Errorf("--overwrite with a stray file: exit %d: %s", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(notes); err != nil {
@@ -107,7 +110,7 @@ func TestRun_OverwriteReplacesOnlyTokenmillOutputs(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "mine", "photo.jpg"), "jpeg")
 	if r := run("--overwrite", "--output-dir", "mine"); r.Code != 1 ||
-		!strings.Contains(r.Stderr, "output mine is not a tokenmill output (it holds mine/photo.jpg and no manifest.json)") {
+		!strings.Contains(r.Stderr, "output "+filepath.Join(dir, "mine")+" is not a tokenmill output (it holds "+filepath.Join(dir, "mine", "photo.jpg")+" and no manifest.json)") {
 		t.Errorf("--overwrite of a user directory: exit %d: %s", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "mine", "photo.jpg")); err != nil {

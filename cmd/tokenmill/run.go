@@ -131,26 +131,11 @@ func writeMemProfile(path string, stderr io.Writer) {
 	}
 }
 
-// loadSpec decodes the job file (or starts from the defaults), applies the flags and
-// validates.
+// loadSpec loads the job file (or starts from the defaults), applies the flags and validates
+// (job.Load): relative paths of the file resolve against its directory, those of the flags
+// against the current directory.
 func loadSpec(path string, ov *job.Overrides) (*job.Spec, error) {
-	spec := job.DefaultSpec()
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		if spec, err = job.Decode(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if err := ov.Apply(spec); err != nil {
-		return nil, err
-	}
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	return spec, nil
+	return job.Load(path, ov)
 }
 
 // progressPrinter picks the progress display for mode.
