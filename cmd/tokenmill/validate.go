@@ -27,9 +27,11 @@ const msgMalformed = validate.MsgMalformed
 
 const validateUsage = `usage: tokenmill validate --stage STAGE [--tokenizer T] [--json] [--max-errors N] PATH...
        tokenmill validate --layout DIR [--tokenizer T] [--json] [--max-errors N]
+       tokenmill validate --rules [--stage STAGE]
 
 STAGE: pretrain | sft | dpo | lora | rust-lang | rust-agent | mutations | ipo | grpo | eval
-PATH:  an HF save_to_disk or DatasetDict directory, JSONL (.gz, .zst), a JSON array, Parquet, CSV
+PATH:  an HF save_to_disk or DatasetDict directory, JSONL (.gz, .zst), a JSON array, Parquet, CSV,
+       or a directory of such files
 exit:  0 all records valid, 1 some invalid, 2 an input could not be read
 `
 
@@ -43,9 +45,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the human summary")
 	maxErrors := fs.Int("max-errors", 20, "show the first `N` errors (negative: all)")
 	layout := fs.String("layout", "", "check a whole data `DIR` laid out as the data formats document says")
+	rules := fs.Bool("rules", false, "print the rules and messages of --stage (of every stage without it) and exit")
 	fs.Usage = func() { fmt.Fprint(stderr, validateUsage); fs.PrintDefaults() }
 	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
 		return exitUnreadable
+	}
+	if *rules {
+		return printRules(*stageName, stdout, stderr)
 	}
 	var opt validate.Options
 	if *tokName != "" {
@@ -155,6 +161,25 @@ func relTo(dir string, paths []string) []string {
 		out[i] = p
 	}
 	return out
+}
+
+// printRules prints the rules of the stage named stageName, or of every stage when it is
+// empty (see validate.WriteRules).
+func printRules(stageName string, stdout, stderr io.Writer) int {
+	stages := validate.Stages()
+	if stageName != "" {
+		st, err := validate.ParseStage(stageName)
+		if err != nil {
+			fmt.Fprintln(stderr, "tokenmill validate:", err)
+			return exitUnreadable
+		}
+		stages = []validate.Stage{st}
+	}
+	if err := validate.WriteRules(stdout, stages); err != nil {
+		fmt.Fprintln(stderr, "tokenmill validate:", err)
+		return exitUnreadable
+	}
+	return exitValid
 }
 
 // reportStatus is the exit status a report alone calls for.

@@ -333,3 +333,40 @@ func TestRunValidateJob_UnreadableInput(t *testing.T) {
 		t.Errorf("report.json of a failed job: %v", err)
 	}
 }
+
+// TestValidate_Rules checks `tokenmill validate --rules`: the rules of one stage (or of every
+// stage) on stdout, exit 0, no input needed; an unknown stage is refused.
+func TestValidate_Rules(t *testing.T) {
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		contains []string
+		stages   int
+	}{
+		{"one stage", []string{"--stage", "dpo", "--rules"}, 0, []string{
+			"stage dpo: DPO, in data/dpo/",
+			"  preference.distinct  (the record)\n      checks:  chosen and rejected differ\n      message: Responses are identical  (the document's words)\n",
+			"      message: Field '<f>' is empty after stripping  (the document's words)\n"}, 1},
+		{"harmony stage", []string{"--rules", "--stage", "rust-agent"}, 0, []string{
+			"  agent.tool_calls  text\n", "      message: Missing <|endoftext|> token  (the pipeline's words)\n"}, 1},
+		{"every stage", []string{"--rules"}, 0, []string{"stage pretrain: ", "stage eval: ",
+			"      message: Token ID <n> out of vocabulary range  (the document's words)\n"}, 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runBinary(t, "", "", append([]string{"validate"}, c.args...)...)
+			if r.Code != c.code || r.Stderr != "" || strings.Count(r.Stdout, "\nstage ")+1 != c.stages {
+				t.Fatalf("exit %d, %d stages, stderr %q\n%s", r.Code, strings.Count(r.Stdout, "\nstage ")+1, r.Stderr, r.Stdout)
+			}
+			for _, w := range c.contains {
+				if !strings.Contains(r.Stdout, w) {
+					t.Errorf("no %q in\n%s", w, r.Stdout)
+				}
+			}
+		})
+	}
+	if r := runBinary(t, "", "", "validate", "--rules", "--stage", "rlhf"); r.Code != exitUnreadable || r.Stdout != "" || !strings.Contains(r.Stderr, `"rlhf"`) {
+		t.Errorf("unknown stage: %+v", r)
+	}
+}
