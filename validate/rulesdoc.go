@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -109,7 +110,20 @@ func writeRuleTable(b *bytes.Buffer, rules []Rule) {
 // mdCode renders s as a code span inside a Markdown table cell.
 func mdCode(s string) string { return "`" + strings.ReplaceAll(s, "|", `\|`) + "`" }
 
-// mdText renders prose for a Markdown table cell: pipes escaped, angle brackets as entities.
+// mdText renders prose for a Markdown table cell: Harmony tokens (and <|...|>) as code spans,
+// other pipes escaped and angle brackets as entities.
 func mdText(s string) string {
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+	esc := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
+	var b strings.Builder
+	last := 0
+	for _, loc := range tokenLike.FindAllStringIndex(s, -1) {
+		b.WriteString(esc.Replace(s[last:loc[0]]))
+		b.WriteString(mdCode(s[loc[0]:loc[1]]))
+		last = loc[1]
+	}
+	b.WriteString(esc.Replace(s[last:]))
+	return b.String()
 }
+
+// tokenLike matches a Harmony token, or the <|...|> that stands for any, in prose.
+var tokenLike = regexp.MustCompile(`<\|/?(?:[A-Za-z_][A-Za-z0-9_]*|\.\.\.)\|>`)
