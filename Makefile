@@ -4,7 +4,7 @@ BIN       ?= bin/tokenmill
 PKGS      ?= ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench demo lint fmt vet fuzz clean
+.PHONY: help build test bench demo lint fmt vet fuzz rules-doc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ fuzz: ## run the fuzz targets (tokenizer, JSON field extraction, input readers, 
 	$(GO) test ./formats -run '^$$' -fuzz '^FuzzExtractString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./formats -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./validate -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+
+rules-doc: ## regenerate docs/validation-rules.md from the validate package's rule table
+	$(GO) generate ./validate
 
 clean:
 	rm -rf bin

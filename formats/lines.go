@@ -28,7 +28,7 @@ type lineReader struct {
 	base       int64 // lines before firstOff, once counted for an error message; -1: not yet
 	scanned    int64 // bytes read to count the lines before a range (StartLine 0)
 	eof        bool
-	err        error
+	err        error  // the source's read error, unwrapped (see fail)
 	prefix     []byte // Raw of a too-long record
 }
 
@@ -184,14 +184,22 @@ func (l *lineReader) fill() {
 			return
 		}
 		if err != nil {
-			l.err = l.src.readErr(fmt.Sprintf("line %d, byte %d", l.absLine(l.line), l.off+int64(l.end-l.start)), err)
+			l.err = err
 			return
 		}
 		if n > 0 {
 			return
 		}
 	}
-	l.err = l.src.readErr(fmt.Sprintf("line %d", l.absLine(l.line)), io.ErrNoProgress)
+	l.err = io.ErrNoProgress
+}
+
+// fail returns the read error that fill met, with the position where the lines stop: the
+// line that could not be completed and the stream bytes read. It is called when the lines
+// read before the error are used up, so that the line is the one the error cut, not the
+// first line of the buffer fill was refilling.
+func (l *lineReader) fail() error {
+	return l.src.readErr(fmt.Sprintf("line %d, byte %d", l.absLine(l.line), l.off+int64(l.end-l.start)), l.err)
 }
 
 // discardLine consumes bytes through the next '\n' (or EOF) in bounded
@@ -221,7 +229,8 @@ func (l *lineReader) discardLine() (n int64, nl bool, err error) {
 			return n, false, nil
 		}
 		if l.err != nil {
-			return n, false, l.err
+			l.off += n
+			return n, false, l.fail()
 		}
 		l.fill()
 	}
@@ -244,7 +253,7 @@ func (l *lineReader) Next() (Record, error) {
 		i := bytes.IndexByte(l.buf[l.start:l.end], '\n')
 		if i < 0 {
 			if l.err != nil {
-				return Record{}, l.err
+				return Record{}, l.fail()
 			}
 			switch {
 			case int64(l.end-l.start) > l.opt.MaxRecord:

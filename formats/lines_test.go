@@ -209,6 +209,50 @@ func TestOpen_Errors(t *testing.T) {
 	}
 }
 
+// TestOpen_TruncatedNamesTheCutLine checks that the error of a compressed file that breaks
+// off names the line it cut (the one after the last record read) and the bytes read, not the
+// first line of the buffer being refilled when the decompressor failed.
+func TestOpen_TruncatedNamesTheCutLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, src := range []string{"testdata/real/cc_en_head-0174.jsonl.gz", "testdata/real/jargon.jsonl.zst"} {
+		t.Run(filepath.Base(src), func(t *testing.T) {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "cut-"+filepath.Base(src))
+			if err := os.WriteFile(p, b[:len(b)*2/3], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Open(p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var last Record
+			var bytesRead int64
+			for {
+				rec, err := r.Next()
+				if err == nil {
+					last, bytesRead = rec, rec.Offset+rec.Size+1
+					continue
+				}
+				if errors.Is(err, io.EOF) {
+					t.Fatal("no error for a truncated file")
+				}
+				if last.Line == 0 {
+					t.Fatalf("error before any record: %v", err)
+				}
+				want := fmt.Sprintf("line %d, byte ", last.Line+1)
+				if !strings.Contains(err.Error(), want) {
+					t.Fatalf("error %q after line %d (byte %d) does not say %q", err, last.Line, bytesRead, want)
+				}
+				return
+			}
+		})
+	}
+}
+
 // drain reads a file to the end and returns the first error other than EOF.
 func drain(path string, opt Options) error {
 	_, err := readValues(Open(path, opt))

@@ -14,6 +14,10 @@
 //
 // # Stages and rules
 //
+// Rules is the table of every rule (id, stages, field, what it checks, message, a record that
+// breaks it), from which `tokenmill validate --rules` and docs/validation-rules.md are printed;
+// its tests hold it to Check. In short:
+//
 //	pretrain    input_ids: a non-empty list of integers in [0, VocabSize), of length SeqLen
 //	sft, lora   messages: list of {role in system/user/assistant, content: string}, or text
 //	dpo         prompt, chosen, rejected: non-empty strings; chosen != rejected

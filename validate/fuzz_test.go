@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzCheck decodes arbitrary bytes as a record and runs every stage over it: no panic, and
-// every issue has a message.
+// every issue has a message and matches a rule of the stage's table (Rules).
 func FuzzCheck(f *testing.F) {
 	for _, s := range []string{
 		`{"input_ids": [1, 50000, -3, 2.5, "x"]}`,
@@ -31,6 +31,9 @@ func FuzzCheck(f *testing.F) {
 			for _, is := range CheckValue(st, v, Options{VocabSize: 100, SeqLen: 4}) {
 				if is.Message == "" {
 					t.Fatalf("%s: empty message for %s", st, data)
+				}
+				if _, ok := MatchRule(st, is); !ok && st != "nope" {
+					t.Fatalf("%s: issue %q of %s is in no rule of the table", st, is, data)
 				}
 			}
 		}

@@ -21,6 +21,38 @@ type Report struct {
 	issues    int
 	byMessage map[string]int
 	errors    []ReportError
+	unread    []ReadError
+	inputs    []string
+}
+
+// ReadError is an input that could not be read to its end: one that could not be opened, or
+// one that broke off (a truncated compressed stream, a corrupt Parquet page). The records read
+// before the break stay counted, so a report with read errors has partial counts.
+type ReadError struct {
+	// File is the input as given (for a directory whose reading broke off inside one of its
+	// files, the message names that file).
+	File string `json:"file"`
+	// Line is the 1-based line where reading stopped, for line-oriented inputs (JSONL, CSV):
+	// the one after the last record read. Row is the 0-based row where it stopped, for
+	// tabular inputs (Parquet, JSON arrays, HF .arrow files). Neither is set for an input that
+	// could not be opened, or for a directory.
+	Line int64  `json:"line,omitempty"`
+	Row  *int64 `json:"row,omitempty"`
+	// Records is the number of records read from the input before it stopped.
+	Records int `json:"records"`
+	// Message is the reader's error.
+	Message string `json:"message"`
+}
+
+// position renders where reading stopped: "line N", "row N", or "" when not known.
+func (e ReadError) position() string {
+	switch {
+	case e.Line > 0:
+		return "line " + strconv.FormatInt(e.Line, 10)
+	case e.Row != nil:
+		return "row " + strconv.FormatInt(*e.Row, 10)
+	}
+	return ""
 }
 
 // ReportError is one issue with where it was found: "file:line" for line-oriented inputs,
@@ -63,10 +95,27 @@ func (r *Report) keep(e ReportError) {
 	}
 }
 
-// Merge adds the counts and kept errors of o (for records that come after r's) to r.
+// AddReadError records an input that could not be read to its end. The report's counts are
+// partial from then on (Complete is false).
+func (r *Report) AddReadError(e ReadError) { r.unread = append(r.unread, e) }
+
+// SetInputs records the list of inputs the report covers, for a caller that chose them (the
+// files of a directory); JSON then lists them. Reports without it leave the list out.
+func (r *Report) SetInputs(files []string) { r.inputs = append([]string(nil), files...) }
+
+// ReadErrors returns a copy of the read errors, in the order they were added.
+func (r *Report) ReadErrors() []ReadError { return append([]ReadError(nil), r.unread...) }
+
+// Complete reports whether every input was read to its end, so that the counts cover all of
+// their records.
+func (r *Report) Complete() bool { return len(r.unread) == 0 }
+
+// Merge adds the counts, kept errors and read errors of o (for records that come after r's)
+// to r.
 func (r *Report) Merge(o *Report) {
 	r.MergePartial(Partial{Records: o.records, Valid: o.valid, Issues: o.issues,
 		ByMessage: o.byMessage, Errors: o.errors})
+	r.unread = append(r.unread, o.unread...)
 }
 
 // Partial is a report's counts and kept errors as a plain JSON-serialisable value: what one
@@ -131,16 +180,23 @@ func (r *Report) Errors() []ReportError { return append([]ReportError(nil), r.er
 //	{"stage":..., "records":N, "valid":N, "invalid":N, "by_message":{...}, "errors":[{"location":..., "field":..., "message":...}]}
 //
 // with by_message keys sorted, errors in order ([] when none), and <, >, & left unescaped so
-// that Harmony tokens read as themselves.
+// that Harmony tokens read as themselves. When an input could not be read to its end, the
+// counts are partial and the object says so: "unreadable" (after "invalid") is the number of
+// such inputs and "read_errors" (last) lists them, each {"file", "line" or "row", "records",
+// "message"} (see ReadError). Both are absent from the report of inputs read whole. A report
+// given its inputs (SetInputs) lists them as "inputs", after "stage".
 func (r *Report) JSON() []byte {
 	v := struct {
-		Stage     Stage          `json:"stage"`
-		Records   int            `json:"records"`
-		Valid     int            `json:"valid"`
-		Invalid   int            `json:"invalid"`
-		ByMessage map[string]int `json:"by_message"`
-		Errors    []ReportError  `json:"errors"`
-	}{r.stage, r.records, r.valid, r.Invalid(), r.byMessage, r.errors}
+		Stage      Stage          `json:"stage"`
+		Inputs     []string       `json:"inputs,omitempty"`
+		Records    int            `json:"records"`
+		Valid      int            `json:"valid"`
+		Invalid    int            `json:"invalid"`
+		Unreadable int            `json:"unreadable,omitempty"`
+		ByMessage  map[string]int `json:"by_message"`
+		Errors     []ReportError  `json:"errors"`
+		ReadErrors []ReadError    `json:"read_errors,omitempty"`
+	}{r.stage, r.inputs, r.records, r.valid, r.Invalid(), len(r.unread), r.byMessage, r.errors, r.unread}
 	if v.ByMessage == nil {
 		v.ByMessage = map[string]int{}
 	}
@@ -159,10 +215,18 @@ func (r *Report) JSON() []byte {
 func (r *Report) MarshalJSON() ([]byte, error) { return r.JSON(), nil }
 
 // WriteText writes the human summary: the counts, the issue counts by message (most frequent
-// first, ties by message), then the kept errors as "location: field: message".
+// first, ties by message), then the kept errors as "location: field: message". When an input
+// could not be read to its end, the first line says so before the counts, which it calls
+// partial, and the summary ends with where each such input stopped (the reader's error itself
+// is the caller's to print).
 func (r *Report) WriteText(w io.Writer) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "stage %s: %d records, %d valid, %d invalid\n", r.stage, r.records, r.valid, r.Invalid())
+	if n := len(r.unread); n > 0 {
+		fmt.Fprintf(&b, "stage %s: %s could not be read to the end; partial counts: %d records, %d valid, %d invalid\n",
+			r.stage, plural(n, "input"), r.records, r.valid, r.Invalid())
+	} else {
+		fmt.Fprintf(&b, "stage %s: %d records, %d valid, %d invalid\n", r.stage, r.records, r.valid, r.Invalid())
+	}
 	if len(r.byMessage) > 0 {
 		msgs := make([]string, 0, len(r.byMessage))
 		for m := range r.byMessage {
@@ -187,6 +251,29 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	if len(r.unread) > 0 {
+		b.WriteString("could not be read:\n")
+		for _, e := range r.unread {
+			switch pos := e.position(); {
+			case pos != "" && e.Records == 0:
+				fmt.Fprintf(&b, "  %s: stopped at %s, before the first record\n", e.File, pos)
+			case pos != "":
+				fmt.Fprintf(&b, "  %s: stopped at %s, after %s\n", e.File, pos, plural(e.Records, "record"))
+			case e.Records > 0:
+				fmt.Fprintf(&b, "  %s: stopped after %s\n", e.File, plural(e.Records, "record"))
+			default:
+				fmt.Fprintf(&b, "  %s: stopped before the first record\n", e.File)
+			}
+		}
+	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// plural renders "1 record", "2 records".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -107,3 +107,61 @@ func TestReport_MergeEqualsSinglePass(t *testing.T) {
 		t.Errorf("merged %s (%d issues)\nsingle %s (%d issues)", ja, a.Issues(), jall, all.Issues())
 	}
 }
+
+// TestReport_ReadErrors checks how a report with inputs that could not be read to their end
+// renders: the JSON counts them ("unreadable") and lists them ("read_errors") with where
+// reading stopped, the human summary calls the counts partial, and Merge keeps them.
+func TestReport_ReadErrors(t *testing.T) {
+	row := int64(0)
+	cases := []struct {
+		name     string
+		errs     []ReadError
+		json     string // the JSON after "invalid":N
+		textHead string
+		textTail string
+	}{
+		{"line", []ReadError{{File: "a.jsonl.zst", Line: 944, Records: 943, Message: "zstd: unexpected EOF"}},
+			`"unreadable":1,"by_message":{},"errors":[],"read_errors":[{"file":"a.jsonl.zst","line":944,"records":943,"message":"zstd: unexpected EOF"}]}`,
+			"stage sft: 1 input could not be read to the end; partial counts: 943 records, 943 valid, 0 invalid\n",
+			"could not be read:\n  a.jsonl.zst: stopped at line 944, after 943 records\n"},
+		{"row zero and not opened", []ReadError{{File: "b.parquet", Row: &row, Message: "bad page"}, {File: "gone.jsonl", Message: "no such file"}},
+			`"unreadable":2,"by_message":{},"errors":[],"read_errors":[{"file":"b.parquet","row":0,"records":0,"message":"bad page"},{"file":"gone.jsonl","records":0,"message":"no such file"}]}`,
+			"stage sft: 2 inputs could not be read to the end; partial counts: 943 records, 943 valid, 0 invalid\n",
+			"could not be read:\n  b.parquet: stopped at row 0, before the first record\n  gone.jsonl: stopped before the first record\n"},
+		{"directory", []ReadError{{File: "hf", Records: 1, Message: "bad arrow"}},
+			`"unreadable":1,"by_message":{},"errors":[],"read_errors":[{"file":"hf","records":1,"message":"bad arrow"}]}`,
+			"stage sft: 1 input could not be read to the end; partial counts: 943 records, 943 valid, 0 invalid\n",
+			"could not be read:\n  hf: stopped after 1 record\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			part := NewReport(StageSFT, 5)
+			for i := 0; i < 943; i++ {
+				part.Add(LineLocation("a.jsonl.zst", i+1), nil)
+			}
+			for _, e := range c.errs {
+				part.AddReadError(e)
+			}
+			r := NewReport(StageSFT, 5)
+			r.Merge(part)
+			if r.Complete() || len(r.ReadErrors()) != len(c.errs) {
+				t.Fatalf("Complete %v, read errors %v", r.Complete(), r.ReadErrors())
+			}
+			want := `{"stage":"sft","records":943,"valid":943,"invalid":0,` + c.json
+			if got := string(r.JSON()); got != want {
+				t.Errorf("JSON\n got %s\nwant %s", got, want)
+			}
+			var b bytes.Buffer
+			if err := r.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.String(); got != c.textHead+c.textTail {
+				t.Errorf("text\n%s\nwant\n%s%s", got, c.textHead, c.textTail)
+			}
+		})
+	}
+	r := sampleReport(2)
+	if !r.Complete() || bytes.Contains(r.JSON(), []byte("unreadable")) || bytes.Contains(r.JSON(), []byte("read_errors")) {
+		t.Errorf("a report of inputs read whole: %s", r.JSON())
+	}
+}

@@ -36,13 +36,13 @@ func dataLayout() []layoutStage {
 	}
 }
 
-// layoutResult is the outcome of one stage of a layout check.
+// layoutResult is the outcome of one stage of a layout check. Inputs that could not be read
+// (and a stage directory that could not be listed) are read errors of its report.
 type layoutResult struct {
 	stage  validate.Stage
 	dir    string
 	inputs []string
 	rep    *validate.Report
-	errs   []error
 }
 
 // validateLayout checks every stage directory that exists under root (root itself or
@@ -65,19 +65,16 @@ func validateLayout(root string, opt validate.Options, maxErrors int, asJSON boo
 			continue
 		}
 		res := layoutResult{stage: ls.stage, dir: dir, rep: validate.NewReport(ls.stage, maxErrors)}
-		inputs, err := stageInputs(dir)
+		inputs, _, err := stageInputs(dir)
 		if err != nil {
-			res.errs = append(res.errs, err)
+			res.rep.AddReadError(validate.ReadError{File: dir, Message: err.Error()})
+			fmt.Fprintln(stderr, "tokenmill validate:", err)
 		}
 		res.inputs = inputs
 		for _, in := range inputs {
 			if err := validateInput(res.rep, ls.stage, in, opt); err != nil {
-				res.errs = append(res.errs, err)
+				fmt.Fprintln(stderr, "tokenmill validate:", err)
 			}
-		}
-		for _, err := range res.errs {
-			fmt.Fprintln(stderr, "tokenmill validate:", err)
-			code = exitUnreadable
 		}
 		code = worse(code, reportStatus(res.rep))
 		results = append(results, res)
@@ -104,26 +101,23 @@ func writeLayoutText(out io.Writer, dataDir string, results []layoutResult) {
 }
 
 // writeLayoutJSON prints {"layout": DIR, "stages": [{"stage", "dir", "inputs", "report"}]}
-// in the document's stage order.
+// in the document's stage order; inputs that could not be read are the read_errors of their
+// stage's report.
 func writeLayoutJSON(out io.Writer, root string, results []layoutResult) {
 	type stageJSON struct {
 		Stage  validate.Stage   `json:"stage"`
 		Dir    string           `json:"dir"`
 		Inputs []string         `json:"inputs"`
 		Report *validate.Report `json:"report"`
-		Errors []string         `json:"read_errors"`
 	}
 	v := struct {
 		Layout string      `json:"layout"`
 		Stages []stageJSON `json:"stages"`
 	}{Layout: root, Stages: []stageJSON{}}
 	for _, r := range results {
-		s := stageJSON{Stage: r.stage, Dir: r.dir, Inputs: r.inputs, Report: r.rep, Errors: []string{}}
+		s := stageJSON{Stage: r.stage, Dir: r.dir, Inputs: r.inputs, Report: r.rep}
 		if s.Inputs == nil {
 			s.Inputs = []string{}
-		}
-		for _, err := range r.errs {
-			s.Errors = append(s.Errors, err.Error())
 		}
 		v.Stages = append(v.Stages, s)
 	}
@@ -132,34 +126,36 @@ func writeLayoutJSON(out io.Writer, root string, results []layoutResult) {
 	enc.Encode(v)
 }
 
-// stageInputs lists the datasets under a stage directory, sorted: the directory itself when it
-// is an HF dataset (or DatasetDict), else every HF directory and record file below it.
-func stageInputs(dir string) ([]string, error) {
+// stageInputs lists the datasets under a directory, sorted: the directory itself when it is
+// an HF dataset (or DatasetDict), else every HF directory and record file below it; skipped
+// lists the other files (hidden ones aside), which validate does not read.
+func stageInputs(dir string) (inputs, skipped []string, err error) {
 	if isHFDir(dir) {
-		return []string{dir}, nil
+		return []string{dir}, nil, nil
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	var inputs []string
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
 		switch {
 		case strings.HasPrefix(e.Name(), "."):
 			// Hidden: a writer's temporary directory or editor files.
 		case e.IsDir():
-			sub, err := stageInputs(p)
+			in, sk, err := stageInputs(p)
+			inputs, skipped = append(inputs, in...), append(skipped, sk...)
 			if err != nil {
-				return inputs, err
+				return inputs, skipped, err
 			}
-			inputs = append(inputs, sub...)
 		case isRecordFile(e.Name()):
 			inputs = append(inputs, p)
+		default:
+			skipped = append(skipped, p)
 		}
 	}
-	return inputs, nil
+	return inputs, skipped, nil
 }
 
 // isHFDir reports whether dir is a save_to_disk directory or a DatasetDict.
@@ -172,15 +168,24 @@ func isHFDir(dir string) bool {
 	return false
 }
 
+// recordFileKinds names the record files isRecordFile takes, for messages.
+const recordFileKinds = ".jsonl, .ndjson, .json, .parquet, .csv, each also .gz or .zst"
+
 // isRecordFile reports whether a file name is one of the record formats validate reads.
 func isRecordFile(name string) bool {
-	name = strings.ToLower(name)
-	for _, c := range []string{".gz", ".zst", ".zstd"} {
-		name = strings.TrimSuffix(name, c)
-	}
-	switch filepath.Ext(name) {
+	switch recordExt(name) {
 	case ".jsonl", ".ndjson", ".json", ".parquet", ".csv":
 		return true
 	}
 	return false
+}
+
+// recordExt is the lower-case extension of a file name under its compression extension
+// (".jsonl" for "a.JSONL.zst").
+func recordExt(name string) string {
+	name = strings.ToLower(name)
+	for _, c := range []string{".gz", ".zst", ".zstd"} {
+		name = strings.TrimSuffix(name, c)
+	}
+	return filepath.Ext(name)
 }
