@@ -33,14 +33,8 @@ imports: ## check every package's imports against the package table of DESIGN.md
 	GO=$(GO) $(GO) test -count=1 -run '^TestRepo_FollowsDesignTable$$' ./internal/importcheck
 
 FUZZTIME ?= 60s
-fuzz: ## run the fuzz targets (tokenizer, JSON field extraction, input readers, validators) for FUZZTIME each
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzEncodeAny$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzScannerMatchesRegex$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzHFJSONString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./formats -run '^$$' -fuzz '^FuzzExtractString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./formats -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./validate -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+fuzz: ## run every fuzz target (go test -list '^Fuzz' ./...) for FUZZTIME each
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 clean:
 	rm -rf bin
