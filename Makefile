@@ -4,10 +4,10 @@ BIN       ?= bin/tokenmill
 PKGS      ?= ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench demo lint fmt vet fuzz rules-doc clean
+.PHONY: help build test bench demo lint fmt vet imports fuzz rules-doc clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build the tokenmill binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/tokenmill
@@ -21,7 +21,7 @@ bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) an
 demo: build ## run the main job on the bundled sample corpus
 	./scripts/demo.sh
 
-lint: fmt vet ## gofmt + go vet
+lint: fmt vet imports ## gofmt + go vet + the import rules of DESIGN.md's package table
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -29,15 +29,12 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
+imports: ## check every package's imports against the package table of DESIGN.md
+	GO=$(GO) $(GO) test -count=1 -run '^TestRepo_FollowsDesignTable$$' ./internal/importcheck
+
 FUZZTIME ?= 60s
-fuzz: ## run the fuzz targets (tokenizer, JSON field extraction, input readers, validators) for FUZZTIME each
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzEncodeAny$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzScannerMatchesRegex$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./tokenizer -run '^$$' -fuzz '^FuzzHFJSONString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./formats -run '^$$' -fuzz '^FuzzExtractString$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./formats -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	$(GO) test ./validate -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+fuzz: ## run every fuzz target (go test -list '^Fuzz' ./...) for FUZZTIME each
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 rules-doc: ## regenerate docs/validation-rules.md from the validate package's rule table
 	$(GO) generate ./validate

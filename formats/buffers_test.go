@@ -6,30 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
-
-func gzipBytes(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	w.Write(b)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func zstdBytes(t testing.TB, b []byte) []byte {
-	t.Helper()
-	w, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	return w.EncodeAll(b, nil)
-}
 
 // Readers that share one Buffers, one after the other, read exactly what readers with their own
 // memory read: whatever the compression of the file before, after a file that failed midway,
@@ -37,7 +15,7 @@ func zstdBytes(t testing.TB, b []byte) []byte {
 func TestBuffers_ReusedAcrossFiles(t *testing.T) {
 	long := `{"text":"` + strings.Repeat("x", 600<<10) + `"}`
 	lines := []byte("{\"text\":\"a\"}\n\n{\"text\":\"b\"}\r\n" + long + "\n{\"text\":\"c\"}")
-	zst := zstdBytes(t, lines)
+	zst := testutil.Zstd(t, lines)
 	files := []struct {
 		name string
 		data []byte
@@ -45,20 +23,20 @@ func TestBuffers_ReusedAcrossFiles(t *testing.T) {
 	}{
 		{"plain.jsonl", lines, Options{}},
 		{"a.jsonl.zst", zst, Options{}},
-		{"b.jsonl.gz", gzipBytes(t, lines), Options{}},
+		{"b.jsonl.gz", testutil.Gzip(t, lines), Options{}},
 		{"truncated.jsonl.zst", zst[:len(zst)/2], Options{}},
 		{"c.jsonl.zst", zst, Options{}},
 		{"small-limit.jsonl.zst", zst, Options{MaxRecord: 1000}},
-		{"truncated.jsonl.gz", gzipBytes(t, lines)[:200], Options{}},
-		{"d.jsonl.gz", gzipBytes(t, lines), Options{MaxRecord: 100 << 10}},
+		{"truncated.jsonl.gz", testutil.Gzip(t, lines)[:200], Options{}},
+		{"d.jsonl.gz", testutil.Gzip(t, lines), Options{MaxRecord: 100 << 10}},
 		{"e.jsonl", lines, Options{MaxRecord: 1000}},
 		// Text files, one document each, read into the lent line buffer.
 		{"big.txt", []byte(strings.Repeat("big text ", 80<<10)), Options{}},
 		{"small.txt", []byte("small"), Options{}},
 		{"bom.txt", []byte("\xef\xbb\xbfwith a BOM"), Options{}},
 		{"over.txt", []byte(strings.Repeat("y", 5000)), Options{MaxRecord: 1000}},
-		{"t.txt.zst", zstdBytes(t, []byte(strings.Repeat("compressed text ", 1000))), Options{}},
-		{"cut.txt.gz", gzipBytes(t, []byte(strings.Repeat("z", 100000)))[:150], Options{}},
+		{"t.txt.zst", testutil.Zstd(t, []byte(strings.Repeat("compressed text ", 1000))), Options{}},
+		{"cut.txt.gz", testutil.Gzip(t, []byte(strings.Repeat("z", 100000)))[:150], Options{}},
 		{"after.txt", []byte("the last one"), Options{}},
 	}
 	var shared Buffers
@@ -88,8 +66,8 @@ func TestBuffers_ReusedAcrossFiles(t *testing.T) {
 // of sharing it.
 func TestBuffers_OneReaderAtATime(t *testing.T) {
 	lines := []byte("{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
-	p1 := writeFile(t, "one.jsonl.zst", zstdBytes(t, lines))
-	p2 := writeFile(t, "two.jsonl.zst", zstdBytes(t, bytes.ReplaceAll(lines, []byte("a"), []byte("z"))))
+	p1 := writeFile(t, "one.jsonl.zst", testutil.Zstd(t, lines))
+	p2 := writeFile(t, "two.jsonl.zst", testutil.Zstd(t, bytes.ReplaceAll(lines, []byte("a"), []byte("z"))))
 	var shared Buffers
 	defer shared.Close()
 	r1, err := Open(p1, Options{Buffers: &shared})

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 func TestCombineCRC32C(t *testing.T) {
@@ -91,7 +93,7 @@ func TestInputCRC32C_Ranges(t *testing.T) {
 // read from the file when no reader is given; a file shorter or longer than planned is told.
 func TestInputCRC32C_WholeFiles(t *testing.T) {
 	plain := []byte(strings.Repeat("{\"text\":\"hello world\"}\n", 5000))
-	files := map[string][]byte{"a.jsonl": plain, "a.jsonl.zst": zstdBytes(t, plain), "a.jsonl.gz": gzipBytes(t, plain),
+	files := map[string][]byte{"a.jsonl": plain, "a.jsonl.zst": testutil.Zstd(t, plain), "a.jsonl.gz": testutil.Gzip(t, plain),
 		"a.txt": []byte("one document\nof two lines\n")}
 	for name, data := range files {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // fuzzKinds are the files FuzzOpen writes its input as (kind % len(fuzzKinds) picks one):
@@ -185,9 +187,9 @@ func fuzzSeeds(tb testing.TB, name string) [][]byte {
 	case "in.jsonl":
 		return [][]byte{[]byte(jsonl), []byte("{\"text\":\"x\"}\n{bad\n{\"text\":\"y\"}\n")}
 	case "in.jsonl.gz":
-		return [][]byte{gzipBytes(tb, []byte(jsonl))}
+		return [][]byte{testutil.Gzip(tb, []byte(jsonl))}
 	case "in.jsonl.zst":
-		return [][]byte{zstdBytes(tb, []byte(jsonl))}
+		return [][]byte{testutil.Zstd(tb, []byte(jsonl))}
 	case "in.json":
 		return [][]byte{[]byte("\xEF\xBB\xBF [{\"text\":\"a\"},\n {\"text\":null}, {\"x\":[1,\"]\"]}, 5, {\"text\":\"" + long + "\"}, {\"text\":\"z\"}]\n"),
 			[]byte("[]")}

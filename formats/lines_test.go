@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 type got struct {
@@ -163,7 +165,7 @@ func TestOpen_Errors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zst, err := os.ReadFile("testdata/real/jargon.jsonl.zst")
+	zst, err := os.ReadFile(testutil.DemoCorpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}

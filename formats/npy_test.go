@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // TestNpyWriter_MatchesNumPy rewrites the np.save fixtures and compares
@@ -85,21 +87,8 @@ func TestNpyWriter_Errors(t *testing.T) {
 	}
 }
 
-// numpy returns the path of a python3 with NumPy, or skips (fails under CI).
-func numpy(t *testing.T) string {
-	t.Helper()
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("NumPy is required under CI: %s -c 'import numpy': %v", py, err)
-		}
-		t.Skipf("NumPy not available (%v); install python3-numpy", err)
-	}
-	return py
-}
-
 func TestNpyWriter_LoadsInNumPy(t *testing.T) {
-	py := numpy(t)
+	py := testutil.NumPy(t)
 	dir := t.TempDir()
 	type array struct {
 		DType string

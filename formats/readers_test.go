@@ -1,7 +1,6 @@
 package formats
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-	"github.com/klauspost/compress/zstd"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // texts reads every record of path and returns the extracted field values.
@@ -48,7 +48,7 @@ func TestOpen_RealFixtures(t *testing.T) {
 	}{
 		{"testdata/real/cc_en_head-0174.jsonl.gz", "text", 10, ""},
 		{"testdata/real/000.json.gz", "text", 10, "PPAA Home"},
-		{"testdata/real/jargon.jsonl.zst", "text", 2307, ""},
+		{testutil.DemoCorpus(t), "text", 2307, ""},
 		{"testdata/real/humaneval-rs.jsonl", "prompt", 156, "/// For a given number n"},
 		{"testdata/hf/xturing-tiny", "text", 2, ""},
 		{"testdata/hf/hf_textdatabench_hf.hf", "text", 5, ""},
@@ -69,27 +69,15 @@ func TestOpen_RealFixtures(t *testing.T) {
 }
 
 func TestOpen_ZstdMatchesLines(t *testing.T) {
-	f, err := os.Open("testdata/real/jargon.jsonl.zst")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := zstd.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 1<<24)
 	var want []string
-	for sc.Scan() {
+	for _, l := range testutil.DemoLines(t) {
 		var v struct{ Text string }
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+		if err := json.Unmarshal(l, &v); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, v.Text)
 	}
-	got := texts(t, "testdata/real/jargon.jsonl.zst", Options{Field: "text"})
+	got := texts(t, testutil.DemoCorpus(t), Options{Field: "text"})
 	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 		t.Fatal("zstd reader and bufio.Scanner + encoding/json disagree")
 	}

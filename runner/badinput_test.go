@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -127,7 +128,7 @@ func TestRun_CorruptInputFailsNamingFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zst, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "jargon.jsonl.zst"))
+	zst, err := os.ReadFile(testutil.DemoCorpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/zstd"
-
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -17,32 +16,16 @@ import (
 // and documents interleave.
 func oneShardCorpus(t testing.TB, dir string) string {
 	t.Helper()
-	zst, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "jargon.jsonl.zst"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := zstd.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	src, err := dec.DecodeAll(zst, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bad := []string{`{"text": 7}`, `not json`, `{"text":"   "}`, `{"body":"no text"}`}
 	var b bytes.Buffer
-	for i, l := range lines(string(src)) {
-		b.WriteString(l + "\n")
+	for i, l := range testutil.DemoLines(t) {
+		b.Write(l)
+		b.WriteByte('\n')
 		if i%25 == 24 {
 			b.WriteString(bad[(i/25)%len(bad)] + "\n")
 		}
 	}
-	enc, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeBytes(t, dir, "c4.jsonl.zst", enc.EncodeAll(b.Bytes(), nil))
+	return writeBytes(t, dir, "c4.jsonl.zst", testutil.Zstd(t, b.Bytes()))
 }
 
 // A job of one compressed file is one shard: idle workers tokenize batches of its documents
@@ -97,7 +80,7 @@ func TestRun_HelpersKeepOutputsIdentical(t *testing.T) {
 				ref = files
 				return
 			}
-			sameFiles(t, tt.name, ref, files)
+			testutil.SameTree(t, tt.name, ref, files)
 		})
 	}
 }

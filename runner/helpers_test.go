@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/planner"
 )
@@ -64,32 +65,7 @@ func runSpec(t testing.TB, s *job.Spec, opt Options) (*Summary, error) {
 // snapshotFiles reads every file under dir except run.json, keyed by relative path.
 func snapshotFiles(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == "run.json" {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		files[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-func sameFiles(t testing.TB, what string, a, b map[string][]byte) {
-	t.Helper()
-	if len(a) != len(b) {
-		t.Errorf("%s: %d files vs %d", what, len(a), len(b))
-	}
-	for name, x := range a {
-		if y, ok := b[name]; !ok || !bytes.Equal(x, y) {
-			t.Errorf("%s: %s differs", what, name)
-		}
-	}
+	return testutil.ReadTree(t, dir, "run.json")
 }
 
 func copyFile(t testing.TB, src, dir string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -181,7 +182,7 @@ func TestRun_HFDirectoryShardsPerArrowFile(t *testing.T) {
 					ref = files
 					continue
 				}
-				sameFiles(t, "workers 3 vs 1", ref, files)
+				testutil.SameTree(t, "workers 3 vs 1", ref, files)
 			}
 		})
 	}

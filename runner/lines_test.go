@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -78,7 +79,7 @@ func TestRun_RejectLinesAnyShardSize(t *testing.T) {
 				t.Fatalf("rejects.jsonl differs from one shard per file's:\n%s\nwant\n%s", rejects, refRejects)
 			}
 			if ref := refFiles[tt.shardSize]; ref != nil {
-				sameFiles(t, tt.name, ref, files)
+				testutil.SameTree(t, tt.name, ref, files)
 			} else {
 				refFiles[tt.shardSize] = files
 			}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/shard"
 )
@@ -16,7 +17,7 @@ func realInputs(t testing.TB, dir string) []string {
 	return []string{
 		copyFile(t, filepath.Join("..", "shard", "testdata", "c4_head.jsonl"), dir),
 		copyFile(t, filepath.Join("..", "shard", "testdata", "cc_en_head-0174.jsonl.gz"), dir),
-		copyFile(t, filepath.Join("..", "testdata", "corpus", "jargon.jsonl.zst"), dir),
+		copyFile(t, testutil.DemoCorpus(t), dir),
 		writeParquet(t, dir, "small.parquet", []string{"alpha beta", "gamma", "delta epsilon zeta", "eta"}, 2),
 	}
 }
@@ -66,7 +67,7 @@ func TestRun_DeterministicAcrossWorkersAndRuns(t *testing.T) {
 				ref[key] = files
 				return
 			}
-			sameFiles(t, tt.name, ref[key], files)
+			testutil.SameTree(t, tt.name, ref[key], files)
 		})
 	}
 }

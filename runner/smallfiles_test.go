@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/planner"
 )
@@ -114,7 +115,7 @@ func TestRun_ManySmallFiles(t *testing.T) {
 			ref = files
 			continue
 		}
-		sameFiles(t, fmt.Sprintf("workers %d", tt.workers), ref, files)
+		testutil.SameTree(t, fmt.Sprintf("workers %d", tt.workers), ref, files)
 	}
 }
 

@@ -3,7 +3,6 @@ package shard
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -38,24 +38,15 @@ func assembleFixture(t *testing.T) (*job.Spec, FinalizeEnv, []Result) {
 // of the job (where its inputs are, named in the manifest) replaced by "DIR".
 func treeBytes(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
+	files := testutil.ReadTree(t, dir)
+	for rel, b := range files {
 		b = bytes.ReplaceAll(b, []byte(filepath.Dir(dir)), []byte("DIR"))
 		if rel == "manifest.json" {
 			b = regexp.MustCompile(`"job_fingerprint": "[0-9a-f]+"`).ReplaceAll(b, nil)
 		}
-		out[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+		files[rel] = b
 	}
-	return out
+	return files
 }
 
 // stagedReference is the output of the fixture's job with every shard staged and finalized at
@@ -67,19 +58,6 @@ func stagedReference(t *testing.T) map[string][]byte {
 		t.Fatal(err)
 	}
 	return treeBytes(t, s.Output.Dir)
-}
-
-// sameTree reports the files of got that differ from want, and a different file count.
-func sameTree(t *testing.T, what string, want, got map[string][]byte) {
-	t.Helper()
-	for name, b := range want {
-		if !bytes.Equal(got[name], b) {
-			t.Errorf("%s: %s differs", what, name)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("%s: %d output files, want %d", what, len(got), len(want))
-	}
 }
 
 func TestAssembler_ArrivalOrderDoesNotChangeOutputs(t *testing.T) {
@@ -118,7 +96,7 @@ func TestAssembler_ArrivalOrderDoesNotChangeOutputs(t *testing.T) {
 			if _, err := a.Finish(context.Background(), rs); err != nil {
 				t.Fatal(err)
 			}
-			sameTree(t, "results added "+name, want, treeBytes(t, s.Output.Dir))
+			testutil.SameTree(t, "results added "+name, want, treeBytes(t, s.Output.Dir))
 			if _, err := os.Stat(env.StagingDir); !os.IsNotExist(err) {
 				t.Errorf("staging left behind: %v", err)
 			}
@@ -246,7 +224,7 @@ func TestFinalize_RetriedShardsGiveTheSameOutputs(t *testing.T) {
 	if _, err := Finalize(context.Background(), s, rs, env); err != nil {
 		t.Fatal(err)
 	}
-	sameTree(t, "after retries", want, treeBytes(t, s.Output.Dir))
+	testutil.SameTree(t, "after retries", want, treeBytes(t, s.Output.Dir))
 }
 
 func TestAssembler_LeasedShardsWriteTheSameOutputs(t *testing.T) {
@@ -295,7 +273,7 @@ func TestAssembler_LeasedShardsWriteTheSameOutputs(t *testing.T) {
 	if _, err := a.Finish(context.Background(), all); err != nil {
 		t.Fatal(err)
 	}
-	sameTree(t, "leased and staged", want, treeBytes(t, s.Output.Dir))
+	testutil.SameTree(t, "leased and staged", want, treeBytes(t, s.Output.Dir))
 }
 
 func TestAssembler_LeaseGoesToTheHeadOnly(t *testing.T) {
@@ -339,18 +317,13 @@ func TestAssembler_LeaseGoesToTheHeadOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.WaitFor(t, 10*time.Second, func() (bool, error) {
 		l3 := a.Lease(3)
 		if l3 != nil {
 			l3.close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("shard 3 never got the lease after shards 0 (direct), 1 (staged) and 2 were appended")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return l3 != nil, nil
+	}, "shard 3's lease after shards 0 (direct), 1 (staged) and 2 were appended")
 }
 
 func TestAssembler_FailedLeasedShardStopsTheAssembly(t *testing.T) {

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/planner"
 )
 
@@ -58,7 +57,7 @@ func TestExecute_InputChangedSincePlanning(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				in = writeFile(t, dir, name, string(zstdFrame(t, b)))
+				in = writeFile(t, dir, name, string(testutil.Zstd(t, b)))
 			}
 			s := newSpec(t, dir, nil, in)
 			_, shards := plan(t, s)
@@ -73,7 +72,7 @@ func TestExecute_InputChangedSincePlanning(t *testing.T) {
 			if last.Kind == planner.KindBytes {
 				err = f.Truncate(last.ByteEnd - 10)
 			} else {
-				_, err = f.Write(zstdFrame(t, []byte("{\"text\":\"late\"}\n"))) // a second frame: still valid zstd
+				_, err = f.Write(testutil.Zstd(t, []byte("{\"text\":\"late\"}\n"))) // a second frame: still valid zstd
 			}
 			f.Close()
 			if err != nil {
@@ -89,13 +88,4 @@ func TestExecute_InputChangedSincePlanning(t *testing.T) {
 			}
 		})
 	}
-}
-
-func zstdFrame(t *testing.T, b []byte) []byte {
-	t.Helper()
-	zw, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return zw.EncodeAll(b, nil)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // readNpy reads a 2-D .npy file written by formats.NpyWriter: its shape, descr and rows.
@@ -186,13 +187,7 @@ func checkOutputs(t testing.TB, out string, m *Manifest) {
 // "name shape dtype" lines. Without NumPy it skips, or fails when CI is set.
 func numpyShapes(t testing.TB, paths []string) map[string]string {
 	t.Helper()
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but %s has no numpy (apt-get install python3-numpy): %v", py, err)
-		}
-		t.Skipf("no numpy for %s: %v", py, err)
-	}
+	py := testutil.NumPy(t)
 	script := `import sys, numpy as np
 for p in sys.argv[1:]:
     a = np.load(p, mmap_mode="r")

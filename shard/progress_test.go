@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/planner"
 )
 
@@ -42,7 +43,7 @@ func TestPipeline_ProgressMovesDuringCompressedShard(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(c4)
 	zw.Close()
-	zst, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "jargon.jsonl.zst"))
+	zst, err := os.ReadFile(testutil.DemoCorpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // TestMain lets the crash test run this test binary as the tokenmill command: with
@@ -29,24 +26,7 @@ func TestMain(m *testing.M) {
 // document prefixed with its copy number, about mb megabytes of text in all.
 func crashCorpus(t *testing.T, dir string, mb int) string {
 	t.Helper()
-	raw, err := os.ReadFile("../../testdata/corpus/jargon.jsonl.zst")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := zstd.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	var lines [][]byte
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		lines = append(lines, append([]byte(nil), sc.Bytes()...))
-	}
-	if err := sc.Err(); err != nil || len(lines) == 0 {
-		t.Fatalf("demo corpus: %v (%d lines)", err, len(lines))
-	}
+	lines := testutil.DemoLines(t)
 	in := filepath.Join(dir, "in")
 	os.MkdirAll(in, 0o755)
 	total := 0
@@ -134,7 +114,7 @@ output:
 			published := false
 			if _, err := os.Stat(filepath.Join(out, "manifest.json")); err == nil {
 				published = true
-				sameOutput(t, "killed run", want, outputFiles(t, out))
+				testutil.SameTree(t, "killed run", want, outputFiles(t, out))
 			} else {
 				entries, _ := os.ReadDir(out)
 				for _, e := range entries {
@@ -152,7 +132,7 @@ output:
 			if b, err := cli(args...).CombinedOutput(); err != nil {
 				t.Fatalf("rerun: %v\n%s", err, b)
 			}
-			sameOutput(t, "rerun", want, outputFiles(t, out))
+			testutil.SameTree(t, "rerun", want, outputFiles(t, out))
 			left, _ := filepath.Glob(filepath.Join(dir, ".out.*"))
 			if _, err := os.Stat(filepath.Join(out, ".staging")); err == nil {
 				left = append(left, filepath.Join(out, ".staging"))
@@ -164,34 +144,10 @@ output:
 	}
 }
 
-// outputFiles maps every file of a job's output (run.json, which holds timings, excepted)
+// outputFiles maps every file of a job's output (run.json, which holds timings, and the staging
+// area excepted)
 // to its bytes.
 func outputFiles(t *testing.T, out string) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == "run.json" || strings.Contains(p, ".staging") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(out, p)
-		files[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-func sameOutput(t *testing.T, what string, want, got map[string][]byte) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s: %d output files, want %d", what, len(got), len(want))
-	}
-	for name, b := range want {
-		if !bytes.Equal(got[name], b) {
-			t.Errorf("%s: %s differs from the uninterrupted run", what, name)
-		}
-	}
+	return testutil.ReadTree(t, out, "run.json", ".staging")
 }
