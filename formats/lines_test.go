@@ -216,7 +216,7 @@ func TestOpen_Errors(t *testing.T) {
 // first line of the buffer being refilled when the decompressor failed.
 func TestOpen_TruncatedNamesTheCutLine(t *testing.T) {
 	dir := t.TempDir()
-	for _, src := range []string{"testdata/real/cc_en_head-0174.jsonl.gz", "testdata/real/jargon.jsonl.zst"} {
+	for _, src := range []string{"testdata/real/cc_en_head-0174.jsonl.gz", testutil.DemoCorpus(t)} {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			b, err := os.ReadFile(src)
 			if err != nil {
