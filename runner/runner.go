@@ -190,7 +190,7 @@ func prepare(spec *job.Spec, opt Options) (*prepared, error) {
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()
 	}
 	var err error
-	p.inputs, err = planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups})
+	p.inputs, err = planner.List(spec, planner.ListOptions{BaseDir: opt.BaseDir, RowGroups: parquetRowGroups, Logger: p.log})
 	if err != nil {
 		return nil, err
 	}
