@@ -177,14 +177,14 @@ func DetectBytes(head []byte, name string) Detection {
 		d.Format = nameFormat
 	}
 	if comp == CompressionNone && known && nameFormat != format || comp != nameComp && (known || nameComp != CompressionNone) {
-		d.Conflict = fmt.Sprintf("the content is %s, not what its name's %s says", magic, nameExts(name))
+		d.Conflict = fmt.Sprintf("the content is %s, not what its name's %s says", magic, NameExt(name))
 	}
 	return d
 }
 
-// nameExts returns the extensions of a file name that DetectName reads, lower-cased:
-// ".jsonl", ".jsonl.zst", ".gz".
-func nameExts(name string) string {
+// NameExt returns the extensions of a file name that DetectName reads, lower-cased:
+// ".jsonl", ".jsonl.zst", ".gz", ".bin" ("" for none).
+func NameExt(name string) string {
 	base := strings.ToLower(filepath.Base(name))
 	ext := filepath.Ext(base)
 	if _, ok := compressionExt[ext]; ok {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/validate"
 )
 
@@ -135,7 +136,7 @@ func writeLayoutJSON(out io.Writer, root string, results []layoutResult) {
 // stageInputs lists the datasets under a stage directory, sorted: the directory itself when it
 // is an HF dataset (or DatasetDict), else every HF directory and record file below it.
 func stageInputs(dir string) ([]string, error) {
-	if isHFDir(dir) {
+	if formats.IsHFDir(dir) {
 		return []string{dir}, nil
 	}
 	entries, err := os.ReadDir(dir)
@@ -162,25 +163,14 @@ func stageInputs(dir string) ([]string, error) {
 	return inputs, nil
 }
 
-// isHFDir reports whether dir is a save_to_disk directory or a DatasetDict.
-func isHFDir(dir string) bool {
-	for _, f := range []string{"state.json", "dataset_dict.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// isRecordFile reports whether a file name is one of the record formats validate reads.
+// isRecordFile reports whether a file name is one of the record formats validate reads, by
+// its extensions (formats.DetectName: .jsonl, .ndjson, .json, .parquet, .pq, .csv, each also
+// compressed); the readers then detect the format from the content.
 func isRecordFile(name string) bool {
-	name = strings.ToLower(name)
-	for _, c := range []string{".gz", ".zst", ".zstd"} {
-		name = strings.TrimSuffix(name, c)
-	}
-	switch filepath.Ext(name) {
-	case ".jsonl", ".ndjson", ".json", ".parquet", ".csv":
-		return true
+	f, _, known := formats.DetectName(name)
+	switch f {
+	case formats.FormatJSONL, formats.FormatAuto, formats.FormatParquet, formats.FormatCSV:
+		return known
 	}
 	return false
 }
