@@ -3,6 +3,7 @@ package formats
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,6 +242,30 @@ func TestOpen_ByContent(t *testing.T) {
 		}
 		if _, err := OpenRows(p, Options{}); err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("OpenRows(%s) error = %v, want one naming the file", p, err)
+		}
+	}
+}
+
+func TestReadHead(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ content, want string }{
+		{"", ""},
+		{"PAR1", "PAR1"},
+		{strings.Repeat("x", HeadLen), strings.Repeat("x", HeadLen)},
+		{strings.Repeat("y", 3*HeadLen), strings.Repeat("y", HeadLen)},
+	}
+	for i, tt := range tests {
+		p := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(p, []byte(tt.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ReadHead(p); err != nil || string(got) != tt.want {
+			t.Errorf("ReadHead of %d bytes = %q, %v; want %q", len(tt.content), got, err, tt.want)
+		}
+	}
+	for _, p := range []string{filepath.Join(dir, "missing"), dir} {
+		if _, err := ReadHead(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("ReadHead(%s) error = %v, want one naming the path", p, err)
 		}
 	}
 }
