@@ -3,8 +3,10 @@
 // Readers turn input files into a stream of [Record]s: JSON Lines (plain,
 // gzip, zstd), JSON array files, Parquet, CSV, plain text (one document per
 // file) and Hugging Face save_to_disk directories. [Open] detects the format
-// from the file name (and, for .json, from the first byte); [Options] forces
-// it, selects the text field or column, restricts a line-oriented file to a
+// with [DetectBytes], content first (the Parquet, Arrow IPC, gzip and zstd
+// signatures win over the name; text formats go by extension, and .json or
+// unknown names by their first byte); [Detect] does the same for a path and
+// [DetectName] reads a name alone. [Options] forces it, selects the text field or column, restricts a line-oriented file to a
 // byte [Range] or a Parquet file to a range of row groups, and bounds the
 // size of one record. Readers stream: memory stays bounded by the record
 // limit (or, for Parquet, one row group's column) whatever the file size.

@@ -37,7 +37,7 @@ func newLineReader(src *source, format Format, opt Options) (Reader, error) {
 	if int64(initial) > opt.MaxRecord+1 {
 		initial = int(opt.MaxRecord + 1)
 	}
-	if src.comp == compNone {
+	if src.comp == CompressionNone {
 		if fi, err := src.f.Stat(); err == nil && fi.Size() < int64(initial) {
 			initial = int(fi.Size()) + 1 // small file: no big buffer
 		}

@@ -1,11 +1,8 @@
 package formats
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -14,7 +11,7 @@ type Format uint8
 
 // The input formats.
 const (
-	FormatAuto      Format = iota // detect from the name, then the content
+	FormatAuto      Format = iota // detect from the content, then the name (DetectBytes)
 	FormatJSONL                   // one JSON object per line
 	FormatJSONArray               // one JSON array of objects
 	FormatParquet                 // a string column of a Parquet file
@@ -109,85 +106,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-type compression uint8
-
-const (
-	compNone compression = iota
-	compGzip
-	compZstd
-)
-
-// detectName guesses compression and format from the file name.
-func detectName(path string) (Format, compression) {
-	name := strings.ToLower(filepath.Base(path))
-	comp := compNone
-	switch {
-	case strings.HasSuffix(name, ".gz"):
-		comp, name = compGzip, strings.TrimSuffix(name, ".gz")
-	case strings.HasSuffix(name, ".zst"):
-		comp, name = compZstd, strings.TrimSuffix(name, ".zst")
-	case strings.HasSuffix(name, ".zstd"):
-		comp, name = compZstd, strings.TrimSuffix(name, ".zstd")
-	}
-	switch filepath.Ext(name) {
-	case ".jsonl", ".ndjson":
-		return FormatJSONL, comp
-	case ".parquet", ".pq":
-		return FormatParquet, comp
-	case ".csv":
-		return FormatCSV, comp
-	case ".txt", ".text", ".md":
-		return FormatText, comp
-	}
-	return FormatAuto, comp // .json and unknown: look at the content
-}
-
-// sniff decides from the first bytes of the (decompressed) content.
-func sniff(head []byte) Format {
-	if bytes.HasPrefix(head, []byte("PAR1")) {
-		return FormatParquet
-	}
-	head = bytes.TrimPrefix(head, bom)
-	head = bytes.TrimLeft(head, " \t\r\n")
-	switch {
-	case len(head) > 0 && head[0] == '[':
-		return FormatJSONArray
-	case len(head) > 0 && head[0] == '{':
-		return FormatJSONL
-	}
-	return FormatText
-}
-
-var bom = []byte{0xEF, 0xBB, 0xBF}
-
-// openMagic opens path and reads its first bytes (up to 4, returned as magic), rewinding
-// after; comp, the compression the name says, is replaced by the one the magic bytes say
-// when it is compNone.
-func openMagic(path string, comp compression) (*os.File, compression, []byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, comp, nil, fmt.Errorf("formats: %w", err)
-	}
-	var magic [4]byte
-	n, _ := io.ReadFull(f, magic[:])
-	if comp == compNone {
-		switch {
-		case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-			comp = compGzip
-		case n == 4 && string(magic[:]) == "\x28\xb5\x2f\xfd":
-			comp = compZstd
-		}
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, comp, nil, fmt.Errorf("formats: %w", err)
-	}
-	return f, comp, magic[:n], nil
-}
-
 // Open opens path for reading records. A directory is read as a Hugging
 // Face save_to_disk directory (or DatasetDict: every split in order).
-// Compression (.gz, .zst) is detected from the name or the magic bytes.
+// The compression (gzip, zstd) and, unless opt.Format gives it, the format are
+// detected by DetectBytes, content first; a format still unknown under a
+// compression is sniffed from the decompressed bytes.
 func Open(path string, opt Options) (Reader, error) {
 	opt = opt.withDefaults()
 	fi, err := os.Stat(path)
@@ -197,19 +120,31 @@ func Open(path string, opt Options) (Reader, error) {
 	if fi.IsDir() || opt.Format == FormatHF {
 		return openHFRecords(path, opt)
 	}
-	format, comp := detectName(path)
+	f, head, err := openHead(path)
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	d := DetectBytes(head, path)
+	format, comp := d.Format, d.Compression
 	if opt.Format != FormatAuto {
 		format = opt.Format
 	}
-	f, comp, magic, err := openMagic(path, comp)
-	if err != nil {
+	if err := checkReadable(path, d, format, comp); err != nil {
+		f.Close()
 		return nil, err
 	}
-	if format == FormatParquet || format == FormatAuto && comp == compNone && string(magic) == "PAR1" {
+	if format == FormatParquet {
 		f.Close()
 		return openParquet(path, opt)
 	}
-	if opt.Range != nil && comp != compNone {
+	if format == FormatHF {
+		f.Close()
+		if opt.Range != nil || opt.RowGroups != nil {
+			return nil, fmt.Errorf("formats: %s: byte ranges and row groups do not apply to Arrow files", path)
+		}
+		return OpenHFFile(path, opt)
+	}
+	if opt.Range != nil && comp != CompressionNone {
 		f.Close()
 		return nil, fmt.Errorf("formats: %s: byte ranges need an uncompressed file", path)
 	}
@@ -222,8 +157,8 @@ func Open(path string, opt Options) (Reader, error) {
 		return nil, err
 	}
 	if format == FormatAuto {
-		head, _ := src.peek(512)
-		format = sniff(head)
+		head, _ := src.peek(sniffLen)
+		format = DetectBytes(head, innerName(path)).Format
 	}
 	if opt.Range != nil && format != FormatJSONL && format != FormatLines {
 		src.Close()
@@ -240,5 +175,20 @@ func Open(path string, opt Options) (Reader, error) {
 		return newTextReader(src, opt)
 	}
 	src.Close()
+	if err := checkReadable(path, d, format, comp); err != nil {
+		return nil, err // Parquet or Arrow found under the compression
+	}
 	return nil, fmt.Errorf("formats: %s: cannot read format %v here", path, format)
+}
+
+// checkReadable refuses what no reader takes: an Arrow IPC file (save_to_disk writes
+// streams), and Parquet or Arrow under a whole-file compression (Parquet compresses inside).
+func checkReadable(path string, d Detection, format Format, comp Compression) error {
+	switch {
+	case d.Magic == MagicArrowFile && format == FormatHF:
+		return fmt.Errorf("formats: %s: an Arrow IPC file (ARROW1); only Arrow IPC streams, as save_to_disk writes them, are read", path)
+	case comp != CompressionNone && (format == FormatParquet || format == FormatHF):
+		return fmt.Errorf("formats: %s: %v content under %s compression cannot be read: decompress it first", path, format, comp)
+	}
+	return nil
 }

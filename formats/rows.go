@@ -96,22 +96,16 @@ func OpenRows(path string, opt Options) (RowReader, error) {
 	return &jsonRows{r: r}, nil
 }
 
-// detectFile finds the format of a file as Open does: by name, then by content.
+// detectFile finds the format of a file as Open does (Detect), refusing what no reader takes.
 func detectFile(path string) (Format, error) {
-	format, _ := detectName(path)
-	if format != FormatAuto {
-		return format, nil
-	}
-	src, err := openSource(path)
+	d, err := Detect(path)
 	if err != nil {
 		return 0, err
 	}
-	defer src.Close()
-	head, err := src.peek(512)
-	if err != nil {
-		return 0, src.readErr("start", err)
+	if err := checkReadable(path, d, d.Format, d.Compression); err != nil {
+		return 0, err
 	}
-	return sniff(head), nil
+	return d.Format, nil
 }
 
 // OpenDecompressed opens path for reading its bytes, decompressing gzip and zstd (detected by
@@ -120,14 +114,13 @@ func OpenDecompressed(path string) (io.ReadCloser, error) {
 	return openSource(path)
 }
 
-// openSource opens path decompressed, detecting compression by name or magic bytes.
+// openSource opens path decompressed, detecting the compression as Open does.
 func openSource(path string) (*source, error) {
-	_, comp := detectName(path)
-	f, comp, _, err := openMagic(path, comp)
+	f, head, err := openHead(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("formats: %w", err)
 	}
-	return newSource(path, f, comp, nil)
+	return newSource(path, f, DetectBytes(head, path).Compression, nil)
 }
 
 // csvHeader reads the header row of a CSV file, so that its first column can be named as the

@@ -18,7 +18,7 @@ type source struct {
 	raw    countingReader // the file's bytes, counted
 	r      io.Reader      // decompressed stream
 	dec    io.Closer      // decompressor, if any
-	comp   compression
+	comp   Compression
 	peeked []byte
 	bufs   *Buffers // lent to this source until Close; nil: none
 }
@@ -53,16 +53,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // newSource opens the decompressed stream of f; bufs, when not nil, is lent to the source
 // until Close (its decompressors are reset onto f instead of allocated).
-func newSource(path string, f *os.File, comp compression, bufs *Buffers) (*source, error) {
+func newSource(path string, f *os.File, comp Compression, bufs *Buffers) (*source, error) {
 	s := &source{path: path, f: f, comp: comp, bufs: bufs}
 	s.raw.r = f
 	s.raw.win = wholeFile()
 	s.r = &s.raw
 	var err error
 	switch comp {
-	case compGzip:
+	case CompressionGzip:
 		err = s.openGzip()
-	case compZstd:
+	case CompressionZstd:
 		err = s.openZstd()
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func (s *source) Read(p []byte) (int, error) {
 // seek repositions an uncompressed source (for byte ranges).
 func (s *source) seek(off int64) error {
 	s.peeked = nil
-	if s.comp != compNone {
+	if s.comp != CompressionNone {
 		return fmt.Errorf("formats: %s: cannot seek in a compressed file", s.path)
 	}
 	_, err := s.f.Seek(off, io.SeekStart)
@@ -164,9 +164,9 @@ func (s *source) readErr(where string, err error) error {
 		err = io.ErrUnexpectedEOF
 	}
 	switch s.comp {
-	case compGzip:
+	case CompressionGzip:
 		return fmt.Errorf("formats: %s: %s (compressed byte %d): gzip: %w", s.path, where, s.raw.n, err)
-	case compZstd:
+	case CompressionZstd:
 		if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 			// The library says "decompressed size exceeds configured limit" for the window.
 			err = fmt.Errorf("the frame needs a window larger than %d MiB, the most the zstd tool accepts without --memory: %w", zstdMaxWindow>>20, err)

@@ -31,7 +31,7 @@ func (t *textReader) Next() (Record, error) {
 	} else {
 		buf = new(bytes.Buffer)
 	}
-	if t.src.comp == compNone {
+	if t.src.comp == CompressionNone {
 		if fi, err := t.src.f.Stat(); err == nil && fi.Size() < t.opt.MaxRecord {
 			buf.Grow(int(fi.Size()) + bytes.MinRead) // one read to the end, no doubling
 		}

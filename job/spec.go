@@ -125,7 +125,7 @@ type Input struct {
 	// Path (path) is a file, a directory (read recursively) or a glob ("**" matches any number
 	// of directories). Required.
 	Path string `json:"path"`
-	// Format (format) of the files [auto: by extension, then by content].
+	// Format (format) of the files [auto: by content, then by extension].
 	Format Format `json:"format"`
 	// TextField (text_field) is the field holding the document text, for jsonl, json,
 	// parquet, csv and hf [text]. Ignored for text and lines.
@@ -157,7 +157,7 @@ type Format string
 // jsonl, parquet, csv, text and hf; json (one JSON array of objects) and lines (plain text, one
 // document per line) are the readers' two other formats, accepted too.
 const (
-	FormatAuto    Format = "auto"    // by extension, then by content
+	FormatAuto    Format = "auto"    // by content (signatures), then by extension
 	FormatJSONL   Format = "jsonl"   // one JSON object per line
 	FormatJSON    Format = "json"    // one JSON array of objects
 	FormatParquet Format = "parquet" // a string column of a Parquet file

@@ -1,10 +1,7 @@
 package planner
 
 import (
-	"bytes"
-	"path/filepath"
-	"strings"
-
+	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -49,85 +46,21 @@ func lineOriented(f job.Format) bool {
 	return f == job.FormatJSONL || f == job.FormatLines
 }
 
-var compressionExt = map[string]Compression{
-	".gz":   CompressionGzip,
-	".gzip": CompressionGzip,
-	".zst":  CompressionZstd,
-	".zstd": CompressionZstd,
-}
-
-// formatExt maps extensions to formats as package formats does. ".json" maps to "": it may
-// hold JSON Lines or one JSON array, which only the content tells.
-var formatExt = map[string]job.Format{
-	".jsonl":   job.FormatJSONL,
-	".ndjson":  job.FormatJSONL,
-	".json":    "",
-	".parquet": job.FormatParquet,
-	".pq":      job.FormatParquet,
-	".csv":     job.FormatCSV,
-	".txt":     job.FormatText,
-	".text":    job.FormatText,
-	".md":      job.FormatText,
-}
-
-// splitName returns a lower-cased file name's data extension and compression:
-// "A.JSONL.ZST" -> ".jsonl", zstd.
-func splitName(name string) (string, Compression) {
-	base := strings.ToLower(filepath.Base(name))
-	ext := filepath.Ext(base)
-	c, ok := compressionExt[ext]
-	if ok {
-		base = strings.TrimSuffix(base, ext)
-		ext = filepath.Ext(base)
+// compressionOf names a compression as an Input records it.
+func compressionOf(c formats.Compression) Compression {
+	switch c {
+	case formats.CompressionGzip:
+		return CompressionGzip
+	case formats.CompressionZstd:
+		return CompressionZstd
 	}
-	return ext, c
+	return CompressionNone
 }
 
-// DetectByName returns the format and compression that a file name's extensions say, e.g.
-// "a.jsonl.zst" -> jsonl, zstd; "a.arrow" -> hf. The format is "" when the name does not tell
-// it (".json" included).
-func DetectByName(name string) (job.Format, Compression) {
-	ext, c := splitName(name)
-	if ext == ".arrow" && c == CompressionNone {
-		return job.FormatHF, c
-	}
-	return formatExt[ext], c
-}
-
-// isDataName reports whether a directory walk takes a file: its extension names a data format.
+// isDataName reports whether a directory walk takes a file: its extension names a data
+// format that a directory of data files holds (formats.DetectName; .arrow files are taken
+// only from the save_to_disk directory that lists them).
 func isDataName(name string) bool {
-	ext, _ := splitName(name)
-	_, ok := formatExt[ext]
-	return ok
-}
-
-// Magic numbers.
-var (
-	magicGzip    = []byte{0x1f, 0x8b}
-	magicZstd    = []byte{0x28, 0xb5, 0x2f, 0xfd}
-	magicParquet = []byte("PAR1")
-	bom          = []byte{0xef, 0xbb, 0xbf}
-)
-
-// DetectByMagic tells the format and compression from a file's first bytes (16 are plenty),
-// with the rules of package formats: gzip and zstd magic give the compression and format ""
-// (the inner format needs decompressing: the reader tells it); "PAR1" is parquet; otherwise,
-// after a BOM and blanks, '[' is json, '{' is jsonl, and anything else is text.
-func DetectByMagic(head []byte) (job.Format, Compression) {
-	switch {
-	case bytes.HasPrefix(head, magicGzip):
-		return "", CompressionGzip
-	case bytes.HasPrefix(head, magicZstd):
-		return "", CompressionZstd
-	case bytes.HasPrefix(head, magicParquet):
-		return job.FormatParquet, CompressionNone
-	}
-	t := bytes.TrimLeft(bytes.TrimPrefix(head, bom), " \t\r\n")
-	switch {
-	case len(t) > 0 && t[0] == '[':
-		return job.FormatJSON, CompressionNone
-	case len(t) > 0 && t[0] == '{':
-		return job.FormatJSONL, CompressionNone
-	}
-	return job.FormatText, CompressionNone
+	f, _, known := formats.DetectName(name)
+	return known && f != formats.FormatHF
 }

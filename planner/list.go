@@ -3,15 +3,15 @@ package planner
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -23,29 +23,36 @@ type ListOptions struct {
 	// RowGroups returns a Parquet file's row groups (from its footer). Nil: Parquet files are
 	// listed without row groups and planned as one shard each.
 	RowGroups func(path string) ([]RowGroup, error)
+	// Logger receives one warning when the content of listed files contradicts their names
+	// (see lister.file); nil: no warning.
+	Logger *slog.Logger
 }
 
 // List expands the spec's inputs into files, sorted by path. An entry may be:
 //   - a file: taken whatever its name; its format comes from the entry, else from its
-//     extensions (DetectByName), else from its first bytes (DetectByMagic); a compressed file
-//     whose name does not tell the inner format is listed with format auto, for the reader to
-//     tell after decompressing;
-//   - a Hugging Face save_to_disk directory (it holds state.json): its .arrow data files, as
+//     content and its name (formats.DetectBytes: a signature such as Parquet's PAR1 wins over
+//     the name, the name over text sniffing); a compressed file whose name does not tell the
+//     inner format is listed with format auto, for the reader to tell after decompressing;
+//   - a Hugging Face save_to_disk directory (formats.IsHFDir: it holds state.json or
+//     dataset_info.json; state.json must be there): its .arrow data files, as
 //     state.json lists them (so stray cache files are ignored); a DatasetDict directory (it
 //     holds dataset_dict.json): the data files of each of its splits, as package formats
 //     reads it;
 //   - another directory: the files below it, recursively, whose extensions name a data format
-//     (.jsonl, .ndjson, .json, .parquet, .pq, .csv, .txt, .text, .md, each also with .gz or
-//     .zst; with an explicit format, extension-less files too), skipping names that start
+//     (.jsonl, .ndjson, .json, .parquet, .pq, .csv, .txt, .text, .md, each also with .gz,
+//     .gzip, .zst or .zstd; with an explicit format, extension-less files too), then detected
+//     as a file named by the entry is, skipping names that start
 //     with '.' or '_'; HF directories met on the way are taken as above;
 //   - a glob, with "**" for any depth: each match as above.
 //
 // The same rules as package formats' readers, so that the planner and the reader agree on
 // what a file is. An entry that yields no file is an error naming it. A file listed by two
 // entries with the same format and text field is kept once; with different ones it is an
-// error.
+// error. Files whose content contradicts their names are reported in one warning to
+// opts.Logger, with their count and the first of them.
 func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
 	var all []Input
+	var conflicts []string
 	for i, e := range spec.Inputs {
 		key := fmt.Sprintf("inputs[%d].path", i)
 		l := lister{entry: i, spec: e, opts: opts}
@@ -70,6 +77,10 @@ func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
 			return nil, fmt.Errorf("%s: %q: no input files found", key, e.Path)
 		}
 		all = append(all, l.out...)
+		conflicts = append(conflicts, l.conflicts...)
+	}
+	if len(conflicts) > 0 && opts.Logger != nil {
+		opts.Logger.Warn("inputs read by their content, which their names contradict", "files", len(conflicts), "first", conflicts[0])
 	}
 	slices.SortStableFunc(all, func(a, b Input) int { return cmp.Compare(a.Path, b.Path) })
 	out := all[:0]
@@ -87,10 +98,11 @@ func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
 }
 
 type lister struct {
-	entry int
-	spec  job.Input
-	opts  ListOptions
-	out   []Input
+	entry     int
+	spec      job.Input
+	opts      ListOptions
+	out       []Input
+	conflicts []string // "PATH: how the content contradicts the name", in listing order
 }
 
 // add lists a path named by the entry or matched by its glob.
@@ -113,7 +125,7 @@ func (l *lister) add(p string, matched bool) error {
 
 // dir lists a directory: an HF dataset, or the data files below it.
 func (l *lister) dir(root string) error {
-	if isHF(root) {
+	if formats.IsHFDir(root) {
 		return l.hf(root)
 	}
 	if l.spec.Format == job.FormatHF {
@@ -131,7 +143,7 @@ func (l *lister) dir(root string) error {
 			return nil
 		}
 		if d.IsDir() {
-			if p != root && isHF(p) {
+			if p != root && formats.IsHFDir(p) {
 				if err := l.hf(p); err != nil {
 					return err
 				}
@@ -149,10 +161,6 @@ func (l *lister) dir(root string) error {
 		}
 		return l.file(p, fi.Size())
 	})
-}
-
-func isHF(dir string) bool {
-	return isFile(filepath.Join(dir, "state.json")) || isFile(filepath.Join(dir, "dataset_dict.json"))
 }
 
 // hf lists the data files of a save_to_disk directory from its state.json.
@@ -204,34 +212,33 @@ func (l *lister) hf(dir string) error {
 	return nil
 }
 
-// file lists one file, resolving its format and compression; it reads the file's first bytes
-// when the name tells neither the format nor the compression.
+// file lists one file. Its compression is the one formats.DetectBytes tells from the file's
+// first formats.HeadLen bytes and its name, content first; its format is the entry's, else
+// the detected one (a compressed file whose signature and name do not tell the format under
+// the compression is listed with format auto, for the reader to tell after decompressing).
+// Every non-empty file's first bytes are read, whatever its name: a Parquet file named .jsonl
+// must not be planned as byte ranges of JSON Lines. A detection that contradicts the name is
+// recorded in l.conflicts.
 func (l *lister) file(p string, size int64) error {
-	nameFormat, comp := DetectByName(p)
-	format := l.spec.Format
-	if format == job.FormatAuto {
-		format = nameFormat
-	}
-	if (format == "" || comp == CompressionNone && nameFormat == "") && size > 0 {
-		head, err := readHead(p)
-		if err != nil {
+	var head []byte
+	if size > 0 {
+		var err error
+		if head, err = formats.ReadHead(p); err != nil {
 			return err
 		}
-		mf, mc := DetectByMagic(head)
-		if comp == CompressionNone {
-			comp = mc
+	}
+	d := formats.DetectBytes(head, p)
+	format := l.spec.Format
+	if format == job.FormatAuto {
+		if err := d.Unreadable(p); err != nil {
+			return err
 		}
-		if format == "" {
-			format = mf
+		format = job.Format(d.Format.String())
+		if d.Conflict != "" {
+			l.conflicts = append(l.conflicts, p+": "+d.Conflict)
 		}
 	}
-	switch {
-	case format == "" && comp != CompressionNone:
-		format = job.FormatAuto // the reader tells, after decompressing
-	case format == "":
-		format = job.FormatText // an empty file of unknown format: nothing to read
-	}
-	in := Input{Path: p, Entry: l.entry, Format: format, Compression: comp, Size: size, TextField: l.spec.TextField}
+	in := Input{Path: p, Entry: l.entry, Format: format, Compression: compressionOf(d.Compression), Size: size, TextField: l.spec.TextField}
 	if format == job.FormatParquet && l.opts.RowGroups != nil {
 		rgs, err := l.opts.RowGroups(p)
 		if err != nil {
@@ -241,23 +248,4 @@ func (l *lister) file(p string, size int64) error {
 	}
 	l.out = append(l.out, in)
 	return nil
-}
-
-func readHead(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	head := make([]byte, 16)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
-	}
-	return head[:n], nil
-}
-
-func isFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }

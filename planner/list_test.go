@@ -1,10 +1,13 @@
 package planner
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,6 +60,11 @@ var corpus = map[string]string{
 	"b/bad/dataset_dict.json":              `{"splits":["../x"]}`,
 	"d/1/2/deep.jsonl":                     "{}\n",
 	"d/top.jsonl":                          "{}\n",
+	"e/body.jsonl":                         "PAR1....PAR1",
+	"e/gz.jsonl":                           "\x1f\x8bxxxx",
+	"e/stream.jsonl":                       "\xff\xff\xff\xff\x10\x00\x00\x00schema..",
+	"e/x.jsonl.gzip":                       "\x1f\x8bxxxx",
+	"f/file.jsonl":                         "ARROW1\x00\x00....",
 }
 
 func TestList_Entries(t *testing.T) {
@@ -95,6 +103,10 @@ func TestList_Entries(t *testing.T) {
 		{"datasetdict splits", []job.Input{job.DefaultInput("b/dd")}, []string{"b/dd/train/data-00000-of-00001.arrow:hf:"}, ""},
 		{"datasetdict bad split", []job.Input{job.DefaultInput("b/bad")}, nil, `bad split name "../x"`},
 		{"bad glob", []job.Input{job.DefaultInput("a/[")}, nil, "inputs[0].path: "},
+		{"content over name", []job.Input{job.DefaultInput("e")}, []string{"e/body.jsonl:parquet:",
+			"e/gz.jsonl:jsonl:gzip", "e/stream.jsonl:hf:", "e/x.jsonl.gzip:jsonl:gzip"}, ""},
+		{"explicit format over content", []job.Input{{Path: "e/body.jsonl", Format: job.FormatJSONL}}, []string{"e/body.jsonl:jsonl:"}, ""},
+		{"arrow ipc file refused", []job.Input{job.DefaultInput("f")}, nil, "an Arrow IPC file (ARROW1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,50 +201,25 @@ func TestList_RealHFDirs(t *testing.T) {
 	}
 }
 
-func TestDetectByMagic(t *testing.T) {
-	tests := []struct {
-		head string
-		f    job.Format
-		c    Compression
-	}{
-		{"\x1f\x8b\x08", "", CompressionGzip},
-		{"\x28\xb5\x2f\xfd", "", CompressionZstd},
-		{"PAR1xxxx", job.FormatParquet, ""},
-		{"\xef\xbb\xbf\n [1]", job.FormatJSON, ""},
-		{"\t{\"a\":1}", job.FormatJSONL, ""},
-		{"hello", job.FormatText, ""},
-		{"", job.FormatText, ""},
+// TestList_WarnsOnceOfConflicts checks that files whose content contradicts their names are
+// reported in one warning, with their count and the first of them.
+func TestList_WarnsOnceOfConflicts(t *testing.T) {
+	dir := tree(t, corpus)
+	var log bytes.Buffer
+	s := testSpec(100)
+	s.Inputs = []job.Input{job.DefaultInput("e"), job.DefaultInput("a/x.jsonl")}
+	if _, err := List(s, ListOptions{BaseDir: dir, Logger: slog.New(slog.NewTextHandler(&log, nil))}); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		if f, c := DetectByMagic([]byte(tt.head)); f != tt.f || c != tt.c {
-			t.Errorf("DetectByMagic(%q) = %q, %q; want %q, %q", tt.head, f, c, tt.f, tt.c)
-		}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	first := filepath.Join(dir, "e/body.jsonl") + ": the content is Parquet, not what its name's .jsonl says"
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "files=3") ||
+		!strings.Contains(lines[0], strconv.Quote(first)) {
+		t.Fatalf("log =\n%s\nwant one warning of 3 files, first %q", log.String(), first)
 	}
-}
-
-func TestDetectByName(t *testing.T) {
-	tests := []struct {
-		name string
-		f    job.Format
-		c    Compression
-	}{
-		{"a.jsonl", job.FormatJSONL, ""},
-		{"A.JSONL.GZ", job.FormatJSONL, CompressionGzip},
-		{"a.json.gz", "", CompressionGzip},
-		{"a.json", "", ""},
-		{"notes.md", job.FormatText, ""},
-		{"x.arrow.gz", "", CompressionGzip},
-		{"a.ndjson.zst", job.FormatJSONL, CompressionZstd},
-		{"a.txt.zstd", job.FormatText, CompressionZstd},
-		{"a.csv", job.FormatCSV, ""},
-		{"a.parquet", job.FormatParquet, ""},
-		{"x.arrow", job.FormatHF, ""},
-		{"a.gz", "", CompressionGzip},
-		{"README", "", ""},
-	}
-	for _, tt := range tests {
-		if f, c := DetectByName(tt.name); f != tt.f || c != tt.c {
-			t.Errorf("DetectByName(%q) = %q, %q; want %q, %q", tt.name, f, c, tt.f, tt.c)
-		}
+	log.Reset()
+	s.Inputs = []job.Input{job.DefaultInput("a")}
+	if _, err := List(s, ListOptions{BaseDir: dir, Logger: slog.New(slog.NewTextHandler(&log, nil))}); err != nil || log.Len() != 0 {
+		t.Fatalf("List of files named for their content: err %v, log %q", err, log.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -43,6 +44,10 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	inputs, out := fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1)
+	if err := checkOutputName(out, *to); err != nil {
+		fmt.Fprintln(stderr, "tokenmill convert:", err)
+		return 2
+	}
 	kind := outdir.KindFile
 	if *to == "hf" {
 		kind = outdir.KindHF
@@ -61,6 +66,37 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: %d records\n", out, n)
 	return 0
+}
+
+// outputNames are the data extensions that each --to format writes, and what it is called.
+var outputNames = map[string]struct {
+	exts []string
+	what string
+}{
+	"hf":      {nil, "an HF dataset directory"},
+	"jsonl":   {[]string{".jsonl", ".ndjson", ".json"}, "JSON Lines"},
+	"parquet": {[]string{".parquet", ".pq"}, "Parquet"},
+}
+
+// checkOutputName refuses an output name whose extensions (formats.DetectName) say another
+// format than --to writes, so that the output is not misread by its name later: a data
+// extension of another format (out.jsonl for --to parquet; any for hf, a directory) or a
+// compression extension (convert writes uncompressed files). A name without a known
+// extension is accepted.
+func checkOutputName(out, to string) error {
+	_, comp, known := formats.DetectName(out)
+	if !known && comp == formats.CompressionNone {
+		return nil
+	}
+	ext, o := formats.NameExt(out), outputNames[to]
+	if slices.Contains(o.exts, ext) {
+		return nil
+	}
+	hint := "no extension"
+	if len(o.exts) > 0 {
+		hint = o.exts[0] + " or no extension"
+	}
+	return fmt.Errorf("%s: a %s name for %s (--to %s): name it with %s", out, ext, o.what, to, hint)
 }
 
 // convertRecords converts inputs into out (format hf, jsonl or parquet) and returns the

@@ -49,7 +49,7 @@ const (
 // renderings of it, so they always carry the same facts.
 type inspection struct {
 	Path string `json:"path"`
-	// Kind is job, hf, hf_dict, npy, jsonl, json, csv, parquet or text.
+	// Kind is job, hf, hf_dict, npy, jsonl, json, csv, parquet, arrow or text.
 	Kind     string          `json:"kind"`
 	Columns  []inspectColumn `json:"columns,omitempty"`
 	Shape    []int64         `json:"shape,omitempty"` // .npy only
@@ -182,7 +182,7 @@ func (in *inspector) inspect(path string) (*inspection, error) {
 			return in.inspectJob(path)
 		case fileExists(filepath.Join(path, "dataset_dict.json")):
 			return in.inspectDict(path)
-		case fileExists(filepath.Join(path, "state.json")):
+		case formats.IsHFDir(path):
 			return in.inspectHF(path, true, manifestNear(path))
 		}
 		return nil, errors.New("a directory without manifest.json (job output), dataset_dict.json (DatasetDict) or state.json (HF dataset)")
@@ -478,17 +478,39 @@ func (in *inspector) inspectNpy(path string, detail bool, manifest string) (*ins
 
 // inspectRecords reads a record file: the column types inferred from the first records (as
 // datasets.Dataset.from_list would type them), every record counted, the first one kept.
+// The format is formats.Detect's (content first); where the content contradicts the name, a
+// note says so.
 func (in *inspector) inspectRecords(path string) (*inspection, error) {
-	kind, isText := recordKind(path)
-	if isText {
-		return in.inspectText(path)
+	d, err := formats.Detect(path)
+	if err != nil {
+		return nil, err
 	}
-	rr, err := formats.OpenRows(path, formats.Options{})
+	if err := d.Unreadable(path); err != nil {
+		return nil, err
+	}
+	var res *inspection
+	if d.Format == formats.FormatText {
+		res, err = in.inspectText(path)
+	} else {
+		res, err = in.inspectRows(path, d.Format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Conflict != "" {
+		res.Notes = append(res.Notes, "read by its content: "+d.Conflict)
+	}
+	return res, nil
+}
+
+// inspectRows reads a record file of a known format with formats.OpenRows.
+func (in *inspector) inspectRows(path string, format formats.Format) (*inspection, error) {
+	rr, err := formats.OpenRows(path, formats.Options{Format: format})
 	if err != nil {
 		return nil, err
 	}
 	defer rr.Close()
-	res := &inspection{Path: path, Kind: kind}
+	res := &inspection{Path: path, Kind: recordKind(format)}
 	var sb formats.SchemaBuilder
 	var schemaErr error
 	for {
@@ -498,9 +520,6 @@ func (in *inspector) inspectRecords(path string) (*inspection, error) {
 		}
 		if err != nil {
 			return nil, err
-		}
-		if res.Kind == "auto" {
-			res.Kind = sniffedKind(rr, row)
 		}
 		if row.Err != nil {
 			if res.Malformed == 0 {
@@ -544,9 +563,6 @@ func (in *inspector) inspectRecords(path string) (*inspection, error) {
 			res.Examples += g.Rows
 		}
 	}
-	if res.Kind == "auto" {
-		res.Kind = "json"
-	}
 	if schemaErr != nil {
 		res.Notes = append(res.Notes, "column types: "+schemaErr.Error())
 	}
@@ -557,36 +573,13 @@ func (in *inspector) inspectRecords(path string) (*inspection, error) {
 	return res, nil
 }
 
-// recordKind names a record file's format from its name, as formats.Open detects it (".json"
-// and unknown names are decided by the content: "auto"); isText is set for plain text.
-func recordKind(path string) (kind string, isText bool) {
-	name := strings.ToLower(filepath.Base(path))
-	for _, c := range []string{".gz", ".zst", ".zstd"} {
-		name = strings.TrimSuffix(name, c)
+// recordKind names a record format as inspection.Kind does: an Arrow IPC stream outside a
+// save_to_disk directory is "arrow".
+func recordKind(f formats.Format) string {
+	if f == formats.FormatHF {
+		return "arrow"
 	}
-	switch filepath.Ext(name) {
-	case ".jsonl", ".ndjson":
-		return "jsonl", false
-	case ".parquet", ".pq":
-		return "parquet", false
-	case ".csv":
-		return "csv", false
-	case ".txt", ".text", ".md":
-		return "text", true
-	}
-	return "auto", false
-}
-
-// sniffedKind names the format formats.OpenRows detected from the content: Parquet (an
-// Arrow schema), JSON Lines (records located by line) or a JSON array (by row).
-func sniffedKind(rr formats.RowReader, row formats.Row) string {
-	if rr.Schema() != nil {
-		return "parquet"
-	}
-	if row.Line > 0 {
-		return "jsonl"
-	}
-	return "json"
+	return f.String()
 }
 
 // inspectText reads a plain text file, which a job reads as one document.
@@ -827,6 +820,7 @@ var kindTitles = map[string]string{
 	"json":    "JSON array",
 	"csv":     "CSV",
 	"parquet": "Parquet",
+	"arrow":   "Arrow IPC stream (a save_to_disk data file)",
 	"text":    "plain text (one document)",
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/validate"
 )
 
@@ -130,7 +131,7 @@ func writeLayoutJSON(out io.Writer, root string, results []layoutResult) {
 // an HF dataset (or DatasetDict), else every HF directory and record file below it; skipped
 // lists the other files (hidden ones aside), which validate does not read.
 func stageInputs(dir string) (inputs, skipped []string, err error) {
-	if isHFDir(dir) {
+	if formats.IsHFDir(dir) {
 		return []string{dir}, nil, nil
 	}
 	entries, err := os.ReadDir(dir)
@@ -158,34 +159,17 @@ func stageInputs(dir string) (inputs, skipped []string, err error) {
 	return inputs, skipped, nil
 }
 
-// isHFDir reports whether dir is a save_to_disk directory or a DatasetDict.
-func isHFDir(dir string) bool {
-	for _, f := range []string{"state.json", "dataset_dict.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // recordFileKinds names the record files isRecordFile takes, for messages.
-const recordFileKinds = ".jsonl, .ndjson, .json, .parquet, .csv, each also .gz or .zst"
+const recordFileKinds = ".jsonl, .ndjson, .json, .parquet, .pq, .csv, each also .gz, .gzip, .zst or .zstd"
 
-// isRecordFile reports whether a file name is one of the record formats validate reads.
+// isRecordFile reports whether a file name is one of the record formats validate reads, by
+// its extensions (formats.DetectName: .jsonl, .ndjson, .json, .parquet, .pq, .csv, each also
+// compressed); the readers then detect the format from the content.
 func isRecordFile(name string) bool {
-	switch recordExt(name) {
-	case ".jsonl", ".ndjson", ".json", ".parquet", ".csv":
-		return true
+	f, _, known := formats.DetectName(name)
+	switch f {
+	case formats.FormatJSONL, formats.FormatAuto, formats.FormatParquet, formats.FormatCSV:
+		return known
 	}
 	return false
-}
-
-// recordExt is the lower-case extension of a file name under its compression extension
-// (".jsonl" for "a.JSONL.zst").
-func recordExt(name string) string {
-	name = strings.ToLower(name)
-	for _, c := range []string{".gz", ".zst", ".zstd"} {
-		name = strings.TrimSuffix(name, c)
-	}
-	return filepath.Ext(name)
 }

@@ -130,7 +130,7 @@ func validatePaths(stage validate.Stage, paths []string, opt validate.Options, m
 // directory of files that holds no input is an error.
 func dirInputs(path string) (files, skipped []string, err error) {
 	fi, err := os.Stat(path)
-	if err != nil || !fi.IsDir() || isHFDir(path) {
+	if err != nil || !fi.IsDir() || formats.IsHFDir(path) {
 		return nil, nil, nil // validateInput reports the path's own error
 	}
 	files, skipped, err = stageInputs(path)
@@ -255,11 +255,8 @@ func (t *trackedRows) readError(path string, err error) validate.ReadError {
 // lineOriented reports whether path names a file whose records are lines (JSONL, CSV),
 // compressed or not: where no record was read, the name is all there is to go by.
 func lineOriented(path string) bool {
-	switch recordExt(filepath.Base(path)) {
-	case ".jsonl", ".ndjson", ".csv":
-		return true
-	}
-	return false
+	f, _, known := formats.DetectName(filepath.Base(path))
+	return known && (f == formats.FormatJSONL || f == formats.FormatCSV)
 }
 
 // rowLocation is where a record was found: "file:line" for line-oriented inputs, "file:row N"
