@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // ListOptions configures List.
@@ -22,7 +23,7 @@ type ListOptions struct {
 	BaseDir string
 	// RowGroups returns a Parquet file's row groups (from its footer). Nil: Parquet files are
 	// listed without row groups and planned as one shard each.
-	RowGroups func(path string) ([]RowGroup, error)
+	RowGroups func(path string) ([]shard.RowGroup, error)
 }
 
 // List expands the spec's inputs into files, sorted by path. An entry may be:
@@ -44,8 +45,8 @@ type ListOptions struct {
 // what a file is. An entry that yields no file is an error naming it. A file listed by two
 // entries with the same format and text field is kept once; with different ones it is an
 // error.
-func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
-	var all []Input
+func List(spec *job.Spec, opts ListOptions) ([]shard.Input, error) {
+	var all []shard.Input
 	for i, e := range spec.Inputs {
 		key := fmt.Sprintf("inputs[%d].path", i)
 		l := lister{entry: i, spec: e, opts: opts}
@@ -71,7 +72,7 @@ func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
 		}
 		all = append(all, l.out...)
 	}
-	slices.SortStableFunc(all, func(a, b Input) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(all, func(a, b shard.Input) int { return cmp.Compare(a.Path, b.Path) })
 	out := all[:0]
 	for _, in := range all {
 		if n := len(out); n > 0 && out[n-1].Path == in.Path {
@@ -90,7 +91,7 @@ type lister struct {
 	entry int
 	spec  job.Input
 	opts  ListOptions
-	out   []Input
+	out   []shard.Input
 }
 
 // add lists a path named by the entry or matched by its glob.
@@ -198,7 +199,7 @@ func (l *lister) hf(dir string) error {
 		if err != nil {
 			return err
 		}
-		l.out = append(l.out, Input{Path: p, Entry: l.entry, Format: job.FormatHF,
+		l.out = append(l.out, shard.Input{Path: p, Entry: l.entry, Format: job.FormatHF,
 			Size: fi.Size(), TextField: l.spec.TextField})
 	}
 	return nil
@@ -212,13 +213,13 @@ func (l *lister) file(p string, size int64) error {
 	if format == job.FormatAuto {
 		format = nameFormat
 	}
-	if (format == "" || comp == CompressionNone && nameFormat == "") && size > 0 {
+	if (format == "" || comp == shard.CompressionNone && nameFormat == "") && size > 0 {
 		head, err := readHead(p)
 		if err != nil {
 			return err
 		}
 		mf, mc := DetectByMagic(head)
-		if comp == CompressionNone {
+		if comp == shard.CompressionNone {
 			comp = mc
 		}
 		if format == "" {
@@ -226,12 +227,12 @@ func (l *lister) file(p string, size int64) error {
 		}
 	}
 	switch {
-	case format == "" && comp != CompressionNone:
+	case format == "" && comp != shard.CompressionNone:
 		format = job.FormatAuto // the reader tells, after decompressing
 	case format == "":
 		format = job.FormatText // an empty file of unknown format: nothing to read
 	}
-	in := Input{Path: p, Entry: l.entry, Format: format, Compression: comp, Size: size, TextField: l.spec.TextField}
+	in := shard.Input{Path: p, Entry: l.entry, Format: format, Compression: comp, Size: size, TextField: l.spec.TextField}
 	if format == job.FormatParquet && l.opts.RowGroups != nil {
 		rgs, err := l.opts.RowGroups(p)
 		if err != nil {

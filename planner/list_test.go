@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // tree writes files (path -> content) under a new temporary directory and returns it.
@@ -131,7 +132,7 @@ func TestList_SizesAndFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Input{Path: filepath.Join(dir, "a/x.jsonl"), Format: job.FormatJSONL, Size: 13, TextField: "body"}
+	want := shard.Input{Path: filepath.Join(dir, "a/x.jsonl"), Format: job.FormatJSONL, Size: 13, TextField: "body"}
 	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Fatalf("List = %+v, want %+v", got, want)
 	}
@@ -141,8 +142,8 @@ func TestList_RowGroupsCallback(t *testing.T) {
 	dir := tree(t, corpus)
 	s := testSpec(100)
 	s.Inputs = []job.Input{job.DefaultInput("a/p.parquet")}
-	rgs := []RowGroup{{Rows: 3, Bytes: 60}, {Rows: 4, Bytes: 60}}
-	got, err := List(s, ListOptions{BaseDir: dir, RowGroups: func(p string) ([]RowGroup, error) {
+	rgs := []shard.RowGroup{{Rows: 3, Bytes: 60}, {Rows: 4, Bytes: 60}}
+	got, err := List(s, ListOptions{BaseDir: dir, RowGroups: func(p string) ([]shard.RowGroup, error) {
 		if !strings.HasSuffix(p, "p.parquet") {
 			t.Errorf("callback for %s", p)
 		}
@@ -155,7 +156,7 @@ func TestList_RowGroupsCallback(t *testing.T) {
 	if err != nil || len(plan) != 2 || plan[1].StartRow != 3 {
 		t.Fatalf("Plan = %+v, %v", plan, err)
 	}
-	_, err = List(s, ListOptions{BaseDir: dir, RowGroups: func(string) ([]RowGroup, error) {
+	_, err = List(s, ListOptions{BaseDir: dir, RowGroups: func(string) ([]shard.RowGroup, error) {
 		return nil, errors.New("bad footer")
 	}})
 	if err == nil || !strings.Contains(err.Error(), "bad footer") {
@@ -193,10 +194,10 @@ func TestDetectByMagic(t *testing.T) {
 	tests := []struct {
 		head string
 		f    job.Format
-		c    Compression
+		c    shard.Compression
 	}{
-		{"\x1f\x8b\x08", "", CompressionGzip},
-		{"\x28\xb5\x2f\xfd", "", CompressionZstd},
+		{"\x1f\x8b\x08", "", shard.CompressionGzip},
+		{"\x28\xb5\x2f\xfd", "", shard.CompressionZstd},
 		{"PAR1xxxx", job.FormatParquet, ""},
 		{"\xef\xbb\xbf\n [1]", job.FormatJSON, ""},
 		{"\t{\"a\":1}", job.FormatJSONL, ""},
@@ -214,20 +215,20 @@ func TestDetectByName(t *testing.T) {
 	tests := []struct {
 		name string
 		f    job.Format
-		c    Compression
+		c    shard.Compression
 	}{
 		{"a.jsonl", job.FormatJSONL, ""},
-		{"A.JSONL.GZ", job.FormatJSONL, CompressionGzip},
-		{"a.json.gz", "", CompressionGzip},
+		{"A.JSONL.GZ", job.FormatJSONL, shard.CompressionGzip},
+		{"a.json.gz", "", shard.CompressionGzip},
 		{"a.json", "", ""},
 		{"notes.md", job.FormatText, ""},
-		{"x.arrow.gz", "", CompressionGzip},
-		{"a.ndjson.zst", job.FormatJSONL, CompressionZstd},
-		{"a.txt.zstd", job.FormatText, CompressionZstd},
+		{"x.arrow.gz", "", shard.CompressionGzip},
+		{"a.ndjson.zst", job.FormatJSONL, shard.CompressionZstd},
+		{"a.txt.zstd", job.FormatText, shard.CompressionZstd},
 		{"a.csv", job.FormatCSV, ""},
 		{"a.parquet", job.FormatParquet, ""},
 		{"x.arrow", job.FormatHF, ""},
-		{"a.gz", "", CompressionGzip},
+		{"a.gz", "", shard.CompressionGzip},
 		{"README", "", ""},
 	}
 	for _, tt := range tests {

@@ -167,7 +167,7 @@ type prepared struct {
 	workers int
 	info    RunInfo
 	tk      *tokenizer.Tokenizer // nil when the job names no tokenizer
-	inputs  []planner.Input
+	inputs  []shard.Input
 	shards  []shard.Spec
 }
 
@@ -342,14 +342,14 @@ feed:
 	return results, nil
 }
 
-func parquetRowGroups(path string) ([]planner.RowGroup, error) {
+func parquetRowGroups(path string) ([]shard.RowGroup, error) {
 	gs, err := formats.ParquetRowGroups(path)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]planner.RowGroup, len(gs))
+	out := make([]shard.RowGroup, len(gs))
 	for i, g := range gs {
-		out[i] = planner.RowGroup{Rows: g.Rows, Bytes: g.Bytes, Offset: g.Offset}
+		out[i] = shard.RowGroup{Rows: g.Rows, Bytes: g.Bytes, Offset: g.Offset}
 	}
 	return out, nil
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/pack"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
@@ -116,9 +115,9 @@ func openShard(spec Spec, maxRecord int64, bufs *formats.Buffers) (formats.Reade
 	}
 	opt := formats.Options{Format: f, Field: spec.TextField, MaxRecord: maxRecord, Buffers: bufs}
 	switch spec.Kind {
-	case planner.KindBytes:
+	case KindBytes:
 		opt.Range = shardRange(spec, 0)
-	case planner.KindRowGroups:
+	case KindRowGroups:
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}
 	if spec.Format == job.FormatHF {
@@ -373,11 +372,11 @@ func (p *pipeline) progress(rec *formats.Record, rejected, tokens int64) {
 // when the reader cannot tell.
 func (p *pipeline) doneBytes(rec *formats.Record) int64 {
 	switch {
-	case p.spec.Kind == planner.KindBytes:
+	case p.spec.Kind == KindBytes:
 		if rec.Offset >= p.spec.ByteStart {
 			return p.base + min(rec.Offset-p.spec.ByteStart, p.partBytes)
 		}
-	case p.input != nil && p.spec.Kind == planner.KindFile:
+	case p.input != nil && p.spec.Kind == KindFile:
 		return p.base + min(p.input.InputBytes(), p.partBytes)
 	}
 	return -1

@@ -7,12 +7,8 @@ import (
 
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
-
-// Spec is one shard of a plan, as planner.Plan returns it.
-type Spec = planner.ShardSpec
 
 // Splits, in output order.
 const (
@@ -195,11 +191,11 @@ func (r *Result) Bucket(split string, seqLen int) *Bucket {
 // progress meanwhile), or its whole file.
 func PlannedBytes(s Spec) int64 {
 	switch s.Kind {
-	case planner.KindBytes:
+	case KindBytes:
 		return s.ByteEnd - s.ByteStart
-	case planner.KindRowGroups:
+	case KindRowGroups:
 		return s.RowGroupBytes
-	case planner.KindFiles:
+	case KindFiles:
 		var n int64
 		for _, f := range s.Files {
 			n += f.Size
