@@ -28,7 +28,7 @@
 // commits. Blank lines, a byte-order mark and CRLF endings are handled by the readers and are
 // neither documents nor rejects.
 //
-// A worker with no shard left to start serves the running shards as a helper (Env.Helpers):
+// A worker with no shard left to start serves the running shards as a helper (Env.Pool):
 // a shard that sees one idle gathers its good documents in batches of about a megabyte of
 // text and hands each to a helper, tokenizing it itself when none is free, and packs the
 // batches in their order. Reading, validating, packing and writing stay with the shard's

@@ -144,10 +144,10 @@ type pipeline struct {
 	partBytes int64 // PlannedBytes(spec)
 	input     formats.InputCounter
 	base      int64
-	// cur gathers documents while helpers are about (see Helpers); pending are the batches
-	// handed to helpers or waiting for an earlier one, in order, and pendingText the bytes
-	// of their texts. A batch still with a helper when the shard fails is left to it and
-	// never reused.
+	// cur gathers documents while helpers are about (see TokenizePool); pending are the
+	// batches handed to helpers or waiting for an earlier one, in order, and pendingText the
+	// bytes of their texts. A batch still with a helper when the shard fails is left to it
+	// and never reused.
 	cur         *docBatch
 	pending     []*docBatch
 	pendingText int
@@ -208,13 +208,13 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 			p.progress(&rec, 1, 0)
 			continue
 		}
-		if p.cur != nil || len(p.pending) > 0 || p.env.Helpers.waiting() {
+		if p.cur != nil || len(p.pending) > 0 || p.env.Pool.waiting() {
 			if p.cur == nil {
 				p.cur = p.batch()
 			}
 			p.cur.add(text)
 			p.cur.credit = p.doneBytes(&rec)
-			if len(p.cur.text) < p.env.Helpers.batch {
+			if len(p.cur.text) < p.env.Pool.batch {
 				continue
 			}
 			t1 := time.Now()
@@ -300,7 +300,7 @@ func (p *pipeline) recycle(b *docBatch) {
 // dispatch hands b to an idle helper, or tokenizes it here when none is free, and queues it
 // for packing.
 func (p *pipeline) dispatch(b *docBatch) {
-	if p.env.Helpers.offer(b) {
+	if p.env.Pool.offer(b) {
 		b.helped = true
 	} else {
 		b.tokenize()
@@ -310,13 +310,14 @@ func (p *pipeline) dispatch(b *docBatch) {
 }
 
 // collect packs the queued batches that are tokenized, in order: those at the head of the
-// queue, or all of them when wait is set, or when the queue is full (Helpers.full: waiting
-// for a helper). Batches are queued only with Helpers. The packing time is added to write.
+// queue, or all of them when wait is set, or when the queue is full (TokenizePool.full:
+// waiting for a helper). Batches are queued only with a TokenizePool. The packing time is
+// added to write.
 func (p *pipeline) collect(wait bool, write *time.Duration) error {
 	for len(p.pending) > 0 {
 		b := p.pending[0]
 		if b.helped {
-			if wait || p.env.Helpers.full(len(p.pending), p.pendingText) {
+			if wait || p.env.Pool.full(len(p.pending), p.pendingText) {
 				<-b.done
 			} else {
 				select {
