@@ -72,22 +72,21 @@ func Plan(spec *job.Spec, inputs []shard.Input) ([]shard.Spec, error) {
 // Small files are planned together. A shard costs a fraction of a millisecond whatever its
 // size (its staging, its result, its place in the assembly; a round trip to the coordinator
 // on a cluster), which is nothing beside a shard of megabytes but most of the work of a
-// document of a few kilobytes: a directory of 2,307 one-document text files took 1.1 s as
-// 2,307 shards, against 0.3 s for the same text in one file. So runs of consecutive (in plan
-// order) files smaller than a 64th of shard_size (1 MiB by default), none of them Parquet or
-// HF, become one shard.KindFiles shard of about that size and at most maxGroupFiles
-// files. A megabyte is tens of milliseconds of work, against which a shard's cost is under
-// one percent; and shards that small leave a job of many small files many shards for its
-// workers (whose idle ones also help tokenize a running shard's documents). Larger files are
-// planned alone, as before; so is a run of one. Validate and convert jobs, whose shards carry
-// line-numbered reports of one file each, are planned file by file.
+// document of a few kilobytes. So runs of consecutive (in plan order) files smaller than a
+// 64th of shard_size (1 MiB by default), none of them Parquet or HF, become one
+// shard.KindFiles shard of about that size and at most maxGroupFiles files. A megabyte is
+// tens of milliseconds of work, against which a shard's cost is under one percent; and
+// shards that small leave a job of many small files many shards for its workers (whose idle
+// ones also help tokenize a running shard's documents). Larger files are planned alone, and
+// so is a run of one. Validate and convert jobs, whose shards carry line-numbered reports of
+// one file each, are planned file by file.
 const (
 	smallDivisor  = 64
 	maxGroupFiles = 4096
 )
 
 // groupSmall cuts the sorted inputs into planning units: a run of small files to plan as one
-// shard.KindFiles shard, or one input to plan as before.
+// shard.KindFiles shard, or one input to plan by itself.
 func groupSmall(spec *job.Spec, ins []shard.Input, size int64) [][]shard.Input {
 	target := max(size/smallDivisor, 1)
 	// A file under target (<= size) that is not empty is one shard by itself: a byte range

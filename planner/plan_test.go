@@ -167,7 +167,7 @@ func TestShardID_Width(t *testing.T) {
 }
 
 // Small files are planned in runs of about a 64th of shard_size (here 640 / 64 = 10 bytes);
-// larger ones, Parquet and HF files, and a run of one, as before.
+// larger ones, Parquet and HF files, and a run of one, alone.
 func TestPlan_GroupsSmallFiles(t *testing.T) {
 	in := func(name string, size int64) shard.Input {
 		f := shard.Input{Path: name, Format: job.FormatJSONL, Size: size, TextField: "text"}

@@ -34,8 +34,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	res = Result{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt,
 		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec)}
 	// The attempt's directory is made when the shard first stages a file (see createStaged):
-	// a shard under a lease with no rejects stages nothing, and a job of many small files
-	// spent most of its time making and removing empty directories.
+	// a shard under a lease with no rejects stages nothing and makes no directory.
 	dir := filepath.Join(env.StagingDir, res.Dir)
 	if err := os.RemoveAll(dir); err != nil {
 		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)

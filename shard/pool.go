@@ -34,7 +34,7 @@ func NewTokenizePool(workers, batchBytes int) *TokenizePool {
 }
 
 // maxPending caps the batches in flight per shard on machines with many cores: one shard's
-// reading feeds about six of them (see TokenizePool), so more batches would only hold memory.
+// reading feeds only a few helpers (see DESIGN.md), so more batches would only hold memory.
 const maxPending = 16
 
 // Serve tokenizes the batches that running shards hand over, until stop is closed. A worker
@@ -82,8 +82,8 @@ func (p *TokenizePool) offer(b *docBatch) bool {
 }
 
 // BatchBytes is the text of one batch: large enough that handing it over (a channel send and
-// receive, ~1 µs) is nothing beside its tokenizing (~10 ms), small enough that the last
-// batches of a shard leave no helper waiting long.
+// receive) costs nothing beside tokenizing it, small enough that the last batches of a shard
+// leave no helper waiting long.
 const BatchBytes = 1 << 20
 
 // docBatch is a run of consecutive good documents of one shard, tokenized together, by a
