@@ -19,6 +19,31 @@ func (s *Spec) Validate() error {
 		errs = append(errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 
+	s.checkKindAndName(bad)
+	s.checkInputs(bad)
+	s.checkKindKeys(bad)
+	s.checkSequenceLengths(bad)
+
+	fraction(bad, "val_fraction", s.ValFraction)
+	fraction(bad, "max_reject_fraction", s.MaxRejectFraction)
+
+	if s.ShardSize <= 0 {
+		bad("shard_size", "must be > 0, got %d", s.ShardSize)
+	}
+	if s.MaxRecordBytes <= 0 {
+		bad("max_record_bytes", "must be > 0, got %d", s.MaxRecordBytes)
+	}
+
+	s.checkRemainder(bad)
+	s.checkOutput(bad)
+	return errors.Join(errs...)
+}
+
+// badKey records a problem with a key: its message is format applied to args.
+type badKey func(key, format string, args ...any)
+
+// checkKindAndName checks kind and name.
+func (s *Spec) checkKindAndName(bad badKey) {
 	if !slices.Contains(kinds, s.Kind) {
 		bad("kind", "must be one of %s, got %q", joinQ(kinds), s.Kind)
 	}
@@ -28,7 +53,10 @@ func (s *Spec) Validate() error {
 	case !validName(s.Name):
 		bad("name", "%q: use at most 128 letters, digits, '.', '_' or '-', starting with a letter or digit", s.Name)
 	}
+}
 
+// checkInputs checks the inputs entries: path, format and text field, for the job's kind.
+func (s *Spec) checkInputs(bad badKey) {
 	if len(s.Inputs) == 0 {
 		bad("inputs", "at least one input is required")
 	}
@@ -52,7 +80,11 @@ func (s *Spec) Validate() error {
 			bad(k+".format", "%q is not a record format; kind: %s reads jsonl, json, parquet, csv or hf", in.Format, s.Kind)
 		}
 	}
+}
 
+// checkKindKeys checks the keys that some kinds require and others refuse: tokenizer, stage,
+// max_errors, to, and the pretraining-only keys.
+func (s *Spec) checkKindKeys(bad badKey) {
 	switch {
 	case s.Kind == KindPretrain && strings.TrimSpace(s.Tokenizer) == "":
 		bad("tokenizer", "required")
@@ -86,7 +118,10 @@ func (s *Spec) Validate() error {
 			bad(k, "not a key of kind: %s", s.Kind)
 		}
 	}
+}
 
+// checkSequenceLengths checks sequence_lengths: at least one, each in range, none repeated.
+func (s *Spec) checkSequenceLengths(bad badKey) {
 	if len(s.SequenceLengths) == 0 {
 		bad("sequence_lengths", "at least one length is required")
 	}
@@ -102,17 +137,10 @@ func (s *Spec) Validate() error {
 			bad(k, "%d repeats sequence_lengths[%d]", l, j)
 		}
 	}
+}
 
-	fraction(bad, "val_fraction", s.ValFraction)
-	fraction(bad, "max_reject_fraction", s.MaxRejectFraction)
-
-	if s.ShardSize <= 0 {
-		bad("shard_size", "must be > 0, got %d", s.ShardSize)
-	}
-	if s.MaxRecordBytes <= 0 {
-		bad("max_record_bytes", "must be > 0, got %d", s.MaxRecordBytes)
-	}
-
+// checkRemainder checks remainder, and that pad_id comes only with remainder: pad.
+func (s *Spec) checkRemainder(bad badKey) {
 	switch s.Remainder {
 	case RemainderDrop:
 		if s.PadID != nil {
@@ -122,7 +150,10 @@ func (s *Spec) Validate() error {
 	default:
 		bad("remainder", "must be %q or %q, got %q", RemainderDrop, RemainderPad, s.Remainder)
 	}
+}
 
+// checkOutput checks the output keys: dir, formats, dtype (and that pad_id fits it), layout.
+func (s *Spec) checkOutput(bad badKey) {
 	if s.Output.Dir == "" {
 		bad("output.dir", "required")
 	}
@@ -154,10 +185,9 @@ func (s *Spec) Validate() error {
 	default:
 		bad("output.layout", "must be %q or %q, got %q", LayoutCurriculum, LayoutSeed, s.Output.Layout)
 	}
-	return errors.Join(errs...)
 }
 
-func fraction(bad func(string, string, ...any), key string, f float64) {
+func fraction(bad badKey, key string, f float64) {
 	if math.IsNaN(f) || f < 0 || f > 1 {
 		bad(key, "must be between 0 and 1, got %v", f)
 	}

@@ -23,9 +23,9 @@
 //     row groups are known, else one shard per file.
 //   - Empty uncompressed files hold no document and produce no shard.
 //   - Small files are planned together (pretraining jobs): a run of consecutive files, each
-//     smaller than a 64th of shard_size and none Parquet or HF, becomes one KindFiles
+//     smaller than a 64th of shard_size and none Parquet or HF, becomes one shard.KindFiles
 //     shard of about that 64th (at most 4,096 files) that reads them whole, one after
-//     another (ShardSpec.Parts). A shard costs a fraction of a millisecond whatever its size,
+//     another (shard.Spec.Parts). A shard costs a fraction of a millisecond whatever its size,
 //     which is most of the work of a file of a few kilobytes. A run of one file is planned as
 //     above, and so are files of validate and convert jobs.
 //
@@ -33,5 +33,5 @@
 // so that lexical and plan order agree.
 //
 // Concurrency: no global mutable state. Plan is pure and safe for concurrent use; List only
-// reads the file system. ShardSpec and Input are plain serialisable values.
+// reads the file system. shard.Spec and shard.Input are plain serialisable values.
 package planner

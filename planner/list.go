@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // ListOptions configures List.
@@ -22,7 +23,7 @@ type ListOptions struct {
 	BaseDir string
 	// RowGroups returns a Parquet file's row groups (from its footer). Nil: Parquet files are
 	// listed without row groups and planned as one shard each.
-	RowGroups func(path string) ([]RowGroup, error)
+	RowGroups func(path string) ([]shard.RowGroup, error)
 	// Logger receives one warning when the content of listed files contradicts their names
 	// (see lister.file); nil: no warning.
 	Logger *slog.Logger
@@ -50,8 +51,8 @@ type ListOptions struct {
 // entries with the same format and text field is kept once; with different ones it is an
 // error. Files whose content contradicts their names are reported in one warning to
 // opts.Logger, with their count and the first of them.
-func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
-	var all []Input
+func List(spec *job.Spec, opts ListOptions) ([]shard.Input, error) {
+	var all []shard.Input
 	var conflicts []string
 	for i, e := range spec.Inputs {
 		key := fmt.Sprintf("inputs[%d].path", i)
@@ -82,7 +83,7 @@ func List(spec *job.Spec, opts ListOptions) ([]Input, error) {
 	if len(conflicts) > 0 && opts.Logger != nil {
 		opts.Logger.Warn("inputs read by their content, which their names contradict", "files", len(conflicts), "first", conflicts[0])
 	}
-	slices.SortStableFunc(all, func(a, b Input) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(all, func(a, b shard.Input) int { return cmp.Compare(a.Path, b.Path) })
 	out := all[:0]
 	for _, in := range all {
 		if n := len(out); n > 0 && out[n-1].Path == in.Path {
@@ -101,7 +102,7 @@ type lister struct {
 	entry     int
 	spec      job.Input
 	opts      ListOptions
-	out       []Input
+	out       []shard.Input
 	conflicts []string // "PATH: how the content contradicts the name", in listing order
 }
 
@@ -206,7 +207,7 @@ func (l *lister) hf(dir string) error {
 		if err != nil {
 			return err
 		}
-		l.out = append(l.out, Input{Path: p, Entry: l.entry, Format: job.FormatHF,
+		l.out = append(l.out, shard.Input{Path: p, Entry: l.entry, Format: job.FormatHF,
 			Size: fi.Size(), TextField: l.spec.TextField})
 	}
 	return nil
@@ -238,7 +239,7 @@ func (l *lister) file(p string, size int64) error {
 			l.conflicts = append(l.conflicts, p+": "+d.Conflict)
 		}
 	}
-	in := Input{Path: p, Entry: l.entry, Format: format, Compression: compressionOf(d.Compression), Size: size, TextField: l.spec.TextField}
+	in := shard.Input{Path: p, Entry: l.entry, Format: format, Compression: compressionOf(d.Compression), Size: size, TextField: l.spec.TextField}
 	if format == job.FormatParquet && l.opts.RowGroups != nil {
 		rgs, err := l.opts.RowGroups(p)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // tree writes files (path -> content) under a new temporary directory and returns it.
@@ -143,7 +144,7 @@ func TestList_SizesAndFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Input{Path: filepath.Join(dir, "a/x.jsonl"), Format: job.FormatJSONL, Size: 13, TextField: "body"}
+	want := shard.Input{Path: filepath.Join(dir, "a/x.jsonl"), Format: job.FormatJSONL, Size: 13, TextField: "body"}
 	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Fatalf("List = %+v, want %+v", got, want)
 	}
@@ -153,8 +154,8 @@ func TestList_RowGroupsCallback(t *testing.T) {
 	dir := tree(t, corpus)
 	s := testSpec(100)
 	s.Inputs = []job.Input{job.DefaultInput("a/p.parquet")}
-	rgs := []RowGroup{{Rows: 3, Bytes: 60}, {Rows: 4, Bytes: 60}}
-	got, err := List(s, ListOptions{BaseDir: dir, RowGroups: func(p string) ([]RowGroup, error) {
+	rgs := []shard.RowGroup{{Rows: 3, Bytes: 60}, {Rows: 4, Bytes: 60}}
+	got, err := List(s, ListOptions{BaseDir: dir, RowGroups: func(p string) ([]shard.RowGroup, error) {
 		if !strings.HasSuffix(p, "p.parquet") {
 			t.Errorf("callback for %s", p)
 		}
@@ -167,7 +168,7 @@ func TestList_RowGroupsCallback(t *testing.T) {
 	if err != nil || len(plan) != 2 || plan[1].StartRow != 3 {
 		t.Fatalf("Plan = %+v, %v", plan, err)
 	}
-	_, err = List(s, ListOptions{BaseDir: dir, RowGroups: func(string) ([]RowGroup, error) {
+	_, err = List(s, ListOptions{BaseDir: dir, RowGroups: func(string) ([]shard.RowGroup, error) {
 		return nil, errors.New("bad footer")
 	}})
 	if err == nil || !strings.Contains(err.Error(), "bad footer") {

@@ -8,97 +8,17 @@ import (
 	"strconv"
 
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // MaxShards bounds the shards of one plan; a larger plan asks for a larger shard_size.
 const MaxShards = 1 << 20
 
-// Kind says which part of its file a shard covers.
-type Kind string
-
-// Kinds.
-const (
-	KindFile      Kind = "file"       // the whole file
-	KindBytes     Kind = "bytes"      // the lines starting in [ByteStart, ByteEnd)
-	KindRowGroups Kind = "row_groups" // Parquet row groups [RowGroupStart, RowGroupEnd)
-	KindFiles     Kind = "files"      // several small whole files, one after another (Files)
-)
-
-// ShardSpec is one unit of work. It is a plain value with JSON tags: it travels to workers.
-type ShardSpec struct {
-	// ID is Index zero-padded to the plan's width (at least 6 digits): "000042".
-	ID string `json:"id"`
-	// Index is the shard's position in the plan, from 0; finalize assembles in this order.
-	Index int `json:"index"`
-	// Job is the job's name.
-	Job string `json:"job"`
-	// Path is the input file.
-	Path string `json:"path"`
-	// Format is the resolved input format.
-	Format job.Format `json:"format"`
-	// Compression of the file; "" for none.
-	Compression Compression `json:"compression,omitempty"`
-	// TextField is the field holding the document text.
-	TextField string `json:"text_field"`
-	// FileSize is the file's size when listed; the executor may check it to catch a file
-	// changed since planning.
-	FileSize int64 `json:"file_size"`
-	// Kind says which of the ranges below applies.
-	Kind Kind `json:"kind"`
-	// ByteStart and ByteEnd delimit a byte range (KindBytes): the shard owns the lines that
-	// start in [ByteStart, ByteEnd).
-	ByteStart int64 `json:"byte_start,omitempty"`
-	ByteEnd   int64 `json:"byte_end,omitempty"`
-	// RowGroupStart and RowGroupEnd delimit Parquet row groups [start, end) (KindRowGroups).
-	RowGroupStart int `json:"row_group_start,omitempty"`
-	RowGroupEnd   int `json:"row_group_end,omitempty"`
-	// RowGroupBytes is the compressed size of those row groups, from the file's metadata:
-	// the shard's share of the file, for progress.
-	RowGroupBytes int64 `json:"row_group_bytes,omitempty"`
-	// DigestStart and DigestEnd delimit the bytes of the file that a KindRowGroups shard
-	// fingerprints (see digestWindows); empty when DigestEnd <= DigestStart.
-	DigestStart int64 `json:"digest_start,omitempty"`
-	DigestEnd   int64 `json:"digest_end,omitempty"`
-	// StartLine is the 1-based line number of the shard's first line, when known without
-	// reading (the first range of a file, whole files); 0 means unknown.
-	StartLine int64 `json:"start_line,omitempty"`
-	// StartRow is the 0-based index in the file of the shard's first row (Parquet with known
-	// row groups, and whole Parquet, CSV and Arrow files).
-	StartRow int64 `json:"start_row,omitempty"`
-	// Files are the files of a KindFiles shard, in plan order; Path and the fields above
-	// describe the first. See Parts.
-	Files []Input `json:"files,omitempty"`
-}
-
-// Parts returns what s reads, one after another: each file of a KindFiles shard as a
-// whole-file shard spec of its own (with the shard's ID and Index), or s itself.
-func (s ShardSpec) Parts() []ShardSpec {
-	if s.Kind != KindFiles {
-		return []ShardSpec{s}
-	}
-	parts := make([]ShardSpec, len(s.Files))
-	for i, f := range s.Files {
-		parts[i] = wholeFile(f)
-		parts[i].ID, parts[i].Index, parts[i].Job = s.ID, s.Index, s.Job
-	}
-	return parts
-}
-
-// wholeFile is the spec of a shard that reads all of in.
-func wholeFile(in Input) ShardSpec {
-	s := ShardSpec{Path: in.Path, Format: in.Format, Compression: in.Compression,
-		TextField: in.TextField, FileSize: in.Size, Kind: KindFile}
-	if lineOriented(in.Format) {
-		s.StartLine = 1
-	}
-	return s
-}
-
 // Plan returns the shards of a job, in order. It is pure: it reads no file, and equal
 // arguments give equal plans, whatever the order of inputs. It checks what it relies on (a
 // name, shard_size > 0, resolved formats, no path twice), not the whole spec: validate the
 // spec first.
-func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
+func Plan(spec *job.Spec, inputs []shard.Input) ([]shard.Spec, error) {
 	if spec == nil {
 		return nil, errors.New("planner: nil spec")
 	}
@@ -110,7 +30,7 @@ func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
 		return nil, fmt.Errorf("planner: shard_size must be > 0, got %d", size)
 	}
 	ins := slices.Clone(inputs)
-	slices.SortStableFunc(ins, func(a, b Input) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(ins, func(a, b shard.Input) int { return cmp.Compare(a.Path, b.Path) })
 	for i, in := range ins {
 		if i > 0 && ins[i-1].Path == in.Path {
 			return nil, fmt.Errorf("planner: input %q listed twice", in.Path)
@@ -131,14 +51,14 @@ func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
 			return nil, fmt.Errorf("planner: more than %d shards; raise shard_size (now %s)", MaxShards, spec.ShardSize)
 		}
 	}
-	shards := make([]ShardSpec, 0, total)
+	shards := make([]shard.Spec, 0, total)
 	for _, u := range units {
 		if len(u) == 1 {
 			shards = appendShards(shards, u[0], size)
 			continue
 		}
-		s := wholeFile(u[0])
-		s.Kind, s.Files = KindFiles, u
+		s := shard.WholeFile(u[0])
+		s.Kind, s.Files = shard.KindFiles, u
 		shards = append(shards, s)
 	}
 	for i := range shards {
@@ -152,32 +72,31 @@ func Plan(spec *job.Spec, inputs []Input) ([]ShardSpec, error) {
 // Small files are planned together. A shard costs a fraction of a millisecond whatever its
 // size (its staging, its result, its place in the assembly; a round trip to the coordinator
 // on a cluster), which is nothing beside a shard of megabytes but most of the work of a
-// document of a few kilobytes: a directory of 2,307 one-document text files took 1.1 s as
-// 2,307 shards, against 0.3 s for the same text in one file. So runs of consecutive (in plan
-// order) files smaller than a 64th of shard_size (1 MiB by default), none of them Parquet or
-// HF, become one KindFiles shard of about that size and at most maxGroupFiles
-// files. A megabyte is tens of milliseconds of work, against which a shard's cost is under
-// one percent; and shards that small leave a job of many small files many shards for its
-// workers (whose idle ones also help tokenize a running shard's documents). Larger files are
-// planned alone, as before; so is a run of one. Validate and convert jobs, whose shards carry
-// line-numbered reports of one file each, are planned file by file.
+// document of a few kilobytes. So runs of consecutive (in plan order) files smaller than a
+// 64th of shard_size (1 MiB by default), none of them Parquet or HF, become one
+// shard.KindFiles shard of about that size and at most maxGroupFiles files. A megabyte is
+// tens of milliseconds of work, against which a shard's cost is under one percent; and
+// shards that small leave a job of many small files many shards for its workers (whose idle
+// ones also help tokenize a running shard's documents). Larger files are planned alone, and
+// so is a run of one. Validate and convert jobs, whose shards carry line-numbered reports of
+// one file each, are planned file by file.
 const (
 	smallDivisor  = 64
 	maxGroupFiles = 4096
 )
 
 // groupSmall cuts the sorted inputs into planning units: a run of small files to plan as one
-// KindFiles shard, or one input to plan as before.
-func groupSmall(spec *job.Spec, ins []Input, size int64) [][]Input {
+// shard.KindFiles shard, or one input to plan by itself.
+func groupSmall(spec *job.Spec, ins []shard.Input, size int64) [][]shard.Input {
 	target := max(size/smallDivisor, 1)
 	// A file under target (<= size) that is not empty is one shard by itself: a byte range
 	// or a whole file.
-	groupable := func(in Input) bool {
+	groupable := func(in shard.Input) bool {
 		return (spec.Kind == job.KindPretrain || spec.Kind == "") && in.Size < target &&
 			in.Format != job.FormatParquet && in.Format != job.FormatHF
 	}
-	var units [][]Input
-	var run []Input
+	var units [][]shard.Input
+	var run []shard.Input
 	var acc int64
 	flush := func() {
 		if len(run) > 0 {
@@ -191,7 +110,7 @@ func groupSmall(spec *job.Spec, ins []Input, size int64) [][]Input {
 		}
 		if !groupable(in) {
 			flush()
-			units = append(units, []Input{in})
+			units = append(units, []shard.Input{in})
 			continue
 		}
 		run = append(run, in)
@@ -211,22 +130,22 @@ func ShardID(i, n int) string {
 	return fmt.Sprintf("%0*d", width, i)
 }
 
-func checkInput(in Input) error {
+func checkInput(in shard.Input) error {
 	switch in.Format {
 	case job.FormatJSONL, job.FormatJSON, job.FormatText, job.FormatLines, job.FormatCSV:
 	case job.FormatAuto:
-		if in.Compression == CompressionNone {
+		if in.Compression == shard.CompressionNone {
 			return fmt.Errorf("planner: %s: unresolved format auto for an uncompressed file", in.Path)
 		}
 	case job.FormatParquet, job.FormatHF:
-		if in.Compression != CompressionNone {
+		if in.Compression != shard.CompressionNone {
 			return fmt.Errorf("planner: %s: compressed %s files are not supported", in.Path, in.Format)
 		}
 	default:
 		return fmt.Errorf("planner: %s: unresolved format %q", in.Path, in.Format)
 	}
 	switch in.Compression {
-	case CompressionNone, CompressionGzip, CompressionZstd:
+	case shard.CompressionNone, shard.CompressionGzip, shard.CompressionZstd:
 	default:
 		return fmt.Errorf("planner: %s: unknown compression %q", in.Path, in.Compression)
 	}
@@ -242,18 +161,18 @@ func checkInput(in Input) error {
 }
 
 // byteRanges reports whether an input is split by byte ranges.
-func byteRanges(in Input) bool {
-	return lineOriented(in.Format) && in.Compression == CompressionNone
+func byteRanges(in shard.Input) bool {
+	return in.LineOriented() && in.Compression == shard.CompressionNone
 }
 
 // shardCount is the number of shards appendShards makes for in.
 // empty reports whether in holds no bytes, so no document, and gets no shard (an empty
 // compressed file is no valid stream: its shard fails, naming it).
-func empty(in Input) bool {
-	return in.Size == 0 && in.Compression == CompressionNone
+func empty(in shard.Input) bool {
+	return in.Size == 0 && in.Compression == shard.CompressionNone
 }
 
-func shardCount(in Input, size int64) int {
+func shardCount(in shard.Input, size int64) int {
 	switch {
 	case empty(in):
 		return 0
@@ -266,9 +185,9 @@ func shardCount(in Input, size int64) int {
 	return 1
 }
 
-func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
-	base := ShardSpec{Path: in.Path, Format: in.Format, Compression: in.Compression,
-		TextField: in.TextField, FileSize: in.Size, Kind: KindFile}
+func appendShards(out []shard.Spec, in shard.Input, size int64) []shard.Spec {
+	base := shard.Spec{Path: in.Path, Format: in.Format, Compression: in.Compression,
+		TextField: in.TextField, FileSize: in.Size, Kind: shard.KindFile}
 	n := shardCount(in, size)
 	switch {
 	case n == 0:
@@ -279,7 +198,7 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 		cut := func(k int64) int64 { return k*q + k*r/nn }
 		for k := int64(0); k < nn; k++ {
 			s := base
-			s.Kind, s.ByteStart, s.ByteEnd = KindBytes, cut(k), cut(k+1)
+			s.Kind, s.ByteStart, s.ByteEnd = shard.KindBytes, cut(k), cut(k+1)
 			if k == 0 {
 				s.StartLine = 1
 			}
@@ -291,7 +210,7 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 		wins := digestWindows(in, groups)
 		for k, g := range groups {
 			s := base
-			s.Kind, s.RowGroupStart, s.RowGroupEnd, s.StartRow = KindRowGroups, g[0], g[1], row
+			s.Kind, s.RowGroupStart, s.RowGroupEnd, s.StartRow = shard.KindRowGroups, g[0], g[1], row
 			s.DigestStart, s.DigestEnd = wins[k][0], wins[k][1]
 			for _, rg := range in.RowGroups[g[0]:g[1]] {
 				row += rg.Rows
@@ -300,7 +219,7 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 			out = append(out, s)
 		}
 	default:
-		out = append(out, wholeFile(in))
+		out = append(out, shard.WholeFile(in))
 	}
 	return out
 }
@@ -311,7 +230,7 @@ func appendShards(out []ShardSpec, in Input, size int64) []ShardSpec {
 // share, mostly bytes it has just read, and the file is read once more in all, spread over
 // the shards, not whole by the first shard while the others wait on it. When the row groups'
 // offsets are unknown or out of order, the first run digests the whole file, as it must.
-func digestWindows(in Input, groups [][2]int) [][2]int64 {
+func digestWindows(in shard.Input, groups [][2]int) [][2]int64 {
 	wins := make([][2]int64, len(groups))
 	prev := int64(0)
 	known := true
@@ -340,7 +259,7 @@ func digestWindows(in Input, groups [][2]int) [][2]int64 {
 
 // groupRowGroups cuts row groups into runs [start, end) of about size bytes: a run takes the
 // next row group unless it holds at least one and the addition would pass size.
-func groupRowGroups(rgs []RowGroup, size int64) [][2]int {
+func groupRowGroups(rgs []shard.RowGroup, size int64) [][2]int {
 	var out [][2]int
 	start, acc := 0, int64(0)
 	for i, rg := range rgs {

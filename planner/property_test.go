@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // readRange is a reference reader following the range rule of the package doc, using only the
@@ -88,7 +89,7 @@ func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 		}
 		size := 1 + r.IntN(60)
 		if r.IntN(3) == 0 {
-			size = 64 * (1 + r.IntN(800)) // small files planned together (KindFiles)
+			size = 64 * (1 + r.IntN(800)) // small files planned together (shard.KindFiles)
 		}
 		spec := testSpec(job.ByteSize(size))
 		spec.Inputs = []job.Input{job.DefaultInput(dir)}
@@ -102,9 +103,9 @@ func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 		}
 		owned := map[string][]int64{}
 		covered := map[string]int64{} // byte ranges must tile each file from 0
-		var parts []ShardSpec
+		var parts []shard.Spec
 		for _, s := range shards {
-			if s.Kind == KindFiles {
+			if s.Kind == shard.KindFiles {
 				if len(s.Files) < 2 {
 					t.Fatalf("iter %d: a group of %d files", iter, len(s.Files))
 				}
@@ -114,10 +115,10 @@ func TestPlan_EveryLineInExactlyOneShard(t *testing.T) {
 		}
 		for _, s := range parts {
 			data := files[s.Path]
-			if s.Kind == KindFile { // a whole file, in a group: its range is all of it
-				s.Kind, s.ByteStart, s.ByteEnd = KindBytes, 0, s.FileSize
+			if s.Kind == shard.KindFile { // a whole file, in a group: its range is all of it
+				s.Kind, s.ByteStart, s.ByteEnd = shard.KindBytes, 0, s.FileSize
 			}
-			if s.Kind != KindBytes || s.ByteStart != covered[s.Path] || s.ByteEnd <= s.ByteStart {
+			if s.Kind != shard.KindBytes || s.ByteStart != covered[s.Path] || s.ByteEnd <= s.ByteStart {
 				t.Fatalf("iter %d: shard %+v does not continue the tiling at %d", iter, s, covered[s.Path])
 			}
 			covered[s.Path] = s.ByteEnd

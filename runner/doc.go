@@ -3,8 +3,8 @@
 // its own reader; the tokenizer is shared), finalizes (shard.Finalize) and reports progress
 // and a summary. Run dispatches by the job's kind: validate and convert jobs go through the
 // same steps and the same worker loop with shard.ExecuteRecords and shard.FinalizeRecords
-// (RunRecords). In a pretraining job a worker with no shard left to start becomes one of the
-// shard.Helpers of the shards still running and tokenizes batches of their documents, so a
+// (RunRecords). In a pretraining job a worker with no shard left to start joins the
+// shard.TokenizePool and tokenizes batches of the documents of the shards still running, so a
 // job of one compressed file, and the last shard of any job, use every worker. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
 // scheduling differs.
 //

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/shard"
 )
 
@@ -54,11 +53,11 @@ func TestRun_InputFingerprints(t *testing.T) {
 			s.ShardSize = 8 << 10 // c4_head.jsonl in ~20 ranges, groups.parquet in several shards
 		}, ins...)
 		_, shards := planSpec(t, s)
-		kinds := map[planner.Kind]int{}
+		kinds := map[shard.Kind]int{}
 		for _, sh := range shards {
 			kinds[sh.Kind]++
 		}
-		if kinds[planner.KindBytes] < 10 || kinds[planner.KindRowGroups] < 3 {
+		if kinds[shard.KindBytes] < 10 || kinds[shard.KindRowGroups] < 3 {
 			t.Fatalf("shards by kind %v; the test wants many byte ranges and row-group shards", kinds)
 		}
 		sum, err := runSpec(t, s, quietOptions(workers))

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // testSpec returns a validated job over paths writing to dir/out.
@@ -47,7 +47,7 @@ func quietOptions(workers int) Options {
 }
 
 // planSpec lists and plans s with Run's own prepare.
-func planSpec(t testing.TB, s *job.Spec) ([]planner.Input, []planner.ShardSpec) {
+func planSpec(t testing.TB, s *job.Spec) ([]shard.Input, []shard.Spec) {
 	t.Helper()
 	p, err := prepare(s, quietOptions(1))
 	if err != nil {

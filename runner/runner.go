@@ -28,8 +28,8 @@ type Options struct {
 	// file) resolve against, as job.Spec.ResolvePaths does; "" is the current directory. The
 	// CLI's specs (job.Load) arrive with absolute paths already.
 	BaseDir string
-	// BatchBytes is the text of the batches a shard hands to idle workers (shard.Helpers);
-	// 0 means shard.BatchBytes.
+	// BatchBytes is the text of the batches a shard hands to the idle workers of the
+	// shard.TokenizePool; 0 means shard.BatchBytes.
 	BatchBytes int
 	// Progress, when not nil, is called every ProgressInterval while shards run, and once
 	// more when they are done.
@@ -112,7 +112,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 		}
 	}()
 	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, Progress: &shard.Progress{},
-		Helpers: shard.NewHelpers(workers, opt.BatchBytes)}
+		Pool: shard.NewTokenizePool(workers, opt.BatchBytes)}
 	// The assembler appends each shard's rows to the outputs as soon as the shards before it
 	// are done, beside the running shards; Finish then does what is left.
 	asm, err := shard.NewAssembler(ctx, spec, len(shards), shard.FinalizeEnv{OutDir: spec.Output.Dir,
@@ -167,7 +167,7 @@ type prepared struct {
 	workers int
 	info    RunInfo
 	tk      *tokenizer.Tokenizer // nil when the job names no tokenizer
-	inputs  []planner.Input
+	inputs  []shard.Input
 	shards  []shard.Spec
 }
 
@@ -280,7 +280,7 @@ func (p *prepared) release(err *error) {
 // execute runs the shards with run (shard.Execute or shard.ExecuteRecords) on workers
 // goroutines and returns their results in plan order. done, when not nil, is handed each
 // result as it comes (from the worker's goroutine); an error from it fails the run. The
-// first error cancels the others. With env.Helpers set, a worker that finds no shard left to
+// first error cancels the others. With env.Pool set, a worker that finds no shard left to
 // start serves as a helper of the shards still running until they are all done, so that
 // every worker stays busy to the end, even on a job of one shard.
 func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64,
@@ -291,7 +291,7 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 	results := make([]R, len(shards))
 	next := make(chan int)
 	n := min(workers, max(len(shards), 1))
-	if env.Helpers != nil {
+	if env.Pool != nil {
 		n = max(workers, 1)
 	}
 	var active atomic.Int32 // workers that may still start or run a shard
@@ -320,8 +320,8 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 			if active.Add(-1) == 0 {
 				close(allDone)
 			}
-			if env.Helpers != nil {
-				env.Helpers.Serve(allDone)
+			if env.Pool != nil {
+				env.Pool.Serve(allDone)
 			}
 		}()
 	}
@@ -342,14 +342,14 @@ feed:
 	return results, nil
 }
 
-func parquetRowGroups(path string) ([]planner.RowGroup, error) {
+func parquetRowGroups(path string) ([]shard.RowGroup, error) {
 	gs, err := formats.ParquetRowGroups(path)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]planner.RowGroup, len(gs))
+	out := make([]shard.RowGroup, len(gs))
 	for i, g := range gs {
-		out[i] = planner.RowGroup{Rows: g.Rows, Bytes: g.Bytes, Offset: g.Offset}
+		out[i] = shard.RowGroup{Rows: g.Rows, Bytes: g.Bytes, Offset: g.Offset}
 	}
 	return out, nil
 }

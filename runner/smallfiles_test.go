@@ -12,7 +12,7 @@ import (
 
 	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // smallFiles writes a directory of small inputs, one document per text file and a few
@@ -82,7 +82,7 @@ func TestRun_ManySmallFiles(t *testing.T) {
 		}, in)
 		s.Inputs[0].TextField = "text"
 		inputs, shards := planSpec(t, s)
-		if len(inputs) != 600 || len(shards) < 3 || len(shards) > 20 || shards[0].Kind != planner.KindFiles {
+		if len(inputs) != 600 || len(shards) < 3 || len(shards) > 20 || shards[0].Kind != shard.KindFiles {
 			t.Fatalf("%d inputs in %d shards (first %s)", len(inputs), len(shards), shards[0].Kind)
 		}
 		opt := quietOptions(tt.workers)

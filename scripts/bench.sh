@@ -282,7 +282,7 @@ section_pipeline() {
 	pipeline_job a '[2048]' '[npy]' uint32
 	pipeline_job b '[512, 1024, 2048]' '[hf, npy]' int64
 	# c: setting a on the corpus as one .zst file, which is one shard: its documents are
-	# tokenized by every worker (shard.Helpers), not by one.
+	# tokenized by every worker (shard.TokenizePool), not by one.
 	pipeline_job c '[2048]' '[npy]' uint32 "$CORPUS.zst"
 	# d: setting a on the corpus as one text file per document (3,530 files of 11 KB on average),
 	# which the planner reads in runs of small files, a shard each.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/tokenmill/tokenmill/formats"
-	"github.com/tokenmill/tokenmill/planner"
 )
 
 // InputDigest is the CRC-32C of the bytes [Start, Start+Length) of a shard's input file: the
@@ -21,9 +20,9 @@ type InputDigest struct {
 // where its first row group starts to where the next shard's does, planner.digestWindows).
 func digestWindow(spec Spec) (lo, hi int64) {
 	switch spec.Kind {
-	case planner.KindBytes:
+	case KindBytes:
 		return spec.ByteStart, spec.ByteEnd
-	case planner.KindRowGroups:
+	case KindRowGroups:
 		return spec.DigestStart, spec.DigestEnd
 	}
 	return 0, spec.FileSize
@@ -52,7 +51,7 @@ type shardDigest struct {
 // inputInfos lists the inputs with their fingerprints: each file's CRC-32C, joined from the
 // shards' digests (in plan order). The digests of a file must tile it from its first byte to
 // its listed size: otherwise a shard read other bytes than those planned, and the job fails.
-func inputInfos(inputs []planner.Input, shards []shardDigest) ([]InputInfo, error) {
+func inputInfos(inputs []Input, shards []shardDigest) ([]InputInfo, error) {
 	type acc struct {
 		crc     uint32
 		covered int64

@@ -8,11 +8,10 @@ import (
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/internal/testutil"
-	"github.com/tokenmill/tokenmill/planner"
 )
 
 func TestInputInfos_DigestsMustTileEachFile(t *testing.T) {
-	inputs := []planner.Input{{Path: "a", Size: 10}, {Path: "b", Size: 0}}
+	inputs := []Input{{Path: "a", Size: 10}, {Path: "b", Size: 0}}
 	d := func(shard, src string, start, n int64) shardDigest {
 		return shardDigest{shard: shard, source: src, input: InputDigest{Start: start, Length: n, CRC32C: uint32(start + 1)}}
 	}
@@ -69,7 +68,7 @@ func TestExecute_InputChangedSincePlanning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last.Kind == planner.KindBytes {
+			if last.Kind == KindBytes {
 				err = f.Truncate(last.ByteEnd - 10)
 			} else {
 				_, err = f.Write(testutil.Zstd(t, []byte("{\"text\":\"late\"}\n"))) // a second frame: still valid zstd

@@ -14,7 +14,6 @@ import (
 	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/pack"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
@@ -35,8 +34,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 	res = Result{Shard: spec.ID, Index: spec.Index, Attempt: env.Attempt,
 		Dir: attemptDir(spec.ID, env.Attempt), Bytes: PlannedBytes(spec)}
 	// The attempt's directory is made when the shard first stages a file (see createStaged):
-	// a shard under a lease with no rejects stages nothing, and a job of many small files
-	// spent most of its time making and removing empty directories.
+	// a shard under a lease with no rejects stages nothing and makes no directory.
 	dir := filepath.Join(env.StagingDir, res.Dir)
 	if err := os.RemoveAll(dir); err != nil {
 		return Result{}, fmt.Errorf("shard %s: %w", spec.ID, err)
@@ -116,9 +114,9 @@ func openShard(spec Spec, maxRecord int64, bufs *formats.Buffers) (formats.Reade
 	}
 	opt := formats.Options{Format: f, Field: spec.TextField, MaxRecord: maxRecord, Buffers: bufs}
 	switch spec.Kind {
-	case planner.KindBytes:
+	case KindBytes:
 		opt.Range = shardRange(spec, 0)
-	case planner.KindRowGroups:
+	case KindRowGroups:
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}
 	if spec.Format == job.FormatHF {
@@ -145,10 +143,10 @@ type pipeline struct {
 	partBytes int64 // PlannedBytes(spec)
 	input     formats.InputCounter
 	base      int64
-	// cur gathers documents while helpers are about (see Helpers); pending are the batches
-	// handed to helpers or waiting for an earlier one, in order, and pendingText the bytes
-	// of their texts. A batch still with a helper when the shard fails is left to it and
-	// never reused.
+	// cur gathers documents while helpers are about (see TokenizePool); pending are the
+	// batches handed to helpers or waiting for an earlier one, in order, and pendingText the
+	// bytes of their texts. A batch still with a helper when the shard fails is left to it
+	// and never reused.
 	cur         *docBatch
 	pending     []*docBatch
 	pendingText int
@@ -209,13 +207,13 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 			p.progress(&rec, 1, 0)
 			continue
 		}
-		if p.cur != nil || len(p.pending) > 0 || p.env.Helpers.waiting() {
+		if p.cur != nil || len(p.pending) > 0 || p.env.Pool.waiting() {
 			if p.cur == nil {
 				p.cur = p.batch()
 			}
 			p.cur.add(text)
 			p.cur.credit = p.doneBytes(&rec)
-			if len(p.cur.text) < p.env.Helpers.batch {
+			if len(p.cur.text) < p.env.Pool.batch {
 				continue
 			}
 			t1 := time.Now()
@@ -301,7 +299,7 @@ func (p *pipeline) recycle(b *docBatch) {
 // dispatch hands b to an idle helper, or tokenizes it here when none is free, and queues it
 // for packing.
 func (p *pipeline) dispatch(b *docBatch) {
-	if p.env.Helpers.offer(b) {
+	if p.env.Pool.offer(b) {
 		b.helped = true
 	} else {
 		b.tokenize()
@@ -311,13 +309,14 @@ func (p *pipeline) dispatch(b *docBatch) {
 }
 
 // collect packs the queued batches that are tokenized, in order: those at the head of the
-// queue, or all of them when wait is set, or when the queue is full (Helpers.full: waiting
-// for a helper). Batches are queued only with Helpers. The packing time is added to write.
+// queue, or all of them when wait is set, or when the queue is full (TokenizePool.full:
+// waiting for a helper). Batches are queued only with a TokenizePool. The packing time is
+// added to write.
 func (p *pipeline) collect(wait bool, write *time.Duration) error {
 	for len(p.pending) > 0 {
 		b := p.pending[0]
 		if b.helped {
-			if wait || p.env.Helpers.full(len(p.pending), p.pendingText) {
+			if wait || p.env.Pool.full(len(p.pending), p.pendingText) {
 				<-b.done
 			} else {
 				select {
@@ -373,11 +372,11 @@ func (p *pipeline) progress(rec *formats.Record, rejected, tokens int64) {
 // when the reader cannot tell.
 func (p *pipeline) doneBytes(rec *formats.Record) int64 {
 	switch {
-	case p.spec.Kind == planner.KindBytes:
+	case p.spec.Kind == KindBytes:
 		if rec.Offset >= p.spec.ByteStart {
 			return p.base + min(rec.Offset-p.spec.ByteStart, p.partBytes)
 		}
-	case p.input != nil && p.spec.Kind == planner.KindFile:
+	case p.input != nil && p.spec.Kind == KindFile:
 		return p.base + min(p.input.InputBytes(), p.partBytes)
 	}
 	return -1

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
@@ -23,7 +22,7 @@ type FinalizeEnv struct {
 	// Tokenizer is the job's tokenizer (name, sha256, vocabulary size, EOS for padding).
 	Tokenizer *tokenizer.Tokenizer
 	// Inputs are the listed input files, recorded in the manifest.
-	Inputs []planner.Input
+	Inputs []Input
 	// Overwrite allows replacing an existing output directory.
 	Overwrite bool
 	// Workers bounds how many buckets (split and length) are written at once; <= 0 means 1.

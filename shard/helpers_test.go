@@ -2,13 +2,14 @@ package shard
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
@@ -46,18 +47,56 @@ func newSpec(t testing.TB, dir string, edit func(*job.Spec), paths ...string) *j
 	return s
 }
 
-// plan lists and plans the job.
-func plan(t testing.TB, s *job.Spec) ([]planner.Input, []Spec) {
+// plan lists and plans the job as the planner does with the inputs these tests use: each
+// input a .jsonl file, maybe .gz or .zst; an uncompressed one is cut into even byte ranges of
+// at most shard_size (none when empty), a compressed one is read whole. (Package planner
+// imports shard, so shard's tests cannot call it.)
+func plan(t testing.TB, s *job.Spec) ([]Input, []Spec) {
 	t.Helper()
-	inputs, err := planner.List(s, planner.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
+	var inputs []Input
+	var shards []Spec
+	for i, e := range s.Inputs {
+		fi, err := os.Stat(e.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := Input{Path: e.Path, Entry: i, Format: job.FormatJSONL, Size: fi.Size(), TextField: e.TextField}
+		name := e.Path
+		switch ext := filepath.Ext(name); ext {
+		case ".gz":
+			in.Compression, name = CompressionGzip, strings.TrimSuffix(name, ext)
+		case ".zst":
+			in.Compression, name = CompressionZstd, strings.TrimSuffix(name, ext)
+		}
+		if filepath.Ext(name) != ".jsonl" {
+			t.Fatalf("plan: %s: the test planner takes .jsonl files only", e.Path)
+		}
+		inputs = append(inputs, in)
+		shards = append(shards, byteRanges(in, int64(s.ShardSize))...)
 	}
-	shards, err := planner.Plan(s, inputs)
-	if err != nil {
-		t.Fatal(err)
+	for i := range shards {
+		shards[i].ID, shards[i].Index, shards[i].Job = fmt.Sprintf("%06d", i), i, s.Name
 	}
 	return inputs, shards
+}
+
+// byteRanges cuts an uncompressed file into n even ranges of at most size bytes, range k
+// being [k*Size/n, (k+1)*Size/n); a compressed file is one whole-file shard.
+func byteRanges(in Input, size int64) []Spec {
+	if in.Compression != CompressionNone {
+		return []Spec{WholeFile(in)}
+	}
+	n := (in.Size + size - 1) / size
+	var out []Spec
+	for k := range n {
+		s := WholeFile(in)
+		s.Kind, s.ByteStart, s.ByteEnd = KindBytes, k*in.Size/n, (k+1)*in.Size/n
+		if k > 0 {
+			s.StartLine = 0
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // executeAll runs every shard in order and returns the results, or the first error.

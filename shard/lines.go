@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/tokenmill/tokenmill/formats"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/validate"
 )
 
@@ -39,7 +38,7 @@ func shardRange(spec Spec, firstLine int64) *formats.Range {
 
 // relativeLines reports whether the shard numbers its lines from 1 at its range's start.
 func relativeLines(spec Spec) bool {
-	return spec.Kind == planner.KindBytes && spec.StartLine <= 0
+	return spec.Kind == KindBytes && spec.StartLine <= 0
 }
 
 // firstLineOf is the FirstLine a result reports for spec: the plan's StartLine, or 0 when the

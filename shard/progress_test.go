@@ -11,7 +11,6 @@ import (
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/internal/testutil"
-	"github.com/tokenmill/tokenmill/planner"
 )
 
 // progressSpy is a shard's reader that notes the bytes reported to Progress before each
@@ -59,7 +58,7 @@ func TestPipeline_ProgressMovesDuringCompressedShard(t *testing.T) {
 			in := writeFile(t, dir, tt.name, string(tt.data))
 			s := newSpec(t, dir, nil, in)
 			_, shards := plan(t, s)
-			if len(shards) != 1 || shards[0].Kind != planner.KindFile {
+			if len(shards) != 1 || shards[0].Kind != KindFile {
 				t.Fatalf("plan %+v, want one whole-file shard", shards)
 			}
 			sh := shards[0]

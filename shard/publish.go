@@ -10,7 +10,6 @@ import (
 
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 )
 
 // CheckOutput refuses an output directory that overlaps the job's inputs, and an existing
@@ -19,12 +18,12 @@ import (
 // as an output. The inputs checked are the listed files (inputs) and the spec's absolute
 // input paths: relative ones are resolved by the caller that knows their base directory
 // (runner.Run checks them before it starts).
-func CheckOutput(spec *job.Spec, outDir string, inputs []planner.Input, overwrite bool) error {
+func CheckOutput(spec *job.Spec, outDir string, inputs []Input, overwrite bool) error {
 	return outdir.Check(outDir, inputPaths(spec, inputs), outdir.KindJob, overwrite)
 }
 
 // inputPaths are the paths CheckOutput compares the output with.
-func inputPaths(spec *job.Spec, inputs []planner.Input) []string {
+func inputPaths(spec *job.Spec, inputs []Input) []string {
 	var paths []string
 	for _, in := range spec.Inputs {
 		if filepath.IsAbs(in.Path) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/validate"
 )
 
@@ -75,7 +74,7 @@ func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult,
 			err = shardErr(spec, err)
 		}
 	}()
-	if spec.Kind == planner.KindFiles { // the planner groups files for pretraining only
+	if spec.Kind == KindFiles { // the planner groups files for pretraining only
 		return res, fmt.Errorf("a %s job's shard reads one file, not %d", env.Job.Kind, len(spec.Files))
 	}
 	rr, err := openShardRows(spec, recordLimit(env.Job), 0)
@@ -129,9 +128,9 @@ func openShardRows(spec Spec, maxRecord, firstLine int64) (formats.RowReader, er
 		opt.Format = f
 	}
 	switch spec.Kind {
-	case planner.KindBytes:
+	case KindBytes:
 		opt.Range = shardRange(spec, firstLine)
-	case planner.KindRowGroups:
+	case KindRowGroups:
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}
 	return formats.OpenRows(spec.Path, opt)
@@ -386,7 +385,7 @@ func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []Re
 	for i, sh := range shards {
 		err := func() error {
 			first := int64(0)
-			if rs[i].FirstLine <= 0 && sh.Kind == planner.KindBytes {
+			if rs[i].FirstLine <= 0 && sh.Kind == KindBytes {
 				first = shifts[i] + 1
 			}
 			rr, err := openShardRows(sh, 0, first)

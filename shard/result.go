@@ -7,12 +7,8 @@ import (
 
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
-	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
-
-// Spec is one shard of a plan, as planner.Plan returns it.
-type Spec = planner.ShardSpec
 
 // Splits, in output order.
 const (
@@ -42,10 +38,10 @@ type Env struct {
 	// Scratch, when not nil, lends its buffers to the shard: each worker passes its own, so
 	// that the shards after its first allocate (almost) nothing. Nil: the shard allocates.
 	Scratch *Scratch
-	// Helpers, when not nil, are the process's idle workers, to which the shard hands
-	// batches of documents to tokenize while one is waiting (see Helpers). Nil: the shard
-	// tokenizes everything itself.
-	Helpers *Helpers
+	// Pool, when not nil, is the process's pool of idle workers, to which the shard hands
+	// batches of documents to tokenize while one is waiting (see TokenizePool). Nil: the
+	// shard tokenizes everything itself.
+	Pool *TokenizePool
 }
 
 // StagingDir returns the staging root of a job whose output directory is outDir.
@@ -151,7 +147,7 @@ type Timings struct {
 	Read float64 `json:"read"`
 	// Tokenize: encoding the documents (with BOS/EOS), by the shard or by helpers.
 	Tokenize float64 `json:"tokenize"`
-	// Helped: the part of Tokenize done by idle workers for this shard (see Helpers).
+	// Helped: the part of Tokenize done by idle workers for this shard (see TokenizePool).
 	Helped float64 `json:"helped"`
 	// Write: packing rows and writing the staged rows (flush included); rejected
 	// records count as reading.
@@ -195,11 +191,11 @@ func (r *Result) Bucket(split string, seqLen int) *Bucket {
 // progress meanwhile), or its whole file.
 func PlannedBytes(s Spec) int64 {
 	switch s.Kind {
-	case planner.KindBytes:
+	case KindBytes:
 		return s.ByteEnd - s.ByteStart
-	case planner.KindRowGroups:
+	case KindRowGroups:
 		return s.RowGroupBytes
-	case planner.KindFiles:
+	case KindFiles:
 		var n int64
 		for _, f := range s.Files {
 			n += f.Size

@@ -5,8 +5,8 @@ import "github.com/tokenmill/tokenmill/formats"
 // Scratch is the memory a worker carries from shard to shard: the reader's line buffer and
 // decompressor, the text and token buffers sized by the longest document seen so far. Without
 // it every shard grows them afresh, and fresh memory costs a page fault per 4 KiB on first
-// touch: on the virtual machines we measured, that was a fifth of a run's CPU time. A Scratch
-// serves one shard at a time (one per worker goroutine); the zero value is ready to use.
+// touch. A Scratch serves one shard at a time (one per worker goroutine); the zero value is
+// ready to use.
 type Scratch struct {
 	read    formats.Buffers
 	ids     []uint32

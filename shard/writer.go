@@ -11,8 +11,7 @@ import (
 // there is one: Result.Rejects is the zero FileRef without), and one packer per split. A
 // split's rows of every length are consecutive slices of its stream (packing is by
 // concatenation), so the stream is staged once, whatever the number of lengths, and the
-// assembly cuts each length's rows from it: three lengths staged a third of the bytes they
-// did as one file of rows per length.
+// assembly cuts each length's rows from it.
 type shardWriter struct {
 	root    string
 	dir     string // the attempt's directory, relative to root

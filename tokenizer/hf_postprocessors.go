@@ -44,6 +44,7 @@ func newPostProcessor(raw json.RawMessage, tokenID func(string) (uint32, bool)) 
 	return a, nil
 }
 
+// parsePostProcessor reduces a post-processor to its affixes; null gives (nil, nil).
 func parsePostProcessor(raw json.RawMessage, tokenID func(string) (uint32, bool)) (*affixProcessor, error) {
 	typ, isNull, err := componentType(raw)
 	if err != nil {
@@ -60,105 +61,134 @@ func parsePostProcessor(raw json.RawMessage, tokenID func(string) (uint32, bool)
 		// Only trims offsets.
 		return &affixProcessor{}, nil
 	case "BertProcessing", "RobertaProcessing":
-		// [cls] $A [sep]; each is ["token", id].
-		var c struct {
-			Sep []json.RawMessage `json:"sep"`
-			Cls []json.RawMessage `json:"cls"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, bad(err)
-		}
-		cls, err := tokenPair(c.Cls, tokenID)
-		if err != nil {
-			return nil, bad(fmt.Errorf("cls: %w", err))
-		}
-		sep, err := tokenPair(c.Sep, tokenID)
-		if err != nil {
-			return nil, bad(fmt.Errorf("sep: %w", err))
-		}
-		return &affixProcessor{prefix: []uint32{cls}, suffix: []uint32{sep}}, nil
+		return clsSepProcessor(raw, tokenID, bad)
 	case "TemplateProcessing":
-		var c struct {
-			Single []struct {
-				SpecialToken *struct {
-					ID string `json:"id"`
-				} `json:"SpecialToken"`
-				Sequence *struct {
-					ID string `json:"id"`
-				} `json:"Sequence"`
-			} `json:"single"`
-			SpecialTokens map[string]struct {
-				ID     string    `json:"id"`
-				IDs    *[]uint32 `json:"ids"`
-				Tokens []string  `json:"tokens"`
-			} `json:"special_tokens"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, bad(err)
-		}
-		p := &affixProcessor{}
-		seen := 0
-		for _, piece := range c.Single {
-			switch {
-			case piece.Sequence != nil && piece.SpecialToken == nil:
-				if piece.Sequence.ID != "A" {
-					return nil, bad(fmt.Errorf("single template uses sequence %q", piece.Sequence.ID))
-				}
-				seen++
-			case piece.SpecialToken != nil && piece.Sequence == nil:
-				st, ok := c.SpecialTokens[piece.SpecialToken.ID]
-				if !ok {
-					// Hugging Face refuses such a template too.
-					return nil, bad(fmt.Errorf("missing special token %q", piece.SpecialToken.ID))
-				}
-				var ids []uint32
-				if st.IDs != nil {
-					ids = *st.IDs
-				} else {
-					for _, t := range st.Tokens {
-						id, ok := lookup(tokenID, t)
-						if !ok {
-							return nil, bad(fmt.Errorf("special token %q is not in the vocabulary", t))
-						}
-						ids = append(ids, id)
-					}
-				}
-				if seen == 0 {
-					p.prefix = append(p.prefix, ids...)
-				} else {
-					p.suffix = append(p.suffix, ids...)
-				}
-			default:
-				return nil, bad(fmt.Errorf("template piece must be SpecialToken or Sequence"))
-			}
-		}
-		if seen != 1 {
-			return nil, fmt.Errorf("tokenizer.json: post_processor %q with a single template holding %d $A is not supported", typ, seen)
-		}
-		return p, nil
+		return templateProcessor(raw, tokenID, bad)
 	case "Sequence":
-		var c struct {
-			Processors []json.RawMessage `json:"processors"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, bad(err)
-		}
-		// Each processor wraps the result of the previous ones.
-		out := &affixProcessor{}
-		for _, r := range c.Processors {
-			a, err := parsePostProcessor(r, tokenID)
-			if err != nil {
-				return nil, err
-			}
-			if a == nil {
-				continue
-			}
-			out.prefix = append(append([]uint32(nil), a.prefix...), out.prefix...)
-			out.suffix = append(out.suffix, a.suffix...)
-		}
-		return out, nil
+		return sequenceProcessor(raw, tokenID, bad)
 	}
 	return nil, fmt.Errorf("tokenizer.json: post_processor %q is not supported", typ)
+}
+
+// clsSepProcessor parses BertProcessing and RobertaProcessing: [cls] $A [sep]; each is
+// ["token", id]. bad wraps its errors with the post-processor's type.
+func clsSepProcessor(raw json.RawMessage, tokenID func(string) (uint32, bool), bad func(error) error) (*affixProcessor, error) {
+	var c struct {
+		Sep []json.RawMessage `json:"sep"`
+		Cls []json.RawMessage `json:"cls"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	cls, err := tokenPair(c.Cls, tokenID)
+	if err != nil {
+		return nil, bad(fmt.Errorf("cls: %w", err))
+	}
+	sep, err := tokenPair(c.Sep, tokenID)
+	if err != nil {
+		return nil, bad(fmt.Errorf("sep: %w", err))
+	}
+	return &affixProcessor{prefix: []uint32{cls}, suffix: []uint32{sep}}, nil
+}
+
+// templateSpecial is a special token of a TemplateProcessing: its ids, or the tokens that
+// give them.
+type templateSpecial struct {
+	ID     string    `json:"id"`
+	IDs    *[]uint32 `json:"ids"`
+	Tokens []string  `json:"tokens"`
+}
+
+// templateProcessor parses a TemplateProcessing: the special tokens of its single template
+// before $A are the prefix, those after it the suffix. bad wraps its errors with the
+// post-processor's type.
+func templateProcessor(raw json.RawMessage, tokenID func(string) (uint32, bool), bad func(error) error) (*affixProcessor, error) {
+	var c struct {
+		Single []struct {
+			SpecialToken *struct {
+				ID string `json:"id"`
+			} `json:"SpecialToken"`
+			Sequence *struct {
+				ID string `json:"id"`
+			} `json:"Sequence"`
+		} `json:"single"`
+		SpecialTokens map[string]templateSpecial `json:"special_tokens"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	p := &affixProcessor{}
+	seen := 0
+	for _, piece := range c.Single {
+		switch {
+		case piece.Sequence != nil && piece.SpecialToken == nil:
+			if piece.Sequence.ID != "A" {
+				return nil, bad(fmt.Errorf("single template uses sequence %q", piece.Sequence.ID))
+			}
+			seen++
+		case piece.SpecialToken != nil && piece.Sequence == nil:
+			st, ok := c.SpecialTokens[piece.SpecialToken.ID]
+			if !ok {
+				// Hugging Face refuses such a template too.
+				return nil, bad(fmt.Errorf("missing special token %q", piece.SpecialToken.ID))
+			}
+			ids, err := st.ids(tokenID)
+			if err != nil {
+				return nil, bad(err)
+			}
+			if seen == 0 {
+				p.prefix = append(p.prefix, ids...)
+			} else {
+				p.suffix = append(p.suffix, ids...)
+			}
+		default:
+			return nil, bad(fmt.Errorf("template piece must be SpecialToken or Sequence"))
+		}
+	}
+	if seen != 1 {
+		return nil, fmt.Errorf("tokenizer.json: post_processor \"TemplateProcessing\" with a single template holding %d $A is not supported", seen)
+	}
+	return p, nil
+}
+
+// ids returns the special token's ids: as given, else those of its tokens.
+func (st templateSpecial) ids(tokenID func(string) (uint32, bool)) ([]uint32, error) {
+	if st.IDs != nil {
+		return *st.IDs, nil
+	}
+	var ids []uint32
+	for _, t := range st.Tokens {
+		id, ok := lookup(tokenID, t)
+		if !ok {
+			return nil, fmt.Errorf("special token %q is not in the vocabulary", t)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// sequenceProcessor parses a Sequence: each processor wraps the result of the previous ones.
+// bad wraps its errors with the post-processor's type.
+func sequenceProcessor(raw json.RawMessage, tokenID func(string) (uint32, bool), bad func(error) error) (*affixProcessor, error) {
+	var c struct {
+		Processors []json.RawMessage `json:"processors"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	out := &affixProcessor{}
+	for _, r := range c.Processors {
+		a, err := parsePostProcessor(r, tokenID)
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
+			continue
+		}
+		out.prefix = append(append([]uint32(nil), a.prefix...), out.prefix...)
+		out.suffix = append(out.suffix, a.suffix...)
+	}
+	return out, nil
 }
 
 func lookup(tokenID func(string) (uint32, bool), tok string) (uint32, bool) {

@@ -409,93 +409,20 @@ func appendPreTokenizerSteps(steps []pieceSplitter, raw json.RawMessage) ([]piec
 	bad := func(err error) error {
 		return fmt.Errorf("tokenizer.json: pre_tokenizer %q: %w", typ, err)
 	}
+	var step pieceSplitter
 	switch typ {
 	case "ByteLevel":
-		c := struct {
-			AddPrefixSpace *bool `json:"add_prefix_space"`
-			UseRegex       *bool `json:"use_regex"`
-		}{}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, false, bad(err)
-		}
-		// serde defaults: add_prefix_space is required upstream (default true in the
-		// constructor); use_regex defaults to true.
-		b := byteLevelSplitter{addPrefixSpace: c.AddPrefixSpace == nil || *c.AddPrefixSpace}
-		if c.UseRegex == nil || *c.UseRegex {
-			m, err := compileRegex(gpt2Pattern)
-			if err != nil {
-				return nil, false, bad(err)
-			}
-			b.re = m
-		}
-		return append(steps, b), true, nil
+		step, err = byteLevelStep(raw, bad)
 	case "Split":
-		var c struct {
-			Pattern  hfPattern `json:"pattern"`
-			Behavior string    `json:"behavior"`
-			Invert   bool      `json:"invert"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, false, bad(err)
-		}
-		beh, err := parseBehavior(c.Behavior)
-		if err != nil {
-			return nil, false, bad(err)
-		}
-		m, err := c.Pattern.compile()
-		if err != nil {
-			return nil, false, bad(err)
-		}
-		return append(steps, regexSplit{m: m, behavior: beh, invert: c.Invert}), false, nil
+		step, err = splitStep(raw, bad)
 	case "Sequence":
-		var c struct {
-			PreTokenizers []json.RawMessage `json:"pretokenizers"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, false, bad(err)
-		}
-		found := false
-		for _, r := range c.PreTokenizers {
-			var bl bool
-			steps, bl, err = appendPreTokenizerSteps(steps, r)
-			if err != nil {
-				return nil, false, err
-			}
-			found = found || bl
-		}
-		return steps, found, nil
+		return appendSequenceSteps(steps, raw, bad)
 	case "Metaspace":
-		rep, scheme, split, err := metaspaceConfig(raw)
-		if err != nil {
-			return nil, false, bad(err)
-		}
-		return append(steps, metaspaceSplitter{replacement: rep, rep: string(rep), scheme: scheme, split: split}), false, nil
+		step, err = metaspaceStep(raw, bad)
 	case "Digits":
-		var c struct {
-			Individual bool `json:"individual_digits"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, false, bad(err)
-		}
-		beh := behaviorContiguous
-		if c.Individual {
-			beh = behaviorIsolated
-		}
-		return append(steps, runeSplit{pred: isRustNumeric, behavior: beh}), false, nil
+		step, err = digitsStep(raw, bad)
 	case "Punctuation":
-		var c struct {
-			Behavior *string `json:"behavior"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, false, bad(err)
-		}
-		beh := behaviorIsolated
-		if c.Behavior != nil {
-			if beh, err = parseBehavior(*c.Behavior); err != nil {
-				return nil, false, bad(err)
-			}
-		}
-		return append(steps, runeSplit{pred: isHFPunctuation, behavior: beh}), false, nil
+		step, err = punctuationStep(raw, bad)
 	case "Whitespace":
 		return append(steps, whitespaceSplitter{}), false, nil
 	case "WhitespaceSplit":
@@ -505,17 +432,131 @@ func appendPreTokenizerSteps(steps []pieceSplitter, raw json.RawMessage) ([]piec
 			runeSplit{pred: unicode.IsSpace, behavior: behaviorRemoved},
 			runeSplit{pred: isHFPunctuation, behavior: behaviorIsolated}), false, nil
 	case "CharDelimiterSplit":
-		var c struct {
-			Delimiter string `json:"delimiter"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, false, bad(err)
-		}
-		if utf8.RuneCountInString(c.Delimiter) != 1 {
-			return nil, false, bad(fmt.Errorf("delimiter must be exactly one character"))
-		}
-		d, _ := utf8.DecodeRuneInString(c.Delimiter)
-		return append(steps, runeSplit{pred: func(r rune) bool { return r == d }, behavior: behaviorRemoved}), false, nil
+		step, err = charDelimiterStep(raw, bad)
+	default:
+		return nil, false, fmt.Errorf("tokenizer.json: pre_tokenizer %q is not supported", typ)
 	}
-	return nil, false, fmt.Errorf("tokenizer.json: pre_tokenizer %q is not supported", typ)
+	if err != nil {
+		return nil, false, err
+	}
+	return append(steps, step), typ == "ByteLevel", nil
+}
+
+// The step functions below parse one pre-tokenizer of the type their name says; bad wraps
+// their errors with the pre-tokenizer's type.
+
+func byteLevelStep(raw json.RawMessage, bad func(error) error) (pieceSplitter, error) {
+	c := struct {
+		AddPrefixSpace *bool `json:"add_prefix_space"`
+		UseRegex       *bool `json:"use_regex"`
+	}{}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	// serde defaults: add_prefix_space is required upstream (default true in the
+	// constructor); use_regex defaults to true.
+	b := byteLevelSplitter{addPrefixSpace: c.AddPrefixSpace == nil || *c.AddPrefixSpace}
+	if c.UseRegex == nil || *c.UseRegex {
+		m, err := compileRegex(gpt2Pattern)
+		if err != nil {
+			return nil, bad(err)
+		}
+		b.re = m
+	}
+	return b, nil
+}
+
+func splitStep(raw json.RawMessage, bad func(error) error) (pieceSplitter, error) {
+	var c struct {
+		Pattern  hfPattern `json:"pattern"`
+		Behavior string    `json:"behavior"`
+		Invert   bool      `json:"invert"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	beh, err := parseBehavior(c.Behavior)
+	if err != nil {
+		return nil, bad(err)
+	}
+	m, err := c.Pattern.compile()
+	if err != nil {
+		return nil, bad(err)
+	}
+	return regexSplit{m: m, behavior: beh, invert: c.Invert}, nil
+}
+
+// appendSequenceSteps appends the steps of a Sequence's members, in order, and reports
+// whether one of them is ByteLevel.
+func appendSequenceSteps(steps []pieceSplitter, raw json.RawMessage, bad func(error) error) ([]pieceSplitter, bool, error) {
+	var c struct {
+		PreTokenizers []json.RawMessage `json:"pretokenizers"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, false, bad(err)
+	}
+	found := false
+	for _, r := range c.PreTokenizers {
+		var bl bool
+		var err error
+		steps, bl, err = appendPreTokenizerSteps(steps, r)
+		if err != nil {
+			return nil, false, err
+		}
+		found = found || bl
+	}
+	return steps, found, nil
+}
+
+func metaspaceStep(raw json.RawMessage, bad func(error) error) (pieceSplitter, error) {
+	rep, scheme, split, err := metaspaceConfig(raw)
+	if err != nil {
+		return nil, bad(err)
+	}
+	return metaspaceSplitter{replacement: rep, rep: string(rep), scheme: scheme, split: split}, nil
+}
+
+func digitsStep(raw json.RawMessage, bad func(error) error) (pieceSplitter, error) {
+	var c struct {
+		Individual bool `json:"individual_digits"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	beh := behaviorContiguous
+	if c.Individual {
+		beh = behaviorIsolated
+	}
+	return runeSplit{pred: isRustNumeric, behavior: beh}, nil
+}
+
+func punctuationStep(raw json.RawMessage, bad func(error) error) (pieceSplitter, error) {
+	var c struct {
+		Behavior *string `json:"behavior"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	beh := behaviorIsolated
+	if c.Behavior != nil {
+		var err error
+		if beh, err = parseBehavior(*c.Behavior); err != nil {
+			return nil, bad(err)
+		}
+	}
+	return runeSplit{pred: isHFPunctuation, behavior: beh}, nil
+}
+
+func charDelimiterStep(raw json.RawMessage, bad func(error) error) (pieceSplitter, error) {
+	var c struct {
+		Delimiter string `json:"delimiter"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, bad(err)
+	}
+	if utf8.RuneCountInString(c.Delimiter) != 1 {
+		return nil, bad(fmt.Errorf("delimiter must be exactly one character"))
+	}
+	d, _ := utf8.DecodeRuneInString(c.Delimiter)
+	return runeSplit{pred: func(r rune) bool { return r == d }, behavior: behaviorRemoved}, nil
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/tokenmill/tokenmill/job"
 )
 
-// TestExecute_HelpersSameResult runs one staging shard with and without helpers tokenizing
-// its batches: the Result (timings aside) and the staged bytes must not change.
-func TestExecute_HelpersSameResult(t *testing.T) {
+// TestExecute_TokenizePoolSameResult runs one staging shard with and without a pool of
+// helpers tokenizing its batches: the Result (timings aside) and the staged bytes must not change.
+func TestExecute_TokenizePoolSameResult(t *testing.T) {
 	dir := t.TempDir()
 	src, err := os.ReadFile(filepath.Join("testdata", "c4_head.jsonl"))
 	if err != nil {
@@ -54,9 +54,9 @@ func TestExecute_HelpersSameResult(t *testing.T) {
 			env := Env{Job: s, Tokenizer: loadTokenizer(t), StagingDir: StagingDir(s.Output.Dir, s.Name), Scratch: new(Scratch)}
 			stop := make(chan struct{})
 			if tt.helpers > 0 {
-				env.Helpers = NewHelpers(tt.helpers+1, tt.batchBytes)
+				env.Pool = NewTokenizePool(tt.helpers+1, tt.batchBytes)
 				for range tt.helpers {
-					go env.Helpers.Serve(stop)
+					go env.Pool.Serve(stop)
 				}
 			}
 			// Twice with the same Scratch: the second run reuses the batches of the first.

@@ -5,20 +5,17 @@ import (
 	"time"
 )
 
-// Helpers lend the cores of idle workers to the shards still running. A compressed file is
-// one shard (its stream cannot be entered in the middle), so a corpus of a few large
-// .jsonl.zst files, or the last shard of any job, would otherwise keep one core busy while
-// the others wait. A worker with no shard left to start calls Serve; a running shard that
-// sees an idle helper reads its documents in batches (BatchBytes of text) and offers each
-// batch to the helpers, tokenizing it itself when none is free. Tokenizing is a pure
-// function of a document, and the shard packs the batches in their order, so the outputs
-// are the same bytes with or without help. Reading, validating and packing stay with the
-// shard's own goroutine: they are about a sixth of the work on the benchmark corpus, so one
-// shard can keep about six cores busy (measured on two).
+// TokenizePool is a pool of idle workers (helpers) that tokenize batches of documents of the
+// shards still running. A worker with no shard left to start calls Serve and joins the pool; a
+// running shard that sees an idle helper reads its documents in batches (BatchBytes of text)
+// and offers each batch to the pool, tokenizing it itself when no helper is free. Tokenizing
+// is a pure function of a document, and the shard packs the batches in their order, so the
+// outputs are the same bytes with or without the pool. Reading, validating and packing stay
+// with the shard's own goroutine. See DESIGN.md for why.
 //
-// A Helpers is shared by the workers of one process (a runner or a cluster worker); the
-// zero value is not usable: see NewHelpers. Its methods are safe for concurrent use.
-type Helpers struct {
+// A TokenizePool is shared by the workers of one process (a runner or a cluster worker); the
+// zero value is not usable: see NewTokenizePool. Its methods are safe for concurrent use.
+type TokenizePool struct {
 	jobs chan *docBatch // unbuffered: a send succeeds only into a waiting helper
 	idle atomic.Int32   // helpers waiting in Serve
 	// pending bounds the batches a shard has in flight (handed over, or done and waiting
@@ -27,57 +24,57 @@ type Helpers struct {
 	batch   int // the text of a batch, in bytes
 }
 
-// NewHelpers returns the helpers of a process whose shards run on workers goroutines, for
+// NewTokenizePool returns the pool of a process whose shards run on workers goroutines, for
 // batches of batchBytes of text (0: BatchBytes; tests make them small to hand over many).
-func NewHelpers(workers, batchBytes int) *Helpers {
+func NewTokenizePool(workers, batchBytes int) *TokenizePool {
 	if batchBytes <= 0 {
 		batchBytes = BatchBytes
 	}
-	return &Helpers{jobs: make(chan *docBatch), pending: min(2*max(workers, 1)+2, maxPending), batch: batchBytes}
+	return &TokenizePool{jobs: make(chan *docBatch), pending: min(2*max(workers, 1)+2, maxPending), batch: batchBytes}
 }
 
 // maxPending caps the batches in flight per shard on machines with many cores: one shard's
-// reading feeds about six of them (see Helpers), so more batches would only hold memory.
+// reading feeds only a few helpers (see DESIGN.md), so more batches would only hold memory.
 const maxPending = 16
 
 // Serve tokenizes the batches that running shards hand over, until stop is closed. A worker
 // calls it once no shard is left for it to start; the runner closes stop when every shard
 // has finished, which cannot happen while a batch is out, since its shard waits for it.
-func (h *Helpers) Serve(stop <-chan struct{}) {
+func (p *TokenizePool) Serve(stop <-chan struct{}) {
 	for {
-		h.idle.Add(1)
+		p.idle.Add(1)
 		select {
-		case b := <-h.jobs:
-			h.idle.Add(-1)
+		case b := <-p.jobs:
+			p.idle.Add(-1)
 			b.tokenize()
 			b.done <- struct{}{}
 		case <-stop:
-			h.idle.Add(-1)
+			p.idle.Add(-1)
 			return
 		}
 	}
 }
 
 // full reports whether a shard with n batches in flight, holding text bytes of text, must
-// wait for the oldest before it goes on: Helpers.pending batches, or as many batches' worth
-// of text (a batch holds at least one document, and documents of tens of megabytes must not
-// fill the queue unchecked).
-func (h *Helpers) full(n, text int) bool {
-	return n >= h.pending || text >= h.pending*h.batch
+// wait for the oldest before it goes on: p.pending batches, or as many batches' worth of text
+// (a batch holds at least one document, and documents of tens of megabytes must not fill the
+// queue unchecked).
+func (p *TokenizePool) full(n, text int) bool {
+	return n >= p.pending || text >= p.pending*p.batch
 }
 
 // waiting reports whether a helper is idle; nil-safe.
-func (h *Helpers) waiting() bool {
-	return h != nil && h.idle.Load() > 0
+func (p *TokenizePool) waiting() bool {
+	return p != nil && p.idle.Load() > 0
 }
 
 // offer hands b to an idle helper and reports whether one took it; nil-safe.
-func (h *Helpers) offer(b *docBatch) bool {
-	if h == nil {
+func (p *TokenizePool) offer(b *docBatch) bool {
+	if p == nil {
 		return false
 	}
 	select {
-	case h.jobs <- b:
+	case p.jobs <- b:
 		return true
 	default:
 		return false
@@ -85,8 +82,8 @@ func (h *Helpers) offer(b *docBatch) bool {
 }
 
 // BatchBytes is the text of one batch: large enough that handing it over (a channel send and
-// receive, ~1 µs) is nothing beside its tokenizing (~10 ms), small enough that the last
-// batches of a shard leave no helper waiting long.
+// receive) costs nothing beside tokenizing it, small enough that the last batches of a shard
+// leave no helper waiting long.
 const BatchBytes = 1 << 20
 
 // docBatch is a run of consecutive good documents of one shard, tokenized together, by a

@@ -29,9 +29,9 @@ func oneShardCorpus(t testing.TB, dir string) string {
 }
 
 // A job of one compressed file is one shard: idle workers tokenize batches of its documents
-// for it (shard.Helpers). The outputs must be the bytes of a one-worker run, whatever the
+// for it (shard.TokenizePool). The outputs must be the bytes of a one-worker run, whatever the
 // batch size, the number of helpers and the order in which they finish.
-func TestRun_HelpersKeepOutputsIdentical(t *testing.T) {
+func TestRun_TokenizePoolKeepsOutputsIdentical(t *testing.T) {
 	dir := t.TempDir()
 	in := oneShardCorpus(t, dir)
 	tests := []struct {
@@ -87,7 +87,7 @@ func TestRun_HelpersKeepOutputsIdentical(t *testing.T) {
 
 // A shard that fails while helpers hold batches of it fails the job, naming the file, with
 // nothing published, and without waiting forever for the batches it gave away.
-func TestRun_HelpersShardFailsCleanly(t *testing.T) {
+func TestRun_TokenizePoolShardFailsCleanly(t *testing.T) {
 	dir := t.TempDir()
 	full, err := os.ReadFile(oneShardCorpus(t, dir))
 	if err != nil {
