@@ -40,7 +40,7 @@ func ParseFormat(s string) (Format, error) {
 			return Format(i), nil
 		}
 	}
-	return 0, fmt.Errorf("formats: unknown format %q (want one of %s)", s, strings.Join(formatNames[:], ", "))
+	return 0, fmt.Errorf("unknown format %q (want one of %s)", s, strings.Join(formatNames[:], ", "))
 }
 
 // Range restricts a line-oriented, uncompressed file to the lines that
@@ -166,7 +166,7 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 func openMagic(path string, comp compression) (*os.File, compression, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, comp, nil, fmt.Errorf("formats: %w", err)
+		return nil, comp, nil, err
 	}
 	var magic [4]byte
 	n, _ := io.ReadFull(f, magic[:])
@@ -180,7 +180,7 @@ func openMagic(path string, comp compression) (*os.File, compression, []byte, er
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()
-		return nil, comp, nil, fmt.Errorf("formats: %w", err)
+		return nil, comp, nil, err
 	}
 	return f, comp, magic[:n], nil
 }
@@ -192,7 +192,7 @@ func Open(path string, opt Options) (Reader, error) {
 	opt = opt.withDefaults()
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	if fi.IsDir() || opt.Format == FormatHF {
 		return openHFRecords(path, opt)
@@ -211,11 +211,11 @@ func Open(path string, opt Options) (Reader, error) {
 	}
 	if opt.Range != nil && comp != compNone {
 		f.Close()
-		return nil, fmt.Errorf("formats: %s: byte ranges need an uncompressed file", path)
+		return nil, fmt.Errorf("%s: byte ranges need an uncompressed file", path)
 	}
 	if opt.RowGroups != nil {
 		f.Close()
-		return nil, fmt.Errorf("formats: %s: row groups apply to Parquet only", path)
+		return nil, fmt.Errorf("%s: row groups apply to Parquet only", path)
 	}
 	src, err := newSource(path, f, comp, opt.Buffers.take())
 	if err != nil {
@@ -227,7 +227,7 @@ func Open(path string, opt Options) (Reader, error) {
 	}
 	if opt.Range != nil && format != FormatJSONL && format != FormatLines {
 		src.Close()
-		return nil, fmt.Errorf("formats: %s: byte ranges apply to line-oriented formats, not %v", path, format)
+		return nil, fmt.Errorf("%s: byte ranges apply to line-oriented formats, not %v", path, format)
 	}
 	switch format {
 	case FormatJSONL, FormatLines:
@@ -240,5 +240,5 @@ func Open(path string, opt Options) (Reader, error) {
 		return newTextReader(src, opt)
 	}
 	src.Close()
-	return nil, fmt.Errorf("formats: %s: cannot read format %v here", path, format)
+	return nil, fmt.Errorf("%s: cannot read format %v here", path, format)
 }

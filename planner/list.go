@@ -235,7 +235,7 @@ func (l *lister) file(p string, size int64) error {
 	if format == job.FormatParquet && l.opts.RowGroups != nil {
 		rgs, err := l.opts.RowGroups(p)
 		if err != nil {
-			return fmt.Errorf("%s: row groups: %w", p, err)
+			return namedErr(p, err)
 		}
 		in.RowGroups = rgs
 	}
@@ -260,4 +260,13 @@ func readHead(p string) ([]byte, error) {
 func isFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// namedErr is err naming path: as it is when it already does (the readers' errors name their
+// file), else prefixed with path.
+func namedErr(path string, err error) error {
+	if strings.Contains(err.Error(), path) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }
