@@ -309,8 +309,8 @@ func TestRun_KilledRunsLeftoversAreCleaned(t *testing.T) {
 func TestClean_Usage(t *testing.T) {
 	const cleanPointer = "Run 'tokenmill clean --help' for usage.\n"
 	tests := []struct {
-		args         []string
-		code         int
+		args           []string
+		code           int
 		stdout, stderr string
 	}{
 		{[]string{"clean", "--help"}, 0, "usage: tokenmill clean OUT", ""},
