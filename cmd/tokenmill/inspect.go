@@ -142,7 +142,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		loaded: map[string]*tokenizer.Tokenizer{}, loadErrs: map[string]error{}}
 	res, err := in.inspect(fs.Arg(0))
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenmill inspect: cannot read %s: %v\n", fs.Arg(0), err)
+		fmt.Fprintln(stderr, "tokenmill inspect:", cannotRead(fs.Arg(0), err.Error()))
 		return 2
 	}
 	if *asJSON {
@@ -158,11 +158,17 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	code := 0
 	for _, p := range res.Parts {
 		if p.Error != "" {
-			fmt.Fprintf(stderr, "tokenmill inspect: cannot read %s: %s\n", p.Path, p.Error)
+			fmt.Fprintln(stderr, "tokenmill inspect:", cannotRead(p.Path, p.Error))
 			code = 2
 		}
 	}
 	return code
+}
+
+// cannotRead says that path could not be read and why, "cannot read PATH: msg", naming path
+// once: without the "PATH: " that msg begins with when it comes from a reader.
+func cannotRead(path, msg string) string {
+	return fmt.Sprintf("cannot read %s: %s", path, strings.TrimPrefix(msg, path+": "))
 }
 
 // inspect dispatches on what path is.

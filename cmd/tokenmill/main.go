@@ -61,11 +61,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		what := "command"
+		what := fmt.Sprintf("command %q", args[0])
 		if strings.HasPrefix(args[0], "-") {
-			what = "flag"
+			what = "flag " + args[0]
 		}
-		fmt.Fprintf(stderr, "tokenmill: unknown %s %s\nRun 'tokenmill --help' for usage.\n", what, args[0])
+		fmt.Fprintf(stderr, "tokenmill: unknown %s\nRun 'tokenmill --help' for usage.\n", what)
 		return exitUsage
 	}
 }
