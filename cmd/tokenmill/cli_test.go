@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // Every command and subcommand prints its help on stdout and exits 0 for -h and --help,
@@ -210,7 +212,7 @@ var internalNames = regexp.MustCompile(`\bformats: |\brunner: |\bplanner: |\bsha
 // shard id, and they name the file or value the user gave.
 func TestCLI_ErrorsSayItOnce(t *testing.T) {
 	dir := t.TempDir()
-	raw, err := os.ReadFile("../../testdata/corpus/jargon.jsonl.zst")
+	raw, err := os.ReadFile(testutil.DemoCorpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}

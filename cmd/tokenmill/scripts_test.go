@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // The command scripts/demo.sh suggests for looking at the demo output runs without NumPy:
@@ -15,7 +17,8 @@ func TestDemo_SuggestsInspect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo job")
 	}
-	script, err := os.ReadFile("../../scripts/demo.sh")
+	repo := testutil.RepoRoot(t)
+	script, err := os.ReadFile(filepath.Join(repo, "scripts", "demo.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,10 +31,6 @@ func TestDemo_SuggestsInspect(t *testing.T) {
 	}
 	// The demo job into a temporary copy of the repository's out/demo.
 	dir := t.TempDir()
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if r := runBinary(t, repo, "", "run", "examples/demo.yaml", "--output-dir", filepath.Join(dir, "out", "demo"), "--progress", "none"); r.Code != 0 {
 		t.Fatalf("demo job: exit %d: %s", r.Code, r.Stderr)
 	}
@@ -82,7 +81,7 @@ func TestTestSummary_ListsSkippedTests(t *testing.T) {
 	const want = "ok  \tp/a\t0.01s\n" +
 		"    b_test.go:4: boom\n--- FAIL: TestBad (0.00s)\nFAIL\nFAIL\tp/b\t0.01s\n" +
 		"\n1 test skipped:\n  p/a TestNpy: NumPy not available (exit status 1); install python3-numpy\n"
-	cmd := exec.Command(goTool, "run", "../../scripts/testsummary.go")
+	cmd := exec.Command(goTool, "run", filepath.Join(testutil.RepoRoot(t), "scripts", "testsummary.go"))
 	cmd.Stdin = strings.NewReader(in)
 	out, err := cmd.Output()
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // SIGINT and SIGTERM during `tokenmill run` stop it: the process exits 130 or 143, publishes
@@ -47,21 +49,14 @@ output:
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { cmd.Process.Kill() }) // when the wait below fails
 			// Signal once the run is executing shards: the assembler's temporary output
 			// beside out holds a file.
 			tmp := filepath.Join(dir, "."+filepath.Base(out)+".tmp-sig", "*")
-			deadline := time.Now().Add(time.Minute)
-			for {
-				if m, _ := filepath.Glob(tmp); len(m) > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					cmd.Wait()
-					t.Fatalf("no temporary output after a minute; stderr %q", stderr.String())
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
+			testutil.WaitFor(t, time.Minute, func() (bool, error) {
+				m, err := filepath.Glob(tmp)
+				return len(m) > 0, err
+			}, "the run's temporary output "+tmp)
 			if err := cmd.Process.Signal(tt.sig); err != nil {
 				t.Fatal(err)
 			}
