@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -31,16 +32,21 @@ type skipped struct {
 	pkg, test, reason string
 }
 
+// line is one output line of a test, kept until its top-level test ends.
+type line struct {
+	test, text string
+}
+
 // summary holds the output of the tests still running, by package and top-level test.
 type summary struct {
 	out     io.Writer
-	running map[string][]string // package + " " + top-level test -> its output lines
+	running map[string][]line   // package + " " + top-level test -> its and its subtests' lines
 	lines   map[string][]string // package + " " + test -> the test's own lines
 	skips   []skipped
 }
 
 func main() {
-	s := &summary{out: os.Stdout, running: map[string][]string{}, lines: map[string][]string{}}
+	s := &summary{out: os.Stdout, running: map[string][]line{}, lines: map[string][]string{}}
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
@@ -70,7 +76,7 @@ func (s *summary) line(b []byte) {
 		}
 	case e.Action == "output":
 		if !strings.HasPrefix(e.Output, "=== ") {
-			s.running[key] = append(s.running[key], e.Output)
+			s.running[key] = append(s.running[key], line{e.Test, e.Output})
 			s.lines[own] = append(s.lines[own], e.Output)
 		}
 	case e.Test == "":
@@ -78,23 +84,29 @@ func (s *summary) line(b []byte) {
 		if !(strings.HasPrefix(top, "Fuzz") && top != e.Test) {
 			s.skips = append(s.skips, skipped{e.Package, e.Test, reason(s.lines[own])})
 		}
-		s.done(key, own, top == e.Test, false)
+		s.done(key, own, e.Test, top == e.Test, false)
 	case e.Action == "fail":
-		s.done(key, own, top == e.Test, true)
+		s.done(key, own, e.Test, top == e.Test, true)
 	case e.Action == "pass":
-		s.done(key, own, top == e.Test, false)
+		s.done(key, own, e.Test, top == e.Test, false)
 	}
 }
 
-// done forgets a finished test; a failed top-level test's output is printed first.
-func (s *summary) done(key, own string, top, failed bool) {
+// done forgets a finished test: a failed top-level test's output is printed first; a
+// subtest that passed or skipped leaves nothing for its parent to print, as without -json.
+func (s *summary) done(key, own, test string, top, failed bool) {
 	delete(s.lines, own)
 	if !top {
+		if !failed {
+			s.running[key] = slices.DeleteFunc(s.running[key], func(l line) bool {
+				return l.test == test || strings.HasPrefix(l.test, test+"/")
+			})
+		}
 		return
 	}
 	if failed {
 		for _, l := range s.running[key] {
-			fmt.Fprint(s.out, l)
+			fmt.Fprint(s.out, l.text)
 		}
 	}
 	delete(s.running, key)

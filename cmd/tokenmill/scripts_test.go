@@ -71,6 +71,9 @@ func TestTestSummary_ListsSkippedTests(t *testing.T) {
 {"Action":"pass","Package":"p/a"}
 {"Action":"run","Package":"p/b","Test":"TestBad"}
 {"Action":"output","Package":"p/b","Test":"TestBad","Output":"=== RUN   TestBad\n"}
+{"Action":"run","Package":"p/b","Test":"TestBad/fine"}
+{"Action":"output","Package":"p/b","Test":"TestBad/fine","Output":"    --- PASS: TestBad/fine (0.00s)\n"}
+{"Action":"pass","Package":"p/b","Test":"TestBad/fine"}
 {"Action":"output","Package":"p/b","Test":"TestBad","Output":"    b_test.go:4: boom\n"}
 {"Action":"output","Package":"p/b","Test":"TestBad","Output":"--- FAIL: TestBad (0.00s)\n"}
 {"Action":"fail","Package":"p/b","Test":"TestBad"}
