@@ -12,8 +12,13 @@ help: ## list the targets
 build: ## build the tokenmill binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/tokenmill
 
-test: ## run every test (golden, round-trip, pathological, pipeline)
-	$(GO) test -count=1 -timeout 30m $(PKGS)
+# go test -json goes through scripts/testsummary.go, which prints what go test prints (the ok and
+# FAIL lines, failed tests' output) and, at the end, the tests that skipped and why (NumPy
+# missing, ...); the target exits with go test's status.
+test: ## run every test (golden, round-trip, pathological, pipeline); lists the skipped tests
+	@rc=$$(mktemp); \
+	{ $(GO) test -count=1 -timeout 30m -json $(PKGS); echo $$? > $$rc; } | $(GO) run scripts/testsummary.go; \
+	status=$$(cat $$rc); rm -f $$rc; exit $$status
 
 bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) and tokenmill run end to end on the Go-source corpus
 	./scripts/bench.sh

@@ -136,7 +136,7 @@ func openParquetBatches(path string, rg *RowGroups) (_ *parquetBatches, err erro
 	defer recoverErr(&err, path, "opening Parquet")
 	pf, err := openParquetFile(path, memory.DefaultAllocator)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var groups []int // nil: all
 	var base int64
@@ -144,7 +144,7 @@ func openParquetBatches(path string, rg *RowGroups) (_ *parquetBatches, err erro
 		n := pf.NumRowGroups()
 		if rg.Start < 0 || rg.End > n || rg.Start > rg.End {
 			pf.Close()
-			return nil, fmt.Errorf("formats: %s: row groups [%d, %d) out of range (file has %d)", path, rg.Start, rg.End, n)
+			return nil, fmt.Errorf("%s: row groups [%d, %d) out of range (file has %d)", path, rg.Start, rg.End, n)
 		}
 		for i := 0; i < rg.Start; i++ {
 			base += pf.MetaData().RowGroup(i).NumRows()
@@ -161,12 +161,12 @@ func openParquetBatches(path string, rg *RowGroups) (_ *parquetBatches, err erro
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatch}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	rr, err := fr.GetRecordReader(context.Background(), nil, groups)
 	if err != nil {
 		pf.Close()
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &parquetBatches{path: path, pf: pf, rr: rr, base: base}, nil
 }
@@ -178,7 +178,7 @@ func (p *parquetBatches) next() (_ arrow.RecordBatch, _ string, err error) {
 	}
 	if !p.rr.Next() {
 		if err := p.rr.Err(); err != nil && err != io.EOF {
-			return nil, p.path, fmt.Errorf("formats: %s: %w", p.path, err)
+			return nil, p.path, fmt.Errorf("%s: %w", p.path, err)
 		}
 		return nil, p.path, io.EOF
 	}

@@ -59,7 +59,7 @@ func newCSVReader(src *source, opt Options) (Reader, error) {
 	}
 	if c.col < 0 {
 		src.Close()
-		return nil, fmt.Errorf("formats: %s: no column %q in the CSV header %q", src.path, opt.Field, c.header)
+		return nil, fmt.Errorf("%s: no column %q in the CSV header %q", src.path, opt.Field, c.header)
 	}
 	return c, nil
 }
@@ -83,7 +83,7 @@ func (c *csvReader) readHeader() ([]string, error) {
 	case err != nil:
 		return nil, err
 	case at.tooLong:
-		return nil, fmt.Errorf("formats: %s: line %d: header row of %d bytes exceeds the record limit of %d bytes", c.src.path, at.line, at.size, c.opt.MaxRecord)
+		return nil, fmt.Errorf("%s: line %d: header row of %d bytes exceeds the record limit of %d bytes", c.src.path, at.line, at.size, c.opt.MaxRecord)
 	}
 	return append([]string(nil), header...), nil
 }
@@ -107,9 +107,9 @@ func (c *csvReader) next() ([]string, csvRow, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, at, fmt.Errorf("formats: %s: line %d, column %d: %w", c.src.path, at.line, pe.Column, pe.Err)
+				return nil, at, fmt.Errorf("%s: line %d, column %d: %w", c.src.path, at.line, pe.Column, pe.Err)
 			}
-			return nil, at, fmt.Errorf("formats: %s: line %d: %w", c.src.path, at.line, err)
+			return nil, at, fmt.Errorf("%s: line %d: %w", c.src.path, at.line, err)
 		}
 		return cells, at, nil
 	}
@@ -157,7 +157,7 @@ func (c *csvReader) scanRow() (csvRow, error) {
 	if quoted && scanned > c.opt.MaxRecord {
 		// encoding/csv reports a quote left open on a row it parses; this one is too long
 		// to parse.
-		return at, fmt.Errorf("formats: %s: line %d: a quoted field is not closed before the end of the file", c.src.path, at.line)
+		return at, fmt.Errorf("%s: line %d: a quoted field is not closed before the end of the file", c.src.path, at.line)
 	}
 	at.size = scanned
 	if at.size > 0 && int64(len(c.text)) >= at.size && c.text[at.size-1] == '\r' {

@@ -222,17 +222,17 @@ func innerName(name string) string {
 func Detect(path string) (Detection, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return Detection{}, fmt.Errorf("formats: %w", err)
+		return Detection{}, err
 	}
 	if fi.IsDir() {
 		if IsHFDir(path) {
 			return Detection{Format: FormatHF}, nil
 		}
-		return Detection{}, fmt.Errorf("formats: %s: a directory without state.json, dataset_info.json or dataset_dict.json is not a Hugging Face dataset", path)
+		return Detection{}, fmt.Errorf("%s: a directory without state.json, dataset_info.json or dataset_dict.json is not a Hugging Face dataset", path)
 	}
 	f, head, err := openHead(path)
 	if err != nil {
-		return Detection{}, fmt.Errorf("formats: %w", err)
+		return Detection{}, err
 	}
 	d := DetectBytes(head, path)
 	if d.Format != FormatAuto {
@@ -250,7 +250,7 @@ func Detect(path string) (Detection, error) {
 	}
 	d.Format = DetectBytes(inner, innerName(path)).Format
 	if d.Format == FormatAuto {
-		return Detection{}, fmt.Errorf("formats: %s: %s content compressed again: decompress it first", path, d.Compression)
+		return Detection{}, fmt.Errorf("%s: %s content compressed again: decompress it first", path, d.Compression)
 	}
 	return d, nil
 }

@@ -78,7 +78,7 @@ func InputCRC32C(r any, path string, lo, hi int64) (uint32, error) {
 		win = window(lo, hi) // not this window: digest it all from the file
 	}
 	if win.end > hi {
-		return 0, fmt.Errorf("formats: %s: %w: %d bytes read, %d planned", path, ErrInputChanged, win.end, hi)
+		return 0, fmt.Errorf("%s: %w: %d bytes read, %d planned", path, ErrInputChanged, win.end, hi)
 	}
 	crc := win.crc
 	if win.end < hi {
@@ -95,16 +95,16 @@ func InputCRC32C(r any, path string, lo, hi int64) (uint32, error) {
 func fileCRC32C(path string, lo, hi int64) (uint32, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("formats: %w", err)
+		return 0, err
 	}
 	defer f.Close()
 	var crc uint32
 	end, err := eachChunk(f, lo, hi, func(b []byte) { crc = crc32.Update(crc, castagnoli, b) })
 	switch {
 	case err == io.EOF:
-		return 0, fmt.Errorf("formats: %s: %w: it ends at byte %d, %d planned", path, ErrInputChanged, end, hi)
+		return 0, fmt.Errorf("%s: %w: it ends at byte %d, %d planned", path, ErrInputChanged, end, hi)
 	case err != nil:
-		return 0, fmt.Errorf("formats: %s: %w", path, err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return crc, nil
 }

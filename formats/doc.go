@@ -14,7 +14,8 @@
 // with TooLong set, its position and a prefix, and skipped in bounded
 // memory: the JSON array and CSV readers find record boundaries on the raw
 // bytes before decoding anything. Errors name the file and where it broke (line, byte offset
-// or row group); readers never panic, whatever the input.
+// or row group) first, with no package prefix, since they reach users as they are; readers
+// never panic, whatever the input.
 //
 // [ExtractString] pulls one top-level string field out of a JSON object
 // without decoding the rest, for the JSONL hot path.

@@ -49,13 +49,13 @@ func ParseDType(s string) (DType, error) {
 			return d, nil
 		}
 	}
-	return 0, fmt.Errorf("formats: unknown dtype %q (want int64, int32, uint32 or uint16)", s)
+	return 0, fmt.Errorf("unknown dtype %q (want int64, int32, uint32 or uint16)", s)
 }
 
 // appendElem appends v little-endian in dtype d, checking its range.
 func (d DType) appendElem(b []byte, v int64) ([]byte, error) {
 	if v < dtypeInfo[d].min || v > dtypeInfo[d].max {
-		return b, fmt.Errorf("formats: value %d does not fit in %s", v, d)
+		return b, fmt.Errorf("value %d does not fit in %s", v, d)
 	}
 	switch d.Size() {
 	case 8:

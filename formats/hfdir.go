@@ -50,21 +50,21 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // sibling to build it in; fn names the caller in the error.
 func newHFDirWriter(fn, dir string, opt HFOptions, schema *arrow.Schema) (hfDirWriter, error) {
 	if _, err := os.Stat(dir); err == nil && !opt.Overwrite {
-		return hfDirWriter{}, fmt.Errorf("formats: %s: %s exists", fn, dir)
+		return hfDirWriter{}, fmt.Errorf("%s: %s exists", fn, dir)
 	}
 	tmp := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp")
 	if err := os.RemoveAll(tmp); err != nil {
-		return hfDirWriter{}, fmt.Errorf("formats: %w", err)
+		return hfDirWriter{}, err
 	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return hfDirWriter{}, fmt.Errorf("formats: %w", err)
+		return hfDirWriter{}, err
 	}
 	return hfDirWriter{dir: dir, tmp: tmp, opt: opt, schema: schema, sum: xxhash.New(), alloc: new(recyclingAllocator)}, nil
 }
 
 func (w *hfDirWriter) fail(err error) error {
 	if w.err == nil {
-		w.err = fmt.Errorf("formats: writing %s: %w", w.dir, err)
+		w.err = fmt.Errorf("writing %s: %w", w.dir, err)
 	}
 	return w.err
 }

@@ -16,7 +16,7 @@ func OpenHFFile(path string, opt Options) (Reader, error) {
 	opt = opt.withDefaults()
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	if fi.IsDir() {
 		return openHFRecords(path, opt)
@@ -39,7 +39,7 @@ func ParquetRowGroups(path string) (groups []ParquetRowGroup, err error) {
 	defer recoverErr(&err, path, "reading the Parquet footer")
 	pf, err := openParquetFile(path, memory.DefaultAllocator)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer pf.Close()
 	md := pf.MetaData()

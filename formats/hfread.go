@@ -26,17 +26,17 @@ func ReadHFState(dir string) (HFState, error) {
 	var st HFState
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {
-		return st, fmt.Errorf("formats: %w", err)
+		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("formats: %s: %w", filepath.Join(dir, "state.json"), err)
+		return st, fmt.Errorf("%s: %w", filepath.Join(dir, "state.json"), err)
 	}
 	if len(st.DataFiles) == 0 {
-		return st, fmt.Errorf("formats: %s: no _data_files", filepath.Join(dir, "state.json"))
+		return st, fmt.Errorf("%s: no _data_files", filepath.Join(dir, "state.json"))
 	}
 	for _, f := range st.DataFiles {
 		if f.Filename == "" || filepath.Base(f.Filename) != f.Filename {
-			return st, fmt.Errorf("formats: %s: bad data file name %q", filepath.Join(dir, "state.json"), f.Filename)
+			return st, fmt.Errorf("%s: bad data file name %q", filepath.Join(dir, "state.json"), f.Filename)
 		}
 	}
 	return st, nil
@@ -50,18 +50,18 @@ func HFSplitDirs(dir string) ([]string, error) {
 		return []string{dir}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	var dd struct {
 		Splits []string `json:"splits"`
 	}
 	if err := json.Unmarshal(b, &dd); err != nil {
-		return nil, fmt.Errorf("formats: %s: %w", filepath.Join(dir, "dataset_dict.json"), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "dataset_dict.json"), err)
 	}
 	dirs := make([]string, len(dd.Splits))
 	for i, s := range dd.Splits {
 		if s == "" || filepath.Base(s) != s {
-			return nil, fmt.Errorf("formats: %s: bad split name %q", filepath.Join(dir, "dataset_dict.json"), s)
+			return nil, fmt.Errorf("%s: bad split name %q", filepath.Join(dir, "dataset_dict.json"), s)
 		}
 		dirs[i] = filepath.Join(dir, s)
 	}
@@ -89,7 +89,7 @@ func OpenHFBatches(dir string) (*HFBatchReader, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dataset_info.json")); err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	h := &HFBatchReader{}
 	for _, f := range st.DataFiles {
@@ -125,7 +125,7 @@ func (h *HFBatchReader) Next() (rb arrow.RecordBatch, err error) {
 				return h.r.RecordBatch(), nil
 			}
 			if err := h.r.Err(); err != nil && err != io.EOF {
-				return nil, fmt.Errorf("formats: %s: record batch %d: %w", h.File(), h.batch, err)
+				return nil, fmt.Errorf("%s: record batch %d: %w", h.File(), h.batch, err)
 			}
 			h.closeFile()
 		}
@@ -137,12 +137,12 @@ func (h *HFBatchReader) Next() (rb arrow.RecordBatch, err error) {
 		h.batch = 0
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("formats: %w", err)
+			return nil, err
 		}
 		r, err := newStreamReader(f, h.lend)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("formats: %s: not an Arrow IPC stream: %w", path, err)
+			return nil, fmt.Errorf("%s: not an Arrow IPC stream: %w", path, err)
 		}
 		h.f, h.r = f, r
 	}

@@ -87,10 +87,10 @@ func (h *hfRecordReader) Next() (rec Record, err error) {
 			for i := range names {
 				names[i] = rb.Schema().Field(i).Name
 			}
-			return Record{}, fmt.Errorf("formats: %s: no column %q (its columns: %s)", h.file, h.opt.Field, quoteNames(names))
+			return Record{}, fmt.Errorf("%s: no column %q (its columns: %s)", h.file, h.opt.Field, quoteNames(names))
 		}
 		if err := checkTextType(rb.Column(idx[0]).DataType()); err != nil {
-			return Record{}, fmt.Errorf("formats: %s: column %q %v", h.file, h.opt.Field, err)
+			return Record{}, fmt.Errorf("%s: column %q %v", h.file, h.opt.Field, err)
 		}
 		h.col, h.i = rb.Column(idx[0]), 0
 	}

@@ -34,7 +34,7 @@ func CreateHFTable(dir string, schema *arrow.Schema, opt HFOptions) (*HFTableWri
 	}
 	features, err := hfFeatures(schema)
 	if err != nil {
-		return nil, fmt.Errorf("formats: CreateHFTable %s: %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	md := arrow.NewMetadata([]string{"huggingface"}, []string{hfSchemaMetadata(features)})
 	schema = arrow.NewSchema(schema.Fields(), &md)

@@ -85,7 +85,7 @@ func hfWriteRow[T int32 | int64](w *HFWriter, ids []T) error {
 	lo, hi := dtypeInfo[w.opt.DType].min, dtypeInfo[w.opt.DType].max
 	for _, v := range ids {
 		if int64(v) < lo || int64(v) > hi {
-			return fmt.Errorf("formats: %s: row %d: value %d does not fit in %s", w.dir, w.rows, v, w.opt.DType)
+			return fmt.Errorf("%s: row %d: value %d does not fit in %s", w.dir, w.rows, v, w.opt.DType)
 		}
 	}
 	w.lb.Append(true)

@@ -43,7 +43,7 @@ func (j *jsonArrayReader) fail(msg string) error {
 	if j.c.err != nil && !errors.Is(j.c.err, io.EOF) {
 		return j.src.readErr(where, j.c.err)
 	}
-	return fmt.Errorf("formats: %s: %s: invalid JSON array: %s", j.src.path, where, msg)
+	return fmt.Errorf("%s: %s: invalid JSON array: %s", j.src.path, where, msg)
 }
 
 func (j *jsonArrayReader) Next() (Record, error) {
@@ -57,7 +57,7 @@ func (j *jsonArrayReader) Next() (Record, error) {
 			if !ok && j.c.err != io.EOF {
 				return Record{}, j.fail("")
 			}
-			return Record{}, fmt.Errorf("formats: %s: not a JSON array (does not start with '[')", j.src.path)
+			return Record{}, fmt.Errorf("%s: not a JSON array (does not start with '[')", j.src.path)
 		}
 		j.c.i++
 		j.state = arrayNext

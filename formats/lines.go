@@ -66,7 +66,7 @@ func newLineReader(src *source, format Format, opt Options) (Reader, error) {
 // seekRange positions the reader on the first line starting in the range.
 func (l *lineReader) seekRange(r *Range) error {
 	if r.Start < 0 || r.End >= 0 && r.End < r.Start {
-		return fmt.Errorf("formats: %s: invalid byte range [%d, %d)", l.src.path, r.Start, r.End)
+		return fmt.Errorf("%s: invalid byte range [%d, %d)", l.src.path, r.Start, r.End)
 	}
 	l.limit = r.End
 	l.src.raw.win = window(r.Start, r.End)
@@ -74,7 +74,7 @@ func (l *lineReader) seekRange(r *Range) error {
 		// Start at the byte before Start and drop through the first
 		// newline: if that byte is '\n', a line starts exactly at Start.
 		if err := l.src.seek(r.Start - 1); err != nil {
-			return fmt.Errorf("formats: %s: %w", l.src.path, err)
+			return fmt.Errorf("%s: %w", l.src.path, err)
 		}
 		l.off = r.Start - 1
 		if _, _, err := l.discardLine(); err != nil {
@@ -91,7 +91,7 @@ func (l *lineReader) seekRange(r *Range) error {
 		n, err := countNewlines(l.src.f, l.off)
 		l.scanned += l.off
 		if err != nil {
-			return fmt.Errorf("formats: %s: counting lines: %w", l.src.path, err)
+			return fmt.Errorf("%s: counting lines: %w", l.src.path, err)
 		}
 		l.line = n + 1
 	}

@@ -67,7 +67,7 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	f, err := os.Create(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	out := newOutFile(f)
 	w := &NpyWriter{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, frontBuffer), dtype: dtype, cols: cols}
@@ -75,7 +75,7 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 	w.hdrLen = len(h)
 	if _, err := w.bw.Write(h); err != nil {
 		w.Abort()
-		return nil, fmt.Errorf("formats: %s: %w", tmp, err)
+		return nil, fmt.Errorf("%s: %w", tmp, err)
 	}
 	return w, nil
 }
@@ -105,7 +105,7 @@ func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
 		return w.err
 	}
 	if w.cols > 0 && len(row) != w.cols {
-		return fmt.Errorf("formats: %s: row of %d values, want %d", w.path, len(row), w.cols)
+		return fmt.Errorf("%s: row of %d values, want %d", w.path, len(row), w.cols)
 	}
 	// The range check first, then one conversion loop per element size (not a call per
 	// element): finalize writes every token through here.
@@ -118,7 +118,7 @@ func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
 	}
 	w.buf = appendElems(w.buf[:0], w.dtype, row)
 	if _, err := w.bw.Write(w.buf); err != nil {
-		w.err = fmt.Errorf("formats: %s: %w", w.tmp, err)
+		w.err = fmt.Errorf("%s: %w", w.tmp, err)
 		return w.err
 	}
 	if w.cols > 0 {
@@ -139,7 +139,7 @@ func (w *NpyWriter) WriteUint32LE(b []byte) error {
 	}
 	rowBytes := 4 * max(w.cols, 1)
 	if len(b)%rowBytes != 0 {
-		return fmt.Errorf("formats: %s: %d bytes are not whole rows of %d uint32 values", w.path, len(b), rowBytes/4)
+		return fmt.Errorf("%s: %d bytes are not whole rows of %d uint32 values", w.path, len(b), rowBytes/4)
 	}
 	if w.dtype != Uint32 {
 		row := make([]int64, rowBytes/4)
@@ -162,7 +162,7 @@ func (w *NpyWriter) WriteUint32LE(b []byte) error {
 		_, err = w.bw.Write(b)
 	}
 	if err != nil {
-		w.err = fmt.Errorf("formats: %s: %w", w.tmp, err)
+		w.err = fmt.Errorf("%s: %w", w.tmp, err)
 		return w.err
 	}
 	if w.cols > 0 {
@@ -224,7 +224,7 @@ func (w *NpyWriter) Close() error {
 	}
 	if err != nil {
 		os.Remove(w.tmp)
-		return fmt.Errorf("formats: writing %s: %w", w.path, err)
+		return fmt.Errorf("writing %s: %w", w.path, err)
 	}
 	return syncDir(filepath.Dir(w.path))
 }
@@ -242,11 +242,11 @@ func (w *NpyWriter) Abort() {
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("formats: %w", err)
+		return err
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("formats: sync %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

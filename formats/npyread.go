@@ -239,7 +239,7 @@ type NpyReader struct {
 func OpenNpy(path string) (*NpyReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	r, err := newNpyReader(path, f)
 	if err != nil {
@@ -252,25 +252,25 @@ func OpenNpy(path string) (*NpyReader, error) {
 func newNpyReader(path string, f *os.File) (*NpyReader, error) {
 	hdr, err := ReadNpyHeader(bufio.NewReaderSize(f, 4096))
 	if err != nil {
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	d, ok := npyDType(hdr.Descr)
 	if !ok {
-		return nil, fmt.Errorf("formats: %s: dtype %q is not a token type (want <i8, <i4, <u4 or <u2)", path, hdr.Descr)
+		return nil, fmt.Errorf("%s: dtype %q is not a token type (want <i8, <i4, <u4 or <u2)", path, hdr.Descr)
 	}
 	if hdr.FortranOrder && len(hdr.Shape) > 1 {
-		return nil, fmt.Errorf("formats: %s: Fortran-order arrays are not supported", path)
+		return nil, fmt.Errorf("%s: Fortran-order arrays are not supported", path)
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	r := &NpyReader{path: path, f: f, hdr: hdr, dtype: d, rowLen: 1}
 	for _, n := range hdr.Shape[min(1, len(hdr.Shape)):] {
 		r.rowLen *= n
 	}
 	if want := hdr.DataOffset + hdr.Elements()*int64(d.Size()); fi.Size() < want {
-		return nil, fmt.Errorf("formats: %s: truncated: shape %v of %s needs %d bytes, the file has %d",
+		return nil, fmt.Errorf("%s: truncated: shape %v of %s needs %d bytes, the file has %d",
 			path, hdr.Shape, hdr.Descr, want, fi.Size())
 	}
 	return r, nil
@@ -296,7 +296,7 @@ func (r *NpyReader) RowLen() int64 { return r.rowLen }
 // Row returns row i, appended to dst[:0].
 func (r *NpyReader) Row(i int64, dst []int64) ([]int64, error) {
 	if i < 0 || i >= r.Rows() {
-		return dst[:0], fmt.Errorf("formats: %s: row %d out of range [0, %d)", r.path, i, r.Rows())
+		return dst[:0], fmt.Errorf("%s: row %d out of range [0, %d)", r.path, i, r.Rows())
 	}
 	return r.Elements(i*r.rowLen, r.rowLen, dst)
 }
@@ -306,7 +306,7 @@ func (r *NpyReader) Row(i int64, dst []int64) ([]int64, error) {
 func (r *NpyReader) Elements(start, n int64, dst []int64) ([]int64, error) {
 	dst = dst[:0]
 	if start < 0 || n < 0 || start+n > r.hdr.Elements() {
-		return dst, fmt.Errorf("formats: %s: elements [%d, %d) out of range [0, %d)", r.path, start, start+n, r.hdr.Elements())
+		return dst, fmt.Errorf("%s: elements [%d, %d) out of range [0, %d)", r.path, start, start+n, r.hdr.Elements())
 	}
 	size := int64(r.dtype.Size())
 	if int64(cap(r.buf)) < n*size {
@@ -314,7 +314,7 @@ func (r *NpyReader) Elements(start, n int64, dst []int64) ([]int64, error) {
 	}
 	b := r.buf[:n*size]
 	if _, err := r.f.ReadAt(b, r.hdr.DataOffset+start*size); err != nil {
-		return dst, fmt.Errorf("formats: %s: %w", r.path, err)
+		return dst, fmt.Errorf("%s: %w", r.path, err)
 	}
 	for k := int64(0); k < n; k++ {
 		e := b[k*size:]

@@ -37,7 +37,7 @@ func ParseFormat(s string) (Format, error) {
 			return Format(i), nil
 		}
 	}
-	return 0, fmt.Errorf("formats: unknown format %q (want one of %s)", s, strings.Join(formatNames[:], ", "))
+	return 0, fmt.Errorf("unknown format %q (want one of %s)", s, strings.Join(formatNames[:], ", "))
 }
 
 // Range restricts a line-oriented, uncompressed file to the lines that
@@ -115,14 +115,14 @@ func Open(path string, opt Options) (Reader, error) {
 	opt = opt.withDefaults()
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	if fi.IsDir() || opt.Format == FormatHF {
 		return openHFRecords(path, opt)
 	}
 	f, head, err := openHead(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	d := DetectBytes(head, path)
 	format, comp := d.Format, d.Compression
@@ -140,17 +140,17 @@ func Open(path string, opt Options) (Reader, error) {
 	if format == FormatHF {
 		f.Close()
 		if opt.Range != nil || opt.RowGroups != nil {
-			return nil, fmt.Errorf("formats: %s: byte ranges and row groups do not apply to Arrow files", path)
+			return nil, fmt.Errorf("%s: byte ranges and row groups do not apply to Arrow files", path)
 		}
 		return OpenHFFile(path, opt)
 	}
 	if opt.Range != nil && comp != CompressionNone {
 		f.Close()
-		return nil, fmt.Errorf("formats: %s: byte ranges need an uncompressed file", path)
+		return nil, fmt.Errorf("%s: byte ranges need an uncompressed file", path)
 	}
 	if opt.RowGroups != nil {
 		f.Close()
-		return nil, fmt.Errorf("formats: %s: row groups apply to Parquet only", path)
+		return nil, fmt.Errorf("%s: row groups apply to Parquet only", path)
 	}
 	src, err := newSource(path, f, comp, opt.Buffers.take())
 	if err != nil {
@@ -162,7 +162,7 @@ func Open(path string, opt Options) (Reader, error) {
 	}
 	if opt.Range != nil && format != FormatJSONL && format != FormatLines {
 		src.Close()
-		return nil, fmt.Errorf("formats: %s: byte ranges apply to line-oriented formats, not %v", path, format)
+		return nil, fmt.Errorf("%s: byte ranges apply to line-oriented formats, not %v", path, format)
 	}
 	switch format {
 	case FormatJSONL, FormatLines:
@@ -178,7 +178,7 @@ func Open(path string, opt Options) (Reader, error) {
 	if err := checkReadable(path, d, format, comp); err != nil {
 		return nil, err // Parquet or Arrow found under the compression
 	}
-	return nil, fmt.Errorf("formats: %s: cannot read format %v here", path, format)
+	return nil, fmt.Errorf("%s: cannot read format %v here", path, format)
 }
 
 // checkReadable refuses what no reader takes: an Arrow IPC file (save_to_disk writes
@@ -186,9 +186,9 @@ func Open(path string, opt Options) (Reader, error) {
 func checkReadable(path string, d Detection, format Format, comp Compression) error {
 	switch {
 	case d.Magic == MagicArrowFile && format == FormatHF:
-		return fmt.Errorf("formats: %s: an Arrow IPC file (ARROW1); only Arrow IPC streams, as save_to_disk writes them, are read", path)
+		return fmt.Errorf("%s: an Arrow IPC file (ARROW1); only Arrow IPC streams, as save_to_disk writes them, are read", path)
 	case comp != CompressionNone && (format == FormatParquet || format == FormatHF):
-		return fmt.Errorf("formats: %s: %v content under %s compression cannot be read: decompress it first", path, format, comp)
+		return fmt.Errorf("%s: %v content under %s compression cannot be read: decompress it first", path, format, comp)
 	}
 	return nil
 }

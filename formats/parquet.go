@@ -75,7 +75,7 @@ func openParquet(path string, opt Options) (_ Reader, err error) {
 	mem := &recyclingAllocator{}
 	pf, err := openParquetFile(path, mem)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	p := &parquetReader{path: path, opt: opt, pf: pf, mem: mem}
 	if err := p.init(); err != nil {
@@ -93,7 +93,7 @@ func (p *parquetReader) init() error {
 		rg = *p.opt.RowGroups
 	}
 	if rg.Start < 0 || rg.End > n || rg.Start > rg.End {
-		return fmt.Errorf("formats: %s: row groups [%d, %d) out of range (file has %d)", p.path, rg.Start, rg.End, n)
+		return fmt.Errorf("%s: row groups [%d, %d) out of range (file has %d)", p.path, rg.Start, rg.End, n)
 	}
 	for i := 0; i < rg.Start; i++ {
 		p.row += md.RowGroup(i).NumRows()
@@ -108,32 +108,32 @@ func (p *parquetReader) init() error {
 		for i := range names {
 			names[i] = root.Field(i).Name()
 		}
-		return fmt.Errorf("formats: %s: no column %q (its columns: %s)", p.path, p.opt.Field, quoteNames(names))
+		return fmt.Errorf("%s: no column %q (its columns: %s)", p.path, p.opt.Field, quoteNames(names))
 	}
 	// The column's type as Arrow reads it (the file's Arrow schema, when it has one, names
 	// string, large_string or binary): the column the user named must be text, whatever
 	// reader reads it.
 	fr, err := pqarrow.NewFileReader(p.pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
-		return fmt.Errorf("formats: %s: %w", p.path, err)
+		return fmt.Errorf("%s: %w", p.path, err)
 	}
 	sc, err := fr.Schema()
 	if err != nil {
-		return fmt.Errorf("formats: %s: %w", p.path, err)
+		return fmt.Errorf("%s: %w", p.path, err)
 	}
 	fields, err := fr.Manifest.GetFieldIndices([]int{col})
 	if err != nil || len(fields) != 1 {
-		return fmt.Errorf("formats: %s: column %q: no Arrow field (%v)", p.path, p.opt.Field, err)
+		return fmt.Errorf("%s: column %q: no Arrow field (%v)", p.path, p.opt.Field, err)
 	}
 	if err := checkTextType(sc.Field(fields[0]).Type); err != nil {
-		return fmt.Errorf("formats: %s: column %q %v", p.path, p.opt.Field, err)
+		return fmt.Errorf("%s: column %q %v", p.path, p.opt.Field, err)
 	}
 	// Text types are stored as BYTE_ARRAY; a text field at the top of the schema is a leaf that
 	// does not repeat. Nested ones were refused above (their top-level field is a struct or a
 	// list), so this only guards the reads below.
 	c := md.Schema.Column(col)
 	if c.PhysicalType() != parquet.Types.ByteArray || c.MaxRepetitionLevel() != 0 || md.Schema.ColumnRoot(col) != c.SchemaNode() {
-		return fmt.Errorf("formats: %s: column %q is not a top-level string column", p.path, p.opt.Field)
+		return fmt.Errorf("%s: column %q is not a top-level string column", p.path, p.opt.Field)
 	}
 	p.col, p.maxDef = col, c.MaxDefinitionLevel()
 	p.vals = make([]parquet.ByteArray, parquetBatch)
@@ -161,7 +161,7 @@ func (p *parquetReader) fill() (bool, error) {
 			}
 			p.inRG += n
 			if want := p.pf.MetaData().RowGroup(p.groups[p.g]).NumRows(); p.inRG > want {
-				return false, fmt.Errorf("formats: %s: row group %d: more than the %d rows its metadata says", p.path, p.groups[p.g], want)
+				return false, fmt.Errorf("%s: row group %d: more than the %d rows its metadata says", p.path, p.groups[p.g], want)
 			}
 			if n > 0 {
 				p.n, p.i, p.v = int(n), 0, 0
@@ -174,7 +174,7 @@ func (p *parquetReader) fill() (bool, error) {
 				return false, p.groupErr(err)
 			}
 			if want := p.pf.MetaData().RowGroup(p.groups[p.g]).NumRows(); p.inRG != want {
-				return false, fmt.Errorf("formats: %s: row group %d: got %d rows, metadata says %d", p.path, p.groups[p.g], p.inRG, want)
+				return false, fmt.Errorf("%s: row group %d: got %d rows, metadata says %d", p.path, p.groups[p.g], p.inRG, want)
 			}
 			p.endGroup()
 		}
@@ -222,7 +222,7 @@ func (p *parquetReader) endGroup() {
 }
 
 func (p *parquetReader) groupErr(err error) error {
-	return fmt.Errorf("formats: %s: row group %d (row %d): %w", p.path, p.groups[p.g], p.row, err)
+	return fmt.Errorf("%s: row group %d (row %d): %w", p.path, p.groups[p.g], p.row, err)
 }
 
 func (p *parquetReader) Next() (rec Record, err error) {
@@ -280,7 +280,7 @@ func recoverAt(err *error, file func() string, what string, n int64) {
 }
 
 func panicErr(path, where string, r any) error {
-	return fmt.Errorf("formats: %s: %s: corrupt input (decoder panic: %v)", path, where, r)
+	return fmt.Errorf("%s: %s: corrupt input (decoder panic: %v)", path, where, r)
 }
 
 // quoteNames lists column names for an error: "id", "body" (or "none").

@@ -297,12 +297,12 @@ func TestRecover_NamesFileAndPlace(t *testing.T) {
 		{"recoverErr", func() (err error) {
 			defer recoverErr(&err, "x.parquet", "opening Parquet")
 			panic("bad footer")
-		}, "formats: x.parquet: opening Parquet: corrupt input (decoder panic: bad footer)"},
+		}, "x.parquet: opening Parquet: corrupt input (decoder panic: bad footer)"},
 		{"recoverAt", func() (err error) {
 			defer recoverAt(&err, func() string { return file }, "row", 7)
 			file = "b.arrow" // the reader opened the next file before it broke
 			panic("offsets")
-		}, "formats: b.arrow: row 7: corrupt input (decoder panic: offsets)"},
+		}, "b.arrow: row 7: corrupt input (decoder panic: offsets)"},
 		{"no panic", func() (err error) {
 			defer recoverAt(&err, func() string { return file }, "row", 1)
 			return nil

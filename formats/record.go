@@ -48,7 +48,7 @@ type Record struct {
 // FieldMalformed with an error.
 func (r *Record) Extract(field string) (string, FieldKind, error) {
 	if r.TooLong {
-		return "", FieldMalformed, fmt.Errorf("formats: %s: record of %d bytes is too long", r.Where(), r.Size)
+		return "", FieldMalformed, fmt.Errorf("%s: record of %d bytes is too long", r.Where(), r.Size)
 	}
 	if r.Kind == FieldUnset {
 		return ExtractString(r.Raw, field)

@@ -50,7 +50,7 @@ func OpenRows(path string, opt Options) (RowReader, error) {
 	opt = opt.withDefaults()
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	format := opt.Format
 	if fi.IsDir() {
@@ -61,10 +61,10 @@ func OpenRows(path string, opt Options) (RowReader, error) {
 		}
 	}
 	if opt.Range != nil && format != FormatJSONL {
-		return nil, fmt.Errorf("formats: %s: byte ranges apply to JSONL records, not %v", path, format)
+		return nil, fmt.Errorf("%s: byte ranges apply to JSONL records, not %v", path, format)
 	}
 	if opt.RowGroups != nil && format != FormatParquet {
-		return nil, fmt.Errorf("formats: %s: row groups apply to Parquet only", path)
+		return nil, fmt.Errorf("%s: row groups apply to Parquet only", path)
 	}
 	switch format {
 	case FormatHF:
@@ -87,7 +87,7 @@ func OpenRows(path string, opt Options) (RowReader, error) {
 	case FormatJSONL, FormatJSONArray:
 		opt.Format = format
 	default:
-		return nil, fmt.Errorf("formats: %s: %v is not a record format (want JSONL, JSON array, CSV, Parquet or an HF directory)", path, format)
+		return nil, fmt.Errorf("%s: %v is not a record format (want JSONL, JSON array, CSV, Parquet or an HF directory)", path, format)
 	}
 	r, err := Open(path, opt)
 	if err != nil {
@@ -118,7 +118,7 @@ func OpenDecompressed(path string) (io.ReadCloser, error) {
 func openSource(path string) (*source, error) {
 	f, head, err := openHead(path)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	return newSource(path, f, DetectBytes(head, path).Compression, nil)
 }

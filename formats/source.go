@@ -67,7 +67,7 @@ func newSource(path string, f *os.File, comp Compression, bufs *Buffers) (*sourc
 	}
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
 }
@@ -150,7 +150,7 @@ func (s *source) Read(p []byte) (int, error) {
 func (s *source) seek(off int64) error {
 	s.peeked = nil
 	if s.comp != CompressionNone {
-		return fmt.Errorf("formats: %s: cannot seek in a compressed file", s.path)
+		return fmt.Errorf("%s: cannot seek in a compressed file", s.path)
 	}
 	_, err := s.f.Seek(off, io.SeekStart)
 	s.raw.off = off
@@ -165,15 +165,15 @@ func (s *source) readErr(where string, err error) error {
 	}
 	switch s.comp {
 	case CompressionGzip:
-		return fmt.Errorf("formats: %s: %s (compressed byte %d): gzip: %w", s.path, where, s.raw.n, err)
+		return fmt.Errorf("%s: %s (compressed byte %d): gzip: %w", s.path, where, s.raw.n, err)
 	case CompressionZstd:
 		if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 			// The library says "decompressed size exceeds configured limit" for the window.
 			err = fmt.Errorf("the frame needs a window larger than %d MiB, the most the zstd tool accepts without --memory: %w", zstdMaxWindow>>20, err)
 		}
-		return fmt.Errorf("formats: %s: %s (compressed byte %d): zstd: %w", s.path, where, s.raw.n, err)
+		return fmt.Errorf("%s: %s (compressed byte %d): zstd: %w", s.path, where, s.raw.n, err)
 	}
-	return fmt.Errorf("formats: %s: %s: %w", s.path, where, err)
+	return fmt.Errorf("%s: %s: %w", s.path, where, err)
 }
 
 func (s *source) Close() error {

@@ -47,21 +47,21 @@ type ParquetWriter struct {
 func CreateParquet(path string, schema *arrow.Schema) (*ParquetWriter, error) {
 	features, err := hfFeatures(schema)
 	if err != nil {
-		return nil, fmt.Errorf("formats: CreateParquet %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	md := arrow.NewMetadata([]string{"huggingface"}, []string{hfSchemaMetadata(features)})
 	schema = arrow.NewSchema(schema.Fields(), &md)
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	f, err := os.Create(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
 	fw, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return nil, fmt.Errorf("formats: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &ParquetWriter{path: path, tmp: tmp, f: f, fw: fw, schema: schema,
 		rb: array.NewRecordBuilder(new(recyclingAllocator), schema)}, nil
@@ -76,7 +76,7 @@ func (w *ParquetWriter) WriteRecord(m map[string]any) error {
 		return w.err
 	}
 	if err := appendRecord(w.rb, w.schema, m); err != nil {
-		w.err = fmt.Errorf("formats: writing %s: row %d: %w", w.path, w.rows, err)
+		w.err = fmt.Errorf("writing %s: row %d: %w", w.path, w.rows, err)
 		return w.err
 	}
 	w.rows++
@@ -92,7 +92,7 @@ func (w *ParquetWriter) flush() error {
 	defer rec.Release()
 	w.pending = 0
 	if err := w.fw.Write(rec); err != nil && w.err == nil {
-		w.err = fmt.Errorf("formats: writing %s: %w", w.path, err)
+		w.err = fmt.Errorf("writing %s: %w", w.path, err)
 	}
 	return w.err
 }
@@ -104,11 +104,11 @@ func (w *ParquetWriter) Close() error {
 	}
 	w.rb.Release()
 	if err := w.fw.Close(); err != nil && w.err == nil { // closes f too
-		w.err = fmt.Errorf("formats: writing %s: %w", w.path, err)
+		w.err = fmt.Errorf("writing %s: %w", w.path, err)
 	}
 	if w.err == nil {
 		if err := os.Rename(w.tmp, w.path); err != nil {
-			w.err = fmt.Errorf("formats: %w", err)
+			w.err = err
 		}
 	}
 	if w.err != nil {
@@ -141,7 +141,7 @@ func CreateJSONL(path string, schema *arrow.Schema) (*JSONLWriter, error) {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	f, err := os.Create(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("formats: %w", err)
+		return nil, err
 	}
 	return &JSONLWriter{path: path, tmp: tmp, f: f, bw: bufio.NewWriterSize(f, 1<<20), schema: schema}, nil
 }
@@ -157,12 +157,12 @@ func (w *JSONLWriter) WriteRecord(m map[string]any) error {
 	w.buf.Reset()
 	fields := w.schema.Fields()
 	if err := writeJSONObject(&w.buf, m, fields); err != nil {
-		w.err = fmt.Errorf("formats: writing %s: row %d: %w", w.path, w.rows, err)
+		w.err = fmt.Errorf("writing %s: row %d: %w", w.path, w.rows, err)
 		return w.err
 	}
 	w.buf.WriteByte('\n')
 	if _, err := w.bw.Write(w.buf.Bytes()); err != nil {
-		w.err = fmt.Errorf("formats: %w", err)
+		w.err = err
 	}
 	w.rows++
 	return w.err

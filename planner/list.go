@@ -243,10 +243,19 @@ func (l *lister) file(p string, size int64) error {
 	if format == job.FormatParquet && l.opts.RowGroups != nil {
 		rgs, err := l.opts.RowGroups(p)
 		if err != nil {
-			return fmt.Errorf("%s: row groups: %w", p, err)
+			return namedErr(p, err)
 		}
 		in.RowGroups = rgs
 	}
 	l.out = append(l.out, in)
 	return nil
+}
+
+// namedErr is err naming path: as it is when it already does (the readers' errors name their
+// file), else prefixed with path.
+func namedErr(path string, err error) error {
+	if strings.Contains(err.Error(), path) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }

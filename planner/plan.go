@@ -20,20 +20,20 @@ const MaxShards = 1 << 20
 // spec first.
 func Plan(spec *job.Spec, inputs []shard.Input) ([]shard.Spec, error) {
 	if spec == nil {
-		return nil, errors.New("planner: nil spec")
+		return nil, errors.New("nil spec")
 	}
 	if spec.Name == "" {
-		return nil, errors.New("planner: the job has no name")
+		return nil, errors.New("the job has no name")
 	}
 	size := int64(spec.ShardSize)
 	if size <= 0 {
-		return nil, fmt.Errorf("planner: shard_size must be > 0, got %d", size)
+		return nil, fmt.Errorf("shard_size must be > 0, got %d", size)
 	}
 	ins := slices.Clone(inputs)
 	slices.SortStableFunc(ins, func(a, b shard.Input) int { return cmp.Compare(a.Path, b.Path) })
 	for i, in := range ins {
 		if i > 0 && ins[i-1].Path == in.Path {
-			return nil, fmt.Errorf("planner: input %q listed twice", in.Path)
+			return nil, fmt.Errorf("input %q listed twice", in.Path)
 		}
 		if err := checkInput(in); err != nil {
 			return nil, err
@@ -48,7 +48,7 @@ func Plan(spec *job.Spec, inputs []shard.Input) ([]shard.Spec, error) {
 			total += shardCount(u[0], size)
 		}
 		if total > MaxShards {
-			return nil, fmt.Errorf("planner: more than %d shards; raise shard_size (now %s)", MaxShards, spec.ShardSize)
+			return nil, fmt.Errorf("more than %d shards; raise shard_size (now %s)", MaxShards, spec.ShardSize)
 		}
 	}
 	shards := make([]shard.Spec, 0, total)
@@ -135,26 +135,26 @@ func checkInput(in shard.Input) error {
 	case job.FormatJSONL, job.FormatJSON, job.FormatText, job.FormatLines, job.FormatCSV:
 	case job.FormatAuto:
 		if in.Compression == shard.CompressionNone {
-			return fmt.Errorf("planner: %s: unresolved format auto for an uncompressed file", in.Path)
+			return fmt.Errorf("%s: unresolved format auto for an uncompressed file", in.Path)
 		}
 	case job.FormatParquet, job.FormatHF:
 		if in.Compression != shard.CompressionNone {
-			return fmt.Errorf("planner: %s: compressed %s files are not supported", in.Path, in.Format)
+			return fmt.Errorf("%s: compressed %s files are not supported", in.Path, in.Format)
 		}
 	default:
-		return fmt.Errorf("planner: %s: unresolved format %q", in.Path, in.Format)
+		return fmt.Errorf("%s: unresolved format %q", in.Path, in.Format)
 	}
 	switch in.Compression {
 	case shard.CompressionNone, shard.CompressionGzip, shard.CompressionZstd:
 	default:
-		return fmt.Errorf("planner: %s: unknown compression %q", in.Path, in.Compression)
+		return fmt.Errorf("%s: unknown compression %q", in.Path, in.Compression)
 	}
 	if in.Size < 0 {
-		return fmt.Errorf("planner: %s: negative size %d", in.Path, in.Size)
+		return fmt.Errorf("%s: negative size %d", in.Path, in.Size)
 	}
 	for i, rg := range in.RowGroups {
 		if rg.Rows < 0 || rg.Bytes < 0 {
-			return fmt.Errorf("planner: %s: row group %d has negative counts", in.Path, i)
+			return fmt.Errorf("%s: row group %d has negative counts", in.Path, i)
 		}
 	}
 	return nil

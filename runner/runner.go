@@ -213,7 +213,7 @@ func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 		tl := time.Now()
 		tk, err := tokenizer.Load(spec.Tokenizer)
 		if err != nil {
-			return nil, fmt.Errorf("tokenizer: %w", err)
+			return nil, err // tokenizer.Load's errors begin with "tokenizer: "
 		}
 		p.tk = tk
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()

@@ -12,4 +12,4 @@ fi
 "$bin" run examples/demo.yaml --overwrite "$@"
 echo
 echo "demo: output in $(pwd)/out/demo (train_*/ and val_*/ HF datasets, *.npy, manifest.json, rejects.jsonl)"
-echo "demo: inspect with: python3 -c \"import numpy as np; a = np.load('out/demo/train_512.npy', mmap_mode='r'); print(a.shape, a.dtype, a[0][:16])\""
+echo "demo: look at it with: $bin inspect out/demo (or $bin inspect out/demo/train_512.npy)"

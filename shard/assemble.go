@@ -84,7 +84,7 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 	}
 	dt, err := spec.Output.DType.Resolve(maxID)
 	if err != nil {
-		return nil, fmt.Errorf("output.dtype: %w", err)
+		return nil, err // Resolve's errors name the key
 	}
 	fdt, err := formats.ParseDType(string(dt))
 	if err != nil {

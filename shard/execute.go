@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
@@ -49,11 +48,7 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 			// Rows written under a lease are in the outputs: the assembly cannot go on.
 			lease.fail(err)
 			os.RemoveAll(dir)
-			if strings.Contains(err.Error(), path) {
-				err = fmt.Errorf("shard %s: %w", spec.ID, err)
-			} else {
-				err = fmt.Errorf("shard %s (%s): %w", spec.ID, path, err)
-			}
+			err = namedErr(path, err)
 		}
 	}()
 	w, err := newShardWriter(env.StagingDir, res.Dir, env.Job.SequenceLengths, lease)

@@ -108,12 +108,17 @@ func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult,
 	return res, nil
 }
 
-// shardErr names the shard, and its file when the error does not already.
-func shardErr(spec Spec, err error) error {
-	if strings.Contains(err.Error(), spec.Path) {
-		return fmt.Errorf("shard %s: %w", spec.ID, err)
+// shardErr names the shard's file when the error does not already. The shard's id is left
+// out: the file and the position in it are what a user can act on.
+func shardErr(spec Spec, err error) error { return namedErr(spec.Path, err) }
+
+// namedErr is err naming path: as it is when it already does (the readers' errors name their
+// file and position), else prefixed with path.
+func namedErr(path string, err error) error {
+	if strings.Contains(err.Error(), path) {
+		return err
 	}
-	return fmt.Errorf("shard %s (%s): %w", spec.ID, spec.Path, err)
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // openShardRows opens the whole records of a shard's part of its file; firstLine is as for

@@ -53,7 +53,7 @@ var (
 // Load returns the tokenizer named by nameOrPath: a built-in encoding name (r50k_base, gpt2,
 // p50k_base, cl100k_base, o200k_base, o200k_harmony), a path to a tiktoken rank file (with a
 // sidecar .json, or "file.tiktoken:cl100k_base" to borrow a built-in's pattern and specials), or
-// a path to a Hugging Face tokenizer.json.
+// a path to a Hugging Face tokenizer.json. Its errors begin with "tokenizer: ".
 func Load(nameOrPath string) (*Tokenizer, error) {
 	if _, ok := builtinNames[nameOrPath]; ok {
 		return loadBuiltin(nameOrPath)

@@ -26,7 +26,7 @@ const (
 
 // ErrUnknownRole is returned by EncodeHarmony for a message whose role is not one of system,
 // developer, user, assistant, tool.
-var ErrUnknownRole = errors.New("validate: unknown Harmony role")
+var ErrUnknownRole = errors.New("unknown Harmony role")
 
 // Message is one chat message as encode_harmony_messages takes it. It decodes from the
 // document's JSON shape: {"role", "content", "thinking", "tool_calls", "tool_call_id", "name"};
@@ -77,7 +77,7 @@ func (tc *ToolCall) UnmarshalJSON(data []byte) error {
 	case id[0] == '-' || (id[0] >= '0' && id[0] <= '9'):
 		tc.ID = string(id)
 	default:
-		return fmt.Errorf("validate: tool call id must be a string or a number, got %s", id)
+		return fmt.Errorf("tool call id must be a string or a number, got %s", id)
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func EncodeHarmony(messages []Message, developerInstructions string) (string, er
 			for j, tc := range m.ToolCalls {
 				args, err := toolArguments(tc.Arguments)
 				if err != nil {
-					return "", fmt.Errorf("validate: message %d: tool call %d: %w", i, j, err)
+					return "", fmt.Errorf("message %d: tool call %d: %w", i, j, err)
 				}
 				block(tokToolCall, `{"id": `+jsonMinimal(tc.ID)+`, "name": `+jsonMinimal(tc.Name)+`, "arguments": `+args+`}`)
 			}

@@ -25,7 +25,7 @@ func pyDumps(raw []byte) (string, error) {
 		return "", err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return "", errors.New("validate: trailing data after JSON value")
+		return "", errors.New("trailing data after JSON value")
 	}
 	return b.String(), nil
 }
@@ -50,7 +50,7 @@ func pyValue(dec *json.Decoder, b *strings.Builder) error {
 	case nil:
 		b.WriteString("null")
 	default:
-		return fmt.Errorf("validate: unexpected JSON token %v", tok)
+		return fmt.Errorf("unexpected JSON token %v", tok)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func ParseStage(s string) (Stage, error) {
 	for _, st := range Stages() {
 		names = append(names, string(st))
 	}
-	return "", fmt.Errorf("validate: unknown stage %q (want one of %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown stage %q (want one of %s)", s, strings.Join(names, ", "))
 }
 
 // Issue is one rule violation in one record. Field is the path of the offending value

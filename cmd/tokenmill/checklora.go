@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,18 +18,15 @@ import (
 // says which list to use instead. Exit 0 when every config is fine, 1 when one has an issue,
 // 2 when one cannot be read or parsed.
 func cmdCheckLoRA(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check-lora", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tokenmill check-lora CONFIG.yaml...")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitUnreadable
+	c := newCommand("check-lora", "CONFIG.yaml...",
+		"Flag LoRA configs whose target_modules miss the MoE expert layers of GPT-OSS.",
+		"exit:  0 every config is fine, 1 one has an issue, 2 one cannot be read (or bad usage)\n", stdout, stderr)
+	fs := c.fs
+	if done, code := c.parse(args); done {
+		return code
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUnreadable
+		return c.usageError("missing CONFIG.yaml")
 	}
 	code := exitValid
 	for _, path := range fs.Args() {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,9 +10,8 @@ import (
 	"github.com/tokenmill/tokenmill/internal/outdir"
 )
 
-const cleanUsage = `usage: tokenmill clean OUT
-
-Removes what runs into the output OUT left behind when they were killed: the hidden
+// cleanHelp is the part of `tokenmill clean --help` after the summary.
+const cleanHelp = `Removes what runs into the output OUT left behind when they were killed: the hidden
 temporary directories beside OUT (.OUT.tmp-JOB, .OUT.old-JOB, .OUT.tmp) and OUT/.staging.
 OUT itself is left as it is. A run removes them too when it starts; clean does it on demand.
 It takes OUT's lock, so it refuses while a run is writing OUT.
@@ -22,23 +20,17 @@ It takes OUT's lock, so it refuses while a run is writing OUT.
 // cmdClean implements `tokenmill clean OUT`: outdir.Clean under the output's lock, printing
 // each path it removed with its size.
 func cmdClean(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("clean", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, cleanUsage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "tokenmill clean: %v (see tokenmill clean --help)\n", err)
-		return 2
+	c := newCommand("clean", "OUT",
+		"Remove the temporary files that killed runs left beside the output OUT.", cleanHelp, stdout, stderr)
+	fs := c.fs
+	if done, code := c.parse(args); done {
+		return code
 	}
-	if fs.NArg() != 1 {
-		msg := "missing OUT"
-		if fs.NArg() > 1 {
-			msg = fmt.Sprintf("one OUT expected, got %d", fs.NArg())
-		}
-		fmt.Fprintf(stderr, "tokenmill clean: %s (see tokenmill clean --help)\n", msg)
-		return 2
+	switch {
+	case fs.NArg() == 0:
+		return c.usageError("missing OUT")
+	case fs.NArg() > 1:
+		return c.usageError("unexpected argument %q: one OUT at a time", fs.Arg(1))
 	}
 	out := fs.Arg(0)
 	if err := cleanOutput(out, stdout); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,9 +13,8 @@ import (
 	"github.com/tokenmill/tokenmill/internal/outdir"
 )
 
-const convertUsage = `usage: tokenmill convert INPUT... --to hf|jsonl|parquet [--overwrite] OUT
-
-INPUT: JSONL (.gz, .zst), a JSON array, Parquet, CSV or an HF save_to_disk / DatasetDict directory.
+// convertHelp is the part of `tokenmill convert --help` after the summary.
+const convertHelp = `INPUT: JSONL (.gz, .zst), a JSON array, Parquet, CSV or an HF save_to_disk / DatasetDict directory.
 The records of all inputs, in order, become one dataset: an HF save_to_disk directory, a JSONL
 file or a Parquet file. Nested values keep their shape (messages stay a list of structs).
 `
@@ -31,17 +29,24 @@ file or a Parquet file. Nested values keep their shape (messages stay a list of 
 // refused when it overlaps an input, and replaced (--overwrite) only when it is a file or
 // a dataset tokenmill could have written (guardOutput).
 func cmdConvert(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	to := fs.String("to", "", "output format: `hf`, jsonl or parquet")
+	c := newCommand("convert", "INPUT... --to hf|jsonl|parquet [--overwrite] OUT",
+		"Convert JSON, JSONL, Parquet, CSV and HF datasets to an HF save_to_disk directory, JSONL or Parquet.",
+		convertHelp, stdout, stderr)
+	fs := c.fs
+	to := fs.String("to", "", "output `FORMAT`: hf, jsonl or parquet (required)")
 	overwrite := fs.Bool("overwrite", false, "replace an existing output")
-	fs.Usage = func() { fmt.Fprint(stderr, convertUsage); fs.PrintDefaults() }
-	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
-		return 2
+	if done, code := c.parse(args); done {
+		return code
 	}
-	if fs.NArg() < 2 || (*to != "hf" && *to != "jsonl" && *to != "parquet") {
-		fs.Usage()
-		return 2
+	switch {
+	case *to == "":
+		return c.usageError("--to is required")
+	case *to != "hf" && *to != "jsonl" && *to != "parquet":
+		return c.usageError("--to: %q is not one of hf, jsonl, parquet", *to)
+	case fs.NArg() == 0:
+		return c.usageError("missing INPUT and OUT")
+	case fs.NArg() == 1:
+		return c.usageError("missing OUT (the last argument is the output)")
 	}
 	inputs, out := fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1)
 	if err := checkOutputName(out, *to); err != nil {

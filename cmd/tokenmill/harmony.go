@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -18,55 +17,63 @@ import (
 // harmonyTokenizer is the encoding GPT-OSS trains with.
 const harmonyTokenizer = "o200k_harmony"
 
-const harmonyUsage = `usage: tokenmill harmony encode [--developer-instructions S] [--tokenize] [--overwrite] IN.jsonl OUT_DIR
-
-Encodes the "messages" of every record of IN (JSONL or a JSON array) with the data formats
+// harmonyEncodeHelp is the part of `tokenmill harmony encode --help` after the summary.
+const harmonyEncodeHelp = `Encodes the "messages" of every record of IN (JSONL or a JSON array) with the data formats
 document's encode_harmony_messages and writes an HF save_to_disk dataset with a "text" column
 (and, with --tokenize, an "input_ids" column of o200k_harmony token ids).
 `
 
-// cmdHarmony implements `tokenmill harmony encode`. Input records are read from their raw
+// cmdHarmony implements `tokenmill harmony SUBCOMMAND`; encode is the one subcommand.
+func cmdHarmony(args []string, stdout, stderr io.Writer) int {
+	return runSubcommand("harmony", "Work with chat data in the Harmony format of GPT-OSS.", []subcommand{
+		{"encode", "encode the messages of chat records as Harmony text (and token ids), as an HF dataset",
+			func(args []string) int { return cmdHarmonyEncode(args, stdout, stderr) }},
+	}, args, stdout, stderr)
+}
+
+// cmdHarmonyEncode implements `tokenmill harmony encode`. Input records are read from their raw
 // JSON, not from decoded maps, so that tool-call arguments keep their key order, which
 // json.dumps (and so the encoded text) depends on. A record whose messages cannot be encoded
 // stops the command with its location (exit 1): a training set must not silently lose
 // trajectories. OUT_DIR is refused when it overlaps IN, and replaced (--overwrite) only when it
 // holds nothing but an HF dataset's files (guardOutput).
-func cmdHarmony(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "encode" {
-		fmt.Fprint(stderr, harmonyUsage)
-		return 2
-	}
-	fs := flag.NewFlagSet("harmony encode", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dev := fs.String("developer-instructions", "", "developer instructions written first in every text")
+func cmdHarmonyEncode(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("harmony encode", "[flags] IN.jsonl OUT_DIR",
+		"Encode the messages of chat records in the Harmony format into an HF dataset.",
+		harmonyEncodeHelp, stdout, stderr)
+	fs := c.fs
+	dev := fs.String("developer-instructions", "", "`TEXT` written first in every text, as developer instructions")
 	tokenize := fs.Bool("tokenize", false, "add an input_ids column tokenized with "+harmonyTokenizer)
 	overwrite := fs.Bool("overwrite", false, "replace an existing OUT_DIR")
-	fs.Usage = func() { fmt.Fprint(stderr, harmonyUsage); fs.PrintDefaults() }
-	if err := fs.Parse(interleaveFlags(fs, args[1:])); err != nil {
-		return 2
+	if done, code := c.parse(args); done {
+		return code
 	}
-	if fs.NArg() != 2 {
-		fs.Usage()
-		return 2
+	switch {
+	case fs.NArg() == 0:
+		return c.usageError("missing IN.jsonl and OUT_DIR")
+	case fs.NArg() == 1:
+		return c.usageError("missing OUT_DIR")
+	case fs.NArg() > 2:
+		return c.usageError("unexpected argument %q: one IN.jsonl and one OUT_DIR", fs.Arg(2))
 	}
 	var tk *tokenizer.Tokenizer
 	if *tokenize {
 		var err error
 		if tk, err = tokenizer.Load(harmonyTokenizer); err != nil {
-			fmt.Fprintln(stderr, "tokenmill harmony:", err)
+			fmt.Fprintln(stderr, "tokenmill harmony encode:", err)
 			return 1
 		}
 	}
 	lock, err := guardOutput(fs.Arg(1), []string{fs.Arg(0)}, outdir.KindHF, *overwrite, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "tokenmill harmony:", err)
+		fmt.Fprintln(stderr, "tokenmill harmony encode:", err)
 		return 1
 	}
 	defer lock.Release()
 	n, err := harmonyEncodeFile(fs.Arg(0), fs.Arg(1), *dev, tk, *overwrite)
 	if err != nil {
 		err = namedWriterErr(err, fs.Arg(1))
-		fmt.Fprintln(stderr, "tokenmill harmony:", err)
+		fmt.Fprintln(stderr, "tokenmill harmony encode:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: %d records\n", fs.Arg(1), n)

@@ -107,7 +107,7 @@ func TestHarmonyEncode_Errors(t *testing.T) {
 		code        int
 		err         string
 	}{
-		{"unknown role", `{"messages": [{"role": "robot", "content": "x"}]}`, 1, "in.jsonl:1: validate: unknown Harmony role"},
+		{"unknown role", `{"messages": [{"role": "robot", "content": "x"}]}`, 1, "in.jsonl:1: unknown Harmony role"},
 		{"no messages", `{"text": "x"}`, 1, "in.jsonl:1: Missing required field 'messages'"},
 		{"messages not a list", `{"messages": 3}`, 1, "in.jsonl:1: json: cannot unmarshal"},
 	}

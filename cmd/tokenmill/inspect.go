@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -24,9 +23,8 @@ import (
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
-const inspectUsage = `usage: tokenmill inspect [--tokenizer NAME|PATH] [--full] [--json] PATH
-
-Prints what the data formats document's "Validate All Data" snippets print (columns, number of
+// inspectHelp is the part of `tokenmill inspect --help` after the summary.
+const inspectHelp = `Prints what the data formats document's "Validate All Data" snippets print (columns, number of
 examples, the first example) for PATH: a job output directory (manifest.json), a Hugging Face
 save_to_disk or DatasetDict directory, a .npy file, or a JSONL (.gz, .zst), JSON array, CSV,
 Parquet or text file. For token data the first sequence is decoded back to text with the job's
@@ -124,30 +122,27 @@ type inspector struct {
 
 // cmdInspect implements `tokenmill inspect`.
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	tok := fs.String("tokenizer", "", "decode token data with this tokenizer instead of the manifest's")
+	c := newCommand("inspect", "[flags] PATH",
+		"Show the columns, count and first example (decoded) of a job output, a dataset or a data file.",
+		inspectHelp, stdout, stderr)
+	fs := c.fs
+	tok := fs.String("tokenizer", "", "decode token data with the tokenizer `NAME|PATH` instead of the manifest's")
 	full := fs.Bool("full", false, "print whole samples and the whole decoded text")
 	asJSON := fs.Bool("json", false, "print one JSON object with the same facts (values never truncated)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, inspectUsage)
-		fs.PrintDefaults()
+	if done, code := c.parse(args); done {
+		return code
 	}
-	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+	switch {
+	case fs.NArg() == 0:
+		return c.usageError("missing PATH")
+	case fs.NArg() > 1:
+		return c.usageError("unexpected argument %q: one PATH at a time", fs.Arg(1))
 	}
 	in := &inspector{full: *full, tokFlag: *tok,
 		loaded: map[string]*tokenizer.Tokenizer{}, loadErrs: map[string]error{}}
 	res, err := in.inspect(fs.Arg(0))
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenmill inspect: cannot read %s: %v\n", fs.Arg(0), err)
+		fmt.Fprintln(stderr, "tokenmill inspect:", cannotRead(fs.Arg(0), err.Error()))
 		return 2
 	}
 	if *asJSON {
@@ -163,11 +158,17 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	code := 0
 	for _, p := range res.Parts {
 		if p.Error != "" {
-			fmt.Fprintf(stderr, "tokenmill inspect: cannot read %s: %s\n", p.Path, p.Error)
+			fmt.Fprintln(stderr, "tokenmill inspect:", cannotRead(p.Path, p.Error))
 			code = 2
 		}
 	}
 	return code
+}
+
+// cannotRead says that path could not be read and why, "cannot read PATH: msg", naming path
+// once: without the "PATH: " that msg begins with when it comes from a reader.
+func cannotRead(path, msg string) string {
+	return fmt.Sprintf("cannot read %s: %s", path, strings.TrimPrefix(msg, path+": "))
 }
 
 // inspect dispatches on what path is.

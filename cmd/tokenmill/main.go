@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -23,8 +24,9 @@ commands:
   check-lora  flag LoRA target_modules that miss MoE expert layers
   inspect     show columns, counts, the first example and its decoded tokens (inspect PATH)
   clean       remove the temporary files that killed runs left beside an output (clean OUT)
+  version     print the version and commit tokenmill was built from
 
-Run "tokenmill COMMAND --help" for a command's flags.
+Run 'tokenmill COMMAND --help' for a command's flags.
 `
 
 // run dispatches a subcommand and returns the process exit status; it holds no global state so
@@ -32,7 +34,7 @@ Run "tokenmill COMMAND --help" for a command's flags.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return exitUsage
 	}
 	switch args[0] {
 	case "run":
@@ -53,11 +55,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdInspect(args[1:], stdout, stderr)
 	case "clean":
 		return cmdClean(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "version", "--version":
+		return cmdVersion(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "tokenmill: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		what := fmt.Sprintf("command %q", args[0])
+		if strings.HasPrefix(args[0], "-") {
+			what = "flag " + args[0]
+		}
+		fmt.Fprintf(stderr, "tokenmill: unknown %s\nRun 'tokenmill --help' for usage.\n", what)
+		return exitUsage
 	}
 }

@@ -307,22 +307,23 @@ func TestRun_KilledRunsLeftoversAreCleaned(t *testing.T) {
 }
 
 func TestClean_Usage(t *testing.T) {
+	const cleanPointer = "Run 'tokenmill clean --help' for usage.\n"
 	tests := []struct {
-		args         []string
-		code         int
-		stdout, line string // line: the one line of stderr
+		args           []string
+		code           int
+		stdout, stderr string
 	}{
 		{[]string{"clean", "--help"}, 0, "usage: tokenmill clean OUT", ""},
 		{[]string{"clean", "-h"}, 0, "usage: tokenmill clean OUT", ""},
-		{[]string{"clean"}, 2, "", "tokenmill clean: missing OUT (see tokenmill clean --help)"},
-		{[]string{"clean", "a", "b"}, 2, "", "tokenmill clean: one OUT expected, got 2 (see tokenmill clean --help)"},
-		{[]string{"clean", "--bogus", "a"}, 2, "", "tokenmill clean: flag provided but not defined: -bogus (see tokenmill clean --help)"},
+		{[]string{"clean"}, 2, "", "tokenmill clean: missing OUT\n" + cleanPointer},
+		{[]string{"clean", "a", "b"}, 2, "", "tokenmill clean: unexpected argument \"b\": one OUT at a time\n" + cleanPointer},
+		{[]string{"clean", "--bogus", "a"}, 2, "", "tokenmill clean: unknown flag --bogus\n" + cleanPointer},
 		{[]string{"clean", "no/such/out"}, 0, "no/such/out: nothing to clean", ""},
 	}
 	for _, tt := range tests {
 		r := runBinary(t, t.TempDir(), "", tt.args...)
-		if r.Code != tt.code || !strings.Contains(r.Stdout, tt.stdout) || strings.TrimSuffix(r.Stderr, "\n") != tt.line {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d, %q, %q", tt.args, r.Code, r.Stdout, r.Stderr, tt.code, tt.stdout, tt.line)
+		if r.Code != tt.code || !strings.Contains(r.Stdout, tt.stdout) || r.Stderr != tt.stderr {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d, %q, %q", tt.args, r.Code, r.Stdout, r.Stderr, tt.code, tt.stdout, tt.stderr)
 		}
 	}
 }

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -24,28 +21,34 @@ import (
 // goroutines, finalize, with progress on stderr (a bar on a terminal, plain lines otherwise)
 // and a summary table on stdout. Every job key is also a flag (job.BindFlags); flags win.
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	workers := fs.Int("workers", runtime.NumCPU(), "shards executed at once")
-	progress := fs.String("progress", "auto", "progress display: auto (bar on a terminal, else lines), bar, lines, none")
-	interval := fs.Duration("progress-interval", 0, "time between progress updates (default 200ms for the bar, 5s for lines)")
+	c := newCommand("run", "[JOB.yaml] [flags]",
+		"Run a job: read, validate, tokenize and pack the inputs into length buckets (or validate or\nconvert records, by the job's kind).",
+		runHelp, stdout, stderr)
+	fs := c.fs
+	workers := fs.Int("workers", runtime.NumCPU(), "shards executed at once (at least 1)")
+	progress := fs.String("progress", "auto", "progress `MODE`: auto (bar on a terminal, else lines), bar, lines, none")
+	interval := fs.Duration("progress-interval", 0, "`DURATION` between progress updates (default 200ms for the bar, 5s for lines)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the run to `FILE` at its end (go tool pprof)")
-	ov := job.BindFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tokenmill run [JOB.yaml] [--workers N] [--overwrite] [job flags]")
-		fs.PrintDefaults()
+	var ov *job.Overrides
+	jobFlags := c.section("job flags (each sets the job key in brackets, over JOB.yaml)", func() { ov = job.BindFlags(fs) })
+	if done, code := c.parse(args); done {
+		return code
 	}
-	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	switch {
+	case fs.NArg() > 1:
+		return c.usageError("unexpected argument %q: one JOB.yaml at most", fs.Arg(1))
+	case fs.NArg() == 0 && !c.anySet(jobFlags):
+		return c.usageError("missing JOB.yaml (or job flags such as --input and --tokenizer)")
 	}
-	if fs.NArg() > 1 {
-		fs.Usage()
-		return 2
+	if ok, code := c.positiveInt("workers", *workers); !ok {
+		return code
+	}
+	switch *progress {
+	case "auto", "bar", "lines", "none":
+	default:
+		return c.usageError("--progress: %q is not one of auto, bar, lines, none", *progress)
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -76,10 +79,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		runtime.MemProfileRate = 1
 		defer writeMemProfile(*memprofile, stderr)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, received, stop := signalContext(context.Background())
 	defer stop()
 	sum, err := runner.Run(ctx, spec, opt)
 	if err != nil {
+		if sig := received(); sig != nil {
+			fmt.Fprintf(stderr, "tokenmill run: stopped by %s; nothing was published\n", sig)
+			return signalExit(sig)
+		}
 		fmt.Fprintln(stderr, "tokenmill run: job failed:", err)
 		return 1
 	}
@@ -137,6 +144,14 @@ func writeMemProfile(path string, stderr io.Writer) {
 func loadSpec(path string, ov *job.Overrides) (*job.Spec, error) {
 	return job.Load(path, ov)
 }
+
+// runHelp is the part of `tokenmill run --help` after the summary.
+const runHelp = `JOB.yaml is a job file (README: "A job"); without one, the job flags make the whole job.
+SIGINT (Ctrl-C) or SIGTERM stops the run, removes its temporary files and publishes
+nothing; the exit status is then 130 or 143.
+exit:  0 done, 1 the job failed (or, for a validate job, some record is invalid),
+       2 bad usage, 130/143 stopped by SIGINT/SIGTERM
+`
 
 // progressPrinter picks the progress display for mode.
 func progressPrinter(mode string, w io.Writer) (func(runner.Snapshot), time.Duration) {

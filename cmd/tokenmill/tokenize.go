@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -19,22 +17,25 @@ import (
 // error naming the line: this is a tool for exact ids, not a filter (`tokenmill run` rejects
 // and reports bad records instead).
 func cmdTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	tokName := fs.String("tokenizer", "", "built-in encoding name, .tiktoken file or tokenizer.json `path` (required)")
+	c := newCommand("tokenize", "--tokenizer NAME|PATH [flags] [FILE|-]",
+		"Encode JSONL documents into token ids: one {\"ids\":[...]} line out per input line, in order.",
+		"FILE: JSONL (.gz, .zst); without FILE, or with -, standard input.\n", stdout, stderr)
+	fs := c.fs
+	tokName := fs.String("tokenizer", "", "tokenizer `NAME|PATH`: a built-in encoding, a .tiktoken file or a tokenizer.json (required)")
 	special := fs.Bool("special", false, "encode special-token strings in the text as special tokens")
-	field := fs.String("field", "text", "the JSON string `field` to tokenize")
-	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "encoding goroutines")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tokenmill tokenize --tokenizer NAME|PATH [--special] [--field text] [FILE|-]")
-		fs.PrintDefaults()
+	field := fs.String("field", "text", "the JSON string `FIELD` to tokenize")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "encoding goroutines (at least 1)")
+	if done, code := c.parse(args); done {
+		return code
 	}
-	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
-		return 2
+	switch {
+	case *tokName == "":
+		return c.usageError("--tokenizer is required")
+	case fs.NArg() > 1:
+		return c.usageError("unexpected argument %q: one FILE at most", fs.Arg(1))
 	}
-	if *tokName == "" || fs.NArg() > 1 {
-		fs.Usage()
-		return 2
+	if ok, code := c.positiveInt("workers", *workers); !ok {
+		return code
 	}
 	tk, err := tokenizer.Load(*tokName)
 	if err != nil {
@@ -139,17 +140,16 @@ func splitChunks(in io.Reader, emit func([]byte, int64) bool) error {
 	for {
 		buf := make([]byte, len(carry), max(chunkSize, 2*len(carry)))
 		copy(buf, carry)
-		n, err := io.ReadFull(in, buf[len(carry):cap(buf)])
-		buf = buf[:len(carry)+n]
-		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-		if err != nil && !eof {
+		n, eof, err := fill(in, buf[len(carry):cap(buf)])
+		if err != nil {
 			return err
 		}
+		buf = buf[:len(carry)+n]
 		cut := bytes.LastIndexByte(buf, '\n') + 1
 		if eof {
 			cut = len(buf)
 		}
-		if cut == 0 { // one line longer than the buffer: read on
+		if cut == 0 && !eof { // one line longer than the buffer: read on
 			carry = buf
 			continue
 		}
@@ -163,6 +163,22 @@ func splitChunks(in io.Reader, emit func([]byte, int64) bool) error {
 			return nil
 		}
 	}
+}
+
+// fill reads from in until p is full or in ends (eof). Only io.EOF ends in: any other error,
+// such as the io.ErrUnexpectedEOF of a truncated compressed stream, is returned.
+func fill(in io.Reader, p []byte) (n int, eof bool, err error) {
+	for n < len(p) {
+		m, err := in.Read(p[n:])
+		n += m
+		if err == io.EOF {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
 }
 
 func encodeChunk(c *chunk, tk *tokenizer.Tokenizer, o tokenizeOptions, text []byte, ids []uint32) ([]byte, []byte, []uint32, error) {

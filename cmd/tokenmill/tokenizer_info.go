@@ -9,16 +9,32 @@ import (
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
-// cmdTokenizer implements `tokenmill tokenizer info NAME|PATH`.
+// cmdTokenizer implements `tokenmill tokenizer SUBCOMMAND`; info is the one subcommand.
 func cmdTokenizer(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 2 || args[0] != "info" {
-		fmt.Fprintln(stderr, "usage: tokenmill tokenizer info NAME|PATH")
-		fmt.Fprintln(stderr, "built-in encodings:", strings.Join(tokenizer.BuiltinNames(), ", "))
-		return 2
+	return runSubcommand("tokenizer", "Look at a tokenizer.", []subcommand{
+		{"info", "print a tokenizer's vocabulary size, specials, EOS/BOS and split pattern",
+			func(args []string) int { return cmdTokenizerInfo(args, stdout, stderr) }},
+	}, args, stdout, stderr)
+}
+
+// cmdTokenizerInfo implements `tokenmill tokenizer info NAME|PATH`.
+func cmdTokenizerInfo(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("tokenizer info", "NAME|PATH",
+		"Print a tokenizer's name, kind, vocabulary size, sha256, EOS/BOS, split pattern and special tokens.",
+		"NAME|PATH: a built-in encoding ("+strings.Join(tokenizer.BuiltinNames(), ", ")+"),\n"+
+			"a .tiktoken rank file or a Hugging Face tokenizer.json (or its directory).\n", stdout, stderr)
+	if done, code := c.parse(args); done {
+		return code
 	}
-	tk, err := tokenizer.Load(args[1])
+	switch {
+	case c.fs.NArg() == 0:
+		return c.usageError("missing NAME|PATH")
+	case c.fs.NArg() > 1:
+		return c.usageError("unexpected argument %q: one tokenizer at a time", c.fs.Arg(1))
+	}
+	tk, err := tokenizer.Load(c.fs.Arg(0))
 	if err != nil {
-		fmt.Fprintln(stderr, "tokenmill tokenizer:", err)
+		fmt.Fprintln(stderr, "tokenmill tokenizer info:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "name:        %s\n", tk.Name())

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,30 +24,51 @@ const (
 // msgMalformed is the issue of a record that is not JSON at all (see validate.MsgMalformed).
 const msgMalformed = validate.MsgMalformed
 
-const validateUsage = `usage: tokenmill validate --stage STAGE [--tokenizer T] [--json] [--max-errors N] PATH...
-       tokenmill validate --layout DIR [--tokenizer T] [--json] [--max-errors N]
-       tokenmill validate --rules [--stage STAGE]
-
-STAGE: pretrain | sft | dpo | lora | rust-lang | rust-agent | mutations | ipo | grpo | eval
+// validateHelp is the part of `tokenmill validate --help` after the summary.
+const validateHelp = `STAGE: pretrain | sft | dpo | lora | rust-lang | rust-agent | mutations | ipo | grpo | eval
 PATH:  an HF save_to_disk or DatasetDict directory, JSONL (.gz, .zst), a JSON array, Parquet, CSV,
        or a directory of such files
-exit:  0 all records valid, 1 some invalid, 2 an input could not be read
+exit:  0 all records valid, 1 some invalid, 2 an input could not be read (or bad usage)
 `
 
 // cmdValidate implements `tokenmill validate`: it checks every record of the inputs against
 // the rules of one stage of the data formats document (validate.Check) and prints a summary.
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stageName := fs.String("stage", "", "the pipeline `stage` whose rules apply")
+	c := newCommand("validate", "--stage STAGE [flags] PATH...\n"+
+		"       tokenmill validate --layout DIR [flags]\n"+
+		"       tokenmill validate --rules [--stage STAGE]",
+		"Check every record of the inputs against the rules of one stage of the data formats document.",
+		validateHelp, stdout, stderr)
+	fs := c.fs
+	stageName := fs.String("stage", "", "the pipeline `STAGE` whose rules apply")
 	tokName := fs.String("tokenizer", "", "tokenizer `NAME|PATH` whose vocabulary bounds pretraining token ids")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the human summary")
 	maxErrors := fs.Int("max-errors", 20, "show the first `N` errors (negative: all)")
 	layout := fs.String("layout", "", "check a whole data `DIR` laid out as the data formats document says")
 	rules := fs.Bool("rules", false, "print the rules and messages of --stage (of every stage without it) and exit")
-	fs.Usage = func() { fmt.Fprint(stderr, validateUsage); fs.PrintDefaults() }
-	if err := fs.Parse(interleaveFlags(fs, args)); err != nil {
-		return exitUnreadable
+	if done, code := c.parse(args); done {
+		return code
+	}
+	switch {
+	case *rules && *layout != "":
+		return c.usageError("--rules and --layout exclude each other")
+	case *rules && fs.NArg() > 0:
+		return c.usageError("--rules takes no PATH, got %q", fs.Arg(0))
+	case *rules:
+	case *layout != "" && *stageName != "":
+		return c.usageError("--layout and --stage exclude each other (a layout's directories name their stages)")
+	case *layout != "" && fs.NArg() > 0:
+		return c.usageError("--layout takes no PATH, got %q", fs.Arg(0))
+	case *layout != "":
+	case *stageName == "":
+		return c.usageError("--stage is required")
+	case fs.NArg() == 0:
+		return c.usageError("missing PATH")
+	}
+	if *stageName != "" {
+		if _, err := validate.ParseStage(*stageName); err != nil {
+			return c.usageError("--stage: %v", err)
+		}
 	}
 	if *rules {
 		return printRules(*stageName, stdout, stderr)
@@ -65,15 +85,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	if *layout != "" {
-		if *stageName != "" || fs.NArg() > 0 {
-			fs.Usage()
-			return exitUnreadable
-		}
 		return validateLayout(*layout, opt, *maxErrors, *asJSON, out, stderr)
-	}
-	if *stageName == "" || fs.NArg() == 0 {
-		fs.Usage()
-		return exitUnreadable
 	}
 	stage, err := validate.ParseStage(*stageName)
 	if err != nil {
