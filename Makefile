@@ -4,7 +4,7 @@ BIN       ?= bin/tokenmill
 PKGS      ?= ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench demo lint fmt vet fuzz clean
+.PHONY: help build test bench demo lint fmt vet fuzz clean proto proto-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -21,13 +21,19 @@ bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) an
 demo: build ## run the main job on the bundled sample corpus
 	./scripts/demo.sh
 
-lint: fmt vet ## gofmt + go vet
+lint: fmt vet proto-check ## gofmt + go vet + generated protobuf code is current
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(PKGS)
+
+proto: ## regenerate the protobuf and gRPC code under proto/ (Debian's protoc, plugins at go.mod's versions)
+	./scripts/proto.sh
+
+proto-check:
+	./scripts/proto.sh --check
 
 FUZZTIME ?= 60s
 fuzz: ## run the fuzz targets (tokenizer, JSON field extraction, input readers, validators) for FUZZTIME each
