@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/tokenmill/tokenmill/shard"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"github.com/tokenmill/tokenmill/shard"
 	"google.golang.org/protobuf/proto"
 )
 

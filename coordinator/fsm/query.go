@@ -203,7 +203,7 @@ func (j *job) status() *pb.JobStatus {
 	s := &pb.JobStatus{JobId: j.id, Name: j.name, State: j.state, Error: j.err, MaxAttempts: j.maxAttempts,
 		SubmittedUnixMs: j.submitted, Tasks: &pb.TaskCounts{},
 		Progress: &pb.Progress{Bytes: j.done.bytes, Documents: j.done.documents, Rejected: j.done.rejected, Tokens: j.done.tokens},
-		Result: j.finalize}
+		Result:   j.finalize}
 	if j.plan != nil {
 		s.Shards = uint32(len(j.shards))
 	}

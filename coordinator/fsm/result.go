@@ -1,8 +1,8 @@
 package fsm
 
 import (
-	"github.com/tokenmill/tokenmill/shard"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // Summarize returns what the replicated state keeps of a shard's result: counts, sizes and

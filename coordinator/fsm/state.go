@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/tokenmill/tokenmill/shard"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // DefaultMaxAttempts is a job's max_attempts when its submission gives none.
