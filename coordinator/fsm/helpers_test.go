@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hashicorp/raft"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/shard"
 	"google.golang.org/protobuf/proto"
@@ -136,4 +137,8 @@ func TestSpecJSON_IsAShardSpec(t *testing.T) {
 	if s.ID != "000065" || s.Index != 65 || s.ByteEnd-s.ByteStart != 64<<20 || s.Path == "" {
 		t.Fatalf("spec = %+v", s)
 	}
+}
+
+func raftLog(index uint64, data []byte) *raft.Log {
+	return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: data}
 }
