@@ -1,8 +1,10 @@
 package fsm
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -142,3 +144,5 @@ func TestSpecJSON_IsAShardSpec(t *testing.T) {
 func raftLog(index uint64, data []byte) *raft.Log {
 	return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: data}
 }
+
+func bufioWriter(w io.Writer) *bufio.Writer { return bufio.NewWriter(w) }
