@@ -105,6 +105,9 @@ func (s *Spec) Validate() error {
 
 	fraction(bad, "val_fraction", s.ValFraction)
 	fraction(bad, "max_reject_fraction", s.MaxRejectFraction)
+	if s.MaxAttempts < 1 || s.MaxAttempts > MaxMaxAttempts {
+		bad("max_attempts", "must be between 1 and %d, got %d", MaxMaxAttempts, s.MaxAttempts)
+	}
 
 	if s.ShardSize <= 0 {
 		bad("shard_size", "must be > 0, got %d", s.ShardSize)
