@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/raft"
+	"github.com/tokenmill/tokenmill/internal/wire"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/shard"
 	"google.golang.org/protobuf/proto"
@@ -128,7 +129,7 @@ func resultOf(i int, attempt uint32) *pb.ShardResult {
 				Tail: make([]uint32, n/2)})
 		}
 	}
-	return Summarize(r, &pb.FileRef{Name: r.Dir + "/result.json", Bytes: 120_000, Crc32C: 0xcafe0001})
+	return wire.Summarize(r, &pb.FileRef{Name: r.Dir + "/result.json", Bytes: 120_000, Crc32C: 0xcafe0001})
 }
 
 func TestSpecJSON_IsAShardSpec(t *testing.T) {

@@ -1,4 +1,4 @@
-package fsm
+package wire
 
 import (
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
