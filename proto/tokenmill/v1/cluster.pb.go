@@ -433,6 +433,92 @@ func (*RemovePeerResponse) Descriptor() ([]byte, []int) {
 	return file_tokenmill_v1_cluster_proto_rawDescGZIP(), []int{7}
 }
 
+// NodeMeta is what a node advertises in its gossip metadata (package internal/members): a
+// format byte, then this message. It must fit memberlist's 512 bytes of metadata.
+type NodeMeta struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Role          string                 `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`                                                                           // coordinator | worker
+	GrpcAddress   string                 `protobuf:"bytes,2,opt,name=grpc_address,json=grpcAddress,proto3" json:"grpc_address,omitempty"`                                          // host:port
+	RaftAddress   string                 `protobuf:"bytes,3,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`                                          // coordinators: host:port of the raft transport
+	Slots         uint32                 `protobuf:"varint,4,opt,name=slots,proto3" json:"slots,omitempty"`                                                                        // workers: tasks run at once
+	Tags          map[string]string      `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // workers: placement tags
+	Version       string                 `protobuf:"bytes,6,opt,name=version,proto3" json:"version,omitempty"`                                                                     // the binary's version
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeMeta) Reset() {
+	*x = NodeMeta{}
+	mi := &file_tokenmill_v1_cluster_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeMeta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeMeta) ProtoMessage() {}
+
+func (x *NodeMeta) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmill_v1_cluster_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeMeta.ProtoReflect.Descriptor instead.
+func (*NodeMeta) Descriptor() ([]byte, []int) {
+	return file_tokenmill_v1_cluster_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *NodeMeta) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *NodeMeta) GetGrpcAddress() string {
+	if x != nil {
+		return x.GrpcAddress
+	}
+	return ""
+}
+
+func (x *NodeMeta) GetRaftAddress() string {
+	if x != nil {
+		return x.RaftAddress
+	}
+	return ""
+}
+
+func (x *NodeMeta) GetSlots() uint32 {
+	if x != nil {
+		return x.Slots
+	}
+	return 0
+}
+
+func (x *NodeMeta) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *NodeMeta) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
 var File_tokenmill_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_cluster_proto_rawDesc = "" +
@@ -463,7 +549,17 @@ const file_tokenmill_v1_cluster_proto_rawDesc = "" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\"#\n" +
 	"\x11RemovePeerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12RemovePeerResponse2\xf7\x01\n" +
+	"\x12RemovePeerResponse\"\x83\x02\n" +
+	"\bNodeMeta\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12!\n" +
+	"\fgrpc_address\x18\x02 \x01(\tR\vgrpcAddress\x12!\n" +
+	"\fraft_address\x18\x03 \x01(\tR\vraftAddress\x12\x14\n" +
+	"\x05slots\x18\x04 \x01(\rR\x05slots\x124\n" +
+	"\x04tags\x18\x05 \x03(\v2 .tokenmill.v1.NodeMeta.TagsEntryR\x04tags\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\tR\aversion\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xf7\x01\n" +
 	"\x0eClusterService\x12F\n" +
 	"\aMembers\x12\x1c.tokenmill.v1.MembersRequest\x1a\x1d.tokenmill.v1.MembersResponse\x12L\n" +
 	"\tRaftPeers\x12\x1e.tokenmill.v1.RaftPeersRequest\x1a\x1f.tokenmill.v1.RaftPeersResponse\x12O\n" +
@@ -482,7 +578,7 @@ func file_tokenmill_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_tokenmill_v1_cluster_proto_rawDescData
 }
 
-var file_tokenmill_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tokenmill_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tokenmill_v1_cluster_proto_goTypes = []any{
 	(*MembersRequest)(nil),     // 0: tokenmill.v1.MembersRequest
 	(*MembersResponse)(nil),    // 1: tokenmill.v1.MembersResponse
@@ -492,23 +588,26 @@ var file_tokenmill_v1_cluster_proto_goTypes = []any{
 	(*RaftPeer)(nil),           // 5: tokenmill.v1.RaftPeer
 	(*RemovePeerRequest)(nil),  // 6: tokenmill.v1.RemovePeerRequest
 	(*RemovePeerResponse)(nil), // 7: tokenmill.v1.RemovePeerResponse
-	nil,                        // 8: tokenmill.v1.Member.TagsEntry
+	(*NodeMeta)(nil),           // 8: tokenmill.v1.NodeMeta
+	nil,                        // 9: tokenmill.v1.Member.TagsEntry
+	nil,                        // 10: tokenmill.v1.NodeMeta.TagsEntry
 }
 var file_tokenmill_v1_cluster_proto_depIdxs = []int32{
-	2, // 0: tokenmill.v1.MembersResponse.members:type_name -> tokenmill.v1.Member
-	8, // 1: tokenmill.v1.Member.tags:type_name -> tokenmill.v1.Member.TagsEntry
-	5, // 2: tokenmill.v1.RaftPeersResponse.peers:type_name -> tokenmill.v1.RaftPeer
-	0, // 3: tokenmill.v1.ClusterService.Members:input_type -> tokenmill.v1.MembersRequest
-	3, // 4: tokenmill.v1.ClusterService.RaftPeers:input_type -> tokenmill.v1.RaftPeersRequest
-	6, // 5: tokenmill.v1.ClusterService.RemovePeer:input_type -> tokenmill.v1.RemovePeerRequest
-	1, // 6: tokenmill.v1.ClusterService.Members:output_type -> tokenmill.v1.MembersResponse
-	4, // 7: tokenmill.v1.ClusterService.RaftPeers:output_type -> tokenmill.v1.RaftPeersResponse
-	7, // 8: tokenmill.v1.ClusterService.RemovePeer:output_type -> tokenmill.v1.RemovePeerResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2,  // 0: tokenmill.v1.MembersResponse.members:type_name -> tokenmill.v1.Member
+	9,  // 1: tokenmill.v1.Member.tags:type_name -> tokenmill.v1.Member.TagsEntry
+	5,  // 2: tokenmill.v1.RaftPeersResponse.peers:type_name -> tokenmill.v1.RaftPeer
+	10, // 3: tokenmill.v1.NodeMeta.tags:type_name -> tokenmill.v1.NodeMeta.TagsEntry
+	0,  // 4: tokenmill.v1.ClusterService.Members:input_type -> tokenmill.v1.MembersRequest
+	3,  // 5: tokenmill.v1.ClusterService.RaftPeers:input_type -> tokenmill.v1.RaftPeersRequest
+	6,  // 6: tokenmill.v1.ClusterService.RemovePeer:input_type -> tokenmill.v1.RemovePeerRequest
+	1,  // 7: tokenmill.v1.ClusterService.Members:output_type -> tokenmill.v1.MembersResponse
+	4,  // 8: tokenmill.v1.ClusterService.RaftPeers:output_type -> tokenmill.v1.RaftPeersResponse
+	7,  // 9: tokenmill.v1.ClusterService.RemovePeer:output_type -> tokenmill.v1.RemovePeerResponse
+	7,  // [7:10] is the sub-list for method output_type
+	4,  // [4:7] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tokenmill_v1_cluster_proto_init() }
@@ -522,7 +621,7 @@ func file_tokenmill_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmill_v1_cluster_proto_rawDesc), len(file_tokenmill_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,7 +26,11 @@ const (
 type SubmitRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// spec is the job file (YAML) with its paths made absolute.
-	Spec          []byte `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	Spec []byte `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	// job_id, when set, is the id to give the job (the coordinator makes one when it is
+	// empty): a submission repeated with the same id and spec answers the same id, so a client
+	// or a forwarding coordinator may retry it safely.
+	JobId         string `protobuf:"bytes,2,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -66,6 +70,13 @@ func (x *SubmitRequest) GetSpec() []byte {
 		return x.Spec
 	}
 	return nil
+}
+
+func (x *SubmitRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
 }
 
 type SubmitResponse struct {
@@ -663,9 +674,10 @@ var File_tokenmill_v1_job_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_job_proto_rawDesc = "" +
 	"\n" +
-	"\x16tokenmill/v1/job.proto\x12\ftokenmill.v1\x1a\x18tokenmill/v1/types.proto\"#\n" +
+	"\x16tokenmill/v1/job.proto\x12\ftokenmill.v1\x1a\x18tokenmill/v1/types.proto\":\n" +
 	"\rSubmitRequest\x12\x12\n" +
-	"\x04spec\x18\x01 \x01(\fR\x04spec\"'\n" +
+	"\x04spec\x18\x01 \x01(\fR\x04spec\x12\x15\n" +
+	"\x06job_id\x18\x02 \x01(\tR\x05jobId\"'\n" +
 	"\x0eSubmitResponse\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"#\n" +
 	"\n" +
