@@ -301,7 +301,9 @@ func (delegate) MergeRemoteState(buf []byte, join bool)     {}
 // eventDelegate turns memberlist's callbacks into queued Events.
 type eventDelegate struct{ a *Agent }
 
-func (d eventDelegate) NotifyJoin(n *memberlist.Node) { d.a.push(Event{Kind: EventJoin, Member: member(n)}) }
+func (d eventDelegate) NotifyJoin(n *memberlist.Node) {
+	d.a.push(Event{Kind: EventJoin, Member: member(n)})
+}
 func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
 	d.a.push(Event{Kind: EventUpdate, Member: member(n)})
 }
