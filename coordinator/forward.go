@@ -2,9 +2,9 @@ package coordinator
 
 import (
 	"context"
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
