@@ -84,6 +84,9 @@ func (p *raftParts) close() error {
 		keep(p.raft.Shutdown().Error())
 	}
 	if p.trans != nil {
+		// CloseStreams closes the outgoing connections, so that the peers' handlers of
+		// them end; Close stops the listener.
+		p.trans.CloseStreams()
 		keep(p.trans.Close())
 	}
 	if p.store != nil {

@@ -95,6 +95,29 @@ func New(t testing.TB, n int) *Cluster {
 	return c
 }
 
+// Add starts one more coordinator (bootstrap-expect as the others) that joins the running
+// nodes, and returns its index.
+func (c *Cluster) Add() int {
+	c.t.Helper()
+	i := len(c.nodes)
+	cfg := Config(fmt.Sprintf("c%d", i+1), filepath.Join(c.dir, fmt.Sprintf("c%d", i+1)), c.Clock)
+	cfg.BootstrapExpect = c.cfgs[0].BootstrapExpect
+	cfg.Logger = logger(c.t)
+	for _, n := range c.running() {
+		cfg.Join = append(cfg.Join, n.Addrs().Gossip)
+	}
+	n, err := coordinator.New(cfg)
+	if err != nil {
+		c.t.Fatalf("start %s: %v", cfg.ID, err)
+	}
+	c.mu.Lock()
+	c.nodes = append(c.nodes, n)
+	c.cfgs = append(c.cfgs, cfg)
+	c.conns = append(c.conns, nil)
+	c.mu.Unlock()
+	return i
+}
+
 // logger returns a logger for the nodes: discarded unless TOKENMILL_TEST_LOG is set.
 func logger(t testing.TB) *slog.Logger {
 	if os.Getenv("TOKENMILL_TEST_LOG") == "" {
