@@ -91,7 +91,7 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 		return nil, err
 	}
 	a = &Assembler{spec: spec, env: env, dtName: string(dt), results: make([]*Result, shards), leased: -1, staged: map[string]int{},
-		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", spec.Name)}
+		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", env.tempID(spec.Name))}
 	a.cond = sync.NewCond(&a.mu)
 	if err := os.RemoveAll(a.tmp); err != nil {
 		return nil, err
@@ -449,7 +449,7 @@ func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, 
 	if err := concatRejects(rs, shifts, a.env.StagingDir, filepath.Join(a.tmp, m.Rejects.Path)); err != nil {
 		return nil, err
 	}
-	if err := writeMetaAndPublish(a.tmp, a.env, m, a.spec.Name); err != nil {
+	if err := writeMetaAndPublish(a.tmp, a.env, m, a.env.tempID(a.spec.Name)); err != nil {
 		return nil, err
 	}
 	a.done = true

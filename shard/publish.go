@@ -37,16 +37,17 @@ func CheckOutput(outDir string, overwrite bool) error {
 	return nil
 }
 
-// tempSibling names a hidden directory beside out: .<base>.<kind>-<job>.
-func tempSibling(out, kind, jobName string) string {
+// tempSibling names a hidden directory beside out: .<base>.<kind>-<id>, id being the job's
+// name or FinalizeEnv.TempID.
+func tempSibling(out, kind, id string) string {
 	out = filepath.Clean(out)
-	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+"."+kind+"-"+jobName)
+	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+"."+kind+"-"+id)
 }
 
 // publish renames the finished tmp directory to out. An existing out (an older output, or
 // only the staging area) is first moved aside and removed once the new one is in place, so a
 // reader sees either the old complete output or the new one, never a mix.
-func publish(tmp, out string, overwrite bool, jobName string) error {
+func publish(tmp, out string, overwrite bool, tempID string) error {
 	if err := CheckOutput(out, overwrite); err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func publish(tmp, out string, overwrite bool, jobName string) error {
 	}
 	old := ""
 	if _, err := os.Lstat(out); err == nil {
-		old = tempSibling(out, "old", jobName)
+		old = tempSibling(out, "old", tempID)
 		if err := os.RemoveAll(old); err != nil {
 			return err
 		}
@@ -199,8 +200,9 @@ func truncate(s string, n int) string {
 }
 
 // writeMetaAndPublish writes run.json (when the run gives one) and then manifest.json, last of
-// all the outputs, into tmp, and publishes tmp as the job's output directory.
-func writeMetaAndPublish(tmp string, env FinalizeEnv, manifest any, jobName string) error {
+// all the outputs, into tmp, and publishes tmp as the job's output directory (tempID names
+// the directory an older output is moved aside to).
+func writeMetaAndPublish(tmp string, env FinalizeEnv, manifest any, tempID string) error {
 	if env.RunInfo != nil {
 		if err := writeJSON(filepath.Join(tmp, "run.json"), env.RunInfo); err != nil {
 			return err
@@ -209,5 +211,5 @@ func writeMetaAndPublish(tmp string, env FinalizeEnv, manifest any, jobName stri
 	if err := writeJSON(filepath.Join(tmp, "manifest.json"), manifest); err != nil {
 		return err
 	}
-	return publish(tmp, env.OutDir, env.Overwrite, jobName)
+	return publish(tmp, env.OutDir, env.Overwrite, tempID)
 }

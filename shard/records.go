@@ -277,7 +277,7 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	if err := CheckOutput(env.OutDir, env.Overwrite); err != nil {
 		return nil, err
 	}
-	tmp := tempSibling(env.OutDir, "tmp", spec.Name)
+	tmp := tempSibling(env.OutDir, "tmp", env.tempID(spec.Name))
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
 	}
@@ -302,7 +302,7 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	if err != nil {
 		return nil, err
 	}
-	if err := writeMetaAndPublish(tmp, env, m, spec.Name); err != nil {
+	if err := writeMetaAndPublish(tmp, env, m, env.tempID(spec.Name)); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -36,3 +36,17 @@ func Summarize(r *shard.Result, file *pb.FileRef) *pb.ShardResult {
 func fileRef(f shard.FileRef) *pb.FileRef {
 	return &pb.FileRef{Name: f.Name, Bytes: f.Bytes, Crc32C: f.CRC32C}
 }
+
+// SummarizeRecords returns what the replicated state keeps of a validate or convert shard's
+// result: its counts (records read; for a validate job, those valid as written and the
+// others as rejected) and file, the staged file that holds the whole result (the partial
+// report or schema, the input digest). dir is the attempt's staging directory, relative to
+// the job's staging root.
+func SummarizeRecords(r *shard.RecordsResult, dir string, file *pb.FileRef) *pb.ShardResult {
+	d := &pb.DocumentCounts{Read: r.Records, Written: r.Records}
+	if r.Report != nil {
+		valid := int64(r.Report.Valid)
+		d.Written, d.Rejected = valid, r.Records-valid
+	}
+	return &pb.ShardResult{Attempt: uint32(r.Attempt), Dir: dir, Bytes: r.Bytes, Documents: d, Result: file}
+}
