@@ -68,6 +68,8 @@ type Cluster struct {
 	nodes []*coordinator.Node // nil for a node that is down
 	cfgs  []coordinator.Config
 	conns []*grpc.ClientConn
+
+	workers workerSet // see workers.go
 }
 
 // New starts n coordinators that form a cluster by gossip with bootstrap-expect n, all on
