@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tokenmill/tokenmill/shard"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"github.com/tokenmill/tokenmill/shard"
 	"google.golang.org/grpc/status"
 )
 
