@@ -146,8 +146,8 @@ func submit(t *testing.T, c *testcluster.Cluster, i int, spec string) string {
 	return r.JobId
 }
 
-// status returns a job's status through any running coordinator.
-func status(c *testcluster.Cluster, id string) (*pb.JobStatus, error) {
+// jobStatus returns a job's status through any running coordinator.
+func jobStatus(c *testcluster.Cluster, id string) (*pb.JobStatus, error) {
 	var last error
 	for i := range c.Len() {
 		if c.Node(i) == nil {
@@ -169,7 +169,7 @@ func waitState(t *testing.T, c *testcluster.Cluster, id string, want pb.JobState
 	t.Helper()
 	var st *pb.JobStatus
 	testcluster.WaitFor(t, jobTimeout, "job "+id+" to end", func() error {
-		s, err := status(c, id)
+		s, err := jobStatus(c, id)
 		if err != nil {
 			return err
 		}
