@@ -69,6 +69,8 @@ type hold struct {
 
 	mu   sync.Mutex
 	done bool
+	// by and task are the worker that made the held call and, for a commit, its task.
+	by, task string
 	// cut makes every call of the caught worker fail as unreachable while it is set.
 	cut bool
 	// after is the error the held call got once released.
@@ -101,6 +103,12 @@ func (h *hold) unary(id string) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
 		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		if h.first(method, req) {
+			h.mu.Lock()
+			h.by = id
+			if r, ok := req.(*pb.CommitRequest); ok {
+				h.task = taskKey(r.Commit.Task)
+			}
+			h.mu.Unlock()
 			h.caught <- id
 			select {
 			case <-ctx.Done():
@@ -114,7 +122,7 @@ func (h *hold) unary(id string) grpc.UnaryClientInterceptor {
 			return err
 		}
 		h.mu.Lock()
-		cut := h.cut
+		cut := h.cut && h.by == id
 		h.mu.Unlock()
 		if cut {
 			return status.Error(codes.Unavailable, "test: worker cut off")

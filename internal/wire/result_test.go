@@ -5,6 +5,7 @@ import (
 
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/shard"
+	"github.com/tokenmill/tokenmill/validate"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -45,6 +46,27 @@ func TestSummarize(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Summarize(tt.in, file); !proto.Equal(got, tt.want) {
 				t.Fatalf("Summarize =\n%v\nwant\n%v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSummarizeRecords(t *testing.T) {
+	file := &pb.FileRef{Name: "000001/0/result.json", Bytes: 300, Crc32C: 7}
+	tests := []struct {
+		name string
+		in   *shard.RecordsResult
+		want *pb.ShardResult
+	}{
+		{"validate", &shard.RecordsResult{Index: 1, Attempt: 0, Bytes: 900, Records: 10, Report: &validate.Partial{Records: 10, Valid: 7}},
+			&pb.ShardResult{Dir: "000001/0", Bytes: 900, Documents: &pb.DocumentCounts{Read: 10, Written: 7, Rejected: 3}, Result: file}},
+		{"convert", &shard.RecordsResult{Index: 1, Attempt: 2, Bytes: 900, Records: 10},
+			&pb.ShardResult{Attempt: 2, Dir: "000001/0", Bytes: 900, Documents: &pb.DocumentCounts{Read: 10, Written: 10}, Result: file}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SummarizeRecords(tt.in, "000001/0", file); !proto.Equal(got, tt.want) {
+				t.Fatalf("SummarizeRecords =\n%v\nwant\n%v", got, tt.want)
 			}
 		})
 	}
