@@ -95,4 +95,3 @@ func TestConfig_Validate(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
