@@ -307,6 +307,14 @@ func (d eventDelegate) NotifyJoin(n *memberlist.Node) {
 func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
 	d.a.push(Event{Kind: EventUpdate, Member: member(n)})
 }
+
+// NotifyLeave reports a member that left or died. memberlist passes the node as it was
+// last alive (its state field is not updated before the call), so a member whose state
+// does not say left is reported dead.
 func (d eventDelegate) NotifyLeave(n *memberlist.Node) {
-	d.a.push(Event{Kind: EventLeave, Member: member(n)})
+	m := member(n)
+	if m.State != StateLeft {
+		m.State = StateDead
+	}
+	d.a.push(Event{Kind: EventLeave, Member: m})
 }
