@@ -122,15 +122,9 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 		return nil, nil
 	}
 	s.mu.Lock()
-	var pick []fsm.TaskRef
-	for _, ref := range s.state.Pending(free + len(s.reserved)) {
-		if len(pick) == free {
-			break
-		}
-		if !s.reserved[ref] {
-			pick = append(pick, ref)
-			s.reserved[ref] = true
-		}
+	pick := s.state.PendingExcept(free, func(ref fsm.TaskRef) bool { return s.reserved[ref] })
+	for _, ref := range pick {
+		s.reserved[ref] = true
 	}
 	s.mu.Unlock()
 	if len(pick) == 0 {

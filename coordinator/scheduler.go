@@ -58,7 +58,7 @@ type schedState interface {
 	Task(fsm.TaskRef) (fsm.TaskInfo, bool)
 	Job(id string) (*pb.JobStatus, bool)
 	JobSpec(id string) ([]byte, bool)
-	Pending(limit int) []fsm.TaskRef
+	PendingExcept(limit int, skip func(fsm.TaskRef) bool) []fsm.TaskRef
 	Leases() []fsm.LeaseInfo
 	LeasesOf(worker string) []fsm.LeaseInfo
 }
