@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/inspect"
 )
 
 const (
@@ -163,7 +164,7 @@ test        685       label: int64, text: string
 			t.Errorf("output lacks line %q:\n%s", line, out)
 		}
 	}
-	var res inspection
+	var res inspect.Inspection
 	code, out, _ = runCLI(t, "", "inspect", "--json", dictDir)
 	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil {
 		t.Fatalf("exit %d, %v: %s", code, err, out)
@@ -201,7 +202,7 @@ func TestInspect_TruncationAndFull(t *testing.T) {
 	if !strings.HasSuffix(out, "):\n"+text+"\n") || strings.Contains(out, "more") {
 		t.Errorf("--full:\n%s", out)
 	}
-	var res inspection
+	var res inspect.Inspection
 	_, out, _ = runCLI(t, "", "inspect", "--tokenizer", "gpt2", "--json", npy)
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Text != text || res.Tokens != 300 ||
 		res.Kind != "npy" || fmt.Sprint(res.Shape) != "[1 300]" || res.DType != "int64" {
@@ -247,7 +248,7 @@ output:
 	if code != 0 {
 		t.Fatalf("inspect: exit %d: %s", code, errs)
 	}
-	var res inspection
+	var res inspect.Inspection
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ output:
 	// A .npy and an HF directory of the job find the manifest next to them.
 	for _, p := range []string{filepath.Join(out, "train_16.npy"), filepath.Join(out, "train_16")} {
 		code, stdout, errs := runCLI(t, "", "inspect", "--json", p)
-		var one inspection
+		var one inspect.Inspection
 		if err := json.Unmarshal([]byte(stdout), &one); code != 0 || err != nil {
 			t.Fatalf("%s: exit %d %v: %s", p, code, err, errs)
 		}
