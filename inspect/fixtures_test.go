@@ -15,7 +15,7 @@ import (
 
 // The datasets of formats/testdata that datasets.save_to_disk wrote.
 const (
-	rickDir = "../formats/testdata/hf/hf_ricksanchez_val_tokenized"  // input_ids of gpt2, 308 rows
+	rickDir = "../formats/testdata/hf/hf_ricksanchez_val_tokenized"     // input_ids of gpt2, 308 rows
 	dictDir = "../formats/testdata/hf/hf_datasetdict_roberta_sentiment" // train, validation, test
 	xturing = "../formats/testdata/hf/xturing-tiny"
 )
