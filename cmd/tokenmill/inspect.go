@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/tokenmill/tokenmill/inspect"
@@ -39,7 +41,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := inspect.Inspect(fs.Arg(0), inspect.Options{Tokenizer: *tok, Full: *full})
 	if err != nil {
-		fmt.Fprintln(stderr, "tokenmill inspect:", cannotRead(fs.Arg(0), err.Error()))
+		fmt.Fprintln(stderr, "tokenmill inspect:", cannotRead(fs.Arg(0), pathErrorCause(fs.Arg(0), err).Error()))
 		return 2
 	}
 	write := inspect.WriteText
@@ -58,6 +60,16 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// pathErrorCause is the cause of err when err is an *fs.PathError on path itself ("stat PATH:
+// no such file or directory"), whose message would name path a second time; err otherwise.
+func pathErrorCause(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return pe.Err
+	}
+	return err
 }
 
 // cannotRead says that path could not be read and why, "cannot read PATH: msg", naming path

@@ -323,7 +323,7 @@ func TestInspect_Unreadable(t *testing.T) {
 		code       int
 		stderr     string
 	}{
-		{"missing file", filepath.Join(dir, "nope.jsonl"), 2, "cannot read " + filepath.Join(dir, "nope.jsonl")},
+		{"missing file", filepath.Join(dir, "nope.jsonl"), 2, "tokenmill inspect: cannot read " + filepath.Join(dir, "nope.jsonl") + ": no such file or directory\n"},
 		{"bad npy header", bad, 2, "cannot read " + bad},
 		{"directory of nothing known", empty, 2, "without manifest.json"},
 		{"corrupt arrow data file", hf, 2, filepath.Join(hf, "data-00000-of-00001.arrow")},
