@@ -122,6 +122,11 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 		return nil, nil
 	}
 	s.mu.Lock()
+	if s.down[worker] {
+		s.mu.Unlock()
+		return nil, nil // gossip says it is gone: its heartbeat was in flight
+	}
+	deaths := s.deaths[worker]
 	pick := s.state.PendingExcept(free, func(ref fsm.TaskRef) bool { return s.reserved[ref] })
 	for _, ref := range pick {
 		s.reserved[ref] = true
@@ -143,6 +148,13 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	if r.err != nil {
 		s.mu.Unlock()
 		return nil, r.err
+	}
+	if s.deaths[worker] != deaths {
+		// Gossip declared the worker dead while the grant was in raft: workerGone may have
+		// looked at its leases before this grant was applied, so take them back again.
+		s.mu.Unlock()
+		s.workerGone(worker, fmt.Sprintf("worker %s died", worker))
+		return nil, nil
 	}
 	var granted []fsm.TaskRef
 	for i, ref := range pick {

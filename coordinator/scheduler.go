@@ -43,6 +43,12 @@ type scheduler struct {
 	// reserved are pending tasks being granted: the next Pending must not pick them again.
 	reserved map[fsm.TaskRef]bool
 	kick     chan struct{} // wakes the expiry loop when a lease is added
+	// deaths counts the times gossip declared each worker dead or gone, and down holds the
+	// workers gone since their last join: a grant to such a worker is refused, and a grant
+	// that raced with its death is taken back (see assign). Both outlive leadership: they are
+	// facts of gossip, not of the replicated state.
+	deaths map[string]uint64
+	down   map[string]bool
 }
 
 // schedConfig holds the scheduler's timings.
@@ -281,6 +287,13 @@ func (s *scheduler) expire(ex []*pb.Expiry) error {
 // workerGone takes back at once, in one raft entry, every lease of a worker that gossip
 // declared dead or that left. If that fails the leases stay, and expire by their deadlines.
 func (s *scheduler) workerGone(id, cause string) {
+	s.mu.Lock()
+	if s.deaths == nil {
+		s.deaths, s.down = map[string]uint64{}, map[string]bool{}
+	}
+	s.deaths[id]++
+	s.down[id] = true
+	s.mu.Unlock()
 	if !s.isActive() {
 		return
 	}
@@ -303,6 +316,13 @@ func (s *scheduler) workerGone(id, cause string) {
 		}
 		delete(s.workers, id)
 	}
+}
+
+// workerAlive records that gossip sees the worker (again): grants to it are allowed.
+func (s *scheduler) workerAlive(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.down, id)
 }
 
 // isActive says the scheduler runs (this node leads).
