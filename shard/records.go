@@ -372,8 +372,8 @@ func MergeReport(spec *job.Spec, shards []Spec, results []RecordsResult) (*valid
 	}
 	shifts := recordsShifts(rs)
 	rep := validate.NewReport(stage, spec.MaxErrors)
-	var broken string         // the source whose reading broke off, while its shards last
-	var fileRecords int64     // records of the earlier shards of the current source
+	var broken string     // the source whose reading broke off, while its shards last
+	var fileRecords int64 // records of the earlier shards of the current source
 	for i, r := range rs {
 		if i > 0 && r.Source != rs[i-1].Source {
 			broken, fileRecords = "", 0
@@ -483,13 +483,18 @@ func WriteConverted(ctx context.Context, spec *job.Spec, shards []Spec, results 
 	}
 	var sb formats.SchemaBuilder
 	var records int64
-	for _, r := range rs {
+	shifts := recordsShifts(rs)
+	for i, r := range rs {
 		s, err := decodeSchema(r.Schema)
 		if err != nil {
 			return 0, fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
 		}
+		before := sb.Schema()
 		if err := sb.AddSchema(s); err != nil {
-			return 0, fmt.Errorf("finalize: the records of shard %s (%s) do not fit those before: %w", r.Shard, r.Source, err)
+			if located := locateClash(ctx, shards[i], r, shifts[i], before); located != nil {
+				return 0, shardErr(shards[i], located)
+			}
+			return 0, fmt.Errorf("finalize: the records of %s do not fit those before: %w", r.Source, err)
 		}
 		records += r.Records
 	}
@@ -497,7 +502,6 @@ func WriteConverted(ctx context.Context, spec *job.Spec, shards []Spec, results 
 	if err != nil {
 		return 0, err
 	}
-	shifts := recordsShifts(rs)
 	for i, sh := range shards {
 		if err := writeShardRecords(ctx, w, sh, rs[i], shifts[i]); err != nil {
 			w.Abort()
@@ -509,6 +513,41 @@ func WriteConverted(ctx context.Context, spec *job.Spec, shards []Spec, results 
 		return 0, fmt.Errorf("finalize: read %d records, the shards counted %d: an input changed during the job", w.Rows(), records)
 	}
 	return w.Rows(), w.Close()
+}
+
+// locateClash reads the records of a shard whose schema does not fit before (the schema of
+// the records before it) and returns the error of the first record that does not, with its
+// location, as one pass over all the records would report it; nil if none is found.
+func locateClash(ctx context.Context, sh Spec, r RecordsResult, shift int64, before *arrow.Schema) error {
+	var sb formats.SchemaBuilder
+	if err := sb.AddSchema(before); err != nil {
+		return nil
+	}
+	rr, err := openShardRows(sh, 0, shardFirstLine(sh, r, shift))
+	if err != nil {
+		return nil
+	}
+	defer rr.Close()
+	var seen *arrow.Schema
+	return eachObject(ctx, rr, validate.Locate, func(row formats.Row, m map[string]any) error {
+		if s := rr.Schema(); s != nil && s != seen {
+			if err := sb.AddSchema(s); err != nil {
+				return err
+			}
+			seen = s
+		}
+		return sb.AddRecord(m, row.Keys, row.Order)
+	})
+}
+
+// shardFirstLine is the file line to number a shard's rows from when it is read again: its
+// file's, from shift, for a byte range that numbered from its own start; 0 otherwise (the
+// reader's own numbering is the file's).
+func shardFirstLine(sh Spec, r RecordsResult, shift int64) int64 {
+	if r.FirstLine <= 0 && sh.Kind == KindBytes {
+		return shift + 1
+	}
+	return 0
 }
 
 // createTable opens the writer of a convert output.
@@ -528,11 +567,7 @@ func createTable(to job.ConvertTo, path string, schema *arrow.Schema, overwrite 
 // writeShardRecords writes the records of one shard through w; a shard that numbered its
 // lines from its own start is read with its file's first line (shift + 1).
 func writeShardRecords(ctx context.Context, w formats.TableWriter, sh Spec, r RecordsResult, shift int64) error {
-	first := int64(0)
-	if r.FirstLine <= 0 && sh.Kind == KindBytes {
-		first = shift + 1
-	}
-	rr, err := openShardRows(sh, 0, first)
+	rr, err := openShardRows(sh, 0, shardFirstLine(sh, r, shift))
 	if err != nil {
 		return err
 	}
