@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -245,19 +244,16 @@ func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 }
 
 // guardOutput takes the output's lock, refuses an output that overlaps an input or may not
-// be replaced (outdir.Check, with the kind of output opt.Publish writes) and removes the
-// leftovers of killed runs. It holds the lock only when it succeeds.
+// be replaced, with the kind of output opt.Publish writes, and removes the leftovers of
+// killed runs, saying so in the log once (outdir.Guard). It holds the lock only when it
+// succeeds.
 func (p *prepared) guardOutput(opt Options) error {
-	lock, err := outdir.Acquire(p.out)
+	lock, removed, err := outdir.Guard(p.out, inputRoots(p.spec, opt.BaseDir), outputKind(p.spec, opt.Publish), p.spec.Output.Overwrite)
+	if len(removed) > 0 {
+		p.log.Info("removed the temporary files of an earlier run that did not finish",
+			"output", p.out, "removed", outdir.Describe(removed), "bytes", outdir.TotalBytes(removed))
+	}
 	if err != nil {
-		return err
-	}
-	if err := outdir.Check(p.out, inputRoots(p.spec, opt.BaseDir), outputKind(p.spec, opt.Publish), p.spec.Output.Overwrite); err != nil {
-		lock.Release()
-		return err
-	}
-	if err := p.cleanLeftovers(); err != nil {
-		lock.Release()
 		return err
 	}
 	p.lock = lock
@@ -306,20 +302,6 @@ func inputRoots(spec *job.Spec, baseDir string) []string {
 		}
 	}
 	return paths
-}
-
-// cleanLeftovers removes what earlier runs into the output left when they were killed (the
-// lock is held, so no run is using them) and says so in the log, once.
-func (p *prepared) cleanLeftovers() error {
-	removed, err := outdir.Clean(p.out)
-	if len(removed) > 0 {
-		p.log.Info("removed the temporary files of an earlier run that did not finish",
-			"output", p.out, "removed", outdir.Describe(removed), "bytes", outdir.TotalBytes(removed))
-	}
-	if err != nil {
-		return fmt.Errorf("output %s: removing the temporary files of an earlier run: %w (remove them, or run `tokenmill clean %s`)", p.out, err, p.out)
-	}
-	return nil
 }
 
 // release ends a prepared run: a failed run's error says which temporary files remain

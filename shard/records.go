@@ -27,20 +27,26 @@ import (
 //	ExecuteRecords(ctx, spec, env) -> RecordsResult              // small, JSON-serialisable
 //	FinalizeRecords(ctx, job, shards, results, env) -> RecordsManifest
 //
-// A validate shard checks its records (validate.CheckRows, as `tokenmill validate` does) and
-// reports a validate.Partial: counts, issues by message and its first max_errors errors.
-// Finalize merges the partials in shard order, which gives the report of one sequential pass
-// whatever the sharding, and writes report.json (the `tokenmill validate --json` object),
-// report.txt (its human form), manifest.json and run.json.
+// They are the one implementation of validating and converting: `tokenmill validate` and
+// `tokenmill convert` are jobs of these kinds (see runner.Publish), which use the two steps
+// FinalizeRecords is made of, MergeReport and WriteConverted, without publishing a job
+// directory.
+//
+// A validate shard checks its records (validate.CheckRows) and reports a validate.Partial:
+// counts, issues by message and its first max_errors errors. MergeReport merges the partials
+// in shard order, which gives the report of one sequential pass whatever the sharding;
+// finalize writes it as report.json (the `tokenmill validate --json` object) and report.txt
+// (its human form), with manifest.json and run.json. With Env.KeepReadErrors a shard whose
+// input breaks off reports where instead of failing, and the report lists it.
 //
 // A convert shard decodes its records, fails on the first that is not a JSON object (with its
 // location: conversion never drops data), and infers the Arrow schema of its records.
-// Finalize merges the shards' schemas in shard order into the one schema of the output, then
-// reads the shards again, in order, and writes every record through one writer: output.dir is
-// the HF save_to_disk directory (to: hf), or holds data.jsonl or data.parquet. The two passes
-// are those of `tokenmill convert`, and so are the output bytes; writing is sequential because
-// an HF directory or a Parquet file is one stream whose file names and row groups depend on
-// what came before.
+// WriteConverted merges the shards' schemas in shard order into the one schema of the output
+// (a shard that does not fit those before is read again to name the record that does not),
+// then reads the shards again, in order, and writes every record through one writer: a job's
+// output.dir is the HF save_to_disk directory (to: hf), or holds data.jsonl or data.parquet.
+// Writing is sequential because an HF directory or a Parquet file is one stream whose file
+// names and row groups depend on what came before.
 
 // RecordsResult is what one successful shard attempt of a validate or convert job reports.
 type RecordsResult struct {
@@ -206,7 +212,7 @@ func inferShard(ctx context.Context, rr formats.RowReader, locate func(formats.R
 }
 
 // eachObject calls fn for every row of rr, failing on a row that is not a JSON object, with
-// its location (by locate), as `tokenmill convert` does.
+// its location (by locate).
 func eachObject(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, fn func(formats.Row, map[string]any) error) error {
 	return formats.EachRow(ctx, rr, func(row formats.Row) error {
 		if row.Err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 
 	"github.com/tokenmill/tokenmill/formats"
@@ -69,12 +70,18 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 // convertJobName names the jobs of `tokenmill convert` (in shard ids and temporary names).
 const convertJobName = "convert"
 
-// convertSpec is the convert job of `tokenmill convert INPUT... --to TO OUT`.
+// convertSpec is the convert job of `tokenmill convert INPUT... --to TO OUT`. A directory
+// INPUT is an HF dataset (format hf): convert reads datasets, not the files of any
+// directory, which a job's format auto would list.
 func convertSpec(inputs []string, out string, to job.ConvertTo, overwrite bool) *job.Spec {
 	spec := job.DefaultSpec()
 	spec.Kind, spec.Name, spec.To = job.KindConvert, convertJobName, to
 	for _, in := range inputs {
-		spec.Inputs = append(spec.Inputs, job.DefaultInput(in))
+		e := job.DefaultInput(in)
+		if fi, err := os.Stat(in); err == nil && fi.IsDir() {
+			e.Format = job.FormatHF
+		}
+		spec.Inputs = append(spec.Inputs, e)
 	}
 	spec.Output.Dir, spec.Output.Overwrite = out, overwrite
 	return spec
