@@ -12,7 +12,6 @@ import (
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/planner"
 	"github.com/tokenmill/tokenmill/shard"
-	"github.com/tokenmill/tokenmill/validate"
 )
 
 // Publish says what a run of a validate or convert job leaves behind (Options.Publish). The
@@ -136,11 +135,10 @@ func (p *prepared) convertData(ctx context.Context, opt Options) (*Summary, erro
 // and planned on its own, its shards run on the workers, and its report is merged into the
 // job's, so that the report is in the order of the entries.
 func (p *prepared) report(ctx context.Context, opt Options) (*Summary, error) {
-	stage, err := validate.ParseStage(p.spec.Stage)
+	rep, err := shard.NewReport(p.spec)
 	if err != nil {
 		return nil, err
 	}
-	rep := validate.NewReport(stage, p.spec.MaxErrors)
 	env := p.env()
 	env.KeepReadErrors = true
 	all := p.spec

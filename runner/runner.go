@@ -227,9 +227,9 @@ func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()
 	}
 	if opt.Publish != PublishDir {
-		return p, nil // entriesOf lists and plans
+		return p, nil // listInOrder or planEntry lists and plans
 	}
-	p.inputs, err = planner.List(spec, planner.ListOptions{RowGroups: parquetRowGroups, Logger: p.log})
+	p.inputs, err = List(spec, p.log)
 	if err != nil {
 		return nil, err
 	}

@@ -282,7 +282,7 @@ const (
 // only with env.Overwrite (see CheckOutput); its errors name the output directory where they
 // concern the temporary one. env.Tokenizer, env.StagingDir and env.Workers are unused.
 func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results []RecordsResult, env FinalizeEnv) (m *RecordsManifest, err error) {
-	defer func() { err = namedOutput(err, env.OutDir, spec.Name) }()
+	defer func() { err = namedOutput(err, env.OutDir, env.tempID(spec.Name)) }()
 	rs, err := inShardOrder(shards, results)
 	if err != nil {
 		return nil, err
@@ -308,7 +308,7 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	if err := CheckOutput(spec, env.OutDir, env.Inputs, env.Overwrite); err != nil {
 		return nil, err
 	}
-	tmp := tempSibling(env.OutDir, "tmp", spec.Name)
+	tmp := tempSibling(env.OutDir, "tmp", env.tempID(spec.Name))
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
 	}
@@ -372,12 +372,11 @@ func MergeReport(spec *job.Spec, shards []Spec, results []RecordsResult) (*valid
 	if err != nil {
 		return nil, err
 	}
-	stage, err := validate.ParseStage(spec.Stage)
+	rep, err := NewReport(spec)
 	if err != nil {
 		return nil, err
 	}
 	shifts := recordsShifts(rs)
-	rep := validate.NewReport(stage, spec.MaxErrors)
 	var broken string     // the source whose reading broke off, while its shards last
 	var fileRecords int64 // records of the earlier shards of the current source
 	for i, r := range rs {
@@ -402,6 +401,15 @@ func MergeReport(spec *job.Spec, shards []Spec, results []RecordsResult) (*valid
 		fileRecords += r.Records
 	}
 	return rep, nil
+}
+
+// NewReport returns the empty report of a validate job: its stage, its max_errors.
+func NewReport(spec *job.Spec) (*validate.Report, error) {
+	stage, err := validate.ParseStage(spec.Stage)
+	if err != nil {
+		return nil, err
+	}
+	return validate.NewReport(stage, spec.MaxErrors), nil
 }
 
 // fileReadError makes a shard's read error its file's: lines shifted by shift, records and
