@@ -75,7 +75,7 @@ func WriteOutcome(w io.Writer, spec *job.Spec, st *pb.JobStatus, elapsed time.Du
 	if s := elapsed.Seconds(); s > 0 && st.Result != nil {
 		rate = int64(float64(st.Result.TokensTrain+st.Result.TokensVal) / s)
 	}
-	fmt.Fprintf(w, "cluster   job %s, %d shards, %.2fs from submit to publish, %s tok/s\n", st.JobId, st.Shards,
+	fmt.Fprintf(w, "cluster  job %s: %d shards, %.2fs from submit to publish, %s tok/s\n", st.JobId, st.Shards,
 		elapsed.Seconds(), runner.Count(rate))
 	_, err = fmt.Fprintf(w, "\noutput: %s (%s)\n", dir, files)
 	return err
