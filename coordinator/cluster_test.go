@@ -105,6 +105,45 @@ func TestCluster_LeaderKilled(t *testing.T) {
 	}
 }
 
+// TestCluster_EveryCoordinatorRestartsAtNewAddresses: when every coordinator comes back at a
+// raft address no configuration holds, raft dials them at the addresses gossip advertises:
+// a leader is elected, it updates the configuration, and the jobs are there.
+func TestCluster_EveryCoordinatorRestartsAtNewAddresses(t *testing.T) {
+	c := testcluster.New(t, 3)
+	kept := submit(t, c, c.WaitLeader(), spec(t, "kept"))
+	before := map[string]string{}
+	for i := range c.Len() {
+		before[c.Node(i).ID()] = c.Node(i).Addrs().Raft
+	}
+	for i := range c.Len() {
+		c.Kill(i)
+	}
+	for i := range c.Len() {
+		if n := c.RestartMoved(i); n.Addrs().Raft == before[n.ID()] {
+			t.Fatalf("%s restarted at its old raft address %s", n.ID(), before[n.ID()])
+		}
+	}
+	now := c.WaitLeader()
+	testcluster.WaitFor(t, testcluster.Timeout, "the configuration to hold the new raft addresses", func() error {
+		r, err := c.Cluster(now).RaftPeers(ctx(t), &pb.RaftPeersRequest{})
+		if err != nil {
+			return err
+		}
+		for _, p := range r.Peers {
+			for i := range c.Len() {
+				if n := c.Node(i); n.ID() == p.Id && n.Addrs().Raft != p.Address {
+					return fmt.Errorf("peer %s at %s, the node at %s", p.Id, p.Address, n.Addrs().Raft)
+				}
+			}
+		}
+		return nil
+	})
+	if _, ok := c.Node(now).FSM().Job(kept); !ok {
+		t.Fatalf("the leader after the restart lost job %s", kept)
+	}
+	submit(t, c, now, spec(t, "after"))
+}
+
 func TestCluster_RestartRecoversFromDataDir(t *testing.T) {
 	c := testcluster.New(t, 3)
 	leader := c.WaitLeader()

@@ -19,9 +19,13 @@ type Config struct {
 	// DataDir holds the raft log and stable store (raft.db) and the snapshots (snapshots/).
 	// A node restarted on the same directory recovers its state and rejoins.
 	DataDir string
-	// BindAddr is the IP address every listener binds and other nodes reach; it must be a
-	// concrete address (not 0.0.0.0), since it is advertised to them.
+	// BindAddr is the IP address every listener binds: a concrete address, or 0.0.0.0 for
+	// every interface.
 	BindAddr string
+	// AdvertiseAddr is the IP address other nodes reach this one at, advertised in gossip as
+	// the host of the raft and gRPC addresses. "" means BindAddr, or, when BindAddr is
+	// 0.0.0.0, the private address memberlist picks (members.AdvertiseIP).
+	AdvertiseAddr string
 	// RaftPort, GossipPort, GRPCPort and HTTPPort are TCP ports (gossip also UDP). 0 lets
 	// the system choose (Node.Addrs tells which); HTTPPort -1 serves no HTTP.
 	RaftPort, GossipPort, GRPCPort, HTTPPort int
@@ -113,8 +117,17 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		bad("a data directory is required")
 	}
-	if ip := net.ParseIP(c.BindAddr); ip == nil || ip.IsUnspecified() {
-		bad("bind address %q: want the IP address other nodes reach this one at", c.BindAddr)
+	bind := net.ParseIP(c.BindAddr)
+	if bind == nil {
+		bad("bind address %q: want an IP address (0.0.0.0 for every interface)", c.BindAddr)
+	}
+	if c.AdvertiseAddr != "" {
+		if ip := net.ParseIP(c.AdvertiseAddr); ip == nil || ip.IsUnspecified() {
+			bad("advertise address %q: want the IP address other nodes reach this one at", c.AdvertiseAddr)
+		}
+	}
+	if c.RaftPort == 0 && (bind.IsUnspecified() || c.AdvertiseAddr != "" && c.AdvertiseAddr != c.BindAddr) {
+		bad("raft port 0 needs a concrete bind address that is also the advertised one")
 	}
 	for _, p := range []struct {
 		name string

@@ -70,7 +70,11 @@ func TestConfig_Validate(t *testing.T) {
 	}{
 		{"valid", func(*Config) {}, ""},
 		{"no id", func(c *Config) { c.ID = "" }, "coordinator: an id is required"},
-		{"unspecified bind", func(c *Config) { c.BindAddr = "0.0.0.0" }, `bind address "0.0.0.0": want the IP address other nodes reach this one at`},
+		{"every interface", func(c *Config) { c.BindAddr = "0.0.0.0" }, ""},
+		{"every interface, advertised", func(c *Config) { c.BindAddr, c.AdvertiseAddr = "0.0.0.0", "10.0.0.1" }, ""},
+		{"bind not an IP", func(c *Config) { c.BindAddr = "c1" }, `bind address "c1": want an IP address (0.0.0.0 for every interface)`},
+		{"unspecified advertise", func(c *Config) { c.AdvertiseAddr = "0.0.0.0" }, `advertise address "0.0.0.0": want the IP address other nodes reach this one at`},
+		{"raft port 0 on every interface", func(c *Config) { c.BindAddr, c.RaftPort = "0.0.0.0", 0 }, "raft port 0 needs a concrete bind address"},
 		{"port", func(c *Config) { c.GRPCPort = 70000 }, "grpc port 70000 out of range"},
 		{"grace below ttl", func(c *Config) { c.LeaseGrace = c.LeaseTTL / 2 }, "lease grace 5s must be at least the lease ttl 10s"},
 		{"zero ttl", func(c *Config) { c.LeaseTTL = 0 }, "lease ttl must be > 0"},

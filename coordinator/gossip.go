@@ -125,9 +125,10 @@ func (n *Node) reconcileVoters() {
 }
 
 // addVoter adds a coordinator as a voter if the configuration does not hold it at its raft
-// address.
+// address; for one it holds at another address (this leader included, restarted at another
+// IP address), that updates the address.
 func (n *Node) addVoter(m members.Member) {
-	if m.Meta.RaftAddr == "" || m.Name == n.cfg.ID {
+	if m.Meta.RaftAddr == "" {
 		return
 	}
 	cf := n.raft.GetConfiguration()

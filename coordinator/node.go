@@ -51,7 +51,8 @@ type Node struct {
 	stopErr  error
 }
 
-// Addrs are the addresses a Node listens on, with the ports the system chose for ports 0.
+// Addrs are the addresses other nodes reach a Node at (the advertised address, with the ports
+// the system chose for ports 0), and the address of its HTTP server.
 type Addrs struct {
 	Raft, Gossip, GRPC, HTTP string // HTTP is empty without an HTTP server
 }
@@ -79,10 +80,16 @@ func New(cfg Config) (n *Node, err error) {
 			n.Shutdown()
 		}
 	}()
+	if n.cfg.AdvertiseAddr == "" {
+		if n.cfg.AdvertiseAddr, err = members.AdvertiseIP(cfg.BindAddr); err != nil {
+			return nil, fmt.Errorf("coordinator: %w", err)
+		}
+	}
 	if n.grpcLn, err = net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.GRPCPort))); err != nil {
 		return nil, fmt.Errorf("coordinator: grpc listener: %w", err)
 	}
-	if n.rp, err = openRaft(&n.cfg, watchedFSM{n.fsm, n.changed}, newHCLog(n.log, "raft"), n.leaderCh); err != nil {
+	addrs := &gossipAddrs{}
+	if n.rp, err = openRaft(&n.cfg, watchedFSM{n.fsm, n.changed}, newHCLog(n.log, "raft"), n.leaderCh, addrs); err != nil {
 		return nil, err
 	}
 	n.raft = n.rp.raft
@@ -91,11 +98,13 @@ func New(cfg Config) (n *Node, err error) {
 	n.sched = newScheduler(schedConfig{LeaseTTL: cfg.LeaseTTL, LeaseGrace: cfg.LeaseGrace}, n.fsm, cmds,
 		n.log.With("component", "scheduler"), n.changed.notify)
 	if n.gossip, err = members.New(members.Config{Name: cfg.ID, BindAddr: cfg.BindAddr, BindPort: cfg.GossipPort,
-		Meta: members.Meta{Role: members.RoleCoordinator, GRPCAddr: n.grpcLn.Addr().String(),
+		AdvertiseAddr: n.cfg.AdvertiseAddr,
+		Meta: members.Meta{Role: members.RoleCoordinator, GRPCAddr: n.grpcAddr(),
 			RaftAddr: string(n.rp.trans.LocalAddr()), Version: cfg.Version},
 		Gossip: cfg.Gossip, Logger: n.log.With("component", "gossip")}); err != nil {
 		return nil, err
 	}
+	addrs.agent.Store(n.gossip)
 	n.grpc = grpc.NewServer()
 	pb.RegisterJobServiceServer(n.grpc, &jobService{n: n})
 	pb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
@@ -112,7 +121,7 @@ func New(cfg Config) (n *Node, err error) {
 	n.goRun(n.gossipEvents)
 	n.goRun(n.joinLoop)
 	n.log.Info("coordinator started", "raft", n.rp.trans.LocalAddr(), "gossip", n.gossip.Addr(),
-		"grpc", n.grpcLn.Addr().String(), "existing_state", n.rp.existing)
+		"grpc", n.grpcAddr(), "existing_state", n.rp.existing)
 	return n, nil
 }
 
@@ -124,13 +133,19 @@ func (n *Node) goRun(f func()) {
 	}()
 }
 
-// Addrs returns the node's listening addresses.
+// Addrs returns the node's advertised addresses.
 func (n *Node) Addrs() Addrs {
-	a := Addrs{Raft: string(n.rp.trans.LocalAddr()), Gossip: n.gossip.Addr(), GRPC: n.grpcLn.Addr().String()}
+	a := Addrs{Raft: string(n.rp.trans.LocalAddr()), Gossip: n.gossip.Addr(), GRPC: n.grpcAddr()}
 	if n.httpLn != nil {
 		a.HTTP = n.httpLn.Addr().String()
 	}
 	return a
+}
+
+// grpcAddr is the advertised address of the gRPC server: the advertise IP and the port
+// listened on.
+func (n *Node) grpcAddr() string {
+	return net.JoinHostPort(n.cfg.AdvertiseAddr, strconv.Itoa(n.grpcLn.Addr().(*net.TCPAddr).Port))
 }
 
 // ID returns the node's id.

@@ -1,18 +1,21 @@
 package coordinator
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	"github.com/tokenmill/tokenmill/internal/members"
 )
 
 // raftParts are the pieces of a raft node that must be closed after raft shuts down.
@@ -26,9 +29,10 @@ type raftParts struct {
 }
 
 // openRaft opens the stores under cfg.DataDir (raft.db, snapshots/), binds the TCP transport
-// on cfg.BindAddr:cfg.RaftPort and starts raft over f. notify receives raft's leadership
+// on cfg.BindAddr:cfg.RaftPort (advertised at cfg.AdvertiseAddr; it dials the peers at the
+// addresses addrs gives) and starts raft over f. notify receives raft's leadership
 // changes.
-func openRaft(cfg *Config, f raft.FSM, logger hclog.Logger, notify chan<- bool) (*raftParts, error) {
+func openRaft(cfg *Config, f raft.FSM, logger hclog.Logger, notify chan<- bool, addrs raft.ServerAddressProvider) (*raftParts, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("coordinator: data directory: %w", err)
 	}
@@ -51,8 +55,12 @@ func openRaft(cfg *Config, f raft.FSM, logger hclog.Logger, notify chan<- bool) 
 		return nil, fmt.Errorf("coordinator: read raft state in %s: %w", cfg.DataDir, err)
 	}
 	bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RaftPort))
-	if p.trans, err = raft.NewTCPTransportWithConfig(bind, nil, &raft.NetworkTransportConfig{
-		Logger: logger.Named("transport"), MaxPool: 3, Timeout: 10 * time.Second}); err != nil {
+	var advertise net.Addr
+	if cfg.AdvertiseAddr != cfg.BindAddr {
+		advertise = &net.TCPAddr{IP: net.ParseIP(cfg.AdvertiseAddr), Port: cfg.RaftPort}
+	}
+	if p.trans, err = raft.NewTCPTransportWithConfig(bind, advertise, &raft.NetworkTransportConfig{
+		Logger: logger.Named("transport"), MaxPool: 3, Timeout: 10 * time.Second, ServerAddressProvider: addrs}); err != nil {
 		return nil, fmt.Errorf("coordinator: raft transport on %s: %w", bind, err)
 	}
 	rc := raft.DefaultConfig()
@@ -70,6 +78,29 @@ func openRaft(cfg *Config, f raft.FSM, logger hclog.Logger, notify chan<- bool) 
 	}
 	ok = true
 	return p, nil
+}
+
+// gossipAddrs gives raft the address of a peer from gossip: the raft address that the
+// coordinator with the peer's id advertises (its latest incarnation, alive or not). A
+// coordinator that restarts at another IP address (a container's address changes) is then
+// reached there before, or without, a configuration change: after every coordinator
+// restarted, no configuration holds a right address. A peer gossip does not know is dialled
+// at its configured address.
+type gossipAddrs struct {
+	agent atomic.Pointer[members.Agent] // nil until gossip starts
+}
+
+func (g *gossipAddrs) ServerAddr(id raft.ServerID) (raft.ServerAddress, error) {
+	a := g.agent.Load()
+	if a == nil {
+		return "", errors.New("gossip has not started")
+	}
+	for _, m := range a.Members() {
+		if m.Name == string(id) && m.Meta.Role == members.RoleCoordinator && m.Meta.RaftAddr != "" {
+			return raft.ServerAddress(m.Meta.RaftAddr), nil
+		}
+	}
+	return "", fmt.Errorf("gossip knows no coordinator %s", id)
 }
 
 // close shuts raft down, then closes the transport and the store.

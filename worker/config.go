@@ -19,9 +19,13 @@ type Config struct {
 	// restarted with the same id is a new incarnation: the leases of the old one are taken
 	// back.
 	ID string
-	// BindAddr is the IP address gossip binds and other nodes reach; a concrete address
-	// (not 0.0.0.0), since it is advertised.
+	// BindAddr is the IP address every listener binds: a concrete address, or 0.0.0.0 for
+	// every interface.
 	BindAddr string
+	// AdvertiseAddr is the IP address other nodes reach this one at, advertised in gossip as
+	// the host of the gRPC address. "" means BindAddr, or, when BindAddr is 0.0.0.0, the
+	// private address memberlist picks (members.AdvertiseIP).
+	AdvertiseAddr string
 	// DataDir is the worker's own directory, created at start if missing; "" for none. The
 	// worker holds a lock in it (.worker.lock) while it runs, so that two workers never share
 	// one.
@@ -102,8 +106,13 @@ func (c *Config) Validate() error {
 	if c.ID == "" {
 		bad("an id is required")
 	}
-	if ip := net.ParseIP(c.BindAddr); ip == nil || ip.IsUnspecified() {
-		bad("bind address %q: want the IP address other nodes reach this one at", c.BindAddr)
+	if net.ParseIP(c.BindAddr) == nil {
+		bad("bind address %q: want an IP address (0.0.0.0 for every interface)", c.BindAddr)
+	}
+	if c.AdvertiseAddr != "" {
+		if ip := net.ParseIP(c.AdvertiseAddr); ip == nil || ip.IsUnspecified() {
+			bad("advertise address %q: want the IP address other nodes reach this one at", c.AdvertiseAddr)
+		}
 	}
 	for _, p := range []struct {
 		name string

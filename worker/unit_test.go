@@ -31,7 +31,9 @@ func TestConfig_Validate(t *testing.T) {
 	}{
 		{"default with identity", func(*Config) {}, ""},
 		{"no id", func(c *Config) { c.ID = "" }, "an id is required"},
-		{"unspecified address", func(c *Config) { c.BindAddr = "0.0.0.0" }, `bind address "0.0.0.0"`},
+		{"every interface", func(c *Config) { c.BindAddr = "0.0.0.0" }, ""},
+		{"bind not an IP", func(c *Config) { c.BindAddr = "w1" }, `bind address "w1": want an IP address`},
+		{"unspecified advertise", func(c *Config) { c.AdvertiseAddr = "::" }, `advertise address "::"`},
 		{"no join", func(c *Config) { c.Join = nil }, "no coordinator to join"},
 		{"no slot", func(c *Config) { c.Slots = 0 }, "slots must be >= 1"},
 		{"port", func(c *Config) { c.GRPCPort = 70000 }, "grpc port 70000 out of range"},

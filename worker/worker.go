@@ -78,6 +78,11 @@ func New(cfg Config) (w *Worker, err error) {
 			return nil, err
 		}
 	}
+	if w.cfg.AdvertiseAddr == "" {
+		if w.cfg.AdvertiseAddr, err = members.AdvertiseIP(cfg.BindAddr); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
 	w.grpcLn, err = net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.GRPCPort)))
 	if err != nil {
 		return nil, fmt.Errorf("worker: grpc listener: %w", err)
@@ -91,7 +96,8 @@ func New(cfg Config) (w *Worker, err error) {
 		w.grpcSrv.Serve(w.grpcLn)
 	}()
 	w.gossip, err = members.New(members.Config{Name: cfg.ID, BindAddr: cfg.BindAddr, BindPort: cfg.GossipPort,
-		Meta: members.Meta{Role: members.RoleWorker, GRPCAddr: w.grpcLn.Addr().String(), Slots: cfg.Slots,
+		AdvertiseAddr: w.cfg.AdvertiseAddr,
+		Meta: members.Meta{Role: members.RoleWorker, GRPCAddr: w.GRPCAddr(), Slots: cfg.Slots,
 			Tags: cfg.Tags, Version: cfg.Version},
 		Gossip: cfg.Gossip, Logger: log.With("component", "gossip")})
 	if err != nil {
@@ -110,7 +116,7 @@ func New(cfg Config) (w *Worker, err error) {
 		defer w.loops.Done()
 		w.heartbeatLoop()
 	}()
-	log.Info("worker started", "slots", cfg.Slots, "gossip", w.gossip.Addr(), "grpc", w.grpcLn.Addr().String())
+	log.Info("worker started", "slots", cfg.Slots, "gossip", w.gossip.Addr(), "grpc", w.GRPCAddr())
 	return w, nil
 }
 
@@ -120,8 +126,11 @@ func (w *Worker) ID() string { return w.cfg.ID }
 // GossipAddr returns the gossip address (host:port).
 func (w *Worker) GossipAddr() string { return w.gossip.Addr() }
 
-// GRPCAddr returns the address of the health server (host:port).
-func (w *Worker) GRPCAddr() string { return w.grpcLn.Addr().String() }
+// GRPCAddr returns the advertised address of the health server (host:port): the advertise
+// IP and the port listened on.
+func (w *Worker) GRPCAddr() string {
+	return net.JoinHostPort(w.cfg.AdvertiseAddr, strconv.Itoa(w.grpcLn.Addr().(*net.TCPAddr).Port))
+}
 
 // TaskInfo describes a task the worker runs.
 type TaskInfo struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -22,10 +23,12 @@ func (l *listFlag) Set(v string) error {
 	*l = append(*l, v)
 	return nil
 }
+func (l *listFlag) repeatable() {}
 
 // nodeFlags are the flags coordinator and worker share.
 type nodeFlags struct {
 	id, dataDir, bind *string
+	advertise         *string
 	grpcPort          *int
 	gossipPort        *int
 	httpPort          *int
@@ -35,9 +38,11 @@ type nodeFlags struct {
 
 func addNodeFlags(c *command, grpcPort, gossipPort int) *nodeFlags {
 	f := &nodeFlags{}
-	f.id = c.fs.String("id", "", "the node's `ID`, unique in the cluster and stable across restarts (required)")
+	host, _ := os.Hostname()
+	f.id = c.fs.String("id", host, "the node's `ID`, unique in the cluster and stable across restarts (default: the host name)")
 	f.dataDir = c.fs.String("data-dir", "", "the node's own `DIR`, created if missing (required)")
-	f.bind = c.fs.String("bind", "", "the `IP` address every listener binds and other nodes reach (required)")
+	f.bind = c.fs.String("bind", "", "the `IP` address every listener binds; 0.0.0.0 for every interface (required)")
+	f.advertise = c.fs.String("advertise", "", "the `IP` address other nodes reach this one at (default: --bind, or with --bind 0.0.0.0 the private address gossip picks)")
 	f.grpcPort = c.fs.Int("grpc-port", grpcPort, "gRPC port")
 	f.gossipPort = c.fs.Int("gossip-port", gossipPort, "gossip port (TCP and UDP)")
 	c.fs.Var(&f.join, "join", "gossip address `HOST:GOSSIP_PORT` of a node in the cluster (repeatable)")
@@ -98,7 +103,7 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 		return c.usageError("--bootstrap-expect must be 0 or more, got %d", *expect)
 	}
 	cfg := def
-	cfg.ID, cfg.DataDir, cfg.BindAddr = *nf.id, *nf.dataDir, *nf.bind
+	cfg.ID, cfg.DataDir, cfg.BindAddr, cfg.AdvertiseAddr = *nf.id, *nf.dataDir, *nf.bind, *nf.advertise
 	cfg.GRPCPort, cfg.RaftPort, cfg.GossipPort, cfg.HTTPPort = *nf.grpcPort, *raftPort, *nf.gossipPort, *nf.httpPort
 	cfg.Join, cfg.BootstrapExpect = nf.join, *expect
 	cfg.Version, cfg.Logger = buildVersion(), nf.logger(stderr)
@@ -179,7 +184,7 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 		return c.usageError("--tag: %s", strings.TrimPrefix(err.Error(), "worker: "))
 	}
 	cfg := def
-	cfg.ID, cfg.DataDir, cfg.BindAddr = *nf.id, *nf.dataDir, *nf.bind
+	cfg.ID, cfg.DataDir, cfg.BindAddr, cfg.AdvertiseAddr = *nf.id, *nf.dataDir, *nf.bind, *nf.advertise
 	cfg.GRPCPort, cfg.GossipPort, cfg.HTTPPort = *nf.grpcPort, *nf.gossipPort, *nf.httpPort
 	cfg.Join, cfg.Slots, cfg.Tags = nf.join, *slots, tagMap
 	cfg.Version, cfg.Logger = buildVersion(), nf.logger(stderr)

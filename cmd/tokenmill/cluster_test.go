@@ -54,7 +54,15 @@ func (s *syncBuffer) String() string {
 // startProc starts `tokenmill ARGS...`; cleanup kills it if it still runs.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, nil, args...)
+}
+
+// startProcEnv starts `tokenmill ARGS...` with env (NAME=VALUE) added to the environment;
+// cleanup kills it if it still runs.
+func startProcEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: cliCommand(t, "", args...), out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.errb
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

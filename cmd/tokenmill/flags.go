@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -18,7 +19,8 @@ const exitUsage = 2
 // synopsis, help text and flags. parse reads its arguments the same way for every command:
 // -h and --help print the help on stdout (exit 0); a usage error prints one line saying what
 // is wrong and a pointer to --help on stderr (exit 2); flags may come before or after the
-// positional arguments.
+// positional arguments; a flag not on the command line takes the value of its environment
+// variable (envName) when that is set and not empty.
 type command struct {
 	name     string // as typed after "tokenmill": "validate", "tokenizer info"
 	synopsis string // what follows "tokenmill NAME" in the usage line: "--stage STAGE [flags] PATH..."
@@ -69,8 +71,9 @@ func (c *command) anySet(names []string) bool {
 	return set
 }
 
-// parse parses args (flags anywhere, see interleaveFlags). When done is true the command must
-// return code at once: help was printed (0) or a usage error was (2).
+// parse parses args (flags anywhere, see interleaveFlags), then sets the flags that args
+// lack from their environment variables. When done is true the command must return code at
+// once: help was printed (0) or a usage error was (2).
 func (c *command) parse(args []string) (done bool, code int) {
 	err := c.fs.Parse(interleaveFlags(c.fs, args))
 	switch {
@@ -80,7 +83,52 @@ func (c *command) parse(args []string) (done bool, code int) {
 	case err != nil:
 		return true, c.usageError("%s", flagError(err))
 	}
+	if err := setFromEnv(c.fs, os.LookupEnv); err != nil {
+		return true, c.usageError("%s", err)
+	}
 	return false, 0
+}
+
+// envPrefix begins the name of every flag's environment variable.
+const envPrefix = "TOKENMILL_"
+
+// envName is the environment variable of the flag name: TOKENMILL_ and the name in upper
+// case with "-" as "_" (--grpc-port: TOKENMILL_GRPC_PORT).
+func envName(name string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// repeatable is a flag that may be given more than once (--join, --tag); its environment
+// variable holds its values separated by commas.
+type repeatable interface {
+	flag.Value
+	repeatable()
+}
+
+// setFromEnv sets every flag of fs that the command line did not set from its environment
+// variable, read by lookup; an empty variable counts as unset. A bad value is an error that
+// names the variable and the flag.
+func setFromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := lookup(envName(f.Name))
+		if err != nil || given[f.Name] || !ok || v == "" {
+			return
+		}
+		values := []string{v}
+		if _, ok := f.Value.(repeatable); ok {
+			values = strings.Split(v, ",")
+		}
+		for _, one := range values {
+			if e := fs.Set(f.Name, strings.TrimSpace(one)); e != nil {
+				err = fmt.Errorf("%s=%s: invalid value for %s: %v", envName(f.Name), v, dashed(f.Name), e)
+				return
+			}
+		}
+	})
+	return err
 }
 
 // usageError prints what is wrong with the command line and where to read the usage, and
@@ -133,6 +181,26 @@ func (c *command) printHelp(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	c.printEnv(w)
+}
+
+// printEnv lists the environment variables of the command's flags, wrapped.
+func (c *command) printEnv(w io.Writer) {
+	var names []string
+	c.fs.VisitAll(func(f *flag.Flag) { names = append(names, envName(f.Name)) })
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprint(w, "\nenvironment (a flag on the command line wins; a repeatable flag's values are separated by commas):\n")
+	line := " "
+	for _, n := range names {
+		if len(line)+1+len(n) > 96 {
+			fmt.Fprintln(w, line)
+			line = " "
+		}
+		line += " " + n
+	}
+	fmt.Fprintln(w, line)
 }
 
 // flagLine is one flag in the help: "  --name PLACEHOLDER\tusage (default D)".

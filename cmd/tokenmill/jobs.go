@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/tokenmill/tokenmill/client"
@@ -17,9 +16,9 @@ const callTimeout = 30 * time.Second
 // followInterval is the longest time between two progress lines of a followed job.
 const followInterval = 5 * time.Second
 
-// addrFlag registers --addr, whose default is $TOKENMILL_ADDR.
+// addrFlag registers --addr (its environment variable is TOKENMILL_ADDR, as for every flag).
 func addrFlag(c *command) *string {
-	return c.fs.String("addr", os.Getenv("TOKENMILL_ADDR"), "a coordinator's gRPC address `HOST:PORT` (default $TOKENMILL_ADDR)")
+	return c.fs.String("addr", "", "a coordinator's gRPC address `HOST:PORT` (or TOKENMILL_ADDR)")
 }
 
 // dial returns a client of the coordinator at addr; a missing address is a usage error.

@@ -3,6 +3,7 @@ package members
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -22,6 +23,9 @@ type Config struct {
 	BindAddr string
 	// BindPort is the gossip port; 0 lets the system choose one (Agent.Addr tells which).
 	BindPort int
+	// AdvertiseAddr is the IP address other nodes reach this one at; "" means BindAddr, or
+	// the private address memberlist picks when BindAddr is 0.0.0.0 (see AdvertiseIP).
+	AdvertiseAddr string
 	// Meta is what the node advertises.
 	Meta Meta
 	// Gossip is the memberlist configuration to start from (its timings); nil means
@@ -120,7 +124,7 @@ func New(cfg Config) (*Agent, error) {
 	c.Name = cfg.Name
 	c.BindAddr = cfg.BindAddr
 	c.BindPort = cfg.BindPort
-	c.AdvertiseAddr = ""
+	c.AdvertiseAddr = cfg.AdvertiseAddr
 	c.AdvertisePort = cfg.BindPort
 	c.Delegate = delegate{a}
 	c.Events = eventDelegate{a}
@@ -133,6 +137,30 @@ func New(cfg Config) (*Agent, error) {
 	a.ml = ml
 	go a.pump()
 	return a, nil
+}
+
+// AdvertiseIP returns the IP address that a node bound to bind is reached at: bind itself
+// when it is a concrete address, else the private address memberlist picks for a node bound
+// to 0.0.0.0 (the address of an interface with a default route).
+func AdvertiseIP(bind string) (string, error) {
+	ip := net.ParseIP(bind)
+	if ip == nil {
+		return "", fmt.Errorf("members: bind address %q is not an IP address", bind)
+	}
+	if !ip.IsUnspecified() {
+		return bind, nil
+	}
+	t, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"0.0.0.0"},
+		Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		return "", fmt.Errorf("members: find the address to advertise: %w", err)
+	}
+	defer t.Shutdown()
+	adv, _, err := t.FinalAdvertiseAddr("", 0)
+	if err != nil {
+		return "", fmt.Errorf("members: find the address to advertise: %w", err)
+	}
+	return adv.String(), nil
 }
 
 // Addr returns the gossip address others join: host:port.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"strings"
 	"testing"
 
@@ -87,4 +88,39 @@ func TestAgent_JoinAndDeath(t *testing.T) {
 	if len(ms) != 2 || ms[1].Name != "b" || ms[1].State != members.StateDead {
 		t.Fatalf("members = %+v, want a and b dead", ms)
 	}
+}
+
+// AdvertiseIP keeps a concrete bind address, refuses what is not an IP address, and for
+// 0.0.0.0 returns an address of one of the machine's interfaces.
+func TestAdvertiseIP(t *testing.T) {
+	tests := []struct {
+		bind, want, err string
+	}{
+		{"127.0.0.1", "127.0.0.1", ""},
+		{"10.1.2.3", "10.1.2.3", ""},
+		{"coordinator-0", "", `members: bind address "coordinator-0" is not an IP address`},
+	}
+	for _, tt := range tests {
+		got, err := members.AdvertiseIP(tt.bind)
+		if got != tt.want || fmt.Sprint(err) != tt.err && tt.err != "" || err != nil && tt.err == "" {
+			t.Errorf("AdvertiseIP(%q) = %q, %v; want %q, %q", tt.bind, got, err, tt.want, tt.err)
+		}
+	}
+	got, err := members.AdvertiseIP("0.0.0.0")
+	if err != nil {
+		if strings.Contains(err.Error(), "no private IP address found") {
+			t.Skip("this machine has no private address:", err)
+		}
+		t.Fatal(err)
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.String() == got {
+			return
+		}
+	}
+	t.Errorf("AdvertiseIP(0.0.0.0) = %q, not an address of this machine's interfaces %v", got, addrs)
 }

@@ -232,6 +232,17 @@ func (c *Cluster) Restart(i int) *coordinator.Node {
 	return n
 }
 
+// RestartMoved starts node i again on its data directory and its gossip and gRPC ports, but
+// with a raft port the system chooses: its raft address is not the one the raft
+// configurations hold, as for a container restarted at another IP address.
+func (c *Cluster) RestartMoved(i int) *coordinator.Node {
+	c.t.Helper()
+	c.mu.Lock()
+	c.cfgs[i].RaftPort = 0
+	c.mu.Unlock()
+	return c.Restart(i)
+}
+
 // Conn returns a gRPC connection to node i, made on first use.
 func (c *Cluster) Conn(i int) *grpc.ClientConn {
 	c.t.Helper()
