@@ -24,10 +24,11 @@ type shardWriter struct {
 }
 
 func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWriter, err error) {
-	w = &shardWriter{root: root, dir: dir, lengths: lengths, lease: lease}
+	sw := &shardWriter{root: root, dir: dir, lengths: lengths, lease: lease}
+	w = sw
 	defer func() {
 		if err != nil {
-			w.abort()
+			sw.abort() // w is nil by then
 		}
 	}()
 	for s, split := range Splits() {
