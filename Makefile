@@ -4,7 +4,7 @@ BIN       ?= bin/tokenmill
 PKGS      ?= ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench demo lint fmt vet imports proto proto-check fuzz rules-doc clean
+.PHONY: help build test bench demo lint fmt vet imports proto proto-check fuzz rules-doc clean image cluster-up cluster-down e2e
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,34 @@ test: ## run every test (golden, round-trip, pathological, pipeline); lists the 
 	@rc=$$(mktemp); \
 	{ $(GO) test -count=1 -timeout 30m -json $(PKGS); echo $$? > $$rc; } | $(GO) run scripts/testsummary.go; \
 	status=$$(cat $$rc); rm -f $$rc; exit $$status
+
+IMAGE    ?= tokenmill:dev
+CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
+
+# The image's build context is bin/image: the static binary, the host's CA certificates and the
+# two empty directories the Dockerfile copies; nothing else of the checkout is sent.
+image: ## build the container image $(IMAGE) (FROM scratch: the static binary and the host's CA certificates)
+	rm -rf bin/image && mkdir -p bin/image/data bin/image/tmp
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/image/tokenmill ./cmd/tokenmill
+	cp $(CA_CERTS) bin/image/ca-certificates.crt
+	docker build -q -t $(IMAGE) -f deploy/Dockerfile bin/image
+
+# The compose cluster: 3 coordinators (gRPC on 127.0.0.1:7010, 7020, 7030) and WORKERS workers;
+# SHARED is bind-mounted at the same absolute path in every container.
+WORKERS ?= 2
+SHARED  ?= $(abspath deploy/shared)
+COMPOSE  = TOKENMILL_IMAGE=$(IMAGE) TOKENMILL_SHARED=$(SHARED) docker-compose -p tokenmill -f deploy/compose.yaml
+
+cluster-up: image ## start the compose cluster (3 coordinators, WORKERS workers, SHARED shared); waits until it is healthy
+	install -d -m 0777 $(SHARED)
+	$(COMPOSE) up -d --scale worker=$(WORKERS)
+	WORKERS=$(WORKERS) ./scripts/cluster-wait.sh
+
+cluster-down: ## stop the compose cluster and remove its containers, network and volumes
+	$(COMPOSE) down -v --remove-orphans
+
+e2e: image ## chaos end to end on the compose cluster (leader killed, workers killed, cut off and scaled, every coordinator restarted)
+	./scripts/e2e.sh
 
 bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) and tokenmill run end to end on the Go-source corpus
 	./scripts/bench.sh
