@@ -29,11 +29,18 @@ type Config struct {
 	// Meta is what the node advertises.
 	Meta Meta
 	// Gossip is the memberlist configuration to start from (its timings); nil means
-	// memberlist.DefaultLANConfig. Name, addresses, delegates and logger are set by the Agent.
+	// memberlist.DefaultLANConfig. Name, addresses, delegates and logger are set by the Agent,
+	// and a DeadNodeReclaimTime of 0 becomes DeadNodeReclaimTime.
 	Gossip *memberlist.Config
 	// Logger receives memberlist's log lines at their levels; nil discards them.
 	Logger *slog.Logger
 }
+
+// DeadNodeReclaimTime is how long a member must have been dead before a node of the same name
+// at another address replaces it. memberlist's default (0: never) would refuse forever a node
+// restarted at a new IP address (a container's address changes when it restarts) as a
+// conflict with its dead self.
+const DeadNodeReclaimTime = time.Second
 
 // State is a member's state as gossip sees it.
 type State string
@@ -122,6 +129,9 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{meta: meta, events: make(chan Event), wake: make(chan struct{}, 1),
 		gone: map[string]Member{}, done: make(chan struct{}), pumped: make(chan struct{})}
 	c.Name = cfg.Name
+	if c.DeadNodeReclaimTime == 0 {
+		c.DeadNodeReclaimTime = DeadNodeReclaimTime
+	}
 	c.BindAddr = cfg.BindAddr
 	c.BindPort = cfg.BindPort
 	c.AdvertiseAddr = cfg.AdvertiseAddr

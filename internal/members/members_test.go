@@ -7,7 +7,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/tokenmill/tokenmill/internal/members"
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	"go.uber.org/goleak"
@@ -123,4 +125,63 @@ func TestAdvertiseIP(t *testing.T) {
 		}
 	}
 	t.Errorf("AdvertiseIP(0.0.0.0) = %q, not an address of this machine's interfaces %v", got, addrs)
+}
+
+// TestAgent_RestartAtNewAddress: a member that died comes back under the same name at
+// another address (a container restarted with a new IP address); with the default
+// DeadNodeReclaimTime the others take the new address instead of refusing it as a conflict.
+func TestAgent_RestartAtNewAddress(t *testing.T) {
+	gossip := func() *memberlist.Config {
+		g := testcluster.Gossip()
+		g.DeadNodeReclaimTime = 0 // memberlist's default: the Agent's applies
+		return g
+	}
+	agent := func(name string) *members.Agent {
+		a, err := members.New(members.Config{Name: name, BindAddr: "127.0.0.1", Gossip: gossip(),
+			Meta: members.Meta{Role: members.RoleCoordinator, GRPCAddr: "127.0.0.1:1", RaftAddr: "127.0.0.1:2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Shutdown() })
+		return a
+	}
+	a, b := agent("a"), agent("b")
+	if err := b.Join([]string{a.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	state := func(name string) (members.Member, bool) {
+		for _, m := range a.Members() {
+			if m.Name == name {
+				return m, true
+			}
+		}
+		return members.Member{}, false
+	}
+	testcluster.WaitFor(t, testcluster.Timeout, "b alive on a", func() error {
+		if m, ok := state("b"); !ok || m.State != members.StateAlive {
+			return fmt.Errorf("b is %+v", m)
+		}
+		return nil
+	})
+	old := b.Addr()
+	b.Shutdown()
+	testcluster.WaitFor(t, testcluster.Timeout, "b dead on a", func() error {
+		if m, _ := state("b"); m.State != members.StateDead {
+			return fmt.Errorf("b is %+v", m)
+		}
+		return nil
+	})
+	b2 := agent("b")
+	if b2.Addr() == old {
+		t.Fatalf("b came back at its old address %s", old)
+	}
+	testcluster.WaitFor(t, 10*time.Second, "b alive on a at its new address", func() error {
+		if err := b2.Join([]string{a.Addr()}); err != nil {
+			return err
+		}
+		if m, _ := state("b"); m.State != members.StateAlive || m.Addr != b2.Addr() {
+			return fmt.Errorf("b is %s at %s, want alive at %s", m.State, m.Addr, b2.Addr())
+		}
+		return nil
+	})
 }
