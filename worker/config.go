@@ -43,7 +43,8 @@ type Config struct {
 	// Join lists gossip addresses (host:port) of nodes already in the cluster. The worker
 	// joins them at start, retrying every JoinRetry until one answers.
 	Join []string
-	// JoinRetry is the time between join attempts while none of Join answered.
+	// JoinRetry is the time between join attempts while none of Join answered, and between
+	// two looks for an alive coordinator once joined (see Worker's joinLoop).
 	JoinRetry time.Duration
 	// Slots is the number of tasks run at once.
 	Slots int

@@ -153,19 +153,29 @@ func (w *Worker) Running() []TaskInfo {
 }
 
 // joinLoop joins the gossip cluster, retrying every JoinRetry until one of cfg.Join
-// answers or the worker stops.
+// answers or the worker stops. Then, every JoinRetry, it joins cfg.Join again while gossip
+// knows no coordinator alive: coordinators that all restarted (at new addresses, or after the
+// worker gave them up) start a gossip cluster of their own, which only knows the worker once
+// it joins again.
 func (w *Worker) joinLoop() {
+	joined := false
 	for {
-		err := w.gossip.Join(w.cfg.Join)
-		if err == nil {
-			w.mu.Lock()
-			w.joined = true
-			w.mu.Unlock()
-			w.log.Info("joined the cluster", "via", w.cfg.Join)
-			w.kick()
-			return
+		if !joined || len(w.gossip.Alive(members.RoleCoordinator)) == 0 {
+			if err := w.gossip.Join(w.cfg.Join); err != nil {
+				w.log.Warn("joining the cluster failed; retrying", "join", w.cfg.Join, "err", err)
+			} else {
+				w.mu.Lock()
+				w.joined = true
+				w.mu.Unlock()
+				if joined {
+					w.log.Info("joined the cluster again: no coordinator was alive", "via", w.cfg.Join)
+				} else {
+					w.log.Info("joined the cluster", "via", w.cfg.Join)
+				}
+				joined = true
+				w.kick()
+			}
 		}
-		w.log.Warn("joining the cluster failed; retrying", "join", w.cfg.Join, "err", err)
 		select {
 		case <-w.ctx.Done():
 			return
