@@ -208,3 +208,32 @@ func noLeftovers(t *testing.T, out string) {
 		}
 	}
 }
+
+// waitMember waits until the members listed by a running coordinator show the node id in
+// state (alive, dead, left).
+func waitMember(t *testing.T, c *testcluster.Cluster, id, state string) {
+	t.Helper()
+	testcluster.WaitFor(t, testcluster.Timeout, id+" "+state+" in the members", func() error {
+		for i := range c.Len() {
+			if c.Node(i) == nil {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r, err := c.Cluster(i).Members(ctx, &pb.MembersRequest{})
+			cancel()
+			if err != nil {
+				return err
+			}
+			for _, m := range r.Members {
+				if m.Id == id {
+					if m.State != state {
+						return fmt.Errorf("%s is %s", id, m.State)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("%s not in the members", id)
+		}
+		return fmt.Errorf("no coordinator up")
+	})
+}

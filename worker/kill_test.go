@@ -75,6 +75,7 @@ func testKill(t *testing.T, h *hold) {
 	id := submit(t, c, 0, spec)
 	victim := caught(t, h)
 	c.KillWorker(workerIndex(t, c, victim))
+	waitMember(t, c, victim, "dead")
 	st := waitState(t, c, id, pb.JobState_JOB_STATE_SUCCEEDED)
 	out := filepath.Join(dir, "out")
 	sameTree(t, hashTree(t, out), want)

@@ -34,12 +34,14 @@ type Config struct {
 // State is a member's state as gossip sees it.
 type State string
 
-// States.
+// States. memberlist reports no event when it suspects a node, so a member is alive until
+// gossip declares it dead.
 const (
-	StateAlive   State = "alive"
-	StateSuspect State = "suspect"
-	StateDead    State = "dead"
-	StateLeft    State = "left"
+	StateAlive State = "alive"
+	// StateDead: gossip declared the member dead (it stopped answering, or crashed).
+	StateDead State = "dead"
+	// StateLeft: the member left on purpose (Agent.Leave).
+	StateLeft State = "left"
 )
 
 // Member is one node of the gossip cluster.
@@ -62,7 +64,8 @@ const (
 	EventJoin EventKind = iota + 1
 	// EventUpdate: the member changed its metadata.
 	EventUpdate
-	// EventLeave: the member left, or gossip declared it dead (Member.State says which).
+	// EventLeave: the member left (Member.State is StateLeft), or gossip declared it dead
+	// (StateDead).
 	EventLeave
 )
 
@@ -84,16 +87,18 @@ type Event struct {
 	Member Member
 }
 
-// Agent is a gossip node.
+// Agent is a gossip node. It keeps every member it has heard of with the state its
+// membership events gave it, since memberlist's Node.State is never set for others.
 type Agent struct {
 	ml     *memberlist.Memberlist
-	meta   []byte
 	events chan Event
 
 	mu     sync.Mutex
+	meta   Meta   // what this node advertises
+	enc    []byte // meta, encoded
+	known  map[string]Member
 	queue  []Event
 	wake   chan struct{}
-	gone   map[string]Member // members that left or died, until they come back
 	closed bool
 	done   chan struct{}
 	pumped chan struct{}
@@ -115,8 +120,8 @@ func New(cfg Config) (*Agent, error) {
 		cc := *c
 		c = &cc
 	}
-	a := &Agent{meta: meta, events: make(chan Event), wake: make(chan struct{}, 1),
-		gone: map[string]Member{}, done: make(chan struct{}), pumped: make(chan struct{})}
+	a := &Agent{meta: cfg.Meta, enc: meta, events: make(chan Event), wake: make(chan struct{}, 1),
+		known: map[string]Member{}, done: make(chan struct{}), pumped: make(chan struct{})}
 	c.Name = cfg.Name
 	c.BindAddr = cfg.BindAddr
 	c.BindPort = cfg.BindPort
@@ -156,31 +161,24 @@ func (a *Agent) Join(addrs []string) error {
 	return nil
 }
 
-// Members returns every member known, alive, suspect, dead or left (this node included),
-// sorted by name.
+// Members returns every member known, alive, dead or left (this node included), sorted by
+// name.
 func (a *Agent) Members() []Member {
-	var out []Member
-	seen := map[string]bool{}
-	for _, n := range a.ml.Members() {
-		out = append(out, member(n))
-		seen[n.Name] = true
-	}
 	a.mu.Lock()
-	for name, m := range a.gone {
-		if !seen[name] {
-			out = append(out, m)
-		}
+	out := make([]Member, 0, len(a.known))
+	for _, m := range a.known {
+		out = append(out, m)
 	}
 	a.mu.Unlock()
 	slices.SortFunc(out, func(x, y Member) int { return cmpString(x.Name, y.Name) })
 	return out
 }
 
-// Alive returns the members that are alive or suspect, of role r, sorted by name.
+// Alive returns the members that are alive, of role r, sorted by name.
 func (a *Agent) Alive(r Role) []Member {
 	var out []Member
 	for _, m := range a.Members() {
-		if (m.State == StateAlive || m.State == StateSuspect) && m.Meta.Role == r {
+		if m.State == StateAlive && m.Meta.Role == r {
 			out = append(out, m)
 		}
 	}
@@ -191,8 +189,30 @@ func (a *Agent) Alive(r Role) []Member {
 // until Shutdown closes it. Events not read are kept.
 func (a *Agent) Events() <-chan Event { return a.events }
 
-// Leave tells the cluster this node is leaving, waiting up to timeout for it to spread.
-func (a *Agent) Leave(timeout time.Duration) error { return a.ml.Leave(timeout) }
+// Leave tells the cluster this node is leaving on purpose, so that the others record it as
+// left, not dead: it first advertises its metadata with Leaving set (memberlist's leave
+// message reaches the others as a death like any other), then leaves. Each step waits up to
+// timeout for its message to spread.
+func (a *Agent) Leave(timeout time.Duration) error {
+	a.mu.Lock()
+	m := a.meta
+	m.Leaving = true
+	enc, err := m.Encode()
+	if err == nil {
+		a.meta, a.enc = m, enc
+	}
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := a.ml.UpdateNode(timeout); err != nil {
+		return fmt.Errorf("members: advertising the leave: %w", err)
+	}
+	if err := a.ml.Leave(timeout); err != nil {
+		return fmt.Errorf("members: leave: %w", err)
+	}
+	return nil
+}
 
 // Shutdown stops gossip without leaving (others will find the node dead) and closes the
 // events channel. It may be called more than once.
@@ -210,15 +230,10 @@ func (a *Agent) Shutdown() error {
 	return err
 }
 
-// push queues an event for the pump.
+// push records the member's new state and queues the event for the pump.
 func (a *Agent) push(e Event) {
 	a.mu.Lock()
-	switch e.Kind {
-	case EventLeave:
-		a.gone[e.Member.Name] = e.Member
-	default:
-		delete(a.gone, e.Member.Name)
-	}
+	a.known[e.Member.Name] = e.Member
 	a.queue = append(a.queue, e)
 	a.mu.Unlock()
 	select {
@@ -256,22 +271,11 @@ func (a *Agent) pump() {
 	}
 }
 
-func member(n *memberlist.Node) Member {
-	m := Member{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: state(n.State)}
+// member returns a node as a Member in state s.
+func member(n *memberlist.Node, s State) Member {
+	m := Member{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: s}
 	m.Meta, m.MetaErr = Decode(n.Meta)
 	return m
-}
-
-func state(s memberlist.NodeStateType) State {
-	switch s {
-	case memberlist.StateAlive:
-		return StateAlive
-	case memberlist.StateSuspect:
-		return StateSuspect
-	case memberlist.StateLeft:
-		return StateLeft
-	}
-	return StateDead
 }
 
 func cmpString(a, b string) int {
@@ -288,33 +292,38 @@ func cmpString(a, b string) int {
 type delegate struct{ a *Agent }
 
 func (d delegate) NodeMeta(limit int) []byte {
-	if len(d.a.meta) > limit {
+	d.a.mu.Lock()
+	defer d.a.mu.Unlock()
+	if len(d.a.enc) > limit {
 		return nil // Encode checked the size against MetaMaxSize
 	}
-	return d.a.meta
+	return d.a.enc
 }
 func (delegate) NotifyMsg([]byte)                           {}
 func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }
 func (delegate) MergeRemoteState(buf []byte, join bool)     {}
 
-// eventDelegate turns memberlist's callbacks into queued Events.
+// eventDelegate turns memberlist's callbacks into member states and queued Events.
+// memberlist calls them with its node lock held, one at a time, in the order of the
+// changes; it passes a Node whose State field it never sets (its own state lives elsewhere),
+// so the state comes from which callback is called.
 type eventDelegate struct{ a *Agent }
 
 func (d eventDelegate) NotifyJoin(n *memberlist.Node) {
-	d.a.push(Event{Kind: EventJoin, Member: member(n)})
+	d.a.push(Event{Kind: EventJoin, Member: member(n, StateAlive)})
 }
 func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
-	d.a.push(Event{Kind: EventUpdate, Member: member(n)})
+	d.a.push(Event{Kind: EventUpdate, Member: member(n, StateAlive)})
 }
 
-// NotifyLeave reports a member that left or died. memberlist passes the node as it was
-// last alive (its state field is not updated before the call), so a member whose state
-// does not say left is reported dead.
+// NotifyLeave reports a member that left or died: memberlist calls it for both. A member
+// whose last metadata says it is leaving (Agent.Leave advertises that before it leaves)
+// left; any other was declared dead.
 func (d eventDelegate) NotifyLeave(n *memberlist.Node) {
-	m := member(n)
-	if m.State != StateLeft {
-		m.State = StateDead
+	m := member(n, StateDead)
+	if m.MetaErr == nil && m.Meta.Leaving {
+		m.State = StateLeft
 	}
 	d.a.push(Event{Kind: EventLeave, Member: m})
 }
