@@ -18,14 +18,23 @@ const (
 	shardResultsMethod = "/tokenmill.v1.WorkerService/ShardResults"
 )
 
-// ledger records, at the workers' transport, every commit a coordinator accepted, so that
-// a test can check that no task was committed twice.
+// ledger records, at the workers' transport, every commit a coordinator accepted, by the
+// lease epoch it carried, so that a test can check that no task was committed twice: a task
+// must have exactly one accepted epoch. (The same commit accepted again is a retry after a
+// lost answer, which the coordinator answers with the result it holds.)
 type ledger struct {
 	mu        sync.Mutex
-	committed map[string]int // task key -> accepted commits
+	committed map[string]map[uint64]int // task key -> epoch -> accepted commits
 }
 
-func newLedger() *ledger { return &ledger{committed: map[string]int{}} }
+func newLedger() *ledger { return &ledger{committed: map[string]map[uint64]int{}} }
+
+// epochs returns the number of epochs under which the task's commits were accepted.
+func (l *ledger) epochs(task string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.committed[task])
+}
 
 func taskKey(r *pb.TaskRef) string {
 	return fmt.Sprintf("%s/%s/%d", r.GetJobId(), r.GetKind(), r.GetShard())
@@ -36,15 +45,20 @@ func (l *ledger) interceptor(ctx context.Context, method string, req, reply any,
 	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	if err == nil && method == commitMethod {
+		c := req.(*pb.CommitRequest).Commit
 		l.mu.Lock()
-		l.committed[taskKey(req.(*pb.CommitRequest).Commit.Task)]++
+		k := taskKey(c.Task)
+		if l.committed[k] == nil {
+			l.committed[k] = map[uint64]int{}
+		}
+		l.committed[k][c.Epoch]++
 		l.mu.Unlock()
 	}
 	return err
 }
 
 // check fails the test unless every shard of the job and its plan and finalize were
-// committed exactly once.
+// committed under exactly one lease.
 func (l *ledger) check(t *testing.T, job string, shards uint32) {
 	t.Helper()
 	l.mu.Lock()
@@ -54,8 +68,8 @@ func (l *ledger) check(t *testing.T, job string, shards uint32) {
 		want = append(want, &pb.TaskRef{JobId: job, Kind: pb.TaskKind_TASK_KIND_SHARD, Shard: i})
 	}
 	for _, r := range want {
-		if n := l.committed[taskKey(r)]; n != 1 {
-			t.Errorf("%s committed %d times, want once", taskKey(r), n)
+		if e := l.committed[taskKey(r)]; len(e) != 1 {
+			t.Errorf("%s committed under %d leases (%v), want one", taskKey(r), len(e), e)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func (w *Worker) interval() time.Duration {
 // lease TTL are abandoned.
 func (w *Worker) heartbeat() {
 	w.mu.Lock()
-	if !w.joined || w.stopped {
+	if !w.joinedOnce || w.stopped {
 		w.mu.Unlock()
 		return
 	}
