@@ -30,6 +30,8 @@ type scheduler struct {
 	workers map[string]*workerState
 	// reserved are pending tasks being granted: the next Pending must not pick them again.
 	reserved map[fsm.TaskRef]bool
+	// cleaning holds the cleanup orders given, by job (see cleanups).
+	cleaning map[string]cleanupOrder
 	kick     chan struct{} // wakes the expiry loop when a lease is added
 
 	grants  *batcher[*pb.Grant]
@@ -52,9 +54,10 @@ type lease struct {
 
 // workerState is what the leader knows of a worker from its heartbeats.
 type workerState struct {
-	hb      uint64 // heartbeats received since this node leads
-	free    int    // free slots, as last reported
-	running int    // tasks running, as last reported
+	hb      uint64          // heartbeats received since this node leads
+	free    int             // free slots, as last reported
+	running int             // tasks running, as last reported
+	jobs    map[string]bool // the jobs of the tasks running, as last reported
 	leases  map[fsm.TaskRef]*lease
 }
 
@@ -92,6 +95,7 @@ func (s *scheduler) lead(ctx context.Context) {
 	s.leases = map[fsm.TaskRef]*lease{}
 	s.workers = map[string]*workerState{}
 	s.reserved = map[fsm.TaskRef]bool{}
+	s.cleaning = map[string]cleanupOrder{}
 	infos := s.n.fsm.Leases()
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
@@ -102,7 +106,7 @@ func (s *scheduler) lead(ctx context.Context) {
 	s.expireLoop(ctx)
 	s.mu.Lock()
 	s.active = false
-	s.leases, s.workers, s.reserved = nil, nil, nil
+	s.leases, s.workers, s.reserved, s.cleaning = nil, nil, nil, nil
 	s.mu.Unlock()
 }
 
@@ -246,11 +250,14 @@ func (s *scheduler) expire(ex []*pb.Expiry) error {
 }
 
 // workerGone takes back at once, in one raft entry, every lease of a worker that gossip
-// declared dead or that left. If that fails the leases stay, and expire by their deadlines.
+// declared dead or that left, and forgets the cleanup orders it was given. If that fails the leases stay, and expire by their deadlines.
 func (s *scheduler) workerGone(id, cause string) {
 	if !s.isActive() {
 		return
 	}
+	s.mu.Lock()
+	s.dropCleanupsLocked(id)
+	s.mu.Unlock()
 	var ex []*pb.Expiry
 	for _, li := range s.n.fsm.LeasesOf(id) {
 		ex = append(ex, &pb.Expiry{Task: li.Task.Proto(), Epoch: li.Lease.Epoch, Cause: cause})

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -16,6 +17,7 @@ const (
 	commitMethod       = "/tokenmill.v1.WorkerService/Commit"
 	appendPlanMethod   = "/tokenmill.v1.WorkerService/AppendPlan"
 	shardResultsMethod = "/tokenmill.v1.WorkerService/ShardResults"
+	failMethod         = "/tokenmill.v1.WorkerService/Fail"
 )
 
 // ledger records, at the workers' transport, every commit a coordinator accepted, by the
@@ -55,6 +57,20 @@ func (l *ledger) interceptor(ctx context.Context, method string, req, reply any,
 		l.mu.Unlock()
 	}
 	return err
+}
+
+// shardsCommitted returns the number of the job's shards (any job's with job "") with an
+// accepted commit.
+func (l *ledger) shardsCommitted(job string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k := range l.committed {
+		if (job == "" || strings.HasPrefix(k, job+"/")) && strings.Contains(k, "/"+pb.TaskKind_TASK_KIND_SHARD.String()+"/") {
+			n++
+		}
+	}
+	return n
 }
 
 // check fails the test unless every shard of the job and its plan and finalize were

@@ -41,6 +41,8 @@ type Worker struct {
 	running    map[string]*task // by task key
 	scratch    []*shard.Scratch // idle scratch buffers, one per slot at most
 	ttl        time.Duration    // the lease TTL the coordinators last returned
+	cleaning   map[string]bool  // jobs whose cleanup order runs
+	cleaned    []string         // jobs cleaned, not yet reported in an answered heartbeat
 	draining   bool
 	stopped    bool
 	joinedOnce bool
@@ -59,7 +61,7 @@ func New(cfg Config) (w *Worker, err error) {
 	}
 	log = log.With("component", "worker", "worker", cfg.ID)
 	w = &Worker{cfg: cfg, log: log, toks: newTokenizers(cfg.TokenizerCache), wake: make(chan struct{}, 1),
-		running: map[string]*task{}}
+		running: map[string]*task{}, cleaning: map[string]bool{}}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {

@@ -41,6 +41,25 @@ func (st *state) cancel(_ uint64, c *pb.CancelJobCommand) []error {
 	return []error{nil}
 }
 
+// clean records that the staged files of failed or canceled jobs are removed. A job
+// cleaned already is no error (the order may have run twice); one that is not failed or
+// canceled is refused.
+func (st *state) clean(_ uint64, c *pb.CleanJobsCommand) []error {
+	errs := make([]error, len(c.JobIds))
+	for i, id := range c.JobIds {
+		j, ok := st.jobs[id]
+		switch {
+		case !ok:
+			errs[i] = fmt.Errorf("%w: %q", ErrUnknownJob, id)
+		case j.state != pb.JobState_JOB_STATE_FAILED && j.state != pb.JobState_JOB_STATE_CANCELED:
+			errs[i] = fmt.Errorf("%w: job %s is %s, not failed or canceled", ErrBadCommand, id, jobStateName(j.state))
+		default:
+			j.cleaned = true
+		}
+	}
+	return errs
+}
+
 // activeJob returns the job id if it is neither unknown nor final.
 func (st *state) activeJob(id string) (*job, error) {
 	j, ok := st.jobs[id]

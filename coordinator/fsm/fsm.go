@@ -90,6 +90,8 @@ func (f *FSM) ApplyCommand(index uint64, data []byte) (*Result, error) {
 		res, err = apply(index, body, st.fail)
 	case AppendPlan:
 		res, err = apply(index, body, st.appendPlan)
+	case CleanJobs:
+		res, err = apply(index, body, st.clean)
 	}
 	if err != nil {
 		return nil, &FatalError{Index: index, Type: t, Err: err}

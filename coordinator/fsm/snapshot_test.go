@@ -43,6 +43,7 @@ func populate(h *harness) {
 	h.planned("canceled", 2, 0)
 	h.grant("w1", shardRef("canceled", 0))
 	h.must(CancelJob, &pb.CancelJobCommand{JobId: "canceled", Reason: "by bob"})
+	h.must(CleanJobs, &pb.CleanJobsCommand{JobIds: []string{"canceled"}})
 }
 
 // persist snapshots f into a raft snapshot store and returns the snapshot's bytes.

@@ -566,6 +566,7 @@ type JobStatus struct {
 	Tasks           *TaskCounts            `protobuf:"bytes,8,opt,name=tasks,proto3" json:"tasks,omitempty"`
 	Progress        *Progress              `protobuf:"bytes,9,opt,name=progress,proto3" json:"progress,omitempty"` // committed shards plus the running ones' last heartbeats
 	Result          *FinalizeResult        `protobuf:"bytes,10,opt,name=result,proto3" json:"result,omitempty"`    // set once the job succeeded
+	Cleaned         bool                   `protobuf:"varint,11,opt,name=cleaned,proto3" json:"cleaned,omitempty"` // a failed or canceled job: a worker removed its staged files
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -670,6 +671,13 @@ func (x *JobStatus) GetResult() *FinalizeResult {
 	return nil
 }
 
+func (x *JobStatus) GetCleaned() bool {
+	if x != nil {
+		return x.Cleaned
+	}
+	return false
+}
+
 var File_tokenmill_v1_job_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_job_proto_rawDesc = "" +
@@ -704,7 +712,7 @@ const file_tokenmill_v1_job_proto_rawDesc = "" +
 	"\ablocked\x18\x01 \x01(\rR\ablocked\x12\x18\n" +
 	"\apending\x18\x02 \x01(\rR\apending\x12\x16\n" +
 	"\x06leased\x18\x03 \x01(\rR\x06leased\x12\x1c\n" +
-	"\tcommitted\x18\x04 \x01(\rR\tcommitted\"\xfb\x02\n" +
+	"\tcommitted\x18\x04 \x01(\rR\tcommitted\"\x95\x03\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
@@ -716,7 +724,8 @@ const file_tokenmill_v1_job_proto_rawDesc = "" +
 	"\x05tasks\x18\b \x01(\v2\x18.tokenmill.v1.TaskCountsR\x05tasks\x122\n" +
 	"\bprogress\x18\t \x01(\v2\x16.tokenmill.v1.ProgressR\bprogress\x124\n" +
 	"\x06result\x18\n" +
-	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\x06result2\xd0\x02\n" +
+	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\x06result\x12\x18\n" +
+	"\acleaned\x18\v \x01(\bR\acleaned2\xd0\x02\n" +
 	"\n" +
 	"JobService\x12C\n" +
 	"\x06Submit\x12\x1b.tokenmill.v1.SubmitRequest\x1a\x1c.tokenmill.v1.SubmitResponse\x12:\n" +
