@@ -29,7 +29,7 @@ emoji 🙂 are here too. A hacker's dictionary says kludge, cruft, grok and foo 
 // writeCorpus writes files JSONL files of docs documents each under dir/in, with a few
 // malformed lines among them when bad (so that rejects are staged), and returns the
 // directory.
-func writeCorpus(t *testing.T, dir string, files, docs int, bad bool) string {
+func writeCorpus(t testing.TB, dir string, files, docs int, bad bool) string {
 	t.Helper()
 	in := filepath.Join(dir, "in")
 	if err := os.MkdirAll(in, 0o755); err != nil {
@@ -135,7 +135,7 @@ func sameTree(t *testing.T, got, want map[string]string) {
 }
 
 // submit submits a job file through coordinator i and returns the job's id.
-func submit(t *testing.T, c *testcluster.Cluster, i int, spec string) string {
+func submit(t testing.TB, c *testcluster.Cluster, i int, spec string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -165,7 +165,7 @@ func jobStatus(c *testcluster.Cluster, id string) (*pb.JobStatus, error) {
 }
 
 // waitState waits until the job is in a final state and fails the test unless it is want.
-func waitState(t *testing.T, c *testcluster.Cluster, id string, want pb.JobState) *pb.JobStatus {
+func waitState(t testing.TB, c *testcluster.Cluster, id string, want pb.JobState) *pb.JobStatus {
 	t.Helper()
 	var st *pb.JobStatus
 	testcluster.WaitFor(t, jobTimeout, "job "+id+" to end", func() error {

@@ -76,6 +76,13 @@ type Cluster struct {
 // one fake clock, and waits for a leader. Cleanup shuts them down.
 func New(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return newCluster(t, n, nil)
+}
+
+// newCluster is New with the configuration of coordinator i adjusted by adjust (may be nil)
+// before it starts.
+func newCluster(t testing.TB, n int, adjust func(i int, cfg *coordinator.Config)) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t, dir: t.TempDir(), Clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	t.Cleanup(c.Shutdown)
 	for i := range n {
@@ -84,6 +91,9 @@ func New(t testing.TB, n int) *Cluster {
 		cfg.Logger = logger(t)
 		if i > 0 {
 			cfg.Join = []string{c.nodes[0].Addrs().Gossip}
+		}
+		if adjust != nil {
+			adjust(i, &cfg)
 		}
 		node, err := coordinator.New(cfg)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenmill/tokenmill/coordinator"
 	"github.com/tokenmill/tokenmill/worker"
 )
 
@@ -26,6 +27,9 @@ type Options struct {
 	WorkerSlots int
 	// Worker, when not nil, adjusts the configuration of worker i before it starts.
 	Worker func(i int, cfg *worker.Config)
+	// Coordinator, when not nil, adjusts the configuration of coordinator i before it
+	// starts.
+	Coordinator func(i int, cfg *coordinator.Config)
 }
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
@@ -33,7 +37,7 @@ type Options struct {
 // (as a crash would) before the coordinators.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
-	c := New(t, opt.Coordinators)
+	c := newCluster(t, opt.Coordinators, opt.Coordinator)
 	for i := range opt.Workers {
 		c.AddWorker(func(cfg *worker.Config) {
 			if opt.WorkerSlots > 0 {
