@@ -38,6 +38,7 @@ func (st *state) cancel(_ uint64, c *pb.CancelJobCommand) []error {
 		j.err = "canceled: " + c.Reason
 	}
 	st.dropLeases(j)
+	st.unclean[j.id] = j
 	return []error{nil}
 }
 
@@ -55,6 +56,7 @@ func (st *state) clean(_ uint64, c *pb.CleanJobsCommand) []error {
 			errs[i] = fmt.Errorf("%w: job %s is %s, not failed or canceled", ErrBadCommand, id, jobStateName(j.state))
 		default:
 			j.cleaned = true
+			delete(st.unclean, id)
 		}
 	}
 	return errs
@@ -77,6 +79,7 @@ func (st *state) failJob(j *job, err string) {
 	j.state = pb.JobState_JOB_STATE_FAILED
 	j.err = err
 	st.dropLeases(j)
+	st.unclean[j.id] = j
 }
 
 // dropLeases takes back every lease of a job that has ended; its leased tasks become pending

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
@@ -192,11 +193,13 @@ func (f *FSM) Job(id string) (*pb.JobStatus, bool) {
 func (f *FSM) Unclean() []string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	var out []string
-	for _, j := range f.st.order {
-		if j.needsCleanup() {
-			out = append(out, j.id)
-		}
+	if len(f.st.unclean) == 0 {
+		return nil
+	}
+	jobs := slices.SortedFunc(maps.Values(f.st.unclean), func(a, b *job) int { return a.seq - b.seq })
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.id
 	}
 	return out
 }

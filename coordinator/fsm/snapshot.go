@@ -263,4 +263,7 @@ func (st *state) derive(j *job) {
 		visit(j.finalTask)
 	}
 	j.advancePending()
+	if j.needsCleanup() {
+		st.unclean[j.id] = j
+	}
 }
