@@ -28,7 +28,7 @@ type cleanupOrder struct {
 func (s *scheduler) cleanups(req *pb.HeartbeatRequest, hb uint64) ([]*pb.CleanupOrder, error) {
 	id := req.GetWorkerId()
 	if len(req.Cleaned) > 0 {
-		res, err := s.n.apply(fsm.CleanJobs, &pb.CleanJobsCommand{JobIds: req.Cleaned})
+		res, err := s.cmds.apply(fsm.CleanJobs, &pb.CleanJobsCommand{JobIds: req.Cleaned})
 		if err != nil {
 			return nil, err
 		}
@@ -36,7 +36,7 @@ func (s *scheduler) cleanups(req *pb.HeartbeatRequest, hb uint64) ([]*pb.Cleanup
 			s.log.Warn("cleanups refused", "worker", id, "err", err)
 		}
 	}
-	unclean := s.n.fsm.Unclean()
+	unclean := s.state.Unclean()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.active {
@@ -55,7 +55,7 @@ func (s *scheduler) cleanups(req *pb.HeartbeatRequest, hb uint64) ([]*pb.Cleanup
 		if _, ordered := s.cleaning[job]; ordered || slices.Contains(req.Cleaned, job) || s.runningLocked(job) {
 			continue
 		}
-		spec, ok := s.n.fsm.JobSpec(job)
+		spec, ok := s.state.JobSpec(job)
 		if !ok {
 			continue
 		}

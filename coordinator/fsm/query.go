@@ -58,7 +58,12 @@ func (f *FSM) JobSpec(id string) ([]byte, bool) {
 // Pending returns up to limit pending tasks of the active jobs, shared among the jobs in turn:
 // each next task goes to the job with the fewest tasks leased and picked so far (the earliest
 // submitted on a tie), and a job's tasks come in plan order (a lost shard before later ones).
-func (f *FSM) Pending(limit int) []TaskRef {
+func (f *FSM) Pending(limit int) []TaskRef { return f.PendingExcept(limit, nil) }
+
+// PendingExcept is Pending without the tasks skip reports (being granted by another request):
+// each skipped task counts as picked for its job, as if Pending had returned it, but not
+// towards limit. A nil skip skips nothing.
+func (f *FSM) PendingExcept(limit int, skip func(TaskRef) bool) []TaskRef {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	type cand struct {
@@ -86,8 +91,10 @@ func (f *FSM) Pending(limit int) []TaskRef {
 			cands = slices.Delete(cands, best, best+1)
 			continue
 		}
-		out = append(out, ref)
 		c.load++
+		if skip == nil || !skip(ref) {
+			out = append(out, ref)
+		}
 	}
 	return out
 }
@@ -225,6 +232,7 @@ func (j *job) status() *pb.JobStatus {
 		s.Shards = uint32(len(j.shards))
 	}
 	count := func(t *task) {
+		s.FailedAttempts += t.failures
 		switch t.state {
 		case pb.TaskState_TASK_STATE_BLOCKED:
 			s.Tasks.Blocked++
@@ -240,6 +248,9 @@ func (j *job) status() *pb.JobStatus {
 	if j.plan != nil {
 		for i := range j.shards {
 			count(&j.shards[i])
+			if j.shards[i].state == pb.TaskState_TASK_STATE_COMMITTED {
+				s.ShardsDone++
+			}
 		}
 		count(j.finalTask)
 	}
