@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenmill/tokenmill/coordinator"
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/worker"
@@ -49,12 +48,7 @@ func failover(b *testing.B) time.Duration {
 	h := newHold(commitOf(pb.TaskKind_TASK_KIND_SHARD))
 	l := newLedger()
 	def := worker.DefaultConfig()
-	c := testcluster.Start(b, testcluster.Options{Coordinators: 3, Workers: 3,
-		Coordinator: func(_ int, cfg *coordinator.Config) {
-			d := coordinator.DefaultConfig()
-			cfg.Gossip, cfg.Clock = nil, nil
-			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
-		},
+	c := testcluster.Start(b, testcluster.Options{Coordinators: 3, Workers: 3, DefaultTimings: true,
 		Worker: func(_ int, cfg *worker.Config) {
 			cfg.Gossip, cfg.HeartbeatInterval = nil, def.HeartbeatInterval
 			cfg.DialOptions = append(cfg.DialOptions,

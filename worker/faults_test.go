@@ -23,13 +23,18 @@ const (
 // ledger records, at the workers' transport, every commit a coordinator accepted, by the
 // lease epoch it carried, so that a test can check that no task was committed twice: a task
 // must have exactly one accepted epoch. (The same commit accepted again is a retry after a
-// lost answer, which the coordinator answers with the result it holds.)
+// lost answer, which the coordinator answers with the result it holds.) A commit whose
+// answer never came (its worker was killed during the call) may have been accepted: it is
+// recorded as unknown.
 type ledger struct {
 	mu        sync.Mutex
-	committed map[string]map[uint64]int // task key -> epoch -> accepted commits
+	committed map[string]map[uint64]int  // task key -> epoch -> accepted commits
+	unknown   map[string]map[uint64]bool // task key -> epochs of commits without an answer
 }
 
-func newLedger() *ledger { return &ledger{committed: map[string]map[uint64]int{}} }
+func newLedger() *ledger {
+	return &ledger{committed: map[string]map[uint64]int{}, unknown: map[string]map[uint64]bool{}}
+}
 
 // epochs returns the number of epochs under which the task's commits were accepted.
 func (l *ledger) epochs(task string) int {
@@ -46,15 +51,24 @@ func taskKey(r *pb.TaskRef) string {
 func (l *ledger) interceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
 	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err == nil && method == commitMethod {
-		c := req.(*pb.CommitRequest).Commit
-		l.mu.Lock()
-		k := taskKey(c.Task)
+	if method != commitMethod {
+		return err
+	}
+	c := req.(*pb.CommitRequest).Commit
+	k := taskKey(c.Task)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch status.Code(err) {
+	case codes.OK:
 		if l.committed[k] == nil {
 			l.committed[k] = map[uint64]int{}
 		}
 		l.committed[k][c.Epoch]++
-		l.mu.Unlock()
+	case codes.Canceled, codes.DeadlineExceeded, codes.Unavailable:
+		if l.unknown[k] == nil {
+			l.unknown[k] = map[uint64]bool{}
+		}
+		l.unknown[k][c.Epoch] = true
 	}
 	return err
 }
@@ -74,7 +88,8 @@ func (l *ledger) shardsCommitted(job string) int {
 }
 
 // check fails the test unless every shard of the job and its plan and finalize were
-// committed under exactly one lease.
+// committed under exactly one lease: one accepted epoch, or none and a commit whose answer
+// was lost (the worker killed during the call).
 func (l *ledger) check(t *testing.T, job string, shards uint32) {
 	t.Helper()
 	l.mu.Lock()
@@ -84,8 +99,9 @@ func (l *ledger) check(t *testing.T, job string, shards uint32) {
 		want = append(want, &pb.TaskRef{JobId: job, Kind: pb.TaskKind_TASK_KIND_SHARD, Shard: i})
 	}
 	for _, r := range want {
-		if e := l.committed[taskKey(r)]; len(e) != 1 {
-			t.Errorf("%s committed under %d leases (%v), want one", taskKey(r), len(e), e)
+		k := taskKey(r)
+		if e := l.committed[k]; len(e) > 1 || len(e) == 0 && len(l.unknown[k]) == 0 {
+			t.Errorf("%s committed under %d leases (%v; without an answer: %v), want one", k, len(e), e, l.unknown[k])
 		}
 	}
 }

@@ -108,15 +108,17 @@ type Agent struct {
 	ml     *memberlist.Memberlist
 	events chan Event
 
-	mu     sync.Mutex
-	meta   Meta   // what this node advertises
-	enc    []byte // meta, encoded
-	known  map[string]Member
-	queue  []Event
-	wake   chan struct{}
-	closed bool
-	done   chan struct{}
-	pumped chan struct{}
+	mu    sync.Mutex
+	meta  Meta   // what this node advertises
+	enc   []byte // meta, encoded
+	known map[string]Member
+	// leaving holds the members that said they leave (a leave message), until they join again.
+	leaving map[string]bool
+	queue   []Event
+	wake    chan struct{}
+	closed  bool
+	done    chan struct{}
+	pumped  chan struct{}
 }
 
 // New starts a gossip node; it is alone until Join.
@@ -136,7 +138,7 @@ func New(cfg Config) (*Agent, error) {
 		c = &cc
 	}
 	a := &Agent{meta: cfg.Meta, enc: meta, events: make(chan Event), wake: make(chan struct{}, 1),
-		known: map[string]Member{}, done: make(chan struct{}), pumped: make(chan struct{})}
+		known: map[string]Member{}, leaving: map[string]bool{}, done: make(chan struct{}), pumped: make(chan struct{})}
 	c.Name = cfg.Name
 	c.BindAddr = cfg.BindAddr
 	c.BindPort = cfg.BindPort
@@ -204,10 +206,17 @@ func (a *Agent) Alive(r Role) []Member {
 // until Shutdown closes it. Events not read are kept.
 func (a *Agent) Events() <-chan Event { return a.events }
 
+// msgLeaving is the type byte of the message a leaving node sends every member; the node's
+// name follows.
+const msgLeaving byte = 1
+
 // Leave tells the cluster this node is leaving on purpose, so that the others record it as
-// left, not dead: it first advertises its metadata with Leaving set (memberlist's leave
-// message reaches the others as a death like any other), then leaves. Each step waits up to
-// timeout for its message to spread.
+// left, not dead (memberlist's leave reaches them as a death like any other). It advertises
+// its metadata with Leaving set, which gossip spreads (and push-pull gives to any member
+// that missed it), sends the same word directly to every alive member, coordinators first,
+// over TCP (so that a member does not see the death before the gossip of the new metadata),
+// then leaves. Each of the three steps takes up to timeout; the leave happens whatever the
+// first two did, and the error joins what went wrong.
 func (a *Agent) Leave(timeout time.Duration) error {
 	a.mu.Lock()
 	m := a.meta
@@ -220,13 +229,69 @@ func (a *Agent) Leave(timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	if err := a.ml.UpdateNode(timeout); err != nil {
-		return fmt.Errorf("members: advertising the leave: %w", err)
+		errs = append(errs, fmt.Errorf("members: advertising the leave: %w", err))
+	}
+	if err := a.sendLeaving(time.Now().Add(timeout)); err != nil {
+		errs = append(errs, err)
 	}
 	if err := a.ml.Leave(timeout); err != nil {
-		return fmt.Errorf("members: leave: %w", err)
+		errs = append(errs, fmt.Errorf("members: leave: %w", err))
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// sendLeaving sends the leave message to every other alive member, coordinators first,
+// until deadline.
+func (a *Agent) sendLeaving(deadline time.Time) error {
+	self := a.Name()
+	msg := append([]byte{msgLeaving}, self...)
+	nodes := a.ml.Members()
+	slices.SortStableFunc(nodes, func(x, y *memberlist.Node) int {
+		return cmpBool(roleOf(x) != RoleCoordinator, roleOf(y) != RoleCoordinator)
+	})
+	var errs []error
+	for _, n := range nodes {
+		if n.Name == self {
+			continue
+		}
+		if time.Now().After(deadline) {
+			errs = append(errs, fmt.Errorf("members: no time left to tell %s of the leave", n.Name))
+			continue
+		}
+		if err := a.ml.SendReliable(n, msg); err != nil {
+			errs = append(errs, fmt.Errorf("members: telling %s of the leave: %w", n.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func roleOf(n *memberlist.Node) Role {
+	m, _ := Decode(n.Meta)
+	return m.Role
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// markLeaving records that the member name said it leaves. If gossip already reported it
+// dead (the message came late), it is recorded as left.
+func (a *Agent) markLeaving(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.leaving[name] = true
+	if m, ok := a.known[name]; ok && m.State == StateDead {
+		m.State = StateLeft
+		a.known[name] = m
+	}
 }
 
 // Shutdown stops gossip without leaving (others will find the node dead) and closes the
@@ -303,7 +368,7 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// delegate gives memberlist the node's metadata; the Agent sends no user messages.
+// delegate gives memberlist the node's metadata and receives the leave messages.
 type delegate struct{ a *Agent }
 
 func (d delegate) NodeMeta(limit int) []byte {
@@ -314,7 +379,14 @@ func (d delegate) NodeMeta(limit int) []byte {
 	}
 	return d.a.enc
 }
-func (delegate) NotifyMsg([]byte)                           {}
+
+// NotifyMsg receives the members' messages: a leave message marks its sender as leaving.
+func (d delegate) NotifyMsg(b []byte) {
+	if len(b) > 1 && b[0] == msgLeaving {
+		d.a.markLeaving(string(b[1:]))
+	}
+}
+
 func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }
 func (delegate) MergeRemoteState(buf []byte, join bool)     {}
@@ -326,6 +398,9 @@ func (delegate) MergeRemoteState(buf []byte, join bool)     {}
 type eventDelegate struct{ a *Agent }
 
 func (d eventDelegate) NotifyJoin(n *memberlist.Node) {
+	d.a.mu.Lock()
+	delete(d.a.leaving, n.Name)
+	d.a.mu.Unlock()
 	d.a.push(Event{Kind: EventJoin, Member: member(n, StateAlive)})
 }
 func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
@@ -333,11 +408,14 @@ func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
 }
 
 // NotifyLeave reports a member that left or died: memberlist calls it for both. A member
-// whose last metadata says it is leaving (Agent.Leave advertises that before it leaves)
-// left; any other was declared dead.
+// that said it leaves (Agent.Leave's message, or its last metadata) left; any other was
+// declared dead.
 func (d eventDelegate) NotifyLeave(n *memberlist.Node) {
 	m := member(n, StateDead)
-	if m.MetaErr == nil && m.Meta.Leaving {
+	d.a.mu.Lock()
+	said := d.a.leaving[n.Name]
+	d.a.mu.Unlock()
+	if said || m.MetaErr == nil && m.Meta.Leaving {
 		m.State = StateLeft
 	}
 	d.a.push(Event{Kind: EventLeave, Member: m})
