@@ -59,9 +59,14 @@ func failover(b *testing.B) time.Duration {
 	writeCorpus(b, dir, 1, 200, false)
 	id := submit(b, c, 0, pretrainSpec(dir, "failover"))
 	victim := workerIndex(b, c, caught(b, h))
+	h.mu.Lock()
+	held := h.task
+	h.mu.Unlock()
+	// The tasks to fail over: those the victim runs, but not one whose commit may be under
+	// way (it may be accepted, and then runs nowhere else); the held commit is not.
 	var tasks []worker.TaskInfo
 	for _, ti := range c.Worker(victim).Running() {
-		if ti.Key != id+"/plan" {
+		if ti.Key != id+"/plan" && (!ti.Committing || ledgerKey(ti.Key) == held) {
 			tasks = append(tasks, ti)
 		}
 	}
@@ -70,7 +75,8 @@ func failover(b *testing.B) time.Duration {
 	testcluster.WaitFor(b, time.Minute, "the killed worker's tasks running elsewhere", func() error {
 		for _, ti := range tasks {
 			if !elsewhere(c, l, ti) {
-				return fmt.Errorf("%s runs nowhere else yet", ti.Key)
+				st, err := jobStatus(c, id)
+				return fmt.Errorf("%s runs nowhere else yet (job: %v, %v)", ti.Key, st, err)
 			}
 		}
 		return nil
@@ -82,7 +88,8 @@ func failover(b *testing.B) time.Duration {
 }
 
 // elsewhere says a task the killed worker ran under ti.Epoch runs on another worker under
-// another lease, or was committed under another lease.
+// another lease, or was committed under another lease, or the killed worker's own commit
+// of it was under way when it died (it may have been accepted).
 func elsewhere(c *testcluster.Cluster, l *ledger, ti worker.TaskInfo) bool {
 	for i := range c.WorkerCount() {
 		w := c.Worker(i)
@@ -95,6 +102,9 @@ func elsewhere(c *testcluster.Cluster, l *ledger, ti worker.TaskInfo) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.unknown[ledgerKey(ti.Key)][ti.Epoch] {
+		return true
+	}
 	for key, epochs := range l.committed {
 		if key == ledgerKey(ti.Key) {
 			for e := range epochs {
