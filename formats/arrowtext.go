@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // stringColumn reads values of a string-like Arrow column without copying.
@@ -30,18 +31,18 @@ func checkTextType(t arrow.DataType) error {
 
 // textAt returns row i of a text column as bytes aliasing the Arrow buffer,
 // and FieldOK or FieldNull.
-func textAt(col arrow.Array, i int) ([]byte, FieldKind) {
+func textAt(col arrow.Array, i int) ([]byte, jsonscan.FieldKind) {
 	if col.IsNull(i) {
-		return nil, FieldNull
+		return nil, jsonscan.FieldNull
 	}
 	switch c := col.(type) {
 	case stringColumn:
 		s := c.Value(i)
-		return unsafe.Slice(unsafe.StringData(s), len(s)), FieldOK
+		return unsafe.Slice(unsafe.StringData(s), len(s)), jsonscan.FieldOK
 	case binaryColumn:
-		return c.Value(i), FieldOK
+		return c.Value(i), jsonscan.FieldOK
 	}
-	return nil, FieldNotString
+	return nil, jsonscan.FieldNotString
 }
 
 var (

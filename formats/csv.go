@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"io"
 	"strconv"
 	"unicode/utf8"
@@ -189,12 +190,12 @@ func (c *csvReader) Next() (Record, error) {
 	}
 	c.cells, rec.csv = cells, c
 	if c.col >= len(cells) {
-		rec.Kind = FieldMissing
+		rec.Kind = jsonscan.FieldMissing
 	} else {
 		// The cell's own bytes (encoding/csv made the string for this row), not a copy:
 		// Values are read, never written.
 		v := cells[c.col]
-		rec.Value, rec.Kind = unsafe.Slice(unsafe.StringData(v), len(v)), FieldOK
+		rec.Value, rec.Kind = unsafe.Slice(unsafe.StringData(v), len(v)), jsonscan.FieldOK
 	}
 	return rec, nil
 }

@@ -17,8 +17,8 @@
 // or row group) first, with no package prefix, since they reach users as they are; readers
 // never panic, whatever the input.
 //
-// [ExtractString] pulls one top-level string field out of a JSON object
-// without decoding the rest, for the JSONL hot path.
+// The JSON records of these readers are left whole: internal/jsonscan pulls one top-level
+// string field out of a JSON object without decoding the rest, for the JSONL hot path.
 //
 // Writers produce training outputs: [NpyWriter] streams a 2-D NumPy .npy
 // array (format 1.0, header byte-identical to np.save), [HFWriter] streams a

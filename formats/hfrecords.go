@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // hfRecordReader yields one text column of an HF directory (or of every
@@ -99,7 +100,7 @@ func (h *hfRecordReader) Next() (rec Record, err error) {
 	h.i++
 	h.row++
 	if rec.Size > h.opt.MaxRecord {
-		rec.TooLong, rec.Raw, rec.Value, rec.Kind = true, v[:h.opt.PrefixLen], nil, FieldUnset
+		rec.TooLong, rec.Raw, rec.Value, rec.Kind = true, v[:h.opt.PrefixLen], nil, jsonscan.FieldUnset
 	}
 	return rec, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/tokenmill/tokenmill/internal/hugepage"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 const minLineBuf = 256 << 10
@@ -291,7 +292,7 @@ func (l *lineReader) Next() (Record, error) {
 func (l *lineReader) record(b []byte, off, line int64) Record {
 	rec := Record{Source: l.src.path, Line: line, Row: -1, Offset: off, Raw: b, Size: int64(len(b))}
 	if l.format == FormatLines {
-		rec.Value, rec.Kind, rec.Field = b, FieldOK, l.opt.Field
+		rec.Value, rec.Kind, rec.Field = b, jsonscan.FieldOK, l.opt.Field
 	} else {
 		rec.rawJSON = true
 	}

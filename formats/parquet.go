@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // parquetBatch is the number of rows decoded at a time.
@@ -241,16 +242,16 @@ func (p *parquetReader) Next() (rec Record, err error) {
 		}
 	}
 	var v []byte
-	kind := FieldNull
+	kind := jsonscan.FieldNull
 	if p.maxDef == 0 || p.defs[p.i] == p.maxDef {
-		v, kind = p.vals[p.v], FieldOK
+		v, kind = p.vals[p.v], jsonscan.FieldOK
 		p.v++
 	}
 	p.i++
 	rec = Record{Source: p.path, Row: p.row, Offset: -1, Value: v, Kind: kind, Field: p.opt.Field, Size: int64(len(v))}
 	p.row++
 	if rec.Size > p.opt.MaxRecord {
-		rec.TooLong, rec.Raw, rec.Value, rec.Kind = true, v[:p.opt.PrefixLen], nil, FieldUnset
+		rec.TooLong, rec.Raw, rec.Value, rec.Kind = true, v[:p.opt.PrefixLen], nil, jsonscan.FieldUnset
 	}
 	return rec, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // parquetColumn writes values (nil = null) as the column "text" of Arrow type typ, after an
@@ -221,7 +222,7 @@ func parquetRows(path string, opt Options) ([]string, error) {
 			return out, err
 		}
 		s := "<null>"
-		if rec.Kind == FieldOK {
+		if rec.Kind == jsonscan.FieldOK {
 			s = string(rec.Value)
 		}
 		out = append(out, fmt.Sprintf("%d:%s", rec.Row, s))

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
@@ -26,7 +27,7 @@ func texts(t *testing.T, path string, opt Options) []string {
 	var out []string
 	eachRecord(t, path, opt, func(rec Record) {
 		s, kind, err := rec.Extract(opt.Field)
-		if kind != FieldOK {
+		if kind != jsonscan.FieldOK {
 			s = "<" + kind.String() + ">"
 		}
 		if err != nil {
@@ -115,10 +116,10 @@ func TestOpen_SmallFormats(t *testing.T) {
 				var rec Record
 				if rec, err = r.Next(); err == nil {
 					s, kind, xerr := rec.Extract("text")
-					if kind != FieldOK {
+					if kind != jsonscan.FieldOK {
 						s = "<" + kind.String() + ">"
 					}
-					if xerr != nil && kind != FieldMalformed {
+					if xerr != nil && kind != jsonscan.FieldMalformed {
 						err = xerr
 					}
 					if xerr != nil && tt.wantErr != "" {
@@ -334,7 +335,7 @@ func readValues(r Reader, err error) ([]string, error) {
 		if err != nil {
 			return out, err
 		}
-		if rec.Kind == FieldOK {
+		if rec.Kind == jsonscan.FieldOK {
 			out = append(out, string(rec.Value))
 		} else {
 			out = append(out, "<null>")

@@ -2,6 +2,7 @@ package formats
 
 import (
 	"bytes"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"io"
 )
 
@@ -53,7 +54,7 @@ func (t *textReader) Next() (Record, error) {
 	if len(b) == 0 {
 		return Record{}, io.EOF // an empty file holds no document
 	}
-	rec.Raw, rec.Value, rec.Kind, rec.Size = b, b, FieldOK, int64(len(b))
+	rec.Raw, rec.Value, rec.Kind, rec.Size = b, b, jsonscan.FieldOK, int64(len(b))
 	return rec, nil
 }
 

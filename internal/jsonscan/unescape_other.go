@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package formats
+package jsonscan
 
 // unescapeKernels is empty: the kernels are amd64 assembly, and strDecode's scalar loop
 // does it all here.

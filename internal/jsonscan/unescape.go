@@ -1,4 +1,4 @@
-package formats
+package jsonscan
 
 // unescapeKernel decodes the contents of a JSON string 64 bytes at a time, for strDecode's
 // loop: the JSON Lines corpora of source code it reads have an escape (\n, \t, \", \\) every

@@ -1,4 +1,4 @@
-package formats
+package jsonscan
 
 import (
 	"math/bits"
@@ -63,7 +63,7 @@ func unescapeHashTables() (key, val [16]byte) {
 		}
 		h := unescapeHash(byte(c))
 		if used[h] {
-			panic("formats: unescapeHash collides")
+			panic("jsonscan: unescapeHash collides")
 		}
 		used[h] = true
 		key[h], val[h] = byte(c), v
