@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/cespare/xxhash/v2"
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 )
 
 // hfDirWriter is the file handling HFWriter and HFTableWriter share: the temporary sibling
@@ -25,12 +26,13 @@ type hfDirWriter struct {
 
 	files []string // temporary data file names, in order
 	f     *os.File
-	out   *outFile // f's writer
-	cw    countWriter
-	bw    *bufio.Writer
-	iw    *ipc.Writer
-	sum   *xxhash.Digest
-	err   error
+	out   *atomicfile. // f's writer
+		Writer
+	cw  countWriter
+	bw  *bufio.Writer
+	iw  *ipc.Writer
+	sum *xxhash.Digest
+	err error
 	// alloc serves the record batches' buffers, recycled from one batch to the next.
 	alloc *recyclingAllocator
 }
@@ -78,9 +80,9 @@ func (w *hfDirWriter) openFile() error {
 	}
 	w.files = append(w.files, name)
 	w.f = f
-	w.out = newOutFile(f)
+	w.out = atomicfile.NewWriter(f)
 	w.cw = countWriter{w: io.MultiWriter(w.out, w.sum)}
-	w.bw = bufio.NewWriterSize(&w.cw, frontBuffer)
+	w.bw = bufio.NewWriterSize(&w.cw, atomicfile.FrontBuffer)
 	w.iw = ipc.NewWriter(w.bw, ipc.WithSchema(w.schema), ipc.WithAllocator(w.alloc))
 	return nil
 }
@@ -162,17 +164,14 @@ func (w *hfDirWriter) finish(features string) {
 	}
 	state, err := hfStateJSON(names, fp, w.opt.Split)
 	if err == nil {
-		err = WriteFileSync(filepath.Join(w.tmp, "state.json"), state)
+		err = atomicfile.WriteFile(filepath.Join(w.tmp, "state.json"), state)
 	}
 	var info []byte
 	if err == nil {
 		info, err = marshalPy(hfDatasetInfo{Features: []byte(features)})
 	}
 	if err == nil {
-		err = WriteFileSync(filepath.Join(w.tmp, "dataset_info.json"), info)
-	}
-	if err == nil {
-		err = syncDir(w.tmp)
+		err = atomicfile.WriteFile(filepath.Join(w.tmp, "dataset_info.json"), info)
 	}
 	if err == nil {
 		err = publishDir(w.tmp, w.dir, w.opt.Overwrite)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"os"
 	"path/filepath"
 )
@@ -82,38 +83,15 @@ type hfDatasetInfo struct {
 	Version            any             `json:"version"`
 }
 
-// WriteFileSync writes data to path and syncs it before closing: a metadata file that is
-// published by a rename must be on disk before the rename is.
-func WriteFileSync(path string, data []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // hfDataName is save_to_disk's data file name.
 func hfDataName(i, n int) string { return fmt.Sprintf("data-%05d-of-%05d.arrow", i, n) }
 
-// publishDir replaces dir by tmp (a sibling) atomically where possible.
+// publishDir replaces dir by tmp (a sibling) atomically: an existing dir, refused unless
+// overwrite, is moved aside to .<name>.old until tmp is in its place.
 func publishDir(tmp, dir string, overwrite bool) error {
-	if _, err := os.Stat(dir); err == nil {
-		if !overwrite {
-			return fmt.Errorf("%s exists", dir)
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
+	if _, err := os.Stat(dir); err == nil && !overwrite {
+		return fmt.Errorf("%s exists", dir)
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(dir))
+	aside := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old")
+	return atomicfile.ReplaceDir(tmp, dir, aside)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,7 +49,7 @@ func npyHeader(d DType, shape []int64) []byte {
 type NpyWriter struct {
 	path, tmp string
 	f         *os.File
-	out       *outFile
+	out       *atomicfile.Writer
 	bw        *bufio.Writer
 	dtype     DType
 	cols      int
@@ -69,8 +70,8 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newOutFile(f)
-	w := &NpyWriter{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, frontBuffer), dtype: dtype, cols: cols}
+	out := atomicfile.NewWriter(f)
+	w := &NpyWriter{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, atomicfile.FrontBuffer), dtype: dtype, cols: cols}
 	h := npyHeader(dtype, w.shape())
 	w.hdrLen = len(h)
 	if _, err := w.bw.Write(h); err != nil {
@@ -220,13 +221,13 @@ func (w *NpyWriter) Close() error {
 	}
 	w.f = nil
 	if err == nil {
-		err = os.Rename(w.tmp, w.path)
+		err = atomicfile.Publish(w.tmp, w.path)
 	}
 	if err != nil {
 		os.Remove(w.tmp)
 		return fmt.Errorf("writing %s: %w", w.path, err)
 	}
-	return syncDir(filepath.Dir(w.path))
+	return nil
 }
 
 // Abort discards the output.
@@ -236,17 +237,4 @@ func (w *NpyWriter) Abort() {
 		w.f = nil
 	}
 	os.Remove(w.tmp)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/validate"
 )
@@ -341,7 +342,7 @@ func finalizeValidate(spec *job.Spec, rs []RecordsResult, shifts []int64, tmp st
 		name string
 		data []byte
 	}{{ReportJSONName, append(rep.JSON(), '\n')}, {ReportTextName, txt.Bytes()}} {
-		if err := formats.WriteFileSync(filepath.Join(tmp, f.name), f.data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(tmp, f.name), f.data); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package formats
+package atomicfile
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 	"unsafe"
 )
 
-// An outFile writes exactly the bytes given, in order, whatever the sizes of the writes, in
+// A Writer writes exactly the bytes given, in order, whatever the sizes of the writes, in
 // direct mode (where the file system takes O_DIRECT) and through the page cache; the header
 // rewritten after Finish lands as with any file.
-func TestOutFile_WritesTheBytes(t *testing.T) {
+func TestWriter_WritesTheBytes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	data := make([]byte, 3*directChunk+12345)
 	for i := range data {
@@ -33,7 +33,7 @@ func TestOutFile_WritesTheBytes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := newOutFile(f)
+			w := NewWriter(f)
 			if buffered && w.direct {
 				if err := setDirect(f, false); err != nil {
 					t.Fatal(err)
@@ -78,7 +78,7 @@ func TestOutFile_WritesTheBytes(t *testing.T) {
 }
 
 // On Linux, where the test directory's file system takes O_DIRECT, outputs use it.
-func TestOutFile_DirectWhereAvailable(t *testing.T) {
+func TestWriter_DirectWhereAvailable(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("O_DIRECT is Linux's")
 	}
@@ -91,7 +91,7 @@ func TestOutFile_DirectWhereAvailable(t *testing.T) {
 		t.Skipf("this file system refuses O_DIRECT (%v): outputs go through the page cache", err)
 	}
 	setDirect(f, false)
-	w := newOutFile(f)
+	w := NewWriter(f)
 	if !w.direct || cap(w.buf) != directChunk {
 		t.Fatalf("direct %v, buffer %d bytes", w.direct, cap(w.buf))
 	}
@@ -112,14 +112,14 @@ func TestOutFile_DirectWhereAvailable(t *testing.T) {
 // A direct write that the kernel refuses (EINVAL: here a buffer that is not aligned, as a file
 // system that takes the flag and not the writes would answer) falls back to the page cache
 // for the rest of the file, losing nothing.
-func TestOutFile_FallsBackWhenADirectWriteFails(t *testing.T) {
+func TestWriter_FallsBackWhenADirectWriteFails(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w := newOutFile(f)
+	w := NewWriter(f)
 	if !w.direct {
 		t.Skip("this file system refuses O_DIRECT: nothing to fall back from")
 	}

@@ -1,4 +1,4 @@
-package formats
+package atomicfile
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 // writes several bytes per input byte, once, and reads none of them back. Through the page
 // cache, each byte is copied into a page the kernel must first allocate and later write out;
 // on the virtual machines we measured, that copy cost 1.9 CPU seconds per 726 MB while the
-// pages were fresh (0.3 s once recycled), 40% of a three-length run. So on Linux an outFile
+// pages were fresh (0.3 s once recycled), 40% of a three-length run. So on Linux a Writer
 // writes with O_DIRECT from an aligned buffer of its own: the disk reads the buffer (45 ms of
 // CPU for the same 726 MB, at the disk's speed), and the page cache stays free for the inputs.
 // Where O_DIRECT is refused (a file system without it, another OS), it writes through the
@@ -22,19 +22,19 @@ import (
 const (
 	directAlign = 4096    // offsets, lengths and addresses of direct writes: any logical block size up to 4 KiB
 	directChunk = 2 << 20 // bytes gathered before a direct write
-	// frontBuffer is the size of the write buffer in front of an outFile, which gathers
-	// small writes (a row, an IPC message header) into fewer calls; the outFile's own buffer
+	// FrontBuffer is the size of the write buffer in front of a Writer, which gathers
+	// small writes (a row, an IPC message header) into fewer calls; the Writer's own buffer
 	// makes the large writes, so this one stays small: memory touched for the first time is
 	// dear (see above).
-	frontBuffer = 64 << 10
+	FrontBuffer = 64 << 10
 	// writebackChunk is how many bytes a buffered output accumulates before its writer asks
 	// the kernel to start writing them to disk.
 	writebackChunk = 8 << 20
 )
 
-// outFile is the writer of one output file. Write appends; Finish writes what is gathered,
+// Writer is the writer of one output file. Write appends; Finish writes what is gathered,
 // after which the file is an ordinary one (WriteAt, Sync) again.
-type outFile struct {
+type Writer struct {
 	f       *os.File
 	direct  bool
 	buf     []byte // gathered bytes (direct only): len is filled, cap directChunk
@@ -43,13 +43,13 @@ type outFile struct {
 	started int64  // buffered: bytes whose write-out was started
 }
 
-// newOutFile returns the writer of f, a new empty file, with O_DIRECT where possible.
-func newOutFile(f *os.File) *outFile {
-	w := &outFile{f: f}
+// NewWriter returns the writer of f, a new empty file, with O_DIRECT where possible.
+func NewWriter(f *os.File) *Writer {
+	w := &Writer{f: f}
 	if setDirect(f, true) == nil {
 		// A buffer aligned to directChunk (one huge page where the kernel gives them), mapped
 		// for this file: files come and go during a run, and a heap buffer would be cleared
-		// page by page each time. An outFile dropped without Finish (an aborted output)
+		// page by page each time. A Writer dropped without Finish (an aborted output)
 		// unmaps it when collected.
 		var buf []byte
 		w.direct = true
@@ -61,7 +61,7 @@ func newOutFile(f *os.File) *outFile {
 }
 
 // release unmaps the direct buffer once nothing is left in it to write.
-func (w *outFile) release() {
+func (w *Writer) release() {
 	w.buf = nil
 	if w.free != nil {
 		w.free()
@@ -69,7 +69,7 @@ func (w *outFile) release() {
 	}
 }
 
-func (w *outFile) Write(p []byte) (int, error) {
+func (w *Writer) Write(p []byte) (int, error) {
 	if !w.direct {
 		return w.writeBuffered(p)
 	}
@@ -91,7 +91,7 @@ func (w *outFile) Write(p []byte) (int, error) {
 }
 
 // flush writes the first n bytes of the buffer (a multiple of directAlign) and keeps the rest.
-func (w *outFile) flush(n int) error {
+func (w *Writer) flush(n int) error {
 	for done := 0; done < n; {
 		m, err := w.f.WriteAt(w.buf[done:n], w.off)
 		w.off += int64(m)
@@ -113,7 +113,7 @@ func (w *outFile) flush(n int) error {
 }
 
 // writeBuffered writes p at the current offset through the page cache.
-func (w *outFile) writeBuffered(p []byte) (int, error) {
+func (w *Writer) writeBuffered(p []byte) (int, error) {
 	n, err := w.f.WriteAt(p, w.off)
 	w.off += int64(n)
 	if w.off-w.started >= writebackChunk {
@@ -125,7 +125,7 @@ func (w *outFile) writeBuffered(p []byte) (int, error) {
 
 // Finish writes the gathered bytes: the whole blocks directly, the tail through the page
 // cache. The file then has all the bytes written and is no longer in direct mode.
-func (w *outFile) Finish() error {
+func (w *Writer) Finish() error {
 	if !w.direct {
 		return nil
 	}
@@ -145,4 +145,4 @@ func (w *outFile) Finish() error {
 }
 
 // Offset returns the number of bytes written.
-func (w *outFile) Offset() int64 { return w.off + int64(len(w.buf)) }
+func (w *Writer) Offset() int64 { return w.off + int64(len(w.buf)) }
