@@ -4,7 +4,7 @@ BIN       ?= bin/tokenmill
 PKGS      ?= ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench demo lint fmt vet imports fuzz rules-doc clean
+.PHONY: help build test bench demo lint fmt vet imports proto proto-check fuzz rules-doc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ bench: build ## benchmark the tokenizer (and pkoukk/tiktoken-go side by side) an
 demo: build ## run the main job on the bundled sample corpus
 	./scripts/demo.sh
 
-lint: fmt vet imports ## gofmt + go vet + the import rules of DESIGN.md's package table
+lint: fmt vet imports proto-check ## gofmt + go vet + the import rules of DESIGN.md + generated protobuf code is current
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -36,6 +36,12 @@ vet:
 
 imports: ## check every package's imports against the package table of DESIGN.md
 	GO=$(GO) $(GO) test -count=1 -run '^TestRepo_FollowsDesignTable$$' ./internal/importcheck
+
+proto: ## regenerate the protobuf and gRPC code under proto/ (Debian's protoc, plugins at go.mod's versions)
+	./scripts/proto.sh
+
+proto-check:
+	./scripts/proto.sh --check
 
 FUZZTIME ?= 60s
 fuzz: ## run every fuzz target (go test -list '^Fuzz' ./...) for FUZZTIME each

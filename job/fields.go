@@ -119,6 +119,17 @@ var fields = []field{
 		s.MaxRejectFraction, err = d.float(n, k)
 		return err
 	}},
+	{key: "max_attempts", usage: "cluster: runs of a task before the job fails", set: func(d decoder, n *yaml.Node, k string, s *Spec) error {
+		v, err := d.integer(n, k)
+		if err != nil {
+			return err
+		}
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return d.errf(n, k, "%d is out of range", v)
+		}
+		s.MaxAttempts = int(v)
+		return nil
+	}},
 	{key: "output", usage: "output section"}, // a mapping of the output.* keys, see spec()
 	{key: "output.dir", usage: "output directory", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
 		s.Output.Dir, err = d.str(n, k)

@@ -85,6 +85,7 @@ func TestParse_Example(t *testing.T) {
 		EOS:               true,
 		Remainder:         RemainderDrop,
 		MaxRejectFraction: 0.01,
+		MaxAttempts:       3,
 		Output: Output{Dir: "data/packed", Formats: []OutputFormat{OutputHF, OutputNPY},
 			DType: DTypeInt64, Layout: LayoutCurriculum},
 	}
@@ -185,6 +186,11 @@ func TestParse_Keys(t *testing.T) {
 		{"pad id dtype", map[string]string{"remainder": "pad", "pad_id": "70000", "output": "{dtype: uint16}"}, "pad_id: 70000 does not fit output.dtype uint16", nil},
 		// max_reject_fraction
 		{"reject above one", map[string]string{"max_reject_fraction": "2"}, "max_reject_fraction: must be between 0 and 1", nil},
+		// max_attempts
+		{"max attempts default", map[string]string{}, "", func(s *Spec) bool { return s.MaxAttempts == DefaultMaxAttempts }},
+		{"max attempts set", map[string]string{"max_attempts": "5"}, "", func(s *Spec) bool { return s.MaxAttempts == 5 }},
+		{"max attempts zero", map[string]string{"max_attempts": "0"}, "max_attempts: must be between 1 and 1000, got 0", nil},
+		{"max attempts string", map[string]string{"max_attempts": `"3"`}, "max_attempts: expected an integer", nil},
 		{"reject bool", map[string]string{"max_reject_fraction": "true"}, "max_reject_fraction: expected a number", nil},
 		{"reject one ok", map[string]string{"max_reject_fraction": "1"}, "", nil},
 		// output

@@ -54,3 +54,22 @@ func resolveTokenizer(base, t string) string {
 func tokenizerName(t string) bool {
 	return !strings.ContainsAny(t, "/.:"+string(filepath.Separator))
 }
+
+// RelativePaths lists the paths of the spec that are relative, each as "key \"value\""
+// (inputs[i].path, output.dir, tokenizer), by the rules of ResolvePaths: a tokenizer name is
+// not a path. A cluster refuses such a spec, having no directory to resolve it against.
+func (s *Spec) RelativePaths() []string {
+	var rel []string
+	for i, in := range s.Inputs {
+		if in.Path != "" && !filepath.IsAbs(in.Path) {
+			rel = append(rel, fmt.Sprintf("inputs[%d].path %q", i, in.Path))
+		}
+	}
+	if s.Output.Dir != "" && !filepath.IsAbs(s.Output.Dir) {
+		rel = append(rel, fmt.Sprintf("output.dir %q", s.Output.Dir))
+	}
+	if s.Tokenizer != "" && resolveTokenizer("/", s.Tokenizer) != s.Tokenizer {
+		rel = append(rel, fmt.Sprintf("tokenizer %q", s.Tokenizer))
+	}
+	return rel
+}

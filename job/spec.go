@@ -66,6 +66,12 @@ type Spec struct {
 	MaxRejectFraction float64 `json:"max_reject_fraction"`
 	// Output (output) says where and how to write.
 	Output Output `json:"output"`
+	// MaxAttempts (max_attempts) is how many times a cluster runs a task before it fails the
+	// job: lost leases and failed attempts count, a task handed back by a draining worker
+	// does not; in [1, MaxMaxAttempts] [3]. Like output.overwrite it is an operational
+	// setting, not part of what the job computes, so it is left out of the canonical JSON;
+	// `tokenmill run` does not retry.
+	MaxAttempts int `json:"-"`
 }
 
 // Kind is the kind of a job.
@@ -99,6 +105,12 @@ const DefaultMaxErrors = 20
 // (formats.DefaultMaxRecord).
 const DefaultMaxRecordBytes ByteSize = 64 << 20
 
+// DefaultMaxAttempts is the default of max_attempts; MaxMaxAttempts bounds it.
+const (
+	DefaultMaxAttempts = 3
+	MaxMaxAttempts     = 1000
+)
+
 // pretrainOnly lists the keys that shape tokenization, packing and the token outputs. A
 // validate or convert job refuses them, naming the key, rather than ignoring them: a key
 // that silently does nothing misleads whoever reads the spec.
@@ -106,11 +118,11 @@ var pretrainOnly = []string{"sequence_lengths", "val_fraction", "seed", "eos", "
 	"pad_id", "max_reject_fraction", "output.formats", "output.dtype", "output.layout"}
 
 // KindKeys returns the keys a job of kind k takes: every kind takes kind, name, inputs (path
-// and format; text_field is pretrain only), shard_size, max_record_bytes, output.dir and
-// output.overwrite; pretrain adds tokenizer and the packing keys; validate adds stage, max_errors and an
-// optional tokenizer; convert adds to.
+// and format; text_field is pretrain only), shard_size, max_record_bytes, max_attempts,
+// output.dir and output.overwrite; pretrain adds tokenizer and the packing keys; validate adds
+// stage, max_errors and an optional tokenizer; convert adds to.
 func KindKeys(k Kind) []string {
-	common := []string{"kind", "name", "inputs", "shard_size", "max_record_bytes", "output", "output.dir", "output.overwrite"}
+	common := []string{"kind", "name", "inputs", "shard_size", "max_record_bytes", "max_attempts", "output", "output.dir", "output.overwrite"}
 	switch k {
 	case KindValidate:
 		return append(common, "tokenizer", "stage", "max_errors")
@@ -219,6 +231,7 @@ func DefaultSpec() *Spec {
 		EOS:               true,
 		Remainder:         RemainderDrop,
 		MaxRejectFraction: 0.01,
+		MaxAttempts:       DefaultMaxAttempts,
 		Output: Output{
 			Dir:     "data/packed",
 			Formats: []OutputFormat{OutputHF, OutputNPY},

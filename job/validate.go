@@ -33,6 +33,9 @@ func (s *Spec) Validate() error {
 	if s.MaxRecordBytes <= 0 {
 		bad("max_record_bytes", "must be > 0, got %d", s.MaxRecordBytes)
 	}
+	if s.MaxAttempts < 1 || s.MaxAttempts > MaxMaxAttempts {
+		bad("max_attempts", "must be between 1 and %d, got %d", MaxMaxAttempts, s.MaxAttempts)
+	}
 
 	s.checkRemainder(bad)
 	s.checkOutput(bad)

@@ -218,7 +218,7 @@ func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 		p.tk = tk
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()
 	}
-	p.inputs, err = planner.List(spec, planner.ListOptions{RowGroups: parquetRowGroups, Logger: p.log})
+	p.inputs, err = List(spec, p.log)
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ type bucketAssembly struct {
 // must call Finish or Abort. Its errors, and the Assembler's, name the output directory
 // where they concern the temporary one.
 func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeEnv) (a *Assembler, err error) {
-	defer func() { err = namedOutput(err, env.OutDir, spec.Name) }()
+	defer func() { err = namedOutput(err, env.OutDir, env.tempID(spec.Name)) }()
 	maxID := uint32(max(env.Tokenizer.VocabSize()-1, 0))
 	if spec.Remainder == job.RemainderPad {
 		pad, err := padID(spec, env.Tokenizer)
@@ -94,7 +94,7 @@ func NewAssembler(ctx context.Context, spec *job.Spec, shards int, env FinalizeE
 		return nil, err
 	}
 	a = &Assembler{spec: spec, env: env, dtName: string(dt), results: make([]*Result, shards), leased: -1, staged: map[string]int{},
-		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", spec.Name)}
+		sem: make(chan struct{}, max(env.Workers, 1)), tmp: tempSibling(env.OutDir, "tmp", env.tempID(spec.Name))}
 	a.cond = sync.NewCond(&a.mu)
 	if err := os.RemoveAll(a.tmp); err != nil {
 		return nil, err
@@ -347,7 +347,7 @@ func (a *Assembler) stop(err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.err == nil {
-		a.err = namedOutput(err, a.env.OutDir, a.spec.Name)
+		a.err = namedOutput(err, a.env.OutDir, a.env.tempID(a.spec.Name))
 	}
 	a.stopped = true
 	a.cond.Broadcast()
@@ -413,7 +413,7 @@ func (a *Assembler) run(b *bucketAssembly) {
 // Finish ends the Assembler, whatever it returns.
 func (a *Assembler) Finish(ctx context.Context, results []Result) (m *Manifest, err error) {
 	defer func() {
-		err = namedOutput(err, a.env.OutDir, a.spec.Name)
+		err = namedOutput(err, a.env.OutDir, a.env.tempID(a.spec.Name))
 		if err != nil {
 			a.Abort()
 		}

@@ -35,6 +35,19 @@ type FinalizeEnv struct {
 	// Warnings, when not nil, receives the job's Warnings before RunInfo is written (so a
 	// RunInfo that points at the same slice writes them).
 	Warnings *[]string
+	// TempID names the temporary directories beside OutDir (.<out>.tmp-<TempID>, and
+	// .<out>.old-<TempID> for an output being replaced); "" means the job's name. A cluster
+	// gives each finalize attempt its own, so that a second attempt starts from scratch in a
+	// fresh directory whatever an earlier one left.
+	TempID string
+}
+
+// tempID is the name of the run's temporary directories beside the output.
+func (env FinalizeEnv) tempID(jobName string) string {
+	if env.TempID != "" {
+		return env.TempID
+	}
+	return jobName
 }
 
 // FinalizeTimings are where finalize's time went, in seconds, summed over the buckets written

@@ -37,15 +37,16 @@ func inputPaths(spec *job.Spec, inputs []Input) []string {
 	return paths
 }
 
-// tempSibling names a hidden directory beside out: .<base>.<kind>-<job>.
-func tempSibling(out, kind, jobName string) string {
-	return outdir.TempPath(out, kind, jobName)
+// tempSibling names a hidden directory beside out: .<base>.<kind>-<id>, id being the job's
+// name or FinalizeEnv.TempID.
+func tempSibling(out, kind, id string) string {
+	return outdir.TempPath(out, kind, id)
 }
 
 // namedOutput rewrites an error of a job's finalize that names one of the temporary
 // directories beside out to name out, the directory the user gave.
-func namedOutput(err error, out, jobName string) error {
-	return outdir.NameOutput(err, out, tempSibling(out, "tmp", jobName), tempSibling(out, "old", jobName))
+func namedOutput(err error, out, tempID string) error {
+	return outdir.NameOutput(err, out, tempSibling(out, "tmp", tempID), tempSibling(out, "old", tempID))
 }
 
 // publish renames the finished tmp directory to env.OutDir. An existing output (an older
@@ -57,7 +58,7 @@ func publish(tmp string, spec *job.Spec, env FinalizeEnv) error {
 	if err := CheckOutput(spec, out, env.Inputs, env.Overwrite); err != nil {
 		return err
 	}
-	if err := atomicfile.ReplaceDir(tmp, out, tempSibling(out, "old", spec.Name)); err != nil {
+	if err := atomicfile.ReplaceDir(tmp, out, tempSibling(out, "old", env.tempID(spec.Name))); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil

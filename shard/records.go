@@ -252,7 +252,7 @@ const (
 // only with env.Overwrite (see CheckOutput); its errors name the output directory where they
 // concern the temporary one. env.Tokenizer, env.StagingDir and env.Workers are unused.
 func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results []RecordsResult, env FinalizeEnv) (m *RecordsManifest, err error) {
-	defer func() { err = namedOutput(err, env.OutDir, spec.Name) }()
+	defer func() { err = namedOutput(err, env.OutDir, env.tempID(spec.Name)) }()
 	rs := append([]RecordsResult(nil), results...)
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Index < rs[j].Index })
 	if len(rs) != len(shards) {
@@ -284,7 +284,7 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	if err := CheckOutput(spec, env.OutDir, env.Inputs, env.Overwrite); err != nil {
 		return nil, err
 	}
-	tmp := tempSibling(env.OutDir, "tmp", spec.Name)
+	tmp := tempSibling(env.OutDir, "tmp", env.tempID(spec.Name))
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
 	}

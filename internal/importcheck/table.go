@@ -115,8 +115,8 @@ func (tb *Table) addRows(lines []numbered, cols map[string]int) error {
 			}
 			return ""
 		}
-		if r.Packages, r.Groups, err = tb.resolve(i, byName, cell("may import")); err == nil {
-			r.TestPackages, r.TestGroups, err = tb.resolve(i, byName, cell("its tests may also import"))
+		if r.Packages, r.Groups, err = tb.resolve(i, byName, cell("may import"), false); err == nil {
+			r.TestPackages, r.TestGroups, err = tb.resolve(i, byName, cell("its tests may also import"), true)
 		}
 		if err != nil {
 			return fmt.Errorf("DESIGN.md:%d: row %s: %w", l.line, r.Name(), err)
@@ -125,8 +125,10 @@ func (tb *Table) addRows(lines []numbered, cols map[string]int) error {
 	return nil
 }
 
-// resolve turns a cell's names into row indexes and group names.
-func (tb *Table) resolve(self int, byName map[string]int, cell string) (map[int]bool, map[string]bool, error) {
+// resolve turns a cell's names into row indexes and group names. A package's own imports must
+// name rows below it; its tests (tests) may also name rows above it, since a test binary is
+// imported by nothing (a test cluster of coordinators and workers, used by their own tests).
+func (tb *Table) resolve(self int, byName map[string]int, cell string, tests bool) (map[int]bool, map[string]bool, error) {
 	pkgs, groups := map[int]bool{}, map[string]bool{}
 	for _, name := range splitList(cell) {
 		if name == keyEverything {
@@ -146,7 +148,7 @@ func (tb *Table) resolve(self int, byName map[string]int, cell string) (map[int]
 		switch {
 		case !ok:
 			return nil, nil, fmt.Errorf("%q is neither a package row nor a third-party group", name)
-		case i <= self:
+		case i == self || i < self && !tests:
 			return nil, nil, fmt.Errorf("names %s, which is not below it (imports must point down the table)", name)
 		}
 		pkgs[i] = true

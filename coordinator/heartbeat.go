@@ -1,0 +1,259 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// heartbeat serves a worker's heartbeat on the leader. The contract with the worker: its
+// heartbeats are sequential and each lists every task it runs, those started from the
+// previous response included. Then:
+//   - a listed task whose lease is current is renewed (deadline now + LeaseTTL) and its
+//     progress recorded;
+//   - a listed task whose lease is not current gets a stop order with the reason;
+//   - a lease of the worker granted before the previous heartbeat and not listed is taken
+//     back at once (the worker does not run it: it restarted, or never got the grant);
+//   - new leases are granted for up to free_slots pending tasks, in Pending's fair order.
+func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.HeartbeatResponse, error) {
+	id := req.GetWorkerId()
+	if id == "" {
+		return nil, fmt.Errorf("%w: a heartbeat needs the worker's id", ErrBadRequest)
+	}
+	now := s.n.clock.Now()
+	s.mu.Lock()
+	if !s.active {
+		s.mu.Unlock()
+		return nil, ErrNotLeader
+	}
+	w := s.workerLocked(id)
+	w.hb++
+	hb := w.hb
+	w.free, w.running = int(req.FreeSlots), len(req.Running)
+	listed := map[fsm.TaskRef]bool{}
+	var stops []*pb.StopTask
+	for _, rt := range req.Running {
+		ref := fsm.RefOf(rt.Task)
+		if reason := s.renewLocked(id, ref, rt.Epoch, rt.Progress, now, hb); reason != "" {
+			stops = append(stops, &pb.StopTask{Task: rt.Task, Epoch: rt.Epoch, Reason: reason})
+			continue
+		}
+		listed[ref] = true
+	}
+	var missing []*pb.Expiry
+	for ref, l := range w.leases {
+		if !listed[ref] && l.hb < hb {
+			missing = append(missing, &pb.Expiry{Task: ref.Proto(), Epoch: l.epoch,
+				Cause: fmt.Sprintf("worker %s no longer runs it (restarted, or never received the lease)", id)})
+			s.removeLocked(l)
+		}
+	}
+	s.mu.Unlock()
+	s.n.changed.notify() // progress
+	if len(missing) > 0 {
+		if err := s.expire(missing); err != nil {
+			return nil, err
+		}
+	}
+	start, err := s.assign(ctx, id, int(req.FreeSlots), hb, now)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.n.cfg.LeaseTTL.Milliseconds()}, nil
+}
+
+// renewLocked renews the worker's lease of ref under epoch, or returns why the worker must
+// stop the task. The FSM decides whether the lease is current; a current lease the leader
+// has no memory of (granted just before it took over) is adopted. s.mu is held.
+func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p *pb.Progress, now time.Time, hb uint64) string {
+	info, ok := s.n.fsm.Task(ref)
+	if !ok {
+		return "the task does not exist"
+	}
+	if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != epoch || info.Lease.Worker != worker {
+		if l := s.leases[ref]; l != nil && l.epoch == epoch {
+			s.removeLocked(l)
+		}
+		return s.stopReason(ref, info, epoch)
+	}
+	l := s.leases[ref]
+	if l == nil || l.epoch != epoch {
+		l = &lease{ref: ref, epoch: epoch, worker: worker, hb: hb}
+		s.addLocked(l)
+	}
+	l.deadline = now.Add(s.n.cfg.LeaseTTL)
+	if p != nil {
+		l.progress = proto.Clone(p).(*pb.Progress)
+	}
+	return ""
+}
+
+// stopReason says why a lease under epoch is not current.
+func (s *scheduler) stopReason(ref fsm.TaskRef, info fsm.TaskInfo, epoch uint64) string {
+	if st, ok := s.n.fsm.Job(ref.Job); ok {
+		switch st.State {
+		case pb.JobState_JOB_STATE_CANCELED, pb.JobState_JOB_STATE_FAILED, pb.JobState_JOB_STATE_SUCCEEDED:
+			return fmt.Sprintf("job %s is over (%s)", ref.Job, jobStateText(st.State))
+		}
+	}
+	switch {
+	case info.State == pb.TaskState_TASK_STATE_COMMITTED:
+		return "the task's result is already committed"
+	case info.State == pb.TaskState_TASK_STATE_LEASED:
+		return fmt.Sprintf("the lease of epoch %d is not current: the task runs under epoch %d on worker %s",
+			epoch, info.Lease.Epoch, info.Lease.Worker)
+	}
+	return fmt.Sprintf("the lease of epoch %d was taken back (%s)", epoch, info.Cause)
+}
+
+// assign grants the worker up to free pending tasks and returns them as assignments.
+func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint64, now time.Time) ([]*pb.Assignment, error) {
+	if free <= 0 {
+		return nil, nil
+	}
+	s.mu.Lock()
+	var pick []fsm.TaskRef
+	for _, ref := range s.n.fsm.Pending(free + len(s.reserved)) {
+		if len(pick) == free {
+			break
+		}
+		if !s.reserved[ref] {
+			pick = append(pick, ref)
+			s.reserved[ref] = true
+		}
+	}
+	s.mu.Unlock()
+	if len(pick) == 0 {
+		return nil, nil
+	}
+	deadline := now.Add(s.n.cfg.LeaseTTL)
+	grants := make([]*pb.Grant, len(pick))
+	for i, ref := range pick {
+		grants[i] = &pb.Grant{Task: ref.Proto(), WorkerId: worker, DeadlineUnixMs: deadline.UnixMilli()}
+	}
+	r := s.grants.submit(ctx, grants)
+	s.mu.Lock()
+	for _, ref := range pick {
+		delete(s.reserved, ref)
+	}
+	if r.err != nil {
+		s.mu.Unlock()
+		return nil, r.err
+	}
+	var granted []fsm.TaskRef
+	for i, ref := range pick {
+		if r.errs[i] == nil && s.active {
+			s.addLocked(&lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb})
+			granted = append(granted, ref)
+		}
+	}
+	s.mu.Unlock()
+	s.kickLoop()
+	out := make([]*pb.Assignment, 0, len(granted))
+	for _, ref := range granted {
+		info, ok := s.n.fsm.Task(ref)
+		spec, _ := s.n.fsm.JobSpec(ref.Job)
+		if !ok || info.Lease.Epoch != r.index {
+			continue // taken back (a cancel) between the grant and now
+		}
+		out = append(out, &pb.Assignment{Task: ref.Proto(), Epoch: r.index, Attempt: info.Attempt,
+			JobSpec: spec, ShardSpec: info.Spec})
+	}
+	return out, nil
+}
+
+// commit commits a task's result through the commit batcher, then forgets its lease. A
+// commit that repeats the one that won (a retry after a lost answer) succeeds.
+func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit) error {
+	r := s.commits.submit(ctx, []*pb.TaskCommit{c})
+	if r.err != nil {
+		return r.err
+	}
+	ref := fsm.RefOf(c.Task)
+	s.forget(ref, c.Epoch)
+	err := r.errs[0]
+	if err != nil && s.alreadyCommitted(ref, c) {
+		return nil
+	}
+	if err == nil && c.GetFinalize() != nil {
+		s.forgetJob(ref.Job)
+	}
+	return err
+}
+
+// alreadyCommitted says c is the result the task holds: the same attempt of a shard, the
+// same plan or finalize result.
+func (s *scheduler) alreadyCommitted(ref fsm.TaskRef, c *pb.TaskCommit) bool {
+	info, ok := s.n.fsm.Task(ref)
+	if !ok || info.State != pb.TaskState_TASK_STATE_COMMITTED {
+		return false
+	}
+	switch r := c.Result.(type) {
+	case *pb.TaskCommit_Shard:
+		return info.Result != nil && proto.Equal(info.Result, r.Shard)
+	case *pb.TaskCommit_Plan, *pb.TaskCommit_Finalize:
+		st, ok := s.n.fsm.Job(ref.Job)
+		if !ok {
+			return false
+		}
+		if f := c.GetFinalize(); f != nil {
+			return st.State == pb.JobState_JOB_STATE_SUCCEEDED && proto.Equal(st.Result, f)
+		}
+		return st.Shards == c.GetPlan().GetShards() && st.State != pb.JobState_JOB_STATE_PLANNING
+	}
+	return false
+}
+
+// fail records a failed or handed-back attempt through the fail batcher, then forgets its
+// lease.
+func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure) error {
+	r := s.fails.submit(ctx, []*pb.TaskFailure{f})
+	if r.err != nil {
+		return r.err
+	}
+	s.forget(fsm.RefOf(f.Task), f.Epoch)
+	return r.errs[0]
+}
+
+// progress returns the last reported progress of the running tasks of a job, summed.
+func (s *scheduler) progress(job string) *pb.Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var p pb.Progress
+	for ref, l := range s.leases {
+		if ref.Job != job || l.progress == nil {
+			continue
+		}
+		p.Bytes += l.progress.Bytes
+		p.Documents += l.progress.Documents
+		p.Rejected += l.progress.Rejected
+		p.Tokens += l.progress.Tokens
+	}
+	return &p
+}
+
+// busy returns the running tasks each worker last reported.
+func (s *scheduler) busy() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.workers))
+	for id, w := range s.workers {
+		out[id] = w.running
+	}
+	return out
+}
+
+// slots returns the free and busy slots the workers last reported.
+func (s *scheduler) slots() (free, busy int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.workers {
+		free += w.free
+		busy += w.running
+	}
+	return free, busy
+}

@@ -1,0 +1,299 @@
+package coordinator_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokenmill/tokenmill/coordinator"
+	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	"github.com/tokenmill/tokenmill/internal/members"
+	"github.com/tokenmill/tokenmill/internal/testcluster"
+	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+var ttl = coordinator.DefaultConfig().LeaseTTL
+
+// TestScheduler_JobThroughFollowers runs a job from submission to success with the client
+// and the worker talking to followers only: the plan, its batches, the shards (committed
+// concurrently), the finalize with its shard results, and a Watch that ends with success.
+func TestScheduler_JobThroughFollowers(t *testing.T) {
+	c := testcluster.New(t, 3)
+	c.WaitLeader()
+	f := c.Followers()
+	id := submit(t, c, f[0], spec(t, "through-followers"))
+	got, err := c.Jobs(f[1]).Get(ctx(t), &pb.GetRequest{JobId: id})
+	if err != nil {
+		t.Fatalf("get through the other follower: %v", err)
+	}
+	if got.Job.State != pb.JobState_JOB_STATE_PLANNING || got.Job.MaxAttempts != 3 {
+		t.Fatalf("job = %v, want planning with max_attempts 3", got.Job)
+	}
+	watch, err := c.Jobs(f[1]).Watch(ctx(t), &pb.WatchRequest{JobId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan *pb.JobEvent, 1000)
+	go func() {
+		defer close(events)
+		for {
+			e, err := watch.Recv()
+			if err != nil {
+				if err != io.EOF {
+					events <- &pb.JobEvent{Job: &pb.JobStatus{Error: "watch: " + err.Error()}}
+				}
+				return
+			}
+			events <- e
+		}
+	}()
+
+	w := newWorker(t, "w1", c.Workers(f[1]))
+	plan := w.beat(4, nil)
+	if len(plan) != 1 || plan[0].Task.Kind != pb.TaskKind_TASK_KIND_PLAN || plan[0].Attempt != 0 {
+		t.Fatalf("first assignments = %v, want the plan task, attempt 0", plan)
+	}
+	if !strings.Contains(string(plan[0].JobSpec), "through-followers") {
+		t.Fatalf("assignment carries job spec %q", plan[0].JobSpec)
+	}
+	for i, batch := range [][]byte{shardSpec(0), shardSpec(1), shardSpec(2)} {
+		if _, err := w.client.AppendPlan(ctx(t), &pb.AppendPlanRequest{WorkerId: w.id, Task: plan[0].Task,
+			Epoch: plan[0].Epoch, FirstIndex: uint32(i), ShardSpecs: [][]byte{batch}}); err != nil {
+			t.Fatalf("append plan batch %d: %v", i, err)
+		}
+	}
+	if err := w.commit(plan[0], &pb.TaskCommit{Result: &pb.TaskCommit_Plan{Plan: &pb.PlanResult{Shards: 3}}}); err != nil {
+		t.Fatalf("commit plan: %v", err)
+	}
+
+	shards := w.beat(2, nil)
+	if len(shards) != 2 || shards[0].Task.Shard != 0 || shards[1].Task.Shard != 1 || string(shards[1].ShardSpec) != string(shardSpec(1)) {
+		t.Fatalf("shard assignments = %v, want shards 0 and 1 with their specs", shards)
+	}
+	w.beat(0, &pb.Progress{Tokens: 7})
+	got, err = c.Jobs(f[0]).Get(ctx(t), &pb.GetRequest{JobId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Job.Progress.Tokens != 14 || got.Job.Tasks.Leased != 2 || got.Job.Shards != 3 {
+		t.Fatalf("job = %v, want 2 leased shards of 3 and the live progress of 14 tokens", got.Job)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(shards))
+	for i, a := range shards {
+		wg.Go(func() { errs[i] = w.commit(a, shardCommit(a, 100)) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent shard commits: %v", err)
+	}
+	last := w.beat(1, nil)
+	if len(last) != 1 || last[0].Task.Shard != 2 {
+		t.Fatalf("assignments = %v, want shard 2", last)
+	}
+	if err := w.commit(last[0], shardCommit(last[0], 100)); err != nil {
+		t.Fatal(err)
+	}
+	// A commit repeated after a lost answer succeeds.
+	if err := w.commit(last[0], shardCommit(last[0], 100)); err != nil {
+		t.Fatalf("repeated commit: %v", err)
+	}
+
+	fin := w.beat(1, nil)
+	if len(fin) != 1 || fin[0].Task.Kind != pb.TaskKind_TASK_KIND_FINALIZE {
+		t.Fatalf("assignments = %v, want the finalize task", fin)
+	}
+	stream, err := w.client.ShardResults(ctx(t), &pb.ShardResultsRequest{Task: fin[0].Task, Epoch: fin[0].Epoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []*pb.ShardResult
+	for {
+		chunk, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("shard results: %v", err)
+		}
+		results = append(results, chunk.Results...)
+	}
+	if len(results) != 3 || results[2].Dir != "000002/0" || results[0].TokensTrain != 100 {
+		t.Fatalf("shard results = %v", results)
+	}
+	final := &pb.FinalizeResult{Manifest: &pb.FileRef{Name: "manifest.json", Bytes: 10}, TokensTrain: 300}
+	if err := w.commit(fin[0], &pb.TaskCommit{Result: &pb.TaskCommit_Finalize{Finalize: final}}); err != nil {
+		t.Fatalf("commit finalize: %v", err)
+	}
+
+	var lastEvent *pb.JobEvent
+	for e := range events {
+		if e.Job.Error != "" {
+			t.Fatal(e.Job.Error)
+		}
+		lastEvent = e
+	}
+	if lastEvent == nil || lastEvent.Job.State != pb.JobState_JOB_STATE_SUCCEEDED || !proto.Equal(lastEvent.Job.Result, final) {
+		t.Fatalf("last watch event = %v, want the job succeeded with its result", lastEvent)
+	}
+	for i := range c.Len() {
+		testcluster.WaitFor(t, testcluster.Timeout, "every replica to hold the succeeded job", func() error {
+			st, ok := c.Node(i).FSM().Job(id)
+			if !ok || st.State != pb.JobState_JOB_STATE_SUCCEEDED || st.Tasks.Committed != 5 {
+				return fmt.Errorf("node %d: %v", i, st)
+			}
+			return nil
+		})
+	}
+}
+
+// waitTimer waits until the leader's expiry loop has set its timer on the fake clock.
+func waitTimer(t *testing.T, c *testcluster.Cluster) {
+	testcluster.WaitFor(t, testcluster.Timeout, "the leader's lease timer", func() error {
+		if c.Clock.Pending() == 0 {
+			return errors.New("no timer set")
+		}
+		return nil
+	})
+}
+
+// waitTask waits until node i's FSM shows the task in the state check accepts.
+func waitTask(t *testing.T, c *testcluster.Cluster, i int, ref fsm.TaskRef, what string, check func(fsm.TaskInfo) bool) fsm.TaskInfo {
+	t.Helper()
+	var info fsm.TaskInfo
+	testcluster.WaitFor(t, testcluster.Timeout, what, func() error {
+		var err error
+		if info, err = task(c, i, ref); err != nil {
+			return err
+		}
+		if !check(info) {
+			return fmt.Errorf("task %s is %v attempt %d failures %d cause %q", ref, info.State, info.Attempt, info.Failures, info.Cause)
+		}
+		return nil
+	})
+	return info
+}
+
+func TestScheduler_LeaseExpiresAndStaleCommitIsRefused(t *testing.T) {
+	c := testcluster.New(t, 3)
+	leader := c.WaitLeader()
+	id := submit(t, c, leader, spec(t, "expiry"))
+	w := newWorker(t, "w1", c.Workers(c.Followers()[0]))
+	a := w.beat(1, nil)
+	if len(a) != 1 {
+		t.Fatalf("assignments = %v", a)
+	}
+	waitTimer(t, c)
+	c.Clock.Advance(ttl - time.Second)
+	if info, _ := task(c, leader, planRef(id)); info.State != pb.TaskState_TASK_STATE_LEASED {
+		t.Fatalf("the lease expired before its ttl: %v", info.State)
+	}
+	c.Clock.Advance(2 * time.Second)
+	info := waitTask(t, c, leader, planRef(id), "the expired plan task pending again", func(i fsm.TaskInfo) bool {
+		return i.State == pb.TaskState_TASK_STATE_PENDING
+	})
+	if info.Attempt != 1 || info.Failures != 1 || !strings.Contains(info.Cause, "lease expired: no heartbeat from worker w1") {
+		t.Fatalf("after expiry: attempt %d failures %d cause %q, want attempt 1, one failure, the cause", info.Attempt, info.Failures, info.Cause)
+	}
+
+	err := w.commit(a[0], &pb.TaskCommit{Result: &pb.TaskCommit_Plan{Plan: &pb.PlanResult{}}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "the lease is no longer current") {
+		t.Fatalf("stale commit: %v, want FailedPrecondition saying the lease is no longer current", err)
+	}
+	// The next heartbeat tells the worker to stop it, and grants the next attempt.
+	next := w.beat(1, nil)
+	if len(w.stopped) != 1 || !strings.Contains(w.stopped[0].Reason, "taken back") {
+		t.Fatalf("stop orders = %v, want the expired plan task", w.stopped)
+	}
+	if len(next) != 1 || next[0].Attempt != 1 || next[0].Epoch <= a[0].Epoch {
+		t.Fatalf("assignments = %v, want attempt 1 under a new epoch", next)
+	}
+}
+
+func TestScheduler_MaxAttemptsFailsTheJob(t *testing.T) {
+	c := testcluster.New(t, 1)
+	id := submit(t, c, 0, append(spec(t, "once"), "max_attempts: 1\n"...))
+	w := newWorker(t, "w1", c.Workers(0))
+	a := w.beat(1, nil)
+	_, err := w.client.Fail(ctx(t), &pb.FailRequest{WorkerId: w.id, Failure: &pb.TaskFailure{Task: a[0].Task,
+		Epoch: a[0].Epoch, Kind: pb.FailureKind_FAILURE_KIND_ERROR, Cause: "disk full"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Jobs(0).Get(ctx(t), &pb.GetRequest{JobId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "plan failed 1 times (max_attempts 1), last: disk full"; st.Job.State != pb.JobState_JOB_STATE_FAILED || st.Job.Error != want {
+		t.Fatalf("job = %v %q, want failed with %q", st.Job.State, st.Job.Error, want)
+	}
+}
+
+func TestScheduler_DeadWorkerLosesItsLeasesAtOnce(t *testing.T) {
+	c := testcluster.New(t, 3)
+	leader := c.WaitLeader()
+	id := submit(t, c, leader, spec(t, "dead-worker"))
+	agent, err := members.New(members.Config{Name: "w9", BindAddr: "127.0.0.1", Gossip: testcluster.Gossip(),
+		Meta: members.Meta{Role: members.RoleWorker, GRPCAddr: "127.0.0.1:1", Slots: 2, Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Shutdown()
+	if err := agent.Join([]string{c.Node(leader).Addrs().Gossip}); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, testcluster.Timeout, "the worker among the members", func() error {
+		r, err := c.Cluster(leader).Members(ctx(t), &pb.MembersRequest{})
+		if err != nil {
+			return err
+		}
+		for _, m := range r.Members {
+			if m.Id == "w9" && m.Role == "worker" && m.State == "alive" && m.Slots == 2 {
+				return nil
+			}
+		}
+		return fmt.Errorf("members = %v", r.Members)
+	})
+	w := newWorker(t, "w9", c.Workers(leader))
+	if a := w.beat(2, nil); len(a) != 1 {
+		t.Fatalf("assignments = %v", a)
+	}
+	agent.Shutdown()
+	// No clock moves: gossip alone takes the lease back.
+	info := waitTask(t, c, leader, planRef(id), "the dead worker's task pending again", func(i fsm.TaskInfo) bool {
+		return i.State == pb.TaskState_TASK_STATE_PENDING
+	})
+	if info.Attempt != 1 || info.Cause != "worker w9 died" {
+		t.Fatalf("attempt %d cause %q, want attempt 1 and the worker's death", info.Attempt, info.Cause)
+	}
+}
+
+// TestScheduler_LeaderChangeKeepsLeases: a new leader gives running tasks a grace period,
+// the worker renews through a survivor, and its result commits under the old epoch.
+func TestScheduler_LeaderChangeKeepsLeases(t *testing.T) {
+	c := testcluster.New(t, 3)
+	old := c.WaitLeader()
+	id := submit(t, c, old, spec(t, "leader-change"))
+	survivor := c.Followers()[0]
+	w := newWorker(t, "w1", c.Workers(survivor))
+	a := w.beat(1, nil)
+	c.Kill(old)
+	leader := c.WaitLeader()
+	waitTimer(t, c)
+	c.Clock.Advance(ttl + time.Second) // past the lease's ttl, within the grace
+	if info, _ := task(c, leader, planRef(id)); info.State != pb.TaskState_TASK_STATE_LEASED {
+		t.Fatalf("after the leader change the task is %v, want still leased", info.State)
+	}
+	w.beat(0, nil) // renews with the new leader
+	c.Clock.Advance(ttl - time.Second)
+	if err := w.commit(a[0], &pb.TaskCommit{Result: &pb.TaskCommit_Plan{Plan: &pb.PlanResult{}}}); err != nil {
+		t.Fatalf("commit under the old epoch after a leader change: %v", err)
+	}
+}
