@@ -55,7 +55,7 @@ func CreateHF(dir string, opt HFOptions) (*HFWriter, error) {
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = 1000
 	}
-	if !opt.DType.valid() {
+	if !opt.DType.Valid() {
 		return nil, fmt.Errorf("formats: CreateHF %s: bad dtype %v", dir, opt.DType)
 	}
 	elem := map[DType]arrow.DataType{Int64: arrow.PrimitiveTypes.Int64, Int32: arrow.PrimitiveTypes.Int32,
@@ -82,7 +82,7 @@ func hfWriteRow[T int32 | int64](w *HFWriter, ids []T) error {
 	if w.err != nil {
 		return w.err
 	}
-	lo, hi := dtypeInfo[w.opt.DType].min, dtypeInfo[w.opt.DType].max
+	lo, hi := w.opt.DType.Range()
 	for _, v := range ids {
 		if int64(v) < lo || int64(v) > hi {
 			return fmt.Errorf("%s: row %d: value %d does not fit in %s", w.dir, w.rows, v, w.opt.DType)
@@ -91,7 +91,7 @@ func hfWriteRow[T int32 | int64](w *HFWriter, ids []T) error {
 	w.lb.Append(true)
 	if w.inBatch == 0 {
 		w.batchRows = w.opt.BatchRows
-		if rowBytes := len(ids) * dtypeInfo[w.opt.DType].size; rowBytes > 0 {
+		if rowBytes := len(ids) * w.opt.DType.Size(); rowBytes > 0 {
 			w.batchRows = max(1, min(w.batchRows, maxBatchBytes/rowBytes))
 		}
 		// The batch's values at once: no growing by doubling (a copy and a clear each time).

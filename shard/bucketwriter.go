@@ -6,13 +6,14 @@ import (
 	"slices"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/npy"
 	"github.com/tokenmill/tokenmill/job"
 )
 
 // bucketWriter writes the rows of one split and length to the job's output formats.
 type bucketWriter struct {
 	paths []string
-	npy   *formats.NpyWriter
+	npy   *npy.Writer
 	hf    *formats.HFWriter
 	row   []int64
 }
@@ -31,7 +32,7 @@ func newBucketWriter(spec *job.Spec, tmp, hfName, npyName string, dt formats.DTy
 		w.paths = append(w.paths, hfName)
 	}
 	if slices.Contains(spec.Output.Formats, job.OutputNPY) {
-		if w.npy, err = formats.CreateNpy(filepath.Join(tmp, npyName), dt, l); err != nil {
+		if w.npy, err = npy.Create(filepath.Join(tmp, npyName), dt, l); err != nil {
 			return nil, err
 		}
 		w.paths = append(w.paths, npyName)

@@ -20,7 +20,7 @@ import (
 	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
-// readNpy reads a 2-D .npy file written by formats.NpyWriter: its shape, descr and rows.
+// readNpy reads a 2-D .npy file written by npy.Writer: its shape, descr and rows.
 func readNpy(t testing.TB, path string) (rows, cols int, descr string, ids []int64) {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/npy"
 	"github.com/tokenmill/tokenmill/shard"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
@@ -450,7 +451,7 @@ func typeName(t arrow.DataType) string {
 // example per row; a 1-D array (a flat token stream) is shown as one example of its first
 // elements, up to 2048.
 func (in *inspector) inspectNpy(path string, detail bool, manifest string) (*inspection, error) {
-	r, err := formats.OpenNpy(path)
+	r, err := npy.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/npy"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 // writeInspectNpy writes rows with formats.CreateNpy, as a job does.
 func writeInspectNpy(t *testing.T, path string, dtype formats.DType, cols int, rows ...[]int64) string {
 	t.Helper()
-	w, err := formats.CreateNpy(path, dtype, cols)
+	w, err := npy.Create(path, dtype, cols)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
-package formats
+package npy
 
 import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tokenmill/tokenmill/formats"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,9 +12,9 @@ import (
 	"testing"
 )
 
-// TestNpyReader_NumPyFixtures reads the files np.save wrote (testdata/npy) and compares the
+// TestNpyReader_NumPyFixtures reads the files np.save wrote (testdata) and compares the
 // header and every row with what NumPy holds (values from np.load, see SOURCES.md).
-func TestNpyReader_NumPyFixtures(t *testing.T) {
+func TestReader_NumPyFixtures(t *testing.T) {
 	tens := func(step int64) []int64 {
 		v := make([]int64, 10)
 		for i := range v {
@@ -24,20 +25,20 @@ func TestNpyReader_NumPyFixtures(t *testing.T) {
 	tests := []struct {
 		file   string
 		descr  string
-		dtype  DType
+		dtype  formats.DType
 		shape  []int64
 		rowLen int64
 		rows   [][]int64
 		flat   []int64
 	}{
-		{"empty_int32.npy", "<i4", Int32, []int64{0}, 1, nil, nil},
-		{"tokens_int32_len10.npy", "<i4", Int32, []int64{10}, 1, nil, tens(100000)},
-		{"tokens_uint16_len10.npy", "<u2", Uint16, []int64{10}, 1, nil, tens(1000)},
-		{"offsets_int64_2x3.npy", "<i8", Int64, []int64{2, 3}, 3, [][]int64{{0, 1, 2}, {3, 4, 5}}, []int64{0, 1, 2, 3, 4, 5}},
+		{"empty_int32.npy", "<i4", formats.Int32, []int64{0}, 1, nil, nil},
+		{"tokens_int32_len10.npy", "<i4", formats.Int32, []int64{10}, 1, nil, tens(100000)},
+		{"tokens_uint16_len10.npy", "<u2", formats.Uint16, []int64{10}, 1, nil, tens(1000)},
+		{"offsets_int64_2x3.npy", "<i8", formats.Int64, []int64{2, 3}, 3, [][]int64{{0, 1, 2}, {3, 4, 5}}, []int64{0, 1, 2, 3, 4, 5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			r, err := OpenNpy(filepath.Join("testdata/npy", tt.file))
+			r, err := Open(filepath.Join("testdata", tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,12 +65,12 @@ func TestNpyReader_NumPyFixtures(t *testing.T) {
 	}
 }
 
-// TestNpyReader_RoundTrip reads back what NpyWriter wrote, for every token dtype.
-func TestNpyReader_RoundTrip(t *testing.T) {
-	for _, d := range []DType{Int64, Int32, Uint32, Uint16} {
+// TestNpyReader_RoundTrip reads back what Writer wrote, for every token dtype.
+func TestReader_RoundTrip(t *testing.T) {
+	for _, d := range []formats.DType{formats.Int64, formats.Int32, formats.Uint32, formats.Uint16} {
 		t.Run(d.String(), func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "a.npy")
-			w, err := CreateNpy(p, d, 4)
+			w, err := Create(p, d, 4)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +83,7 @@ func TestNpyReader_RoundTrip(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			r, err := OpenNpy(p)
+			r, err := Open(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +111,7 @@ func npyBytes(dict string, data []byte) []byte {
 
 // TestNpyReader_Headers covers the header variations NumPy accepts and the files it refuses;
 // every refusal names the file.
-func TestNpyReader_Headers(t *testing.T) {
+func TestReader_Headers(t *testing.T) {
 	eight := make([]byte, 8)
 	tests := []struct {
 		name    string
@@ -144,7 +145,7 @@ func TestNpyReader_Headers(t *testing.T) {
 			if err := os.WriteFile(p, tt.file, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r, err := OpenNpy(p)
+			r, err := Open(p)
 			if tt.wantErr != "" {
 				if err == nil {
 					r.Close()
@@ -172,7 +173,7 @@ func TestReadNpyHeader_Version2(t *testing.T) {
 	b := append([]byte("\x93NUMPY\x02\x00"), 0, 0, 0, 0)
 	binary.LittleEndian.PutUint32(b[8:], uint32(len(dict)))
 	b = append(b, dict...)
-	h, err := ReadNpyHeader(bytes.NewReader(b))
+	h, err := ReadHeader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-package formats
+package npy
 
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/tokenmill/tokenmill/formats"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,7 @@ import (
 
 // WriteUint32LE writes the same file as WriteRow64 over the same rows, in small chunks (through
 // the write buffer) and large ones (past it), and refuses values its dtype cannot hold.
-func TestNpyWriter_WriteUint32LE(t *testing.T) {
+func TestWriter_WriteUint32LE(t *testing.T) {
 	const cols = 3
 	var rows [][]int64
 	var le []byte
@@ -24,24 +25,24 @@ func TestNpyWriter_WriteUint32LE(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		dtype DType
+		dtype formats.DType
 		chunk int // bytes per WriteUint32LE call, whole rows
 		err   string
 		extra uint32 // a last row's first value
 	}{
-		{"uint32, row by row", Uint32, 12, "", 0},
-		{"uint32, large chunks", Uint32, 12 * 100_000, "", 0},
-		{"uint32, one write", Uint32, len(le), "", 0},
-		{"int64", Int64, 12 * 1000, "", 0},
-		{"uint16", Uint16, 12 * 1000, "", 0},
-		{"uint16 overflow", Uint16, 12, "(row 200000 of", 70000},
-		{"int32 overflow", Int32, 12, "(row 200000 of", 1 << 31},
+		{"uint32, row by row", formats.Uint32, 12, "", 0},
+		{"uint32, large chunks", formats.Uint32, 12 * 100_000, "", 0},
+		{"uint32, one write", formats.Uint32, len(le), "", 0},
+		{"int64", formats.Int64, 12 * 1000, "", 0},
+		{"uint16", formats.Uint16, 12 * 1000, "", 0},
+		{"uint16 overflow", formats.Uint16, 12, "(row 200000 of", 70000},
+		{"int32 overflow", formats.Int32, 12, "(row 200000 of", 1 << 31},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			ref := filepath.Join(dir, "ref.npy")
-			rw, err := CreateNpy(ref, tt.dtype, cols)
+			rw, err := Create(ref, tt.dtype, cols)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +55,7 @@ func TestNpyWriter_WriteUint32LE(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := filepath.Join(dir, "raw.npy")
-			w, err := CreateNpy(p, tt.dtype, cols)
+			w, err := Create(p, tt.dtype, cols)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +89,7 @@ func TestNpyWriter_WriteUint32LE(t *testing.T) {
 			}
 		})
 	}
-	w, err := CreateNpy(filepath.Join(t.TempDir(), "x.npy"), Uint32, cols)
+	w, err := Create(filepath.Join(t.TempDir(), "x.npy"), formats.Uint32, cols)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package formats
+package npy
 
 import (
 	"bytes"
@@ -10,25 +10,26 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // TestNpyWriter_MatchesNumPy rewrites the np.save fixtures and compares
 // every byte.
-func TestNpyWriter_MatchesNumPy(t *testing.T) {
+func TestWriter_MatchesNumPy(t *testing.T) {
 	tests := []struct {
 		file  string
-		dtype DType
+		dtype formats.DType
 		cols  int
 	}{
-		{"empty_int32.npy", Int32, 0},
-		{"tokens_int32_len10.npy", Int32, 0},
-		{"tokens_uint16_len10.npy", Uint16, 0},
-		{"offsets_int64_2x3.npy", Int64, 3},
+		{"empty_int32.npy", formats.Int32, 0},
+		{"tokens_int32_len10.npy", formats.Int32, 0},
+		{"tokens_uint16_len10.npy", formats.Uint16, 0},
+		{"offsets_int64_2x3.npy", formats.Int64, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			want, err := os.ReadFile(filepath.Join("testdata/npy", tt.file))
+			want, err := os.ReadFile(filepath.Join("testdata", tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +46,7 @@ func TestNpyWriter_MatchesNumPy(t *testing.T) {
 				}
 			}
 			p := filepath.Join(t.TempDir(), tt.file)
-			w, err := CreateNpy(p, tt.dtype, tt.cols)
+			w, err := Create(p, tt.dtype, tt.cols)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,9 +67,9 @@ func TestNpyWriter_MatchesNumPy(t *testing.T) {
 	}
 }
 
-func TestNpyWriter_Errors(t *testing.T) {
+func TestWriter_Errors(t *testing.T) {
 	dir := t.TempDir()
-	w, err := CreateNpy(filepath.Join(dir, "a.npy"), Uint16, 2)
+	w, err := Create(filepath.Join(dir, "a.npy"), formats.Uint16, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestNpyWriter_Errors(t *testing.T) {
 	}
 }
 
-func TestNpyWriter_LoadsInNumPy(t *testing.T) {
+func TestWriter_LoadsInNumPy(t *testing.T) {
 	py := testutil.NumPy(t)
 	dir := t.TempDir()
 	type array struct {
@@ -97,17 +98,17 @@ func TestNpyWriter_LoadsInNumPy(t *testing.T) {
 	}
 	var paths []string
 	var want []array
-	for _, d := range []DType{Int64, Int32, Uint32, Uint16} {
+	for _, d := range []formats.DType{formats.Int64, formats.Int32, formats.Uint32, formats.Uint16} {
 		for _, rows := range []int{0, 1, 7} {
 			p := filepath.Join(dir, fmt.Sprintf("%v_%d.npy", d, rows))
-			w, err := CreateNpy(p, d, 5)
+			w, err := Create(p, d, 5)
 			if err != nil {
 				t.Fatal(err)
 			}
 			a := array{DType: d.String(), Shape: []int{rows, 5}, Data: [][]int64{}}
 			for r := 0; r < rows; r++ {
 				row := []int64{int64(r), 1, 2, 65535, int64(r * 1000)}
-				if d != Uint16 {
+				if d != formats.Uint16 {
 					row[3] = 200000
 				}
 				a.Data = append(a.Data, row)

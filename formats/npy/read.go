@@ -1,18 +1,19 @@
-package formats
+package npy
 
 import (
 	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/tokenmill/tokenmill/formats"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 )
 
-// NpyHeader is the parsed preamble of a NumPy .npy file (format 1.0, 2.0 or 3.0).
-type NpyHeader struct {
+// Header is the parsed preamble of a NumPy .npy file (format 1.0, 2.0 or 3.0).
+type Header struct {
 	Version      [2]byte // major, minor
 	Descr        string  // the dtype string as written, e.g. "<i8"
 	FortranOrder bool
@@ -21,7 +22,7 @@ type NpyHeader struct {
 }
 
 // Elements is the product of the shape (1 for a 0-d array).
-func (h NpyHeader) Elements() int64 {
+func (h Header) Elements() int64 {
 	n := int64(1)
 	for _, d := range h.Shape {
 		n *= d
@@ -33,11 +34,11 @@ func (h NpyHeader) Elements() int64 {
 // _MAX_HEADER_SIZE); a longer one is refused rather than read into memory.
 const maxNpyHeader = 10000
 
-// ReadNpyHeader reads the magic, version and header dict from r, checking the
+// ReadHeader reads the magic, version and header dict from r, checking the
 // keys as np.load does: exactly descr, fortran_order and shape, shape a tuple
 // of non-negative integers. Structured dtypes (a list as descr) are refused.
-func ReadNpyHeader(r io.Reader) (NpyHeader, error) {
-	var h NpyHeader
+func ReadHeader(r io.Reader) (Header, error) {
+	var h Header
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return h, fmt.Errorf("not a .npy file: %w", err)
@@ -80,7 +81,7 @@ func ReadNpyHeader(r io.Reader) (NpyHeader, error) {
 // parseNpyDict parses the Python dict literal of the header. It accepts what
 // np.save writes and the small variations of hand-written headers (double
 // quotes, no trailing comma, Python 2 "L" suffixes), nothing more.
-func parseNpyDict(s string, h *NpyHeader) error {
+func parseNpyDict(s string, h *Header) error {
 	p := pyLit{s: s}
 	if !p.eat('{') {
 		return errors.New("not a dict")
@@ -208,35 +209,35 @@ func (p *pyLit) tuple() ([]int64, error) {
 }
 
 // npyDType maps a little-endian integer descr to the token element type.
-func npyDType(descr string) (DType, bool) {
+func npyDType(descr string) (formats.DType, bool) {
 	if len(descr) > 1 && descr[0] == '=' {
 		descr = "<" + descr[1:] // native order: little-endian on every platform we build for
 	}
-	for d := Int64; d <= Uint16; d++ {
-		if dtypeInfo[d].descr == descr {
+	for d := formats.Int64; d <= formats.Uint16; d++ {
+		if d.NumPyDescr() == descr {
 			return d, true
 		}
 	}
 	return 0, false
 }
 
-// NpyReader reads the rows of a .npy token array: a C-order array of int64,
+// Reader reads the rows of a .npy token array: a C-order array of int64,
 // int32, uint32 or uint16 (the element types tokenmill writes). Row i of an
 // array of shape (n, a, b, ...) is its a*b*... elements; a 1-D array has n
 // rows of one element, so a flat token stream is read with Elements.
-type NpyReader struct {
+type Reader struct {
 	path   string
 	f      *os.File
-	hdr    NpyHeader
-	dtype  DType
+	hdr    Header
+	dtype  formats.DType
 	rowLen int64
 	buf    []byte
 }
 
-// OpenNpy opens a .npy file and checks that the file holds all the data its
+// Open opens a .npy file and checks that the file holds all the data its
 // header announces (np.load fails on a shorter file; extra bytes are ignored,
 // as np.load does). Errors name the file.
-func OpenNpy(path string) (*NpyReader, error) {
+func Open(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -249,8 +250,8 @@ func OpenNpy(path string) (*NpyReader, error) {
 	return r, nil
 }
 
-func newNpyReader(path string, f *os.File) (*NpyReader, error) {
-	hdr, err := ReadNpyHeader(bufio.NewReaderSize(f, 4096))
+func newNpyReader(path string, f *os.File) (*Reader, error) {
+	hdr, err := ReadHeader(bufio.NewReaderSize(f, 4096))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -265,7 +266,7 @@ func newNpyReader(path string, f *os.File) (*NpyReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &NpyReader{path: path, f: f, hdr: hdr, dtype: d, rowLen: 1}
+	r := &Reader{path: path, f: f, hdr: hdr, dtype: d, rowLen: 1}
 	for _, n := range hdr.Shape[min(1, len(hdr.Shape)):] {
 		r.rowLen *= n
 	}
@@ -277,13 +278,13 @@ func newNpyReader(path string, f *os.File) (*NpyReader, error) {
 }
 
 // Header returns the parsed header.
-func (r *NpyReader) Header() NpyHeader { return r.hdr }
+func (r *Reader) Header() Header { return r.hdr }
 
 // DType returns the element type.
-func (r *NpyReader) DType() DType { return r.dtype }
+func (r *Reader) DType() formats.DType { return r.dtype }
 
 // Rows returns shape[0] (1 for a 0-d array).
-func (r *NpyReader) Rows() int64 {
+func (r *Reader) Rows() int64 {
 	if len(r.hdr.Shape) == 0 {
 		return 1
 	}
@@ -291,10 +292,10 @@ func (r *NpyReader) Rows() int64 {
 }
 
 // RowLen returns the number of elements of one row.
-func (r *NpyReader) RowLen() int64 { return r.rowLen }
+func (r *Reader) RowLen() int64 { return r.rowLen }
 
 // Row returns row i, appended to dst[:0].
-func (r *NpyReader) Row(i int64, dst []int64) ([]int64, error) {
+func (r *Reader) Row(i int64, dst []int64) ([]int64, error) {
 	if i < 0 || i >= r.Rows() {
 		return dst[:0], fmt.Errorf("%s: row %d out of range [0, %d)", r.path, i, r.Rows())
 	}
@@ -303,7 +304,7 @@ func (r *NpyReader) Row(i int64, dst []int64) ([]int64, error) {
 
 // Elements returns n elements starting at element start of the flattened
 // array, appended to dst[:0].
-func (r *NpyReader) Elements(start, n int64, dst []int64) ([]int64, error) {
+func (r *Reader) Elements(start, n int64, dst []int64) ([]int64, error) {
 	dst = dst[:0]
 	if start < 0 || n < 0 || start+n > r.hdr.Elements() {
 		return dst, fmt.Errorf("%s: elements [%d, %d) out of range [0, %d)", r.path, start, start+n, r.hdr.Elements())
@@ -319,13 +320,13 @@ func (r *NpyReader) Elements(start, n int64, dst []int64) ([]int64, error) {
 	for k := int64(0); k < n; k++ {
 		e := b[k*size:]
 		switch r.dtype {
-		case Int64:
+		case formats.Int64:
 			dst = append(dst, int64(binary.LittleEndian.Uint64(e)))
-		case Int32:
+		case formats.Int32:
 			dst = append(dst, int64(int32(binary.LittleEndian.Uint32(e))))
-		case Uint32:
+		case formats.Uint32:
 			dst = append(dst, int64(binary.LittleEndian.Uint32(e)))
-		case Uint16:
+		case formats.Uint16:
 			dst = append(dst, int64(binary.LittleEndian.Uint16(e)))
 		}
 	}
@@ -333,4 +334,4 @@ func (r *NpyReader) Elements(start, n int64, dst []int64) ([]int64, error) {
 }
 
 // Close closes the file.
-func (r *NpyReader) Close() error { return r.f.Close() }
+func (r *Reader) Close() error { return r.f.Close() }

@@ -1,10 +1,11 @@
-package formats
+package npy
 
 import (
 	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"os"
 	"path/filepath"
@@ -16,9 +17,9 @@ import (
 // (numpy/lib/format.py _write_array_header): the dict with sorted keys,
 // 21 - len(repr(shape[0])) spaces of growth room, then space padding and
 // '\n' to a multiple of 64 bytes. Its length does not depend on shape[0].
-func npyHeader(d DType, shape []int64) []byte {
+func header(d formats.DType, shape []int64) []byte {
 	var sb strings.Builder
-	sb.WriteString("{'descr': '" + dtypeInfo[d].descr + "', 'fortran_order': False, 'shape': (")
+	sb.WriteString("{'descr': '" + d.NumPyDescr() + "', 'fortran_order': False, 'shape': (")
 	for i, n := range shape {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -42,16 +43,16 @@ func npyHeader(d DType, shape []int64) []byte {
 	return append(b, '\n')
 }
 
-// NpyWriter streams a NumPy array of shape (rows, cols), or (n,) when cols
+// Writer streams a NumPy array of shape (rows, cols), or (n,) when cols
 // is 0, without knowing the row count in advance: the header is written
 // with room for any count and rewritten on Close. The file appears at its
 // path only when Close succeeds.
-type NpyWriter struct {
+type Writer struct {
 	path, tmp string
 	f         *os.File
 	out       *atomicfile.Writer
 	bw        *bufio.Writer
-	dtype     DType
+	dtype     formats.DType
 	cols      int
 	n         int64 // rows written (elements when cols is 0)
 	buf       []byte
@@ -59,11 +60,11 @@ type NpyWriter struct {
 	err       error
 }
 
-// CreateNpy starts writing path. cols > 0 makes a 2-D array whose rows must
+// Create starts writing path. cols > 0 makes a 2-D array whose rows must
 // all have cols elements; cols == 0 makes a 1-D array of all rows' elements.
-func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
-	if !dtype.valid() || cols < 0 {
-		return nil, fmt.Errorf("formats: CreateNpy %s: bad dtype %v or cols %d", path, dtype, cols)
+func Create(path string, dtype formats.DType, cols int) (*Writer, error) {
+	if !dtype.Valid() || cols < 0 {
+		return nil, fmt.Errorf("npy.Create %s: bad dtype %v or cols %d", path, dtype, cols)
 	}
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	f, err := os.Create(tmp)
@@ -71,8 +72,8 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 		return nil, err
 	}
 	out := atomicfile.NewWriter(f)
-	w := &NpyWriter{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, atomicfile.FrontBuffer), dtype: dtype, cols: cols}
-	h := npyHeader(dtype, w.shape())
+	w := &Writer{path: path, tmp: tmp, f: f, out: out, bw: bufio.NewWriterSize(out, atomicfile.FrontBuffer), dtype: dtype, cols: cols}
+	h := header(dtype, w.shape())
 	w.hdrLen = len(h)
 	if _, err := w.bw.Write(h); err != nil {
 		w.Abort()
@@ -81,7 +82,7 @@ func CreateNpy(path string, dtype DType, cols int) (*NpyWriter, error) {
 	return w, nil
 }
 
-func (w *NpyWriter) shape() []int64 {
+func (w *Writer) shape() []int64 {
 	if w.cols == 0 {
 		return []int64{w.n}
 	}
@@ -89,19 +90,19 @@ func (w *NpyWriter) shape() []int64 {
 }
 
 // Rows returns the number of rows (elements for a 1-D array) written.
-func (w *NpyWriter) Rows() int64 { return w.n }
+func (w *Writer) Rows() int64 { return w.n }
 
 // WriteRow appends one row.
-func (w *NpyWriter) WriteRow(row []int32) error {
+func (w *Writer) WriteRow(row []int32) error {
 	return writeRow(w, row)
 }
 
 // WriteRow64 appends one row of int64 values.
-func (w *NpyWriter) WriteRow64(row []int64) error {
+func (w *Writer) WriteRow64(row []int64) error {
 	return writeRow(w, row)
 }
 
-func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
+func writeRow[T int32 | int64](w *Writer, row []T) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -110,10 +111,10 @@ func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
 	}
 	// The range check first, then one conversion loop per element size (not a call per
 	// element): finalize writes every token through here.
-	lo, hi := dtypeInfo[w.dtype].min, dtypeInfo[w.dtype].max
+	lo, hi := w.dtype.Range()
 	for _, v := range row {
 		if int64(v) < lo || int64(v) > hi {
-			_, err := w.dtype.appendElem(nil, int64(v))
+			_, err := w.dtype.AppendElem(nil, int64(v))
 			return fmt.Errorf("%w (row %d of %s)", err, w.n, w.path)
 		}
 	}
@@ -134,7 +135,7 @@ func writeRow[T int32 | int64](w *NpyWriter, row []T) error {
 // job stages its token rows. For the dtype uint32 the bytes are the .npy data already and go
 // to the file as they are (a large b bypasses the write buffer): no conversion, no copy. For
 // other dtypes each row is converted with WriteRow64's range check.
-func (w *NpyWriter) WriteUint32LE(b []byte) error {
+func (w *Writer) WriteUint32LE(b []byte) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -142,7 +143,7 @@ func (w *NpyWriter) WriteUint32LE(b []byte) error {
 	if len(b)%rowBytes != 0 {
 		return fmt.Errorf("%s: %d bytes are not whole rows of %d uint32 values", w.path, len(b), rowBytes/4)
 	}
-	if w.dtype != Uint32 {
+	if w.dtype != formats.Uint32 {
 		row := make([]int64, rowBytes/4)
 		for ; len(b) > 0; b = b[rowBytes:] {
 			for i := range row {
@@ -175,7 +176,7 @@ func (w *NpyWriter) WriteUint32LE(b []byte) error {
 }
 
 // appendElems appends row little-endian in dtype d; the values are known to fit.
-func appendElems[T int32 | int64](b []byte, d DType, row []T) []byte {
+func appendElems[T int32 | int64](b []byte, d formats.DType, row []T) []byte {
 	switch d.Size() {
 	case 8:
 		for _, v := range row {
@@ -194,9 +195,9 @@ func appendElems[T int32 | int64](b []byte, d DType, row []T) []byte {
 }
 
 // Close writes the final header, syncs and renames the file into place.
-func (w *NpyWriter) Close() error {
+func (w *Writer) Close() error {
 	if w.f == nil {
-		return errors.New("formats: NpyWriter closed twice")
+		return errors.New("npy: Writer closed twice")
 	}
 	err := w.err
 	if err == nil {
@@ -206,7 +207,7 @@ func (w *NpyWriter) Close() error {
 		err = w.out.Finish()
 	}
 	if err == nil {
-		h := npyHeader(w.dtype, w.shape())
+		h := header(w.dtype, w.shape())
 		if len(h) != w.hdrLen {
 			err = fmt.Errorf("header length changed from %d to %d", w.hdrLen, len(h))
 		} else {
@@ -231,7 +232,7 @@ func (w *NpyWriter) Close() error {
 }
 
 // Abort discards the output.
-func (w *NpyWriter) Abort() {
+func (w *Writer) Abort() {
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil

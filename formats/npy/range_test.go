@@ -1,6 +1,7 @@
-package formats
+package npy
 
 import (
+	"github.com/tokenmill/tokenmill/formats"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,16 +11,16 @@ import (
 // the values that fit are accepted (the bounds themselves included).
 func TestNpyWriterRange(t *testing.T) {
 	for _, c := range []struct {
-		dt      DType
+		dt      formats.DType
 		ok, bad int64
 	}{
-		{Uint16, 65535, 65536},
-		{Uint32, 1<<32 - 1, 1 << 32},
-		{Uint32, 0, -1},
-		{Int32, -1 << 31, 1 << 31},
+		{formats.Uint16, 65535, 65536},
+		{formats.Uint32, 1<<32 - 1, 1 << 32},
+		{formats.Uint32, 0, -1},
+		{formats.Int32, -1 << 31, 1 << 31},
 	} {
 		path := filepath.Join(t.TempDir(), "x.npy")
-		w, err := CreateNpy(path, c.dt, 2)
+		w, err := Create(path, c.dt, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
