@@ -2,11 +2,13 @@ package formats
 
 import (
 	"bytes"
-	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"os"
 	"path/filepath"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // benchJSONL builds an ~8 MB JSONL file by repeating a real corpus.
@@ -17,7 +19,7 @@ func benchJSONL(b *testing.B) (string, []byte) {
 		b.Fatal(err)
 	}
 	data := bytes.Repeat(src, 8<<20/len(src)+1)
-	return writeFile(b, "bench.jsonl", data), data
+	return testutil.WriteFile(b, "bench.jsonl", data), data
 }
 
 func BenchmarkReader_JSONL(b *testing.B) {

@@ -5,11 +5,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"io"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // csvReader yields the data rows of a CSV file with a header row. Value is the selected

@@ -329,7 +329,7 @@ func (l *lineReader) InputBytes() int64 { return l.src.raw.n }
 // line a Relative range starting at off numbers 1. It reads the whole prefix, so it is for
 // error messages, not for every range.
 func FirstLine(path string, off int64) (int64, error) {
-	r, err := Open(path, Options{Format: FormatLines, Range: &Range{Start: off, End: off}})
+	r, err := OpenStream(path, Options{Format: FormatLines, Range: &Range{Start: off, End: off}})
 	if err != nil {
 		return 0, err
 	}

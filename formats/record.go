@@ -2,8 +2,9 @@ package formats
 
 import (
 	"fmt"
-	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"strconv"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // Record is one input record and where it came from. Its byte slices are

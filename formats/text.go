@@ -2,8 +2,9 @@ package formats
 
 import (
 	"bytes"
-	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"io"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // textReader yields the whole file as one document (UTF-8 BOM stripped).

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
 	"github.com/tokenmill/tokenmill/formats/npy"
 	"github.com/tokenmill/tokenmill/job"
 )
@@ -14,7 +15,7 @@ import (
 type bucketWriter struct {
 	paths []string
 	npy   *npy.Writer
-	hf    *formats.HFWriter
+	hf    *hf.Writer
 	row   []int64
 }
 
@@ -26,7 +27,7 @@ func newBucketWriter(spec *job.Spec, tmp, hfName, npyName string, dt formats.DTy
 		}
 	}()
 	if slices.Contains(spec.Output.Formats, job.OutputHF) {
-		if w.hf, err = formats.CreateHF(filepath.Join(tmp, hfName), formats.HFOptions{DType: dt}); err != nil {
+		if w.hf, err = hf.Create(filepath.Join(tmp, hfName), hf.Options{DType: dt}); err != nil {
 			return nil, err
 		}
 		w.paths = append(w.paths, hfName)

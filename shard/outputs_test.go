@@ -16,7 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
 	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
@@ -90,7 +90,7 @@ func readHF(t testing.TB, dir string, seqLen int, dtype string) []int64 {
 	if gotC.String() != wantFeat {
 		t.Errorf("%s features = %s, want %s", dir, gotC.String(), wantFeat)
 	}
-	br, err := formats.OpenHFBatches(dir)
+	br, err := hf.OpenBatches(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

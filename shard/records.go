@@ -15,6 +15,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/input"
+	"github.com/tokenmill/tokenmill/formats/parquet"
+	"github.com/tokenmill/tokenmill/formats/table"
 	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/validate"
@@ -139,7 +143,7 @@ func openShardRows(spec Spec, maxRecord, firstLine int64) (formats.RowReader, er
 	case KindRowGroups:
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}
-	return formats.OpenRows(spec.Path, opt)
+	return input.OpenRows(spec.Path, opt)
 }
 
 func validateShard(ctx context.Context, rr formats.RowReader, env Env, res *RecordsResult) error {
@@ -161,7 +165,7 @@ func validateShard(ctx context.Context, rr formats.RowReader, env Env, res *Reco
 }
 
 func inferShard(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, res *RecordsResult) error {
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	var seen *arrow.Schema
 	err := eachObject(ctx, rr, locate, func(row formats.Row, m map[string]any) error {
 		if s := rr.Schema(); s != nil && s != seen {
@@ -213,7 +217,7 @@ func encodeSchema(s *arrow.Schema) ([]byte, error) {
 func decodeSchema(b []byte) (*arrow.Schema, error) {
 	// A shard's result comes from a worker: its schema is read with the size checks of
 	// formats' Arrow readers.
-	r, err := formats.NewArrowStreamReader(bytes.NewReader(b), int64(len(b)))
+	r, err := hf.NewStreamReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, fmt.Errorf("decoding a shard schema: %w", err)
 	}
@@ -355,7 +359,7 @@ func finalizeValidate(spec *job.Spec, rs []RecordsResult, shifts []int64, tmp st
 // finalizeConvert writes the records of every shard, in order, through one writer; the
 // shards are read with their absolute first line (from shifts), so that an error names it.
 func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []RecordsResult, shifts []int64, tmp string, m *RecordsManifest) (err error) {
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	for _, r := range rs {
 		s, err := decodeSchema(r.Schema)
 		if err != nil {
@@ -366,11 +370,11 @@ func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []Re
 		}
 	}
 	schema := sb.Schema()
-	var w formats.TableWriter
+	var w table.Writer
 	switch spec.To {
 	case job.ConvertHF:
 		// The HF writer builds tmp itself (under its own temporary name) on Close.
-		w, err = formats.CreateHFTable(tmp, schema, formats.HFOptions{})
+		w, err = hf.CreateTable(tmp, schema, hf.Options{})
 	case job.ConvertJSONL, job.ConvertParquet:
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return err
@@ -378,9 +382,9 @@ func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []Re
 		name := "data." + string(spec.To)
 		m.Outputs = []string{name}
 		if spec.To == job.ConvertJSONL {
-			w, err = formats.CreateJSONL(filepath.Join(tmp, name), schema)
+			w, err = table.CreateJSONL(filepath.Join(tmp, name), schema)
 		} else {
-			w, err = formats.CreateParquet(filepath.Join(tmp, name), schema)
+			w, err = parquet.Create(filepath.Join(tmp, name), schema)
 		}
 	default:
 		err = fmt.Errorf("to: unknown output %q", spec.To)

@@ -10,6 +10,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/input"
+	"github.com/tokenmill/tokenmill/formats/parquet"
+	"github.com/tokenmill/tokenmill/formats/table"
 	"github.com/tokenmill/tokenmill/internal/outdir"
 )
 
@@ -107,7 +111,7 @@ func checkOutputName(out, to string) error {
 // convertRecords converts inputs into out (format hf, jsonl or parquet) and returns the
 // number of records written.
 func convertRecords(inputs []string, out, to string, overwrite bool) (int64, error) {
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	var seen *arrow.Schema
 	err := eachRecord(inputs, func(rr formats.RowReader, row formats.Row, m map[string]any) error {
 		if s := rr.Schema(); s != nil && s != seen {
@@ -137,7 +141,7 @@ func convertRecords(inputs []string, out, to string, overwrite bool) (int64, err
 }
 
 // createTable opens the writer of one output format.
-func createTable(out, to string, schema *arrow.Schema, overwrite bool) (formats.TableWriter, error) {
+func createTable(out, to string, schema *arrow.Schema, overwrite bool) (table.Writer, error) {
 	if to != "hf" && !overwrite {
 		if _, err := os.Stat(out); err == nil {
 			return nil, fmt.Errorf("%s exists (use --overwrite)", out)
@@ -145,11 +149,11 @@ func createTable(out, to string, schema *arrow.Schema, overwrite bool) (formats.
 	}
 	switch to {
 	case "hf":
-		return formats.CreateHFTable(out, schema, formats.HFOptions{Overwrite: overwrite})
+		return hf.CreateTable(out, schema, hf.Options{Overwrite: overwrite})
 	case "parquet":
-		return formats.CreateParquet(out, schema)
+		return parquet.Create(out, schema)
 	}
-	return formats.CreateJSONL(out, schema)
+	return table.CreateJSONL(out, schema)
 }
 
 // eachRecord calls fn for every record of inputs, in order; a record that is not a JSON
@@ -164,7 +168,7 @@ func eachRecord(inputs []string, fn func(formats.RowReader, formats.Row, map[str
 }
 
 func eachRecordOf(in string, fn func(formats.RowReader, formats.Row, map[string]any) error) error {
-	rr, err := formats.OpenRows(in, formats.Options{})
+	rr, err := input.OpenRows(in, formats.Options{})
 	if err != nil {
 		return err
 	}

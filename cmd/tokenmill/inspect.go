@@ -19,7 +19,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/input"
 	"github.com/tokenmill/tokenmill/formats/npy"
+	"github.com/tokenmill/tokenmill/formats/parquet"
+	"github.com/tokenmill/tokenmill/formats/table"
 	"github.com/tokenmill/tokenmill/shard"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
@@ -321,7 +325,7 @@ func tokenCount(first any) (int, bool) {
 // inspectDict reads every split of a DatasetDict in full: there are few, and each is what
 // load_from_disk(dir)[split] would show.
 func (in *inspector) inspectDict(dir string) (*inspection, error) {
-	dirs, err := formats.HFSplitDirs(dir)
+	dirs, err := hf.SplitDirs(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -341,11 +345,11 @@ func (in *inspector) inspectDict(dir string) (*inspection, error) {
 // inspectHF reads one save_to_disk directory: the Arrow schema, the row count (the sum of its
 // record batches, as len(ds)) and, when detail is set, the first row and its decoded tokens.
 func (in *inspector) inspectHF(dir string, detail bool, manifest string) (*inspection, error) {
-	st, err := formats.ReadHFState(dir)
+	st, err := hf.ReadState(dir)
 	if err != nil {
 		return nil, err
 	}
-	br, err := formats.OpenHFBatches(dir)
+	br, err := hf.OpenBatches(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +369,7 @@ func (in *inspector) inspectHF(dir string, detail bool, manifest string) (*inspe
 		if detail && res.First == nil && rb.NumRows() > 0 {
 			m := make(map[string]any, rb.NumCols())
 			for k, f := range rb.Schema().Fields() {
-				m[f.Name] = formats.ArrowValue(rb.Column(k), 0)
+				m[f.Name] = table.Value(rb.Column(k), 0)
 				res.firstKeys = append(res.firstKeys, f.Name)
 			}
 			res.First = m
@@ -396,7 +400,7 @@ func arrowStreamSchema(path string) (*arrow.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := formats.NewArrowStreamReader(f, fi.Size())
+	r, err := hf.NewStreamReader(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: not an Arrow IPC stream: %w", path, err)
 	}
@@ -507,13 +511,13 @@ func (in *inspector) inspectRecords(path string) (*inspection, error) {
 
 // inspectRows reads a record file of a known format with formats.OpenRows.
 func (in *inspector) inspectRows(path string, format formats.Format) (*inspection, error) {
-	rr, err := formats.OpenRows(path, formats.Options{Format: format})
+	rr, err := input.OpenRows(path, formats.Options{Format: format})
 	if err != nil {
 		return nil, err
 	}
 	defer rr.Close()
 	res := &inspection{Path: path, Kind: recordKind(format)}
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	var schemaErr error
 	for {
 		row, err := rr.Next()
@@ -556,7 +560,7 @@ func (in *inspector) inspectRows(path string, format formats.Format) (*inspectio
 		}
 	}
 	if res.Kind == "parquet" {
-		groups, err := formats.ParquetRowGroups(path)
+		groups, err := parquet.RowGroups(path)
 		if err != nil {
 			return nil, err
 		}
@@ -586,7 +590,7 @@ func recordKind(f formats.Format) string {
 
 // inspectText reads a plain text file, which a job reads as one document.
 func (in *inspector) inspectText(path string) (*inspection, error) {
-	r, err := formats.Open(path, formats.Options{Format: formats.FormatText})
+	r, err := input.Open(path, formats.Options{Format: formats.FormatText})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/input"
 	"github.com/tokenmill/tokenmill/tokenizer"
 	"github.com/tokenmill/tokenmill/validate"
 )
@@ -212,7 +213,7 @@ func worse(a, b int) int { return max(a, b) }
 // input that cannot be opened, or breaks off, is added to rep as a validate.ReadError saying
 // where reading stopped (the records read before stay counted), and its error is returned.
 func validateInput(rep *validate.Report, stage validate.Stage, path string, opt validate.Options) error {
-	rr, err := formats.OpenRows(path, formats.Options{})
+	rr, err := input.OpenRows(path, formats.Options{})
 	if err != nil {
 		rep.AddReadError(validate.ReadError{File: path, Message: err.Error()})
 		return err

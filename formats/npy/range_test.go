@@ -1,10 +1,11 @@
 package npy
 
 import (
-	"github.com/tokenmill/tokenmill/formats"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/formats"
 )
 
 // A value outside the dtype is refused with the row and the file named, for every dtype, and

@@ -3,11 +3,12 @@ package npy
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/tokenmill/tokenmill/formats"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/formats"
 )
 
 // WriteUint32LE writes the same file as WriteRow64 over the same rows, in small chunks (through

@@ -5,11 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/tokenmill/tokenmill/formats"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/tokenmill/tokenmill/formats"
 )
 
 // Header is the parsed preamble of a NumPy .npy file (format 1.0, 2.0 or 3.0).

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tokenmill/tokenmill/formats"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/formats"
 )
 
 // TestNpyReader_NumPyFixtures reads the files np.save wrote (testdata) and compares the

@@ -5,12 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/tokenmill/tokenmill/formats"
-	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 )
 
 // npyHeader returns the .npy v1.0 preamble exactly as np.save writes it

@@ -164,3 +164,14 @@ func treeDiffs(want, got map[string][]byte) []string {
 	}
 	return diffs
 }
+
+// WriteFile writes data to a file named name in a new temporary directory of the test and
+// returns its path.
+func WriteFile(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
