@@ -45,6 +45,9 @@ func (n *Node) onMember(ev members.Event) {
 			n.addVoter(m)
 		}
 	case members.RoleWorker:
+		if ev.Kind != members.EventLeave {
+			n.sched.workerAlive(m.Name)
+		}
 		if ev.Kind == members.EventLeave {
 			cause := fmt.Sprintf("worker %s died", m.Name)
 			if m.State == members.StateLeft {

@@ -19,12 +19,13 @@ import (
 //   - a lease of the worker granted before the previous heartbeat and not listed is taken
 //     back at once (the worker does not run it: it restarted, or never got the grant);
 //   - new leases are granted for up to free_slots pending tasks, in Pending's fair order.
-func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.HeartbeatResponse, error) {
+//
+// now is the time the heartbeat arrived.
+func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now time.Time) (*pb.HeartbeatResponse, error) {
 	id := req.GetWorkerId()
 	if id == "" {
 		return nil, fmt.Errorf("%w: a heartbeat needs the worker's id", ErrBadRequest)
 	}
-	now := s.n.clock.Now()
 	s.mu.Lock()
 	if !s.active {
 		s.mu.Unlock()
@@ -44,16 +45,21 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*p
 		}
 		listed[ref] = true
 	}
-	var missing []*pb.Expiry
+	var gone []*lease
 	for ref, l := range w.leases {
 		if !listed[ref] && l.hb < hb {
-			missing = append(missing, &pb.Expiry{Task: ref.Proto(), Epoch: l.epoch,
-				Cause: fmt.Sprintf("worker %s no longer runs it (restarted, or never received the lease)", id)})
-			s.removeLocked(l)
+			gone = append(gone, l)
 		}
 	}
+	sortLeases(gone)
+	var missing []*pb.Expiry
+	for _, l := range gone {
+		missing = append(missing, &pb.Expiry{Task: l.ref.Proto(), Epoch: l.epoch,
+			Cause: fmt.Sprintf("worker %s no longer runs it (restarted, or never received the lease)", id)})
+		s.removeLocked(l)
+	}
 	s.mu.Unlock()
-	s.n.changed.notify() // progress
+	s.changed() // progress
 	if len(missing) > 0 {
 		if err := s.expire(missing); err != nil {
 			return nil, err
@@ -63,14 +69,14 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.n.cfg.LeaseTTL.Milliseconds()}, nil
+	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.cfg.LeaseTTL.Milliseconds()}, nil
 }
 
 // renewLocked renews the worker's lease of ref under epoch, or returns why the worker must
 // stop the task. The FSM decides whether the lease is current; a current lease the leader
 // has no memory of (granted just before it took over) is adopted. s.mu is held.
 func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p *pb.Progress, now time.Time, hb uint64) string {
-	info, ok := s.n.fsm.Task(ref)
+	info, ok := s.state.Task(ref)
 	if !ok {
 		return "the task does not exist"
 	}
@@ -85,7 +91,7 @@ func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p 
 		l = &lease{ref: ref, epoch: epoch, worker: worker, hb: hb}
 		s.addLocked(l)
 	}
-	l.deadline = now.Add(s.n.cfg.LeaseTTL)
+	l.deadline = now.Add(s.cfg.LeaseTTL)
 	if p != nil {
 		l.progress = proto.Clone(p).(*pb.Progress)
 	}
@@ -94,7 +100,7 @@ func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p 
 
 // stopReason says why a lease under epoch is not current.
 func (s *scheduler) stopReason(ref fsm.TaskRef, info fsm.TaskInfo, epoch uint64) string {
-	if st, ok := s.n.fsm.Job(ref.Job); ok {
+	if st, ok := s.state.Job(ref.Job); ok {
 		switch st.State {
 		case pb.JobState_JOB_STATE_CANCELED, pb.JobState_JOB_STATE_FAILED, pb.JobState_JOB_STATE_SUCCEEDED:
 			return fmt.Sprintf("job %s is over (%s)", ref.Job, jobStateText(st.State))
@@ -116,26 +122,25 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 		return nil, nil
 	}
 	s.mu.Lock()
-	var pick []fsm.TaskRef
-	for _, ref := range s.n.fsm.Pending(free + len(s.reserved)) {
-		if len(pick) == free {
-			break
-		}
-		if !s.reserved[ref] {
-			pick = append(pick, ref)
-			s.reserved[ref] = true
-		}
+	if s.down[worker] {
+		s.mu.Unlock()
+		return nil, nil // gossip says it is gone: its heartbeat was in flight
+	}
+	deaths := s.deaths[worker]
+	pick := s.state.PendingExcept(free, func(ref fsm.TaskRef) bool { return s.reserved[ref] })
+	for _, ref := range pick {
+		s.reserved[ref] = true
 	}
 	s.mu.Unlock()
 	if len(pick) == 0 {
 		return nil, nil
 	}
-	deadline := now.Add(s.n.cfg.LeaseTTL)
+	deadline := now.Add(s.cfg.LeaseTTL)
 	grants := make([]*pb.Grant, len(pick))
 	for i, ref := range pick {
 		grants[i] = &pb.Grant{Task: ref.Proto(), WorkerId: worker, DeadlineUnixMs: deadline.UnixMilli()}
 	}
-	r := s.grants.submit(ctx, grants)
+	r := s.cmds.grant(ctx, grants)
 	s.mu.Lock()
 	for _, ref := range pick {
 		delete(s.reserved, ref)
@@ -143,6 +148,13 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	if r.err != nil {
 		s.mu.Unlock()
 		return nil, r.err
+	}
+	if s.deaths[worker] != deaths {
+		// Gossip declared the worker dead while the grant was in raft: workerGone may have
+		// looked at its leases before this grant was applied, so take them back again.
+		s.mu.Unlock()
+		s.workerGone(worker, fmt.Sprintf("worker %s died", worker))
+		return nil, nil
 	}
 	var granted []fsm.TaskRef
 	for i, ref := range pick {
@@ -155,8 +167,8 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	s.kickLoop()
 	out := make([]*pb.Assignment, 0, len(granted))
 	for _, ref := range granted {
-		info, ok := s.n.fsm.Task(ref)
-		spec, _ := s.n.fsm.JobSpec(ref.Job)
+		info, ok := s.state.Task(ref)
+		spec, _ := s.state.JobSpec(ref.Job)
 		if !ok || info.Lease.Epoch != r.index {
 			continue // taken back (a cancel) between the grant and now
 		}
@@ -166,10 +178,10 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	return out, nil
 }
 
-// commit commits a task's result through the commit batcher, then forgets its lease. A
+// commit commits a task's result (batched with others' on a Node), then forgets its lease. A
 // commit that repeats the one that won (a retry after a lost answer) succeeds.
 func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit) error {
-	r := s.commits.submit(ctx, []*pb.TaskCommit{c})
+	r := s.cmds.commit(ctx, []*pb.TaskCommit{c})
 	if r.err != nil {
 		return r.err
 	}
@@ -188,7 +200,7 @@ func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit) error {
 // alreadyCommitted says c is the result the task holds: the same attempt of a shard, the
 // same plan or finalize result.
 func (s *scheduler) alreadyCommitted(ref fsm.TaskRef, c *pb.TaskCommit) bool {
-	info, ok := s.n.fsm.Task(ref)
+	info, ok := s.state.Task(ref)
 	if !ok || info.State != pb.TaskState_TASK_STATE_COMMITTED {
 		return false
 	}
@@ -196,7 +208,7 @@ func (s *scheduler) alreadyCommitted(ref fsm.TaskRef, c *pb.TaskCommit) bool {
 	case *pb.TaskCommit_Shard:
 		return info.Result != nil && proto.Equal(info.Result, r.Shard)
 	case *pb.TaskCommit_Plan, *pb.TaskCommit_Finalize:
-		st, ok := s.n.fsm.Job(ref.Job)
+		st, ok := s.state.Job(ref.Job)
 		if !ok {
 			return false
 		}
@@ -208,10 +220,10 @@ func (s *scheduler) alreadyCommitted(ref fsm.TaskRef, c *pb.TaskCommit) bool {
 	return false
 }
 
-// fail records a failed or handed-back attempt through the fail batcher, then forgets its
-// lease.
+// fail records a failed or handed-back attempt (batched with others' on a Node), then
+// forgets its lease.
 func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure) error {
-	r := s.fails.submit(ctx, []*pb.TaskFailure{f})
+	r := s.cmds.fail(ctx, []*pb.TaskFailure{f})
 	if r.err != nil {
 		return r.err
 	}

@@ -86,8 +86,10 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.raft = n.rp.raft
-	n.sched = newScheduler(n)
-	n.sched.runBatchers(n.ctx, &n.wg)
+	cmds := newRaftCommands(n)
+	cmds.run(n.ctx, &n.wg)
+	n.sched = newScheduler(schedConfig{LeaseTTL: cfg.LeaseTTL, LeaseGrace: cfg.LeaseGrace}, n.fsm, cmds,
+		n.log.With("component", "scheduler"), n.changed.notify)
 	if n.gossip, err = members.New(members.Config{Name: cfg.ID, BindAddr: cfg.BindAddr, BindPort: cfg.GossipPort,
 		Meta: members.Meta{Role: members.RoleCoordinator, GRPCAddr: n.grpcLn.Addr().String(),
 			RaftAddr: string(n.rp.trans.LocalAddr()), Version: cfg.Version},
@@ -251,7 +253,7 @@ func (n *Node) lead(ctx context.Context) {
 		}
 	}
 	n.reconcileVoters()
-	n.sched.lead(ctx)
+	n.sched.lead(ctx, n.clock)
 }
 
 // joinLoop joins the gossip cluster through cfg.Join, trying again every JoinRetry until one

@@ -1,14 +1,18 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	"github.com/tokenmill/tokenmill/internal/clock"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // scheduler is the leader's broker of leases, in memory. The FSM says which leases exist
@@ -18,11 +22,19 @@ import (
 // the node gains leadership, every deadline then set a grace period ahead, and emptied when
 // leadership is lost.
 //
-// Concurrency: the methods are safe for concurrent use; mu guards the maps. Raft entries are
+// Its decisions depend only on what it is given: the replicated state it reads (schedState),
+// the log its commands go to (commandLog), and the time, passed as a value to each call. The
+// Node runs it over raft with the system or an injected clock (lead); the simulation test
+// runs the same code over an in-memory log and a simulated time.
+//
+// Concurrency: the methods are safe for concurrent use; mu guards the maps. Commands are
 // applied without mu held.
 type scheduler struct {
-	n   *Node
-	log *slog.Logger
+	cfg     schedConfig
+	state   schedState
+	cmds    commandLog
+	log     *slog.Logger
+	changed func() // called when a heartbeat reported progress
 
 	mu      sync.Mutex
 	active  bool // this node leads and the state is rebuilt
@@ -31,10 +43,43 @@ type scheduler struct {
 	// reserved are pending tasks being granted: the next Pending must not pick them again.
 	reserved map[fsm.TaskRef]bool
 	kick     chan struct{} // wakes the expiry loop when a lease is added
+	// deaths counts the times gossip declared each worker dead or gone, and down holds the
+	// workers gone since their last join: a grant to such a worker is refused, and a grant
+	// that raced with its death is taken back (see assign). Both outlive leadership: they are
+	// facts of gossip, not of the replicated state.
+	deaths map[string]uint64
+	down   map[string]bool
+}
 
-	grants  *batcher[*pb.Grant]
-	commits *batcher[*pb.TaskCommit]
-	fails   *batcher[*pb.TaskFailure]
+// schedConfig holds the scheduler's timings.
+type schedConfig struct {
+	// LeaseTTL is how long a lease lives without a heartbeat of its worker.
+	LeaseTTL time.Duration
+	// LeaseGrace is the time every lease gets when the scheduler starts (a new leader).
+	LeaseGrace time.Duration
+}
+
+// schedState is what the scheduler reads of the replicated state (an *fsm.FSM).
+type schedState interface {
+	Task(fsm.TaskRef) (fsm.TaskInfo, bool)
+	Job(id string) (*pb.JobStatus, bool)
+	JobSpec(id string) ([]byte, bool)
+	PendingExcept(limit int, skip func(fsm.TaskRef) bool) []fsm.TaskRef
+	Leases() []fsm.LeaseInfo
+	LeasesOf(worker string) []fsm.LeaseInfo
+}
+
+// commandLog is where the scheduler's commands go: raft on a Node (raftCommands, with
+// grants, commits and failures batched). Each call returns once the command is applied, or
+// with the error that kept it from being applied (when raft loses leadership, it may have
+// been applied all the same).
+type commandLog interface {
+	// apply commits one command as one entry.
+	apply(t fsm.CommandType, m proto.Message) (*fsm.Result, error)
+	// grant, commit and fail commit their items, possibly in one entry with others'.
+	grant(ctx context.Context, g []*pb.Grant) batchResult
+	commit(ctx context.Context, c []*pb.TaskCommit) batchResult
+	fail(ctx context.Context, f []*pb.TaskFailure) batchResult
 }
 
 // lease is the leader's memory of one lease of the FSM.
@@ -58,48 +103,41 @@ type workerState struct {
 	leases  map[fsm.TaskRef]*lease
 }
 
-func newScheduler(n *Node) *scheduler {
-	s := &scheduler{n: n, log: n.log.With("component", "scheduler"), kick: make(chan struct{}, 1)}
-	s.grants = newBatcher(n.cfg.BatchMax, n.cfg.BatchWindow, func(g []*pb.Grant) (*fsm.Result, error) {
-		return n.apply(fsm.GrantLeases, &pb.GrantCommand{Grants: g})
-	})
-	s.commits = newBatcher(n.cfg.BatchMax, n.cfg.BatchWindow, func(c []*pb.TaskCommit) (*fsm.Result, error) {
-		return n.apply(fsm.CommitTasks, &pb.CommitCommand{Commits: c})
-	})
-	s.fails = newBatcher(n.cfg.BatchMax, n.cfg.BatchWindow, func(f []*pb.TaskFailure) (*fsm.Result, error) {
-		return n.apply(fsm.FailTasks, &pb.FailCommand{Failures: f})
-	})
-	return s
-}
-
-// runBatchers runs the batchers until ctx ends (the node's life).
-func (s *scheduler) runBatchers(ctx context.Context, wg *sync.WaitGroup) {
-	for _, run := range []func(context.Context){s.grants.run, s.commits.run, s.fails.run} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(ctx)
-		}()
+// newScheduler returns an inactive scheduler; start (or lead) activates it.
+func newScheduler(cfg schedConfig, state schedState, cmds commandLog, log *slog.Logger, changed func()) *scheduler {
+	if changed == nil {
+		changed = func() {}
 	}
+	return &scheduler{cfg: cfg, state: state, cmds: cmds, log: log, changed: changed, kick: make(chan struct{}, 1)}
 }
 
-// lead rebuilds the leases from the FSM, each due a grace period from now, and expires
-// leases until ctx ends (leadership lost); then it empties the scheduler.
-func (s *scheduler) lead(ctx context.Context) {
-	now := s.n.clock.Now()
+// lead runs the scheduler while this node leads: it starts it at clk's time, expires leases
+// on clk until ctx ends (leadership lost), then stops it.
+func (s *scheduler) lead(ctx context.Context, clk clock.Clock) {
+	s.start(clk.Now())
+	s.expireLoop(ctx, clk)
+	s.stop()
+}
+
+// start rebuilds the leases from the state, each due a grace period after now, and makes
+// the scheduler active.
+func (s *scheduler) start(now time.Time) {
 	s.mu.Lock()
 	s.active = true
 	s.leases = map[fsm.TaskRef]*lease{}
 	s.workers = map[string]*workerState{}
 	s.reserved = map[fsm.TaskRef]bool{}
-	infos := s.n.fsm.Leases()
+	infos := s.state.Leases()
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
-			deadline: now.Add(s.n.cfg.LeaseGrace)})
+			deadline: now.Add(s.cfg.LeaseGrace)})
 	}
 	s.mu.Unlock()
-	s.log.Info("scheduling", "leases", len(infos), "grace", s.n.cfg.LeaseGrace)
-	s.expireLoop(ctx)
+	s.log.Info("scheduling", "leases", len(infos), "grace", s.cfg.LeaseGrace)
+}
+
+// stop empties the scheduler and makes it inactive: leadership is lost.
+func (s *scheduler) stop() {
 	s.mu.Lock()
 	s.active = false
 	s.leases, s.workers, s.reserved = nil, nil, nil
@@ -156,20 +194,20 @@ func (s *scheduler) forgetJob(id string) {
 	}
 }
 
-// expireLoop expires the leases whose deadline passed, in one raft entry per round, until
-// ctx ends. It sleeps on the node's clock until the earliest deadline or a kick.
-func (s *scheduler) expireLoop(ctx context.Context) {
+// expireLoop expires the leases whose deadline passed, in one entry per round, until ctx
+// ends. It sleeps on clk until the earliest deadline or a kick.
+func (s *scheduler) expireLoop(ctx context.Context, clk clock.Clock) {
 	for {
 		next, ok := s.earliest()
 		var fire <-chan time.Time
 		var t interface{ Stop() bool }
 		if ok {
-			timer := s.n.clock.NewTimer(next.Sub(s.n.clock.Now()))
+			timer := clk.NewTimer(next.Sub(clk.Now()))
 			fire, t = timer.C(), timer
 		}
 		select {
 		case <-fire:
-			s.expireDue(ctx)
+			s.expireDue(ctx, clk.Now())
 		case <-s.kick:
 		case <-ctx.Done():
 		}
@@ -182,7 +220,7 @@ func (s *scheduler) expireLoop(ctx context.Context) {
 	}
 }
 
-// earliest returns the earliest deadline of the leases.
+// earliest returns the earliest deadline of the leases, and false when there is none.
 func (s *scheduler) earliest() (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,9 +233,9 @@ func (s *scheduler) earliest() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-// expireDue expires every lease whose deadline has passed.
-func (s *scheduler) expireDue(ctx context.Context) {
-	now := s.n.clock.Now()
+// expireDue expires every lease whose deadline is not after now, in one entry (in task
+// order). If the entry fails, the leases are tried again a tenth of the TTL after now.
+func (s *scheduler) expireDue(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	var due []*lease
 	for _, l := range s.leases {
@@ -210,15 +248,16 @@ func (s *scheduler) expireDue(ctx context.Context) {
 	if len(due) == 0 {
 		return
 	}
+	sortLeases(due)
 	ex := make([]*pb.Expiry, len(due))
 	for i, l := range due {
 		ex[i] = &pb.Expiry{Task: l.ref.Proto(), Epoch: l.epoch,
-			Cause: fmt.Sprintf("lease expired: no heartbeat from worker %s for %v", l.worker, s.n.cfg.LeaseTTL)}
+			Cause: fmt.Sprintf("lease expired: no heartbeat from worker %s for %v", l.worker, s.cfg.LeaseTTL)}
 	}
 	if err := s.expire(ex); err != nil && ctx.Err() == nil {
 		s.log.Warn("expiring leases failed; retrying", "leases", len(due), "err", err)
 		s.mu.Lock()
-		retry := now.Add(s.n.cfg.LeaseTTL / 10)
+		retry := now.Add(s.cfg.LeaseTTL / 10)
 		for _, l := range due {
 			if s.active && s.leases[l.ref] == nil {
 				l.deadline = retry
@@ -229,9 +268,9 @@ func (s *scheduler) expireDue(ctx context.Context) {
 	}
 }
 
-// expire takes leases back through raft, in one entry.
+// expire takes leases back, in one entry.
 func (s *scheduler) expire(ex []*pb.Expiry) error {
-	res, err := s.n.apply(fsm.ExpireLeases, &pb.ExpireCommand{Expiries: ex})
+	res, err := s.cmds.apply(fsm.ExpireLeases, &pb.ExpireCommand{Expiries: ex})
 	if err != nil {
 		return err
 	}
@@ -248,11 +287,18 @@ func (s *scheduler) expire(ex []*pb.Expiry) error {
 // workerGone takes back at once, in one raft entry, every lease of a worker that gossip
 // declared dead or that left. If that fails the leases stay, and expire by their deadlines.
 func (s *scheduler) workerGone(id, cause string) {
+	s.mu.Lock()
+	if s.deaths == nil {
+		s.deaths, s.down = map[string]uint64{}, map[string]bool{}
+	}
+	s.deaths[id]++
+	s.down[id] = true
+	s.mu.Unlock()
 	if !s.isActive() {
 		return
 	}
 	var ex []*pb.Expiry
-	for _, li := range s.n.fsm.LeasesOf(id) {
+	for _, li := range s.state.LeasesOf(id) {
 		ex = append(ex, &pb.Expiry{Task: li.Task.Proto(), Epoch: li.Lease.Epoch, Cause: cause})
 	}
 	if len(ex) > 0 {
@@ -272,6 +318,13 @@ func (s *scheduler) workerGone(id, cause string) {
 	}
 }
 
+// workerAlive records that gossip sees the worker (again): grants to it are allowed.
+func (s *scheduler) workerAlive(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.down, id)
+}
+
 // isActive says the scheduler runs (this node leads).
 func (s *scheduler) isActive() bool {
 	s.mu.Lock()
@@ -285,4 +338,13 @@ func (s *scheduler) kickLoop() {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// sortLeases sorts leases by task (job, kind, shard index): the commands the scheduler
+// makes from its maps do not depend on their iteration order.
+func sortLeases(ls []*lease) {
+	slices.SortFunc(ls, func(a, b *lease) int {
+		return cmp.Or(cmp.Compare(a.ref.Job, b.ref.Job), cmp.Compare(a.ref.Kind, b.ref.Kind),
+			cmp.Compare(a.ref.Index, b.ref.Index))
+	})
 }

@@ -20,7 +20,12 @@ type workerService struct {
 }
 
 func (s *workerService) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.HeartbeatResponse, error) {
-	return forward(ctx, s.n, req, false, s.n.sched.heartbeat, pb.NewWorkerServiceClient, pb.WorkerServiceClient.Heartbeat)
+	return forward(ctx, s.n, req, false, s.heartbeat, pb.NewWorkerServiceClient, pb.WorkerServiceClient.Heartbeat)
+}
+
+// heartbeat serves a heartbeat on this node's scheduler at the node's clock's time.
+func (s *workerService) heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.HeartbeatResponse, error) {
+	return s.n.sched.heartbeat(ctx, req, s.n.clock.Now())
 }
 
 func (s *workerService) AppendPlan(ctx context.Context, req *pb.AppendPlanRequest) (*pb.AppendPlanResponse, error) {

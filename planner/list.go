@@ -54,35 +54,15 @@ type ListOptions struct {
 func List(spec *job.Spec, opts ListOptions) ([]shard.Input, error) {
 	var all []shard.Input
 	var conflicts []string
-	for i, e := range spec.Inputs {
-		key := fmt.Sprintf("inputs[%d].path", i)
-		l := lister{entry: i, spec: e, opts: opts}
-		p := e.Path
-		if opts.BaseDir != "" && !filepath.IsAbs(p) {
-			p = filepath.Join(opts.BaseDir, p)
-		}
-		if hasMeta(e.Path) {
-			matches, err := glob(p)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %q: %w", key, e.Path, err)
-			}
-			for _, m := range matches {
-				if err := l.add(m, true); err != nil {
-					return nil, fmt.Errorf("%s: %w", key, err)
-				}
-			}
-		} else if err := l.add(p, false); err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
-		}
-		if len(l.out) == 0 {
-			return nil, fmt.Errorf("%s: %q: no input files found", key, e.Path)
+	for i := range spec.Inputs {
+		l, err := listEntry(spec, i, opts)
+		if err != nil {
+			return nil, fmt.Errorf("inputs[%d].path: %w", i, err)
 		}
 		all = append(all, l.out...)
 		conflicts = append(conflicts, l.conflicts...)
 	}
-	if len(conflicts) > 0 && opts.Logger != nil {
-		opts.Logger.Warn("inputs read by their content, which their names contradict", "files", len(conflicts), "first", conflicts[0])
-	}
+	warnConflicts(opts.Logger, conflicts)
 	slices.SortStableFunc(all, func(a, b shard.Input) int { return cmp.Compare(a.Path, b.Path) })
 	out := all[:0]
 	for _, in := range all {
@@ -96,6 +76,57 @@ func List(spec *job.Spec, opts ListOptions) ([]shard.Input, error) {
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// ListEntry lists the files of the spec's input entry i as List does, in the order they are
+// found rather than sorted: a directory's files in lexical order of each directory, a
+// DatasetDict's splits in the order of its dataset_dict.json, glob matches sorted. The CLI
+// commands whose records come "in the order of the arguments" (`tokenmill convert`,
+// `tokenmill validate`) list their entries so, one by one. Its error names the entry's path
+// (not its key, which the command's user did not write); the files whose content
+// contradicts their names are reported in one warning to opts.Logger.
+func ListEntry(spec *job.Spec, i int, opts ListOptions) ([]shard.Input, error) {
+	l, err := listEntry(spec, i, opts)
+	if err != nil {
+		return nil, err
+	}
+	warnConflicts(opts.Logger, l.conflicts)
+	return l.out, nil
+}
+
+// listEntry lists the files of entry i, in the order they are found.
+func listEntry(spec *job.Spec, i int, opts ListOptions) (*lister, error) {
+	e := spec.Inputs[i]
+	l := &lister{entry: i, spec: e, opts: opts}
+	p := e.Path
+	if opts.BaseDir != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(opts.BaseDir, p)
+	}
+	if hasMeta(e.Path) {
+		matches, err := glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", e.Path, err)
+		}
+		for _, m := range matches {
+			if err := l.add(m, true); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := l.add(p, false); err != nil {
+		return nil, err
+	}
+	if len(l.out) == 0 {
+		return nil, fmt.Errorf("%q: no input files found", e.Path)
+	}
+	return l, nil
+}
+
+// warnConflicts reports the files whose content contradicts their names in one warning, with
+// their count and the first of them.
+func warnConflicts(log *slog.Logger, conflicts []string) {
+	if len(conflicts) > 0 && log != nil {
+		log.Warn("inputs read by their content, which their names contradict", "files", len(conflicts), "first", conflicts[0])
+	}
 }
 
 type lister struct {

@@ -25,9 +25,8 @@ func Plan(spec *job.Spec, inputs []shard.Input) ([]shard.Spec, error) {
 	if spec.Name == "" {
 		return nil, errors.New("the job has no name")
 	}
-	size := int64(spec.ShardSize)
-	if size <= 0 {
-		return nil, fmt.Errorf("shard_size must be > 0, got %d", size)
+	if spec.ShardSize <= 0 {
+		return nil, fmt.Errorf("shard_size must be > 0, got %d", spec.ShardSize)
 	}
 	ins := slices.Clone(inputs)
 	slices.SortStableFunc(ins, func(a, b shard.Input) int { return cmp.Compare(a.Path, b.Path) })
@@ -35,6 +34,33 @@ func Plan(spec *job.Spec, inputs []shard.Input) ([]shard.Spec, error) {
 		if i > 0 && ins[i-1].Path == in.Path {
 			return nil, fmt.Errorf("input %q listed twice", in.Path)
 		}
+	}
+	return plan(spec, ins)
+}
+
+// PlanInOrder returns the shards of a validate or convert job whose inputs are read in the
+// order given (ListEntry's, entry by entry), a file listed twice being read twice: the
+// order of `tokenmill convert`'s and `tokenmill validate`'s arguments. Otherwise it is Plan.
+func PlanInOrder(spec *job.Spec, inputs []shard.Input) ([]shard.Spec, error) {
+	if spec == nil {
+		return nil, errors.New("nil spec")
+	}
+	if spec.Kind != job.KindValidate && spec.Kind != job.KindConvert {
+		return nil, fmt.Errorf("PlanInOrder plans validate and convert jobs, not %s", spec.Kind)
+	}
+	return plan(spec, inputs)
+}
+
+// plan shards inputs in their order.
+func plan(spec *job.Spec, ins []shard.Input) ([]shard.Spec, error) {
+	if spec.Name == "" {
+		return nil, errors.New("the job has no name")
+	}
+	size := int64(spec.ShardSize)
+	if size <= 0 {
+		return nil, fmt.Errorf("shard_size must be > 0, got %d", size)
+	}
+	for _, in := range ins {
 		if err := checkInput(in); err != nil {
 			return nil, err
 		}

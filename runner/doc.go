@@ -3,7 +3,10 @@
 // its own reader; the tokenizer is shared), finalizes (shard.Finalize) and reports progress
 // and a summary. Run dispatches by the job's kind: validate and convert jobs go through the
 // same steps and the same worker loop with shard.ExecuteRecords and shard.FinalizeRecords
-// (RunRecords). In a pretraining job a worker with no shard left to start joins the
+// (RunRecords). `tokenmill convert` and `tokenmill validate` are such jobs too, run with
+// Options.Publish: the convert command's OUT is the data itself (PublishData), the validate
+// command publishes nothing and prints the report (PublishNothing); both read their inputs in
+// the order given. In a pretraining job a worker with no shard left to start joins the
 // shard.TokenizePool and tokenizes batches of the documents of the shards still running, so a
 // job of one compressed file, and the last shard of any job, use every worker. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
 // scheduling differs.

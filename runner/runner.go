@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -37,6 +36,12 @@ type Options struct {
 	ProgressInterval time.Duration
 	// Logger receives warnings and phase messages; nil means slog.Default().
 	Logger *slog.Logger
+	// Publish says what a validate or convert job leaves behind (see Publish); the zero
+	// value, PublishDir, is a job's. Pretraining jobs publish their directory whatever it says.
+	Publish Publish
+	// Tokenizer, when not nil, is the job's tokenizer, already loaded: a command that runs
+	// several jobs with one tokenizer (`tokenmill validate` over several paths) loads it once.
+	Tokenizer *tokenizer.Tokenizer
 }
 
 // Summary is what a successful run did. Exactly one of Manifest and Records is set, by the
@@ -86,6 +91,7 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	if spec.Kind == job.KindValidate || spec.Kind == job.KindConvert {
 		return RunRecords(ctx, spec, opt)
 	}
+	opt.Publish = PublishDir
 	p, err := prepare(spec, opt)
 	if err != nil {
 		return nil, err
@@ -175,11 +181,15 @@ type prepared struct {
 // (refusing a second run into the same output), refuses an output that overlaps an input or
 // that may not be replaced (outdir.Check), removes the leftovers of earlier runs that were
 // killed, loads the tokenizer, lists and plans the inputs, and starts the run's facts (info).
-// The caller calls release when the run is over, published or failed.
+// The caller calls release when the run is over, published or failed. The other ways of
+// publishing (opt.Publish) keep the paths as given, and PublishNothing has no output to
+// check or lock; their inputs are listed and planned by entriesOf.
 func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 	spec = spec.Clone()
-	if err := spec.ResolvePaths(opt.BaseDir); err != nil {
-		return nil, err
+	if opt.Publish == PublishDir {
+		if err := spec.ResolvePaths(opt.BaseDir); err != nil {
+			return nil, err
+		}
 	}
 	p = &prepared{spec: spec, out: spec.Output.Dir, log: opt.Logger, workers: opt.Workers}
 	if p.log == nil {
@@ -190,26 +200,24 @@ func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 	}
 	p.info = RunInfo{Started: time.Now().UTC(), Workers: p.workers}
 	p.info.Host, _ = os.Hostname()
-	if err := spec.Validate(); err != nil {
+	if err := validateSpec(spec, opt.Publish); err != nil {
 		return nil, err
 	}
-	lock, err := outdir.Acquire(p.out)
-	if err != nil {
-		return nil, err
-	}
-	p.lock = lock
-	defer func() {
-		if err != nil {
-			lock.Release()
+	if opt.Publish != PublishNothing {
+		if err := p.guardOutput(opt); err != nil {
+			return nil, err
 		}
-	}()
-	if err := outdir.Check(p.out, inputRoots(spec, opt.BaseDir), outdir.KindJob, spec.Output.Overwrite); err != nil {
-		return nil, err
+		lock := p.lock
+		defer func() {
+			if err != nil {
+				lock.Release()
+			}
+		}()
 	}
-	if err := p.cleanLeftovers(); err != nil {
-		return nil, err
-	}
-	if spec.Tokenizer != "" { // validate jobs may have none; it bounds their token ids
+	switch {
+	case opt.Tokenizer != nil:
+		p.tk = opt.Tokenizer
+	case spec.Tokenizer != "": // validate jobs may have none; it bounds their token ids
 		tl := time.Now()
 		tk, err := tokenizer.Load(spec.Tokenizer)
 		if err != nil {
@@ -218,27 +226,69 @@ func prepare(spec *job.Spec, opt Options) (p *prepared, err error) {
 		p.tk = tk
 		p.info.TokenizerSeconds = time.Since(tl).Seconds()
 	}
+	if opt.Publish != PublishDir {
+		return p, nil // listInOrder or planEntry lists and plans
+	}
 	p.inputs, err = List(spec, p.log)
 	if err != nil {
 		return nil, err
 	}
-	listed := make([]string, len(p.inputs))
-	for i, in := range p.inputs {
-		listed[i] = in.Path
-	}
-	if err := outdir.CheckInputs(p.out, listed); err != nil {
+	if err := p.checkInputs(); err != nil {
 		return nil, err
 	}
 	if p.shards, err = planner.Plan(spec, p.inputs); err != nil {
 		return nil, err
 	}
+	p.planned()
+	return p, nil
+}
+
+// guardOutput takes the output's lock, refuses an output that overlaps an input or may not
+// be replaced, with the kind of output opt.Publish writes, and removes the leftovers of
+// killed runs, saying so in the log once (outdir.Guard). It holds the lock only when it
+// succeeds.
+func (p *prepared) guardOutput(opt Options) error {
+	lock, removed, err := outdir.Guard(p.out, inputRoots(p.spec, opt.BaseDir), outputKind(p.spec, opt.Publish), p.spec.Output.Overwrite)
+	if len(removed) > 0 {
+		p.log.Info("removed the temporary files of an earlier run that did not finish",
+			"output", p.out, "removed", outdir.Describe(removed), "bytes", outdir.TotalBytes(removed))
+	}
+	if err != nil {
+		return err
+	}
+	p.lock = lock
+	return nil
+}
+
+// outputKind is what the output of a run is, for outdir.Check.
+func outputKind(spec *job.Spec, publish Publish) outdir.Kind {
+	switch {
+	case publish != PublishData:
+		return outdir.KindJob
+	case spec.To == job.ConvertHF:
+		return outdir.KindHF
+	}
+	return outdir.KindFile
+}
+
+// checkInputs refuses listed inputs that the output overlaps.
+func (p *prepared) checkInputs() error {
+	listed := make([]string, len(p.inputs))
+	for i, in := range p.inputs {
+		listed[i] = in.Path
+	}
+	return outdir.CheckInputs(p.out, listed)
+}
+
+// planned records the plan in the run's facts.
+func (p *prepared) planned() {
 	p.info.Shards = len(p.shards)
+	p.info.InputBytes = 0
 	for _, s := range p.shards {
 		p.info.InputBytes += shard.PlannedBytes(s)
 	}
 	p.info.PlanSeconds = time.Since(p.info.Started).Seconds()
-	p.log.Debug("planned", "kind", spec.Kind, "inputs", len(p.inputs), "shards", len(p.shards), "workers", p.workers)
-	return p, nil
+	p.log.Debug("planned", "kind", p.spec.Kind, "inputs", len(p.inputs), "shards", len(p.shards), "workers", p.workers)
 }
 
 // inputRoots are the spec's input paths (files, directories, globs), relative ones joined to
@@ -254,23 +304,12 @@ func inputRoots(spec *job.Spec, baseDir string) []string {
 	return paths
 }
 
-// cleanLeftovers removes what earlier runs into the output left when they were killed (the
-// lock is held, so no run is using them) and says so in the log, once.
-func (p *prepared) cleanLeftovers() error {
-	removed, err := outdir.Clean(p.out)
-	if len(removed) > 0 {
-		p.log.Info("removed the temporary files of an earlier run that did not finish",
-			"output", p.out, "removed", outdir.Describe(removed), "bytes", outdir.TotalBytes(removed))
-	}
-	if err != nil {
-		return fmt.Errorf("output %s: removing the temporary files of an earlier run: %w (remove them, or run `tokenmill clean %s`)", p.out, err, p.out)
-	}
-	return nil
-}
-
 // release ends a prepared run: a failed run's error says which temporary files remain
 // beside the output, if any, and the output's lock is released.
 func (p *prepared) release(err *error) {
+	if p.lock == nil {
+		return // nothing published, nothing locked
+	}
 	if *err != nil {
 		*err = outdir.WithLeftovers(*err, p.out)
 	}

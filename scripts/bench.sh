@@ -6,7 +6,7 @@
 #
 # Environment: GO (go), CORPUS (testdata/bench/corpus.jsonl), CORPUS_MB (40), OUT (out/bench),
 # BENCHTIME (3x), BENCH_SECTIONS (all of SECTIONS), BIN (bin/tokenmill), PIPELINE_PARTS (8),
-# PIPELINE_WORKERS ("1 2"), PIPELINE_REPEAT (2).
+# PIPELINE_WORKERS ("1 2"), PIPELINE_REPEAT (2), CLUSTER_BENCHTIME (1x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,7 @@ CORPUS=${CORPUS:-testdata/bench/corpus.jsonl}
 CORPUS_MB=${CORPUS_MB:-40}
 OUT=${OUT:-out/bench}
 BENCHTIME=${BENCHTIME:-3x}
-SECTIONS=(corpus tokenizer pipeline)
+SECTIONS=(corpus tokenizer pipeline cluster)
 
 mkdir -p "$OUT"
 
@@ -450,6 +450,39 @@ if len(ws) > 1:
         print(f"  tokenizer alone (EncodeBatch cl100k_base, {lo} -> {hi} cores): {batch[lo]:.0f} -> {batch[hi]:.0f} MB/s "
               f"= {batch[hi] / batch[lo]:.2f}x")
 PY
+}
+
+# ---------------------------------------------------------------------------------------------
+# cluster: the coordinator's figures next to the targets of the cluster issue: shard transitions
+# committed per second through raft on disk (the leader's scheduler and FSM driven by 1,000
+# in-process workers over 100,000 shards; one coordinator, and three on loopback in this one
+# process), FSM bytes per shard, and the time to plan 1,000,000 files (and to list 100,000).
+
+section_cluster() {
+	local bt=${CLUSTER_BENCHTIME:-1x}
+	header "cluster: go test ./coordinator -bench Cluster_Transitions -benchtime $bt"
+	"$GO" test ./coordinator -run '^$' -bench 'Cluster_Transitions' -benchtime "$bt" -timeout 30m | tee "$OUT/cluster.txt"
+	header "cluster: go test ./planner -bench 'Plan_MillionFiles|List_100kFiles' -benchtime $bt"
+	"$GO" test ./planner -run '^$' -bench 'Plan_MillionFiles|List_100kFiles' -benchtime "$bt" -timeout 30m | tee "$OUT/cluster-plan.txt"
+	header "cluster: figures and targets"
+	awk '
+	function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
+	function check(ok) { return ok ? "ok" : "MISSED" }
+	/^BenchmarkCluster_Transitions\/nodes=/ {
+		name = $1; sub(/^BenchmarkCluster_Transitions\//, "", name); sub(/-[0-9]+$/, "", name)
+		t = metric("transitions/s"); c = metric("transitions/cpu-s"); f = metric("fsm-B/shard")
+		printf "%-34s %12.0f transitions/s   target >= 20000   %s   (%.0f per CPU second, %s shard items per raft entry)\n", \
+			"transitions through raft, " name, t, check(t >= 20000), c, metric("items/entry")
+		printf "%-34s %12.0f bytes/shard     target <= 1024    %s   (raft log: %.0f bytes/shard)\n", \
+			"FSM snapshot, " name, f, check(f <= 1024), metric("raft-log-B/shard")
+	}
+	/^BenchmarkPlan_MillionFiles/ {
+		s = metric("s/plan")
+		printf "%-34s %12.2f s               target < 10       %s   (%d shards)\n", "plan 1,000,000 files", s, check(s < 10), metric("shards")
+	}
+	/^BenchmarkList_100kFiles/ {
+		printf "%-34s %12.2f s               (no target)\n", "list 100,000 files on disk", metric("s/list")
+	}' "$OUT/cluster.txt" "$OUT/cluster-plan.txt" | tee "$OUT/cluster-summary.txt"
 }
 
 # ---------------------------------------------------------------------------------------------

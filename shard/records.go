@@ -32,20 +32,26 @@ import (
 //	ExecuteRecords(ctx, spec, env) -> RecordsResult              // small, JSON-serialisable
 //	FinalizeRecords(ctx, job, shards, results, env) -> RecordsManifest
 //
-// A validate shard checks its records (validate.CheckRows, as `tokenmill validate` does) and
-// reports a validate.Partial: counts, issues by message and its first max_errors errors.
-// Finalize merges the partials in shard order, which gives the report of one sequential pass
-// whatever the sharding, and writes report.json (the `tokenmill validate --json` object),
-// report.txt (its human form), manifest.json and run.json.
+// They are the one implementation of validating and converting: `tokenmill validate` and
+// `tokenmill convert` are jobs of these kinds (see runner.Publish), which use the two steps
+// FinalizeRecords is made of, MergeReport and WriteConverted, without publishing a job
+// directory.
+//
+// A validate shard checks its records (validate.CheckRows) and reports a validate.Partial:
+// counts, issues by message and its first max_errors errors. MergeReport merges the partials
+// in shard order, which gives the report of one sequential pass whatever the sharding;
+// finalize writes it as report.json (the `tokenmill validate --json` object) and report.txt
+// (its human form), with manifest.json and run.json. With Env.KeepReadErrors a shard whose
+// input breaks off reports where instead of failing, and the report lists it.
 //
 // A convert shard decodes its records, fails on the first that is not a JSON object (with its
 // location: conversion never drops data), and infers the Arrow schema of its records.
-// Finalize merges the shards' schemas in shard order into the one schema of the output, then
-// reads the shards again, in order, and writes every record through one writer: output.dir is
-// the HF save_to_disk directory (to: hf), or holds data.jsonl or data.parquet. The two passes
-// are those of `tokenmill convert`, and so are the output bytes; writing is sequential because
-// an HF directory or a Parquet file is one stream whose file names and row groups depend on
-// what came before.
+// WriteConverted merges the shards' schemas in shard order into the one schema of the output
+// (a shard that does not fit those before is read again to name the record that does not),
+// then reads the shards again, in order, and writes every record through one writer: a job's
+// output.dir is the HF save_to_disk directory (to: hf), or holds data.jsonl or data.parquet.
+// Writing is sequential because an HF directory or a Parquet file is one stream whose file
+// names and row groups depend on what came before.
 
 // RecordsResult is what one successful shard attempt of a validate or convert job reports.
 type RecordsResult struct {
@@ -66,6 +72,10 @@ type RecordsResult struct {
 	Lines     int64 `json:"lines,omitempty"`
 	// Input is Result's: the digest of the part of its file the shard owns.
 	Input InputDigest `json:"input"`
+	// Unread says where reading the shard's part of its file stopped, with Env.KeepReadErrors
+	// (validate jobs): Records and Line count from the shard's start when FirstLine is 0, and
+	// MergeReport makes them the file's.
+	Unread *validate.ReadError `json:"unread,omitempty"`
 }
 
 // ExecuteRecords runs one shard of a validate or convert job. It writes nothing: the result
@@ -83,13 +93,20 @@ func ExecuteRecords(ctx context.Context, spec Spec, env Env) (res RecordsResult,
 		return res, fmt.Errorf("a %s job's shard reads one file, not %d", env.Job.Kind, len(spec.Files))
 	}
 	rr, err := openShardRows(spec, recordLimit(env.Job), 0)
+	if err != nil && env.KeepReadErrors && env.Job.Kind == job.KindValidate {
+		res.Report, res.Unread = emptyPartial(env.Job), &validate.ReadError{File: spec.Path, Message: err.Error()}
+		return res, nil
+	}
 	if err != nil {
 		return res, err
 	}
 	defer rr.Close()
 	switch env.Job.Kind {
 	case job.KindValidate:
-		err = validateShard(ctx, rr, env, &res)
+		err = validateShard(ctx, rr, spec, env, &res)
+		if res.Unread != nil {
+			return res, err // the reader broke off: its digest and line count mean nothing
+		}
 	case job.KindConvert:
 		err = inferShard(ctx, rr, lineLocator(spec), &res)
 	default:
@@ -146,7 +163,9 @@ func openShardRows(spec Spec, maxRecord, firstLine int64) (formats.RowReader, er
 	return input.OpenRows(spec.Path, opt)
 }
 
-func validateShard(ctx context.Context, rr formats.RowReader, env Env, res *RecordsResult) error {
+// validateShard checks the shard's records into res.Report. An input that breaks off fails
+// the shard, or with env.KeepReadErrors is res.Unread.
+func validateShard(ctx context.Context, rr formats.RowReader, spec Spec, env Env, res *RecordsResult) error {
 	stage, err := validate.ParseStage(env.Job.Stage)
 	if err != nil {
 		return err
@@ -156,12 +175,24 @@ func validateShard(ctx context.Context, rr formats.RowReader, env Env, res *Reco
 		opt.VocabSize = env.Tokenizer.VocabSize()
 	}
 	rep := validate.NewReport(stage, env.Job.MaxErrors)
-	if err := validate.CheckRows(ctx, rep, stage, rr, opt); err != nil {
+	tr := &trackedRows{RowReader: rr}
+	err = validate.CheckRows(ctx, rep, stage, tr, opt)
+	if err != nil && (!env.KeepReadErrors || ctx.Err() != nil) {
 		return err
+	}
+	if err != nil {
+		e := tr.readError(spec.Path, err)
+		res.Unread = &e
 	}
 	p := rep.Partial()
 	res.Report, res.Records = &p, int64(rep.Records())
 	return nil
+}
+
+// emptyPartial is the report of a shard that read no record.
+func emptyPartial(spec *job.Spec) *validate.Partial {
+	p := validate.NewReport("", spec.MaxErrors).Partial()
+	return &p
 }
 
 func inferShard(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, res *RecordsResult) error {
@@ -186,7 +217,7 @@ func inferShard(ctx context.Context, rr formats.RowReader, locate func(formats.R
 }
 
 // eachObject calls fn for every row of rr, failing on a row that is not a JSON object, with
-// its location (by locate), as `tokenmill convert` does.
+// its location (by locate).
 func eachObject(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, fn func(formats.Row, map[string]any) error) error {
 	return formats.EachRow(ctx, rr, func(row formats.Row) error {
 		if row.Err != nil {
@@ -257,15 +288,9 @@ const (
 // concern the temporary one. env.Tokenizer, env.StagingDir and env.Workers are unused.
 func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results []RecordsResult, env FinalizeEnv) (m *RecordsManifest, err error) {
 	defer func() { err = namedOutput(err, env.OutDir, env.tempID(spec.Name)) }()
-	rs := append([]RecordsResult(nil), results...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Index < rs[j].Index })
-	if len(rs) != len(shards) {
-		return nil, fmt.Errorf("finalize: %d results for %d shards", len(rs), len(shards))
-	}
-	for i := range rs {
-		if rs[i].Index != i || rs[i].Shard != shards[i].ID {
-			return nil, fmt.Errorf("finalize: shard results are not one per shard: position %d holds shard %s", i, rs[i].Shard)
-		}
+	rs, err := inShardOrder(shards, results)
+	if err != nil {
+		return nil, err
 	}
 	canon, err := spec.CanonicalJSON()
 	if err != nil {
@@ -297,16 +322,11 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 			os.RemoveAll(tmp)
 		}
 	}()
-	spans := make([]lineSpan, len(rs))
-	for i, r := range rs {
-		spans[i] = lineSpan{source: r.Source, firstLine: r.FirstLine, lines: r.Lines}
-	}
-	shifts := lineShifts(spans)
 	switch spec.Kind {
 	case job.KindValidate:
-		err = finalizeValidate(spec, rs, shifts, tmp, m)
+		err = finalizeValidate(spec, rs, tmp, m)
 	case job.KindConvert:
-		err = finalizeConvert(ctx, spec, shards, rs, shifts, tmp, m)
+		err = finalizeConvert(ctx, spec, shards, rs, tmp, m)
 	default:
 		err = fmt.Errorf("FinalizeRecords: a %s job", spec.Kind)
 	}
@@ -319,23 +339,107 @@ func FinalizeRecords(ctx context.Context, spec *job.Spec, shards []Spec, results
 	return m, nil
 }
 
-// finalizeValidate merges the shards' partial reports, with the error lines of relative
-// shards shifted by shifts.
-func finalizeValidate(spec *job.Spec, rs []RecordsResult, shifts []int64, tmp string, m *RecordsManifest) error {
-	stage, err := validate.ParseStage(spec.Stage)
-	if err != nil {
-		return err
+// inShardOrder returns the results (one per shard of shards, any order) sorted in shard
+// order, and an error when they are not one per shard.
+func inShardOrder(shards []Spec, results []RecordsResult) ([]RecordsResult, error) {
+	rs := append([]RecordsResult(nil), results...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Index < rs[j].Index })
+	if len(rs) != len(shards) {
+		return nil, fmt.Errorf("finalize: %d results for %d shards", len(rs), len(shards))
 	}
-	rep := validate.NewReport(stage, spec.MaxErrors)
+	for i := range rs {
+		if rs[i].Index != i || rs[i].Shard != shards[i].ID {
+			return nil, fmt.Errorf("finalize: shard results are not one per shard: position %d holds shard %s", i, rs[i].Shard)
+		}
+	}
+	return rs, nil
+}
+
+// recordsShifts returns, for results in shard order, what to add to each shard's line
+// numbers (see lineShifts).
+func recordsShifts(rs []RecordsResult) []int64 {
+	spans := make([]lineSpan, len(rs))
 	for i, r := range rs {
+		spans[i] = lineSpan{source: r.Source, firstLine: r.FirstLine, lines: r.Lines}
+	}
+	return lineShifts(spans)
+}
+
+// MergeReport merges the partial reports of a validate job's shards (results: one per shard
+// of shards, any order) in shard order into the job's report, with the error lines of shards
+// that numbered from their own start made the file's. That is the report of one sequential
+// pass over the inputs, whatever the sharding. A shard whose reading broke off
+// (RecordsResult.Unread) adds a read error saying where in its file, after how many of the
+// file's records; the later shards of that file are left out, as a sequential pass stops
+// there. FinalizeRecords writes the report of a job; `tokenmill validate` prints it.
+func MergeReport(spec *job.Spec, shards []Spec, results []RecordsResult) (*validate.Report, error) {
+	rs, err := inShardOrder(shards, results)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := NewReport(spec)
+	if err != nil {
+		return nil, err
+	}
+	shifts := recordsShifts(rs)
+	var broken string     // the source whose reading broke off, while its shards last
+	var fileRecords int64 // records of the earlier shards of the current source
+	for i, r := range rs {
+		if i > 0 && r.Source != rs[i-1].Source {
+			broken, fileRecords = "", 0
+		}
+		if r.Source == broken {
+			continue
+		}
 		if r.Report == nil {
-			return fmt.Errorf("finalize: shard %s has no validation report", r.Shard)
+			return nil, fmt.Errorf("finalize: shard %s has no validation report", r.Shard)
 		}
 		p, err := shiftPartial(*r.Report, r.Source, shifts[i])
 		if err != nil {
-			return fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
+			return nil, fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
 		}
 		rep.MergePartial(p)
+		if r.Unread != nil {
+			rep.AddReadError(fileReadError(*r.Unread, shifts[i], fileRecords))
+			broken = r.Source
+		}
+		fileRecords += r.Records
+	}
+	return rep, nil
+}
+
+// NewReport returns the empty report of a validate job: its stage, its max_errors.
+func NewReport(spec *job.Spec) (*validate.Report, error) {
+	stage, err := validate.ParseStage(spec.Stage)
+	if err != nil {
+		return nil, err
+	}
+	return validate.NewReport(stage, spec.MaxErrors), nil
+}
+
+// fileReadError makes a shard's read error its file's: lines shifted by shift, records and
+// a row counted from the file's start (earlier: the records of the file's earlier shards).
+func fileReadError(e validate.ReadError, shift, earlier int64) validate.ReadError {
+	if e.Line > 0 {
+		e.Line += shift
+	}
+	if e.Row != nil && *e.Row == 0 {
+		row := earlier // no row read: the shard's first row is the file's next
+		e.Row = &row
+	}
+	e.Records += int(earlier)
+	return e
+}
+
+// finalizeValidate writes the merged report (MergeReport) into tmp.
+func finalizeValidate(spec *job.Spec, rs []RecordsResult, tmp string, m *RecordsManifest) error {
+	shards := make([]Spec, len(rs))
+	for i, r := range rs {
+		shards[i] = Spec{ID: r.Shard, Index: r.Index}
+	}
+	rep, err := MergeReport(spec, shards, rs)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
@@ -356,65 +460,19 @@ func finalizeValidate(spec *job.Spec, rs []RecordsResult, shifts []int64, tmp st
 	return nil
 }
 
-// finalizeConvert writes the records of every shard, in order, through one writer; the
-// shards are read with their absolute first line (from shifts), so that an error names it.
-func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []RecordsResult, shifts []int64, tmp string, m *RecordsManifest) (err error) {
-	var sb table.SchemaBuilder
-	for _, r := range rs {
-		s, err := decodeSchema(r.Schema)
-		if err != nil {
-			return fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
-		}
-		if err := sb.AddSchema(s); err != nil {
-			return fmt.Errorf("finalize: the records of shard %s (%s) do not fit those before: %w", r.Shard, r.Source, err)
-		}
-	}
-	schema := sb.Schema()
-	var w table.Writer
-	switch spec.To {
-	case job.ConvertHF:
-		// The HF writer builds tmp itself (under its own temporary name) on Close.
-		w, err = hf.CreateTable(tmp, schema, hf.Options{})
-	case job.ConvertJSONL, job.ConvertParquet:
+// finalizeConvert writes the records into tmp (WriteConverted): tmp is the HF directory
+// (to: hf), or holds data.jsonl or data.parquet.
+func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []RecordsResult, tmp string, m *RecordsManifest) error {
+	path := tmp
+	if spec.To != job.ConvertHF {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return err
 		}
 		name := "data." + string(spec.To)
 		m.Outputs = []string{name}
-		if spec.To == job.ConvertJSONL {
-			w, err = table.CreateJSONL(filepath.Join(tmp, name), schema)
-		} else {
-			w, err = parquet.Create(filepath.Join(tmp, name), schema)
-		}
-	default:
-		err = fmt.Errorf("to: unknown output %q", spec.To)
+		path = filepath.Join(tmp, name)
 	}
-	if err != nil {
-		return err
-	}
-	for i, sh := range shards {
-		err := func() error {
-			first := int64(0)
-			if rs[i].FirstLine <= 0 && sh.Kind == KindBytes {
-				first = shifts[i] + 1
-			}
-			rr, err := openShardRows(sh, 0, first)
-			if err != nil {
-				return err
-			}
-			defer rr.Close()
-			return eachObject(ctx, rr, validate.Locate, func(_ formats.Row, rec map[string]any) error { return w.WriteRecord(rec) })
-		}()
-		if err != nil {
-			w.Abort()
-			return fmt.Errorf("finalize: %w", shardErr(shards[i], err))
-		}
-	}
-	if w.Rows() != m.Records {
-		w.Abort()
-		return fmt.Errorf("finalize: read %d records, the shards counted %d: an input changed during the job", w.Rows(), m.Records)
-	}
-	if err := w.Close(); err != nil {
+	if _, err := WriteConverted(ctx, spec, shards, rs, path, false); err != nil {
 		return err
 	}
 	if spec.To == job.ConvertHF {
@@ -427,4 +485,111 @@ func finalizeConvert(ctx context.Context, spec *job.Spec, shards []Spec, rs []Re
 		}
 	}
 	return nil
+}
+
+// WriteConverted writes the records of a convert job's shards (results: one per shard of
+// shards, any order) to path, in shard order, through one writer of spec.To: an HF
+// save_to_disk directory (hf), a JSONL or a Parquet file. The schema is the shards' schemas
+// merged in shard order. The shards are read again with their file's first line (from the
+// results), so that an error names it. The writer publishes path atomically on success and
+// removes its temporary files on failure; overwrite lets it replace an existing path (the
+// caller has checked that it may: outdir.Check). It returns the number of records written.
+// FinalizeRecords writes a job's data so; `tokenmill convert` writes its OUT so.
+func WriteConverted(ctx context.Context, spec *job.Spec, shards []Spec, results []RecordsResult, path string, overwrite bool) (int64, error) {
+	rs, err := inShardOrder(shards, results)
+	if err != nil {
+		return 0, err
+	}
+	var sb table.SchemaBuilder
+	var records int64
+	shifts := recordsShifts(rs)
+	for i, r := range rs {
+		s, err := decodeSchema(r.Schema)
+		if err != nil {
+			return 0, fmt.Errorf("finalize: shard %s: %w", r.Shard, err)
+		}
+		before := sb.Schema()
+		if err := sb.AddSchema(s); err != nil {
+			if located := locateClash(ctx, shards[i], r, shifts[i], before); located != nil {
+				return 0, shardErr(shards[i], located)
+			}
+			return 0, fmt.Errorf("finalize: the records of %s do not fit those before: %w", r.Source, err)
+		}
+		records += r.Records
+	}
+	w, err := createTable(spec.To, path, sb.Schema(), overwrite)
+	if err != nil {
+		return 0, err
+	}
+	for i, sh := range shards {
+		if err := writeShardRecords(ctx, w, sh, rs[i], shifts[i]); err != nil {
+			w.Abort()
+			return 0, fmt.Errorf("finalize: %w", shardErr(sh, err))
+		}
+	}
+	if w.Rows() != records {
+		w.Abort()
+		return 0, fmt.Errorf("finalize: read %d records, the shards counted %d: an input changed during the job", w.Rows(), records)
+	}
+	return w.Rows(), w.Close()
+}
+
+// locateClash reads the records of a shard whose schema does not fit before (the schema of
+// the records before it) and returns the error of the first record that does not, with its
+// location, as one pass over all the records would report it; nil if none is found.
+func locateClash(ctx context.Context, sh Spec, r RecordsResult, shift int64, before *arrow.Schema) error {
+	var sb table.SchemaBuilder
+	if err := sb.AddSchema(before); err != nil {
+		return nil
+	}
+	rr, err := openShardRows(sh, 0, shardFirstLine(sh, r, shift))
+	if err != nil {
+		return nil
+	}
+	defer rr.Close()
+	var seen *arrow.Schema
+	return eachObject(ctx, rr, validate.Locate, func(row formats.Row, m map[string]any) error {
+		if s := rr.Schema(); s != nil && s != seen {
+			if err := sb.AddSchema(s); err != nil {
+				return err
+			}
+			seen = s
+		}
+		return sb.AddRecord(m, row.Keys, row.Order)
+	})
+}
+
+// shardFirstLine is the file line to number a shard's rows from when it is read again: its
+// file's, from shift, for a byte range that numbered from its own start; 0 otherwise (the
+// reader's own numbering is the file's).
+func shardFirstLine(sh Spec, r RecordsResult, shift int64) int64 {
+	if r.FirstLine <= 0 && sh.Kind == KindBytes {
+		return shift + 1
+	}
+	return 0
+}
+
+// createTable opens the writer of a convert output.
+func createTable(to job.ConvertTo, path string, schema *arrow.Schema, overwrite bool) (table.Writer, error) {
+	switch to {
+	case job.ConvertHF:
+		// The HF writer builds path itself (under its own temporary name) on Close.
+		return hf.CreateTable(path, schema, hf.Options{Overwrite: overwrite})
+	case job.ConvertJSONL:
+		return table.CreateJSONL(path, schema)
+	case job.ConvertParquet:
+		return parquet.Create(path, schema)
+	}
+	return nil, fmt.Errorf("to: unknown output %q", to)
+}
+
+// writeShardRecords writes the records of one shard through w; a shard that numbered its
+// lines from its own start is read with its file's first line (shift + 1).
+func writeShardRecords(ctx context.Context, w table.Writer, sh Spec, r RecordsResult, shift int64) error {
+	rr, err := openShardRows(sh, 0, shardFirstLine(sh, r, shift))
+	if err != nil {
+		return err
+	}
+	defer rr.Close()
+	return eachObject(ctx, rr, validate.Locate, func(_ formats.Row, rec map[string]any) error { return w.WriteRecord(rec) })
 }

@@ -42,6 +42,11 @@ type Env struct {
 	// batches of documents to tokenize while one is waiting (see TokenizePool). Nil: the
 	// shard tokenizes everything itself.
 	Pool *TokenizePool
+	// KeepReadErrors makes a validate shard whose input cannot be opened or breaks off
+	// succeed with RecordsResult.Unread saying where reading stopped (the records read before
+	// stay counted), instead of failing: the contract of `tokenmill validate`, whose report
+	// lists unreadable inputs. A job leaves it false: an unreadable input fails the job.
+	KeepReadErrors bool
 }
 
 // StagingDir returns the staging root of a job whose output directory is outDir.

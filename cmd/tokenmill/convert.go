@@ -1,20 +1,16 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/tokenmill/tokenmill/formats"
-	"github.com/tokenmill/tokenmill/formats/hf"
-	"github.com/tokenmill/tokenmill/formats/input"
-	"github.com/tokenmill/tokenmill/formats/parquet"
-	"github.com/tokenmill/tokenmill/formats/table"
-	"github.com/tokenmill/tokenmill/internal/outdir"
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/runner"
 )
 
 // convertHelp is the part of `tokenmill convert --help` after the summary.
@@ -24,14 +20,18 @@ file or a Parquet file. Nested values keep their shape (messages stay a list of 
 `
 
 // cmdConvert implements `tokenmill convert`, the document's "Converting Between Formats"
-// (Dataset.from_list(json.load(f)).save_to_disk, load_dataset("parquet"/"csv")...): it reads
-// the inputs twice, first to infer one schema as pyarrow would (formats.SchemaBuilder), then
-// to write. Two passes keep memory bounded, unlike from_list. A record that is not a JSON
-// object, malformed JSON or a type clash stops the conversion with the record's location
-// (exit 1): conversion does not drop data; run `tokenmill validate` first to find it all.
-// CSV cells stay strings (no pandas-style type guessing: "007" is an id, not 7). OUT is
-// refused when it overlaps an input, and replaced (--overwrite) only when it is a file or
-// a dataset tokenmill could have written (guardOutput).
+// (Dataset.from_list(json.load(f)).save_to_disk, load_dataset("parquet"/"csv")...). It is a
+// job of kind convert (convertSpec) run by runner.RunRecords with runner.PublishData: the
+// path of `kind: convert` jobs, which writes OUT itself (one JSONL or Parquet file, or an HF
+// save_to_disk directory) instead of a job directory, reads the inputs in the order given
+// and names them as given. The records are read twice, first to infer one schema as pyarrow
+// would (table.SchemaBuilder, shard by shard, merged in order), then to write: two passes
+// keep memory bounded, unlike from_list. A record that is not a JSON object, malformed JSON
+// or a type clash stops the conversion with the record's location (exit 1): conversion does
+// not drop data; run `tokenmill validate` first to find it all. CSV cells stay strings (no
+// pandas-style type guessing: "007" is an id, not 7). OUT is refused when it overlaps an
+// input, and replaced (--overwrite) only when it is a file or a dataset tokenmill could
+// have written (outdir.Check, in the runner).
 func cmdConvert(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("convert", "INPUT... --to hf|jsonl|parquet [--overwrite] OUT",
 		"Convert JSON, JSONL, Parquet, CSV and HF datasets to an HF save_to_disk directory, JSONL or Parquet.",
@@ -57,24 +57,40 @@ func cmdConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tokenmill convert:", err)
 		return 2
 	}
-	kind := outdir.KindFile
-	if *to == "hf" {
-		kind = outdir.KindHF
-	}
-	lock, err := guardOutput(out, inputs, kind, *overwrite, stderr)
+	sum, err := runner.RunRecords(context.Background(), convertSpec(inputs, out, job.ConvertTo(*to), *overwrite),
+		runner.Options{Logger: commandLogger(stderr), Publish: runner.PublishData})
 	if err != nil {
-		fmt.Fprintln(stderr, "tokenmill convert:", err)
+		fmt.Fprintln(stderr, "tokenmill convert:", namedWriterErr(err, out))
 		return 1
 	}
-	defer lock.Release()
-	n, err := convertRecords(inputs, out, *to, *overwrite)
-	if err != nil {
-		err = namedWriterErr(err, out)
-		fmt.Fprintln(stderr, "tokenmill convert:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: %d records\n", out, n)
+	fmt.Fprintf(stdout, "%s: %d records\n", out, sum.Records.Records)
 	return 0
+}
+
+// convertJobName names the jobs of `tokenmill convert` (in shard ids and temporary names).
+const convertJobName = "convert"
+
+// convertSpec is the convert job of `tokenmill convert INPUT... --to TO OUT`. A directory
+// INPUT is an HF dataset (format hf): convert reads datasets, not the files of any
+// directory, which a job's format auto would list.
+func convertSpec(inputs []string, out string, to job.ConvertTo, overwrite bool) *job.Spec {
+	spec := job.DefaultSpec()
+	spec.Kind, spec.Name, spec.To = job.KindConvert, convertJobName, to
+	for _, in := range inputs {
+		e := job.DefaultInput(in)
+		if fi, err := os.Stat(in); err == nil && fi.IsDir() {
+			e.Format = job.FormatHF
+		}
+		spec.Inputs = append(spec.Inputs, e)
+	}
+	spec.Output.Dir, spec.Output.Overwrite = out, overwrite
+	return spec
+}
+
+// commandLogger is the log of a command that runs a job for the user (convert, validate):
+// warnings and what it removed on stderr, as `tokenmill run` logs them.
+func commandLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // outputNames are the data extensions that each --to format writes, and what it is called.
@@ -106,91 +122,4 @@ func checkOutputName(out, to string) error {
 		hint = o.exts[0] + " or no extension"
 	}
 	return fmt.Errorf("%s: a %s name for %s (--to %s): name it with %s", out, ext, o.what, to, hint)
-}
-
-// convertRecords converts inputs into out (format hf, jsonl or parquet) and returns the
-// number of records written.
-func convertRecords(inputs []string, out, to string, overwrite bool) (int64, error) {
-	var sb table.SchemaBuilder
-	var seen *arrow.Schema
-	err := eachRecord(inputs, func(rr formats.RowReader, row formats.Row, m map[string]any) error {
-		if s := rr.Schema(); s != nil && s != seen {
-			// Arrow inputs: their declared types count, even of columns that are all null.
-			if err := sb.AddSchema(s); err != nil {
-				return err
-			}
-			seen = s
-		}
-		return sb.AddRecord(m, row.Keys, row.Order)
-	})
-	if err != nil {
-		return 0, err
-	}
-	w, err := createTable(out, to, sb.Schema(), overwrite)
-	if err != nil {
-		return 0, err
-	}
-	err = eachRecord(inputs, func(_ formats.RowReader, _ formats.Row, m map[string]any) error {
-		return w.WriteRecord(m)
-	})
-	if err != nil {
-		w.Abort()
-		return 0, err
-	}
-	return w.Rows(), w.Close()
-}
-
-// createTable opens the writer of one output format.
-func createTable(out, to string, schema *arrow.Schema, overwrite bool) (table.Writer, error) {
-	if to != "hf" && !overwrite {
-		if _, err := os.Stat(out); err == nil {
-			return nil, fmt.Errorf("%s exists (use --overwrite)", out)
-		}
-	}
-	switch to {
-	case "hf":
-		return hf.CreateTable(out, schema, hf.Options{Overwrite: overwrite})
-	case "parquet":
-		return parquet.Create(out, schema)
-	}
-	return table.CreateJSONL(out, schema)
-}
-
-// eachRecord calls fn for every record of inputs, in order; a record that is not a JSON
-// object (or not JSON) is an error naming its location.
-func eachRecord(inputs []string, fn func(formats.RowReader, formats.Row, map[string]any) error) error {
-	for _, in := range inputs {
-		if err := eachRecordOf(in, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func eachRecordOf(in string, fn func(formats.RowReader, formats.Row, map[string]any) error) error {
-	rr, err := input.OpenRows(in, formats.Options{})
-	if err != nil {
-		return err
-	}
-	defer rr.Close()
-	for {
-		row, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		loc := rowLocation(row)
-		if row.Err != nil {
-			return fmt.Errorf("%s: %v", loc, row.Err)
-		}
-		m, ok := row.Value.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: record is not a JSON object", loc)
-		}
-		if err := fn(rr, row, m); err != nil {
-			return fmt.Errorf("%s: %w", loc, err)
-		}
-	}
 }

@@ -33,12 +33,15 @@ func cmdHarmony(args []string, stdout, stderr io.Writer) int {
 	}, args, stdout, stderr)
 }
 
-// cmdHarmonyEncode implements `tokenmill harmony encode`. Input records are read from their raw
+// cmdHarmonyEncode implements `tokenmill harmony encode`. No job kind encodes Harmony, so
+// the command is the one implementation: it shares the readers, the HF writer and the
+// output's guard (outdir.Guard: the lock, the overlap and replace checks, the leftovers)
+// with the job path, not a copy of them. Input records are read from their raw
 // JSON, not from decoded maps, so that tool-call arguments keep their key order, which
 // json.dumps (and so the encoded text) depends on. A record whose messages cannot be encoded
 // stops the command with its location (exit 1): a training set must not silently lose
 // trajectories. OUT_DIR is refused when it overlaps IN, and replaced (--overwrite) only when it
-// holds nothing but an HF dataset's files (guardOutput).
+// holds nothing but an HF dataset's files.
 func cmdHarmonyEncode(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("harmony encode", "[flags] IN.jsonl OUT_DIR",
 		"Encode the messages of chat records in the Harmony format into an HF dataset.",
@@ -66,7 +69,10 @@ func cmdHarmonyEncode(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	lock, err := guardOutput(fs.Arg(1), []string{fs.Arg(0)}, outdir.KindHF, *overwrite, stderr)
+	lock, removed, err := outdir.Guard(fs.Arg(1), []string{fs.Arg(0)}, outdir.KindHF, *overwrite)
+	if len(removed) > 0 {
+		fmt.Fprintf(stderr, "removed the temporary files of an earlier run that did not finish: %s\n", outdir.Describe(removed))
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "tokenmill harmony encode:", err)
 		return 1

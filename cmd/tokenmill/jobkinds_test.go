@@ -224,7 +224,7 @@ func TestRunRecordsJob_Failures(t *testing.T) {
 		{"convert not an object in a later range", fmt.Sprintf("kind: convert\nname: c\ninputs: [%q]\nto: jsonl\nshard_size: 16B\n", lateBad),
 			[]string{"job failed", lateBad + ":6: record is not a JSON object"}},
 		{"convert schema clash across shards", fmt.Sprintf("kind: convert\nname: c\ninputs: [%q]\nto: hf\nshard_size: 16B\n", clash),
-			[]string{"job failed", "do not fit those before", `column "a"`}},
+			[]string{"job failed", clash + `:3: column "a": mixed types int64 and utf8`}},
 		{"validate unreadable", fmt.Sprintf("kind: validate\nname: v\ninputs: [%q]\nstage: sft\n", corrupt),
 			[]string{"job failed", corrupt}},
 		{"validate pretrain key", fmt.Sprintf("kind: validate\nname: v\ninputs: [%q]\nstage: sft\neos: false\n", good),

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/tokenizer"
 	"github.com/tokenmill/tokenmill/validate"
 )
 
@@ -49,7 +50,7 @@ type layoutResult struct {
 // validateLayout checks every stage directory that exists under root (root itself or
 // root/data, whichever holds the stage directories). Absent stage directories are skipped
 // and listed as such: a project need not have every stage.
-func validateLayout(root string, opt validate.Options, maxErrors int, asJSON bool, out, stderr io.Writer) int {
+func validateLayout(root string, tk *tokenizer.Tokenizer, maxErrors int, asJSON bool, out, stderr io.Writer) int {
 	dataDir := root
 	if fi, err := os.Stat(filepath.Join(root, "data")); err == nil && fi.IsDir() {
 		dataDir = filepath.Join(root, "data")
@@ -72,10 +73,13 @@ func validateLayout(root string, opt validate.Options, maxErrors int, asJSON boo
 			fmt.Fprintln(stderr, "tokenmill validate:", err)
 		}
 		res.inputs = inputs
-		for _, in := range inputs {
-			if err := validateInput(res.rep, ls.stage, in, opt); err != nil {
+		if len(inputs) > 0 {
+			r, err := validateFiles(ls.stage, inputs, tk, maxErrors, stderr)
+			if err != nil {
 				fmt.Fprintln(stderr, "tokenmill validate:", err)
+				return exitUnreadable
 			}
+			res.rep.Merge(r)
 		}
 		code = worse(code, reportStatus(res.rep))
 		results = append(results, res)

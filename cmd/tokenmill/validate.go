@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/tokenmill/tokenmill/formats"
-	"github.com/tokenmill/tokenmill/formats/input"
+	"github.com/tokenmill/tokenmill/job"
+	"github.com/tokenmill/tokenmill/runner"
 	"github.com/tokenmill/tokenmill/tokenizer"
 	"github.com/tokenmill/tokenmill/validate"
 )
@@ -33,7 +34,11 @@ exit:  0 all records valid, 1 some invalid, 2 an input could not be read (or bad
 `
 
 // cmdValidate implements `tokenmill validate`: it checks every record of the inputs against
-// the rules of one stage of the data formats document (validate.Check) and prints a summary.
+// the rules of one stage of the data formats document and prints the report, writing no
+// file. The checking is a `kind: validate` job's (validateFiles); the command adds what a
+// job does not do: a directory of files is validated as the record files under it
+// (dirInputs), --layout checks each stage directory of a data tree by its own rules, and an
+// input that cannot be read to its end is reported (exit 2) rather than failing the run.
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("validate", "--stage STAGE [flags] PATH...\n"+
 		"       tokenmill validate --layout DIR [flags]\n"+
@@ -74,32 +79,31 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if *rules {
 		return printRules(*stageName, stdout, stderr)
 	}
-	var opt validate.Options
+	var tk *tokenizer.Tokenizer
 	if *tokName != "" {
-		tk, err := tokenizer.Load(*tokName)
-		if err != nil {
+		var err error
+		if tk, err = tokenizer.Load(*tokName); err != nil {
 			fmt.Fprintln(stderr, "tokenmill validate:", err)
 			return exitUnreadable
 		}
-		opt.VocabSize = tk.VocabSize()
 	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	if *layout != "" {
-		return validateLayout(*layout, opt, *maxErrors, *asJSON, out, stderr)
+		return validateLayout(*layout, tk, *maxErrors, *asJSON, out, stderr)
 	}
 	stage, err := validate.ParseStage(*stageName)
 	if err != nil {
 		fmt.Fprintln(stderr, "tokenmill validate:", err)
 		return exitUnreadable
 	}
-	return validatePaths(stage, fs.Args(), opt, *maxErrors, *asJSON, out, stderr)
+	return validatePaths(stage, fs.Args(), tk, *maxErrors, *asJSON, out, stderr)
 }
 
 // validatePaths checks the records of every path against stage and prints the report. A path
 // that is a directory but not an HF dataset is a directory of files: the record files and HF
 // datasets under it are validated in its place, and the report says which (see dirInputs).
-func validatePaths(stage validate.Stage, paths []string, opt validate.Options, maxErrors int, asJSON bool, out, stderr io.Writer) int {
+func validatePaths(stage validate.Stage, paths []string, tk *tokenizer.Tokenizer, maxErrors int, asJSON bool, out, stderr io.Writer) int {
 	rep := validate.NewReport(stage, maxErrors)
 	var inputs []string
 	expanded := false
@@ -119,11 +123,12 @@ func validatePaths(stage validate.Stage, paths []string, opt validate.Options, m
 			}
 		}
 		inputs = append(inputs, files...)
-		for _, in := range files {
-			if err := validateInput(rep, stage, in, opt); err != nil {
-				fmt.Fprintln(stderr, "tokenmill validate:", err)
-			}
+		r, err := validateFiles(stage, files, tk, maxErrors, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "tokenmill validate:", err)
+			return exitUnreadable
 		}
+		rep.Merge(r)
 	}
 	if asJSON {
 		if expanded {
@@ -209,67 +214,39 @@ func reportStatus(rep *validate.Report) int {
 // worse returns the more severe of two exit statuses (unreadable > invalid > valid).
 func worse(a, b int) int { return max(a, b) }
 
-// validateInput checks every record of one input (a file, or an HF directory) into rep. An
-// input that cannot be opened, or breaks off, is added to rep as a validate.ReadError saying
-// where reading stopped (the records read before stay counted), and its error is returned.
-func validateInput(rep *validate.Report, stage validate.Stage, path string, opt validate.Options) error {
-	rr, err := input.OpenRows(path, formats.Options{})
+// validateFiles checks every record of files (record files and HF directories), in order,
+// against stage (tk, when not nil, bounds pretraining token ids): a job of kind validate (validateSpec) run by runner.RunRecords with
+// runner.PublishNothing, the path of `kind: validate` jobs, which returns the report instead
+// of publishing report.json and report.txt. An input that cannot be opened, or breaks off, is
+// a read error of the report saying where reading stopped (the records read before stay
+// counted), and is said on stderr; the other inputs are still read. The error is one of the
+// run itself (a spec the job path refuses), not of an input.
+func validateFiles(stage validate.Stage, files []string, tk *tokenizer.Tokenizer, maxErrors int, stderr io.Writer) (*validate.Report, error) {
+	sum, err := runner.RunRecords(context.Background(), validateSpec(stage, files, maxErrors),
+		runner.Options{Logger: commandLogger(stderr), Publish: runner.PublishNothing, Tokenizer: tk})
 	if err != nil {
-		rep.AddReadError(validate.ReadError{File: path, Message: err.Error()})
-		return err
+		return nil, err
 	}
-	defer rr.Close()
-	tr := &trackedRows{RowReader: rr}
-	if err := validate.CheckRows(context.Background(), rep, stage, tr, opt); err != nil {
-		rep.AddReadError(tr.readError(path, err))
-		return err
+	rep := sum.Records.Report
+	for _, e := range rep.ReadErrors() {
+		fmt.Fprintln(stderr, "tokenmill validate:", e.Message)
 	}
-	return nil
+	return rep, nil
 }
 
-// trackedRows is a RowReader that counts its rows and remembers where the last one was found.
-type trackedRows struct {
-	formats.RowReader
-	n         int
-	line, row int64
-}
+// validateJobName names the jobs of `tokenmill validate` (in shard ids).
+const validateJobName = "validate"
 
-func (t *trackedRows) Next() (formats.Row, error) {
-	row, err := t.RowReader.Next()
-	if err == nil {
-		t.n++
-		t.line, t.row = row.Line, row.Row
+// validateSpec is the validate job of `tokenmill validate --stage STAGE FILE...`: it has no
+// output (runner.PublishNothing).
+func validateSpec(stage validate.Stage, files []string, maxErrors int) *job.Spec {
+	spec := job.DefaultSpec()
+	spec.Kind, spec.Name, spec.Stage, spec.MaxErrors = job.KindValidate, validateJobName, string(stage), maxErrors
+	for _, f := range files {
+		spec.Inputs = append(spec.Inputs, job.DefaultInput(f))
 	}
-	return row, err
-}
-
-// readError is the ReadError of input path, read through t until err: reading stopped at the
-// line after the last row of a line-oriented input, at the row after it of a tabular one. A
-// directory gets no position (its rows are numbered per file).
-func (t *trackedRows) readError(path string, err error) validate.ReadError {
-	e := validate.ReadError{File: path, Records: t.n, Message: err.Error()}
-	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
-		return e
-	}
-	switch {
-	case t.n > 0 && t.line > 0:
-		e.Line = t.line + 1
-	case t.n > 0:
-		next := t.row + 1
-		e.Row = &next
-	case lineOriented(path):
-		e.Line = 1
-	default:
-		e.Row = new(int64)
-	}
-	return e
-}
-
-// lineOriented reports whether path names a file whose records are lines (JSONL, CSV),
-// compressed or not: where no record was read, the name is all there is to go by.
-func lineOriented(path string) bool {
-	f, _, known := formats.DetectName(filepath.Base(path))
-	return known && (f == formats.FormatJSONL || f == formats.FormatCSV)
+	spec.Output.Dir = ""
+	return spec
 }
 
 // rowLocation is where a record was found: "file:line" for line-oriented inputs, "file:row N"

@@ -57,7 +57,12 @@ func (f *FSM) JobSpec(id string) ([]byte, bool) {
 // Pending returns up to limit pending tasks of the active jobs, shared among the jobs in turn:
 // each next task goes to the job with the fewest tasks leased and picked so far (the earliest
 // submitted on a tie), and a job's tasks come in plan order (a lost shard before later ones).
-func (f *FSM) Pending(limit int) []TaskRef {
+func (f *FSM) Pending(limit int) []TaskRef { return f.PendingExcept(limit, nil) }
+
+// PendingExcept is Pending without the tasks skip reports (being granted by another request):
+// each skipped task counts as picked for its job, as if Pending had returned it, but not
+// towards limit. A nil skip skips nothing.
+func (f *FSM) PendingExcept(limit int, skip func(TaskRef) bool) []TaskRef {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	type cand struct {
@@ -85,8 +90,10 @@ func (f *FSM) Pending(limit int) []TaskRef {
 			cands = slices.Delete(cands, best, best+1)
 			continue
 		}
-		out = append(out, ref)
 		c.load++
+		if skip == nil || !skip(ref) {
+			out = append(out, ref)
+		}
 	}
 	return out
 }

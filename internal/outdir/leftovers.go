@@ -196,3 +196,25 @@ func WriterTemp(out string) string {
 	out = filepath.Clean(out)
 	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp")
 }
+
+// Guard prepares a run that writes out from inputs, whatever the command (a job, convert,
+// harmony encode): it takes out's lock, refuses an out that overlaps an input or may not be
+// replaced (Check), and removes what killed runs into out left (Clean), returning what it
+// removed for the caller to say. It holds the lock only when it succeeds; the caller
+// releases it once out is published or the run failed.
+func Guard(out string, inputs []string, kind Kind, overwrite bool) (*Lock, []Leftover, error) {
+	lock, err := Acquire(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Check(out, inputs, kind, overwrite); err != nil {
+		lock.Release()
+		return nil, nil, err
+	}
+	removed, err := Clean(out)
+	if err != nil {
+		lock.Release()
+		return nil, removed, fmt.Errorf("output %s: removing the temporary files of an earlier run: %w (remove them, or run `tokenmill clean %s`)", out, err, out)
+	}
+	return lock, removed, nil
+}

@@ -1,0 +1,296 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// simWorker is a worker of the simulation. It follows the heartbeat protocol: each heartbeat
+// lists every task it runs (finished ones whose result waits for a leader included), starts
+// what the response grants and drops what it stops. It dies, comes back, restarts without
+// gossip noticing, and now and then heartbeats late.
+type simWorker struct {
+	w       *simWorld
+	id      string
+	slots   int
+	up      bool
+	gen     int // incarnation: events of an earlier one are dropped
+	running []*simTask
+}
+
+// simTask is a task a worker runs. Once finished, commit or failure is what it reports.
+type simTask struct {
+	a        *pb.Assignment
+	ref      fsm.TaskRef
+	finished bool
+	commit   *pb.TaskCommit
+	failure  *pb.TaskFailure
+}
+
+// after queues do for this incarnation of the worker.
+func (k *simWorker) after(d time.Duration, do func()) {
+	gen := k.gen
+	k.w.at(d, func() {
+		if k.up && k.gen == gen {
+			do()
+		}
+	})
+}
+
+// nextBeat queues the next heartbeat: every third of the TTL (within 10%), but now and then
+// late enough for its leases to expire.
+func (k *simWorker) nextBeat() {
+	d := k.w.between(simBeat*9/10, simBeat*11/10)
+	if k.w.rng.IntN(60) == 0 {
+		d = k.w.between(simTTL*21/20, 2*simTTL)
+		k.w.stats.SlowBeats++
+	}
+	k.after(d, k.beat)
+}
+
+func (k *simWorker) beat() {
+	w := k.w
+	defer k.nextBeat()
+	k.report()
+	if w.sched == nil {
+		return
+	}
+	req := &pb.HeartbeatRequest{WorkerId: k.id, FreeSlots: uint32(k.slots - len(k.running))}
+	for _, t := range k.running {
+		req.Running = append(req.Running, &pb.RunningTask{Task: t.a.Task, Epoch: t.a.Epoch,
+			Progress: &pb.Progress{Bytes: 1 + int64(t.ref.Index)}})
+	}
+	resp, err := w.sched.heartbeat(w.ctx, req, w.now)
+	w.logf("%s heartbeat free %d running %v -> %v", k.id, req.FreeSlots, refsOf(k.running), err)
+	if err != nil {
+		return
+	}
+	for _, s := range resp.Stop {
+		w.logf("%s stops %s epoch %d: %s", k.id, fsm.RefOf(s.Task), s.Epoch, s.Reason)
+		k.drop(fsm.RefOf(s.Task), s.Epoch)
+	}
+	for _, t := range k.running {
+		// A listed task that was not stopped is renewed, and its lease must be current.
+		info, _ := w.state.Task(t.ref)
+		if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != t.a.Epoch || info.Lease.Worker != k.id {
+			w.violate("%s runs %s under epoch %d and was not told to stop, but the task is %v under epoch %d of %q",
+				k.id, t.ref, t.a.Epoch, info.State, info.Lease.Epoch, info.Lease.Worker)
+		}
+		w.deadline[simLease{t.ref, t.a.Epoch}] = w.now.Add(simTTL)
+	}
+	for _, a := range resp.Start {
+		t := &simTask{a: a, ref: fsm.RefOf(a.Task)}
+		w.logf("%s starts %s epoch %d attempt %d", k.id, t.ref, a.Epoch, a.Attempt)
+		k.running = append(k.running, t)
+		k.after(k.duration(t.ref.Kind), func() { k.finish(t) })
+	}
+	// The worker holds no lease it does not run: what it did not list is taken back.
+	for _, li := range w.state.LeasesOf(k.id) {
+		if !slices.ContainsFunc(k.running, func(t *simTask) bool { return t.ref == li.Task && t.a.Epoch == li.Lease.Epoch }) {
+			w.violate("%s holds the lease %s@%d after a heartbeat that did not list it", k.id, li.Task, li.Lease.Epoch)
+		}
+	}
+}
+
+// duration is how long a task runs.
+func (k *simWorker) duration(kind pb.TaskKind) time.Duration {
+	if kind == pb.TaskKind_TASK_KIND_SHARD {
+		return k.w.between(500*time.Millisecond, 15*time.Second)
+	}
+	return k.w.between(200*time.Millisecond, 4*time.Second)
+}
+
+// drop forgets the task ref running under epoch.
+func (k *simWorker) drop(ref fsm.TaskRef, epoch uint64) {
+	k.running = slices.DeleteFunc(k.running, func(t *simTask) bool { return t.ref == ref && t.a.Epoch == epoch })
+}
+
+func (k *simWorker) holds(t *simTask) bool { return slices.Contains(k.running, t) }
+
+// finish ends a task: mostly a result, sometimes a failure, a hand-back, or (rarely) an
+// input error. A plan appends its shard specs first; it waits for a leader to do so.
+func (k *simWorker) finish(t *simTask) {
+	w := k.w
+	if !k.holds(t) {
+		return
+	}
+	if t.ref.Kind == pb.TaskKind_TASK_KIND_PLAN && w.sched == nil {
+		k.after(simBeat, func() { k.finish(t) })
+		return
+	}
+	t.finished = true
+	fail := func(kind pb.FailureKind, cause string) {
+		t.failure = &pb.TaskFailure{Task: t.a.Task, Epoch: t.a.Epoch, Kind: kind, Cause: cause}
+	}
+	switch n := w.rng.IntN(1000); {
+	case n < 25:
+		fail(pb.FailureKind_FAILURE_KIND_ERROR, "simulated error")
+	case n < 35:
+		fail(pb.FailureKind_FAILURE_KIND_RELEASED, "draining")
+	case n < 36 && w.inputErrors:
+		fail(pb.FailureKind_FAILURE_KIND_INPUT, "simulated corrupt input")
+	default:
+		t.commit = k.result(t)
+	}
+	k.report()
+}
+
+// result returns the task's commit; a plan's shard specs are appended first, in batches
+// (an error ends the attempt with a failure).
+func (k *simWorker) result(t *simTask) *pb.TaskCommit {
+	c := &pb.TaskCommit{Task: t.a.Task, Epoch: t.a.Epoch}
+	switch t.ref.Kind {
+	case pb.TaskKind_TASK_KIND_PLAN:
+		n := k.w.job(t.ref.Job).shards
+		for from := 0; from < n; {
+			to := min(n, from+1+k.w.rng.IntN(8))
+			ac := &pb.AppendPlanCommand{Task: t.a.Task, Epoch: t.a.Epoch, FirstIndex: uint32(from)}
+			for i := from; i < to; i++ {
+				ac.Specs = append(ac.Specs, fmt.Appendf(nil, `{"id":"%06d","index":%d,"path":"/data/%d.jsonl"}`, i, i, i))
+			}
+			res, err := k.w.apply(fsm.AppendPlan, ac)
+			if err == nil {
+				err = res.Err()
+			}
+			if err != nil {
+				t.failure = &pb.TaskFailure{Task: t.a.Task, Epoch: t.a.Epoch, Kind: pb.FailureKind_FAILURE_KIND_ERROR,
+					Cause: "append plan: " + err.Error()}
+				return nil
+			}
+			from = to
+		}
+		c.Result = &pb.TaskCommit_Plan{Plan: &pb.PlanResult{Shards: uint32(n), Inputs: uint32(n)}}
+	case pb.TaskKind_TASK_KIND_FINALIZE:
+		c.Result = &pb.TaskCommit_Finalize{Finalize: &pb.FinalizeResult{Manifest: &pb.FileRef{Name: "manifest.json", Bytes: 10}}}
+	default:
+		c.Result = &pb.TaskCommit_Shard{Shard: &pb.ShardResult{Attempt: t.a.Attempt,
+			Dir: fmt.Sprintf("%06d/%d", t.ref.Index, t.a.Attempt), Bytes: 100, TokensTrain: 10}}
+	}
+	return c
+}
+
+// report sends the results and failures of the finished tasks; those that meet no leader
+// stay, listed in heartbeats, and go again at the next heartbeat.
+func (k *simWorker) report() {
+	w := k.w
+	for _, t := range slices.Clone(k.running) {
+		if !t.finished || w.sched == nil || !k.holds(t) {
+			continue
+		}
+		var err error
+		if t.failure != nil {
+			err = w.sched.fail(w.ctx, t.failure)
+			w.logf("%s fails %s epoch %d (%s) -> %v", k.id, t.ref, t.a.Epoch, t.failure.Kind, err)
+		} else {
+			err = w.sched.commit(w.ctx, t.commit)
+			w.logf("%s commits %s epoch %d -> %v", k.id, t.ref, t.a.Epoch, err)
+		}
+		if unavailable(err) {
+			continue
+		}
+		if err == nil && t.commit != nil {
+			w.checkHolds(t.commit)
+		}
+		k.drop(t.ref, t.a.Epoch)
+		if err == nil && t.commit != nil && w.rng.IntN(20) == 0 {
+			// The answer was lost: the worker sends the same result again later.
+			w.deliverLate(t.commit, w.between(0, 3*simTTL))
+		}
+	}
+}
+
+// die stops the worker at once: gossip declares it dead a little later, and it comes back
+// after a while as a new process. Half its running tasks finish all the same (it was cut
+// off, not killed) and their results arrive late.
+func (k *simWorker) die() {
+	w := k.w
+	w.stats.Deaths++
+	w.logf("%s dies running %v", k.id, refsOf(k.running))
+	for _, t := range k.running {
+		if w.rng.IntN(2) == 0 && t.ref.Kind != pb.TaskKind_TASK_KIND_PLAN {
+			w.deliverLate(k.result(t), w.between(0, 5*simTTL))
+		}
+	}
+	k.up, k.running = false, nil
+	k.gen++
+	w.at(w.between(500*time.Millisecond, 3*time.Second), func() {
+		if w.sched != nil {
+			w.logf("gossip: %s dead", k.id)
+			w.sched.workerGone(k.id, fmt.Sprintf("worker %s died", k.id))
+			if ls := w.state.LeasesOf(k.id); w.sched != nil && len(ls) > 0 {
+				w.violate("gossip declared %s dead, but it still holds %d leases", k.id, len(ls))
+			}
+		}
+	})
+	w.at(w.between(5*time.Second, 90*time.Second), func() {
+		k.up = true
+		k.gen++
+		w.logf("%s back", k.id)
+		k.after(0, k.beat)
+	})
+}
+
+// restart restarts the worker faster than gossip notices: it forgets its tasks, and its next
+// heartbeat lists none of them.
+func (k *simWorker) restart() {
+	k.w.stats.Restarts++
+	k.w.logf("%s restarts, forgetting %v", k.id, refsOf(k.running))
+	k.running = nil
+	k.gen++
+	k.after(k.w.between(0, simBeat), k.beat)
+}
+
+// deliverLate sends c to the leader after d, from a worker that no longer runs the task.
+func (w *simWorld) deliverLate(c *pb.TaskCommit, d time.Duration) {
+	w.late++
+	w.at(d, func() {
+		w.late--
+		if w.sched == nil {
+			return
+		}
+		w.stats.Duplicates++
+		err := w.sched.commit(w.ctx, c)
+		w.logf("late result of %s epoch %d -> %v", fsm.RefOf(c.Task), c.Epoch, err)
+		if err == nil {
+			w.checkHolds(c)
+		}
+		if err != nil && !unavailable(err) && !errors.Is(err, fsm.ErrStaleEpoch) &&
+			!errors.Is(err, fsm.ErrCommitted) && !errors.Is(err, fsm.ErrJobFinal) && !errors.Is(err, fsm.ErrPlanOrder) &&
+			!errors.Is(err, fsm.ErrUnknownTask) {
+			w.violate("late result of %s refused for an unexpected reason: %v", fsm.RefOf(c.Task), err)
+		}
+	})
+}
+
+func refsOf(ts []*simTask) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = fmt.Sprintf("%s@%d", t.ref, t.a.Epoch)
+	}
+	return out
+}
+
+// checkHolds checks that a commit acknowledged to a worker is the result the state holds.
+func (w *simWorld) checkHolds(c *pb.TaskCommit) {
+	ref := fsm.RefOf(c.Task)
+	info, _ := w.state.Task(ref)
+	st, _ := w.state.Job(ref.Job)
+	var ok bool
+	switch r := c.Result.(type) {
+	case *pb.TaskCommit_Shard:
+		ok = info.State == pb.TaskState_TASK_STATE_COMMITTED && proto.Equal(info.Result, r.Shard)
+	case *pb.TaskCommit_Plan:
+		ok = st.State != pb.JobState_JOB_STATE_PLANNING && st.Shards == r.Plan.Shards
+	case *pb.TaskCommit_Finalize:
+		ok = st.State == pb.JobState_JOB_STATE_SUCCEEDED && proto.Equal(st.Result, r.Finalize)
+	}
+	if !ok {
+		w.violate("the commit of %s epoch %d was acknowledged, but the state holds %v (%v)", ref, c.Epoch, info.Result, st.State)
+	}
+}

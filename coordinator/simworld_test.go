@@ -1,0 +1,399 @@
+package coordinator
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// The simulated world of TestScheduler_Simulation: one leader at a time running the real
+// scheduler over an in-memory log (simWorld is its commandLog), workers that follow the
+// heartbeat protocol, and a queue of events in simulated time. Everything runs in one
+// goroutine and draws from one seeded generator, so a seed replays exactly.
+
+// The world's timings.
+const (
+	simTTL      = 10 * time.Second // the lease TTL (the default)
+	simGrace    = 20 * time.Second // a new leader's grace (the default)
+	simBeat     = simTTL / 3       // a worker's heartbeat interval
+	simBound    = 30 * time.Minute // a job must be final this long after its submission
+	simMaxEvent = 200_000          // events of one seed, against a run that never ends
+)
+
+// simEvent is something that happens at a time; seq orders events of the same time.
+type simEvent struct {
+	at  time.Time
+	seq uint64
+	do  func()
+}
+
+type simQueue []*simEvent
+
+func (q simQueue) Len() int { return len(q) }
+func (q simQueue) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *simQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
+func (q *simQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// simWorld is the cluster of one seed.
+type simWorld struct {
+	rng    *rand.Rand
+	start  time.Time
+	now    time.Time
+	queue  simQueue
+	seq    uint64
+	events int
+	trace  *bytes.Buffer // nil unless the run is traced
+	ctx    context.Context
+
+	// The replicated log and the state it builds.
+	state  *fsm.FSM
+	index  uint64
+	faults int // 1 in faults applies loses leadership (the entry committed or not); 0: none
+
+	inputErrors bool // attempts may end with an input error (which fails the job)
+
+	sched    *scheduler // nil while no leader is elected
+	leader   int        // leaders so far; events of an earlier leader's timer are dropped
+	expiryAt time.Time  // when the current leader's expiry timer fires (zero: not set)
+
+	workers []*simWorker
+	jobs    []*simJob
+	late    int // results in flight (duplicates, results of dead or cut-off workers)
+
+	// What the log accepted, for the invariants.
+	accepted map[fsm.TaskRef]int
+	// deadline is, for each lease, the earliest time the leader may expire it: TTL after its
+	// grant or after the last heartbeat that renewed it, or the grace after the election of
+	// the leader that rebuilt it, whichever came last.
+	deadline  map[simLease]time.Time
+	violation error
+	stats     simStats
+}
+
+// simLease names a lease: a task and the epoch it was granted under.
+type simLease struct {
+	ref   fsm.TaskRef
+	epoch uint64
+}
+
+// simJob is a submitted job as the world knows it.
+type simJob struct {
+	id        string
+	shards    int
+	submitted time.Time
+}
+
+// simStats count what the runs went through, to show they reach the cases they exist for.
+type simStats struct {
+	Seeds, Succeeded, Failed, Canceled int
+	Committed, Refused, Duplicates     int
+	Deaths, Restarts, SlowBeats        int
+	LeaderChanges, LostApplies         int
+	Expired, TakenBack, FairChecks     int
+	SimSeconds                         int64
+}
+
+func (a *simStats) add(b simStats) {
+	a.Seeds += b.Seeds
+	a.Succeeded += b.Succeeded
+	a.Failed += b.Failed
+	a.Canceled += b.Canceled
+	a.Committed += b.Committed
+	a.Refused += b.Refused
+	a.Duplicates += b.Duplicates
+	a.Deaths += b.Deaths
+	a.Restarts += b.Restarts
+	a.SlowBeats += b.SlowBeats
+	a.LeaderChanges += b.LeaderChanges
+	a.LostApplies += b.LostApplies
+	a.Expired += b.Expired
+	a.TakenBack += b.TakenBack
+	a.FairChecks += b.FairChecks
+	a.SimSeconds += b.SimSeconds
+}
+
+// at queues do to run d from now.
+func (w *simWorld) at(d time.Duration, do func()) {
+	w.seq++
+	heap.Push(&w.queue, &simEvent{at: w.now.Add(d), seq: w.seq, do: do})
+}
+
+// between returns a duration uniform in [lo, hi).
+func (w *simWorld) between(lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(w.rng.Int64N(int64(hi-lo)))
+}
+
+// logf adds a line to the trace of a traced run.
+func (w *simWorld) logf(format string, args ...any) {
+	if w.trace != nil {
+		fmt.Fprintf(w.trace, "%9.3fs ", w.now.Sub(w.start).Seconds())
+		fmt.Fprintf(w.trace, format, args...)
+		w.trace.WriteByte('\n')
+	}
+}
+
+// violate records the first broken invariant; the run stops at it.
+func (w *simWorld) violate(format string, args ...any) {
+	if w.violation == nil {
+		w.violation = fmt.Errorf("at %v: "+format, append([]any{w.now.Sub(w.start)}, args...)...)
+		w.logf("VIOLATION: %v", w.violation)
+	}
+}
+
+// logger returns the scheduler's logger: its lines go into the trace of a traced run.
+func (w *simWorld) logger() *slog.Logger {
+	if w.trace == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(traceWriter{w}, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == slog.LevelKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+}
+
+type traceWriter struct{ w *simWorld }
+
+func (t traceWriter) Write(p []byte) (int, error) {
+	t.w.logf("  scheduler: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// ---- the log: simWorld is the scheduler's commandLog ----
+
+// errSimLost is what an apply returns when the world makes the leader lose leadership in it.
+var errSimLost = fmt.Errorf("sim: %w", raft.ErrLeadershipLost)
+
+func (w *simWorld) apply(t fsm.CommandType, m proto.Message) (*fsm.Result, error) {
+	if w.sched == nil {
+		return nil, fmt.Errorf("sim: %s: %w", t, raft.ErrNotLeader)
+	}
+	data, err := fsm.Encode(t, m)
+	if err != nil {
+		return nil, err
+	}
+	if w.faults > 0 && w.rng.IntN(w.faults) == 0 {
+		// Leadership is lost while the entry is in flight: it may be committed or not, and
+		// the caller cannot tell.
+		w.stats.LostApplies++
+		committed := w.rng.IntN(2) == 0
+		w.logf("apply %s: leadership lost (entry committed: %v)", t, committed)
+		if committed {
+			w.commitEntry(t, data, m)
+		}
+		w.loseLeader()
+		return nil, errSimLost
+	}
+	return w.commitEntry(t, data, m), nil
+}
+
+// commitEntry applies an entry at the next index and checks what it did.
+func (w *simWorld) commitEntry(t fsm.CommandType, data []byte, m proto.Message) *fsm.Result {
+	w.index++
+	res, err := w.state.ApplyCommand(w.index, data)
+	if err != nil {
+		w.violate("entry %d (%s) not applied: %v", w.index, t, err)
+		return &fsm.Result{Index: w.index, Errs: make([]error, 1)}
+	}
+	if w.trace != nil {
+		w.logf("entry %d %s %s -> %v", w.index, t, compact(m), res.Errs)
+	}
+	switch c := m.(type) {
+	case *pb.CommitCommand:
+		for i, cm := range c.Commits {
+			if res.Errs[i] == nil {
+				w.accepted[fsm.RefOf(cm.Task)]++
+				w.stats.Committed++
+			} else {
+				w.stats.Refused++
+			}
+		}
+	case *pb.GrantCommand:
+		w.checkFair(c, res)
+		for i, g := range c.Grants {
+			if res.Errs[i] == nil {
+				w.deadline[simLease{fsm.RefOf(g.Task), res.Index}] = w.now.Add(simTTL)
+			}
+		}
+	case *pb.ExpireCommand:
+		for i, e := range c.Expiries {
+			if res.Errs[i] == nil && strings.HasPrefix(e.Cause, "lease expired") {
+				w.stats.Expired++
+				l := simLease{fsm.RefOf(e.Task), e.Epoch}
+				if d := w.deadline[l]; w.now.Before(d) {
+					w.violate("lease %s@%d expired %v before its deadline", l.ref, l.epoch, d.Sub(w.now))
+				}
+			} else if res.Errs[i] == nil && strings.Contains(e.Cause, "no longer runs it") {
+				w.stats.TakenBack++
+			}
+		}
+	}
+	return res
+}
+
+// checkFair checks the grants of one entry against the fair share: a job that got a task
+// holds at most one lease more than any active job left with pending tasks.
+func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
+	jobs := w.state.Jobs()
+	leased := map[string]uint32{}
+	for _, j := range jobs {
+		leased[j.JobId] = j.Tasks.Leased
+	}
+	for i, g := range c.Grants {
+		if res.Errs[i] != nil {
+			continue
+		}
+		b := g.Task.JobId
+		for _, a := range jobs {
+			if a.JobId == b || !active(a.State) || a.Tasks.Pending == 0 {
+				continue
+			}
+			w.stats.FairChecks++
+			if leased[b] > a.Tasks.Leased+1 {
+				w.violate("unfair grant of %s: job %s holds %d leases while job %s holds %d with %d tasks pending",
+					fsm.RefOf(g.Task), b, leased[b], a.JobId, a.Tasks.Leased, a.Tasks.Pending)
+			}
+		}
+	}
+}
+
+func (w *simWorld) grant(_ context.Context, g []*pb.Grant) batchResult {
+	return batchOf(w.apply(fsm.GrantLeases, &pb.GrantCommand{Grants: g}))
+}
+
+func (w *simWorld) commit(_ context.Context, c []*pb.TaskCommit) batchResult {
+	return batchOf(w.apply(fsm.CommitTasks, &pb.CommitCommand{Commits: c}))
+}
+
+func (w *simWorld) fail(_ context.Context, f []*pb.TaskFailure) batchResult {
+	return batchOf(w.apply(fsm.FailTasks, &pb.FailCommand{Failures: f}))
+}
+
+func batchOf(res *fsm.Result, err error) batchResult {
+	if err != nil {
+		return batchResult{err: err}
+	}
+	return batchResult{index: res.Index, errs: res.Errs}
+}
+
+// compact renders a command on one line for the trace.
+func compact(m proto.Message) string {
+	s := fmt.Sprint(m)
+	if len(s) > 400 {
+		s = s[:400] + "..."
+	}
+	return s
+}
+
+// ---- leaders ----
+
+// loseLeader stops the leader's scheduler; a new leader is elected after a while.
+func (w *simWorld) loseLeader() {
+	if w.sched == nil {
+		return
+	}
+	w.sched.stop()
+	w.sched = nil
+	w.expiryAt = time.Time{}
+	w.stats.LeaderChanges++
+	w.logf("leader lost")
+	w.at(w.between(500*time.Millisecond, 5*time.Second), w.elect)
+}
+
+// elect makes a new leader: a new scheduler on the state (half the time a replica restored
+// from a snapshot of it), rebuilt with its grace period.
+func (w *simWorld) elect() {
+	if w.sched != nil {
+		return
+	}
+	if w.rng.IntN(2) == 0 {
+		w.state = restoreReplica(w.state)
+	}
+	w.leader++
+	w.sched = newScheduler(schedConfig{LeaseTTL: simTTL, LeaseGrace: simGrace}, w.state, w, w.logger(), nil)
+	w.logf("leader %d elected", w.leader)
+	w.sched.start(w.now)
+	for _, li := range w.state.Leases() {
+		w.deadline[simLease{li.Task, li.Lease.Epoch}] = w.now.Add(simGrace)
+	}
+}
+
+// armExpiry sets the leader's expiry timer to its earliest deadline, as expireLoop does.
+func (w *simWorld) armExpiry() {
+	if w.sched == nil {
+		return
+	}
+	next, ok := w.sched.earliest()
+	if !ok || !w.expiryAt.IsZero() && !next.Before(w.expiryAt) {
+		return
+	}
+	if next.Before(w.now) {
+		next = w.now
+	}
+	w.expiryAt = next
+	leader := w.leader
+	w.at(next.Sub(w.now), func() {
+		if w.sched == nil || w.leader != leader || !w.expiryAt.Equal(next) {
+			return
+		}
+		w.expiryAt = time.Time{}
+		w.sched.expireDue(w.ctx, w.now)
+	})
+}
+
+// restoreReplica returns a new FSM restored from a snapshot of f, as a follower that
+// installed it holds the state.
+func restoreReplica(f *fsm.FSM) *fsm.FSM {
+	snap, err := f.Snapshot()
+	if err != nil {
+		panic(err)
+	}
+	var sink memSink
+	if err := snap.Persist(&sink); err != nil {
+		panic(err)
+	}
+	r := fsm.New()
+	if err := r.Restore(io.NopCloser(&sink.Buffer)); err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// memSink is a raft.SnapshotSink in memory.
+type memSink struct{ bytes.Buffer }
+
+func (*memSink) ID() string    { return "mem" }
+func (*memSink) Cancel() error { return nil }
+func (*memSink) Close() error  { return nil }
+
+var _ raft.SnapshotSink = (*memSink)(nil)
+
+// unavailable says a call found no leader, or lost it: the worker tries again.
+func unavailable(err error) bool {
+	return errors.Is(err, ErrNotLeader) || errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost)
+}
