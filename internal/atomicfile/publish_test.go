@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // ReplaceDir leaves the new directory at dir and nothing beside it, whether dir existed or
@@ -31,11 +33,11 @@ func TestReplaceDir_PutsTheNewDirInPlace(t *testing.T) {
 			if err := ReplaceDir(tmp, dir, aside); err != nil {
 				t.Fatal(err)
 			}
-			names := entries(t, parent)
+			names := testutil.DirNames(t, parent)
 			if len(names) != 1 || names[0] != "out" {
 				t.Errorf("parent holds %v, want [out]", names)
 			}
-			if got := entries(t, dir); len(got) != 1 || got[0] != "new.txt" {
+			if got := testutil.DirNames(t, dir); len(got) != 1 || got[0] != "new.txt" {
 				t.Errorf("out holds %v, want [new.txt]", got)
 			}
 		})
@@ -50,7 +52,7 @@ func TestReplaceDir_RestoresTheOldDirOnFailure(t *testing.T) {
 	if err := ReplaceDir(filepath.Join(parent, "missing"), dir, aside); err == nil {
 		t.Fatal("ReplaceDir of a missing tmp succeeded")
 	}
-	if got := entries(t, dir); len(got) != 1 || got[0] != "old.txt" {
+	if got := testutil.DirNames(t, dir); len(got) != 1 || got[0] != "old.txt" {
 		t.Errorf("out holds %v after the failure, want [old.txt]", got)
 	}
 }
@@ -68,7 +70,7 @@ func TestPublish_WrittenFileAppearsAtItsName(t *testing.T) {
 	if b, err := os.ReadFile(dst); err != nil || string(b) != "bytes" {
 		t.Errorf("read %q, %v; want bytes", b, err)
 	}
-	if names := entries(t, parent); len(names) != 1 {
+	if names := testutil.DirNames(t, parent); len(names) != 1 {
 		t.Errorf("parent holds %v, want [a]", names)
 	}
 }
@@ -81,17 +83,4 @@ func mkfile(t *testing.T, path, data string) {
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
 }

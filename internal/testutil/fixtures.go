@@ -175,3 +175,17 @@ func WriteFile(t testing.TB, name string, data []byte) string {
 	}
 	return p
 }
+
+// DirNames lists the names in dir, hidden ones included, in order.
+func DirNames(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
