@@ -16,7 +16,7 @@ type Row struct {
 	Line   int64  // 1-based line for JSONL and CSV; 0 otherwise
 	Row    int64  // 0-based row for JSON arrays, CSV, Parquet and HF files; -1 for JSONL
 	// Value is the record: a map[string]any for an object (numbers of JSON inputs as
-	// json.Number, Arrow values as ArrowValue gives them), any other JSON value for a
+	// json.Number, Arrow values as formats/table.Value gives them), any other JSON value for a
 	// JSON record that is not an object, nil when Err is set.
 	Value any
 	// Keys are the top-level keys of an object record in input order (the schema's column
@@ -72,7 +72,7 @@ func OpenDecompressed(path string) (io.ReadCloser, error) {
 	return openSource(path)
 }
 
-// openSource opens path decompressed, detecting the compression as Open does.
+// openSource opens path decompressed, detecting the compression as OpenStream does.
 func openSource(path string) (*source, error) {
 	f, head, err := openHead(path)
 	if err != nil {

@@ -76,7 +76,7 @@ func (w *TableWriter) flushBatch() error {
 // the metadata files, and publishes the directory.
 func (w *TableWriter) Close() error {
 	if w.rb == nil {
-		return errors.New("formats: TableWriter closed twice")
+		return errors.New("hf: TableWriter closed twice")
 	}
 	defer func() { w.rb.Release(); w.rb = nil }()
 	if err := w.closeAll(w.flushBatch, w.features); err != nil {

@@ -147,7 +147,7 @@ func (w *Writer) flushBatch() error {
 // directory.
 func (w *Writer) Close() error {
 	if w.lb == nil {
-		return errors.New("formats: Writer closed twice")
+		return errors.New("hf: Writer closed twice")
 	}
 	defer func() { w.lb.Release(); w.lb = nil }()
 	if err := w.closeAll(w.flushBatch, hfFeaturesJSON(w.opt.Column, w.opt.DType)); err != nil {
