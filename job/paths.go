@@ -1,9 +1,12 @@
 package job
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // ResolvePaths makes every relative path of the spec absolute against baseDir, itself taken
@@ -72,4 +75,76 @@ func (s *Spec) RelativePaths() []string {
 		rel = append(rel, fmt.Sprintf("tokenizer %q", s.Tokenizer))
 	}
 	return rel
+}
+
+// ResolveFile returns the job file b (YAML or JSON) with its relative paths made absolute
+// against baseDir by the rules of ResolvePaths: each input's path, output.dir and a
+// tokenizer given as a file. Everything else of the document (keys, their order, comments)
+// stays as written (a JSON file stays in flow style, which is YAML too). A cluster's submit sends this, so that the spec
+// names the files `tokenmill run` of the same file would read. b is not validated (Load
+// does that); a document that is not a mapping is returned re-encoded, unchanged.
+func ResolveFile(b []byte, baseDir string) ([]byte, error) {
+	base, err := filepath.Abs(baseDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving relative paths: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("job: %w", err)
+	}
+	if len(doc.Content) == 1 {
+		resolveNodes(deref(doc.Content[0]), base)
+	}
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, fmt.Errorf("job: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("job: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// resolveNodes rewrites the path scalars of a job's top-level mapping.
+func resolveNodes(m *yaml.Node, base string) {
+	set := func(n *yaml.Node, resolve func(base, p string) string) {
+		if n = deref(n); n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+			n.Value = resolve(base, n.Value)
+		}
+	}
+	eachKey(m, func(key string, v *yaml.Node) {
+		switch key {
+		case "tokenizer":
+			set(v, resolveTokenizer)
+		case "output":
+			eachKey(deref(v), func(key string, v *yaml.Node) {
+				if key == "dir" {
+					set(v, resolvePath)
+				}
+			})
+		case "inputs":
+			if v = deref(v); v.Kind != yaml.SequenceNode {
+				return
+			}
+			for _, in := range v.Content {
+				eachKey(deref(in), func(key string, v *yaml.Node) {
+					if key == "path" {
+						set(v, resolvePath)
+					}
+				})
+			}
+		}
+	})
+}
+
+// eachKey calls f with each key and value of a mapping node; other nodes have none.
+func eachKey(m *yaml.Node, f func(key string, v *yaml.Node)) {
+	if m.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		f(m.Content[i].Value, m.Content[i+1])
+	}
 }

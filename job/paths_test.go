@@ -1,7 +1,9 @@
 package job
 
 import (
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +29,49 @@ func TestSpec_RelativePaths(t *testing.T) {
 			tt.edit(s)
 			if got := s.RelativePaths(); !slices.Equal(got, tt.want) {
 				t.Errorf("RelativePaths() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// ResolveFile makes the same paths absolute as ResolvePaths does on the decoded spec, and
+// keeps the rest of the file.
+func TestResolveFile(t *testing.T) {
+	base := t.TempDir()
+	tests := []struct {
+		name, file string
+		keep       string // a piece of the file the result still holds
+	}{
+		{"relative paths", "# corpus job\nname: a\ninputs:\n  - path: in/*.jsonl\n    format: jsonl\n  - path: /abs/b.jsonl\ntokenizer: tok/x.tiktoken:cl100k_base\noutput:\n  dir: out\n  dtype: int32\n", "# corpus job"},
+		{"a built-in tokenizer and flow style", "name: b\ninputs: [{path: \"c d.jsonl\"}]\ntokenizer: cl100k_base\noutput: {dir: ../out}\n", "cl100k_base"},
+		{"JSON", `{"name": "c", "inputs": [{"path": "x.jsonl"}], "output": {"dir": "o"}}`, `"name": "c"`},
+		{"a path that looks like a number", "name: d\ninputs:\n  - path: \"123\"\noutput:\n  dir: \"true\"\n", "name: d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := Decode([]byte(tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := want.ResolvePaths(base); err != nil {
+				t.Fatal(err)
+			}
+			b, err := ResolveFile([]byte(tt.file), base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Decode(b)
+			if err != nil {
+				t.Fatalf("decoding the resolved file: %v\n%s", err, b)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("resolved file decodes to\n%+v\nwant\n%+v\nfile:\n%s", got, want, b)
+			}
+			if rel := got.RelativePaths(); len(rel) > 0 {
+				t.Errorf("relative paths left: %v", rel)
+			}
+			if !strings.Contains(string(b), tt.keep) {
+				t.Errorf("the resolved file lost %q:\n%s", tt.keep, b)
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/tokenmill/tokenmill/shard"
 )
 
 // WriteSummary prints the end-of-run table: documents, tokens, sequences per bucket,
@@ -16,15 +18,7 @@ func WriteSummary(w io.Writer, s *Summary) error {
 	}
 	m, r := s.Manifest, s.Run
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "documents\tread %d\twritten %d\trejected %d\n", m.Documents.Read, m.Documents.Written, m.Documents.Rejected)
-	fmt.Fprintf(tw, "tokens\ttrain %d\tval %d\t(%s, dtype %s)\n", m.Tokens.Train, m.Tokens.Val, m.Tokenizer.Name, m.DType)
-	fmt.Fprintln(tw)
-	fmt.Fprintf(tw, "bucket\tsequences\tdropped tail\tpadded tail\toutputs\n")
-	for _, b := range m.Buckets {
-		fmt.Fprintf(tw, "%s %d\t%d\t%d\t%d\t%s\n", b.Split, b.SeqLen, b.Sequences, b.DroppedTailTokens,
-			b.PaddedTailTokens, strings.Join(b.Paths, ", "))
-	}
-	fmt.Fprintln(tw)
+	writeCounts(tw, m)
 	mbps, text := 0.0, 0.0
 	if r.ExecuteSeconds > 0 {
 		mbps = float64(r.InputBytes) / 1e6 / r.ExecuteSeconds
@@ -54,4 +48,28 @@ func WriteSummary(w io.Writer, s *Summary) error {
 		}
 	}
 	return nil
+}
+
+// WriteCounts prints what a pretraining job's manifest counts, as WriteSummary's first
+// lines do: documents, tokens, sequences per bucket and rejects. It is the summary of a job
+// whose timings are not at hand (a job run on a cluster).
+func WriteCounts(w io.Writer, m *shard.Manifest) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	writeCounts(tw, m)
+	fmt.Fprintf(tw, "rejects\t%d\t%s\n", m.Rejects.Count, m.Rejects.Path)
+	return tw.Flush()
+}
+
+// writeCounts writes the documents, tokens and buckets lines, each block followed by an empty
+// line.
+func writeCounts(tw *tabwriter.Writer, m *shard.Manifest) {
+	fmt.Fprintf(tw, "documents\tread %d\twritten %d\trejected %d\n", m.Documents.Read, m.Documents.Written, m.Documents.Rejected)
+	fmt.Fprintf(tw, "tokens\ttrain %d\tval %d\t(%s, dtype %s)\n", m.Tokens.Train, m.Tokens.Val, m.Tokenizer.Name, m.DType)
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "bucket\tsequences\tdropped tail\tpadded tail\toutputs\n")
+	for _, b := range m.Buckets {
+		fmt.Fprintf(tw, "%s %d\t%d\t%d\t%d\t%s\n", b.Split, b.SeqLen, b.Sequences, b.DroppedTailTokens,
+			b.PaddedTailTokens, strings.Join(b.Paths, ", "))
+	}
+	fmt.Fprintln(tw)
 }

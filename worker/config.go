@@ -22,6 +22,13 @@ type Config struct {
 	// BindAddr is the IP address gossip binds and other nodes reach; a concrete address
 	// (not 0.0.0.0), since it is advertised.
 	BindAddr string
+	// DataDir is the worker's own directory, created at start if missing; "" for none. The
+	// worker holds a lock in it (.worker.lock) while it runs, so that two workers never share
+	// one.
+	DataDir string
+	// HTTPPort is the port of the HTTP server that serves /healthz and Prometheus /metrics;
+	// 0 lets the system choose (Worker.HTTPAddr tells which), -1 serves no HTTP.
+	HTTPPort int
 	// GossipPort is the gossip port (TCP and UDP); 0 lets the system choose.
 	GossipPort int
 	// GRPCPort is the port of the worker's gRPC server, which serves the standard health
@@ -76,6 +83,7 @@ func DefaultConfig() Config {
 	return Config{
 		GossipPort:        7102,
 		GRPCPort:          7100,
+		HTTPPort:          -1,
 		JoinRetry:         2 * time.Second,
 		Slots:             1,
 		HeartbeatInterval: time.Second,
@@ -100,8 +108,9 @@ func (c *Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"gossip", c.GossipPort}, {"grpc", c.GRPCPort}} {
-		if p.port < 0 || p.port > 65535 {
+		min  int
+	}{{"gossip", c.GossipPort, 0}, {"grpc", c.GRPCPort, 0}, {"http", c.HTTPPort, -1}} {
+		if p.port < p.min || p.port > 65535 {
 			bad("%s port %d out of range", p.name, p.port)
 		}
 	}

@@ -73,6 +73,7 @@ func (w *Worker) run(t *task) {
 		w.mu.Lock()
 		if w.running[t.key] == t {
 			delete(w.running, t.key)
+			w.tokens += t.progress.Tokens.Load()
 		}
 		w.mu.Unlock()
 		t.cancel(nil)

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/tokenmill/tokenmill/internal/members"
+	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/shard"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -28,6 +30,9 @@ type Worker struct {
 	grpcLn  net.Listener
 	grpcSrv *grpc.Server
 	health  *health.Server
+	http    *http.Server // nil without HTTPPort
+	httpLn  net.Listener
+	lock    *outdir.Lock // DataDir's lock; nil without DataDir
 
 	// ctx is the worker's life: Kill cancels it, which stops the heartbeats, every task and
 	// every call to the coordinators.
@@ -39,6 +44,7 @@ type Worker struct {
 
 	mu       sync.Mutex
 	running  map[string]*task // by task key
+	tokens   int64            // tokens of the tasks that ended, for /metrics
 	scratch  []*shard.Scratch // idle scratch buffers, one per slot at most
 	ttl      time.Duration    // the lease TTL the coordinators last returned
 	draining bool
@@ -67,6 +73,11 @@ func New(cfg Config) (w *Worker, err error) {
 			w.closeAll()
 		}
 	}()
+	if cfg.DataDir != "" {
+		if w.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	w.grpcLn, err = net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.GRPCPort)))
 	if err != nil {
 		return nil, fmt.Errorf("worker: grpc listener: %w", err)
@@ -84,6 +95,9 @@ func New(cfg Config) (w *Worker, err error) {
 			Tags: cfg.Tags, Version: cfg.Version},
 		Gossip: cfg.Gossip, Logger: log.With("component", "gossip")})
 	if err != nil {
+		return nil, err
+	}
+	if err = w.startHTTP(); err != nil {
 		return nil, err
 	}
 	w.coords = newCoordinators(w.gossip, cfg.RPCTimeout, cfg.DialOptions)
@@ -227,6 +241,9 @@ func (w *Worker) closeAll() {
 	if w.grpcSrv != nil {
 		w.grpcSrv.Stop()
 	}
+	if w.http != nil {
+		w.http.Close()
+	}
 	if w.gossip != nil {
 		w.gossip.Shutdown()
 	}
@@ -240,6 +257,9 @@ func (w *Worker) closeAll() {
 	}
 	w.scratch = nil
 	w.mu.Unlock()
+	if w.lock != nil {
+		w.lock.Release()
+	}
 }
 
 // takeScratch returns an idle scratch buffer for a shard, or a new one.

@@ -26,6 +26,14 @@ commands:
   clean       remove the temporary files that killed runs left beside an output (clean OUT)
   version     print the version and commit tokenmill was built from
 
+cluster:
+  coordinator  run a coordinator (a raft node that schedules jobs onto workers)
+  worker       run a worker (runs the tasks the coordinators lease to it)
+  dev          run a one-coordinator, one-worker cluster in this process, on loopback
+  job          submit, follow, list and cancel jobs on a cluster (job submit JOB.yaml --wait)
+  members      list the cluster's coordinators and workers
+  operator     operate the coordinators' raft cluster (operator raft list-peers)
+
 Run 'tokenmill COMMAND --help' for a command's flags.
 `
 
@@ -55,6 +63,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdInspect(args[1:], stdout, stderr)
 	case "clean":
 		return cmdClean(args[1:], stdout, stderr)
+	case "coordinator":
+		return cmdCoordinator(args[1:], stdout, stderr)
+	case "worker":
+		return cmdWorker(args[1:], stdout, stderr)
+	case "dev":
+		return cmdDev(args[1:], stdout, stderr)
+	case "job":
+		return cmdJob(args[1:], stdout, stderr)
+	case "members":
+		return cmdMembers(args[1:], stdout, stderr)
+	case "operator":
+		return cmdOperator(args[1:], stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -215,6 +215,7 @@ func (j *job) status() *pb.JobStatus {
 		s.Shards = uint32(len(j.shards))
 	}
 	count := func(t *task) {
+		s.FailedAttempts += t.failures
 		switch t.state {
 		case pb.TaskState_TASK_STATE_BLOCKED:
 			s.Tasks.Blocked++
@@ -230,6 +231,9 @@ func (j *job) status() *pb.JobStatus {
 	if j.plan != nil {
 		for i := range j.shards {
 			count(&j.shards[i])
+			if j.shards[i].state == pb.TaskState_TASK_STATE_COMMITTED {
+				s.ShardsDone++
+			}
 		}
 		count(j.finalTask)
 	}

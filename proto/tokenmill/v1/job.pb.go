@@ -564,10 +564,14 @@ type JobStatus struct {
 	SubmittedUnixMs int64                  `protobuf:"varint,6,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
 	Shards          uint32                 `protobuf:"varint,7,opt,name=shards,proto3" json:"shards,omitempty"` // 0 until planned
 	Tasks           *TaskCounts            `protobuf:"bytes,8,opt,name=tasks,proto3" json:"tasks,omitempty"`
-	Progress        *Progress              `protobuf:"bytes,9,opt,name=progress,proto3" json:"progress,omitempty"` // committed shards plus the running ones' last heartbeats
-	Result          *FinalizeResult        `protobuf:"bytes,10,opt,name=result,proto3" json:"result,omitempty"`    // set once the job succeeded
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	Progress        *Progress              `protobuf:"bytes,9,opt,name=progress,proto3" json:"progress,omitempty"`                         // committed shards plus the running ones' last heartbeats
+	Result          *FinalizeResult        `protobuf:"bytes,10,opt,name=result,proto3" json:"result,omitempty"`                            // set once the job succeeded
+	ShardsDone      uint32                 `protobuf:"varint,11,opt,name=shards_done,json=shardsDone,proto3" json:"shards_done,omitempty"` // shard tasks committed
+	// failed_attempts counts the job's lost leases and failed attempts (each towards its task's
+	// max_attempts); a drain's handed-back tasks do not count.
+	FailedAttempts uint32 `protobuf:"varint,12,opt,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JobStatus) Reset() {
@@ -670,6 +674,20 @@ func (x *JobStatus) GetResult() *FinalizeResult {
 	return nil
 }
 
+func (x *JobStatus) GetShardsDone() uint32 {
+	if x != nil {
+		return x.ShardsDone
+	}
+	return 0
+}
+
+func (x *JobStatus) GetFailedAttempts() uint32 {
+	if x != nil {
+		return x.FailedAttempts
+	}
+	return 0
+}
+
 var File_tokenmill_v1_job_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_job_proto_rawDesc = "" +
@@ -704,7 +722,7 @@ const file_tokenmill_v1_job_proto_rawDesc = "" +
 	"\ablocked\x18\x01 \x01(\rR\ablocked\x12\x18\n" +
 	"\apending\x18\x02 \x01(\rR\apending\x12\x16\n" +
 	"\x06leased\x18\x03 \x01(\rR\x06leased\x12\x1c\n" +
-	"\tcommitted\x18\x04 \x01(\rR\tcommitted\"\xfb\x02\n" +
+	"\tcommitted\x18\x04 \x01(\rR\tcommitted\"\xc5\x03\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
@@ -716,7 +734,10 @@ const file_tokenmill_v1_job_proto_rawDesc = "" +
 	"\x05tasks\x18\b \x01(\v2\x18.tokenmill.v1.TaskCountsR\x05tasks\x122\n" +
 	"\bprogress\x18\t \x01(\v2\x16.tokenmill.v1.ProgressR\bprogress\x124\n" +
 	"\x06result\x18\n" +
-	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\x06result2\xd0\x02\n" +
+	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\x06result\x12\x1f\n" +
+	"\vshards_done\x18\v \x01(\rR\n" +
+	"shardsDone\x12'\n" +
+	"\x0ffailed_attempts\x18\f \x01(\rR\x0efailedAttempts2\xd0\x02\n" +
 	"\n" +
 	"JobService\x12C\n" +
 	"\x06Submit\x12\x1b.tokenmill.v1.SubmitRequest\x1a\x1c.tokenmill.v1.SubmitResponse\x12:\n" +
