@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,11 +27,13 @@ func (l *listFlag) Set(v string) error {
 // nodeFlags are the flags coordinator and worker share.
 type nodeFlags struct {
 	id, dataDir, bind *string
+	advertise         *string
 	grpcPort          *int
 	gossipPort        *int
 	httpPort          *int
 	join              listFlag
 	verbose           *bool
+	checkFlags        *bool
 }
 
 func addNodeFlags(c *command, grpcPort, gossipPort int) *nodeFlags {
@@ -38,12 +41,42 @@ func addNodeFlags(c *command, grpcPort, gossipPort int) *nodeFlags {
 	f.id = c.fs.String("id", "", "the node's `ID`, unique in the cluster and stable across restarts (required)")
 	f.dataDir = c.fs.String("data-dir", "", "the node's own `DIR`, created if missing (required)")
 	f.bind = c.fs.String("bind", "", "the `IP` address every listener binds and other nodes reach (required)")
+	f.advertise = c.fs.String("advertise", "", "the `IP` address other nodes reach this one at; this build accepts only --bind's")
 	f.grpcPort = c.fs.Int("grpc-port", grpcPort, "gRPC port")
 	f.gossipPort = c.fs.Int("gossip-port", gossipPort, "gossip port (TCP and UDP)")
 	c.fs.Var(&f.join, "join", "gossip address `HOST:GOSSIP_PORT` of a node in the cluster (repeatable)")
 	f.httpPort = c.fs.Int("http-port", -1, "serve /healthz and /metrics on this port (default -1: none)")
 	f.verbose = c.fs.Bool("v", false, "log debug messages")
+	f.checkFlags = c.fs.Bool("check-flags", false, "check the flags, print their values and exit 0 without starting the node (exit 2 on a usage error)")
 	return f
+}
+
+// checkAdvertise refuses an --advertise address other than --bind's: the node advertises
+// the address it binds.
+func (f *nodeFlags) checkAdvertise(c *command) (ok bool, code int) {
+	if *f.advertise != "" && *f.advertise != *f.bind {
+		return false, c.usageError("--advertise %s differs from --bind %s: the node advertises the address it binds", *f.advertise, *f.bind)
+	}
+	return true, 0
+}
+
+// printFlags writes every flag of c but --check-flags as --name=value, one a line in
+// alphabetical order (a repeated flag once per value), and returns 0: the output of
+// --check-flags.
+func (c *command) printFlags() int {
+	c.fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "check-flags" {
+			return
+		}
+		if l, ok := f.Value.(*listFlag); ok {
+			for _, v := range *l {
+				fmt.Fprintf(c.stdout, "--%s=%s\n", f.Name, v)
+			}
+			return
+		}
+		fmt.Fprintf(c.stdout, "--%s=%s\n", f.Name, f.Value.String())
+	})
+	return 0
 }
 
 // check returns the usage error of a missing required flag, or ok.
@@ -96,6 +129,12 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 	}
 	if *expect < 0 {
 		return c.usageError("--bootstrap-expect must be 0 or more, got %d", *expect)
+	}
+	if *nf.checkFlags {
+		return c.printFlags()
+	}
+	if ok, code := nf.checkAdvertise(c); !ok {
+		return code
 	}
 	cfg := def
 	cfg.ID, cfg.DataDir, cfg.BindAddr = *nf.id, *nf.dataDir, *nf.bind
@@ -177,6 +216,12 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	tagMap, err := worker.ParseTags(tags)
 	if err != nil {
 		return c.usageError("--tag: %s", strings.TrimPrefix(err.Error(), "worker: "))
+	}
+	if *nf.checkFlags {
+		return c.printFlags()
+	}
+	if ok, code := nf.checkAdvertise(c); !ok {
+		return code
 	}
 	cfg := def
 	cfg.ID, cfg.DataDir, cfg.BindAddr = *nf.id, *nf.dataDir, *nf.bind
