@@ -46,7 +46,7 @@ func (n *Node) onMember(ev members.Event) {
 		}
 	case members.RoleWorker:
 		if ev.Kind != members.EventLeave {
-			n.sched.workerAlive(m.Name)
+			n.sched.workerAlive(m.Name, m.Meta.Tags)
 		}
 		if ev.Kind == members.EventLeave {
 			cause := fmt.Sprintf("worker %s died", m.Name)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -51,6 +52,14 @@ type scheduler struct {
 	// facts of gossip, not of the replicated state.
 	deaths map[string]uint64
 	down   map[string]bool
+	// tags are the alive workers' tags, as gossip last announced them (see placement.go);
+	// like deaths they outlive leadership.
+	tags map[string]map[string]string
+	// jobs caches each job's placement, warm the workers presumed to hold each tokenizer
+	// (placement.go), health each worker's recent failures and cool-down (cooldown.go).
+	jobs   map[string]*jobPlacement
+	warm   map[string]map[string]bool
+	health map[string]*health
 }
 
 // schedConfig holds the scheduler's timings.
@@ -59,6 +68,13 @@ type schedConfig struct {
 	LeaseTTL time.Duration
 	// LeaseGrace is the time every lease gets when the scheduler starts (a new leader).
 	LeaseGrace time.Duration
+	// CooldownFailures ERROR failures of a worker within CooldownWindow, while another worker
+	// commits, cool it down for CooldownBase, doubled at each further cool-down up to
+	// CooldownMax (see cooldown.go). Zero values take the defaults.
+	CooldownFailures int
+	CooldownWindow   time.Duration
+	CooldownBase     time.Duration
+	CooldownMax      time.Duration
 }
 
 // schedState is what the scheduler reads of the replicated state (an *fsm.FSM).
@@ -66,7 +82,7 @@ type schedState interface {
 	Task(fsm.TaskRef) (fsm.TaskInfo, bool)
 	Job(id string) (*pb.JobStatus, bool)
 	JobSpec(id string) ([]byte, bool)
-	PendingExcept(limit int, skip func(fsm.TaskRef) bool) []fsm.TaskRef
+	PendingWhere(limit int, skip func(fsm.TaskRef) bool, jobOK func(id string, spec []byte) bool) []fsm.TaskRef
 	Leases() []fsm.LeaseInfo
 	LeasesOf(worker string) []fsm.LeaseInfo
 	Unclean() []string
@@ -112,7 +128,7 @@ func newScheduler(cfg schedConfig, state schedState, cmds commandLog, log *slog.
 	if changed == nil {
 		changed = func() {}
 	}
-	return &scheduler{cfg: cfg, state: state, cmds: cmds, log: log, changed: changed, kick: make(chan struct{}, 1)}
+	return &scheduler{cfg: cfg.withCooldownDefaults(), state: state, cmds: cmds, log: log, changed: changed, kick: make(chan struct{}, 1)}
 }
 
 // lead runs the scheduler while this node leads: it starts it at clk's time, expires leases
@@ -132,6 +148,7 @@ func (s *scheduler) start(now time.Time) {
 	s.workers = map[string]*workerState{}
 	s.reserved = map[fsm.TaskRef]bool{}
 	s.cleaning = map[string]cleanupOrder{}
+	s.jobs, s.warm, s.health = map[string]*jobPlacement{}, map[string]map[string]bool{}, map[string]*health{}
 	infos := s.state.Leases()
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
@@ -146,6 +163,7 @@ func (s *scheduler) stop() {
 	s.mu.Lock()
 	s.active = false
 	s.leases, s.workers, s.reserved, s.cleaning = nil, nil, nil, nil
+	s.jobs, s.warm, s.health = nil, nil, nil
 	s.mu.Unlock()
 }
 
@@ -197,6 +215,7 @@ func (s *scheduler) forgetJob(id string) {
 			s.removeLocked(l)
 		}
 	}
+	delete(s.jobs, id)
 }
 
 // expireLoop expires the leases whose deadline passed, in one entry per round, until ctx
@@ -299,6 +318,10 @@ func (s *scheduler) workerGone(id, cause string) {
 	}
 	s.deaths[id]++
 	s.down[id] = true
+	delete(s.tags, id)
+	for _, ws := range s.warm {
+		delete(ws, id)
+	}
 	s.mu.Unlock()
 	if !s.isActive() {
 		return
@@ -327,11 +350,16 @@ func (s *scheduler) workerGone(id, cause string) {
 	}
 }
 
-// workerAlive records that gossip sees the worker (again): grants to it are allowed.
-func (s *scheduler) workerAlive(id string) {
+// workerAlive records that gossip sees the worker (again), with these tags: grants to it
+// are allowed.
+func (s *scheduler) workerAlive(id string, tags map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.down, id)
+	if s.tags == nil {
+		s.tags = map[string]map[string]string{}
+	}
+	s.tags[id] = maps.Clone(tags)
 }
 
 // isActive says the scheduler runs (this node leads).

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	"github.com/tokenmill/tokenmill/job"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 )
 
@@ -74,7 +75,8 @@ func TestScheduler_Simulation(t *testing.T) {
 	for name, n := range map[string]int{"succeeded": total.Succeeded, "failed": total.Failed, "canceled": total.Canceled,
 		"refused": total.Refused, "duplicates": total.Duplicates, "deaths": total.Deaths, "restarts": total.Restarts,
 		"leader changes": total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
-		"taken back": total.TakenBack, "fair checks": total.FairChecks} {
+		"taken back": total.TakenBack, "fair checks": total.FairChecks,
+		"placement checks": total.PlacementChecks, "cool-downs": total.Cooldowns} {
 		if n == 0 {
 			t.Errorf("no seed reached a case: %s = 0 (%+v)", name, total)
 		}
@@ -166,12 +168,18 @@ func newSimWorld(seed uint64, traced bool) *simWorld {
 	w.inputErrors = w.rng.IntN(4) == 0
 	w.elect()
 	for i := range 2 + w.rng.IntN(5) {
-		k := &simWorker{w: w, id: fmt.Sprintf("w%d", i), slots: 1 + w.rng.IntN(4), up: true}
+		k := &simWorker{w: w, id: fmt.Sprintf("w%d", i), slots: 1 + w.rng.IntN(4), up: true,
+			tags: map[string]string{"zone": string(rune('a' + w.rng.IntN(3)))}}
+		if w.rng.IntN(3) == 0 {
+			k.tags["gpu"] = "h100"
+		}
+		k.sick = w.rng.IntN(10) == 0
 		w.workers = append(w.workers, k)
+		w.sched.workerAlive(k.id, k.tags) // gossip sees it from the start
 		k.after(w.between(0, simBeat), k.beat)
 	}
 	for i := range 1 + w.rng.IntN(3) {
-		j := &simJob{id: fmt.Sprintf("job%d", i), shards: w.rng.IntN(31)}
+		j := w.newJob(fmt.Sprintf("job%d", i))
 		w.jobs = append(w.jobs, j)
 		w.at(w.between(0, time.Minute), func() { w.submit(j) })
 		if w.rng.IntN(12) == 0 {
@@ -203,13 +211,48 @@ func (w *simWorld) submit(j *simJob) {
 		j.submitted = w.now
 	}
 	if w.sched != nil {
-		res, err := w.apply(fsm.SubmitJob, &pb.SubmitJobCommand{JobId: j.id, Name: j.id, Spec: []byte("name: " + j.id),
+		res, err := w.apply(fsm.SubmitJob, &pb.SubmitJobCommand{JobId: j.id, Name: j.id, Spec: []byte(j.spec),
 			MaxAttempts: uint32(3 + w.rng.IntN(3)), SubmittedUnixMs: w.now.UnixMilli()})
 		if err == nil && (res.Err() == nil || errors.Is(res.Err(), fsm.ErrJobExists)) {
 			return
 		}
 	}
 	w.at(time.Second, func() { w.submit(j) })
+}
+
+// newJob makes a job of 0 to 30 shards with one of two tokenizers and, half the time, a
+// constraint that one worker (picked at random) satisfies.
+func (w *simWorld) newJob(id string) *simJob {
+	j := &simJob{id: id, shards: w.rng.IntN(31)}
+	j.spec = fmt.Sprintf("name: %s\ntokenizer: tok-%d\n", id, w.rng.IntN(2))
+	if w.rng.IntN(2) == 0 {
+		k := w.workers[w.rng.IntN(len(w.workers))]
+		var c string
+		switch n := w.rng.IntN(3); {
+		case n == 0 && k.tags["gpu"] != "":
+			c = "gpu"
+		case n == 1:
+			c = "zone!=" + string(rune('a'+(k.tags["zone"][0]-'a'+1)%3))
+		default:
+			c = "zone=" + k.tags["zone"]
+		}
+		j.spec += "constraints: ['" + c + "']\n"
+		cons, err := job.ParseConstraint(c)
+		if err != nil {
+			panic(err)
+		}
+		j.constraints = []job.Constraint{cons}
+	}
+	return j
+}
+
+func (w *simWorld) worker(id string) *simWorker {
+	for _, k := range w.workers {
+		if k.id == id {
+			return k
+		}
+	}
+	panic("sim: no worker " + id)
 }
 
 // cancel cancels a job as the job service does, once, if a leader is there.

@@ -64,6 +64,14 @@ func (f *FSM) Pending(limit int) []TaskRef { return f.PendingExcept(limit, nil) 
 // each skipped task counts as picked for its job, as if Pending had returned it, but not
 // towards limit. A nil skip skips nothing.
 func (f *FSM) PendingExcept(limit int, skip func(TaskRef) bool) []TaskRef {
+	return f.PendingWhere(limit, skip, nil)
+}
+
+// PendingWhere is PendingExcept among the jobs that jobOK accepts, given each job's id and
+// spec as submitted: the others are left out of the turn entirely (they neither get tasks
+// nor count in the fair order). A nil jobOK accepts every job. jobOK is called once per
+// active job, under the state's read lock: it must not call the FSM.
+func (f *FSM) PendingWhere(limit int, skip func(TaskRef) bool, jobOK func(id string, spec []byte) bool) []TaskRef {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	type cand struct {
@@ -73,7 +81,7 @@ func (f *FSM) PendingExcept(limit int, skip func(TaskRef) bool) []TaskRef {
 	}
 	var cands []cand
 	for _, j := range f.st.order {
-		if j.active() {
+		if j.active() && (jobOK == nil || jobOK(j.id, j.spec)) {
 			cands = append(cands, cand{j: j, load: j.leased, pos: -1})
 		}
 	}
