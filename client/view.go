@@ -34,6 +34,9 @@ type Job struct {
 	// last cause.
 	Error  string  `json:"error,omitempty"`
 	Result *Result `json:"result,omitempty"`
+	// Unplaceable says why no alive worker can run the job's tasks (a constraint that
+	// matches no worker's tags); empty when one can.
+	Unplaceable string `json:"unplaceable,omitempty"`
 }
 
 // Tasks count a job's tasks (plan, shards, finalize) by state.
@@ -67,7 +70,7 @@ func JobOf(st *pb.JobStatus) Job {
 	j := Job{ID: st.JobId, Name: st.Name, State: StateName(st.State),
 		Submitted: time.UnixMilli(st.SubmittedUnixMs).UTC().Format(time.RFC3339),
 		Shards:    st.Shards, ShardsDone: st.ShardsDone, FailedAttempts: st.FailedAttempts, MaxAttempts: st.MaxAttempts,
-		Error: st.Error}
+		Error: st.Error, Unplaceable: st.Unplaceable}
 	if t := st.Tasks; t != nil {
 		j.Tasks = Tasks{Blocked: t.Blocked, Pending: t.Pending, Leased: t.Leased, Committed: t.Committed}
 	}
@@ -122,6 +125,9 @@ func WriteJob(w io.Writer, j Job) error {
 		fmt.Fprintf(tw, "result\t%d documents written, %d train and %d val tokens, %d sequences\n",
 			r.Written, r.TokensTrain, r.TokensVal, r.Sequences)
 	}
+	if j.Unplaceable != "" {
+		fmt.Fprintf(tw, "placement\t%s: its tasks wait for such a worker\n", j.Unplaceable)
+	}
 	if j.Error != "" {
 		fmt.Fprintf(tw, "error\t%s\n", j.Error)
 	}
@@ -163,6 +169,9 @@ type Member struct {
 	Busy    uint32            `json:"busy"`    // workers: slots in use
 	Tags    map[string]string `json:"tags"`
 	Version string            `json:"version"`
+	// CooldownUntil is the end of a worker's cool-down under way (RFC 3339, UTC): its
+	// attempts kept failing while others' succeeded, and it gets no new task until then.
+	CooldownUntil string `json:"cooldown_until,omitempty"`
 }
 
 // MembersOf returns the views of members.
@@ -173,16 +182,20 @@ func MembersOf(ms []*pb.Member) []Member {
 		if tags == nil {
 			tags = map[string]string{}
 		}
-		out = append(out, Member{ID: m.Id, Role: m.Role, Address: m.Address, State: m.State, Slots: m.Slots,
-			Busy: m.Busy, Tags: tags, Version: m.Version})
+		mv := Member{ID: m.Id, Role: m.Role, Address: m.Address, State: m.State, Slots: m.Slots,
+			Busy: m.Busy, Tags: tags, Version: m.Version}
+		if m.CooldownUntilUnixMs > 0 {
+			mv.CooldownUntil = time.UnixMilli(m.CooldownUntilUnixMs).UTC().Format(time.RFC3339)
+		}
+		out = append(out, mv)
 	}
 	return out
 }
 
-// WriteMembers prints one line per member: id, role, address, state, slots, tags.
+// WriteMembers prints one line per member: id, role, address, state, slots, cool-down, tags.
 func WriteMembers(w io.Writer, ms []Member) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tROLE\tADDRESS\tSTATE\tSLOTS\tTAGS")
+	fmt.Fprintln(tw, "ID\tROLE\tADDRESS\tSTATE\tSLOTS\tCOOLDOWN\tTAGS")
 	for _, m := range ms {
 		slots := "-"
 		if m.Role == "worker" {
@@ -196,7 +209,11 @@ func WriteMembers(w io.Writer, ms []Member) error {
 		if t == "" {
 			t = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Role, m.Address, m.State, slots, t)
+		cool := "-"
+		if m.CooldownUntil != "" {
+			cool = "until " + m.CooldownUntil
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Role, m.Address, m.State, slots, cool, t)
 	}
 	return tw.Flush()
 }

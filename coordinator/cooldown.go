@@ -61,6 +61,7 @@ func (s *scheduler) failedLocked(worker string, now time.Time) {
 	d := min(s.cfg.CooldownBase<<min(h.level, 20), s.cfg.CooldownMax)
 	h.until, h.fails = now.Add(d), nil
 	h.level++
+	s.started++
 	s.log.Warn("worker cooling down: its attempts keep failing while others succeed",
 		"worker", worker, "for", d, "failures", s.cfg.CooldownFailures, "window", s.cfg.CooldownWindow)
 }
@@ -94,6 +95,13 @@ func (s *scheduler) cooldowns(now time.Time) map[string]time.Time {
 		}
 	}
 	return out
+}
+
+// cooldownsStarted returns the cool-downs started since the scheduler was made.
+func (s *scheduler) cooldownsStarted() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
 }
 
 // withCooldownDefaults fills the zero cool-down settings of c with the defaults.

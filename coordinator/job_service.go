@@ -126,6 +126,7 @@ func (n *Node) addLive(st *pb.JobStatus) {
 	if !active(st.State) {
 		return
 	}
+	st.Unplaceable = n.sched.unplaceable(st.JobId)
 	live := n.sched.progress(st.JobId)
 	p := st.Progress
 	p.Bytes += live.Bytes

@@ -60,6 +60,8 @@ type scheduler struct {
 	jobs   map[string]*jobPlacement
 	warm   map[string]map[string]bool
 	health map[string]*health
+	// started counts the cool-downs started, over every leadership (a metric's counter).
+	started uint64
 }
 
 // schedConfig holds the scheduler's timings.
