@@ -41,8 +41,11 @@ var (
 //     heartbeat it holds no lease it did not list or was not just granted; gossip declaring
 //     it dead takes its leases back at once;
 //   - a commit acknowledged to a worker is the result the state holds;
+//   - every grant placed: the worker's tags satisfy the job's constraints, and it is not
+//     cooling down;
 //   - every grant fair: a job that got a task holds at most one lease more than any active
-//     job left with pending tasks.
+//     job left with pending tasks that the worker may run and that is not in a later
+//     affinity tier for it.
 //
 // A failing seed prints itself, the command that replays it with its trace, and the end of
 // the trace (the whole trace is written to a file).
@@ -152,7 +155,8 @@ func runSim(seed uint64, traced bool) *simWorld {
 	return w
 }
 
-// newSimWorld makes the world of a seed: 2 to 6 workers of 1 to 4 slots, 1 to 3 jobs of 0
+// newSimWorld makes the world of a seed: 2 to 6 workers of 1 to 4 slots (tagged with a zone,
+// some with a gpu, one in ten sick), 1 to 3 jobs (newJob) of 0
 // to 30 shards submitted within the first minute, a leader, and the seed's rate of chaos.
 func newSimWorld(seed uint64, traced bool) *simWorld {
 	w := &simWorld{rng: rand.New(rand.NewPCG(seed, 0x5eed)), start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
