@@ -147,16 +147,21 @@ func WriteJobs(w io.Writer, jobs []Job) error {
 
 // ProgressLine is one line of a followed job's progress, in the style of `tokenmill run
 // --progress lines`: "tokenmill: job ID: running: 3/10 shards, 1.2MiB read, 900 documents
-// (2 rejected), 250000 tokens, 41.2k tok/s".
+// (2 rejected), 250000 tokens, 41.2k tok/s", followed by "; waiting: constraint gpu=h100
+// matches no alive worker" while no worker can run the job's tasks.
 func ProgressLine(st *pb.JobStatus, elapsed time.Duration) string {
 	p := st.GetProgress()
 	rate := int64(0)
 	if s := elapsed.Seconds(); s > 0 {
 		rate = int64(float64(p.GetTokens()) / s)
 	}
-	return fmt.Sprintf("tokenmill: job %s: %s: %d/%d shards, %s read, %d documents (%d rejected), %d tokens, %s tok/s",
+	line := fmt.Sprintf("tokenmill: job %s: %s: %d/%d shards, %s read, %d documents (%d rejected), %d tokens, %s tok/s",
 		st.JobId, StateName(st.State), st.ShardsDone, st.Shards, runner.Bytes(p.GetBytes()), p.GetDocuments(),
 		p.GetRejected(), p.GetTokens(), runner.Count(rate))
+	if st.Unplaceable != "" {
+		line += "; waiting: " + st.Unplaceable
+	}
+	return line
 }
 
 // Member is a cluster member as `tokenmill members --json` prints it.

@@ -56,3 +56,15 @@ func TestWriteMembers_Cooldown(t *testing.T) {
 		t.Fatalf("WriteMembers:\n%s", b.String())
 	}
 }
+
+func TestProgressLine_Unplaceable(t *testing.T) {
+	st := &pb.JobStatus{JobId: "j1", State: pb.JobState_JOB_STATE_PLANNING, Unplaceable: "constraint gpu=h100 matches no alive worker"}
+	want := "tokenmill: job j1: planning: 0/0 shards, 0B read, 0 documents (0 rejected), 0 tokens, 0 tok/s; waiting: constraint gpu=h100 matches no alive worker"
+	if got := ProgressLine(st, time.Second); got != want {
+		t.Fatalf("ProgressLine = %q, want %q", got, want)
+	}
+	st.Unplaceable = ""
+	if got := ProgressLine(st, time.Second); strings.Contains(got, "waiting") {
+		t.Fatalf("ProgressLine = %q, want no waiting", got)
+	}
+}

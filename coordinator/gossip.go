@@ -55,6 +55,7 @@ func (n *Node) onMember(ev members.Event) {
 			}
 			n.sched.workerGone(m.Name, cause)
 		}
+		n.changed.notify() // a job's placement may have changed: Watch sends it again
 	}
 }
 
