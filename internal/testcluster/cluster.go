@@ -68,6 +68,7 @@ type Cluster struct {
 	nodes []*coordinator.Node // nil for a node that is down
 	cfgs  []coordinator.Config
 	conns []*grpc.ClientConn
+	dial  []grpc.DialOption // of the connections Conn makes; nil: plain TCP
 
 	workers workerSet // see workers.go
 }
@@ -75,6 +76,14 @@ type Cluster struct {
 // New starts n coordinators that form a cluster by gossip with bootstrap-expect n, all on
 // one fake clock, and waits for a leader. Cleanup shuts them down.
 func New(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return NewWith(t, n, nil)
+}
+
+// NewWith is New with the configuration of coordinator i adjusted by adjust (may be nil)
+// before it starts (security settings, a logger); Restart keeps the adjusted
+// configuration.
+func NewWith(t testing.TB, n int, adjust func(i int, cfg *coordinator.Config)) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, dir: t.TempDir(), Clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	t.Cleanup(c.Shutdown)
@@ -84,6 +93,9 @@ func New(t testing.TB, n int) *Cluster {
 		cfg.Logger = logger(t)
 		if i > 0 {
 			cfg.Join = []string{c.nodes[0].Addrs().Gossip}
+		}
+		if adjust != nil {
+			adjust(i, &cfg)
 		}
 		node, err := coordinator.New(cfg)
 		if err != nil {
@@ -241,13 +253,31 @@ func (c *Cluster) Conn(i int) *grpc.ClientConn {
 		if c.nodes[i] == nil {
 			c.t.Fatalf("node %d is down", i)
 		}
-		cc, err := grpc.NewClient(c.nodes[i].Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		dial := c.dial
+		if dial == nil {
+			dial = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		}
+		cc, err := grpc.NewClient(c.nodes[i].Addrs().GRPC, dial...)
 		if err != nil {
 			c.t.Fatal(err)
 		}
 		c.conns[i] = cc
 	}
 	return c.conns[i]
+}
+
+// SetDial sets the options (credentials) of the connections Conn makes, and closes those
+// made before, so that the next calls use them.
+func (c *Cluster) SetDial(opts ...grpc.DialOption) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dial = opts
+	for i, cc := range c.conns {
+		if cc != nil {
+			cc.Close()
+			c.conns[i] = nil
+		}
+	}
 }
 
 // Jobs, Cluster and Workers return clients of node i's services.
