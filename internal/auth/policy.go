@@ -122,7 +122,7 @@ func (p *Policy) authorize(ctx context.Context, method string) (Role, error) {
 	if !ok {
 		return RoleNone, status.Errorf(codes.PermissionDenied, "%s is not a call of the cluster's API", method)
 	}
-	name := strings.TrimPrefix(method, "/tokenmill.v1.")
+	name := strings.Replace(strings.TrimPrefix(method, "/tokenmill.v1."), "/", ".", 1)
 	role, tokenOK, err := p.caller(ctx)
 	if err != nil {
 		return RoleNone, err
