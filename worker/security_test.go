@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenmill/tokenmill/coordinator"
 	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/auth/authtest"
 	"github.com/tokenmill/tokenmill/internal/members"
@@ -128,9 +127,7 @@ func checkRefusals(t *testing.T, tests []refusal) {
 func TestSecurity_MutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	pki := authtest.New(t, t.TempDir())
-	c := testcluster.NewWith(t, 3, func(_ int, cfg *coordinator.Config) {
-		cfg.TLS = authtest.Load(t, pki.Coordinator)
-	})
+	c := testcluster.NewSecure(t, 3, testcluster.Security{TLS: authtest.Load(t, pki.Coordinator)})
 	person := authtest.Load(t, pki.Person)
 	c.SetDial(auth.DialOptions(person, nil)...)
 	c.AddWorker(func(cfg *worker.Config) { cfg.TLS = authtest.Load(t, pki.Worker) })
@@ -198,9 +195,7 @@ func TestSecurity_Tokens(t *testing.T) {
 	dir := t.TempDir()
 	personToken, workerToken := []byte("person-secret-5f2c9a"), []byte("worker-secret-81d3e7")
 	logs := &logBuffer{}
-	c := testcluster.NewWith(t, 3, func(_ int, cfg *coordinator.Config) {
-		cfg.PersonToken, cfg.WorkerToken, cfg.Logger = personToken, workerToken, logs.logger()
-	})
+	c := testcluster.NewSecure(t, 3, testcluster.Security{PersonToken: personToken, WorkerToken: workerToken, Logger: logs.logger()})
 	c.SetDial(auth.DialOptions(nil, personToken)...)
 	c.AddWorker(func(cfg *worker.Config) { cfg.WorkerToken, cfg.Logger = workerToken, logs.logger() })
 
@@ -241,7 +236,7 @@ func TestSecurity_Tokens(t *testing.T) {
 // or with another key does not, and its log says the keys differ.
 func TestSecurity_GossipKey(t *testing.T) {
 	key, other := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
-	c := testcluster.NewWith(t, 1, func(_ int, cfg *coordinator.Config) { cfg.GossipKey = key })
+	c := testcluster.NewSecure(t, 1, testcluster.Security{GossipKey: key})
 	tests := []struct {
 		name  string
 		key   []byte
@@ -306,7 +301,7 @@ func TestSecurity_AllowedRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := testcluster.NewWith(t, 1, func(_ int, cfg *coordinator.Config) { cfg.AllowedRoots = roots })
+	c := testcluster.NewSecure(t, 1, testcluster.Security{AllowedRoots: roots})
 	job := func(name, input, out string) string {
 		return fmt.Sprintf("name: %s\ninputs:\n  - path: %s\ntokenizer: cl100k_base\nsequence_lengths: [16]\noutput:\n  dir: %s\n", name, input, out)
 	}

@@ -72,26 +72,54 @@ func (r Roots) Check(path string) error {
 	return fmt.Errorf("%s is %w %s", path, ErrOutsideRoots, strings.Join(r.dirs, ", "))
 }
 
+// maxLinks bounds the dangling symlinks resolve follows, as the kernel bounds a path's.
+const maxLinks = 40
+
 // resolve returns path with the symlinks of its longest existing prefix resolved and the
 // rest appended. The prefix is not cleaned first: EvalSymlinks applies each ".." to what the
 // components before it resolve to, as the kernel does (dir/link/.. is the parent of link's
-// target, not dir).
+// target, not dir). A dangling symlink (whose target does not exist yet) is followed too,
+// since creating the path would create its target.
 func resolve(path string) (string, error) {
-	comps := strings.Split(path, string(filepath.Separator))
+	for range maxLinks {
+		next, done, err := resolveOnce(path)
+		if err != nil || done {
+			return next, err
+		}
+		path = next
+	}
+	return "", fmt.Errorf("more than %d dangling symlinks", maxLinks)
+}
+
+// resolveOnce resolves path's longest existing prefix (done), or returns the path through
+// the dangling symlink that ends that prefix, to resolve again.
+func resolveOnce(path string) (string, bool, error) {
+	sep := string(filepath.Separator)
+	comps := strings.Split(path, sep)
 	for k := len(comps); k >= 1; k-- {
-		prefix := strings.Join(comps[:k], string(filepath.Separator)) // not Join: no cleaning
+		prefix := strings.Join(comps[:k], sep) // not filepath.Join: no cleaning
 		if prefix == "" {
-			prefix = string(filepath.Separator)
+			prefix = sep
 		}
 		real, err := filepath.EvalSymlinks(prefix)
 		if err == nil {
-			return filepath.Join(append([]string{real}, comps[k:]...)...), nil
+			return filepath.Join(append([]string{real}, comps[k:]...)...), true, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-			return "", err
+			return "", false, err
+		}
+		if fi, lerr := os.Lstat(prefix); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(prefix)
+			if err != nil {
+				return "", false, err
+			}
+			if !filepath.IsAbs(target) {
+				target = strings.Join(comps[:k-1], sep) + sep + target
+			}
+			return strings.Join(append([]string{target}, comps[k:]...), sep), false, nil
 		}
 	}
-	return filepath.Clean(path), nil
+	return filepath.Clean(path), true, nil
 }
 
 // within says p is d or below it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/tokenmill/tokenmill/coordinator"
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/clock"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"google.golang.org/grpc"
@@ -107,6 +108,28 @@ func NewWith(t testing.TB, n int, adjust func(i int, cfg *coordinator.Config)) *
 	}
 	c.WaitLeader()
 	return c
+}
+
+// Security are settings of a test cluster's coordinators: the security pieces (each off
+// when zero, see coordinator.Config) and a logger.
+type Security struct {
+	GossipKey                []byte
+	TLS                      *auth.TLS
+	PersonToken, WorkerToken []byte
+	AllowedRoots             auth.Roots
+	// Logger, when set, receives every coordinator's logs.
+	Logger *slog.Logger
+}
+
+// NewSecure is New with the settings s on every coordinator.
+func NewSecure(t testing.TB, n int, s Security) *Cluster {
+	t.Helper()
+	return NewWith(t, n, func(_ int, cfg *coordinator.Config) {
+		cfg.GossipKey, cfg.TLS, cfg.PersonToken, cfg.WorkerToken, cfg.AllowedRoots = s.GossipKey, s.TLS, s.PersonToken, s.WorkerToken, s.AllowedRoots
+		if s.Logger != nil {
+			cfg.Logger = s.Logger
+		}
+	})
 }
 
 // Add starts one more coordinator (bootstrap-expect as the others) that joins the running
