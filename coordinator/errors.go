@@ -48,7 +48,7 @@ var statusOf = []struct {
 	{fsm.ErrPlanOrder, codes.FailedPrecondition, "plan batches out of order"},
 	{fsm.ErrBadCommand, codes.InvalidArgument, "invalid request"},
 	{ErrBadRequest, codes.InvalidArgument, "invalid request"},
-	{ErrPermission, codes.PermissionDenied, "refused"},
+	{ErrPermission, codes.PermissionDenied, "job spec"},
 	{ErrNoLeader, codes.Unavailable, "no leader elected (is a majority of the coordinators up?)"},
 	{ErrNotLeader, codes.Unavailable, notLeaderText},
 	{ErrShutdown, codes.Unavailable, "the coordinator is shutting down"},
