@@ -349,3 +349,26 @@ func TestSecurity_AllowedRoots(t *testing.T) {
 	}
 	waitState(t, c, inside, pb.JobState_JOB_STATE_SUCCEEDED)
 }
+
+// TestConfig_Security: a worker's Validate refuses a certificate of another role and a
+// gossip key of the wrong size.
+func TestConfig_Security(t *testing.T) {
+	pki := authtest.New(t, t.TempDir())
+	tests := []struct {
+		name    string
+		set     func(*worker.Config)
+		wantErr string
+	}{
+		{"a worker's certificate", func(c *worker.Config) { c.TLS = authtest.Load(t, pki.Worker) }, ""},
+		{"a coordinator's certificate", func(c *worker.Config) { c.TLS = authtest.Load(t, pki.Coordinator) }, "a worker needs one whose Subject OU is tokenmill-worker"},
+		{"a short gossip key", func(c *worker.Config) { c.GossipKey = make([]byte, 31) }, "gossip key of 31 bytes"},
+	}
+	for _, tt := range tests {
+		cfg := testcluster.WorkerConfig("w1", []string{"127.0.0.1:1"})
+		tt.set(&cfg)
+		err := cfg.Validate()
+		if (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: got %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
