@@ -158,7 +158,7 @@ type Member struct {
 	ID      string            `json:"id"`
 	Role    string            `json:"role"`    // coordinator | worker
 	Address string            `json:"address"` // gRPC address
-	State   string            `json:"state"`   // alive | suspect | dead | left
+	State   string            `json:"state"`   // alive | dead | left
 	Slots   uint32            `json:"slots"`   // workers: tasks run at once
 	Busy    uint32            `json:"busy"`    // workers: slots in use
 	Tags    map[string]string `json:"tags"`

@@ -88,7 +88,7 @@ type Config struct {
 	AllowedRoots auth.Roots
 
 	// Gossip is the memberlist configuration to start from (its timings); nil means
-	// memberlist.DefaultLANConfig.
+	// members.DefaultGossip.
 	Gossip *memberlist.Config
 	// Clock times leases and the grace period; nil means the system clock. Network timeouts
 	// and retries always use the system clock.

@@ -18,6 +18,8 @@ import (
 //   - a listed task whose lease is not current gets a stop order with the reason;
 //   - a lease of the worker granted before the previous heartbeat and not listed is taken
 //     back at once (the worker does not run it: it restarted, or never got the grant);
+//   - the cleanups the worker reports done are recorded, and it may be ordered to clean up
+//     failed or canceled jobs (see cleanups);
 //   - new leases are granted for up to free_slots pending tasks, in Pending's fair order.
 //
 // now is the time the heartbeat arrived.
@@ -35,6 +37,10 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	w.hb++
 	hb := w.hb
 	w.free, w.running = int(req.FreeSlots), len(req.Running)
+	w.jobs = map[string]bool{}
+	for _, rt := range req.Running {
+		w.jobs[rt.GetTask().GetJobId()] = true
+	}
 	listed := map[fsm.TaskRef]bool{}
 	var stops []*pb.StopTask
 	for _, rt := range req.Running {
@@ -65,11 +71,16 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 			return nil, err
 		}
 	}
+	cleanup, err := s.cleanups(req, hb)
+	if err != nil {
+		return nil, err
+	}
 	start, err := s.assign(ctx, id, int(req.FreeSlots), hb, now)
 	if err != nil {
 		return nil, err
 	}
-	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.cfg.LeaseTTL.Milliseconds()}, nil
+	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.cfg.LeaseTTL.Milliseconds(),
+		Cleanup: cleanup}, nil
 }
 
 // renewLocked renews the worker's lease of ref under epoch, or returns why the worker must

@@ -22,7 +22,7 @@ type collector struct{ n *Node }
 var (
 	descTasks     = prometheus.NewDesc("tokenmill_tasks", "Tasks of all jobs by state.", []string{"state"}, nil)
 	descJobs      = prometheus.NewDesc("tokenmill_jobs", "Jobs by state.", []string{"state"}, nil)
-	descWorkers   = prometheus.NewDesc("tokenmill_workers_alive", "Workers alive (or suspect) in gossip.", nil, nil)
+	descWorkers   = prometheus.NewDesc("tokenmill_workers_alive", "Workers alive in gossip.", nil, nil)
 	descSlots     = prometheus.NewDesc("tokenmill_worker_slots", "Slots of the workers alive in gossip.", nil, nil)
 	descSlotsUsed = prometheus.NewDesc("tokenmill_slots", "Worker slots free and busy as the workers last heartbeated (on the leader; 0 on followers).", []string{"state"}, nil)
 	descTokens    = prometheus.NewDesc("tokenmill_tokens_committed_total", "Tokens of the committed shards of all jobs; its rate is tokens per second.", nil, nil)

@@ -42,6 +42,8 @@ type scheduler struct {
 	workers map[string]*workerState
 	// reserved are pending tasks being granted: the next Pending must not pick them again.
 	reserved map[fsm.TaskRef]bool
+	// cleaning holds the cleanup orders given, by job (see cleanups).
+	cleaning map[string]cleanupOrder
 	kick     chan struct{} // wakes the expiry loop when a lease is added
 	// deaths counts the times gossip declared each worker dead or gone, and down holds the
 	// workers gone since their last join: a grant to such a worker is refused, and a grant
@@ -67,6 +69,7 @@ type schedState interface {
 	PendingExcept(limit int, skip func(fsm.TaskRef) bool) []fsm.TaskRef
 	Leases() []fsm.LeaseInfo
 	LeasesOf(worker string) []fsm.LeaseInfo
+	Unclean() []string
 }
 
 // commandLog is where the scheduler's commands go: raft on a Node (raftCommands, with
@@ -97,9 +100,10 @@ type lease struct {
 
 // workerState is what the leader knows of a worker from its heartbeats.
 type workerState struct {
-	hb      uint64 // heartbeats received since this node leads
-	free    int    // free slots, as last reported
-	running int    // tasks running, as last reported
+	hb      uint64          // heartbeats received since this node leads
+	free    int             // free slots, as last reported
+	running int             // tasks running, as last reported
+	jobs    map[string]bool // the jobs of the tasks running, as last reported
 	leases  map[fsm.TaskRef]*lease
 }
 
@@ -127,6 +131,7 @@ func (s *scheduler) start(now time.Time) {
 	s.leases = map[fsm.TaskRef]*lease{}
 	s.workers = map[string]*workerState{}
 	s.reserved = map[fsm.TaskRef]bool{}
+	s.cleaning = map[string]cleanupOrder{}
 	infos := s.state.Leases()
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
@@ -140,7 +145,7 @@ func (s *scheduler) start(now time.Time) {
 func (s *scheduler) stop() {
 	s.mu.Lock()
 	s.active = false
-	s.leases, s.workers, s.reserved = nil, nil, nil
+	s.leases, s.workers, s.reserved, s.cleaning = nil, nil, nil, nil
 	s.mu.Unlock()
 }
 
@@ -285,7 +290,8 @@ func (s *scheduler) expire(ex []*pb.Expiry) error {
 }
 
 // workerGone takes back at once, in one raft entry, every lease of a worker that gossip
-// declared dead or that left. If that fails the leases stay, and expire by their deadlines.
+// declared dead or that left, and forgets the cleanup orders it was given. If that fails
+// the leases stay, and expire by their deadlines.
 func (s *scheduler) workerGone(id, cause string) {
 	s.mu.Lock()
 	if s.deaths == nil {
@@ -297,6 +303,9 @@ func (s *scheduler) workerGone(id, cause string) {
 	if !s.isActive() {
 		return
 	}
+	s.mu.Lock()
+	s.dropCleanupsLocked(id)
+	s.mu.Unlock()
 	var ex []*pb.Expiry
 	for _, li := range s.state.LeasesOf(id) {
 		ex = append(ex, &pb.Expiry{Task: li.Task.Proto(), Epoch: li.Lease.Epoch, Cause: cause})

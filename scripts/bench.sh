@@ -15,7 +15,7 @@ CORPUS=${CORPUS:-testdata/bench/corpus.jsonl}
 CORPUS_MB=${CORPUS_MB:-40}
 OUT=${OUT:-out/bench}
 BENCHTIME=${BENCHTIME:-3x}
-SECTIONS=(corpus tokenizer pipeline cluster)
+SECTIONS=(corpus tokenizer pipeline cluster failover)
 
 mkdir -p "$OUT"
 
@@ -483,6 +483,24 @@ section_cluster() {
 	/^BenchmarkList_100kFiles/ {
 		printf "%-34s %12.2f s               (no target)\n", "list 100,000 files on disk", metric("s/list")
 	}' "$OUT/cluster.txt" "$OUT/cluster-plan.txt" | tee "$OUT/cluster-summary.txt"
+}
+
+# ---------------------------------------------------------------------------------------------
+# failover: on loopback, a cluster of 3 coordinators and 3 workers with the default gossip, lease
+# and heartbeat settings; a worker holding shard leases is killed, and the time until every one
+# of its shards runs on another worker is measured (BenchmarkClusterFailover, one cluster per
+# iteration). Target: < 5 s.
+
+section_failover() {
+	header "failover (worker killed -> its shards running elsewhere; default gossip settings)"
+	"$GO" test -run '^$' -bench ClusterFailover -benchtime "$BENCHTIME" ./worker | tee "$OUT/failover.txt"
+	awk '/^BenchmarkClusterFailover/ {
+		for (i = 2; i <= NF; i++) {
+			if ($i == "failover-s") mean = $(i - 1)
+			if ($i == "max-failover-s") worst = $(i - 1)
+		}
+		printf "failover: mean %.2f s, slowest %.2f s (target < 5 s: %s)\n", mean, worst, (worst < 5 ? "met" : "NOT met")
+	}' "$OUT/failover.txt"
 }
 
 # ---------------------------------------------------------------------------------------------

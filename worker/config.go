@@ -83,7 +83,7 @@ type Config struct {
 	AllowedRoots auth.Roots
 
 	// Gossip is the memberlist configuration to start from (its timings); nil means
-	// memberlist.DefaultLANConfig.
+	// members.DefaultGossip.
 	Gossip *memberlist.Config
 	// DialOptions are added to those of the connections to the coordinators (tests inject
 	// faults through interceptors).

@@ -44,12 +44,13 @@ func (w *Worker) runShard(t *task) (outcome, error) {
 	dir := attemptDir(ss.ID, t.a.Attempt)
 	discard := func() {
 		os.RemoveAll(filepath.Join(env.StagingDir, dir))
-		removeIfEmpty(filepath.Join(env.StagingDir, ss.ID))
+		pruneStaging(env.StagingDir, ss.ID)
 	}
 	rf := &resultFile{Spec: ss}
 	if spec.Kind == job.KindValidate || spec.Kind == job.KindConvert {
 		r, err := shard.ExecuteRecords(t.ctx, ss, env)
 		if err != nil {
+			pruneStaging(env.StagingDir, ss.ID)
 			return outcome{}, err
 		}
 		rf.Records = &r
@@ -58,6 +59,7 @@ func (w *Worker) runShard(t *task) (outcome, error) {
 		r, err := shard.Execute(t.ctx, ss, env)
 		w.putScratch(env.Scratch)
 		if err != nil {
+			pruneStaging(env.StagingDir, ss.ID) // Execute removed the attempt's directory
 			return outcome{}, err
 		}
 		rf.Result = &r

@@ -43,14 +43,16 @@ type Worker struct {
 	loops  sync.WaitGroup
 	tasks  sync.WaitGroup
 
-	mu       sync.Mutex
-	running  map[string]*task // by task key
-	tokens   int64            // tokens of the tasks that ended, for /metrics
-	scratch  []*shard.Scratch // idle scratch buffers, one per slot at most
-	ttl      time.Duration    // the lease TTL the coordinators last returned
-	draining bool
-	stopped  bool
-	joined   bool
+	mu         sync.Mutex
+	running    map[string]*task // by task key
+	tokens     int64            // tokens of the tasks that ended, for /metrics
+	scratch    []*shard.Scratch // idle scratch buffers, one per slot at most
+	ttl        time.Duration    // the lease TTL the coordinators last returned
+	cleaning   map[string]bool  // jobs whose cleanup order runs
+	cleaned    []string         // jobs cleaned, not yet reported in an answered heartbeat
+	draining   bool
+	stopped    bool
+	joinedOnce bool
 }
 
 // New starts a worker: its gRPC health server, its gossip node (joining cfg.Join, retrying
@@ -66,7 +68,7 @@ func New(cfg Config) (w *Worker, err error) {
 	}
 	log = log.With("component", "worker", "worker", cfg.ID)
 	w = &Worker{cfg: cfg, log: log, toks: newTokenizers(cfg.TokenizerCache), wake: make(chan struct{}, 1),
-		running: map[string]*task{}}
+		running: map[string]*task{}, cleaning: map[string]bool{}}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -124,6 +126,9 @@ func (w *Worker) GossipAddr() string { return w.gossip.Addr() }
 // GRPCAddr returns the address of the health server (host:port).
 func (w *Worker) GRPCAddr() string { return w.grpcLn.Addr().String() }
 
+// Members returns the gossip members as this worker sees them, sorted by name.
+func (w *Worker) Members() []members.Member { return w.gossip.Members() }
+
 // TaskInfo describes a task the worker runs.
 type TaskInfo struct {
 	Key     string // job/kind/shard, as the coordinator names the task
@@ -145,25 +150,48 @@ func (w *Worker) Running() []TaskInfo {
 }
 
 // joinLoop joins the gossip cluster, retrying every JoinRetry until one of cfg.Join
-// answers or the worker stops.
+// answers, then joins again whenever gossip shows no coordinator alive (every coordinator
+// restarted: they form their gossip cluster anew, and only a join brings this worker back
+// into it), until the worker stops.
 func (w *Worker) joinLoop() {
 	for {
-		err := w.gossip.Join(w.cfg.Join)
-		if err == nil {
-			w.mu.Lock()
-			w.joined = true
-			w.mu.Unlock()
-			w.log.Info("joined the cluster", "via", w.cfg.Join)
-			w.kick()
-			return
+		if !w.joined() || len(w.gossip.Alive(members.RoleCoordinator)) == 0 {
+			w.join()
 		}
-		w.log.Warn("joining the cluster failed; retrying", "join", w.cfg.Join, "err", err)
 		select {
 		case <-w.ctx.Done():
 			return
 		case <-time.After(w.cfg.JoinRetry):
 		}
 	}
+}
+
+// join joins the nodes of cfg.Join once, unless the worker stopped (a drained worker has
+// left).
+func (w *Worker) join() {
+	w.mu.Lock()
+	stopped := w.stopped
+	w.mu.Unlock()
+	if stopped {
+		return
+	}
+	if err := w.gossip.Join(w.cfg.Join); err != nil {
+		w.log.Warn("joining the cluster failed; retrying", "join", w.cfg.Join, "err", err)
+		return
+	}
+	w.mu.Lock()
+	again := w.joinedOnce
+	w.joinedOnce = true
+	w.mu.Unlock()
+	w.log.Info("joined the cluster", "via", w.cfg.Join, "again", again)
+	w.kick()
+}
+
+// joined says the worker has joined the cluster once.
+func (w *Worker) joined() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.joinedOnce
 }
 
 // kick asks for a heartbeat now.

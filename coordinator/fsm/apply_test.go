@@ -78,6 +78,29 @@ func TestFSM_Apply(t *testing.T) {
 		{"submit without a spec is refused",
 			func(fx *fixture) cmd { return cmd{SubmitJob, &pb.SubmitJobCommand{JobId: "c"}} },
 			[]error{ErrBadCommand}, nil},
+		{"clean records a canceled job cleaned, again without error; an active or unknown job is refused",
+			func(fx *fixture) cmd {
+				if got := fx.h.f.Unclean(); len(got) != 0 {
+					t.Errorf("Unclean before the cancel = %v", got)
+				}
+				fx.h.must(CancelJob, &pb.CancelJobCommand{JobId: "p"})
+				if got := fx.h.f.Unclean(); !slices.Equal(got, []string{"p"}) {
+					t.Errorf("Unclean after the cancel = %v, want [p]", got)
+				}
+				return cmd{CleanJobs, &pb.CleanJobsCommand{JobIds: []string{"p", "p", "a", "zz"}}}
+			},
+			[]error{nil, nil, ErrBadCommand, ErrUnknownJob},
+			func(t *testing.T, fx *fixture) {
+				if s := fx.job(t, "p"); !s.Cleaned || s.State != pb.JobState_JOB_STATE_CANCELED {
+					t.Errorf("status of p = %v", s)
+				}
+				if s := fx.job(t, "a"); s.Cleaned {
+					t.Errorf("the running job a is cleaned: %v", s)
+				}
+				if got := fx.h.f.Unclean(); len(got) != 0 {
+					t.Errorf("Unclean after the clean = %v", got)
+				}
+			}},
 		{"grant leases each pending task on its own, epoch = index",
 			func(fx *fixture) cmd {
 				return cmd{GrantLeases, &pb.GrantCommand{Grants: []*pb.Grant{

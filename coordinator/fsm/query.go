@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
@@ -194,6 +195,22 @@ func (f *FSM) Job(id string) (*pb.JobStatus, bool) {
 	return j.status(), true
 }
 
+// Unclean returns the ids of the failed or canceled jobs whose staged files are not yet
+// removed, in submission order.
+func (f *FSM) Unclean() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if len(f.st.unclean) == 0 {
+		return nil
+	}
+	jobs := slices.SortedFunc(maps.Values(f.st.unclean), func(a, b *job) int { return a.seq - b.seq })
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.id
+	}
+	return out
+}
+
 // Jobs returns the status of every job, in submission order.
 func (f *FSM) Jobs() []*pb.JobStatus {
 	f.mu.RLock()
@@ -210,7 +227,7 @@ func (j *job) status() *pb.JobStatus {
 	s := &pb.JobStatus{JobId: j.id, Name: j.name, State: j.state, Error: j.err, MaxAttempts: j.maxAttempts,
 		SubmittedUnixMs: j.submitted, Tasks: &pb.TaskCounts{},
 		Progress: &pb.Progress{Bytes: j.done.bytes, Documents: j.done.documents, Rejected: j.done.rejected, Tokens: j.done.tokens},
-		Result:   j.finalize}
+		Result:   j.finalize, Cleaned: j.cleaned}
 	if j.plan != nil {
 		s.Shards = uint32(len(j.shards))
 	}

@@ -43,6 +43,7 @@ type job struct {
 	err         string
 	plan        *pb.PlanResult
 	finalize    *pb.FinalizeResult
+	cleaned     bool // failed or canceled, and its staged files are removed
 
 	planTask  task
 	shards    []task
@@ -59,6 +60,12 @@ type job struct {
 // progress sums the committed shards of a job.
 type progress struct {
 	bytes, documents, rejected, tokens int64
+}
+
+// needsCleanup says the job failed or was canceled and its staged files are not yet
+// removed. (A job that succeeded needs none: its finalize removed them.)
+func (j *job) needsCleanup() bool {
+	return !j.cleaned && (j.state == pb.JobState_JOB_STATE_FAILED || j.state == pb.JobState_JOB_STATE_CANCELED)
 }
 
 // active says the job may still take leases and results.

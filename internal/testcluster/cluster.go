@@ -78,13 +78,12 @@ type Cluster struct {
 // one fake clock, and waits for a leader. Cleanup shuts them down.
 func New(t testing.TB, n int) *Cluster {
 	t.Helper()
-	return NewWith(t, n, nil)
+	return newCluster(t, n, nil)
 }
 
-// NewWith is New with the configuration of coordinator i adjusted by adjust (may be nil)
-// before it starts (security settings, a logger); Restart keeps the adjusted
-// configuration.
-func NewWith(t testing.TB, n int, adjust func(i int, cfg *coordinator.Config)) *Cluster {
+// newCluster is New with the configuration of coordinator i adjusted by adjust (may be nil)
+// before it starts.
+func newCluster(t testing.TB, n int, adjust func(i int, cfg *coordinator.Config)) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, dir: t.TempDir(), Clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	t.Cleanup(c.Shutdown)
@@ -124,7 +123,7 @@ type Security struct {
 // NewSecure is New with the settings s on every coordinator.
 func NewSecure(t testing.TB, n int, s Security) *Cluster {
 	t.Helper()
-	return NewWith(t, n, func(_ int, cfg *coordinator.Config) {
+	return newCluster(t, n, func(_ int, cfg *coordinator.Config) {
 		cfg.GossipKey, cfg.TLS, cfg.PersonToken, cfg.WorkerToken, cfg.AllowedRoots = s.GossipKey, s.TLS, s.PersonToken, s.WorkerToken, s.AllowedRoots
 		if s.Logger != nil {
 			cfg.Logger = s.Logger

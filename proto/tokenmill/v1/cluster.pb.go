@@ -109,7 +109,7 @@ type Member struct {
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`       // coordinator | worker
 	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"` // gRPC address, host:port
-	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`     // alive | suspect | dead | left
+	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`     // alive | dead | left
 	Slots         uint32                 `protobuf:"varint,5,opt,name=slots,proto3" json:"slots,omitempty"`    // workers: tasks run at once
 	Busy          uint32                 `protobuf:"varint,6,opt,name=busy,proto3" json:"busy,omitempty"`      // workers: slots in use, as last heartbeated
 	Tags          map[string]string      `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -443,6 +443,7 @@ type NodeMeta struct {
 	Slots         uint32                 `protobuf:"varint,4,opt,name=slots,proto3" json:"slots,omitempty"`                                                                        // workers: tasks run at once
 	Tags          map[string]string      `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // workers: placement tags
 	Version       string                 `protobuf:"bytes,6,opt,name=version,proto3" json:"version,omitempty"`                                                                     // the binary's version
+	Leaving       bool                   `protobuf:"varint,7,opt,name=leaving,proto3" json:"leaving,omitempty"`                                                                    // the node is leaving the cluster on purpose (set just before it leaves)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -519,6 +520,13 @@ func (x *NodeMeta) GetVersion() string {
 	return ""
 }
 
+func (x *NodeMeta) GetLeaving() bool {
+	if x != nil {
+		return x.Leaving
+	}
+	return false
+}
+
 var File_tokenmill_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_cluster_proto_rawDesc = "" +
@@ -549,14 +557,15 @@ const file_tokenmill_v1_cluster_proto_rawDesc = "" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\"#\n" +
 	"\x11RemovePeerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12RemovePeerResponse\"\x83\x02\n" +
+	"\x12RemovePeerResponse\"\x9d\x02\n" +
 	"\bNodeMeta\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12!\n" +
 	"\fgrpc_address\x18\x02 \x01(\tR\vgrpcAddress\x12!\n" +
 	"\fraft_address\x18\x03 \x01(\tR\vraftAddress\x12\x14\n" +
 	"\x05slots\x18\x04 \x01(\rR\x05slots\x124\n" +
 	"\x04tags\x18\x05 \x03(\v2 .tokenmill.v1.NodeMeta.TagsEntryR\x04tags\x12\x18\n" +
-	"\aversion\x18\x06 \x01(\tR\aversion\x1a7\n" +
+	"\aversion\x18\x06 \x01(\tR\aversion\x12\x18\n" +
+	"\aleaving\x18\a \x01(\bR\aleaving\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xf7\x01\n" +
