@@ -116,6 +116,10 @@ func TestCluster_Secured(t *testing.T) {
 	if r := runBinary(t, "", "", append([]string{"job", "list", "--addr", addr, "--token-file", tokenFile}, person...)...); r.Code != 0 {
 		t.Errorf("job list with --token-file: exit %d: %s", r.Code, r.Stderr)
 	}
+	tlsEnv := []string{"TOKENMILL_TLS_CERT=" + pki.Person.Cert, "TOKENMILL_TLS_KEY=" + pki.Person.Key, "TOKENMILL_TLS_CA=" + pki.Person.CA}
+	if r := runBinaryEnv(t, append(tlsEnv, withToken...), "job", "list", "--addr", addr); r.Code != 0 {
+		t.Errorf("job list with TOKENMILL_TLS_*: exit %d: %s", r.Code, r.Stderr)
+	}
 	coord.stop(t, os.Interrupt)
 	work.stop(t, os.Interrupt)
 	for name, log := range map[string]string{"coordinator": coord.errb.String(), "worker": work.errb.String()} {
