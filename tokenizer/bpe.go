@@ -27,6 +27,9 @@ type bpe struct {
 	byteIDs   [256]uint32
 	hasByte   [256]bool
 	wholeWord bool // a piece that is itself a token is that token (tiktoken; HF ignore_merges)
+	// split, when set, cuts long pieces where no token can cross (see chunk.go); only for
+	// vocabularies whose every token merges back to itself from its bytes.
+	split *splitter
 
 	// Options of character-level Hugging Face models.
 	unk          int64 // -1: none
@@ -204,7 +207,16 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		st.hot.put(h, lo, hi, len(piece), i|hotRef)
 		return st.cache.appendIDs(dst, i)
 	}
-	ids := m.merge(st, piece)
+	var ids []uint32
+	if m.split != nil && len(piece) >= minSplitShort && !st.splitting {
+		start := len(dst)
+		if out, ok := m.encodeSplit(dst, piece, st); ok {
+			dst, ids = out[:start], out[start:]
+		}
+	}
+	if ids == nil {
+		ids = m.merge(st, piece)
+	}
 	if st.cache.full() {
 		st.cache.reset()
 		st.hot.reset() // it points into the cache
@@ -232,6 +244,21 @@ const hotRef = 1 << 31
 
 // encodeLong is encodePiece for pieces longer than 16 bytes.
 func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
+	if m.wholeWord {
+		if id, ok := m.long[piece]; ok {
+			return append(dst, id)
+		}
+	}
+	if m.split != nil {
+		if out, ok := m.encodeSplit(dst, piece, st); ok {
+			return out
+		}
+	}
+	return m.encodeLongWhole(dst, piece, st)
+}
+
+// encodeLongWhole is encodeLong without splitting the piece.
+func (m *bpe) encodeLongWhole(dst []uint32, piece string, st *state) []uint32 {
 	if m.wholeWord {
 		if id, ok := m.long[piece]; ok {
 			return append(dst, id)

@@ -1,0 +1,94 @@
+package tokenizer
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestChunkSplit_BuiltinsSelfMerge: every token of the built-in vocabularies merges back to
+// itself from its bytes, which splitting long pieces relies on (a chunk that is a token is
+// encoded as that token).
+func TestChunkSplit_BuiltinsSelfMerge(t *testing.T) {
+	for _, name := range []string{"r50k_base", "p50k_base", "cl100k_base", "o200k_base"} {
+		t.Run(name, func(t *testing.T) {
+			m := loadTest(t, name).model
+			if m.split == nil {
+				t.Fatal("built-in without a splitter")
+			}
+			st := newState()
+			for id := range uint32(m.tokens.len()) {
+				s := m.tokens.at(id)
+				if len(s) < 2 {
+					continue
+				}
+				if ids := m.merge(st, s); len(ids) != 1 || ids[0] != id {
+					t.Fatalf("token %d %q merges to %v", id, s, ids)
+				}
+			}
+		})
+	}
+}
+
+// TestChunkSplit_SameAsWhole: every piece of the multilingual sample and of hand-picked texts
+// gets the same ids split at its cuts as merged whole.
+func TestChunkSplit_SameAsWhole(t *testing.T) {
+	texts := []string{
+		"日本語の文章には空白がないので、一つの文が一つの断片になることがある。",
+		"中华人民共和国是一个位于东亚的社会主义国家，首都为北京。",
+		"Привет, как дела? Всё хорошо, спасибо!",
+		"ÀÉÎÕÜàéîõü ñandú Größenwahnsinnig żółć",
+		"\xe6\x97\xa5\xff\xe6\x9c\xac\x80語 invalid bytes 日\xe6本",
+		"👨‍👩‍👧‍👦🏳️‍🌈🇯🇵 emoji 😀😃😄",
+	}
+	for _, d := range readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz")) {
+		texts = append(texts, d.Text)
+	}
+	for _, name := range []string{"cl100k_base", "o200k_base"} {
+		t.Run(name, func(t *testing.T) {
+			tk := loadTest(t, name)
+			m := tk.model
+			bt := newBoundaryTable(m.tokens)
+			st := newState()
+			pieces, cut := 0, 0
+			for _, text := range texts {
+				for _, sp := range tk.scan.appendMatches(nil, text) {
+					piece := text[sp.start:sp.end]
+					cuts := bt.appendCuts(nil, piece)
+					if len(cuts) == 0 {
+						continue
+					}
+					pieces++
+					cut += len(cuts)
+					whole := slices.Clone(m.merge(st, piece))
+					var parts []uint32
+					start := 0
+					for _, c := range append(cuts, int32(len(piece))) {
+						parts = append(parts, m.merge(st, piece[start:c])...)
+						start = int(c)
+					}
+					if !slices.Equal(whole, parts) {
+						t.Fatalf("%q cut at %v: %v, whole %v", piece, cuts, parts, whole)
+					}
+				}
+			}
+			if pieces == 0 {
+				t.Fatal("no piece was cut")
+			}
+			t.Logf("%d pieces cut at %d places", pieces, cut)
+		})
+	}
+}
+
+// BenchmarkBoundaryTable: building the table of cuts, which a tokenizer does once it meets
+// enough long non-ASCII pieces.
+func BenchmarkBoundaryTable(b *testing.B) {
+	for _, name := range []string{"cl100k_base", "o200k_base"} {
+		b.Run(name, func(b *testing.B) {
+			tk := loadTest(b, name)
+			for b.Loop() {
+				newBoundaryTable(tk.model.tokens)
+			}
+		})
+	}
+}
