@@ -68,6 +68,10 @@ func (m *bpe) index() {
 	for id := range uint32(n) {
 		if s := m.tokens.at(id); len(s) > maxShortKey {
 			m.long[s] = id
+			if filter != nil {
+				lo, hi := packKey(s[:maxShortKey])
+				filter.add(lo, hi, len(s))
+			}
 		}
 	}
 }
@@ -208,7 +212,7 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		return st.cache.appendIDs(dst, i)
 	}
 	var ids []uint32
-	if m.split != nil && len(piece) >= minSplitShort && !st.splitting {
+	if m.split != nil && len(piece) >= minSplitShort && (lo|hi)&highBits != 0 && !st.splitting {
 		start := len(dst)
 		if out, ok := m.encodeSplit(dst, piece, st); ok {
 			dst, ids = out[:start], out[start:]
@@ -242,9 +246,13 @@ func (m *bpe) encodeHot(dst []uint32, piece string, st *state) []uint32 {
 // hotRef marks a hot-cache value that is a slot of the piece cache, not a token id.
 const hotRef = 1 << 31
 
+// highBits has the high bit of every byte of a word: a packed key with any of them set holds a
+// non-ASCII byte.
+const highBits = 0x8080808080808080
+
 // encodeLong is encodePiece for pieces longer than 16 bytes.
 func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
-	if m.wholeWord {
+	if m.wholeWord && m.mayBeLongToken(piece) {
 		if id, ok := m.long[piece]; ok {
 			return append(dst, id)
 		}
@@ -259,7 +267,7 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 
 // encodeLongWhole is encodeLong without splitting the piece.
 func (m *bpe) encodeLongWhole(dst []uint32, piece string, st *state) []uint32 {
-	if m.wholeWord {
+	if m.wholeWord && m.mayBeLongToken(piece) {
 		if id, ok := m.long[piece]; ok {
 			return append(dst, id)
 		}
@@ -436,6 +444,17 @@ func (m *bpe) rankOf(s string) uint64 {
 		return uint64(id)
 	}
 	return noMerge
+}
+
+// mayBeLongToken is mayBeToken for a piece longer than 16 bytes: the filter holds the long
+// tokens by their first 16 bytes and their length, so most long pieces, which are no token, are
+// not hashed whole to look them up in the map of long tokens.
+func (m *bpe) mayBeLongToken(piece string) bool {
+	if m.filter == nil {
+		return true
+	}
+	lo, hi := packKey(piece[:maxShortKey])
+	return m.filter.mayHave(lo, hi, len(piece))
 }
 
 // mayBeToken reports whether the piece packed as (lo, hi) with length n may be a token: false

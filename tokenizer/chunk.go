@@ -130,14 +130,28 @@ func (bt *boundaryTable) appendCuts(dst []int32, piece string) []int32 {
 			continue
 		}
 		var r rune
-		r, w = utf8.DecodeRuneInString(piece[i:])
-		ok := r != utf8.RuneError || w > 1
+		var ok bool
+		r, w, ok = decodeChar(piece, i)
 		if ok && prevOK && !bt.hasPartial(piece[i-1], c) && !bt.hasBigram(prev, r) {
 			dst = append(dst, int32(i))
 		}
 		prev, prevOK = r, ok
 	}
 	return dst
+}
+
+// decodeChar returns the character at s[i], its width and whether it is valid UTF-8 (an invalid
+// byte has width 1). Three-byte characters, the CJK scripts', are decoded inline.
+func decodeChar(s string, i int) (rune, int, bool) {
+	if c := s[i]; c&0xF0 == 0xE0 && i+2 < len(s) {
+		c1, c2 := s[i+1], s[i+2]
+		r := rune(c&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F)
+		if c1&0xC0 == 0x80 && c2&0xC0 == 0x80 && r >= 0x800 && (r < 0xD800 || r > 0xDFFF) {
+			return r, 3, true
+		}
+	}
+	r, w := utf8.DecodeRuneInString(s[i:])
+	return r, w, r != utf8.RuneError || w > 1
 }
 
 // splitter is the boundary table of a model that splits long pieces. It is built once the

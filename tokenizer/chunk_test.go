@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestChunkSplit_BuiltinsSelfMerge: every token of the built-in vocabularies merges back to
@@ -90,5 +91,16 @@ func BenchmarkBoundaryTable(b *testing.B) {
 				newBoundaryTable(tk.model.tokens)
 			}
 		})
+	}
+}
+
+// TestDecodeChar: decodeChar agrees with utf8.DecodeRuneInString on valid and invalid input.
+func TestDecodeChar(t *testing.T) {
+	for _, s := range []string{"日", "é", "😀", "\xe6\x97", "\xed\xa0\x80", "\xe0\x80\x80", "\xef\xbf\xbd", "\xe6\x97\x41", "\xff", "ࠀ"} {
+		r, w, ok := decodeChar(s, 0)
+		wr, ww := utf8.DecodeRuneInString(s)
+		if r != wr || w != ww || ok != (wr != utf8.RuneError || ww > 1) {
+			t.Errorf("%q: decodeChar = %U %d %v, utf8 %U %d", s, r, w, ok, wr, ww)
+		}
 	}
 }
