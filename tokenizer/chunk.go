@@ -141,13 +141,19 @@ func (bt *boundaryTable) appendCuts(dst []int32, piece string) []int32 {
 }
 
 // decodeChar returns the character at s[i], its width and whether it is valid UTF-8 (an invalid
-// byte has width 1). Three-byte characters, the CJK scripts', are decoded inline.
+// byte has width 1). Two- and three-byte characters (the scripts of the BMP: Cyrillic, Greek,
+// CJK, ...) are decoded inline.
 func decodeChar(s string, i int) (rune, int, bool) {
-	if c := s[i]; c&0xF0 == 0xE0 && i+2 < len(s) {
+	switch c := s[i]; {
+	case c&0xF0 == 0xE0 && i+2 < len(s):
 		c1, c2 := s[i+1], s[i+2]
 		r := rune(c&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F)
 		if c1&0xC0 == 0x80 && c2&0xC0 == 0x80 && r >= 0x800 && (r < 0xD800 || r > 0xDFFF) {
 			return r, 3, true
+		}
+	case c&0xE0 == 0xC0 && c >= 0xC2 && i+1 < len(s):
+		if c1 := s[i+1]; c1&0xC0 == 0x80 {
+			return rune(c&0x1F)<<6 | rune(c1&0x3F), 2, true
 		}
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])

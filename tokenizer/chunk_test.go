@@ -96,7 +96,7 @@ func BenchmarkBoundaryTable(b *testing.B) {
 
 // TestDecodeChar: decodeChar agrees with utf8.DecodeRuneInString on valid and invalid input.
 func TestDecodeChar(t *testing.T) {
-	for _, s := range []string{"日", "é", "😀", "\xe6\x97", "\xed\xa0\x80", "\xe0\x80\x80", "\xef\xbf\xbd", "\xe6\x97\x41", "\xff", "ࠀ"} {
+	for _, s := range []string{"日", "é", "😀", "\xe6\x97", "\xed\xa0\x80", "\xe0\x80\x80", "\xef\xbf\xbd", "\xe6\x97\x41", "\xff", "ࠀ", "я", "\xc0\x80", "\xc1\xbf", "\xc2\x80", "\xd0", "\xd0\x41", "\xf4\x90\x80\x80"} {
 		r, w, ok := decodeChar(s, 0)
 		wr, ww := utf8.DecodeRuneInString(s)
 		if r != wr || w != ww || ok != (wr != utf8.RuneError || ww > 1) {
