@@ -262,7 +262,7 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 			return out
 		}
 	}
-	return m.encodeLongWhole(dst, piece, st)
+	return m.encodeLongMerged(dst, piece, st)
 }
 
 // encodeLongWhole is encodeLong without splitting the piece.
@@ -272,6 +272,11 @@ func (m *bpe) encodeLongWhole(dst []uint32, piece string, st *state) []uint32 {
 			return append(dst, id)
 		}
 	}
+	return m.encodeLongMerged(dst, piece, st)
+}
+
+// encodeLongMerged encodes a long piece that is no token: from the long piece cache, or merged.
+func (m *bpe) encodeLongMerged(dst []uint32, piece string, st *state) []uint32 {
 	if len(piece) <= maxCachedPiece {
 		if ids, ok := st.cache.getLong(piece); ok {
 			return append(dst, ids...)

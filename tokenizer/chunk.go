@@ -1,9 +1,11 @@
 package tokenizer
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Splitting long pieces where no token can cross.
@@ -185,10 +187,17 @@ func (s *splitter) get(tokens tokenList, n int) *boundaryTable {
 	return s.table.Load()
 }
 
-// hasNonASCII reports whether s has a byte >= 0x80.
+// hasNonASCII reports whether s has a byte >= 0x80, testing eight bytes at a time.
 func hasNonASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&highBits != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
 			return true
 		}
 	}
