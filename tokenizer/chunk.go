@@ -27,8 +27,18 @@ import (
 // both ASCII: a token spanning the boundary either holds both characters whole, so the pair
 // (a, b) is in bigrams, or starts or ends within one of them, so it is not valid UTF-8 on its own
 // and holds the last byte of a next to the first byte of b, a byte pair in partial.
+//
+// With a character-level model (SentencePiece-style BPE from a tokenizer.json), whose pieces
+// start as characters, a character missing from the vocabulary starts as byte-fallback or
+// unknown tokens, whose spellings are not its text; so a cut also needs both characters to be
+// tokens of their own (single). Its merges make tokens too (the merged token is spelled as the
+// two parts joined), so the same argument holds, and the word chunks of a document that the
+// pre-tokenizer leaves whole (Metaspace without split, or none) hit the piece caches.
 type boundaryTable struct {
 	partial [1 << 16 / 64]uint64 // byte pairs adjacent in a token that is not valid UTF-8
+	// single marks the BMP characters that are tokens of their own; nil for byte-level models,
+	// where every byte is a token.
+	single []uint64
 	// bigrams is a Bloom filter (two bits of one word per pair) of the character pairs of valid
 	// UTF-8 tokens that are not both ASCII. A false positive only keeps a possible cut: the
 	// test stays exact, and the filter, a few tens of kilobytes, stays in cache.
@@ -44,13 +54,22 @@ const minSplitShort = 6
 // runePairKey packs two runes into a nonzero key.
 func runePairKey(a, b rune) uint64 { return 1<<63 | uint64(a)<<32 | uint64(b) }
 
-// newBoundaryTable indexes the character pairs and partial byte pairs of a vocabulary's tokens.
-func newBoundaryTable(tokens tokenList) *boundaryTable {
+// newBoundaryTable indexes the character pairs and partial byte pairs of a vocabulary's tokens;
+// charLevel marks a model whose pieces start as characters.
+func newBoundaryTable(tokens tokenList, charLevel bool) *boundaryTable {
 	bt := &boundaryTable{}
+	if charLevel {
+		bt.single = make([]uint64, 1<<16/64)
+	}
 	keys := make([]uint64, 0, tokens.len()/4)
 	data, off := tokens.data, tokens.off
 	for id := 0; id+1 < len(off); id++ {
 		s := data[off[id]:off[id+1]]
+		if bt.single != nil {
+			if r, w := utf8.DecodeRuneInString(s); w == len(s) && r < 1<<16 && (r != utf8.RuneError || w > 1) {
+				bt.single[r>>6] |= 1 << (r & 63)
+			}
+		}
 		i := 0
 		for i < len(s) && s[i] < utf8.RuneSelf {
 			i++
@@ -121,6 +140,15 @@ func (bt *boundaryTable) hasPartial(x, y byte) bool {
 	return bt.partial[k>>6]&(1<<(k&63)) != 0
 }
 
+// bothSingle reports whether a and b are tokens of their own, as a cut needs with a
+// character-level model; always true for byte-level ones.
+func (bt *boundaryTable) bothSingle(a, b rune) bool {
+	if bt.single == nil {
+		return true
+	}
+	return a < 1<<16 && b < 1<<16 && bt.single[a>>6]&(1<<(a&63)) != 0 && bt.single[b>>6]&(1<<(b&63)) != 0
+}
+
 // appendCuts appends to dst the positions of piece where no token can cross, in order.
 func (bt *boundaryTable) appendCuts(dst []int32, piece string) []int32 {
 	prev, w := utf8.DecodeRuneInString(piece)
@@ -134,7 +162,7 @@ func (bt *boundaryTable) appendCuts(dst []int32, piece string) []int32 {
 		var r rune
 		var ok bool
 		r, w, ok = decodeChar(piece, i)
-		if ok && prevOK && !bt.hasPartial(piece[i-1], c) && !bt.hasBigram(prev, r) {
+		if ok && prevOK && !bt.hasPartial(piece[i-1], c) && !bt.hasBigram(prev, r) && bt.bothSingle(prev, r) {
 			dst = append(dst, int32(i))
 		}
 		prev, prevOK = r, ok
@@ -166,7 +194,8 @@ func decodeChar(s string, i int) (rune, int, bool) {
 // long non-ASCII pieces seen add up to splitAfter bytes: building it takes milliseconds, which a
 // text with few such pieces (English prose, source code) would not earn back.
 type splitter struct {
-	seen  atomic.Int64
+	charLevel bool // the model's pieces start as characters (see boundaryTable)
+	seen      atomic.Int64
 	once  sync.Once
 	table atomic.Pointer[boundaryTable]
 }
@@ -183,7 +212,7 @@ func (s *splitter) get(tokens tokenList, n int) *boundaryTable {
 	if s.seen.Add(int64(n)) < splitAfter {
 		return nil
 	}
-	s.once.Do(func() { s.table.Store(newBoundaryTable(tokens)) })
+	s.once.Do(func() { s.table.Store(newBoundaryTable(tokens, s.charLevel)) })
 	return s.table.Load()
 }
 

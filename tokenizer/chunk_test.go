@@ -1,8 +1,10 @@
 package tokenizer
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -49,7 +51,7 @@ func TestChunkSplit_SameAsWhole(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tk := loadTest(t, name)
 			m := tk.model
-			bt := newBoundaryTable(m.tokens)
+			bt := newBoundaryTable(m.tokens, false)
 			st := newState()
 			pieces, cut := 0, 0
 			for _, text := range texts {
@@ -88,7 +90,7 @@ func BenchmarkBoundaryTable(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			tk := loadTest(b, name)
 			for b.Loop() {
-				newBoundaryTable(tk.model.tokens)
+				newBoundaryTable(tk.model.tokens, false)
 			}
 		})
 	}
@@ -103,4 +105,100 @@ func TestDecodeChar(t *testing.T) {
 			t.Errorf("%q: decodeChar = %U %d %v, utf8 %U %d", s, r, w, ok, wr, ww)
 		}
 	}
+}
+
+// spTokenizers are the SentencePiece-style tokenizer.json files of the tests: mistral-v0.3 from
+// testdata, and the files named in $TOKENMILL_SP_TOKENIZERS (comma-separated paths, such as
+// ../shared/testdata/tokenizer/vocab/openllama.tokenizer.json).
+func spTokenizers(t testing.TB) map[string]*Tokenizer {
+	out := map[string]*Tokenizer{"mistral-v0.3": loadTest(t, "mistral-v0.3")}
+	for _, p := range strings.Split(os.Getenv("TOKENMILL_SP_TOKENIZERS"), ",") {
+		if p == "" {
+			continue
+		}
+		tk, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(p)] = tk
+	}
+	return out
+}
+
+// encodeSP runs a tokenizer.json's general pipeline on text with a fresh state, with or without
+// cutting pieces.
+func encodeSP(tk *Tokenizer, text string, cut bool) []uint32 {
+	sp := tk.model.split
+	if !cut {
+		tk.model.split = nil
+		defer func() { tk.model.split = sp }()
+	}
+	return tk.hf.appendSegment(tk, nil, text, true, newState())
+}
+
+// checkSPSplit requires the same ids from a SentencePiece-style tokenizer with and without
+// cutting pieces, on every document.
+func checkSPSplit(t *testing.T, docs []mlDoc) {
+	for name, tk := range spTokenizers(t) {
+		t.Run(name, func(t *testing.T) {
+			if tk.model.split == nil || tk.hf.fast {
+				t.Fatal("no cuts on the general path")
+			}
+			bt := tk.model.split.get(tk.model.tokens, splitAfter) // built now, not after 32 KiB
+			cuts := 0
+			for i, d := range docs {
+				cuts += countCuts(tk, bt, d.Text)
+				cut, whole := encodeSP(tk, d.Text, true), encodeSP(tk, d.Text, false)
+				if k := firstIDDiff(cut, toInts(whole)); k >= 0 {
+					t.Fatalf("doc %d (%s): with cuts differs at token %d: %v, whole %v", i, d.Lang, k, window(cut, k), window(whole, k))
+				}
+				if back, err := tk.Decode(cut); err != nil || string(back) != d.Text {
+					t.Fatalf("doc %d (%s): decode(encode(x)) != x (err %v)", i, d.Lang, err)
+				}
+			}
+			if cuts == 0 {
+				t.Fatal("no piece was cut")
+			}
+			t.Logf("%d documents, %d cuts", len(docs), cuts)
+		})
+	}
+}
+
+// countCuts returns the number of cuts in the pieces of text under a tokenizer.json's pipeline.
+func countCuts(tk *Tokenizer, bt *boundaryTable, text string) int {
+	p := tk.hf
+	if p.norm != nil {
+		text = p.norm.normalize(text)
+	}
+	pieces := []string{text}
+	if p.pre != nil {
+		pieces = p.pre.preTokenize(nil, text, true)
+	}
+	n := 0
+	for _, piece := range pieces {
+		n += len(bt.appendCuts(nil, piece))
+	}
+	return n
+}
+
+func toInts(ids []uint32) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
+}
+
+// TestChunkSplit_SentencePieceSample: SentencePiece-style BPE gives the same ids with cuts as
+// without on the multilingual sample.
+func TestChunkSplit_SentencePieceSample(t *testing.T) {
+	checkSPSplit(t, readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz")))
+}
+
+// TestChunkSplit_SentencePieceCorpus is the same on the whole multilingual corpus, when built.
+func TestChunkSplit_SentencePieceCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole multilingual corpus through the general path takes a minute")
+	}
+	checkSPSplit(t, mlCorpus(t))
 }

@@ -120,6 +120,12 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 		return nil, err
 	}
 	t.model, p.spelled = m, spelled
+	// Pieces can be cut where no token can cross (chunk.go) when a chunk's ids are its merges:
+	// not with ignore_merges (a chunk that is a token would be taken whole, where the reference
+	// merges the piece it is part of) nor with affixes that mark a word's pieces.
+	if !m.byteLevel && !m.wholeWord && m.contPrefix == "" && m.eowSuffix == "" {
+		m.split = &splitter{charLevel: true}
+	}
 	maxID := m.tokens.len() - 1
 	var added []addedToken
 	for _, a := range f.AddedTokens {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -215,15 +216,33 @@ func BenchmarkMultilingual(b *testing.B) {
 // benchCold times one pass over texts with a tokenizer loaded afresh (outside the timing) for
 // each iteration: empty piece caches, as a shard of a pipeline sees them.
 func benchCold(b *testing.B, encoding string, texts []string, n int64) {
+	benchColdWith(b, func(b *testing.B) *Tokenizer {
+		tk, err := Load(encoding)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tk
+	}, texts, n)
+}
+
+// loadFresh loads a testdata tokenizer.json anew (not from loadTest's cache).
+func loadFresh(b *testing.B, name string) *Tokenizer {
+	b.Helper()
+	tk, err := Load(decompressTestJSON(b, name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tk
+}
+
+// benchColdWith is benchCold with a tokenizer from load.
+func benchColdWith(b *testing.B, load func(*testing.B) *Tokenizer, texts []string, n int64) {
 	b.SetBytes(n)
 	toks := 0
 	var cpu float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		tk, err := Load(encoding)
-		if err != nil {
-			b.Fatal(err)
-		}
+		tk := load(b)
 		var buf []uint32
 		cpu0 := cpuTime()
 		b.StartTimer()
@@ -239,4 +258,45 @@ func benchCold(b *testing.B, encoding string, texts []string, n int64) {
 	// CPU time as well as wall time: on a shared machine the wall clock also counts the time
 	// other processes held the core.
 	b.ReportMetric(float64(n)*float64(b.N)/1e6/cpu, "cpu-MB/s")
+}
+
+// BenchmarkMultilingualSP: SentencePiece-style tokenizer.json files (mistral-v0.3, and those of
+// $TOKENMILL_SP_TOKENIZERS) on the whole multilingual corpus, one core: cold (a freshly loaded
+// tokenizer, one pass) and warm.
+func BenchmarkMultilingualSP(b *testing.B) {
+	docs := mlCorpus(b)
+	texts := make([]string, len(docs))
+	var n int64
+	for i, d := range docs {
+		texts[i] = d.Text
+		n += int64(len(d.Text))
+	}
+	paths := map[string]string{"mistral-v0.3": ""}
+	for _, p := range strings.Split(os.Getenv("TOKENMILL_SP_TOKENIZERS"), ",") {
+		if p != "" {
+			paths[filepath.Base(p)] = p
+		}
+	}
+	for name, path := range paths {
+		load := func(b *testing.B) *Tokenizer {
+			if path == "" {
+				return loadFresh(b, name)
+			}
+			tk, err := Load(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return tk
+		}
+		b.Run(name+"/all/tokenmill-cold", func(b *testing.B) { benchColdWith(b, load, texts, n) })
+		b.Run(name+"/all/tokenmill-warm", func(b *testing.B) {
+			tk := load(b)
+			var buf []uint32
+			enc := func(s string) int { buf = tk.Append(buf[:0], s, Options{}); return len(buf) }
+			for _, s := range texts {
+				enc(s)
+			}
+			benchEncode(b, enc, texts, n)
+		})
+	}
 }
