@@ -38,6 +38,8 @@ type bpe struct {
 	contPrefix   string
 	eowSuffix    string
 	byteTokens   [256]int64 // <0xXX> ids for byte_fallback, -1 if absent
+	// inertBytes: byte_fallback with all 256 byte tokens, none of them in a merge.
+	inertBytes bool
 }
 
 // index builds the lookup tables from tokens once the vocabulary is complete.

@@ -33,12 +33,16 @@ import (
 // unknown tokens, whose spellings are not its text; so a cut also needs both characters to be
 // tokens of their own (single). Its merges make tokens too (the merged token is spelled as the
 // two parts joined), so the same argument holds, and the word chunks of a document that the
-// pre-tokenizer leaves whole (Metaspace without split, or none) hit the piece caches.
+// pre-tokenizer leaves whole (Metaspace without split, or none) hit the piece caches. When the
+// byte-fallback tokens take part in no merge (inertBytes), a character that is no token of its
+// own starts as byte tokens that never merge, so no merge crosses either side of it: a cut needs
+// no more there.
 type boundaryTable struct {
 	partial [1 << 16 / 64]uint64 // byte pairs adjacent in a token that is not valid UTF-8
 	// single marks the BMP characters that are tokens of their own; nil for byte-level models,
 	// where every byte is a token.
-	single []uint64
+	single     []uint64
+	inertBytes bool // character-level: every byte has a fallback token, and none is merged
 	// bigrams is a Bloom filter (two bits of one word per pair) of the character pairs of valid
 	// UTF-8 tokens that are not both ASCII. A false positive only keeps a possible cut: the
 	// test stays exact, and the filter, a few tens of kilobytes, stays in cache.
@@ -56,8 +60,8 @@ func runePairKey(a, b rune) uint64 { return 1<<63 | uint64(a)<<32 | uint64(b) }
 
 // newBoundaryTable indexes the character pairs and partial byte pairs of a vocabulary's tokens;
 // charLevel marks a model whose pieces start as characters.
-func newBoundaryTable(tokens tokenList, charLevel bool) *boundaryTable {
-	bt := &boundaryTable{}
+func newBoundaryTable(tokens tokenList, charLevel, inertBytes bool) *boundaryTable {
+	bt := &boundaryTable{inertBytes: charLevel && inertBytes}
 	if charLevel {
 		bt.single = make([]uint64, 1<<16/64)
 	}
@@ -140,13 +144,28 @@ func (bt *boundaryTable) hasPartial(x, y byte) bool {
 	return bt.partial[k>>6]&(1<<(k&63)) != 0
 }
 
-// bothSingle reports whether a and b are tokens of their own, as a cut needs with a
-// character-level model; always true for byte-level ones.
-func (bt *boundaryTable) bothSingle(a, b rune) bool {
-	if bt.single == nil {
-		return true
+// canCut reports whether no token can cross between the valid characters a and b, of which x
+// is the last byte and y the first.
+func (bt *boundaryTable) canCut(x, y byte, a, b rune) bool {
+	if bt.single != nil {
+		sa, sb := bt.isSingle(a), bt.isSingle(b)
+		if sa < 0 || sb < 0 {
+			return false
+		}
+		if sa == 0 || sb == 0 {
+			return bt.inertBytes
+		}
 	}
-	return a < 1<<16 && b < 1<<16 && bt.single[a>>6]&(1<<(a&63)) != 0 && bt.single[b>>6]&(1<<(b&63)) != 0
+	return !bt.hasPartial(x, y) && !bt.hasBigram(a, b)
+}
+
+// isSingle returns 1 when r is a token of its own, 0 when it is not, and -1 when the table
+// does not know (beyond the BMP).
+func (bt *boundaryTable) isSingle(r rune) int {
+	if r >= 1<<16 {
+		return -1
+	}
+	return int(bt.single[r>>6] >> (r & 63) & 1)
 }
 
 // appendCuts appends to dst the positions of piece where no token can cross, in order.
@@ -162,7 +181,7 @@ func (bt *boundaryTable) appendCuts(dst []int32, piece string) []int32 {
 		var r rune
 		var ok bool
 		r, w, ok = decodeChar(piece, i)
-		if ok && prevOK && !bt.hasPartial(piece[i-1], c) && !bt.hasBigram(prev, r) && bt.bothSingle(prev, r) {
+		if ok && prevOK && bt.canCut(piece[i-1], c, prev, r) {
 			dst = append(dst, int32(i))
 		}
 		prev, prevOK = r, ok
@@ -194,10 +213,11 @@ func decodeChar(s string, i int) (rune, int, bool) {
 // long non-ASCII pieces seen add up to splitAfter bytes: building it takes milliseconds, which a
 // text with few such pieces (English prose, source code) would not earn back.
 type splitter struct {
-	charLevel bool // the model's pieces start as characters (see boundaryTable)
-	seen      atomic.Int64
-	once  sync.Once
-	table atomic.Pointer[boundaryTable]
+	charLevel  bool // the model's pieces start as characters (see boundaryTable)
+	inertBytes bool // and its byte-fallback tokens are all there and never merged
+	seen       atomic.Int64
+	once       sync.Once
+	table      atomic.Pointer[boundaryTable]
 }
 
 // splitAfter is the number of bytes of long non-ASCII pieces after which the table is built.
@@ -212,7 +232,7 @@ func (s *splitter) get(tokens tokenList, n int) *boundaryTable {
 	if s.seen.Add(int64(n)) < splitAfter {
 		return nil
 	}
-	s.once.Do(func() { s.table.Store(newBoundaryTable(tokens, s.charLevel)) })
+	s.once.Do(func() { s.table.Store(newBoundaryTable(tokens, s.charLevel, s.inertBytes)) })
 	return s.table.Load()
 }
 

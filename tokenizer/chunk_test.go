@@ -51,7 +51,7 @@ func TestChunkSplit_SameAsWhole(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tk := loadTest(t, name)
 			m := tk.model
-			bt := newBoundaryTable(m.tokens, false)
+			bt := newBoundaryTable(m.tokens, false, false)
 			st := newState()
 			pieces, cut := 0, 0
 			for _, text := range texts {
@@ -90,7 +90,7 @@ func BenchmarkBoundaryTable(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			tk := loadTest(b, name)
 			for b.Loop() {
-				newBoundaryTable(tk.model.tokens, false)
+				newBoundaryTable(tk.model.tokens, false, false)
 			}
 		})
 	}
