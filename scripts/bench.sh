@@ -172,7 +172,10 @@ section_tokenizer_multilingual() {
 	[ -s "$ML_CORPUS" ] || return 0
 	local raw=$OUT/tokenizer-multilingual.txt bt=${ML_BENCHTIME:-1x}
 	header "tokenizer: go test -bench Multilingual -benchtime $bt -cpu 1"
-	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS "$GO" test ./tokenizer -run '^$' \
+	# SentencePiece-style tokenizer.json files beside the built-in mistral-v0.3 (BenchmarkMultilingualSP).
+	local sp=""
+	[ -f ../shared/testdata/tokenizer/vocab/openllama.tokenizer.json ] && sp=$PWD/../shared/testdata/tokenizer/vocab/openllama.tokenizer.json
+	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS TOKENMILL_SP_TOKENIZERS=$sp "$GO" test ./tokenizer -run '^$' \
 		-bench 'Multilingual' -benchtime "$bt" -cpu 1 -timeout 120m | tee "$raw"
 	header "multilingual corpus per lang slice, one core (ratio = tokenmill cold / pkoukk)"
 	awk '
@@ -195,6 +198,14 @@ section_tokenizer_multilingual() {
 					cpu[k, "tokenmill-warm"], pk, pc, r, rc, toks[k, "tokenmill-cold"]
 			}
 		}' "$raw" | tee "$OUT/tokenizer-multilingual-table.txt"
+	header "multilingual corpus, SentencePiece-style tokenizer.json, one core (MB/s; cpu = per CPU second)"
+	awk '
+		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
+		BEGIN { printf "%-28s %-16s %9s %9s %14s\n", "tokenizer", "run", "MB/s", "cpu MB/s", "tokens/s" }
+		$1 ~ /^BenchmarkMultilingualSP\// {
+			split($1, p, "/"); impl = p[4]; sub(/-[0-9]+$/, "", impl)
+			printf "%-28s %-16s %9s %9s %14s\n", p[2], impl, metric("MB/s"), metric("cpu-MB/s"), metric("tokens/s")
+		}' "$raw" | tee "$OUT/tokenizer-multilingual-sp.txt"
 }
 
 # ---------------------------------------------------------------------------------------------
