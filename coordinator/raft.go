@@ -51,8 +51,13 @@ func openRaft(cfg *Config, f raft.FSM, logger hclog.Logger, notify chan<- bool) 
 		return nil, fmt.Errorf("coordinator: read raft state in %s: %w", cfg.DataDir, err)
 	}
 	bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RaftPort))
-	if p.trans, err = raft.NewTCPTransportWithConfig(bind, nil, &raft.NetworkTransportConfig{
-		Logger: logger.Named("transport"), MaxPool: 3, Timeout: 10 * time.Second}); err != nil {
+	tc := &raft.NetworkTransportConfig{Logger: logger.Named("transport"), MaxPool: 3, Timeout: 10 * time.Second}
+	if cfg.TLS != nil {
+		if tc.Stream, err = newTLSStreamLayer(bind, cfg.TLS); err != nil {
+			return nil, fmt.Errorf("coordinator: raft transport on %s: %w", bind, err)
+		}
+		p.trans = raft.NewNetworkTransportWithConfig(tc)
+	} else if p.trans, err = raft.NewTCPTransportWithConfig(bind, nil, tc); err != nil {
 		return nil, fmt.Errorf("coordinator: raft transport on %s: %w", bind, err)
 	}
 	rc := raft.DefaultConfig()

@@ -42,6 +42,9 @@ type runInfo struct {
 // own. Temporary directories of earlier attempts are removed first.
 func (w *Worker) runFinalize(t *task) (outcome, error) {
 	spec, err := parseJob(t.a)
+	if err == nil {
+		err = w.checkJobRoots(t.a.Task.GetJobId(), spec)
+	}
 	if err != nil {
 		return outcome{}, err
 	}

@@ -28,6 +28,12 @@ func (w *Worker) runShard(t *task) (outcome, error) {
 	if ss.Index != int(t.a.Task.GetShard()) {
 		return outcome{}, fmt.Errorf("job %s: the spec of shard %d is shard %d's", t.a.Task.GetJobId(), t.a.Task.GetShard(), ss.Index)
 	}
+	if err := w.checkJobRoots(t.a.Task.GetJobId(), spec); err != nil {
+		return outcome{}, err
+	}
+	if err := w.checkInputRoots(t.a.Task.GetJobId(), shardPaths(ss)); err != nil {
+		return outcome{}, err
+	}
 	env := shard.Env{Job: spec, StagingDir: stagingRoot(spec, t.a.Task.GetJobId()), Attempt: int(t.a.Attempt),
 		Progress: &t.progress}
 	if spec.Tokenizer != "" {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/members"
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/shard"
@@ -95,14 +96,14 @@ func New(cfg Config) (w *Worker, err error) {
 	w.gossip, err = members.New(members.Config{Name: cfg.ID, BindAddr: cfg.BindAddr, BindPort: cfg.GossipPort,
 		Meta: members.Meta{Role: members.RoleWorker, GRPCAddr: w.grpcLn.Addr().String(), Slots: cfg.Slots,
 			Tags: cfg.Tags, Version: cfg.Version},
-		Gossip: cfg.Gossip, Logger: log.With("component", "gossip")})
+		Gossip: cfg.Gossip, SecretKey: cfg.GossipKey, Logger: log.With("component", "gossip")})
 	if err != nil {
 		return nil, err
 	}
 	if err = w.startHTTP(); err != nil {
 		return nil, err
 	}
-	w.coords = newCoordinators(w.gossip, cfg.RPCTimeout, cfg.DialOptions)
+	w.coords = newCoordinators(w.gossip, cfg.RPCTimeout, append(auth.DialOptions(cfg.TLS, cfg.WorkerToken), cfg.DialOptions...))
 	w.loops.Add(2)
 	go func() {
 		defer w.loops.Done()

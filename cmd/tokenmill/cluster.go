@@ -118,6 +118,7 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 	nf := addNodeFlags(c, def.GRPCPort, def.GossipPort)
 	raftPort := c.fs.Int("raft-port", def.RaftPort, "raft port")
 	expect := c.fs.Int("bootstrap-expect", -1, "bootstrap raft once `N` coordinators see each other (0: never; wait to be added) (required)")
+	sf := addSecurityFlags(c, true)
 	if done, code := c.parse(args); done {
 		return code
 	}
@@ -141,6 +142,11 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 	cfg.GRPCPort, cfg.RaftPort, cfg.GossipPort, cfg.HTTPPort = *nf.grpcPort, *raftPort, *nf.gossipPort, *nf.httpPort
 	cfg.Join, cfg.BootstrapExpect = nf.join, *expect
 	cfg.Version, cfg.Logger = buildVersion(), nf.logger(stderr)
+	sec, err := sf.load()
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	cfg.GossipKey, cfg.TLS, cfg.PersonToken, cfg.WorkerToken, cfg.AllowedRoots = sec.gossipKey, sec.tls, sec.token, sec.workerToken, sec.roots
 	if err := cfg.Validate(); err != nil {
 		return c.usageError("%s", oneLine(err, "coordinator: "))
 	}
@@ -198,6 +204,7 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	var tags listFlag
 	c.fs.Var(&tags, "tag", "placement tag `KEY=VALUE`, advertised in gossip (repeatable)")
 	drain := c.fs.Duration("drain-timeout", 60*time.Second, "on SIGINT or SIGTERM, the `DURATION` running tasks have to finish before they are handed back")
+	sf := addSecurityFlags(c, false)
 	if done, code := c.parse(args); done {
 		return code
 	}
@@ -228,6 +235,11 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	cfg.GRPCPort, cfg.GossipPort, cfg.HTTPPort = *nf.grpcPort, *nf.gossipPort, *nf.httpPort
 	cfg.Join, cfg.Slots, cfg.Tags = nf.join, *slots, tagMap
 	cfg.Version, cfg.Logger = buildVersion(), nf.logger(stderr)
+	sec, err := sf.load()
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	cfg.GossipKey, cfg.TLS, cfg.WorkerToken, cfg.AllowedRoots = sec.gossipKey, sec.tls, sec.workerToken, sec.roots
 	if err := cfg.Validate(); err != nil {
 		return c.usageError("%s", oneLine(err, "worker: "))
 	}

@@ -17,8 +17,10 @@ const callTimeout = 30 * time.Second
 // followInterval is the longest time between two progress lines of a followed job.
 const followInterval = 5 * time.Second
 
-// addrFlag registers --addr, whose default is $TOKENMILL_ADDR.
+// addrFlag registers --addr, whose default is $TOKENMILL_ADDR, and the credentials the
+// client sends (addClientSecurityFlags).
 func addrFlag(c *command) *string {
+	addClientSecurityFlags(c)
 	return c.fs.String("addr", os.Getenv("TOKENMILL_ADDR"), "a coordinator's gRPC address `HOST:PORT` (default $TOKENMILL_ADDR)")
 }
 
@@ -27,7 +29,11 @@ func dial(c *command, addr string) (*client.Client, int, bool) {
 	if addr == "" {
 		return nil, c.usageError("missing --addr HOST:PORT (or set TOKENMILL_ADDR): which coordinator to ask"), false
 	}
-	cl, err := client.Dial(addr)
+	opts, err := clientDialOptions(c)
+	if err != nil {
+		return nil, c.usageError("%v", err), false
+	}
+	cl, err := client.Dial(addr, opts...)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "tokenmill %s: %v\n", c.name, err)
 		return nil, 1, false

@@ -33,6 +33,7 @@ cluster:
   job          submit, follow, list and cancel jobs on a cluster (job submit JOB.yaml --wait)
   members      list the cluster's coordinators and workers
   operator     operate the coordinators' raft cluster (operator raft list-peers)
+  keygen       print a new gossip encryption key (for --gossip-key-file)
 
 Run 'tokenmill COMMAND --help' for a command's flags.
 `
@@ -75,6 +76,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdMembers(args[1:], stdout, stderr)
 	case "operator":
 		return cmdOperator(args[1:], stdout, stderr)
+	case "keygen":
+		return cmdKeygen(args[1:], stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

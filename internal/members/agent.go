@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ type Config struct {
 	BindPort int
 	// Meta is what the node advertises.
 	Meta Meta
+	// SecretKey, when set, encrypts and authenticates gossip (AES-128, -192 or -256: 16,
+	// 24 or 32 bytes); a node with another key or none cannot join, and the node logs why.
+	SecretKey []byte
 	// Gossip is the memberlist configuration to start from (its timings); nil means
 	// DefaultGossip. Name, addresses, delegates and logger are set by the Agent.
 	Gossip *memberlist.Config
@@ -144,6 +148,7 @@ func New(cfg Config) (*Agent, error) {
 	c.BindPort = cfg.BindPort
 	c.AdvertiseAddr = ""
 	c.AdvertisePort = cfg.BindPort
+	c.SecretKey = cfg.SecretKey
 	c.Delegate = delegate{a}
 	c.Events = eventDelegate{a}
 	c.LogOutput = nil
@@ -173,7 +178,11 @@ func (a *Agent) Join(addrs []string) error {
 		return nil
 	}
 	if _, err := a.ml.Join(addrs); err != nil {
-		return fmt.Errorf("members: join %v: %w", addrs, err)
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "1 error occurred:", "")), " ")
+		if strings.Contains(msg, "encrypt") || strings.Contains(msg, "decrypt") {
+			msg += " (the gossip keys differ: every coordinator and worker needs the same --gossip-key-file)"
+		}
+		return fmt.Errorf("members: join %v: %s", addrs, msg)
 	}
 	return nil
 }
