@@ -186,6 +186,20 @@ func TestFSM_Apply(t *testing.T) {
 					t.Errorf("task = %+v", ti)
 				}
 			}},
+		{"an input error that names its file names it once",
+			func(fx *fixture) cmd {
+				return cmd{FailTasks, &pb.FailCommand{Failures: []*pb.TaskFailure{
+					{Task: shardRef("a", 0).Proto(), Epoch: fx.lease, Kind: pb.FailureKind_FAILURE_KIND_INPUT,
+						Cause: "/mnt/shared/corpora/common-crawl/2026-05/en/part-00000.jsonl: line 7: invalid UTF-8"},
+				}}}
+			},
+			[]error{nil},
+			func(t *testing.T, fx *fixture) {
+				want := "shard 000000: /mnt/shared/corpora/common-crawl/2026-05/en/part-00000.jsonl: line 7: invalid UTF-8"
+				if s := fx.job(t, "a"); s.State != pb.JobState_JOB_STATE_FAILED || s.Error != want {
+					t.Errorf("job = %v %q, want failed %q", s.State, s.Error, want)
+				}
+			}},
 		{"an input error fails the job at once",
 			func(fx *fixture) cmd {
 				return cmd{FailTasks, &pb.FailCommand{Failures: []*pb.TaskFailure{

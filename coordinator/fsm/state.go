@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/shard"
@@ -124,7 +125,11 @@ func RefOf(m *pb.TaskRef) TaskRef {
 }
 
 // describe names a task for an error message: a shard by its id and input, from its spec.
-func (t *task) describe() string {
+func (t *task) describe() string { return t.describeFor("") }
+
+// describeFor names a task for an error message whose cause is cause: a shard by its id, and
+// by its input unless cause already names it (the readers' errors begin with their file).
+func (t *task) describeFor(cause string) string {
 	switch t.kind {
 	case pb.TaskKind_TASK_KIND_PLAN:
 		return "plan"
@@ -140,6 +145,9 @@ func (t *task) describe() string {
 		id = fmt.Sprint(t.index)
 	}
 	in := s.Path
+	if cause != "" && strings.Contains(cause, s.Path) {
+		return "shard " + id
+	}
 	if n := len(s.Files); n > 1 {
 		in = fmt.Sprintf("%s and %d more files", s.Path, n-1)
 	}
