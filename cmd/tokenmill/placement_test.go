@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,18 +19,7 @@ func TestDev_UnplaceableJobWaitsAndSaysWhy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cluster")
 	}
-	p := startProc(t, "dev", "--slots", "1")
-	var addr string
-	testutil.WaitFor(t, clusterTimeout, func() (bool, error) {
-		sc := bufio.NewScanner(strings.NewReader(p.out.String()))
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "address: "); ok {
-				addr = a
-				return true, nil
-			}
-		}
-		return false, fmt.Errorf("stdout so far: %q", p.out.String())
-	}, "tokenmill dev to print its address")
+	p, addr := startDev(t, "--slots", "1")
 	dir := t.TempDir()
 	jobFile := writeClusterJob(t, dir)
 	b, err := os.ReadFile(jobFile)
