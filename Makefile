@@ -10,7 +10,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build the tokenmill binary into bin/
-	$(GO) build -trimpath -o $(BIN) ./cmd/tokenmill
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/tokenmill
 
 # go test -json goes through scripts/testsummary.go, which prints what go test prints (the ok and
 # FAIL lines, failed tests' output) and, at the end, the tests that skipped and why (NumPy

@@ -24,9 +24,13 @@ type Client struct {
 
 // Dial returns a client of the coordinator at addr (host:port of its gRPC server). It does
 // not connect yet: the first call does, and a coordinator that does not answer is that
-// call's error.
-func Dial(addr string) (*Client, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// call's error. opts are the connection's credentials (TLS, a token); none means plain TCP
+// without a token.
+func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
+	if len(opts) == 0 {
+		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	}
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator address %q: %w", addr, err)
 	}

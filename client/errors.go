@@ -28,6 +28,9 @@ func (c *Client) explain(err error, what string) error {
 	switch st.Code() {
 	case codes.Unavailable:
 		if reason, ok := transportReason(msg); ok {
+			if strings.Contains(msg, "server preface") {
+				reason += " (the coordinator closed the connection: if it uses TLS, pass --tls-cert, --tls-key and --tls-ca)"
+			}
 			return fmt.Errorf("cannot reach a coordinator at %s: %s", c.addr, reason)
 		}
 		return fmt.Errorf("%s: the coordinator at %s is unavailable: %s", what, c.addr, msg)

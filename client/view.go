@@ -34,6 +34,9 @@ type Job struct {
 	// last cause.
 	Error  string  `json:"error,omitempty"`
 	Result *Result `json:"result,omitempty"`
+	// Unplaceable says why no alive worker can run the job's tasks (a constraint that
+	// matches no worker's tags); empty when one can.
+	Unplaceable string `json:"unplaceable,omitempty"`
 }
 
 // Tasks count a job's tasks (plan, shards, finalize) by state.
@@ -67,7 +70,7 @@ func JobOf(st *pb.JobStatus) Job {
 	j := Job{ID: st.JobId, Name: st.Name, State: StateName(st.State),
 		Submitted: time.UnixMilli(st.SubmittedUnixMs).UTC().Format(time.RFC3339),
 		Shards:    st.Shards, ShardsDone: st.ShardsDone, FailedAttempts: st.FailedAttempts, MaxAttempts: st.MaxAttempts,
-		Error: st.Error}
+		Error: st.Error, Unplaceable: st.Unplaceable}
 	if t := st.Tasks; t != nil {
 		j.Tasks = Tasks{Blocked: t.Blocked, Pending: t.Pending, Leased: t.Leased, Committed: t.Committed}
 	}
@@ -122,6 +125,9 @@ func WriteJob(w io.Writer, j Job) error {
 		fmt.Fprintf(tw, "result\t%d documents written, %d train and %d val tokens, %d sequences\n",
 			r.Written, r.TokensTrain, r.TokensVal, r.Sequences)
 	}
+	if j.Unplaceable != "" {
+		fmt.Fprintf(tw, "placement\t%s: its tasks wait for such a worker\n", j.Unplaceable)
+	}
 	if j.Error != "" {
 		fmt.Fprintf(tw, "error\t%s\n", j.Error)
 	}
@@ -141,16 +147,21 @@ func WriteJobs(w io.Writer, jobs []Job) error {
 
 // ProgressLine is one line of a followed job's progress, in the style of `tokenmill run
 // --progress lines`: "tokenmill: job ID: running: 3/10 shards, 1.2MiB read, 900 documents
-// (2 rejected), 250000 tokens, 41.2k tok/s".
+// (2 rejected), 250000 tokens, 41.2k tok/s", followed by "; waiting: constraint gpu=h100
+// matches no alive worker" while no worker can run the job's tasks.
 func ProgressLine(st *pb.JobStatus, elapsed time.Duration) string {
 	p := st.GetProgress()
 	rate := int64(0)
 	if s := elapsed.Seconds(); s > 0 {
 		rate = int64(float64(p.GetTokens()) / s)
 	}
-	return fmt.Sprintf("tokenmill: job %s: %s: %d/%d shards, %s read, %d documents (%d rejected), %d tokens, %s tok/s",
+	line := fmt.Sprintf("tokenmill: job %s: %s: %d/%d shards, %s read, %d documents (%d rejected), %d tokens, %s tok/s",
 		st.JobId, StateName(st.State), st.ShardsDone, st.Shards, runner.Bytes(p.GetBytes()), p.GetDocuments(),
 		p.GetRejected(), p.GetTokens(), runner.Count(rate))
+	if st.Unplaceable != "" {
+		line += "; waiting: " + st.Unplaceable
+	}
+	return line
 }
 
 // Member is a cluster member as `tokenmill members --json` prints it.
@@ -158,11 +169,14 @@ type Member struct {
 	ID      string            `json:"id"`
 	Role    string            `json:"role"`    // coordinator | worker
 	Address string            `json:"address"` // gRPC address
-	State   string            `json:"state"`   // alive | suspect | dead | left
+	State   string            `json:"state"`   // alive | dead | left
 	Slots   uint32            `json:"slots"`   // workers: tasks run at once
 	Busy    uint32            `json:"busy"`    // workers: slots in use
 	Tags    map[string]string `json:"tags"`
 	Version string            `json:"version"`
+	// CooldownUntil is the end of a worker's cool-down under way (RFC 3339, UTC): its
+	// attempts kept failing while others' succeeded, and it gets no new task until then.
+	CooldownUntil string `json:"cooldown_until,omitempty"`
 }
 
 // MembersOf returns the views of members.
@@ -173,16 +187,20 @@ func MembersOf(ms []*pb.Member) []Member {
 		if tags == nil {
 			tags = map[string]string{}
 		}
-		out = append(out, Member{ID: m.Id, Role: m.Role, Address: m.Address, State: m.State, Slots: m.Slots,
-			Busy: m.Busy, Tags: tags, Version: m.Version})
+		mv := Member{ID: m.Id, Role: m.Role, Address: m.Address, State: m.State, Slots: m.Slots,
+			Busy: m.Busy, Tags: tags, Version: m.Version}
+		if m.CooldownUntilUnixMs > 0 {
+			mv.CooldownUntil = time.UnixMilli(m.CooldownUntilUnixMs).UTC().Format(time.RFC3339)
+		}
+		out = append(out, mv)
 	}
 	return out
 }
 
-// WriteMembers prints one line per member: id, role, address, state, slots, tags.
+// WriteMembers prints one line per member: id, role, address, state, slots, cool-down, tags.
 func WriteMembers(w io.Writer, ms []Member) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tROLE\tADDRESS\tSTATE\tSLOTS\tTAGS")
+	fmt.Fprintln(tw, "ID\tROLE\tADDRESS\tSTATE\tSLOTS\tCOOLDOWN\tTAGS")
 	for _, m := range ms {
 		slots := "-"
 		if m.Role == "worker" {
@@ -196,7 +214,11 @@ func WriteMembers(w io.Writer, ms []Member) error {
 		if t == "" {
 			t = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Role, m.Address, m.State, slots, t)
+		cool := "-"
+		if m.CooldownUntil != "" {
+			cool = "until " + m.CooldownUntil
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Role, m.Address, m.State, slots, cool, t)
 	}
 	return tw.Flush()
 }

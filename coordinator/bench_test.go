@@ -111,7 +111,7 @@ func benchWorker(ctx context.Context, n *Node, id string) error {
 			wg.Go(func() {
 				c := &pb.TaskCommit{Task: a.Task, Epoch: a.Epoch,
 					Result: &pb.TaskCommit_Shard{Shard: benchResult(int(a.Task.Shard), a.Attempt)}}
-				errs[i] = n.sched.commit(ctx, c)
+				errs[i] = n.sched.commit(ctx, c, time.Now())
 			})
 		}
 		wg.Wait()
@@ -151,7 +151,7 @@ func benchPlannedJob(b *testing.B, n *Node, id string) string {
 		}
 	}
 	if err := n.sched.commit(ctx, &pb.TaskCommit{Task: plan.Task, Epoch: plan.Epoch,
-		Result: &pb.TaskCommit_Plan{Plan: &pb.PlanResult{Shards: benchShards, Inputs: benchShards / 64, InputBytes: 1 << 42}}}); err != nil {
+		Result: &pb.TaskCommit_Plan{Plan: &pb.PlanResult{Shards: benchShards, Inputs: benchShards / 64, InputBytes: 1 << 42}}}, time.Now()); err != nil {
 		b.Fatal(err)
 	}
 	return id

@@ -47,6 +47,7 @@ func (s *clusterService) Members(ctx context.Context, req *pb.MembersRequest) (*
 // workers that heartbeat to it when it leads.
 func (n *Node) members() *pb.MembersResponse {
 	busy := n.sched.busy()
+	cooling := n.sched.cooldowns(n.clock.Now())
 	var out []*pb.Member
 	for _, m := range n.gossip.Members() {
 		pm := &pb.Member{Id: m.Name, Role: string(m.Meta.Role), Address: m.Meta.GRPCAddr, State: string(m.State),
@@ -56,6 +57,9 @@ func (n *Node) members() *pb.MembersResponse {
 		}
 		if m.Meta.Role == members.RoleWorker {
 			pm.Busy = uint32(busy[m.Name])
+			if until, ok := cooling[m.Name]; ok {
+				pm.CooldownUntilUnixMs = until.UnixMilli()
+			}
 		}
 		out = append(out, pm)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/clock"
 )
 
@@ -72,8 +73,26 @@ type Config struct {
 	// sends a batch with whatever arrived while the previous one was being applied.
 	BatchWindow time.Duration
 
+	// GossipKey, when set, encrypts and authenticates gossip (AES-256: 32 bytes, the
+	// decoded --gossip-key-file); a node without it, or with another key, cannot join.
+	// nil: gossip in clear.
+	GossipKey []byte
+	// TLS, when set, puts mutual TLS on the gRPC server (a client without a certificate the
+	// CA signed fails at the handshake), on the calls to other coordinators and on the raft
+	// transport (both ends must hold a coordinator's certificate). Its certificate must be a
+	// coordinator's (Subject OU auth.OUCoordinator, DNS name auth.ServerName). nil: plain
+	// TCP.
+	TLS *auth.TLS
+	// PersonToken, when set, is the token people's calls (JobService, ClusterService)
+	// must carry (--token-file); WorkerToken the token workers' calls (WorkerService)
+	// carry without TLS (--worker-token-file). See auth.Policy for the table of calls.
+	PersonToken, WorkerToken []byte
+	// AllowedRoots, when set (--allowed-roots), refuses at submission a job whose inputs or
+	// output resolve outside it. Zero: every path is allowed.
+	AllowedRoots auth.Roots
+
 	// Gossip is the memberlist configuration to start from (its timings); nil means
-	// memberlist.DefaultLANConfig.
+	// members.DefaultGossip.
 	Gossip *memberlist.Config
 	// Clock times leases and the grace period; nil means the system clock. Network timeouts
 	// and retries always use the system clock.
@@ -160,6 +179,15 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchWindow < 0 {
 		bad("batch window must be >= 0, got %v", c.BatchWindow)
+	}
+	if len(c.GossipKey) != 0 && len(c.GossipKey) != auth.GossipKeySize {
+		bad("gossip key of %d bytes: want %d", len(c.GossipKey), auth.GossipKeySize)
+	}
+	if c.TLS != nil && c.TLS.Role() != auth.RoleCoordinator {
+		bad("the TLS certificate is a %s's: a coordinator needs one whose Subject OU is %s", c.TLS.Role(), auth.OUCoordinator)
+	}
+	if err := c.policy().Validate(); err != nil {
+		bad("%v", err)
 	}
 	if c.SnapshotsRetained < 1 {
 		bad("snapshots retained must be >= 1, got %d", c.SnapshotsRetained)

@@ -25,6 +25,8 @@ var (
 	ErrUnknownPeer = errors.New("coordinator: unknown raft peer")
 	// ErrShutdown: the node is shutting down.
 	ErrShutdown = errors.New("coordinator: shutting down")
+	// ErrPermission: the job names a path outside the allowed roots (--allowed-roots).
+	ErrPermission = errors.New("coordinator: permission denied")
 )
 
 // statusOf maps each sentinel error to its gRPC code and to the words that replace the
@@ -46,6 +48,7 @@ var statusOf = []struct {
 	{fsm.ErrPlanOrder, codes.FailedPrecondition, "plan batches out of order"},
 	{fsm.ErrBadCommand, codes.InvalidArgument, "invalid request"},
 	{ErrBadRequest, codes.InvalidArgument, "invalid request"},
+	{ErrPermission, codes.PermissionDenied, "job spec"},
 	{ErrNoLeader, codes.Unavailable, "no leader elected (is a majority of the coordinators up?)"},
 	{ErrNotLeader, codes.Unavailable, notLeaderText},
 	{ErrShutdown, codes.Unavailable, "the coordinator is shutting down"},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -21,9 +22,10 @@ import (
 // forwards it again, so that calls cannot loop between nodes that disagree on the leader.
 const forwardedKey = "tokenmill-forwarded-by"
 
-// withForwarded marks an outgoing call as forwarded by the node id.
+// withForwarded marks an outgoing call as forwarded by the node id, and carries the
+// caller's identity (auth.Forward): its token, and the role this node found for it.
 func withForwarded(ctx context.Context, id string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, forwardedKey, id)
+	return metadata.AppendToOutgoingContext(auth.Forward(ctx, ctx), forwardedKey, id)
 }
 
 func isForwarded(ctx context.Context) bool {
@@ -33,6 +35,8 @@ func isForwarded(ctx context.Context) bool {
 
 // connPool keeps one client connection per coordinator address.
 type connPool struct {
+	// dial are the options of every connection (TLS or plain TCP; see auth.DialOptions).
+	dial   []grpc.DialOption
 	mu     sync.Mutex
 	conns  map[string]*grpc.ClientConn
 	closed bool
@@ -47,7 +51,11 @@ func (p *connPool) get(addr string) (*grpc.ClientConn, error) {
 	if c, ok := p.conns[addr]; ok {
 		return c, nil
 	}
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dial := p.dial
+	if len(dial) == 0 {
+		dial = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	}
+	c, err := grpc.NewClient(addr, dial...)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: connect to %s: %w", addr, err)
 	}

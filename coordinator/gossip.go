@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/members"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 )
@@ -46,7 +47,7 @@ func (n *Node) onMember(ev members.Event) {
 		}
 	case members.RoleWorker:
 		if ev.Kind != members.EventLeave {
-			n.sched.workerAlive(m.Name)
+			n.sched.workerAlive(m.Name, m.Meta.Tags)
 		}
 		if ev.Kind == members.EventLeave {
 			cause := fmt.Sprintf("worker %s died", m.Name)
@@ -55,6 +56,7 @@ func (n *Node) onMember(ev members.Event) {
 			}
 			n.sched.workerGone(m.Name, cause)
 		}
+		n.changed.notify() // a job's placement may have changed: Watch sends it again
 	}
 }
 
@@ -108,6 +110,11 @@ func (n *Node) peersOf(addr string) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
+	// With TLS the coordinator's certificate is its credential; without, the people's
+	// token, which every coordinator holds.
+	if n.cfg.TLS == nil {
+		ctx = auth.WithToken(ctx, n.cfg.PersonToken)
+	}
 	r, err := pb.NewClusterServiceClient(cc).RaftPeers(ctx, &pb.RaftPeersRequest{})
 	if err != nil {
 		return 0, err

@@ -18,6 +18,8 @@ import (
 //   - a listed task whose lease is not current gets a stop order with the reason;
 //   - a lease of the worker granted before the previous heartbeat and not listed is taken
 //     back at once (the worker does not run it: it restarted, or never got the grant);
+//   - the cleanups the worker reports done are recorded, and it may be ordered to clean up
+//     failed or canceled jobs (see cleanups);
 //   - new leases are granted for up to free_slots pending tasks, in Pending's fair order.
 //
 // now is the time the heartbeat arrived.
@@ -35,6 +37,10 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	w.hb++
 	hb := w.hb
 	w.free, w.running = int(req.FreeSlots), len(req.Running)
+	w.jobs = map[string]bool{}
+	for _, rt := range req.Running {
+		w.jobs[rt.GetTask().GetJobId()] = true
+	}
 	listed := map[fsm.TaskRef]bool{}
 	var stops []*pb.StopTask
 	for _, rt := range req.Running {
@@ -65,11 +71,16 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 			return nil, err
 		}
 	}
+	cleanup, err := s.cleanups(req, hb)
+	if err != nil {
+		return nil, err
+	}
 	start, err := s.assign(ctx, id, int(req.FreeSlots), hb, now)
 	if err != nil {
 		return nil, err
 	}
-	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.cfg.LeaseTTL.Milliseconds()}, nil
+	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.cfg.LeaseTTL.Milliseconds(),
+		Cleanup: cleanup}, nil
 }
 
 // renewLocked renews the worker's lease of ref under epoch, or returns why the worker must
@@ -116,21 +127,45 @@ func (s *scheduler) stopReason(ref fsm.TaskRef, info fsm.TaskInfo, epoch uint64)
 	return fmt.Sprintf("the lease of epoch %d was taken back (%s)", epoch, info.Cause)
 }
 
+// pickLocked picks up to free pending tasks for worker, in Pending's fair order among the
+// jobs whose constraints it satisfies: first those of jobs it is warm for or no worker is
+// warm for, then, to fill its free slots, those of jobs warm on other workers (see
+// placement.go). s.mu is held.
+func (s *scheduler) pickLocked(worker string, free int) []fsm.TaskRef {
+	skip := func(ref fsm.TaskRef) bool { return s.reserved[ref] }
+	pick := s.state.PendingWhere(free, skip, func(id string, spec []byte) bool {
+		return s.canRunLocked(worker, id, spec) && !s.warmElsewhereLocked(worker, id, spec)
+	})
+	if len(pick) == free {
+		return pick
+	}
+	picked := map[fsm.TaskRef]bool{}
+	for _, ref := range pick {
+		picked[ref] = true
+	}
+	more := s.state.PendingWhere(free-len(pick), func(ref fsm.TaskRef) bool { return s.reserved[ref] || picked[ref] },
+		func(id string, spec []byte) bool {
+			return s.canRunLocked(worker, id, spec) && s.warmElsewhereLocked(worker, id, spec)
+		})
+	return append(pick, more...)
+}
+
 // assign grants the worker up to free pending tasks and returns them as assignments.
 func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint64, now time.Time) ([]*pb.Assignment, error) {
 	if free <= 0 {
 		return nil, nil
 	}
 	s.mu.Lock()
-	if s.down[worker] {
+	if s.down[worker] || s.coolingLocked(worker, now) {
 		s.mu.Unlock()
-		return nil, nil // gossip says it is gone: its heartbeat was in flight
+		return nil, nil // gossip says it is gone (its heartbeat was in flight), or it cools down
 	}
 	deaths := s.deaths[worker]
-	pick := s.state.PendingExcept(free, func(ref fsm.TaskRef) bool { return s.reserved[ref] })
+	pick := s.pickLocked(worker, free)
 	for _, ref := range pick {
 		s.reserved[ref] = true
 	}
+	s.pruneJobsLocked()
 	s.mu.Unlock()
 	if len(pick) == 0 {
 		return nil, nil
@@ -160,6 +195,7 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	for i, ref := range pick {
 		if r.errs[i] == nil && s.active {
 			s.addLocked(&lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb})
+			s.warmLocked(worker, ref.Job)
 			granted = append(granted, ref)
 		}
 	}
@@ -178,16 +214,21 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	return out, nil
 }
 
-// commit commits a task's result (batched with others' on a Node), then forgets its lease. A
-// commit that repeats the one that won (a retry after a lost answer) succeeds.
-func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit) error {
+// commit commits a task's result (batched with others' on a Node) at now, then forgets its
+// lease and records the worker's success. A commit that repeats the one that won (a retry
+// after a lost answer) succeeds.
+func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit, now time.Time) error {
+	ref := fsm.RefOf(c.Task)
+	worker := s.leaseWorker(ref, c.Epoch)
 	r := s.cmds.commit(ctx, []*pb.TaskCommit{c})
 	if r.err != nil {
 		return r.err
 	}
-	ref := fsm.RefOf(c.Task)
 	s.forget(ref, c.Epoch)
 	err := r.errs[0]
+	if err == nil && worker != "" {
+		s.outcome(worker, pb.FailureKind_FAILURE_KIND_UNSPECIFIED, now)
+	}
 	if err != nil && s.alreadyCommitted(ref, c) {
 		return nil
 	}
@@ -220,15 +261,45 @@ func (s *scheduler) alreadyCommitted(ref fsm.TaskRef, c *pb.TaskCommit) bool {
 	return false
 }
 
-// fail records a failed or handed-back attempt (batched with others' on a Node), then
-// forgets its lease.
-func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure) error {
+// fail records a failed or handed-back attempt (batched with others' on a Node) at now,
+// then forgets its lease and, for an ERROR, counts it against the worker (cooldown.go).
+func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure, now time.Time) error {
+	ref := fsm.RefOf(f.Task)
+	worker := s.leaseWorker(ref, f.Epoch)
 	r := s.cmds.fail(ctx, []*pb.TaskFailure{f})
 	if r.err != nil {
 		return r.err
 	}
-	s.forget(fsm.RefOf(f.Task), f.Epoch)
+	s.forget(ref, f.Epoch)
+	if r.errs[0] == nil && worker != "" && f.Kind == pb.FailureKind_FAILURE_KIND_ERROR {
+		s.outcome(worker, f.Kind, now)
+	}
 	return r.errs[0]
+}
+
+// leaseWorker returns the worker of the lease of ref under epoch, "" if that lease is not
+// current.
+func (s *scheduler) leaseWorker(ref fsm.TaskRef, epoch uint64) string {
+	info, ok := s.state.Task(ref)
+	if !ok || info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != epoch {
+		return ""
+	}
+	return info.Lease.Worker
+}
+
+// outcome records an attempt's end on worker at now: a commit (kind UNSPECIFIED) or an
+// ERROR failure.
+func (s *scheduler) outcome(worker string, kind pb.FailureKind, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.active {
+		return
+	}
+	if kind == pb.FailureKind_FAILURE_KIND_ERROR {
+		s.failedLocked(worker, now)
+	} else {
+		s.committedLocked(worker, now)
+	}
 }
 
 // progress returns the last reported progress of the running tasks of a job, summed.

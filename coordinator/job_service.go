@@ -28,6 +28,9 @@ func (s *jobService) Submit(ctx context.Context, req *pb.SubmitRequest) (*pb.Sub
 	if req.JobId == "" {
 		// Named here, before any forwarding, so that retries carry the same id.
 		spec, err := checkSpec(req.Spec)
+		if err == nil {
+			err = checkRoots(s.n.cfg.AllowedRoots, spec)
+		}
 		if err != nil {
 			return nil, toStatus(err)
 		}
@@ -126,6 +129,7 @@ func (n *Node) addLive(st *pb.JobStatus) {
 	if !active(st.State) {
 		return
 	}
+	st.Unplaceable = n.sched.unplaceable(st.JobId)
 	live := n.sched.progress(st.JobId)
 	p := st.Progress
 	p.Bytes += live.Bytes

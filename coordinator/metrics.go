@@ -22,12 +22,15 @@ type collector struct{ n *Node }
 var (
 	descTasks     = prometheus.NewDesc("tokenmill_tasks", "Tasks of all jobs by state.", []string{"state"}, nil)
 	descJobs      = prometheus.NewDesc("tokenmill_jobs", "Jobs by state.", []string{"state"}, nil)
-	descWorkers   = prometheus.NewDesc("tokenmill_workers_alive", "Workers alive (or suspect) in gossip.", nil, nil)
+	descWorkers   = prometheus.NewDesc("tokenmill_workers_alive", "Workers alive in gossip.", nil, nil)
 	descSlots     = prometheus.NewDesc("tokenmill_worker_slots", "Slots of the workers alive in gossip.", nil, nil)
 	descSlotsUsed = prometheus.NewDesc("tokenmill_slots", "Worker slots free and busy as the workers last heartbeated (on the leader; 0 on followers).", []string{"state"}, nil)
 	descTokens    = prometheus.NewDesc("tokenmill_tokens_committed_total", "Tokens of the committed shards of all jobs; its rate is tokens per second.", nil, nil)
 	descRaftState = prometheus.NewDesc("tokenmill_raft_state", "1 for this node's raft state.", []string{"state"}, nil)
 	descApplied   = prometheus.NewDesc("tokenmill_raft_applied_index", "The last raft index applied to the FSM.", nil, nil)
+	descCooling   = prometheus.NewDesc("tokenmill_worker_cooling", "1 for each worker in a cool-down (on the leader).", []string{"worker"}, nil)
+	descCoolLeft  = prometheus.NewDesc("tokenmill_worker_cooldown_seconds", "Seconds left of each worker's cool-down under way (on the leader).", []string{"worker"}, nil)
+	descCooldowns = prometheus.NewDesc("tokenmill_worker_cooldowns_total", "Cool-downs this node started while it led.", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
@@ -59,6 +62,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(len(workers)))
 	ch <- prometheus.MustNewConstMetric(descSlots, prometheus.GaugeValue, float64(slots))
+	now := n.clock.Now()
+	for id, until := range n.sched.cooldowns(now) {
+		ch <- prometheus.MustNewConstMetric(descCooling, prometheus.GaugeValue, 1, id)
+		ch <- prometheus.MustNewConstMetric(descCoolLeft, prometheus.GaugeValue, until.Sub(now).Seconds(), id)
+	}
+	ch <- prometheus.MustNewConstMetric(descCooldowns, prometheus.CounterValue, float64(n.sched.cooldownsStarted()))
 	free, busy := n.sched.slots()
 	ch <- prometheus.MustNewConstMetric(descSlotsUsed, prometheus.GaugeValue, float64(free), "free")
 	ch <- prometheus.MustNewConstMetric(descSlotsUsed, prometheus.GaugeValue, float64(busy), "busy")

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/clock"
 	"github.com/tokenmill/tokenmill/internal/members"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
@@ -101,11 +102,12 @@ func New(cfg Config) (n *Node, err error) {
 		AdvertiseAddr: n.cfg.AdvertiseAddr,
 		Meta: members.Meta{Role: members.RoleCoordinator, GRPCAddr: n.grpcAddr(),
 			RaftAddr: string(n.rp.trans.LocalAddr()), Version: cfg.Version},
-		Gossip: cfg.Gossip, Logger: n.log.With("component", "gossip")}); err != nil {
+		Gossip: cfg.Gossip, SecretKey: cfg.GossipKey, Logger: n.log.With("component", "gossip")}); err != nil {
 		return nil, err
 	}
 	addrs.agent.Store(n.gossip)
-	n.grpc = grpc.NewServer()
+	n.conns.dial = auth.DialOptions(cfg.TLS, nil)
+	n.grpc = grpc.NewServer(auth.ServerOptions(cfg.TLS, cfg.policy())...)
 	pb.RegisterJobServiceServer(n.grpc, &jobService{n: n})
 	pb.RegisterClusterServiceServer(n.grpc, &clusterService{n: n})
 	pb.RegisterWorkerServiceServer(n.grpc, &workerService{n: n})

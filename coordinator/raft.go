@@ -59,8 +59,14 @@ func openRaft(cfg *Config, f raft.FSM, logger hclog.Logger, notify chan<- bool, 
 	if cfg.AdvertiseAddr != cfg.BindAddr {
 		advertise = &net.TCPAddr{IP: net.ParseIP(cfg.AdvertiseAddr), Port: cfg.RaftPort}
 	}
-	if p.trans, err = raft.NewTCPTransportWithConfig(bind, advertise, &raft.NetworkTransportConfig{
-		Logger: logger.Named("transport"), MaxPool: 3, Timeout: 10 * time.Second, ServerAddressProvider: addrs}); err != nil {
+	tc := &raft.NetworkTransportConfig{Logger: logger.Named("transport"), MaxPool: 3, Timeout: 10 * time.Second,
+		ServerAddressProvider: addrs}
+	if cfg.TLS != nil {
+		if tc.Stream, err = newTLSStreamLayer(bind, advertise, cfg.TLS); err != nil {
+			return nil, fmt.Errorf("coordinator: raft transport on %s: %w", bind, err)
+		}
+		p.trans = raft.NewNetworkTransportWithConfig(tc)
+	} else if p.trans, err = raft.NewTCPTransportWithConfig(bind, advertise, tc); err != nil {
 		return nil, fmt.Errorf("coordinator: raft transport on %s: %w", bind, err)
 	}
 	rc := raft.DefaultConfig()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type scheduler struct {
 	workers map[string]*workerState
 	// reserved are pending tasks being granted: the next Pending must not pick them again.
 	reserved map[fsm.TaskRef]bool
+	// cleaning holds the cleanup orders given, by job (see cleanups).
+	cleaning map[string]cleanupOrder
 	kick     chan struct{} // wakes the expiry loop when a lease is added
 	// deaths counts the times gossip declared each worker dead or gone, and down holds the
 	// workers gone since their last join: a grant to such a worker is refused, and a grant
@@ -49,6 +52,16 @@ type scheduler struct {
 	// facts of gossip, not of the replicated state.
 	deaths map[string]uint64
 	down   map[string]bool
+	// tags are the alive workers' tags, as gossip last announced them (see placement.go);
+	// like deaths they outlive leadership.
+	tags map[string]map[string]string
+	// jobs caches each job's placement, warm the workers presumed to hold each tokenizer
+	// (placement.go), health each worker's recent failures and cool-down (cooldown.go).
+	jobs   map[string]*jobPlacement
+	warm   map[string]map[string]bool
+	health map[string]*health
+	// started counts the cool-downs started, over every leadership (a metric's counter).
+	started uint64
 }
 
 // schedConfig holds the scheduler's timings.
@@ -57,6 +70,13 @@ type schedConfig struct {
 	LeaseTTL time.Duration
 	// LeaseGrace is the time every lease gets when the scheduler starts (a new leader).
 	LeaseGrace time.Duration
+	// CooldownFailures ERROR failures of a worker within CooldownWindow, while another worker
+	// commits, cool it down for CooldownBase, doubled at each further cool-down up to
+	// CooldownMax (see cooldown.go). Zero values take the defaults.
+	CooldownFailures int
+	CooldownWindow   time.Duration
+	CooldownBase     time.Duration
+	CooldownMax      time.Duration
 }
 
 // schedState is what the scheduler reads of the replicated state (an *fsm.FSM).
@@ -64,9 +84,10 @@ type schedState interface {
 	Task(fsm.TaskRef) (fsm.TaskInfo, bool)
 	Job(id string) (*pb.JobStatus, bool)
 	JobSpec(id string) ([]byte, bool)
-	PendingExcept(limit int, skip func(fsm.TaskRef) bool) []fsm.TaskRef
+	PendingWhere(limit int, skip func(fsm.TaskRef) bool, jobOK func(id string, spec []byte) bool) []fsm.TaskRef
 	Leases() []fsm.LeaseInfo
 	LeasesOf(worker string) []fsm.LeaseInfo
+	Unclean() []string
 }
 
 // commandLog is where the scheduler's commands go: raft on a Node (raftCommands, with
@@ -97,9 +118,10 @@ type lease struct {
 
 // workerState is what the leader knows of a worker from its heartbeats.
 type workerState struct {
-	hb      uint64 // heartbeats received since this node leads
-	free    int    // free slots, as last reported
-	running int    // tasks running, as last reported
+	hb      uint64          // heartbeats received since this node leads
+	free    int             // free slots, as last reported
+	running int             // tasks running, as last reported
+	jobs    map[string]bool // the jobs of the tasks running, as last reported
 	leases  map[fsm.TaskRef]*lease
 }
 
@@ -108,7 +130,7 @@ func newScheduler(cfg schedConfig, state schedState, cmds commandLog, log *slog.
 	if changed == nil {
 		changed = func() {}
 	}
-	return &scheduler{cfg: cfg, state: state, cmds: cmds, log: log, changed: changed, kick: make(chan struct{}, 1)}
+	return &scheduler{cfg: cfg.withCooldownDefaults(), state: state, cmds: cmds, log: log, changed: changed, kick: make(chan struct{}, 1)}
 }
 
 // lead runs the scheduler while this node leads: it starts it at clk's time, expires leases
@@ -127,6 +149,8 @@ func (s *scheduler) start(now time.Time) {
 	s.leases = map[fsm.TaskRef]*lease{}
 	s.workers = map[string]*workerState{}
 	s.reserved = map[fsm.TaskRef]bool{}
+	s.cleaning = map[string]cleanupOrder{}
+	s.jobs, s.warm, s.health = map[string]*jobPlacement{}, map[string]map[string]bool{}, map[string]*health{}
 	infos := s.state.Leases()
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
@@ -140,7 +164,8 @@ func (s *scheduler) start(now time.Time) {
 func (s *scheduler) stop() {
 	s.mu.Lock()
 	s.active = false
-	s.leases, s.workers, s.reserved = nil, nil, nil
+	s.leases, s.workers, s.reserved, s.cleaning = nil, nil, nil, nil
+	s.jobs, s.warm, s.health = nil, nil, nil
 	s.mu.Unlock()
 }
 
@@ -192,6 +217,7 @@ func (s *scheduler) forgetJob(id string) {
 			s.removeLocked(l)
 		}
 	}
+	delete(s.jobs, id)
 }
 
 // expireLoop expires the leases whose deadline passed, in one entry per round, until ctx
@@ -285,7 +311,8 @@ func (s *scheduler) expire(ex []*pb.Expiry) error {
 }
 
 // workerGone takes back at once, in one raft entry, every lease of a worker that gossip
-// declared dead or that left. If that fails the leases stay, and expire by their deadlines.
+// declared dead or that left, and forgets the cleanup orders it was given. If that fails
+// the leases stay, and expire by their deadlines.
 func (s *scheduler) workerGone(id, cause string) {
 	s.mu.Lock()
 	if s.deaths == nil {
@@ -293,10 +320,17 @@ func (s *scheduler) workerGone(id, cause string) {
 	}
 	s.deaths[id]++
 	s.down[id] = true
+	delete(s.tags, id)
+	for _, ws := range s.warm {
+		delete(ws, id)
+	}
 	s.mu.Unlock()
 	if !s.isActive() {
 		return
 	}
+	s.mu.Lock()
+	s.dropCleanupsLocked(id)
+	s.mu.Unlock()
 	var ex []*pb.Expiry
 	for _, li := range s.state.LeasesOf(id) {
 		ex = append(ex, &pb.Expiry{Task: li.Task.Proto(), Epoch: li.Lease.Epoch, Cause: cause})
@@ -318,11 +352,16 @@ func (s *scheduler) workerGone(id, cause string) {
 	}
 }
 
-// workerAlive records that gossip sees the worker (again): grants to it are allowed.
-func (s *scheduler) workerAlive(id string) {
+// workerAlive records that gossip sees the worker (again), with these tags: grants to it
+// are allowed.
+func (s *scheduler) workerAlive(id string, tags map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.down, id)
+	if s.tags == nil {
+		s.tags = map[string]map[string]string{}
+	}
+	s.tags[id] = maps.Clone(tags)
 }
 
 // isActive says the scheduler runs (this node leads).

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	"github.com/tokenmill/tokenmill/job"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 )
 
@@ -40,8 +41,11 @@ var (
 //     heartbeat it holds no lease it did not list or was not just granted; gossip declaring
 //     it dead takes its leases back at once;
 //   - a commit acknowledged to a worker is the result the state holds;
+//   - every grant placed: the worker's tags satisfy the job's constraints, and it is not
+//     cooling down;
 //   - every grant fair: a job that got a task holds at most one lease more than any active
-//     job left with pending tasks.
+//     job left with pending tasks that the worker may run and that is not in a later
+//     affinity tier for it.
 //
 // A failing seed prints itself, the command that replays it with its trace, and the end of
 // the trace (the whole trace is written to a file).
@@ -74,7 +78,8 @@ func TestScheduler_Simulation(t *testing.T) {
 	for name, n := range map[string]int{"succeeded": total.Succeeded, "failed": total.Failed, "canceled": total.Canceled,
 		"refused": total.Refused, "duplicates": total.Duplicates, "deaths": total.Deaths, "restarts": total.Restarts,
 		"leader changes": total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
-		"taken back": total.TakenBack, "fair checks": total.FairChecks} {
+		"taken back": total.TakenBack, "fair checks": total.FairChecks,
+		"placement checks": total.PlacementChecks, "cool-downs": total.Cooldowns} {
 		if n == 0 {
 			t.Errorf("no seed reached a case: %s = 0 (%+v)", name, total)
 		}
@@ -150,7 +155,8 @@ func runSim(seed uint64, traced bool) *simWorld {
 	return w
 }
 
-// newSimWorld makes the world of a seed: 2 to 6 workers of 1 to 4 slots, 1 to 3 jobs of 0
+// newSimWorld makes the world of a seed: 2 to 6 workers of 1 to 4 slots (tagged with a zone,
+// some with a gpu, one in ten sick), 1 to 3 jobs (newJob) of 0
 // to 30 shards submitted within the first minute, a leader, and the seed's rate of chaos.
 func newSimWorld(seed uint64, traced bool) *simWorld {
 	w := &simWorld{rng: rand.New(rand.NewPCG(seed, 0x5eed)), start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -166,12 +172,18 @@ func newSimWorld(seed uint64, traced bool) *simWorld {
 	w.inputErrors = w.rng.IntN(4) == 0
 	w.elect()
 	for i := range 2 + w.rng.IntN(5) {
-		k := &simWorker{w: w, id: fmt.Sprintf("w%d", i), slots: 1 + w.rng.IntN(4), up: true}
+		k := &simWorker{w: w, id: fmt.Sprintf("w%d", i), slots: 1 + w.rng.IntN(4), up: true,
+			tags: map[string]string{"zone": string(rune('a' + w.rng.IntN(3)))}}
+		if w.rng.IntN(3) == 0 {
+			k.tags["gpu"] = "h100"
+		}
+		k.sick = w.rng.IntN(10) == 0
 		w.workers = append(w.workers, k)
+		w.sched.workerAlive(k.id, k.tags) // gossip sees it from the start
 		k.after(w.between(0, simBeat), k.beat)
 	}
 	for i := range 1 + w.rng.IntN(3) {
-		j := &simJob{id: fmt.Sprintf("job%d", i), shards: w.rng.IntN(31)}
+		j := w.newJob(fmt.Sprintf("job%d", i))
 		w.jobs = append(w.jobs, j)
 		w.at(w.between(0, time.Minute), func() { w.submit(j) })
 		if w.rng.IntN(12) == 0 {
@@ -203,13 +215,48 @@ func (w *simWorld) submit(j *simJob) {
 		j.submitted = w.now
 	}
 	if w.sched != nil {
-		res, err := w.apply(fsm.SubmitJob, &pb.SubmitJobCommand{JobId: j.id, Name: j.id, Spec: []byte("name: " + j.id),
+		res, err := w.apply(fsm.SubmitJob, &pb.SubmitJobCommand{JobId: j.id, Name: j.id, Spec: []byte(j.spec),
 			MaxAttempts: uint32(3 + w.rng.IntN(3)), SubmittedUnixMs: w.now.UnixMilli()})
 		if err == nil && (res.Err() == nil || errors.Is(res.Err(), fsm.ErrJobExists)) {
 			return
 		}
 	}
 	w.at(time.Second, func() { w.submit(j) })
+}
+
+// newJob makes a job of 0 to 30 shards with one of two tokenizers and, half the time, a
+// constraint that one worker (picked at random) satisfies.
+func (w *simWorld) newJob(id string) *simJob {
+	j := &simJob{id: id, shards: w.rng.IntN(31)}
+	j.spec = fmt.Sprintf("name: %s\ntokenizer: tok-%d\n", id, w.rng.IntN(2))
+	if w.rng.IntN(2) == 0 {
+		k := w.workers[w.rng.IntN(len(w.workers))]
+		var c string
+		switch n := w.rng.IntN(3); {
+		case n == 0 && k.tags["gpu"] != "":
+			c = "gpu"
+		case n == 1:
+			c = "zone!=" + string(rune('a'+(k.tags["zone"][0]-'a'+1)%3))
+		default:
+			c = "zone=" + k.tags["zone"]
+		}
+		j.spec += "constraints: ['" + c + "']\n"
+		cons, err := job.ParseConstraint(c)
+		if err != nil {
+			panic(err)
+		}
+		j.constraints = []job.Constraint{cons}
+	}
+	return j
+}
+
+func (w *simWorld) worker(id string) *simWorker {
+	for _, k := range w.workers {
+		if k.id == id {
+			return k
+		}
+	}
+	panic("sim: no worker " + id)
 }
 
 // cancel cancels a job as the job service does, once, if a leader is there.

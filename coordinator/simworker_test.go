@@ -20,7 +20,9 @@ type simWorker struct {
 	id      string
 	slots   int
 	up      bool
-	gen     int // incarnation: events of an earlier one are dropped
+	tags    map[string]string // announced in gossip
+	sick    bool              // its attempts fail far more often than others' (cool-down)
+	gen     int               // incarnation: events of an earlier one are dropped
 	running []*simTask
 }
 
@@ -129,7 +131,7 @@ func (k *simWorker) finish(t *simTask) {
 		t.failure = &pb.TaskFailure{Task: t.a.Task, Epoch: t.a.Epoch, Kind: kind, Cause: cause}
 	}
 	switch n := w.rng.IntN(1000); {
-	case n < 25:
+	case n < 25 || k.sick && n < 400:
 		fail(pb.FailureKind_FAILURE_KIND_ERROR, "simulated error")
 	case n < 35:
 		fail(pb.FailureKind_FAILURE_KIND_RELEASED, "draining")
@@ -185,10 +187,16 @@ func (k *simWorker) report() {
 		}
 		var err error
 		if t.failure != nil {
-			err = w.sched.fail(w.ctx, t.failure)
+			sched := w.sched
+			_, before := sched.cooldowns(w.now)[k.id]
+			err = sched.fail(w.ctx, t.failure, w.now)
+			if _, after := sched.cooldowns(w.now)[k.id]; after && !before {
+				w.stats.Cooldowns++
+				w.logf("%s cools down", k.id)
+			}
 			w.logf("%s fails %s epoch %d (%s) -> %v", k.id, t.ref, t.a.Epoch, t.failure.Kind, err)
 		} else {
-			err = w.sched.commit(w.ctx, t.commit)
+			err = w.sched.commit(w.ctx, t.commit, w.now)
 			w.logf("%s commits %s epoch %d -> %v", k.id, t.ref, t.a.Epoch, err)
 		}
 		if unavailable(err) {
@@ -232,6 +240,9 @@ func (k *simWorker) die() {
 		k.up = true
 		k.gen++
 		w.logf("%s back", k.id)
+		if w.sched != nil {
+			w.sched.workerAlive(k.id, k.tags)
+		}
 		k.after(0, k.beat)
 	})
 }
@@ -255,7 +266,7 @@ func (w *simWorld) deliverLate(c *pb.TaskCommit, d time.Duration) {
 			return
 		}
 		w.stats.Duplicates++
-		err := w.sched.commit(w.ctx, c)
+		err := w.sched.commit(w.ctx, c, w.now)
 		w.logf("late result of %s epoch %d -> %v", fsm.RefOf(c.Task), c.Epoch, err)
 		if err == nil {
 			w.checkHolds(c)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
+	"github.com/tokenmill/tokenmill/job"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -101,9 +102,11 @@ type simLease struct {
 
 // simJob is a submitted job as the world knows it.
 type simJob struct {
-	id        string
-	shards    int
-	submitted time.Time
+	id          string
+	shards      int
+	spec        string           // the job file: its name, a tokenizer, maybe constraints
+	constraints []job.Constraint // as spec says
+	submitted   time.Time
 }
 
 // simStats count what the runs went through, to show they reach the cases they exist for.
@@ -113,6 +116,7 @@ type simStats struct {
 	Deaths, Restarts, SlowBeats        int
 	LeaderChanges, LostApplies         int
 	Expired, TakenBack, FairChecks     int
+	PlacementChecks, Cooldowns         int
 	SimSeconds                         int64
 }
 
@@ -132,6 +136,8 @@ func (a *simStats) add(b simStats) {
 	a.Expired += b.Expired
 	a.TakenBack += b.TakenBack
 	a.FairChecks += b.FairChecks
+	a.PlacementChecks += b.PlacementChecks
+	a.Cooldowns += b.Cooldowns
 	a.SimSeconds += b.SimSeconds
 }
 
@@ -256,9 +262,13 @@ func (w *simWorld) commitEntry(t fsm.CommandType, data []byte, m proto.Message) 
 	return res
 }
 
-// checkFair checks the grants of one entry against the fair share: a job that got a task
-// holds at most one lease more than any active job left with pending tasks.
+// checkFair checks the grants of one entry against placement and the fair share: the
+// worker's tags satisfy the job's constraints, the worker is not cooling down, and a job
+// that got a task holds at most one lease more than any active job left with pending tasks
+// that the worker may run and that is not warm on another worker while the granted one is
+// (affinity puts those after the others).
 func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
+	cooling := w.sched.cooldowns(w.now)
 	jobs := w.state.Jobs()
 	leased := map[string]uint32{}
 	for _, j := range jobs {
@@ -269,8 +279,20 @@ func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 			continue
 		}
 		b := g.Task.JobId
+		k := w.worker(g.WorkerId)
+		w.stats.PlacementChecks++
+		if !job.MatchesAll(w.job(b).constraints, k.tags) {
+			w.violate("%s granted to %s (tags %v), which its job's constraints %v refuse", fsm.RefOf(g.Task), k.id, k.tags, w.job(b).constraints)
+		}
+		if _, ok := cooling[k.id]; ok {
+			w.violate("%s granted to %s, which cools down", fsm.RefOf(g.Task), k.id)
+		}
+		_, bLater := w.sched.placementFor(k.id, b)
 		for _, a := range jobs {
 			if a.JobId == b || !active(a.State) || a.Tasks.Pending == 0 {
+				continue
+			}
+			if ok, aLater := w.sched.placementFor(k.id, a.JobId); !ok || aLater && !bLater {
 				continue
 			}
 			w.stats.FairChecks++
@@ -335,9 +357,15 @@ func (w *simWorld) elect() {
 		w.state = restoreReplica(w.state)
 	}
 	w.leader++
-	w.sched = newScheduler(schedConfig{LeaseTTL: simTTL, LeaseGrace: simGrace}, w.state, w, w.logger(), nil)
+	w.sched = newScheduler(schedConfig{LeaseTTL: simTTL, LeaseGrace: simGrace, CooldownFailures: 3,
+		CooldownWindow: 2 * time.Minute, CooldownBase: 10 * time.Second, CooldownMax: 80 * time.Second}, w.state, w, w.logger(), nil)
 	w.logf("leader %d elected", w.leader)
 	w.sched.start(w.now)
+	for _, k := range w.workers {
+		if k.up {
+			w.sched.workerAlive(k.id, k.tags) // the new leader's gossip view
+		}
+	}
 	for _, li := range w.state.Leases() {
 		w.deadline[simLease{li.Task, li.Lease.Epoch}] = w.now.Add(simGrace)
 	}

@@ -52,7 +52,7 @@ func (s *workerService) commit(ctx context.Context, req *pb.CommitRequest) (*pb.
 	if req.Commit.GetTask() == nil {
 		return nil, fmt.Errorf("%w: a commit names its task", ErrBadRequest)
 	}
-	if err := s.n.sched.commit(ctx, req.Commit); err != nil {
+	if err := s.n.sched.commit(ctx, req.Commit, s.n.clock.Now()); err != nil {
 		return nil, err
 	}
 	return &pb.CommitResponse{}, nil
@@ -66,7 +66,7 @@ func (s *workerService) fail(ctx context.Context, req *pb.FailRequest) (*pb.Fail
 	if req.Failure.GetTask() == nil {
 		return nil, fmt.Errorf("%w: a failure names its task", ErrBadRequest)
 	}
-	if err := s.n.sched.fail(ctx, req.Failure); err != nil {
+	if err := s.n.sched.fail(ctx, req.Failure, s.n.clock.Now()); err != nil {
 		return nil, err
 	}
 	return &pb.FailResponse{}, nil

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // benchJSONL builds an ~8 MB JSONL file by repeating a real corpus.
@@ -16,7 +19,7 @@ func benchJSONL(b *testing.B) (string, []byte) {
 		b.Fatal(err)
 	}
 	data := bytes.Repeat(src, 8<<20/len(src)+1)
-	return writeFile(b, "bench.jsonl", data), data
+	return testutil.WriteFile(b, "bench.jsonl", data), data
 }
 
 func BenchmarkReader_JSONL(b *testing.B) {
@@ -34,53 +37,10 @@ func BenchmarkReader_JSONLExtract(b *testing.B) {
 	for b.Loop() {
 		eachRecord(b, p, Options{}, func(rec Record) {
 			var err error
-			if buf, _, err = AppendString(buf[:0], rec.Raw, "prompt"); err != nil {
+			if buf, _, err = jsonscan.AppendString(buf[:0], rec.Raw, "prompt"); err != nil {
 				b.Fatal(err)
 			}
 		})
-	}
-}
-
-func BenchmarkExtractString(b *testing.B) {
-	src, err := os.ReadFile("testdata/real/humaneval-rs.jsonl")
-	if err != nil {
-		b.Fatal(err)
-	}
-	lines := bytes.Split(bytes.TrimSpace(src), []byte("\n"))
-	b.SetBytes(int64(len(src)))
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, l := range lines {
-			if _, k, _ := ExtractString(l, "prompt"); k != FieldOK {
-				b.Fatal(k)
-			}
-		}
-	}
-}
-
-// BenchmarkStringBytes is the pipeline's per-record extraction (validate the whole record,
-// return the text field decoded) on the benchmark corpus when TOKENMILL_BENCH_CORPUS names
-// it (make bench builds it: Go sources, escape-dense), else on the HumanEval sample.
-func BenchmarkStringBytes(b *testing.B) {
-	path, field := "testdata/real/humaneval-rs.jsonl", "prompt"
-	if p := os.Getenv("TOKENMILL_BENCH_CORPUS"); p != "" {
-		path, field = p, "text"
-	}
-	src, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lines := bytes.Split(bytes.TrimSpace(src), []byte("\n"))
-	b.SetBytes(int64(len(src)))
-	b.ReportAllocs()
-	var buf []byte
-	for b.Loop() {
-		for _, l := range lines {
-			var k FieldKind
-			if _, buf, k, _ = StringBytes(buf, l, field); k != FieldOK {
-				b.Fatal(k)
-			}
-		}
 	}
 }
 
@@ -101,8 +61,8 @@ func BenchmarkReadCorpusZstd(b *testing.B) {
 		var buf []byte
 		for _, p := range paths {
 			eachRecord(b, p, Options{}, func(rec Record) {
-				v, nbuf, k, err := StringBytes(buf, rec.Raw, "text")
-				if k != FieldOK {
+				v, nbuf, k, err := jsonscan.StringBytes(buf, rec.Raw, "text")
+				if k != jsonscan.FieldOK {
 					b.Fatalf("%s: %v %v", p, k, err)
 				}
 				if !utf8.Valid(v) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // rowGot is what the tests compare of a record.
@@ -21,7 +23,7 @@ type rowGot struct {
 // readRows reads every record of path, up to an error.
 func readRows(t testing.TB, path string, opt Options) ([]rowGot, error) {
 	t.Helper()
-	r, err := Open(path, opt)
+	r, err := OpenStream(path, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func TestJSONArrayReader_ElementBoundaries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readRows(t, writeFile(t, "a.json", []byte(tt.data)), tt.opt)
+			got, err := readRows(t, testutil.WriteFile(t, "a.json", []byte(tt.data)), tt.opt)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
@@ -136,7 +138,7 @@ func TestCSVReader_RowBoundaries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readRows(t, writeFile(t, "a.csv", []byte(tt.data)), tt.opt)
+			got, err := readRows(t, testutil.WriteFile(t, "a.csv", []byte(tt.data)), tt.opt)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
@@ -173,7 +175,7 @@ func TestReader_OverLongRecordBoundedMemory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := writeFile(t, tt.name, tt.data)
+			p := testutil.WriteFile(t, tt.name, tt.data)
 			opt := Options{MaxRecord: 1 << 10, PrefixLen: 16}
 			var got []rowGot
 			var err error

@@ -42,7 +42,7 @@ func TestBuffers_ReusedAcrossFiles(t *testing.T) {
 	var shared Buffers
 	defer shared.Close()
 	for _, f := range files {
-		path := writeFile(t, f.name, f.data)
+		path := testutil.WriteFile(t, f.name, f.data)
 		want, wantErr := readRows(t, path, f.opt)
 		opt := f.opt
 		opt.Buffers = &shared
@@ -66,15 +66,15 @@ func TestBuffers_ReusedAcrossFiles(t *testing.T) {
 // of sharing it.
 func TestBuffers_OneReaderAtATime(t *testing.T) {
 	lines := []byte("{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
-	p1 := writeFile(t, "one.jsonl.zst", testutil.Zstd(t, lines))
-	p2 := writeFile(t, "two.jsonl.zst", testutil.Zstd(t, bytes.ReplaceAll(lines, []byte("a"), []byte("z"))))
+	p1 := testutil.WriteFile(t, "one.jsonl.zst", testutil.Zstd(t, lines))
+	p2 := testutil.WriteFile(t, "two.jsonl.zst", testutil.Zstd(t, bytes.ReplaceAll(lines, []byte("a"), []byte("z"))))
 	var shared Buffers
 	defer shared.Close()
-	r1, err := Open(p1, Options{Buffers: &shared})
+	r1, err := OpenStream(p1, Options{Buffers: &shared})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := Open(p2, Options{Buffers: &shared})
+	r2, err := OpenStream(p2, Options{Buffers: &shared})
 	if err != nil {
 		t.Fatal(err)
 	}

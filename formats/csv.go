@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // csvReader yields the data rows of a CSV file with a header row. Value is the selected
@@ -189,12 +191,12 @@ func (c *csvReader) Next() (Record, error) {
 	}
 	c.cells, rec.csv = cells, c
 	if c.col >= len(cells) {
-		rec.Kind = FieldMissing
+		rec.Kind = jsonscan.FieldMissing
 	} else {
 		// The cell's own bytes (encoding/csv made the string for this row), not a copy:
 		// Values are read, never written.
 		v := cells[c.col]
-		rec.Value, rec.Kind = unsafe.Slice(unsafe.StringData(v), len(v)), FieldOK
+		rec.Value, rec.Kind = unsafe.Slice(unsafe.StringData(v), len(v)), jsonscan.FieldOK
 	}
 	return rec, nil
 }

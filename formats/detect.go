@@ -200,7 +200,7 @@ func NameExt(name string) string {
 // IPC file (save_to_disk writes streams), Parquet or Arrow under a whole-file compression;
 // nil otherwise.
 func (d Detection) Unreadable(path string) error {
-	return checkReadable(path, d, d.Format, d.Compression)
+	return d.CheckReadable(path, d.Format)
 }
 
 // innerName is a file name without its compression extension: the name of the content

@@ -59,13 +59,13 @@ func TestInputCRC32C_Ranges(t *testing.T) {
 		fmt.Fprintf(&sb, "{\"text\":\"document %d %s\"}\n", i, strings.Repeat("x", rng.IntN(300)))
 	}
 	data := []byte(sb.String())
-	path := writeFile(t, "in.jsonl", data)
+	path := testutil.WriteFile(t, "in.jsonl", data)
 	want := crc32.Checksum(data, castagnoli)
 	for _, parts := range []int{1, 2, 3, 7, 40} {
 		var combined uint32
 		for p := range parts {
 			lo, hi := int64(len(data)*p/parts), int64(len(data)*(p+1)/parts)
-			r, err := Open(path, Options{Format: FormatJSONL, Range: &Range{Start: lo, End: hi, Relative: true}})
+			r, err := OpenStream(path, Options{Format: FormatJSONL, Range: &Range{Start: lo, End: hi, Relative: true}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,10 +97,10 @@ func TestInputCRC32C_WholeFiles(t *testing.T) {
 		"a.txt": []byte("one document\nof two lines\n")}
 	for name, data := range files {
 		t.Run(name, func(t *testing.T) {
-			path := writeFile(t, name, data)
+			path := testutil.WriteFile(t, name, data)
 			size := int64(len(data))
 			want := crc32.Checksum(data, castagnoli)
-			r, err := Open(path, Options{})
+			r, err := OpenStream(path, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -29,11 +29,12 @@ var dtypeInfo = [...]struct {
 	{"uint16", "<u2", 2, 0, math.MaxUint16},
 }
 
-func (d DType) valid() bool { return d >= Int64 && d <= Uint16 }
+// Valid reports whether d is one of the element types.
+func (d DType) Valid() bool { return d >= Int64 && d <= Uint16 }
 
 // String returns the NumPy / Hugging Face name ("int64", ...).
 func (d DType) String() string {
-	if !d.valid() {
+	if !d.Valid() {
 		return fmt.Sprintf("DType(%d)", d)
 	}
 	return dtypeInfo[d].name
@@ -41,6 +42,12 @@ func (d DType) String() string {
 
 // Size is the byte width of one element.
 func (d DType) Size() int { return dtypeInfo[d].size }
+
+// Range returns the least and the greatest value an element holds.
+func (d DType) Range() (lo, hi int64) { return dtypeInfo[d].min, dtypeInfo[d].max }
+
+// NumPyDescr returns the type string of a .npy header ("<i8", ...).
+func (d DType) NumPyDescr() string { return dtypeInfo[d].descr }
 
 // ParseDType parses "int64", "int32", "uint32" or "uint16".
 func ParseDType(s string) (DType, error) {
@@ -52,8 +59,8 @@ func ParseDType(s string) (DType, error) {
 	return 0, fmt.Errorf("unknown dtype %q (want int64, int32, uint32 or uint16)", s)
 }
 
-// appendElem appends v little-endian in dtype d, checking its range.
-func (d DType) appendElem(b []byte, v int64) ([]byte, error) {
+// AppendElem appends v little-endian in dtype d, checking its range.
+func (d DType) AppendElem(b []byte, v int64) ([]byte, error) {
 	if v < dtypeInfo[d].min || v > dtypeInfo[d].max {
 		return b, fmt.Errorf("value %d does not fit in %s", v, d)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // KeyOrder records the key order of the JSON objects of one record, which a map[string]any
@@ -67,7 +68,7 @@ func decodeOrdered(dec *json.Decoder, path string, order KeyOrder, depth int) (a
 			if err != nil {
 				return nil, err
 			}
-			if _, seen := m[k]; !seen && !contains(keys, k) {
+			if _, seen := m[k]; !seen && !slices.Contains(keys, k) {
 				keys = append(keys, k)
 			}
 			m[k] = val
@@ -94,13 +95,4 @@ func decodeOrdered(dec *json.Decoder, path string, order KeyOrder, depth int) (a
 		return nil, fmt.Errorf("unexpected %v", t)
 	}
 	return t, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
 // rangeFixture has what line numbering can trip on: a BOM, blank lines, CRLF, a line longer
@@ -31,7 +33,7 @@ func rangeFixture() string {
 // readRange reads one range, returning its records and the reader's Lines at EOF.
 func readRange(t *testing.T, path string, opt Options) ([]got, int64) {
 	t.Helper()
-	r, err := Open(path, opt)
+	r, err := OpenStream(path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func readRange(t *testing.T, path string, opt Options) ([]got, int64) {
 // line numbers of one pass over the file, for every cut width.
 func TestLineReader_RelativeRangesSumToAbsolute(t *testing.T) {
 	data := rangeFixture()
-	p := writeFile(t, "in.jsonl", []byte(data))
+	p := testutil.WriteFile(t, "in.jsonl", []byte(data))
 	opt := Options{MaxRecord: 200}
 	whole, total := readRange(t, p, opt)
 	if want := int64(strings.Count(data, "\n") + 1); total != want {
@@ -88,7 +90,7 @@ func TestLineReader_RelativeRangesSumToAbsolute(t *testing.T) {
 // bytesRead is what a line reader took from its file, prefix scan included.
 func bytesRead(t *testing.T, path string, opt Options) int64 {
 	t.Helper()
-	r, err := Open(path, opt)
+	r, err := OpenStream(path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestLineReader_RelativeRangeCostIndependentOfOffset(t *testing.T) {
 	for i := 0; b.Len() < 2<<20; i++ {
 		fmt.Fprintf(&b, "{\"text\":\"line %d %s\"}\n", i, strings.Repeat("w", i%90))
 	}
-	p := writeFile(t, "big.jsonl", []byte(b.String()))
+	p := testutil.WriteFile(t, "big.jsonl", []byte(b.String()))
 	n := int64(b.Len())
 	const width = 32 << 10
 	const maxRecord = 4 << 10 // the reader's buffer is maxRecord+1 bytes

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/tokenmill/tokenmill/internal/hugepage"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 const minLineBuf = 256 << 10
@@ -291,7 +292,7 @@ func (l *lineReader) Next() (Record, error) {
 func (l *lineReader) record(b []byte, off, line int64) Record {
 	rec := Record{Source: l.src.path, Line: line, Row: -1, Offset: off, Raw: b, Size: int64(len(b))}
 	if l.format == FormatLines {
-		rec.Value, rec.Kind, rec.Field = b, FieldOK, l.opt.Field
+		rec.Value, rec.Kind, rec.Field = b, jsonscan.FieldOK, l.opt.Field
 	} else {
 		rec.rawJSON = true
 	}
@@ -328,7 +329,7 @@ func (l *lineReader) InputBytes() int64 { return l.src.raw.n }
 // line a Relative range starting at off numbers 1. It reads the whole prefix, so it is for
 // error messages, not for every range.
 func FirstLine(path string, off int64) (int64, error) {
-	r, err := Open(path, Options{Format: FormatLines, Range: &Range{Start: off, End: off}})
+	r, err := OpenStream(path, Options{Format: FormatLines, Range: &Range{Start: off, End: off}})
 	if err != nil {
 		return 0, err
 	}

@@ -19,21 +19,12 @@ type got struct {
 	Size      int64
 }
 
-func writeFile(t testing.TB, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // eachRecord opens path with opt and calls fn with each record, failing the test on an error.
 func eachRecord(tb testing.TB, path string, opt Options, fn func(Record)) {
 	tb.Helper()
-	r, err := Open(path, opt)
+	r, err := OpenStream(path, opt)
 	if err != nil {
-		tb.Fatalf("Open(%s): %v", path, err)
+		tb.Fatalf("OpenStream(%s): %v", path, err)
 	}
 	defer r.Close()
 	for {
@@ -72,7 +63,7 @@ func TestLineReader_Lines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := writeFile(t, "in.jsonl", []byte(tt.in))
+			p := testutil.WriteFile(t, "in.jsonl", []byte(tt.in))
 			g := readAll(t, p, Options{})
 			if fmt.Sprint(g) != fmt.Sprint(tt.want) {
 				t.Fatalf("got %v\nwant %v", g, tt.want)
@@ -84,8 +75,8 @@ func TestLineReader_Lines(t *testing.T) {
 func TestLineReader_TooLong(t *testing.T) {
 	long := strings.Repeat("x", 1000)
 	in := "{\"a\":1}\n" + long + "\n{\"b\":2}\n" + long + "\r\n" + long
-	p := writeFile(t, "in.jsonl", []byte(in))
-	r, err := Open(p, Options{MaxRecord: 64, PrefixLen: 10})
+	p := testutil.WriteFile(t, "in.jsonl", []byte(in))
+	r, err := OpenStream(p, Options{MaxRecord: 64, PrefixLen: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +118,7 @@ func TestLineReader_Ranges(t *testing.T) {
 	}
 	b.WriteString(`{"last":true}`)
 	data := b.String()
-	p := writeFile(t, "in.jsonl", []byte(data))
+	p := testutil.WriteFile(t, "in.jsonl", []byte(data))
 	whole := readAll(t, p, Options{})
 	n := int64(len(data))
 	for k := int64(0); k <= n+1; k++ {
@@ -154,7 +145,7 @@ func TestLineReader_Ranges(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Open(p, Options{Range: &Range{Start: 5, End: 2}}); err == nil {
+	if _, err := OpenStream(p, Options{Range: &Range{Start: 5, End: 2}}); err == nil {
 		t.Fatal("inverted range accepted")
 	}
 }
@@ -226,7 +217,7 @@ func TestOpen_TruncatedNamesTheCutLine(t *testing.T) {
 			if err := os.WriteFile(p, b[:len(b)*2/3], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r, err := Open(p, Options{})
+			r, err := OpenStream(p, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,6 +248,17 @@ func TestOpen_TruncatedNamesTheCutLine(t *testing.T) {
 
 // drain reads a file to the end and returns the first error other than EOF.
 func drain(path string, opt Options) error {
-	_, err := readValues(Open(path, opt))
-	return err
+	r, err := OpenStream(path, opt)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		if _, err := r.Next(); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
 }

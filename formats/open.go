@@ -2,7 +2,6 @@ package formats
 
 import (
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -90,7 +89,9 @@ type Options struct {
 	Buffers *Buffers
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults returns o with the defaults in place of its zero fields: the field "text",
+// DefaultMaxRecord and DefaultPrefixLen (at most MaxRecord).
+func (o Options) WithDefaults() Options {
 	if o.Field == "" {
 		o.Field = DefaultField
 	}
@@ -106,20 +107,13 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Open opens path for reading records. A directory is read as a Hugging
-// Face save_to_disk directory (or DatasetDict: every split in order).
-// The compression (gzip, zstd) and, unless opt.Format gives it, the format are
-// detected by DetectBytes, content first; a format still unknown under a
-// compression is sniffed from the decompressed bytes.
-func Open(path string, opt Options) (Reader, error) {
-	opt = opt.withDefaults()
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.IsDir() || opt.Format == FormatHF {
-		return openHFRecords(path, opt)
-	}
+// OpenStream opens path, a byte-stream file (JSON Lines, plain lines, a JSON array, CSV or
+// text; uncompressed, gzip or zstd), for reading records. The compression and, unless
+// opt.Format gives it, the format are detected by DetectBytes, content first; a format still
+// unknown under a compression is sniffed from the decompressed bytes. Parquet and Arrow
+// content is refused: package formats/input opens every format.
+func OpenStream(path string, opt Options) (Reader, error) {
+	opt = opt.WithDefaults()
 	f, head, err := openHead(path)
 	if err != nil {
 		return nil, err
@@ -129,20 +123,13 @@ func Open(path string, opt Options) (Reader, error) {
 	if opt.Format != FormatAuto {
 		format = opt.Format
 	}
-	if err := checkReadable(path, d, format, comp); err != nil {
+	if err := d.CheckReadable(path, format); err != nil {
 		f.Close()
 		return nil, err
 	}
-	if format == FormatParquet {
+	if format == FormatParquet || format == FormatHF {
 		f.Close()
-		return openParquet(path, opt)
-	}
-	if format == FormatHF {
-		f.Close()
-		if opt.Range != nil || opt.RowGroups != nil {
-			return nil, fmt.Errorf("%s: byte ranges and row groups do not apply to Arrow files", path)
-		}
-		return OpenHFFile(path, opt)
+		return nil, fmt.Errorf("%s: cannot read format %v here", path, format)
 	}
 	if opt.Range != nil && comp != CompressionNone {
 		f.Close()
@@ -175,15 +162,17 @@ func Open(path string, opt Options) (Reader, error) {
 		return newTextReader(src, opt)
 	}
 	src.Close()
-	if err := checkReadable(path, d, format, comp); err != nil {
+	if err := d.CheckReadable(path, format); err != nil {
 		return nil, err // Parquet or Arrow found under the compression
 	}
 	return nil, fmt.Errorf("%s: cannot read format %v here", path, format)
 }
 
-// checkReadable refuses what no reader takes: an Arrow IPC file (save_to_disk writes
-// streams), and Parquet or Arrow under a whole-file compression (Parquet compresses inside).
-func checkReadable(path string, d Detection, format Format, comp Compression) error {
+// CheckReadable refuses what no reader takes when the file of detection d is read as
+// format: an Arrow IPC file (save_to_disk writes streams), and Parquet or Arrow under a
+// whole-file compression (Parquet compresses inside).
+func (d Detection) CheckReadable(path string, format Format) error {
+	comp := d.Compression
 	switch {
 	case d.Magic == MagicArrowFile && format == FormatHF:
 		return fmt.Errorf("%s: an Arrow IPC file (ARROW1); only Arrow IPC streams, as save_to_disk writes them, are read", path)

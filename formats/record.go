@@ -3,6 +3,8 @@ package formats
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // Record is one input record and where it came from. Its byte slices are
@@ -29,7 +31,7 @@ type Record struct {
 	// reading (Parquet, CSV, HF, text); Kind says whether it was found.
 	// For JSON formats Kind is FieldUnset and the caller extracts from Raw.
 	Value []byte
-	Kind  FieldKind
+	Kind  jsonscan.FieldKind
 	// Field is the name of the selected column (Options.Field) for formats
 	// that set Value.
 	Field string
@@ -46,17 +48,17 @@ type Record struct {
 // Extract returns the text of field: Value when the reader selected it,
 // else ExtractString on Raw. A TooLong record has no text: it returns
 // FieldMalformed with an error.
-func (r *Record) Extract(field string) (string, FieldKind, error) {
+func (r *Record) Extract(field string) (string, jsonscan.FieldKind, error) {
 	if r.TooLong {
-		return "", FieldMalformed, fmt.Errorf("%s: record of %d bytes is too long", r.Where(), r.Size)
+		return "", jsonscan.FieldMalformed, fmt.Errorf("%s: record of %d bytes is too long", r.Where(), r.Size)
 	}
-	if r.Kind == FieldUnset {
-		return ExtractString(r.Raw, field)
+	if r.Kind == jsonscan.FieldUnset {
+		return jsonscan.ExtractString(r.Raw, field)
 	}
-	if r.Kind != FieldOK {
+	if r.Kind != jsonscan.FieldOK {
 		return "", r.Kind, nil
 	}
-	return string(r.Value), FieldOK, nil
+	return string(r.Value), jsonscan.FieldOK, nil
 }
 
 // JSON returns the record as a JSON document for a rejects file: Raw when
@@ -72,7 +74,7 @@ func (r *Record) JSON() []byte {
 	}
 	b := appendJSONString([]byte{'{'}, []byte(r.Field))
 	b = append(b, ':')
-	if r.Kind != FieldOK {
+	if r.Kind != jsonscan.FieldOK {
 		return append(b, "null}"...)
 	}
 	return append(appendJSONString(b, r.Value), '}')

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -17,7 +16,7 @@ type Row struct {
 	Line   int64  // 1-based line for JSONL and CSV; 0 otherwise
 	Row    int64  // 0-based row for JSON arrays, CSV, Parquet and HF files; -1 for JSONL
 	// Value is the record: a map[string]any for an object (numbers of JSON inputs as
-	// json.Number, Arrow values as ArrowValue gives them), any other JSON value for a
+	// json.Number, Arrow values as formats/table.Value gives them), any other JSON value for a
 	// JSON record that is not an object, nil when Err is set.
 	Value any
 	// Keys are the top-level keys of an object record in input order (the schema's column
@@ -40,72 +39,31 @@ type RowReader interface {
 	Close() error
 }
 
-// OpenRows opens path (any format Open reads except plain text) for reading whole records.
-// opt.Format forces a format. A directory is an HF save_to_disk directory (or DatasetDict);
-// a file with Format FormatHF is one .arrow data file of such a directory, as the planner
-// lists them. opt.Range selects the lines of an uncompressed JSONL file that start in it,
-// and opt.RowGroups a run of a Parquet file's row groups (rows keep their index in the whole
-// file), so that a job shard reads exactly its part.
-func OpenRows(path string, opt Options) (RowReader, error) {
-	opt = opt.withDefaults()
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	format := opt.Format
-	if fi.IsDir() {
-		format = FormatHF
-	} else if format == FormatAuto {
-		if format, err = detectFile(path); err != nil {
-			return nil, err
-		}
-	}
-	if opt.Range != nil && format != FormatJSONL {
-		return nil, fmt.Errorf("%s: byte ranges apply to JSONL records, not %v", path, format)
-	}
-	if opt.RowGroups != nil && format != FormatParquet {
-		return nil, fmt.Errorf("%s: row groups apply to Parquet only", path)
-	}
+// OpenStreamRows opens path, a byte-stream file of format (JSONL, a JSON array or CSV), for
+// reading whole records; opt.Range selects the lines of an uncompressed JSONL file that
+// start in it. Package formats/input opens the rows of every format.
+func OpenStreamRows(path string, format Format, opt Options) (RowReader, error) {
+	opt = opt.WithDefaults()
 	switch format {
-	case FormatHF:
-		if !fi.IsDir() {
-			return &arrowRows{src: &hfBatches{b: &HFBatchReader{files: []string{path}}}}, nil
-		}
-		return openArrowRows(path, true)
-	case FormatParquet:
-		return openParquetRows(path, opt.RowGroups)
 	case FormatCSV:
 		header, err := csvHeader(path)
 		if err != nil {
 			return nil, err
 		}
-		opt.Format = FormatCSV
 		if len(header) == 0 {
 			return emptyRows{}, nil
 		}
 		opt.Field = header[0]
 	case FormatJSONL, FormatJSONArray:
-		opt.Format = format
 	default:
 		return nil, fmt.Errorf("%s: %v is not a record format (want JSONL, JSON array, CSV, Parquet or an HF directory)", path, format)
 	}
-	r, err := Open(path, opt)
+	opt.Format = format
+	r, err := OpenStream(path, opt)
 	if err != nil {
 		return nil, err
 	}
 	return &jsonRows{r: r}, nil
-}
-
-// detectFile finds the format of a file as Open does (Detect), refusing what no reader takes.
-func detectFile(path string) (Format, error) {
-	d, err := Detect(path)
-	if err != nil {
-		return 0, err
-	}
-	if err := checkReadable(path, d, d.Format, d.Compression); err != nil {
-		return 0, err
-	}
-	return d.Format, nil
 }
 
 // OpenDecompressed opens path for reading its bytes, decompressing gzip and zstd (detected by
@@ -114,7 +72,7 @@ func OpenDecompressed(path string) (io.ReadCloser, error) {
 	return openSource(path)
 }
 
-// openSource opens path decompressed, detecting the compression as Open does.
+// openSource opens path decompressed, detecting the compression as OpenStream does.
 func openSource(path string) (*source, error) {
 	f, head, err := openHead(path)
 	if err != nil {
@@ -131,7 +89,7 @@ func csvHeader(path string) ([]string, error) {
 		return nil, err
 	}
 	defer src.Close()
-	return newCSVScanner(src, Options{}.withDefaults()).readHeader()
+	return newCSVScanner(src, Options{}.WithDefaults()).readHeader()
 }
 
 type emptyRows struct{}

@@ -93,11 +93,11 @@ func (s *source) openGzip() error {
 	return nil
 }
 
-// zstdMaxWindow is the largest zstd window the readers accept, as the zstd tool's own default
+// ZstdMaxWindow is the largest zstd window the readers accept, as the zstd tool's own default
 // (--memory=128MB, window log 27): a file it decompresses without flags, we do. The decoder
 // allocates the window a frame header declares before the first block, and the library's
 // default ceiling is 512 MiB: without this bound a corrupt 10-byte file took 512 MiB.
-const zstdMaxWindow = 128 << 20
+const ZstdMaxWindow = 128 << 20
 
 func (s *source) openZstd() error {
 	if s.bufs != nil && s.bufs.zstd != nil {
@@ -109,7 +109,7 @@ func (s *source) openZstd() error {
 	}
 	// One goroutine (the shard's own), and the default buffer strategy: the low-memory
 	// one decodes about 30% slower and saves little next to a job's other buffers.
-	zr, err := zstd.NewReader(&s.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+	zr, err := zstd.NewReader(&s.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(ZstdMaxWindow))
 	if err != nil {
 		return fmt.Errorf("zstd: %w", err)
 	}
@@ -169,7 +169,7 @@ func (s *source) readErr(where string, err error) error {
 	case CompressionZstd:
 		if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 			// The library says "decompressed size exceeds configured limit" for the window.
-			err = fmt.Errorf("the frame needs a window larger than %d MiB, the most the zstd tool accepts without --memory: %w", zstdMaxWindow>>20, err)
+			err = fmt.Errorf("the frame needs a window larger than %d MiB, the most the zstd tool accepts without --memory: %w", ZstdMaxWindow>>20, err)
 		}
 		return fmt.Errorf("%s: %s (compressed byte %d): zstd: %w", s.path, where, s.raw.n, err)
 	}

@@ -3,6 +3,8 @@ package formats
 import (
 	"bytes"
 	"io"
+
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // textReader yields the whole file as one document (UTF-8 BOM stripped).
@@ -53,7 +55,7 @@ func (t *textReader) Next() (Record, error) {
 	if len(b) == 0 {
 		return Record{}, io.EOF // an empty file holds no document
 	}
-	rec.Raw, rec.Value, rec.Kind, rec.Size = b, b, FieldOK, int64(len(b))
+	rec.Raw, rec.Value, rec.Kind, rec.Size = b, b, jsonscan.FieldOK, int64(len(b))
 	return rec, nil
 }
 

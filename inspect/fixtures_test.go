@@ -9,6 +9,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/npy"
+	"github.com/tokenmill/tokenmill/formats/parquet"
 	"github.com/tokenmill/tokenmill/shard"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
@@ -34,10 +37,10 @@ func writeFile(t *testing.T, path, content string) string {
 	return path
 }
 
-// writeNpy writes rows with formats.CreateNpy, as a job does (cols 0: a 1-D array).
+// writeNpy writes rows with npy.Create, as a job does (cols 0: a 1-D array).
 func writeNpy(t *testing.T, path string, dtype formats.DType, cols int, rows ...[]int64) string {
 	t.Helper()
-	w, err := formats.CreateNpy(path, dtype, cols)
+	w, err := npy.Create(path, dtype, cols)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,7 @@ func writeNpy(t *testing.T, path string, dtype formats.DType, cols int, rows ...
 // writeHF writes rows of token ids as an HF save_to_disk directory, as a job does.
 func writeHF(t *testing.T, dir string, dtype formats.DType, rows ...[]int64) string {
 	t.Helper()
-	w, err := formats.CreateHF(dir, formats.HFOptions{DType: dtype, Split: "train"})
+	w, err := hf.Create(dir, hf.Options{DType: dtype, Split: "train"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func writeParquet(t *testing.T, path string, recs ...map[string]any) string {
 		{Name: "text", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "label", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	}, nil)
-	w, err := formats.CreateParquet(path, schema)
+	w, err := parquet.Create(path, schema)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,14 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/table"
 )
 
 // inspectDict reads every split of a DatasetDict in full: there are few, and each is what
 // load_from_disk(dir)[split] would show.
 func (in *inspector) inspectDict(dir string) (*Inspection, error) {
-	dirs, err := formats.HFSplitDirs(dir)
+	dirs, err := hf.SplitDirs(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -36,11 +37,11 @@ func (in *inspector) inspectDict(dir string) (*Inspection, error) {
 // inspectHF reads one save_to_disk directory: the Arrow schema, the row count (the sum of its
 // record batches, as len(ds)) and, when detail is set, the first row and its decoded tokens.
 func (in *inspector) inspectHF(dir string, detail bool, manifest string) (*Inspection, error) {
-	st, err := formats.ReadHFState(dir)
+	st, err := hf.ReadState(dir)
 	if err != nil {
 		return nil, err
 	}
-	br, err := formats.OpenHFBatches(dir)
+	br, err := hf.OpenBatches(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (in *inspector) inspectHF(dir string, detail bool, manifest string) (*Inspe
 		if detail && res.First == nil && rb.NumRows() > 0 {
 			m := make(map[string]any, rb.NumCols())
 			for k, f := range rb.Schema().Fields() {
-				m[f.Name] = formats.ArrowValue(rb.Column(k), 0)
+				m[f.Name] = table.Value(rb.Column(k), 0)
 				res.firstKeys = append(res.firstKeys, f.Name)
 			}
 			res.First = m
@@ -91,7 +92,7 @@ func arrowStreamSchema(path string) (*arrow.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := formats.NewArrowStreamReader(f, fi.Size())
+	r, err := hf.NewStreamReader(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: not an Arrow IPC stream: %w", path, err)
 	}

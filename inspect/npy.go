@@ -1,7 +1,7 @@
 package inspect
 
 import (
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/npy"
 )
 
 // npyFlatSample is how many elements of a 1-D array (a flat token stream) its sample shows.
@@ -10,7 +10,7 @@ const npyFlatSample = 2048
 // inspectNpy reads a .npy header and, when detail is set, its first row. A 2-D array has one
 // example per row; a 1-D array is shown as one example of its first npyFlatSample elements.
 func (in *inspector) inspectNpy(path string, detail bool, manifest string) (*Inspection, error) {
-	r, err := formats.OpenNpy(path)
+	r, err := npy.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/input"
+	"github.com/tokenmill/tokenmill/formats/parquet"
+	"github.com/tokenmill/tokenmill/formats/table"
 	"github.com/tokenmill/tokenmill/validate"
 )
 
@@ -41,15 +44,15 @@ func (in *inspector) inspectRecords(path string) (*Inspection, error) {
 	return res, nil
 }
 
-// inspectRows reads a record file of a known format with formats.OpenRows.
+// inspectRows reads a record file of a known format with input.OpenRows.
 func (in *inspector) inspectRows(path string, format formats.Format) (*Inspection, error) {
-	rr, err := formats.OpenRows(path, formats.Options{Format: format})
+	rr, err := input.OpenRows(path, formats.Options{Format: format})
 	if err != nil {
 		return nil, err
 	}
 	defer rr.Close()
 	res := &Inspection{Path: path, Kind: recordKind(format)}
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	var schemaErr error
 	for {
 		row, err := rr.Next()
@@ -108,7 +111,7 @@ func (in *inspector) inspectRows(path string, format formats.Format) (*Inspectio
 
 // parquetRows is the number of rows of a Parquet file, from the row groups of its footer.
 func parquetRows(path string) (int64, error) {
-	groups, err := formats.ParquetRowGroups(path)
+	groups, err := parquet.RowGroups(path)
 	if err != nil {
 		return 0, err
 	}
@@ -121,7 +124,7 @@ func parquetRows(path string) (int64, error) {
 
 // inspectText reads a plain text file, which a job reads as one document.
 func inspectText(path string) (*Inspection, error) {
-	r, err := formats.Open(path, formats.Options{Format: formats.FormatText})
+	r, err := input.Open(path, formats.Options{Format: formats.FormatText})
 	if err != nil {
 		return nil, err
 	}

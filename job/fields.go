@@ -130,6 +130,26 @@ var fields = []field{
 		s.MaxAttempts = int(v)
 		return nil
 	}},
+	{key: "constraints", list: true, usage: "cluster: worker tags the job's tasks need, e.g. gpu=h100,zone!=b,ssd", set: func(d decoder, n *yaml.Node, k string, s *Spec) error {
+		items, err := d.seq(n, k)
+		if err != nil {
+			return err
+		}
+		out := make([]Constraint, 0, len(items))
+		for i, it := range items {
+			v, err := d.str(it, index(k, i))
+			if err != nil {
+				return err
+			}
+			c, err := ParseConstraint(v)
+			if err != nil {
+				return d.errf(it, index(k, i), "%v", err)
+			}
+			out = append(out, c)
+		}
+		s.Constraints = out
+		return nil
+	}},
 	{key: "output", usage: "output section"}, // a mapping of the output.* keys, see spec()
 	{key: "output.dir", usage: "output directory", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
 		s.Output.Dir, err = d.str(n, k)

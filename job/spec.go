@@ -72,6 +72,10 @@ type Spec struct {
 	// setting, not part of what the job computes, so it is left out of the canonical JSON;
 	// `tokenmill run` does not retry.
 	MaxAttempts int `json:"-"`
+	// Constraints (constraints) are the worker tags a cluster runs the job's tasks on: each
+	// "key=value", "key!=value" or "key" (has the tag). Operational like max_attempts: left
+	// out of the canonical JSON; `tokenmill run` ignores them.
+	Constraints []Constraint `json:"-"`
 }
 
 // Kind is the kind of a job.
@@ -119,10 +123,10 @@ var pretrainOnly = []string{"sequence_lengths", "val_fraction", "seed", "eos", "
 
 // KindKeys returns the keys a job of kind k takes: every kind takes kind, name, inputs (path
 // and format; text_field is pretrain only), shard_size, max_record_bytes, max_attempts,
-// output.dir and output.overwrite; pretrain adds tokenizer and the packing keys; validate adds
-// stage, max_errors and an optional tokenizer; convert adds to.
+// constraints, output.dir and output.overwrite; pretrain adds tokenizer and the packing keys;
+// validate adds stage, max_errors and an optional tokenizer; convert adds to.
 func KindKeys(k Kind) []string {
-	common := []string{"kind", "name", "inputs", "shard_size", "max_record_bytes", "max_attempts", "output", "output.dir", "output.overwrite"}
+	common := []string{"kind", "name", "inputs", "shard_size", "max_record_bytes", "max_attempts", "constraints", "output", "output.dir", "output.overwrite"}
 	switch k {
 	case KindValidate:
 		return append(common, "tokenizer", "stage", "max_errors")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
 	"github.com/tokenmill/tokenmill/internal/testutil"
 	"github.com/tokenmill/tokenmill/job"
 )
@@ -47,7 +47,7 @@ func writeHF(t testing.TB, dir string, rows []any, batchRows int) string {
 		{Name: "label", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
 	// MaxFileBytes 1 closes the file after every batch: one .arrow file per batchRows rows.
-	w, err := formats.CreateHFTable(dir, schema, formats.HFOptions{BatchRows: batchRows, MaxFileBytes: 1})
+	w, err := hf.CreateTable(dir, schema, hf.Options{BatchRows: batchRows, MaxFileBytes: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

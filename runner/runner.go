@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/parquet"
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/planner"
@@ -382,7 +382,7 @@ feed:
 }
 
 func parquetRowGroups(path string) ([]shard.RowGroup, error) {
-	gs, err := formats.ParquetRowGroups(path)
+	gs, err := parquet.RowGroups(path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,8 @@
 # prints a table. To add one (e.g. end-to-end pipeline numbers): define section_<name> below the
 # others and append <name> to SECTIONS. BENCH_SECTIONS="tokenizer" runs a subset.
 #
-# Environment: GO (go), CORPUS (testdata/bench/corpus.jsonl), CORPUS_MB (40), OUT (out/bench),
+# Environment: GO (go), CORPUS (testdata/bench/corpus.jsonl), CORPUS_MB (40),
+# ML_CORPUS (testdata/bench/multilingual.jsonl), ML_BENCHTIME (1x), OUT (out/bench),
 # BENCHTIME (3x), BENCH_SECTIONS (all of SECTIONS), BIN (bin/tokenmill), PIPELINE_PARTS (8),
 # PIPELINE_WORKERS ("1 2"), PIPELINE_REPEAT (2), CLUSTER_BENCHTIME (1x).
 set -euo pipefail
@@ -12,10 +13,11 @@ cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 CORPUS=${CORPUS:-testdata/bench/corpus.jsonl}
+ML_CORPUS=${ML_CORPUS:-testdata/bench/multilingual.jsonl}
 CORPUS_MB=${CORPUS_MB:-40}
 OUT=${OUT:-out/bench}
 BENCHTIME=${BENCHTIME:-3x}
-SECTIONS=(corpus tokenizer pipeline cluster)
+SECTIONS=(corpus tokenizer pipeline cluster failover)
 
 mkdir -p "$OUT"
 
@@ -37,6 +39,23 @@ section_corpus() {
 	else
 		make_corpus_inline "$CORPUS" "$CORPUS_MB"
 	fi
+}
+
+# ml_corpus: the multilingual corpus (real prose in twelve languages, a "lang" on every line),
+# built once by ../shared/testdata/make-multilingual-corpus.sh, which installs Debian packages
+# (root). Without the script the multilingual tables are skipped.
+ml_corpus() {
+	if [ -s "$ML_CORPUS" ]; then
+		echo "$ML_CORPUS: $(wc -c <"$ML_CORPUS") bytes (delete it to rebuild)"
+		return
+	fi
+	if [ ! -f ../shared/testdata/make-multilingual-corpus.sh ]; then
+		echo "$ML_CORPUS: not built (no ../shared/testdata/make-multilingual-corpus.sh)"
+		return
+	fi
+	mkdir -p "$(dirname "$ML_CORPUS")"
+	bash ../shared/testdata/make-multilingual-corpus.sh "$ML_CORPUS.tmp"
+	mv "$ML_CORPUS.tmp" "$ML_CORPUS"
 }
 
 # make_corpus_inline OUT MB: the same algorithm as shared/testdata/make-corpus.sh (which is not
@@ -84,15 +103,15 @@ bench_table() {
 
 section_tokenizer() {
 	[ -s "$CORPUS" ] || section_corpus
-	header "tokenizer: go test -bench 'Compare|Class' -benchtime $BENCHTIME -cpu 1"
+	header "tokenizer: go test -bench 'Compare|Class|EncodeCorpusCold' -benchtime $BENCHTIME -cpu 1"
 	local raw=$OUT/tokenizer.txt batch=$OUT/tokenizer-batch.txt
 	TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' \
-		-bench 'Compare|Class' -benchtime "$BENCHTIME" -cpu 1 -timeout 60m | tee "$raw"
+		-bench 'Compare|Class|EncodeCorpusCold' -benchtime "$BENCHTIME" -cpu 1 -timeout 60m | tee "$raw"
 	header "tokenizer: go test -bench EncodeBatch -benchtime $BENCHTIME -cpu 1,2"
 	TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' \
 		-bench 'EncodeBatch' -benchtime "$BENCHTIME" -cpu 1,2 -timeout 60m | tee "$batch"
 
-	header "corpus, one core (ratio = tokenmill / pkoukk, MB/s)"
+	header "corpus, one core (warm = tokenmill over the corpus BENCHTIME times; cold = a freshly loaded tokenizer, one pass, CPU MB/s; ratio = tokenmill warm / pkoukk, MB/s)"
 	bench_table "$raw" | awk '
 		$1 ~ /^BenchmarkCompare\// {
 			split($1, p, "/"); impl = p[2]; enc = p[3]; sub(/-[0-9]+$/, "", enc)
@@ -107,6 +126,12 @@ section_tokenizer() {
 				printf "%-12s %14s %16s %14s %16s %8s\n", e, a, toks["tokenmill", e], b, toks["pkoukk", e], r
 			}
 		}'
+	awk '
+		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
+		$1 ~ /^BenchmarkEncodeCorpusCold\// {
+			split($1, p, "/"); enc = p[2]; sub(/-[0-9]+$/, "", enc)
+			printf "%-12s cold: %s MB/s, %s CPU-MB/s\n", enc, metric("MB/s"), metric("cpu-MB/s")
+		}' "$raw"
 
 	header "per class of input, cl100k_base, one core (MB/s)"
 	bench_table "$raw" | awk '
@@ -124,6 +149,8 @@ section_tokenizer() {
 			}
 		}'
 
+	section_tokenizer_multilingual
+
 	header "EncodeBatch on the corpus, by cores"
 	bench_table "$batch" | awk '
 		BEGIN { printf "%-12s %6s %10s %14s\n", "encoding", "cores", "MB/s", "tokens/s" }
@@ -132,6 +159,53 @@ section_tokenizer() {
 			if (match(enc, /-[0-9]+$/)) { cpu = substr(enc, RSTART + 1); enc = substr(enc, 1, RSTART - 1) }
 			printf "%-12s %6s %10s %14s\n", enc, cpu, $2, $3
 		}'
+}
+
+# section_tokenizer_multilingual: tokenmill (cold: a freshly loaded tokenizer, one pass; warm:
+# after a pass that filled its caches) and pkoukk on the multilingual corpus, whole ("all") and
+# per lang slice, one core, ML_BENCHTIME passes. MB/s are wall figures, cpu = MB per second of
+# the process's CPU time (what other processes on a shared machine move least); the ratios are
+# tokenmill cold / pkoukk, by wall and by CPU time, both measured in this run.
+section_tokenizer_multilingual() {
+	header "multilingual corpus"
+	ml_corpus
+	[ -s "$ML_CORPUS" ] || return 0
+	local raw=$OUT/tokenizer-multilingual.txt bt=${ML_BENCHTIME:-1x}
+	header "tokenizer: go test -bench Multilingual -benchtime $bt -cpu 1"
+	# SentencePiece-style tokenizer.json files beside the built-in mistral-v0.3 (BenchmarkMultilingualSP).
+	local sp=""
+	[ -f ../shared/testdata/tokenizer/vocab/openllama.tokenizer.json ] && sp=$PWD/../shared/testdata/tokenizer/vocab/openllama.tokenizer.json
+	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS TOKENMILL_SP_TOKENIZERS=$sp "$GO" test ./tokenizer -run '^$' \
+		-bench 'Multilingual' -benchtime "$bt" -cpu 1 -timeout 120m | tee "$raw"
+	header "multilingual corpus per lang slice, one core (ratio = tokenmill cold / pkoukk)"
+	awk '
+		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
+		$1 ~ /^BenchmarkMultilingual\// {
+			split($1, p, "/"); enc = p[2]; lang = p[3]; impl = p[4]; sub(/-[0-9]+$/, "", impl)
+			k = enc SUBSEP lang
+			mbs[k, impl] = metric("MB/s"); cpu[k, impl] = metric("cpu-MB/s"); toks[k, impl] = metric("tokens/s")
+			if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+		}
+		END {
+			printf "%-12s %-6s %9s %9s %9s %9s %9s %9s %7s %7s %14s\n", "encoding", "lang", "cold MB/s", "cold cpu", \
+				"warm MB/s", "warm cpu", "pk MB/s", "pk cpu", "ratio", "cpu ratio", "cold tok/s"
+			for (i = 1; i <= n; i++) {
+				k = order[i]; split(k, e, SUBSEP)
+				c = mbs[k, "tokenmill-cold"]; pk = mbs[k, "pkoukk"]; cc = cpu[k, "tokenmill-cold"]; pc = cpu[k, "pkoukk"]
+				r = (c != "" && pk + 0 > 0) ? sprintf("%.1fx", c / pk) : "-"
+				rc = (cc != "" && pc + 0 > 0) ? sprintf("%.1fx", cc / pc) : "-"
+				printf "%-12s %-6s %9s %9s %9s %9s %9s %9s %7s %7s %14s\n", e[1], e[2], c, cc, mbs[k, "tokenmill-warm"], \
+					cpu[k, "tokenmill-warm"], pk, pc, r, rc, toks[k, "tokenmill-cold"]
+			}
+		}' "$raw" | tee "$OUT/tokenizer-multilingual-table.txt"
+	header "multilingual corpus, SentencePiece-style tokenizer.json, one core (MB/s; cpu = per CPU second)"
+	awk '
+		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
+		BEGIN { printf "%-28s %-16s %9s %9s %14s\n", "tokenizer", "run", "MB/s", "cpu MB/s", "tokens/s" }
+		$1 ~ /^BenchmarkMultilingualSP\// {
+			split($1, p, "/"); impl = p[4]; sub(/-[0-9]+$/, "", impl)
+			printf "%-28s %-16s %9s %9s %14s\n", p[2], impl, metric("MB/s"), metric("cpu-MB/s"), metric("tokens/s")
+		}' "$raw" | tee "$OUT/tokenizer-multilingual-sp.txt"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -483,6 +557,24 @@ section_cluster() {
 	/^BenchmarkList_100kFiles/ {
 		printf "%-34s %12.2f s               (no target)\n", "list 100,000 files on disk", metric("s/list")
 	}' "$OUT/cluster.txt" "$OUT/cluster-plan.txt" | tee "$OUT/cluster-summary.txt"
+}
+
+# ---------------------------------------------------------------------------------------------
+# failover: on loopback, a cluster of 3 coordinators and 3 workers with the default gossip, lease
+# and heartbeat settings; a worker holding shard leases is killed, and the time until every one
+# of its shards runs on another worker is measured (BenchmarkClusterFailover, one cluster per
+# iteration). Target: < 5 s.
+
+section_failover() {
+	header "failover (worker killed -> its shards running elsewhere; default gossip settings)"
+	"$GO" test -run '^$' -bench ClusterFailover -benchtime "$BENCHTIME" ./worker | tee "$OUT/failover.txt"
+	awk '/^BenchmarkClusterFailover/ {
+		for (i = 2; i <= NF; i++) {
+			if ($i == "failover-s") mean = $(i - 1)
+			if ($i == "max-failover-s") worst = $(i - 1)
+		}
+		printf "failover: mean %.2f s, slowest %.2f s (target < 5 s: %s)\n", mean, worst, (worst < 5 ? "met" : "NOT met")
+	}' "$OUT/failover.txt"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -6,14 +6,16 @@ import (
 	"slices"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/npy"
 	"github.com/tokenmill/tokenmill/job"
 )
 
 // bucketWriter writes the rows of one split and length to the job's output formats.
 type bucketWriter struct {
 	paths []string
-	npy   *formats.NpyWriter
-	hf    *formats.HFWriter
+	npy   *npy.Writer
+	hf    *hf.Writer
 	row   []int64
 }
 
@@ -25,13 +27,13 @@ func newBucketWriter(spec *job.Spec, tmp, hfName, npyName string, dt formats.DTy
 		}
 	}()
 	if slices.Contains(spec.Output.Formats, job.OutputHF) {
-		if w.hf, err = formats.CreateHF(filepath.Join(tmp, hfName), formats.HFOptions{DType: dt}); err != nil {
+		if w.hf, err = hf.Create(filepath.Join(tmp, hfName), hf.Options{DType: dt}); err != nil {
 			return nil, err
 		}
 		w.paths = append(w.paths, hfName)
 	}
 	if slices.Contains(spec.Output.Formats, job.OutputNPY) {
-		if w.npy, err = formats.CreateNpy(filepath.Join(tmp, npyName), dt, l); err != nil {
+		if w.npy, err = npy.Create(filepath.Join(tmp, npyName), dt, l); err != nil {
 			return nil, err
 		}
 		w.paths = append(w.paths, npyName)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/input"
 	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/pack"
@@ -115,12 +117,12 @@ func openShard(spec Spec, maxRecord int64, bufs *formats.Buffers) (formats.Reade
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}
 	if spec.Format == job.FormatHF {
-		return formats.OpenHFFile(spec.Path, opt)
+		return hf.OpenFile(spec.Path, opt)
 	}
 	if spec.Format == job.FormatAuto {
 		opt.Format = formats.FormatAuto
 	}
-	return formats.Open(spec.Path, opt)
+	return input.Open(spec.Path, opt)
 }
 
 // pipeline is the state of one running shard.

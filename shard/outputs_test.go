@@ -16,11 +16,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
 	"github.com/tokenmill/tokenmill/internal/testutil"
 )
 
-// readNpy reads a 2-D .npy file written by formats.NpyWriter: its shape, descr and rows.
+// readNpy reads a 2-D .npy file written by npy.Writer: its shape, descr and rows.
 func readNpy(t testing.TB, path string) (rows, cols int, descr string, ids []int64) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -90,7 +90,7 @@ func readHF(t testing.TB, dir string, seqLen int, dtype string) []int64 {
 	if gotC.String() != wantFeat {
 		t.Errorf("%s features = %s, want %s", dir, gotC.String(), wantFeat)
 	}
-	br, err := formats.OpenHFBatches(dir)
+	br, err := hf.OpenBatches(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

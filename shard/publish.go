@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/job"
 )
@@ -57,41 +58,10 @@ func publish(tmp string, spec *job.Spec, env FinalizeEnv) error {
 	if err := CheckOutput(spec, out, env.Inputs, env.Overwrite); err != nil {
 		return err
 	}
-	if err := syncDir(tmp); err != nil {
-		return err
-	}
-	old := ""
-	if _, err := os.Lstat(out); err == nil {
-		old = tempSibling(out, "old", env.tempID(spec.Name))
-		if err := os.RemoveAll(old); err != nil {
-			return err
-		}
-		if err := os.Rename(out, old); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		if old != "" {
-			os.Rename(old, out)
-		}
+	if err := atomicfile.ReplaceDir(tmp, out, tempSibling(out, "old", env.tempID(spec.Name))); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	if err := syncDir(filepath.Dir(filepath.Clean(out))); err != nil {
-		return err
-	}
-	if old != "" {
-		return os.RemoveAll(old)
-	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func removeIfEmpty(dir string) {
@@ -106,18 +76,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.WriteFile(path, b)
 }
 
 // concatRejects writes the shards' rejects, in shard order, to path, adding shifts[i] to the

@@ -15,6 +15,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/input"
+	"github.com/tokenmill/tokenmill/formats/parquet"
+	"github.com/tokenmill/tokenmill/formats/table"
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/validate"
 )
@@ -155,7 +160,7 @@ func openShardRows(spec Spec, maxRecord, firstLine int64) (formats.RowReader, er
 	case KindRowGroups:
 		opt.RowGroups = &formats.RowGroups{Start: spec.RowGroupStart, End: spec.RowGroupEnd}
 	}
-	return formats.OpenRows(spec.Path, opt)
+	return input.OpenRows(spec.Path, opt)
 }
 
 // validateShard checks the shard's records into res.Report. An input that breaks off fails
@@ -191,7 +196,7 @@ func emptyPartial(spec *job.Spec) *validate.Partial {
 }
 
 func inferShard(ctx context.Context, rr formats.RowReader, locate func(formats.Row) string, res *RecordsResult) error {
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	var seen *arrow.Schema
 	err := eachObject(ctx, rr, locate, func(row formats.Row, m map[string]any) error {
 		if s := rr.Schema(); s != nil && s != seen {
@@ -243,7 +248,7 @@ func encodeSchema(s *arrow.Schema) ([]byte, error) {
 func decodeSchema(b []byte) (*arrow.Schema, error) {
 	// A shard's result comes from a worker: its schema is read with the size checks of
 	// formats' Arrow readers.
-	r, err := formats.NewArrowStreamReader(bytes.NewReader(b), int64(len(b)))
+	r, err := hf.NewStreamReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, fmt.Errorf("decoding a shard schema: %w", err)
 	}
@@ -445,7 +450,7 @@ func finalizeValidate(spec *job.Spec, rs []RecordsResult, tmp string, m *Records
 		name string
 		data []byte
 	}{{ReportJSONName, append(rep.JSON(), '\n')}, {ReportTextName, txt.Bytes()}} {
-		if err := formats.WriteFileSync(filepath.Join(tmp, f.name), f.data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(tmp, f.name), f.data); err != nil {
 			return err
 		}
 	}
@@ -495,7 +500,7 @@ func WriteConverted(ctx context.Context, spec *job.Spec, shards []Spec, results 
 	if err != nil {
 		return 0, err
 	}
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	var records int64
 	shifts := recordsShifts(rs)
 	for i, r := range rs {
@@ -533,7 +538,7 @@ func WriteConverted(ctx context.Context, spec *job.Spec, shards []Spec, results 
 // the records before it) and returns the error of the first record that does not, with its
 // location, as one pass over all the records would report it; nil if none is found.
 func locateClash(ctx context.Context, sh Spec, r RecordsResult, shift int64, before *arrow.Schema) error {
-	var sb formats.SchemaBuilder
+	var sb table.SchemaBuilder
 	if err := sb.AddSchema(before); err != nil {
 		return nil
 	}
@@ -565,22 +570,22 @@ func shardFirstLine(sh Spec, r RecordsResult, shift int64) int64 {
 }
 
 // createTable opens the writer of a convert output.
-func createTable(to job.ConvertTo, path string, schema *arrow.Schema, overwrite bool) (formats.TableWriter, error) {
+func createTable(to job.ConvertTo, path string, schema *arrow.Schema, overwrite bool) (table.Writer, error) {
 	switch to {
 	case job.ConvertHF:
 		// The HF writer builds path itself (under its own temporary name) on Close.
-		return formats.CreateHFTable(path, schema, formats.HFOptions{Overwrite: overwrite})
+		return hf.CreateTable(path, schema, hf.Options{Overwrite: overwrite})
 	case job.ConvertJSONL:
-		return formats.CreateJSONL(path, schema)
+		return table.CreateJSONL(path, schema)
 	case job.ConvertParquet:
-		return formats.CreateParquet(path, schema)
+		return parquet.Create(path, schema)
 	}
 	return nil, fmt.Errorf("to: unknown output %q", to)
 }
 
 // writeShardRecords writes the records of one shard through w; a shard that numbered its
 // lines from its own start is read with its file's first line (shift + 1).
-func writeShardRecords(ctx context.Context, w formats.TableWriter, sh Spec, r RecordsResult, shift int64) error {
+func writeShardRecords(ctx context.Context, w table.Writer, sh Spec, r RecordsResult, shift int64) error {
 	rr, err := openShardRows(sh, 0, shardFirstLine(sh, r, shift))
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
 // Reject reasons, in the words of the validate package and the data formats document where
@@ -34,24 +35,24 @@ func checkRecord(rec *formats.Record, field string, maxRecord int64, buf []byte)
 		return nil, buf, reasonTooLong(rec.Size, maxRecord)
 	}
 	kind := rec.Kind
-	if kind == formats.FieldUnset {
+	if kind == jsonscan.FieldUnset {
 		var err error
-		text, buf, kind, err = formats.StringBytes(buf, rec.Raw, field)
-		if kind == formats.FieldMalformed {
+		text, buf, kind, err = jsonscan.StringBytes(buf, rec.Raw, field)
+		if kind == jsonscan.FieldMalformed {
 			// "Malformed JSON: byte 16: unterminated string", not the error's own
 			// "formats: malformed JSON: ..." prefix after the document's message.
-			return nil, buf, "Malformed JSON: " + strings.TrimPrefix(errString(err), formats.ErrMalformed.Error()+": ")
+			return nil, buf, "Malformed JSON: " + strings.TrimPrefix(errString(err), jsonscan.ErrMalformed.Error()+": ")
 		}
 	} else {
 		text = rec.Value
 	}
 	switch kind {
-	case formats.FieldOK:
-	case formats.FieldMissing:
+	case jsonscan.FieldOK:
+	case jsonscan.FieldMissing:
 		return nil, buf, reasonMissing(field)
-	case formats.FieldNull, formats.FieldNotString:
+	case jsonscan.FieldNull, jsonscan.FieldNotString:
 		return nil, buf, reasonNotString(field)
-	case formats.FieldNotObject:
+	case jsonscan.FieldNotObject:
 		return nil, buf, reasonNotObject
 	default:
 		return nil, buf, fmt.Sprintf("Field '%s': %v", field, kind)

@@ -27,6 +27,9 @@ type bpe struct {
 	byteIDs   [256]uint32
 	hasByte   [256]bool
 	wholeWord bool // a piece that is itself a token is that token (tiktoken; HF ignore_merges)
+	// split, when set, cuts long pieces where no token can cross (see chunk.go); only for
+	// vocabularies whose every token merges back to itself from its bytes.
+	split *splitter
 
 	// Options of character-level Hugging Face models.
 	unk          int64 // -1: none
@@ -35,6 +38,8 @@ type bpe struct {
 	contPrefix   string
 	eowSuffix    string
 	byteTokens   [256]int64 // <0xXX> ids for byte_fallback, -1 if absent
+	// inertBytes: byte_fallback with all 256 byte tokens, none of them in a merge.
+	inertBytes bool
 }
 
 // index builds the lookup tables from tokens once the vocabulary is complete.
@@ -65,6 +70,10 @@ func (m *bpe) index() {
 	for id := range uint32(n) {
 		if s := m.tokens.at(id); len(s) > maxShortKey {
 			m.long[s] = id
+			if filter != nil {
+				lo, hi := packKey(s[:maxShortKey])
+				filter.add(lo, hi, len(s))
+			}
 		}
 	}
 }
@@ -204,7 +213,16 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		st.hot.put(h, lo, hi, len(piece), i|hotRef)
 		return st.cache.appendIDs(dst, i)
 	}
-	ids := m.merge(st, piece)
+	var ids []uint32
+	if m.split != nil && len(piece) >= minSplitShort && (lo|hi)&highBits != 0 && !st.splitting {
+		start := len(dst)
+		if out, ok := m.encodeSplit(dst, piece, st); ok {
+			dst, ids = out[:start], out[start:]
+		}
+	}
+	if ids == nil {
+		ids = m.merge(st, piece)
+	}
 	if st.cache.full() {
 		st.cache.reset()
 		st.hot.reset() // it points into the cache
@@ -230,13 +248,37 @@ func (m *bpe) encodeHot(dst []uint32, piece string, st *state) []uint32 {
 // hotRef marks a hot-cache value that is a slot of the piece cache, not a token id.
 const hotRef = 1 << 31
 
+// highBits has the high bit of every byte of a word: a packed key with any of them set holds a
+// non-ASCII byte.
+const highBits = 0x8080808080808080
+
 // encodeLong is encodePiece for pieces longer than 16 bytes.
 func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
-	if m.wholeWord {
+	if m.wholeWord && m.mayBeLongToken(piece) {
 		if id, ok := m.long[piece]; ok {
 			return append(dst, id)
 		}
 	}
+	if m.split != nil {
+		if out, ok := m.encodeSplit(dst, piece, st); ok {
+			return out
+		}
+	}
+	return m.encodeLongMerged(dst, piece, st)
+}
+
+// encodeLongWhole is encodeLong without splitting the piece.
+func (m *bpe) encodeLongWhole(dst []uint32, piece string, st *state) []uint32 {
+	if m.wholeWord && m.mayBeLongToken(piece) {
+		if id, ok := m.long[piece]; ok {
+			return append(dst, id)
+		}
+	}
+	return m.encodeLongMerged(dst, piece, st)
+}
+
+// encodeLongMerged encodes a long piece that is no token: from the long piece cache, or merged.
+func (m *bpe) encodeLongMerged(dst []uint32, piece string, st *state) []uint32 {
 	if len(piece) <= maxCachedPiece {
 		if ids, ok := st.cache.getLong(piece); ok {
 			return append(dst, ids...)
@@ -409,6 +451,17 @@ func (m *bpe) rankOf(s string) uint64 {
 		return uint64(id)
 	}
 	return noMerge
+}
+
+// mayBeLongToken is mayBeToken for a piece longer than 16 bytes: the filter holds the long
+// tokens by their first 16 bytes and their length, so most long pieces, which are no token, are
+// not hashed whole to look them up in the map of long tokens.
+func (m *bpe) mayBeLongToken(piece string) bool {
+	if m.filter == nil {
+		return true
+	}
+	lo, hi := packKey(piece[:maxShortKey])
+	return m.filter.mayHave(lo, hi, len(piece))
 }
 
 // mayBeToken reports whether the piece packed as (lo, hi) with length n may be a token: false

@@ -67,7 +67,14 @@ func loadBuiltin(name string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newTiktoken(name, tokens, hex.EncodeToString(sum[:]), meta)
+	t, err := newTiktoken(name, tokens, hex.EncodeToString(sum[:]), meta)
+	if err != nil {
+		return nil, err
+	}
+	// Every token of the built-in vocabularies merges back to itself from its bytes
+	// (TestChunkSplit_BuiltinsSelfMerge), which splitting long pieces needs.
+	t.model.split = new(splitter)
+	return t, nil
 }
 
 var errVocab = errors.New("corrupt embedded vocabulary")

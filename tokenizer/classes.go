@@ -100,11 +100,11 @@ func (t *classTable) classAt(s string, i int) (uint8, int) {
 // classAtSlow is classAt for a non-ASCII lead byte. (classAt is just over the inlining budget
 // all the same: the loops that run over many characters test for ASCII themselves.)
 func (t *classTable) classAtSlow(s string, i int) (uint8, int) {
-	r, w := utf8.DecodeRuneInString(s[i:])
+	r, w, ok := decodeChar(s, i)
+	if !ok {
+		return 0, 1
+	}
 	if r < 0x10000 {
-		if r == utf8.RuneError && w == 1 {
-			return 0, 1
-		}
 		return t[r], w
 	}
 	return classifySlow(r), w

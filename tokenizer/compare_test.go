@@ -103,17 +103,20 @@ func compareImpls(tb testing.TB, encoding string) []struct {
 	}
 }
 
-// benchEncode times enc over texts (n bytes in all), reporting MB/s and tokens/s.
+// benchEncode times enc over texts (n bytes in all), reporting MB/s, tokens/s and cpu-MB/s (MB
+// per second of the process's CPU time, which other processes on a shared machine do not move).
 func benchEncode(b *testing.B, enc encoderFunc, texts []string, n int64) {
 	b.SetBytes(n)
 	b.ReportAllocs()
 	toks := 0
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, s := range texts {
 			toks += enc(s)
 		}
 	}
 	b.ReportMetric(float64(toks)/b.Elapsed().Seconds(), "tokens/s")
+	b.ReportMetric(float64(n)*float64(b.N)/1e6/(cpuTime()-cpu0), "cpu-MB/s")
 }
 
 // BenchmarkCompare: both implementations on the benchmark corpus (Go sources), one encoding at

@@ -120,6 +120,12 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 		return nil, err
 	}
 	t.model, p.spelled = m, spelled
+	// Pieces can be cut where no token can cross (chunk.go) when a chunk's ids are its merges:
+	// not with ignore_merges (a chunk that is a token would be taken whole, where the reference
+	// merges the piece it is part of) nor with affixes that mark a word's pieces.
+	if !m.byteLevel && !m.wholeWord && m.contPrefix == "" && m.eowSuffix == "" {
+		m.split = &splitter{charLevel: true, inertBytes: m.inertBytes}
+	}
 	maxID := m.tokens.len() - 1
 	var added []addedToken
 	for _, a := range f.AddedTokens {
@@ -268,6 +274,15 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 		return nil, nil, err
 	}
 	m.pairs = newPairTable(len(merges))
+	isByte := make([]bool, n)
+	m.inertBytes = m.byteFallback
+	for _, id := range m.byteTokens {
+		if id < 0 {
+			m.inertBytes = false
+		} else if int(id) < n {
+			isByte[id] = true
+		}
+	}
 	var join []byte
 	for rank, mg := range merges {
 		a, ok := mf.Vocab[mg[0]]
@@ -286,6 +301,9 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 		joined, ok := mf.Vocab[string(join)] // no string is made for the lookup
 		if !ok {
 			return nil, nil, fmt.Errorf("model: merge %d: %q is not in the vocab", rank, join)
+		}
+		if isByte[a] || isByte[b] {
+			m.inertBytes = false
 		}
 		m.pairs.put(a, b, uint32(rank), joined)
 	}

@@ -15,6 +15,9 @@ type state struct {
 	ids    []uint32
 	vals   []uint64
 	bounds []int32
+	cuts   []int32 // encodeSplit's chunk boundaries
+	// splitting is set while encodeSplit encodes the chunks of a piece, which have no cuts.
+	splitting bool
 	// mergeTree's scratch space, kept between calls (at most about 2 MB: it serves pieces
 	// below 64 KiB).
 	tree, pend []uint64

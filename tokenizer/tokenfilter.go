@@ -8,6 +8,9 @@ package tokenizer
 // in cache and answers most of the failing lookups on its own. A new piece is also looked up
 // whole before it is merged, and most such pieces are no token either.
 //
+// It also holds the tokens longer than 16 bytes, by their first 16 bytes and their length, in
+// front of the map of long tokens.
+//
 // It is blocked: a key sets two bits of one 64-bit word, so a test is one load.
 type tokenFilter struct {
 	words []uint64

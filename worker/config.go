@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"google.golang.org/grpc"
 )
 
@@ -72,8 +73,22 @@ type Config struct {
 	// path), so that a job's shards share one.
 	TokenizerCache int
 
+	// GossipKey, when set, encrypts and authenticates gossip (AES-256: 32 bytes, the
+	// decoded --gossip-key-file); without the cluster's key the worker cannot join.
+	GossipKey []byte
+	// TLS, when set, is used for every call to the coordinators: the worker presents its
+	// certificate (Subject OU auth.OUWorker, which is how the coordinators know a worker)
+	// and accepts only a coordinator's. nil: plain TCP.
+	TLS *auth.TLS
+	// WorkerToken, when set, is sent with every call to the coordinators
+	// (--worker-token-file): a worker's credential without TLS.
+	WorkerToken []byte
+	// AllowedRoots, when set (--allowed-roots), makes the worker refuse, before it opens
+	// anything, a job whose inputs (as written and as listed) or output resolve outside it.
+	AllowedRoots auth.Roots
+
 	// Gossip is the memberlist configuration to start from (its timings); nil means
-	// memberlist.DefaultLANConfig.
+	// members.DefaultGossip.
 	Gossip *memberlist.Config
 	// DialOptions are added to those of the connections to the coordinators (tests inject
 	// faults through interceptors).
@@ -147,6 +162,12 @@ func (c *Config) Validate() error {
 	if c.PlanBatchBytes < 1 || c.PlanBatchSpecs < 1 {
 		bad("plan batches must allow at least one spec and one byte, got %d specs and %d bytes",
 			c.PlanBatchSpecs, c.PlanBatchBytes)
+	}
+	if len(c.GossipKey) != 0 && len(c.GossipKey) != auth.GossipKeySize {
+		bad("gossip key of %d bytes: want %d", len(c.GossipKey), auth.GossipKeySize)
+	}
+	if c.TLS != nil && c.TLS.Role() != auth.RoleWorker {
+		bad("the TLS certificate is a %s's: a worker needs one whose Subject OU is %s", c.TLS.Role(), auth.OUWorker)
 	}
 	if c.TokenizerCache < 1 {
 		bad("tokenizer cache must hold at least 1 tokenizer, got %d", c.TokenizerCache)

@@ -11,7 +11,6 @@ import (
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -34,8 +33,7 @@ type coordinators struct {
 }
 
 func newCoordinators(g *members.Agent, timeout time.Duration, dial []grpc.DialOption) *coordinators {
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, dial...)
-	return &coordinators{gossip: g, dial: opts, timeout: timeout, conns: map[string]*grpc.ClientConn{}}
+	return &coordinators{gossip: g, dial: dial, timeout: timeout, conns: map[string]*grpc.ClientConn{}}
 }
 
 // addrs returns the gRPC addresses of the alive coordinators, the one that answered last

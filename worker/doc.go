@@ -13,7 +13,9 @@
 //
 // One goroutine heartbeats: each heartbeat lists every task the worker runs (with its
 // progress), starts the leases the response grants up to the free slots and stops the tasks
-// it orders stopped. A task whose lease the worker cannot renew for the lease TTL (no
+// it orders stopped. A response may also order the cleanup of a failed or canceled job: the
+// worker removes the job's staging area and finalize temporaries in the background and
+// reports the job as cleaning, then cleaned, in its heartbeats. A task whose lease the worker cannot renew for the lease TTL (no
 // coordinator answered) is abandoned: the coordinator has taken it back by then, so its
 // result could never commit. Every call that reports on a task carries its lease's epoch;
 // the coordinator refuses a stale one.

@@ -22,11 +22,13 @@ func TestWorker_Drain(t *testing.T) {
 	spec := pretrainSpec(dir, "drain")
 	want := reference(t, spec)
 	id := submit(t, c, 0, spec)
-	victim := workerIndex(t, c, caught(t, h))
+	name := caught(t, h)
+	victim := workerIndex(t, c, name)
 	err := c.DrainWorker(victim, 200*time.Millisecond)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Drain of a worker whose plan is held = %v, want the deadline", err)
 	}
+	waitMember(t, c, name, "left")
 	st := waitState(t, c, id, pb.JobState_JOB_STATE_SUCCEEDED)
 	sameTree(t, hashTree(t, filepath.Join(dir, "out")), want)
 	noLeftovers(t, filepath.Join(dir, "out"))

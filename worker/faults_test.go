@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -16,16 +17,31 @@ const (
 	commitMethod       = "/tokenmill.v1.WorkerService/Commit"
 	appendPlanMethod   = "/tokenmill.v1.WorkerService/AppendPlan"
 	shardResultsMethod = "/tokenmill.v1.WorkerService/ShardResults"
+	failMethod         = "/tokenmill.v1.WorkerService/Fail"
 )
 
-// ledger records, at the workers' transport, every commit a coordinator accepted, so that
-// a test can check that no task was committed twice.
+// ledger records, at the workers' transport, every commit a coordinator accepted, by the
+// lease epoch it carried, so that a test can check that no task was committed twice: a task
+// must have exactly one accepted epoch. (The same commit accepted again is a retry after a
+// lost answer, which the coordinator answers with the result it holds.) A commit whose
+// answer never came (its worker was killed during the call) may have been accepted: it is
+// recorded as unknown.
 type ledger struct {
 	mu        sync.Mutex
-	committed map[string]int // task key -> accepted commits
+	committed map[string]map[uint64]int  // task key -> epoch -> accepted commits
+	unknown   map[string]map[uint64]bool // task key -> epochs of commits without an answer
 }
 
-func newLedger() *ledger { return &ledger{committed: map[string]int{}} }
+func newLedger() *ledger {
+	return &ledger{committed: map[string]map[uint64]int{}, unknown: map[string]map[uint64]bool{}}
+}
+
+// epochs returns the number of epochs under which the task's commits were accepted.
+func (l *ledger) epochs(task string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.committed[task])
+}
 
 func taskKey(r *pb.TaskRef) string {
 	return fmt.Sprintf("%s/%s/%d", r.GetJobId(), r.GetKind(), r.GetShard())
@@ -35,16 +51,45 @@ func taskKey(r *pb.TaskRef) string {
 func (l *ledger) interceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
 	invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err == nil && method == commitMethod {
-		l.mu.Lock()
-		l.committed[taskKey(req.(*pb.CommitRequest).Commit.Task)]++
-		l.mu.Unlock()
+	if method != commitMethod {
+		return err
+	}
+	c := req.(*pb.CommitRequest).Commit
+	k := taskKey(c.Task)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch status.Code(err) {
+	case codes.OK:
+		if l.committed[k] == nil {
+			l.committed[k] = map[uint64]int{}
+		}
+		l.committed[k][c.Epoch]++
+	case codes.Canceled, codes.DeadlineExceeded, codes.Unavailable:
+		if l.unknown[k] == nil {
+			l.unknown[k] = map[uint64]bool{}
+		}
+		l.unknown[k][c.Epoch] = true
 	}
 	return err
 }
 
+// shardsCommitted returns the number of the job's shards (any job's with job "") with an
+// accepted commit.
+func (l *ledger) shardsCommitted(job string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k := range l.committed {
+		if (job == "" || strings.HasPrefix(k, job+"/")) && strings.Contains(k, "/"+pb.TaskKind_TASK_KIND_SHARD.String()+"/") {
+			n++
+		}
+	}
+	return n
+}
+
 // check fails the test unless every shard of the job and its plan and finalize were
-// committed exactly once.
+// committed under exactly one lease: one accepted epoch, or none and a commit whose answer
+// was lost (the worker killed during the call).
 func (l *ledger) check(t *testing.T, job string, shards uint32) {
 	t.Helper()
 	l.mu.Lock()
@@ -54,8 +99,9 @@ func (l *ledger) check(t *testing.T, job string, shards uint32) {
 		want = append(want, &pb.TaskRef{JobId: job, Kind: pb.TaskKind_TASK_KIND_SHARD, Shard: i})
 	}
 	for _, r := range want {
-		if n := l.committed[taskKey(r)]; n != 1 {
-			t.Errorf("%s committed %d times, want once", taskKey(r), n)
+		k := taskKey(r)
+		if e := l.committed[k]; len(e) > 1 || len(e) == 0 && len(l.unknown[k]) == 0 {
+			t.Errorf("%s committed under %d leases (%v; without an answer: %v), want one", k, len(e), e, l.unknown[k])
 		}
 	}
 }

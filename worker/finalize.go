@@ -42,6 +42,9 @@ type runInfo struct {
 // own. Temporary directories of earlier attempts are removed first.
 func (w *Worker) runFinalize(t *task) (outcome, error) {
 	spec, err := parseJob(t.a)
+	if err == nil {
+		err = w.checkJobRoots(t.a.Task.GetJobId(), spec)
+	}
 	if err != nil {
 		return outcome{}, err
 	}
@@ -94,7 +97,7 @@ func (w *Worker) finalize(t *task, spec *job.Spec) (*pb.FinalizeResult, error) {
 		results := make([]shard.RecordsResult, len(files))
 		for i, f := range files {
 			if f.Records == nil {
-				return nil, fmt.Errorf("finalize: shard %d staged the result of a pretraining job", i)
+				return nil, fmt.Errorf("shard %d staged the result of a pretraining job", i)
 			}
 			specs[i], results[i] = f.Spec, *f.Records
 		}
@@ -111,7 +114,7 @@ func (w *Worker) finalize(t *task, spec *job.Spec) (*pb.FinalizeResult, error) {
 		results := make([]shard.Result, len(files))
 		for i, f := range files {
 			if f.Result == nil {
-				return nil, fmt.Errorf("finalize: shard %d staged the result of a %s job", i, spec.Kind)
+				return nil, fmt.Errorf("shard %d staged the result of a %s job", i, spec.Kind)
 			}
 			results[i] = *f.Result
 		}
@@ -150,18 +153,18 @@ func (w *Worker) shardResults(t *task) ([]*pb.ShardResult, error) {
 				return err
 			}
 			if int(chunk.FirstIndex) != len(out) {
-				return fmt.Errorf("finalize: shard results out of order: a chunk from shard %d after %d results",
+				return fmt.Errorf("shard results out of order: a chunk from shard %d after %d results",
 					chunk.FirstIndex, len(out))
 			}
 			out = append(out, chunk.Results...)
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("finalize: reading the committed shard results: %w", err)
+		return nil, fmt.Errorf("reading the committed shard results: %w", err)
 	}
 	for i, r := range out {
 		if r == nil || r.Result == nil {
-			return nil, fmt.Errorf("finalize: shard %d has no committed result", i)
+			return nil, fmt.Errorf("shard %d has no committed result", i)
 		}
 	}
 	return out, nil
@@ -180,14 +183,14 @@ func checkPlan(spec *job.Spec, files []*resultFile) ([]shard.Input, error) {
 		return nil, err
 	}
 	if len(shards) != len(files) {
-		return nil, fmt.Errorf("finalize: the inputs changed since the plan: they now plan as %d shards, the job ran %d",
+		return nil, fmt.Errorf("the inputs changed since the plan: they now plan as %d shards, the job ran %d",
 			len(shards), len(files))
 	}
 	for i := range shards {
 		a, _ := json.Marshal(shards[i])
 		b, _ := json.Marshal(files[i].Spec)
 		if string(a) != string(b) {
-			return nil, fmt.Errorf("finalize: the inputs changed since the plan: shard %s (%s) is now planned as %s",
+			return nil, fmt.Errorf("the inputs changed since the plan: shard %s (%s) is now planned as %s",
 				files[i].Spec.ID, files[i].Spec.Path, a)
 		}
 	}

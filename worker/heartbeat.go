@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
@@ -46,7 +47,7 @@ func (w *Worker) interval() time.Duration {
 // lease TTL are abandoned.
 func (w *Worker) heartbeat() {
 	w.mu.Lock()
-	if !w.joined || w.stopped {
+	if !w.joinedOnce || w.stopped {
 		w.mu.Unlock()
 		return
 	}
@@ -54,6 +55,10 @@ func (w *Worker) heartbeat() {
 	if !w.draining {
 		req.FreeSlots = uint32(max(w.cfg.Slots-len(w.running), 0))
 	}
+	for job := range w.cleaning {
+		req.Cleaning = append(req.Cleaning, job)
+	}
+	req.Cleaned = slices.Clone(w.cleaned)
 	listed := make([]*task, 0, len(w.running))
 	for _, t := range w.running {
 		req.Running = append(req.Running, &pb.RunningTask{Task: t.a.Task, Epoch: t.a.Epoch, Progress: t.progressProto()})
@@ -81,12 +86,16 @@ func (w *Worker) heartbeat() {
 	for _, t := range listed {
 		t.renewed = sent
 	}
+	w.cleaned = w.cleaned[len(req.Cleaned):]
 	w.mu.Unlock()
 	for _, s := range resp.Stop {
 		w.stop(s)
 	}
 	for _, a := range resp.Start {
 		w.start(a, sent)
+	}
+	for _, o := range resp.Cleanup {
+		w.startCleanup(o)
 	}
 }
 

@@ -29,7 +29,7 @@ emoji 🙂 are here too. A hacker's dictionary says kludge, cruft, grok and foo 
 // writeCorpus writes files JSONL files of docs documents each under dir/in, with a few
 // malformed lines among them when bad (so that rejects are staged), and returns the
 // directory.
-func writeCorpus(t *testing.T, dir string, files, docs int, bad bool) string {
+func writeCorpus(t testing.TB, dir string, files, docs int, bad bool) string {
 	t.Helper()
 	in := filepath.Join(dir, "in")
 	if err := os.MkdirAll(in, 0o755); err != nil {
@@ -135,7 +135,7 @@ func sameTree(t *testing.T, got, want map[string]string) {
 }
 
 // submit submits a job file through coordinator i and returns the job's id.
-func submit(t *testing.T, c *testcluster.Cluster, i int, spec string) string {
+func submit(t testing.TB, c *testcluster.Cluster, i int, spec string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -165,7 +165,7 @@ func jobStatus(c *testcluster.Cluster, id string) (*pb.JobStatus, error) {
 }
 
 // waitState waits until the job is in a final state and fails the test unless it is want.
-func waitState(t *testing.T, c *testcluster.Cluster, id string, want pb.JobState) *pb.JobStatus {
+func waitState(t testing.TB, c *testcluster.Cluster, id string, want pb.JobState) *pb.JobStatus {
 	t.Helper()
 	var st *pb.JobStatus
 	testcluster.WaitFor(t, jobTimeout, "job "+id+" to end", func() error {
@@ -207,4 +207,33 @@ func noLeftovers(t *testing.T, out string) {
 			t.Errorf("temporary directory left beside the output: %s", e.Name())
 		}
 	}
+}
+
+// waitMember waits until the members listed by a running coordinator show the node id in
+// state (alive, dead, left).
+func waitMember(t *testing.T, c *testcluster.Cluster, id, state string) {
+	t.Helper()
+	testcluster.WaitFor(t, testcluster.Timeout, id+" "+state+" in the members", func() error {
+		for i := range c.Len() {
+			if c.Node(i) == nil {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r, err := c.Cluster(i).Members(ctx, &pb.MembersRequest{})
+			cancel()
+			if err != nil {
+				return err
+			}
+			for _, m := range r.Members {
+				if m.Id == id {
+					if m.State != state {
+						return fmt.Errorf("%s is %s", id, m.State)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("%s not in the members", id)
+		}
+		return fmt.Errorf("no coordinator up")
+	})
 }

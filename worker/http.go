@@ -101,7 +101,7 @@ func (w *Worker) startHTTP() error {
 func (w *Worker) healthz(rw http.ResponseWriter, _ *http.Request) {
 	s := w.Stats()
 	w.mu.Lock()
-	joined := w.joined
+	joined := w.joinedOnce
 	w.mu.Unlock()
 	code := http.StatusOK
 	if s.Draining {

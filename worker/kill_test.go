@@ -23,7 +23,7 @@ func faultCluster(t *testing.T, l *ledger, h *hold) *testcluster.Cluster {
 }
 
 // workerIndex returns the index of the worker named id (w<i+1>).
-func workerIndex(t *testing.T, c *testcluster.Cluster, id string) int {
+func workerIndex(t testing.TB, c *testcluster.Cluster, id string) int {
 	t.Helper()
 	for i := range c.WorkerCount() {
 		if w := c.Worker(i); w != nil && w.ID() == id {
@@ -35,7 +35,7 @@ func workerIndex(t *testing.T, c *testcluster.Cluster, id string) int {
 }
 
 // caught waits for the hold to catch a call and returns the worker that made it.
-func caught(t *testing.T, h *hold) string {
+func caught(t testing.TB, h *hold) string {
 	t.Helper()
 	select {
 	case id := <-h.caught:
@@ -75,6 +75,7 @@ func testKill(t *testing.T, h *hold) {
 	id := submit(t, c, 0, spec)
 	victim := caught(t, h)
 	c.KillWorker(workerIndex(t, c, victim))
+	waitMember(t, c, victim, "dead")
 	st := waitState(t, c, id, pb.JobState_JOB_STATE_SUCCEEDED)
 	out := filepath.Join(dir, "out")
 	sameTree(t, hashTree(t, out), want)

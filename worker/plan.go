@@ -26,10 +26,16 @@ func parseJob(a *pb.Assignment) (*job.Spec, error) {
 // ordered batches (AppendPlan); the commit closes the plan with their number.
 func (w *Worker) runPlan(t *task) (outcome, error) {
 	spec, err := parseJob(t.a)
+	if err == nil {
+		err = w.checkJobRoots(t.a.Task.GetJobId(), spec)
+	}
 	if err != nil {
 		return outcome{}, err
 	}
 	inputs, err := runner.List(spec, w.log)
+	if err == nil {
+		err = w.checkInputRoots(t.a.Task.GetJobId(), listedPaths(inputs))
+	}
 	if err != nil {
 		return outcome{}, err
 	}

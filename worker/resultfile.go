@@ -67,10 +67,10 @@ func writeResult(root, dir string, rf *resultFile) (*pb.FileRef, error) {
 func readResult(root string, index int, s *pb.ShardResult) (*resultFile, error) {
 	ref := s.GetResult()
 	if ref == nil {
-		return nil, fmt.Errorf("finalize: the committed result of shard %d names no result file", index)
+		return nil, fmt.Errorf("the committed result of shard %d names no result file", index)
 	}
 	if want := filepath.Join(s.Dir, resultName); ref.Name != want {
-		return nil, fmt.Errorf("finalize: the committed result of shard %d names %s, not %s", index, ref.Name, want)
+		return nil, fmt.Errorf("the committed result of shard %d names %s, not %s", index, ref.Name, want)
 	}
 	b, err := os.ReadFile(filepath.Join(root, ref.Name))
 	if err != nil {

@@ -28,6 +28,12 @@ func (w *Worker) runShard(t *task) (outcome, error) {
 	if ss.Index != int(t.a.Task.GetShard()) {
 		return outcome{}, fmt.Errorf("job %s: the spec of shard %d is shard %d's", t.a.Task.GetJobId(), t.a.Task.GetShard(), ss.Index)
 	}
+	if err := w.checkJobRoots(t.a.Task.GetJobId(), spec); err != nil {
+		return outcome{}, err
+	}
+	if err := w.checkInputRoots(t.a.Task.GetJobId(), shardPaths(ss)); err != nil {
+		return outcome{}, err
+	}
 	env := shard.Env{Job: spec, StagingDir: stagingRoot(spec, t.a.Task.GetJobId()), Attempt: int(t.a.Attempt),
 		Progress: &t.progress}
 	if spec.Tokenizer != "" {
@@ -38,12 +44,13 @@ func (w *Worker) runShard(t *task) (outcome, error) {
 	dir := attemptDir(ss.ID, t.a.Attempt)
 	discard := func() {
 		os.RemoveAll(filepath.Join(env.StagingDir, dir))
-		removeIfEmpty(filepath.Join(env.StagingDir, ss.ID))
+		pruneStaging(env.StagingDir, ss.ID)
 	}
 	rf := &resultFile{Spec: ss}
 	if spec.Kind == job.KindValidate || spec.Kind == job.KindConvert {
 		r, err := shard.ExecuteRecords(t.ctx, ss, env)
 		if err != nil {
+			pruneStaging(env.StagingDir, ss.ID)
 			return outcome{}, err
 		}
 		rf.Records = &r
@@ -52,6 +59,7 @@ func (w *Worker) runShard(t *task) (outcome, error) {
 		r, err := shard.Execute(t.ctx, ss, env)
 		w.putScratch(env.Scratch)
 		if err != nil {
+			pruneStaging(env.StagingDir, ss.ID) // Execute removed the attempt's directory
 			return outcome{}, err
 		}
 		rf.Result = &r

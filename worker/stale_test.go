@@ -33,10 +33,7 @@ func TestCluster_StaleCommitRefused(t *testing.T) {
 	h.mu.Unlock()
 	testcluster.WaitFor(t, jobTimeout, held+" committed by another worker", func() error {
 		c.Clock.Advance(500 * time.Millisecond) // 50 s of lease time per second: TTL 10 s
-		l.mu.Lock()
-		n := l.committed[held]
-		l.mu.Unlock()
-		if n == 0 {
+		if l.epochs(held) == 0 {
 			return fmt.Errorf("not committed yet")
 		}
 		return nil

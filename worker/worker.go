@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/members"
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/shard"
@@ -42,14 +43,16 @@ type Worker struct {
 	loops  sync.WaitGroup
 	tasks  sync.WaitGroup
 
-	mu       sync.Mutex
-	running  map[string]*task // by task key
-	tokens   int64            // tokens of the tasks that ended, for /metrics
-	scratch  []*shard.Scratch // idle scratch buffers, one per slot at most
-	ttl      time.Duration    // the lease TTL the coordinators last returned
-	draining bool
-	stopped  bool
-	joined   bool
+	mu         sync.Mutex
+	running    map[string]*task // by task key
+	tokens     int64            // tokens of the tasks that ended, for /metrics
+	scratch    []*shard.Scratch // idle scratch buffers, one per slot at most
+	ttl        time.Duration    // the lease TTL the coordinators last returned
+	cleaning   map[string]bool  // jobs whose cleanup order runs
+	cleaned    []string         // jobs cleaned, not yet reported in an answered heartbeat
+	draining   bool
+	stopped    bool
+	joinedOnce bool
 }
 
 // New starts a worker: its gRPC health server, its gossip node (joining cfg.Join, retrying
@@ -65,7 +68,7 @@ func New(cfg Config) (w *Worker, err error) {
 	}
 	log = log.With("component", "worker", "worker", cfg.ID)
 	w = &Worker{cfg: cfg, log: log, toks: newTokenizers(cfg.TokenizerCache), wake: make(chan struct{}, 1),
-		running: map[string]*task{}}
+		running: map[string]*task{}, cleaning: map[string]bool{}}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -99,14 +102,14 @@ func New(cfg Config) (w *Worker, err error) {
 		AdvertiseAddr: w.cfg.AdvertiseAddr,
 		Meta: members.Meta{Role: members.RoleWorker, GRPCAddr: w.GRPCAddr(), Slots: cfg.Slots,
 			Tags: cfg.Tags, Version: cfg.Version},
-		Gossip: cfg.Gossip, Logger: log.With("component", "gossip")})
+		Gossip: cfg.Gossip, SecretKey: cfg.GossipKey, Logger: log.With("component", "gossip")})
 	if err != nil {
 		return nil, err
 	}
 	if err = w.startHTTP(); err != nil {
 		return nil, err
 	}
-	w.coords = newCoordinators(w.gossip, cfg.RPCTimeout, cfg.DialOptions)
+	w.coords = newCoordinators(w.gossip, cfg.RPCTimeout, append(auth.DialOptions(cfg.TLS, cfg.WorkerToken), cfg.DialOptions...))
 	w.loops.Add(2)
 	go func() {
 		defer w.loops.Done()
@@ -132,6 +135,9 @@ func (w *Worker) GRPCAddr() string {
 	return net.JoinHostPort(w.cfg.AdvertiseAddr, strconv.Itoa(w.grpcLn.Addr().(*net.TCPAddr).Port))
 }
 
+// Members returns the gossip members as this worker sees them, sorted by name.
+func (w *Worker) Members() []members.Member { return w.gossip.Members() }
+
 // TaskInfo describes a task the worker runs.
 type TaskInfo struct {
 	Key     string // job/kind/shard, as the coordinator names the task
@@ -153,28 +159,13 @@ func (w *Worker) Running() []TaskInfo {
 }
 
 // joinLoop joins the gossip cluster, retrying every JoinRetry until one of cfg.Join
-// answers or the worker stops. Then, every JoinRetry, it joins cfg.Join again while gossip
-// knows no coordinator alive: coordinators that all restarted (at new addresses, or after the
-// worker gave them up) start a gossip cluster of their own, which only knows the worker once
-// it joins again.
+// answers, then joins again whenever gossip shows no coordinator alive (every coordinator
+// restarted: they form their gossip cluster anew, and only a join brings this worker back
+// into it), until the worker stops.
 func (w *Worker) joinLoop() {
-	joined := false
 	for {
-		if !joined || len(w.gossip.Alive(members.RoleCoordinator)) == 0 {
-			if err := w.gossip.Join(w.cfg.Join); err != nil {
-				w.log.Warn("joining the cluster failed; retrying", "join", w.cfg.Join, "err", err)
-			} else {
-				w.mu.Lock()
-				w.joined = true
-				w.mu.Unlock()
-				if joined {
-					w.log.Info("joined the cluster again: no coordinator was alive", "via", w.cfg.Join)
-				} else {
-					w.log.Info("joined the cluster", "via", w.cfg.Join)
-				}
-				joined = true
-				w.kick()
-			}
+		if !w.joined() || len(w.gossip.Alive(members.RoleCoordinator)) == 0 {
+			w.join()
 		}
 		select {
 		case <-w.ctx.Done():
@@ -182,6 +173,34 @@ func (w *Worker) joinLoop() {
 		case <-time.After(w.cfg.JoinRetry):
 		}
 	}
+}
+
+// join joins the nodes of cfg.Join once, unless the worker stopped (a drained worker has
+// left).
+func (w *Worker) join() {
+	w.mu.Lock()
+	stopped := w.stopped
+	w.mu.Unlock()
+	if stopped {
+		return
+	}
+	if err := w.gossip.Join(w.cfg.Join); err != nil {
+		w.log.Warn("joining the cluster failed; retrying", "join", w.cfg.Join, "err", err)
+		return
+	}
+	w.mu.Lock()
+	again := w.joinedOnce
+	w.joinedOnce = true
+	w.mu.Unlock()
+	w.log.Info("joined the cluster", "via", w.cfg.Join, "again", again)
+	w.kick()
+}
+
+// joined says the worker has joined the cluster once.
+func (w *Worker) joined() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.joinedOnce
 }
 
 // kick asks for a heartbeat now.

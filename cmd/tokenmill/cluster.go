@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,6 +35,7 @@ type nodeFlags struct {
 	httpPort          *int
 	join              listFlag
 	verbose           *bool
+	checkFlags        *bool
 }
 
 func addNodeFlags(c *command, grpcPort, gossipPort int) *nodeFlags {
@@ -48,7 +50,27 @@ func addNodeFlags(c *command, grpcPort, gossipPort int) *nodeFlags {
 	c.fs.Var(&f.join, "join", "gossip address `HOST:GOSSIP_PORT` of a node in the cluster (repeatable)")
 	f.httpPort = c.fs.Int("http-port", -1, "serve /healthz and /metrics on this port (default -1: none)")
 	f.verbose = c.fs.Bool("v", false, "log debug messages")
+	f.checkFlags = c.fs.Bool("check-flags", false, "check the flags, print their values and exit 0 without starting the node (exit 2 on a usage error)")
 	return f
+}
+
+// printFlags writes every flag of c but --check-flags as --name=value, one a line in
+// alphabetical order (a repeated flag once per value), and returns 0: the output of
+// --check-flags.
+func (c *command) printFlags() int {
+	c.fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "check-flags" {
+			return
+		}
+		if l, ok := f.Value.(*listFlag); ok {
+			for _, v := range *l {
+				fmt.Fprintf(c.stdout, "--%s=%s\n", f.Name, v)
+			}
+			return
+		}
+		fmt.Fprintf(c.stdout, "--%s=%s\n", f.Name, f.Value.String())
+	})
+	return 0
 }
 
 // check returns the usage error of a missing required flag, or ok.
@@ -90,6 +112,7 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 	nf := addNodeFlags(c, def.GRPCPort, def.GossipPort)
 	raftPort := c.fs.Int("raft-port", def.RaftPort, "raft port")
 	expect := c.fs.Int("bootstrap-expect", -1, "bootstrap raft once `N` coordinators see each other (0: never; wait to be added) (required)")
+	sf := addSecurityFlags(c, true)
 	if done, code := c.parse(args); done {
 		return code
 	}
@@ -102,11 +125,19 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 	if *expect < 0 {
 		return c.usageError("--bootstrap-expect must be 0 or more, got %d", *expect)
 	}
+	if *nf.checkFlags {
+		return c.printFlags()
+	}
 	cfg := def
 	cfg.ID, cfg.DataDir, cfg.BindAddr, cfg.AdvertiseAddr = *nf.id, *nf.dataDir, *nf.bind, *nf.advertise
 	cfg.GRPCPort, cfg.RaftPort, cfg.GossipPort, cfg.HTTPPort = *nf.grpcPort, *raftPort, *nf.gossipPort, *nf.httpPort
 	cfg.Join, cfg.BootstrapExpect = nf.join, *expect
 	cfg.Version, cfg.Logger = buildVersion(), nf.logger(stderr)
+	sec, err := sf.load()
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	cfg.GossipKey, cfg.TLS, cfg.PersonToken, cfg.WorkerToken, cfg.AllowedRoots = sec.gossipKey, sec.tls, sec.token, sec.workerToken, sec.roots
 	if err := cfg.Validate(); err != nil {
 		return c.usageError("%s", oneLine(err, "coordinator: "))
 	}
@@ -164,6 +195,7 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	var tags listFlag
 	c.fs.Var(&tags, "tag", "placement tag `KEY=VALUE`, advertised in gossip (repeatable)")
 	drain := c.fs.Duration("drain-timeout", 60*time.Second, "on SIGINT or SIGTERM, the `DURATION` running tasks have to finish before they are handed back")
+	sf := addSecurityFlags(c, false)
 	if done, code := c.parse(args); done {
 		return code
 	}
@@ -183,11 +215,19 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.usageError("--tag: %s", strings.TrimPrefix(err.Error(), "worker: "))
 	}
+	if *nf.checkFlags {
+		return c.printFlags()
+	}
 	cfg := def
 	cfg.ID, cfg.DataDir, cfg.BindAddr, cfg.AdvertiseAddr = *nf.id, *nf.dataDir, *nf.bind, *nf.advertise
 	cfg.GRPCPort, cfg.GossipPort, cfg.HTTPPort = *nf.grpcPort, *nf.gossipPort, *nf.httpPort
 	cfg.Join, cfg.Slots, cfg.Tags = nf.join, *slots, tagMap
 	cfg.Version, cfg.Logger = buildVersion(), nf.logger(stderr)
+	sec, err := sf.load()
+	if err != nil {
+		return c.usageError("%v", err)
+	}
+	cfg.GossipKey, cfg.TLS, cfg.WorkerToken, cfg.AllowedRoots = sec.gossipKey, sec.tls, sec.workerToken, sec.roots
 	if err := cfg.Validate(); err != nil {
 		return c.usageError("%s", oneLine(err, "worker: "))
 	}

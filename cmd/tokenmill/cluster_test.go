@@ -321,13 +321,10 @@ func TestCluster_ThreeCoordinatorsTwoWorkers(t *testing.T) {
 	}
 }
 
-// TestDev_PrintsAnAddressJobSubmitUses starts `tokenmill dev`, submits a job to the address
-// it prints (from TOKENMILL_ADDR) and follows it to its end.
-func TestDev_PrintsAnAddressJobSubmitUses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a cluster")
-	}
-	p := startProc(t, "dev", "--slots", "2")
+// startDev starts `tokenmill dev ARGS...` and returns the process and the address it prints.
+func startDev(t *testing.T, args ...string) (*proc, string) {
+	t.Helper()
+	p := startProc(t, append([]string{"dev"}, args...)...)
 	var addr string
 	testutil.WaitFor(t, clusterTimeout, func() (bool, error) {
 		sc := bufio.NewScanner(strings.NewReader(p.out.String()))
@@ -339,6 +336,16 @@ func TestDev_PrintsAnAddressJobSubmitUses(t *testing.T) {
 		}
 		return false, fmt.Errorf("stdout so far: %q", p.out.String())
 	}, "tokenmill dev to print its address")
+	return p, addr
+}
+
+// TestDev_PrintsAnAddressJobSubmitUses starts `tokenmill dev`, submits a job to the address
+// it prints (from TOKENMILL_ADDR) and follows it to its end.
+func TestDev_PrintsAnAddressJobSubmitUses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster")
+	}
+	p, addr := startDev(t, "--slots", "2")
 	dir := t.TempDir()
 	jobFile := writeClusterJob(t, dir)
 	cmd := cliCommand(t, dir, "job", "submit", "--wait", jobFile)

@@ -25,7 +25,7 @@ file or a Parquet file. Nested values keep their shape (messages stay a list of 
 // path of `kind: convert` jobs, which writes OUT itself (one JSONL or Parquet file, or an HF
 // save_to_disk directory) instead of a job directory, reads the inputs in the order given
 // and names them as given. The records are read twice, first to infer one schema as pyarrow
-// would (formats.SchemaBuilder, shard by shard, merged in order), then to write: two passes
+// would (table.SchemaBuilder, shard by shard, merged in order), then to write: two passes
 // keep memory bounded, unlike from_list. A record that is not a JSON object, malformed JSON
 // or a type clash stops the conversion with the record's location (exit 1): conversion does
 // not drop data; run `tokenmill validate` first to find it all. CSV cells stay strings (no

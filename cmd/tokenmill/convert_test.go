@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
 )
 
 // readJSONL decodes every line of a JSONL file.
@@ -156,10 +156,10 @@ func TestConvert_KeepsArrowTypes(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "train_4")
 	writeTokenDir(t, src, []int32{1, 2, 3, 4}, []int32{5, 6, 7, 8})
-	pq, hf := filepath.Join(dir, "t.parquet"), filepath.Join(dir, "again", "train_4")
+	pq, hfDir := filepath.Join(dir, "t.parquet"), filepath.Join(dir, "again", "train_4")
 	mustRun(t, "convert", src, "--to", "parquet", pq)
-	mustRun(t, "convert", pq, "--to", "hf", hf)
-	b, err := formats.OpenHFBatches(hf)
+	mustRun(t, "convert", pq, "--to", "hf", hfDir)
+	b, err := hf.OpenBatches(hfDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestConvert_KeepsArrowTypes(t *testing.T) {
 	if got := b.Schema().Field(0).Type.String(); got != "list<item: int32, nullable>" {
 		t.Errorf("input_ids type %s", got)
 	}
-	if code, v, _ := runValidateJSON(t, "--stage", "pretrain", hf); code != 0 || v.Valid != 2 {
+	if code, v, _ := runValidateJSON(t, "--stage", "pretrain", hfDir); code != 0 || v.Valid != 2 {
 		t.Errorf("validate: exit %d %+v", code, v)
 	}
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,21 +13,6 @@ import (
 	"github.com/tokenmill/tokenmill/client"
 	"github.com/tokenmill/tokenmill/internal/testutil"
 )
-
-// runBinaryEnv is runBinary with env (NAME=VALUE) added to the process's environment.
-func runBinaryEnv(t *testing.T, env []string, args ...string) cliResult {
-	t.Helper()
-	cmd := cliCommand(t, "", args...)
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("tokenmill %s: %v", strings.Join(args, " "), err)
-	}
-	return cliResult{Code: cmd.ProcessState.ExitCode(), Stdout: out.String(), Stderr: errb.String()}
-}
 
 // refusedAddr returns a loopback address where nothing listens.
 func refusedAddr(t *testing.T) string {
@@ -73,7 +55,7 @@ func TestEnv_SetsFlags(t *testing.T) {
 		{"addr", []string{"TOKENMILL_ADDR=" + dead}, []string{"members"}, 1, "",
 			"cannot reach a coordinator at " + dead},
 		{"help lists the variables", nil, []string{"coordinator", "--help"}, 0,
-			"TOKENMILL_BIND TOKENMILL_BOOTSTRAP_EXPECT TOKENMILL_DATA_DIR", ""},
+			"TOKENMILL_BOOTSTRAP_EXPECT", ""},
 		{"help of health", nil, []string{"health", "--help"}, 0, "  TOKENMILL_HTTP TOKENMILL_TIMEOUT\n", ""},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
+	"github.com/tokenmill/tokenmill/formats/input"
 	"github.com/tokenmill/tokenmill/internal/outdir"
 	"github.com/tokenmill/tokenmill/tokenizer"
 	"github.com/tokenmill/tokenmill/validate"
@@ -94,12 +96,12 @@ func harmonyEncodeFile(in, out, dev string, tk *tokenizer.Tokenizer, overwrite b
 	if tk != nil {
 		fields = append(fields, arrow.Field{Name: "input_ids", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32), Nullable: true})
 	}
-	r, err := formats.Open(in, formats.Options{})
+	r, err := input.Open(in, formats.Options{})
 	if err != nil {
 		return 0, err
 	}
 	defer r.Close()
-	w, err := formats.CreateHFTable(out, arrow.NewSchema(fields, nil), formats.HFOptions{Overwrite: overwrite})
+	w, err := hf.CreateTable(out, arrow.NewSchema(fields, nil), hf.Options{Overwrite: overwrite})
 	if err != nil {
 		return 0, err
 	}

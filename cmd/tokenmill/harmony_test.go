@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/input"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
 // readHFRows reads every record of an HF directory.
 func readHFRows(t *testing.T, dir string) []map[string]any {
 	t.Helper()
-	rr, err := formats.OpenRows(dir, formats.Options{})
+	rr, err := input.OpenRows(dir, formats.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

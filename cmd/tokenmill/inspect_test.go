@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/npy"
 	"github.com/tokenmill/tokenmill/inspect"
 )
 
@@ -27,10 +28,10 @@ func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return r.Code, r.Stdout, r.Stderr
 }
 
-// writeInspectNpy writes rows with formats.CreateNpy, as a job does.
+// writeInspectNpy writes rows with npy.Create, as a job does.
 func writeInspectNpy(t *testing.T, path string, dtype formats.DType, cols int, rows ...[]int64) string {
 	t.Helper()
-	w, err := formats.CreateNpy(path, dtype, cols)
+	w, err := npy.Create(path, dtype, cols)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,10 @@ const callTimeout = 30 * time.Second
 // followInterval is the longest time between two progress lines of a followed job.
 const followInterval = 5 * time.Second
 
-// addrFlag registers --addr (its environment variable is TOKENMILL_ADDR, as for every flag).
+// addrFlag registers --addr (its environment variable is TOKENMILL_ADDR, as for every flag)
+// and the credentials the client sends (addClientSecurityFlags).
 func addrFlag(c *command) *string {
+	addClientSecurityFlags(c)
 	return c.fs.String("addr", "", "a coordinator's gRPC address `HOST:PORT` (or TOKENMILL_ADDR)")
 }
 
@@ -26,12 +28,39 @@ func dial(c *command, addr string) (*client.Client, int, bool) {
 	if addr == "" {
 		return nil, c.usageError("missing --addr HOST:PORT (or set TOKENMILL_ADDR): which coordinator to ask"), false
 	}
-	cl, err := client.Dial(addr)
+	opts, err := clientDialOptions(c)
+	if err != nil {
+		return nil, c.usageError("%v", err), false
+	}
+	cl, err := client.Dial(addr, opts...)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "tokenmill %s: %v\n", c.name, err)
 		return nil, 1, false
 	}
 	return cl, 0, true
+}
+
+// call parses args, checks that they hold the positional arguments want names, dials addr
+// and runs fn with a context of callTimeout; an error from fn is printed as c.fail prints it.
+// It returns the exit status.
+func (c *command) call(args []string, addr *string, want []string, fn func(context.Context, *client.Client) error) int {
+	if done, code := c.parse(args); done {
+		return code
+	}
+	if ok, code := c.wantArgs(want...); !ok {
+		return code
+	}
+	cl, code, ok := dial(c, *addr)
+	if !ok {
+		return code
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if err := fn(ctx, cl); err != nil {
+		return c.fail(err)
+	}
+	return 0
 }
 
 // args checks the number of positional arguments: want names them ("JOB_ID"), in order.
@@ -126,62 +155,40 @@ func cmdJobStatus(args []string, stdout, stderr io.Writer) int {
 		"Show a job's state, shards done, failed attempts, progress (documents, tokens, bytes) and, for\na failed job, the error naming the shard, its input and the cause.", "", stdout, stderr)
 	addr := addrFlag(c)
 	asJSON := c.fs.Bool("json", false, "print one JSON object")
-	if done, code := c.parse(args); done {
-		return code
-	}
-	if ok, code := c.wantArgs("JOB_ID"); !ok {
-		return code
-	}
-	cl, code, ok := dial(c, *addr)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	st, err := cl.Job(ctx, c.fs.Arg(0))
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		client.WriteJSON(stdout, client.JobOf(st))
-		return 0
-	}
-	client.WriteJob(stdout, client.JobOf(st))
-	return 0
+	return c.call(args, addr, []string{"JOB_ID"}, func(ctx context.Context, cl *client.Client) error {
+		st, err := cl.Job(ctx, c.fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			client.WriteJSON(stdout, client.JobOf(st))
+			return nil
+		}
+		client.WriteJob(stdout, client.JobOf(st))
+		return nil
+	})
 }
 
 func cmdJobList(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("job list", "--addr HOST:PORT [--json]", "List the cluster's jobs, in submission order.", "", stdout, stderr)
 	addr := addrFlag(c)
 	asJSON := c.fs.Bool("json", false, `print one JSON object: {"jobs": [...]}, each as 'job status --json' prints it`)
-	if done, code := c.parse(args); done {
-		return code
-	}
-	if ok, code := c.wantArgs(); !ok {
-		return code
-	}
-	cl, code, ok := dial(c, *addr)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	sts, err := cl.Jobs(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	jobs := make([]client.Job, 0, len(sts))
-	for _, st := range sts {
-		jobs = append(jobs, client.JobOf(st))
-	}
-	if *asJSON {
-		client.WriteJSON(stdout, map[string]any{"jobs": jobs})
-		return 0
-	}
-	client.WriteJobs(stdout, jobs)
-	return 0
+	return c.call(args, addr, nil, func(ctx context.Context, cl *client.Client) error {
+		sts, err := cl.Jobs(ctx)
+		if err != nil {
+			return err
+		}
+		jobs := make([]client.Job, 0, len(sts))
+		for _, st := range sts {
+			jobs = append(jobs, client.JobOf(st))
+		}
+		if *asJSON {
+			client.WriteJSON(stdout, map[string]any{"jobs": jobs})
+			return nil
+		}
+		client.WriteJobs(stdout, jobs)
+		return nil
+	})
 }
 
 func cmdJobWatch(args []string, stdout, stderr io.Writer) int {
@@ -220,25 +227,14 @@ func cmdJobCancel(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("job cancel", "--addr HOST:PORT JOB_ID",
 		"Cancel a job: no new task starts, running ones are stopped, staged files are removed and\nnothing is published.", "", stdout, stderr)
 	addr := addrFlag(c)
-	if done, code := c.parse(args); done {
-		return code
-	}
-	if ok, code := c.wantArgs("JOB_ID"); !ok {
-		return code
-	}
-	cl, code, ok := dial(c, *addr)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	st, err := cl.Cancel(ctx, c.fs.Arg(0))
-	if err != nil {
-		return c.fail(err)
-	}
-	fmt.Fprintf(stdout, "job %s %s\n", st.JobId, client.StateName(st.State))
-	return 0
+	return c.call(args, addr, []string{"JOB_ID"}, func(ctx context.Context, cl *client.Client) error {
+		st, err := cl.Cancel(ctx, c.fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "job %s %s\n", st.JobId, client.StateName(st.State))
+		return nil
+	})
 }
 
 // cmdMembers implements `tokenmill members`.
@@ -247,29 +243,18 @@ func cmdMembers(args []string, stdout, stderr io.Writer) int {
 		"List the cluster's members as gossip knows them: id, role, address, state, slots, tags.", "", stdout, stderr)
 	addr := addrFlag(c)
 	asJSON := c.fs.Bool("json", false, `print one JSON object: {"members": [...]}`)
-	if done, code := c.parse(args); done {
-		return code
-	}
-	if ok, code := c.wantArgs(); !ok {
-		return code
-	}
-	cl, code, ok := dial(c, *addr)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	ms, err := cl.Members(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		client.WriteJSON(stdout, map[string]any{"members": client.MembersOf(ms)})
-		return 0
-	}
-	client.WriteMembers(stdout, client.MembersOf(ms))
-	return 0
+	return c.call(args, addr, nil, func(ctx context.Context, cl *client.Client) error {
+		ms, err := cl.Members(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			client.WriteJSON(stdout, map[string]any{"members": client.MembersOf(ms)})
+			return nil
+		}
+		client.WriteMembers(stdout, client.MembersOf(ms))
+		return nil
+	})
 }
 
 // cmdOperator implements `tokenmill operator raft SUBCOMMAND`.
@@ -293,51 +278,29 @@ func cmdListPeers(args []string, stdout, stderr io.Writer) int {
 		"List the raft peers of the coordinators: id, raft address, state (leader|follower), voter.", "", stdout, stderr)
 	addr := addrFlag(c)
 	asJSON := c.fs.Bool("json", false, `print one JSON object: {"peers": [...]}`)
-	if done, code := c.parse(args); done {
-		return code
-	}
-	if ok, code := c.wantArgs(); !ok {
-		return code
-	}
-	cl, code, ok := dial(c, *addr)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	ps, err := cl.RaftPeers(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		client.WriteJSON(stdout, map[string]any{"peers": client.PeersOf(ps)})
-		return 0
-	}
-	client.WritePeers(stdout, client.PeersOf(ps))
-	return 0
+	return c.call(args, addr, nil, func(ctx context.Context, cl *client.Client) error {
+		ps, err := cl.RaftPeers(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			client.WriteJSON(stdout, map[string]any{"peers": client.PeersOf(ps)})
+			return nil
+		}
+		client.WritePeers(stdout, client.PeersOf(ps))
+		return nil
+	})
 }
 
 func cmdRemovePeer(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("operator raft remove-peer", "--addr HOST:PORT ID",
 		"Remove a coordinator from the raft configuration (one that is gone for good; a live one\nwould be added again).", "", stdout, stderr)
 	addr := addrFlag(c)
-	if done, code := c.parse(args); done {
-		return code
-	}
-	if ok, code := c.wantArgs("ID"); !ok {
-		return code
-	}
-	cl, code, ok := dial(c, *addr)
-	if !ok {
-		return code
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	if err := cl.RemovePeer(ctx, c.fs.Arg(0)); err != nil {
-		return c.fail(err)
-	}
-	fmt.Fprintf(stdout, "removed raft peer %s\n", c.fs.Arg(0))
-	return 0
+	return c.call(args, addr, []string{"ID"}, func(ctx context.Context, cl *client.Client) error {
+		if err := cl.RemovePeer(ctx, c.fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed raft peer %s\n", c.fs.Arg(0))
+		return nil
+	})
 }

@@ -33,6 +33,7 @@ cluster:
   job          submit, follow, list and cancel jobs on a cluster (job submit JOB.yaml --wait)
   members      list the cluster's coordinators and workers
   operator     operate the coordinators' raft cluster (operator raft list-peers)
+  keygen       print a new gossip encryption key (for --gossip-key-file)
   health       check a coordinator's or worker's /healthz (for container health checks)
 
 Run 'tokenmill COMMAND --help' for a command's flags.
@@ -76,6 +77,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdMembers(args[1:], stdout, stderr)
 	case "operator":
 		return cmdOperator(args[1:], stdout, stderr)
+	case "keygen":
+		return cmdKeygen(args[1:], stdout, stderr)
 	case "health":
 		return cmdHealth(args[1:], stdout, stderr)
 	case "version", "--version":

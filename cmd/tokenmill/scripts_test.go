@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,5 +94,64 @@ func TestTestSummary_ListsSkippedTests(t *testing.T) {
 	}
 	if string(out) != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+// The demo job's outputs keep the bytes they had before the code was reorganised (issue 16):
+// every file but run.json has the sha256 in testdata/demo.sha256, and manifest.json equals
+// testdata/demo.manifest.json once its paths are made relative to the repository again and
+// its job_fingerprint (a digest of those paths) is left out. A change of output bytes on
+// purpose updates both files in the same commit.
+func TestDemo_OutputBytesUnchanged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo job")
+	}
+	repo := testutil.RepoRoot(t)
+	out := filepath.Join(t.TempDir(), "demo")
+	if r := runBinary(t, repo, "", "run", "examples/demo.yaml", "--output-dir", out, "--progress", "none"); r.Code != 0 {
+		t.Fatalf("demo job: exit %d: %s", r.Code, r.Stderr)
+	}
+	got := testutil.ReadTree(t, out, "run.json")
+	sums, err := os.ReadFile("testdata/demo.sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		sum, name, ok := strings.Cut(line, "  ")
+		if !ok {
+			t.Fatalf("testdata/demo.sha256: bad line %q", line)
+		}
+		want[name] = sum
+	}
+	for name, b := range got {
+		if name == "manifest.json" {
+			continue
+		}
+		switch sum, ok := want[name]; {
+		case !ok:
+			t.Errorf("%s: a file the demo did not write before", name)
+		case sum != fmt.Sprintf("%x", sha256.Sum256(b)):
+			t.Errorf("%s: its bytes changed", name)
+		}
+		delete(want, name)
+	}
+	for name := range want {
+		t.Errorf("%s: no longer written", name)
+	}
+	m := strings.ReplaceAll(string(got["manifest.json"]), out, "out/demo")
+	m = strings.ReplaceAll(m, repo+string(filepath.Separator), "")
+	var kept []string
+	for _, line := range strings.SplitAfter(m, "\n") {
+		if !strings.Contains(line, `"job_fingerprint"`) {
+			kept = append(kept, line)
+		}
+	}
+	wantManifest, err := os.ReadFile("testdata/demo.manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(kept, "") != string(wantManifest) {
+		t.Errorf("manifest.json differs from testdata/demo.manifest.json (paths made relative, job_fingerprint left out):\n%s", strings.Join(kept, ""))
 	}
 }

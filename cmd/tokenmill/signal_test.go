@@ -42,7 +42,7 @@ output:
   dir: %s
   formats: [hf, npy]
 `, in, out))
-			before := entries(t, dir)
+			before := testutil.DirNames(t, dir)
 			cmd := cliCommand(t, dir, "run", job, "--workers", "1", "--progress", "none")
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -71,25 +71,11 @@ output:
 				t.Errorf("stdout %q, want none (no summary)", stdout.String())
 			}
 			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("the output %s exists after the run was stopped (%v): %v", out, err, entries(t, out))
+				t.Errorf("the output %s exists after the run was stopped (%v): %v", out, err, testutil.DirNames(t, out))
 			}
-			if after := entries(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
+			if after := testutil.DirNames(t, dir); strings.Join(after, " ") != strings.Join(before, " ") {
 				t.Errorf("the run left %v beside its inputs, which were %v", after, before)
 			}
 		})
 	}
-}
-
-// entries lists the names in dir, hidden ones included.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
 }

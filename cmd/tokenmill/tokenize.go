@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/internal/jsonscan"
 	"github.com/tokenmill/tokenmill/tokenizer"
 )
 
@@ -198,10 +199,10 @@ func encodeChunk(c *chunk, tk *tokenizer.Tokenizer, o tokenizeOptions, text []by
 		}
 		ids = ids[:0]
 		if len(bytes.TrimSpace(line)) > 0 {
-			var kind formats.FieldKind
+			var kind jsonscan.FieldKind
 			var err error
-			text, kind, err = formats.AppendString(text[:0], line, o.field)
-			if kind != formats.FieldOK {
+			text, kind, err = jsonscan.AppendString(text[:0], line, o.field)
+			if kind != jsonscan.FieldOK {
 				if err == nil {
 					err = fmt.Errorf("field %q: %s", o.field, kind)
 				}

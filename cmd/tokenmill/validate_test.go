@@ -10,7 +10,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/hf"
 )
 
 // validateOut is the --json object of `tokenmill validate`.
@@ -143,7 +143,7 @@ func TestValidate_FormatsAgree(t *testing.T) {
 // writeTokenDir writes an HF token directory with the given rows.
 func writeTokenDir(t *testing.T, dir string, rows ...[]int32) {
 	t.Helper()
-	w, err := formats.CreateHF(dir, formats.HFOptions{})
+	w, err := hf.Create(dir, hf.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/tokenmill/tokenmill/formats"
+	"github.com/tokenmill/tokenmill/formats/parquet"
 )
 
 // readErrorOut is one entry of the read_errors of `tokenmill validate --json`.
@@ -108,7 +108,7 @@ func corruptParquet(t *testing.T, dir string, rows int) string {
 	if r := runBinary(t, "", "", "convert", src, "--to", "parquet", p); r.Code != 0 {
 		t.Fatalf("convert: %+v", r)
 	}
-	groups, err := formats.ParquetRowGroups(p)
+	groups, err := parquet.RowGroups(p)
 	if err != nil || len(groups) < 2 {
 		t.Fatalf("row groups %+v, %v", groups, err)
 	}

@@ -38,7 +38,28 @@ func (st *state) cancel(_ uint64, c *pb.CancelJobCommand) []error {
 		j.err = "canceled: " + c.Reason
 	}
 	st.dropLeases(j)
+	st.unclean[j.id] = j
 	return []error{nil}
+}
+
+// clean records that the staged files of failed or canceled jobs are removed. A job
+// cleaned already is no error (the order may have run twice); one that is not failed or
+// canceled is refused.
+func (st *state) clean(_ uint64, c *pb.CleanJobsCommand) []error {
+	errs := make([]error, len(c.JobIds))
+	for i, id := range c.JobIds {
+		j, ok := st.jobs[id]
+		switch {
+		case !ok:
+			errs[i] = fmt.Errorf("%w: %q", ErrUnknownJob, id)
+		case j.state != pb.JobState_JOB_STATE_FAILED && j.state != pb.JobState_JOB_STATE_CANCELED:
+			errs[i] = fmt.Errorf("%w: job %s is %s, not failed or canceled", ErrBadCommand, id, jobStateName(j.state))
+		default:
+			j.cleaned = true
+			delete(st.unclean, id)
+		}
+	}
+	return errs
 }
 
 // activeJob returns the job id if it is neither unknown nor final.
@@ -58,6 +79,7 @@ func (st *state) failJob(j *job, err string) {
 	j.state = pb.JobState_JOB_STATE_FAILED
 	j.err = err
 	st.dropLeases(j)
+	st.unclean[j.id] = j
 }
 
 // dropLeases takes back every lease of a job that has ended; its leased tasks become pending

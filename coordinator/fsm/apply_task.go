@@ -83,7 +83,7 @@ func (st *state) failOne(f *pb.TaskFailure) error {
 	case pb.FailureKind_FAILURE_KIND_INPUT:
 		st.unlease(j, t)
 		t.cause = f.Cause
-		st.failJob(j, fmt.Sprintf("%s: %s", t.describe(), f.Cause))
+		st.failJob(j, fmt.Sprintf("%s: %s", t.describeFor(f.Cause), f.Cause))
 	default:
 		return fmt.Errorf("%w: failure of %s has no kind", ErrBadCommand, j.ref(t))
 	}

@@ -78,6 +78,29 @@ func TestFSM_Apply(t *testing.T) {
 		{"submit without a spec is refused",
 			func(fx *fixture) cmd { return cmd{SubmitJob, &pb.SubmitJobCommand{JobId: "c"}} },
 			[]error{ErrBadCommand}, nil},
+		{"clean records a canceled job cleaned, again without error; an active or unknown job is refused",
+			func(fx *fixture) cmd {
+				if got := fx.h.f.Unclean(); len(got) != 0 {
+					t.Errorf("Unclean before the cancel = %v", got)
+				}
+				fx.h.must(CancelJob, &pb.CancelJobCommand{JobId: "p"})
+				if got := fx.h.f.Unclean(); !slices.Equal(got, []string{"p"}) {
+					t.Errorf("Unclean after the cancel = %v, want [p]", got)
+				}
+				return cmd{CleanJobs, &pb.CleanJobsCommand{JobIds: []string{"p", "p", "a", "zz"}}}
+			},
+			[]error{nil, nil, ErrBadCommand, ErrUnknownJob},
+			func(t *testing.T, fx *fixture) {
+				if s := fx.job(t, "p"); !s.Cleaned || s.State != pb.JobState_JOB_STATE_CANCELED {
+					t.Errorf("status of p = %v", s)
+				}
+				if s := fx.job(t, "a"); s.Cleaned {
+					t.Errorf("the running job a is cleaned: %v", s)
+				}
+				if got := fx.h.f.Unclean(); len(got) != 0 {
+					t.Errorf("Unclean after the clean = %v", got)
+				}
+			}},
 		{"grant leases each pending task on its own, epoch = index",
 			func(fx *fixture) cmd {
 				return cmd{GrantLeases, &pb.GrantCommand{Grants: []*pb.Grant{
@@ -161,6 +184,20 @@ func TestFSM_Apply(t *testing.T) {
 			func(t *testing.T, fx *fixture) {
 				if ti := fx.task(t, shardRef("a", 0)); ti.Attempt != 1 || ti.Failures != 0 || ti.State != pb.TaskState_TASK_STATE_PENDING {
 					t.Errorf("task = %+v", ti)
+				}
+			}},
+		{"an input error that names its file names it once",
+			func(fx *fixture) cmd {
+				return cmd{FailTasks, &pb.FailCommand{Failures: []*pb.TaskFailure{
+					{Task: shardRef("a", 0).Proto(), Epoch: fx.lease, Kind: pb.FailureKind_FAILURE_KIND_INPUT,
+						Cause: "/mnt/shared/corpora/common-crawl/2026-05/en/part-00000.jsonl: line 7: invalid UTF-8"},
+				}}}
+			},
+			[]error{nil},
+			func(t *testing.T, fx *fixture) {
+				want := "shard 000000: /mnt/shared/corpora/common-crawl/2026-05/en/part-00000.jsonl: line 7: invalid UTF-8"
+				if s := fx.job(t, "a"); s.State != pb.JobState_JOB_STATE_FAILED || s.Error != want {
+					t.Errorf("job = %v %q, want failed %q", s.State, s.Error, want)
 				}
 			}},
 		{"an input error fails the job at once",

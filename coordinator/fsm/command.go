@@ -27,6 +27,9 @@ const (
 	FailTasks CommandType = 6
 	// AppendPlan adds shard specs to a job's plan (pb.AppendPlanCommand).
 	AppendPlan CommandType = 7
+	// CleanJobs records that failed or canceled jobs' staged files are removed
+	// (pb.CleanJobsCommand).
+	CleanJobs CommandType = 8
 )
 
 // IgnoreUnknown, set in a type byte, lets a replica that does not know the type (or its
@@ -38,7 +41,7 @@ const IgnoreUnknown CommandType = 0x80
 // reads.
 func commandVersion(t CommandType) (uint8, bool) {
 	switch t {
-	case SubmitJob, CancelJob, GrantLeases, ExpireLeases, CommitTasks, FailTasks, AppendPlan:
+	case SubmitJob, CancelJob, GrantLeases, ExpireLeases, CommitTasks, FailTasks, AppendPlan, CleanJobs:
 		return 1, true
 	}
 	return 0, false
@@ -47,7 +50,8 @@ func commandVersion(t CommandType) (uint8, bool) {
 // String names the type, for logs and errors.
 func (t CommandType) String() string {
 	names := [...]string{SubmitJob: "submit_job", CancelJob: "cancel_job", GrantLeases: "grant_leases",
-		ExpireLeases: "expire_leases", CommitTasks: "commit_tasks", FailTasks: "fail_tasks", AppendPlan: "append_plan"}
+		ExpireLeases: "expire_leases", CommitTasks: "commit_tasks", FailTasks: "fail_tasks", AppendPlan: "append_plan",
+		CleanJobs: "clean_jobs"}
 	if b := t &^ IgnoreUnknown; int(b) < len(names) && names[b] != "" {
 		return names[b]
 	}

@@ -154,3 +154,28 @@ func TestFSM_PendingFairness(t *testing.T) {
 		t.Errorf("Pending(1000) has %d tasks, want 15: %v", len(got), got)
 	}
 }
+
+// TestFSM_PendingWhere: the jobs jobOK refuses take no turn, so the fair order among the
+// others is that of Pending without them; jobOK sees each active job's spec.
+func TestFSM_PendingWhere(t *testing.T) {
+	h := newHarness(t)
+	h.planned("a", 10, 0)
+	h.planned("b", 10, 0)
+	h.planned("c", 10, 0)
+	h.grant("w1", shardRef("a", 0), shardRef("a", 1))
+	seen := map[string]bool{}
+	got := h.f.PendingWhere(4, nil, func(id string, spec []byte) bool {
+		seen[id] = len(spec) > 0
+		return id != "b"
+	})
+	want := []TaskRef{shardRef("c", 0), shardRef("c", 1), shardRef("a", 2), shardRef("c", 2)}
+	if !slices.Equal(got, want) {
+		t.Errorf("PendingWhere(4, not b) = %v, want %v", got, want)
+	}
+	if !seen["a"] || !seen["b"] || !seen["c"] {
+		t.Errorf("jobOK saw %v, want a, b and c with their specs", seen)
+	}
+	if got := h.f.PendingWhere(4, nil, func(string, []byte) bool { return false }); len(got) != 0 {
+		t.Errorf("PendingWhere refusing every job = %v", got)
+	}
+}

@@ -23,11 +23,12 @@ type state struct {
 	jobs     map[string]*job
 	order    []*job // submission order
 	byWorker map[string]map[TaskRef]struct{}
-	index    uint64 // the last applied entry
+	unclean  map[string]*job // the jobs that need a cleanup (job.needsCleanup)
+	index    uint64          // the last applied entry
 }
 
 func newState() *state {
-	return &state{jobs: map[string]*job{}, byWorker: map[string]map[TaskRef]struct{}{}}
+	return &state{jobs: map[string]*job{}, byWorker: map[string]map[TaskRef]struct{}{}, unclean: map[string]*job{}}
 }
 
 // New returns an empty FSM.
@@ -90,6 +91,8 @@ func (f *FSM) ApplyCommand(index uint64, data []byte) (*Result, error) {
 		res, err = apply(index, body, st.fail)
 	case AppendPlan:
 		res, err = apply(index, body, st.appendPlan)
+	case CleanJobs:
+		res, err = apply(index, body, st.clean)
 	}
 	if err != nil {
 		return nil, &FatalError{Index: index, Type: t, Err: err}

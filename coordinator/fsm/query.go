@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
@@ -63,6 +64,14 @@ func (f *FSM) Pending(limit int) []TaskRef { return f.PendingExcept(limit, nil) 
 // each skipped task counts as picked for its job, as if Pending had returned it, but not
 // towards limit. A nil skip skips nothing.
 func (f *FSM) PendingExcept(limit int, skip func(TaskRef) bool) []TaskRef {
+	return f.PendingWhere(limit, skip, nil)
+}
+
+// PendingWhere is PendingExcept among the jobs that jobOK accepts, given each job's id and
+// spec as submitted: the others are left out of the turn entirely (they neither get tasks
+// nor count in the fair order). A nil jobOK accepts every job. jobOK is called once per
+// active job, under the state's read lock: it must not call the FSM.
+func (f *FSM) PendingWhere(limit int, skip func(TaskRef) bool, jobOK func(id string, spec []byte) bool) []TaskRef {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	type cand struct {
@@ -72,7 +81,7 @@ func (f *FSM) PendingExcept(limit int, skip func(TaskRef) bool) []TaskRef {
 	}
 	var cands []cand
 	for _, j := range f.st.order {
-		if j.active() {
+		if j.active() && (jobOK == nil || jobOK(j.id, j.spec)) {
 			cands = append(cands, cand{j: j, load: j.leased, pos: -1})
 		}
 	}
@@ -194,6 +203,22 @@ func (f *FSM) Job(id string) (*pb.JobStatus, bool) {
 	return j.status(), true
 }
 
+// Unclean returns the ids of the failed or canceled jobs whose staged files are not yet
+// removed, in submission order.
+func (f *FSM) Unclean() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if len(f.st.unclean) == 0 {
+		return nil
+	}
+	jobs := slices.SortedFunc(maps.Values(f.st.unclean), func(a, b *job) int { return a.seq - b.seq })
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.id
+	}
+	return out
+}
+
 // Jobs returns the status of every job, in submission order.
 func (f *FSM) Jobs() []*pb.JobStatus {
 	f.mu.RLock()
@@ -210,7 +235,7 @@ func (j *job) status() *pb.JobStatus {
 	s := &pb.JobStatus{JobId: j.id, Name: j.name, State: j.state, Error: j.err, MaxAttempts: j.maxAttempts,
 		SubmittedUnixMs: j.submitted, Tasks: &pb.TaskCounts{},
 		Progress: &pb.Progress{Bytes: j.done.bytes, Documents: j.done.documents, Rejected: j.done.rejected, Tokens: j.done.tokens},
-		Result:   j.finalize}
+		Result:   j.finalize, Cleaned: j.cleaned}
 	if j.plan != nil {
 		s.Shards = uint32(len(j.shards))
 	}

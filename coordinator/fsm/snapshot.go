@@ -119,7 +119,7 @@ func (rw *recordWriter) putTask(t *task) {
 func jobRecord(j *job) *pb.JobRecord {
 	return &pb.JobRecord{JobId: j.id, Name: j.name, Spec: j.spec, MaxAttempts: j.maxAttempts,
 		SubmittedUnixMs: j.submitted, State: j.state, Error: j.err, Shards: uint32(len(j.shards)),
-		Plan: j.plan, Finalize: j.finalize}
+		Plan: j.plan, Finalize: j.finalize, Cleaned: j.cleaned}
 }
 
 func taskRecord(t *task) *pb.TaskRecord {
@@ -208,7 +208,8 @@ func (rr *recordReader) job() (*job, error) {
 		return nil, rr.err
 	}
 	j := &job{id: rec.JobId, name: rec.Name, spec: rec.Spec, maxAttempts: rec.MaxAttempts,
-		submitted: rec.SubmittedUnixMs, state: rec.State, err: rec.Error, plan: rec.Plan, finalize: rec.Finalize}
+		submitted: rec.SubmittedUnixMs, state: rec.State, err: rec.Error, plan: rec.Plan, finalize: rec.Finalize,
+		cleaned: rec.Cleaned}
 	rr.task(&j.planTask, pb.TaskKind_TASK_KIND_PLAN, 0)
 	j.shards = make([]task, rec.Shards)
 	for i := range j.shards {
@@ -262,4 +263,7 @@ func (st *state) derive(j *job) {
 		visit(j.finalTask)
 	}
 	j.advancePending()
+	if j.needsCleanup() {
+		st.unclean[j.id] = j
+	}
 }

@@ -43,6 +43,7 @@ func populate(h *harness) {
 	h.planned("canceled", 2, 0)
 	h.grant("w1", shardRef("canceled", 0))
 	h.must(CancelJob, &pb.CancelJobCommand{JobId: "canceled", Reason: "by bob"})
+	h.must(CleanJobs, &pb.CleanJobsCommand{JobIds: []string{"canceled"}})
 }
 
 // persist snapshots f into a raft snapshot store and returns the snapshot's bytes.
@@ -130,6 +131,9 @@ func TestFSM_SnapshotRoundTrip(t *testing.T) {
 	b := persist(t, h.f)
 	g := restore(t, b)
 	sameState(t, h.f, g)
+	if got, want := g.Unclean(), []string{"failed"}; !slices.Equal(got, want) || !slices.Equal(h.f.Unclean(), want) {
+		t.Errorf("Unclean = %v restored, %v before; want %v", got, h.f.Unclean(), want)
+	}
 	if b2 := persist(t, g); !bytes.Equal(b, b2) {
 		t.Error("the snapshot of the restored state differs")
 	}

@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/shard"
@@ -43,6 +44,7 @@ type job struct {
 	err         string
 	plan        *pb.PlanResult
 	finalize    *pb.FinalizeResult
+	cleaned     bool // failed or canceled, and its staged files are removed
 
 	planTask  task
 	shards    []task
@@ -59,6 +61,12 @@ type job struct {
 // progress sums the committed shards of a job.
 type progress struct {
 	bytes, documents, rejected, tokens int64
+}
+
+// needsCleanup says the job failed or was canceled and its staged files are not yet
+// removed. (A job that succeeded needs none: its finalize removed them.)
+func (j *job) needsCleanup() bool {
+	return !j.cleaned && (j.state == pb.JobState_JOB_STATE_FAILED || j.state == pb.JobState_JOB_STATE_CANCELED)
 }
 
 // active says the job may still take leases and results.
@@ -117,7 +125,11 @@ func RefOf(m *pb.TaskRef) TaskRef {
 }
 
 // describe names a task for an error message: a shard by its id and input, from its spec.
-func (t *task) describe() string {
+func (t *task) describe() string { return t.describeFor("") }
+
+// describeFor names a task for an error message whose cause is cause: a shard by its id, and
+// by its input unless cause already names it (the readers' errors begin with their file).
+func (t *task) describeFor(cause string) string {
 	switch t.kind {
 	case pb.TaskKind_TASK_KIND_PLAN:
 		return "plan"
@@ -133,6 +145,9 @@ func (t *task) describe() string {
 		id = fmt.Sprint(t.index)
 	}
 	in := s.Path
+	if cause != "" && strings.Contains(cause, s.Path) {
+		return "shard " + id
+	}
 	if n := len(s.Files); n > 1 {
 		in = fmt.Sprintf("%s and %d more files", s.Path, n-1)
 	}

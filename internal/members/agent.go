@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,9 +29,12 @@ type Config struct {
 	AdvertiseAddr string
 	// Meta is what the node advertises.
 	Meta Meta
+	// SecretKey, when set, encrypts and authenticates gossip (AES-128, -192 or -256: 16,
+	// 24 or 32 bytes); a node with another key or none cannot join, and the node logs why.
+	SecretKey []byte
 	// Gossip is the memberlist configuration to start from (its timings); nil means
-	// memberlist.DefaultLANConfig. Name, addresses, delegates and logger are set by the Agent,
-	// and a DeadNodeReclaimTime of 0 becomes DeadNodeReclaimTime.
+	// DefaultGossip. Name, addresses, delegates and logger are set by the Agent, and a
+	// DeadNodeReclaimTime of 0 becomes DeadNodeReclaimTime.
 	Gossip *memberlist.Config
 	// Logger receives memberlist's log lines at their levels; nil discards them.
 	Logger *slog.Logger
@@ -45,13 +49,30 @@ const DeadNodeReclaimTime = time.Second
 // State is a member's state as gossip sees it.
 type State string
 
-// States.
+// States. memberlist reports no event when it suspects a node, so a member is alive until
+// gossip declares it dead.
 const (
-	StateAlive   State = "alive"
-	StateSuspect State = "suspect"
-	StateDead    State = "dead"
-	StateLeft    State = "left"
+	StateAlive State = "alive"
+	// StateDead: gossip declared the member dead (it stopped answering, or crashed).
+	StateDead State = "dead"
+	// StateLeft: the member left on purpose (Agent.Leave).
+	StateLeft State = "left"
 )
+
+// DefaultGossip returns the gossip timings of coordinators and workers: memberlist's LAN
+// configuration, probing every 500 ms (a probe times out after 250 ms), with a suspicion
+// timeout that does not start longer while other members have not confirmed the suspicion
+// (SuspicionMaxTimeoutMult 1): SuspicionMult x ProbeInterval x max(1, log10(members)), so
+// 2 s up to 10 members and 4 s at 100. The coordinators take a worker's leases back when
+// gossip declares it dead, so these timings bound how soon its tasks run elsewhere.
+func DefaultGossip() *memberlist.Config {
+	c := memberlist.DefaultLANConfig()
+	c.ProbeInterval = 500 * time.Millisecond
+	c.ProbeTimeout = 250 * time.Millisecond
+	c.SuspicionMult = 4
+	c.SuspicionMaxTimeoutMult = 1
+	return c
+}
 
 // Member is one node of the gossip cluster.
 type Member struct {
@@ -73,7 +94,8 @@ const (
 	EventJoin EventKind = iota + 1
 	// EventUpdate: the member changed its metadata.
 	EventUpdate
-	// EventLeave: the member left, or gossip declared it dead (Member.State says which).
+	// EventLeave: the member left (Member.State is StateLeft), or gossip declared it dead
+	// (StateDead).
 	EventLeave
 )
 
@@ -95,19 +117,23 @@ type Event struct {
 	Member Member
 }
 
-// Agent is a gossip node.
+// Agent is a gossip node. It keeps every member it has heard of with the state its
+// membership events gave it, since memberlist's Node.State is never set for others.
 type Agent struct {
 	ml     *memberlist.Memberlist
-	meta   []byte
 	events chan Event
 
-	mu     sync.Mutex
-	queue  []Event
-	wake   chan struct{}
-	gone   map[string]Member // members that left or died, until they come back
-	closed bool
-	done   chan struct{}
-	pumped chan struct{}
+	mu    sync.Mutex
+	meta  Meta   // what this node advertises
+	enc   []byte // meta, encoded
+	known map[string]Member
+	// leaving holds the members that said they leave (a leave message), until they join again.
+	leaving map[string]bool
+	queue   []Event
+	wake    chan struct{}
+	closed  bool
+	done    chan struct{}
+	pumped  chan struct{}
 }
 
 // New starts a gossip node; it is alone until Join.
@@ -121,13 +147,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	c := cfg.Gossip
 	if c == nil {
-		c = memberlist.DefaultLANConfig()
+		c = DefaultGossip()
 	} else {
 		cc := *c
 		c = &cc
 	}
-	a := &Agent{meta: meta, events: make(chan Event), wake: make(chan struct{}, 1),
-		gone: map[string]Member{}, done: make(chan struct{}), pumped: make(chan struct{})}
+	a := &Agent{meta: cfg.Meta, enc: meta, events: make(chan Event), wake: make(chan struct{}, 1),
+		known: map[string]Member{}, leaving: map[string]bool{}, done: make(chan struct{}), pumped: make(chan struct{})}
 	c.Name = cfg.Name
 	if c.DeadNodeReclaimTime == 0 {
 		c.DeadNodeReclaimTime = DeadNodeReclaimTime
@@ -136,6 +162,7 @@ func New(cfg Config) (*Agent, error) {
 	c.BindPort = cfg.BindPort
 	c.AdvertiseAddr = cfg.AdvertiseAddr
 	c.AdvertisePort = cfg.BindPort
+	c.SecretKey = cfg.SecretKey
 	c.Delegate = delegate{a}
 	c.Events = eventDelegate{a}
 	c.LogOutput = nil
@@ -189,36 +216,33 @@ func (a *Agent) Join(addrs []string) error {
 		return nil
 	}
 	if _, err := a.ml.Join(addrs); err != nil {
-		return fmt.Errorf("members: join %v: %w", addrs, err)
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "1 error occurred:", "")), " ")
+		if strings.Contains(msg, "encrypt") || strings.Contains(msg, "decrypt") {
+			msg += " (the gossip keys differ: every coordinator and worker needs the same --gossip-key-file)"
+		}
+		return fmt.Errorf("members: join %v: %s", addrs, msg)
 	}
 	return nil
 }
 
-// Members returns every member known, alive, suspect, dead or left (this node included),
-// sorted by name.
+// Members returns every member known, alive, dead or left (this node included), sorted by
+// name.
 func (a *Agent) Members() []Member {
-	var out []Member
-	seen := map[string]bool{}
-	for _, n := range a.ml.Members() {
-		out = append(out, member(n))
-		seen[n.Name] = true
-	}
 	a.mu.Lock()
-	for name, m := range a.gone {
-		if !seen[name] {
-			out = append(out, m)
-		}
+	out := make([]Member, 0, len(a.known))
+	for _, m := range a.known {
+		out = append(out, m)
 	}
 	a.mu.Unlock()
 	slices.SortFunc(out, func(x, y Member) int { return cmpString(x.Name, y.Name) })
 	return out
 }
 
-// Alive returns the members that are alive or suspect, of role r, sorted by name.
+// Alive returns the members that are alive, of role r, sorted by name.
 func (a *Agent) Alive(r Role) []Member {
 	var out []Member
 	for _, m := range a.Members() {
-		if (m.State == StateAlive || m.State == StateSuspect) && m.Meta.Role == r {
+		if m.State == StateAlive && m.Meta.Role == r {
 			out = append(out, m)
 		}
 	}
@@ -229,8 +253,93 @@ func (a *Agent) Alive(r Role) []Member {
 // until Shutdown closes it. Events not read are kept.
 func (a *Agent) Events() <-chan Event { return a.events }
 
-// Leave tells the cluster this node is leaving, waiting up to timeout for it to spread.
-func (a *Agent) Leave(timeout time.Duration) error { return a.ml.Leave(timeout) }
+// msgLeaving is the type byte of the message a leaving node sends every member; the node's
+// name follows.
+const msgLeaving byte = 1
+
+// Leave tells the cluster this node is leaving on purpose, so that the others record it as
+// left, not dead (memberlist's leave reaches them as a death like any other). It advertises
+// its metadata with Leaving set, which gossip spreads (and push-pull gives to any member
+// that missed it), sends the same word directly to every alive member, coordinators first,
+// over TCP (so that a member does not see the death before the gossip of the new metadata),
+// then leaves. Each of the three steps takes up to timeout; the leave happens whatever the
+// first two did, and the error joins what went wrong.
+func (a *Agent) Leave(timeout time.Duration) error {
+	a.mu.Lock()
+	m := a.meta
+	m.Leaving = true
+	enc, err := m.Encode()
+	if err == nil {
+		a.meta, a.enc = m, enc
+	}
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if err := a.ml.UpdateNode(timeout); err != nil {
+		errs = append(errs, fmt.Errorf("members: advertising the leave: %w", err))
+	}
+	if err := a.sendLeaving(time.Now().Add(timeout)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.ml.Leave(timeout); err != nil {
+		errs = append(errs, fmt.Errorf("members: leave: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// sendLeaving sends the leave message to every other alive member, coordinators first,
+// until deadline.
+func (a *Agent) sendLeaving(deadline time.Time) error {
+	self := a.Name()
+	msg := append([]byte{msgLeaving}, self...)
+	nodes := a.ml.Members()
+	slices.SortStableFunc(nodes, func(x, y *memberlist.Node) int {
+		return cmpBool(roleOf(x) != RoleCoordinator, roleOf(y) != RoleCoordinator)
+	})
+	var errs []error
+	for _, n := range nodes {
+		if n.Name == self {
+			continue
+		}
+		if time.Now().After(deadline) {
+			errs = append(errs, fmt.Errorf("members: no time left to tell %s of the leave", n.Name))
+			continue
+		}
+		if err := a.ml.SendReliable(n, msg); err != nil {
+			errs = append(errs, fmt.Errorf("members: telling %s of the leave: %w", n.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func roleOf(n *memberlist.Node) Role {
+	m, _ := Decode(n.Meta)
+	return m.Role
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// markLeaving records that the member name said it leaves. If gossip already reported it
+// dead (the message came late), it is recorded as left.
+func (a *Agent) markLeaving(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.leaving[name] = true
+	if m, ok := a.known[name]; ok && m.State == StateDead {
+		m.State = StateLeft
+		a.known[name] = m
+	}
+}
 
 // Shutdown stops gossip without leaving (others will find the node dead) and closes the
 // events channel. It may be called more than once.
@@ -248,15 +357,10 @@ func (a *Agent) Shutdown() error {
 	return err
 }
 
-// push queues an event for the pump.
+// push records the member's new state and queues the event for the pump.
 func (a *Agent) push(e Event) {
 	a.mu.Lock()
-	switch e.Kind {
-	case EventLeave:
-		a.gone[e.Member.Name] = e.Member
-	default:
-		delete(a.gone, e.Member.Name)
-	}
+	a.known[e.Member.Name] = e.Member
 	a.queue = append(a.queue, e)
 	a.mu.Unlock()
 	select {
@@ -294,22 +398,11 @@ func (a *Agent) pump() {
 	}
 }
 
-func member(n *memberlist.Node) Member {
-	m := Member{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: state(n.State)}
+// member returns a node as a Member in state s.
+func member(n *memberlist.Node, s State) Member {
+	m := Member{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: s}
 	m.Meta, m.MetaErr = Decode(n.Meta)
 	return m
-}
-
-func state(s memberlist.NodeStateType) State {
-	switch s {
-	case memberlist.StateAlive:
-		return StateAlive
-	case memberlist.StateSuspect:
-		return StateSuspect
-	case memberlist.StateLeft:
-		return StateLeft
-	}
-	return StateDead
 }
 
 func cmpString(a, b string) int {
@@ -322,37 +415,55 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// delegate gives memberlist the node's metadata; the Agent sends no user messages.
+// delegate gives memberlist the node's metadata and receives the leave messages.
 type delegate struct{ a *Agent }
 
 func (d delegate) NodeMeta(limit int) []byte {
-	if len(d.a.meta) > limit {
+	d.a.mu.Lock()
+	defer d.a.mu.Unlock()
+	if len(d.a.enc) > limit {
 		return nil // Encode checked the size against MetaMaxSize
 	}
-	return d.a.meta
+	return d.a.enc
 }
-func (delegate) NotifyMsg([]byte)                           {}
+
+// NotifyMsg receives the members' messages: a leave message marks its sender as leaving.
+func (d delegate) NotifyMsg(b []byte) {
+	if len(b) > 1 && b[0] == msgLeaving {
+		d.a.markLeaving(string(b[1:]))
+	}
+}
+
 func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }
 func (delegate) MergeRemoteState(buf []byte, join bool)     {}
 
-// eventDelegate turns memberlist's callbacks into queued Events.
+// eventDelegate turns memberlist's callbacks into member states and queued Events.
+// memberlist calls them with its node lock held, one at a time, in the order of the
+// changes; it passes a Node whose State field it never sets (its own state lives elsewhere),
+// so the state comes from which callback is called.
 type eventDelegate struct{ a *Agent }
 
 func (d eventDelegate) NotifyJoin(n *memberlist.Node) {
-	d.a.push(Event{Kind: EventJoin, Member: member(n)})
+	d.a.mu.Lock()
+	delete(d.a.leaving, n.Name)
+	d.a.mu.Unlock()
+	d.a.push(Event{Kind: EventJoin, Member: member(n, StateAlive)})
 }
 func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
-	d.a.push(Event{Kind: EventUpdate, Member: member(n)})
+	d.a.push(Event{Kind: EventUpdate, Member: member(n, StateAlive)})
 }
 
-// NotifyLeave reports a member that left or died. memberlist passes the node as it was
-// last alive (its state field is not updated before the call), so a member whose state
-// does not say left is reported dead.
+// NotifyLeave reports a member that left or died: memberlist calls it for both. A member
+// that said it leaves (Agent.Leave's message, or its last metadata) left; any other was
+// declared dead.
 func (d eventDelegate) NotifyLeave(n *memberlist.Node) {
-	m := member(n)
-	if m.State != StateLeft {
-		m.State = StateDead
+	m := member(n, StateDead)
+	d.a.mu.Lock()
+	said := d.a.leaving[n.Name]
+	d.a.mu.Unlock()
+	if said || m.MetaErr == nil && m.Meta.Leaving {
+		m.State = StateLeft
 	}
 	d.a.push(Event{Kind: EventLeave, Member: m})
 }

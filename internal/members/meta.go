@@ -35,6 +35,9 @@ type Meta struct {
 	Slots    int    // workers: tasks run at once
 	Tags     map[string]string
 	Version  string
+	// Leaving is set by Agent.Leave just before the node leaves, so that the others tell its
+	// leave from a death.
+	Leaving bool
 }
 
 // Encode returns m as node metadata; it fails if the encoding exceeds memberlist's limit
@@ -44,7 +47,7 @@ func (m Meta) Encode() ([]byte, error) {
 		return nil, fmt.Errorf("members: slots %d out of range", m.Slots)
 	}
 	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(&pb.NodeMeta{Role: string(m.Role),
-		GrpcAddress: m.GRPCAddr, RaftAddress: m.RaftAddr, Slots: uint32(m.Slots), Tags: m.Tags, Version: m.Version})
+		GrpcAddress: m.GRPCAddr, RaftAddress: m.RaftAddr, Slots: uint32(m.Slots), Tags: m.Tags, Version: m.Version, Leaving: m.Leaving})
 	if err != nil {
 		return nil, fmt.Errorf("members: encode metadata: %w", err)
 	}
@@ -69,5 +72,5 @@ func Decode(b []byte) (Meta, error) {
 		return Meta{}, fmt.Errorf("%w: %v", ErrMeta, err)
 	}
 	return Meta{Role: Role(m.Role), GRPCAddr: m.GrpcAddress, RaftAddr: m.RaftAddress, Slots: int(m.Slots),
-		Tags: maps.Clone(m.Tags), Version: m.Version}, nil
+		Tags: maps.Clone(m.Tags), Version: m.Version, Leaving: m.Leaving}, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/tokenmill/tokenmill/coordinator"
+	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/clock"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"google.golang.org/grpc"
@@ -68,6 +69,7 @@ type Cluster struct {
 	nodes []*coordinator.Node // nil for a node that is down
 	cfgs  []coordinator.Config
 	conns []*grpc.ClientConn
+	dial  []grpc.DialOption // of the connections Conn makes; nil: plain TCP
 
 	workers workerSet // see workers.go
 }
@@ -75,6 +77,13 @@ type Cluster struct {
 // New starts n coordinators that form a cluster by gossip with bootstrap-expect n, all on
 // one fake clock, and waits for a leader. Cleanup shuts them down.
 func New(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return newCluster(t, n, nil)
+}
+
+// newCluster is New with the configuration of coordinator i adjusted by adjust (may be nil)
+// before it starts.
+func newCluster(t testing.TB, n int, adjust func(i int, cfg *coordinator.Config)) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, dir: t.TempDir(), Clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	t.Cleanup(c.Shutdown)
@@ -84,6 +93,9 @@ func New(t testing.TB, n int) *Cluster {
 		cfg.Logger = logger(t)
 		if i > 0 {
 			cfg.Join = []string{c.nodes[0].Addrs().Gossip}
+		}
+		if adjust != nil {
+			adjust(i, &cfg)
 		}
 		node, err := coordinator.New(cfg)
 		if err != nil {
@@ -95,6 +107,28 @@ func New(t testing.TB, n int) *Cluster {
 	}
 	c.WaitLeader()
 	return c
+}
+
+// Security are settings of a test cluster's coordinators: the security pieces (each off
+// when zero, see coordinator.Config) and a logger.
+type Security struct {
+	GossipKey                []byte
+	TLS                      *auth.TLS
+	PersonToken, WorkerToken []byte
+	AllowedRoots             auth.Roots
+	// Logger, when set, receives every coordinator's logs.
+	Logger *slog.Logger
+}
+
+// NewSecure is New with the settings s on every coordinator.
+func NewSecure(t testing.TB, n int, s Security) *Cluster {
+	t.Helper()
+	return newCluster(t, n, func(_ int, cfg *coordinator.Config) {
+		cfg.GossipKey, cfg.TLS, cfg.PersonToken, cfg.WorkerToken, cfg.AllowedRoots = s.GossipKey, s.TLS, s.PersonToken, s.WorkerToken, s.AllowedRoots
+		if s.Logger != nil {
+			cfg.Logger = s.Logger
+		}
+	})
 }
 
 // Add starts one more coordinator (bootstrap-expect as the others) that joins the running
@@ -252,13 +286,31 @@ func (c *Cluster) Conn(i int) *grpc.ClientConn {
 		if c.nodes[i] == nil {
 			c.t.Fatalf("node %d is down", i)
 		}
-		cc, err := grpc.NewClient(c.nodes[i].Addrs().GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		dial := c.dial
+		if dial == nil {
+			dial = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		}
+		cc, err := grpc.NewClient(c.nodes[i].Addrs().GRPC, dial...)
 		if err != nil {
 			c.t.Fatal(err)
 		}
 		c.conns[i] = cc
 	}
 	return c.conns[i]
+}
+
+// SetDial sets the options (credentials) of the connections Conn makes, and closes those
+// made before, so that the next calls use them.
+func (c *Cluster) SetDial(opts ...grpc.DialOption) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dial = opts
+	for i, cc := range c.conns {
+		if cc != nil {
+			cc.Close()
+			c.conns[i] = nil
+		}
+	}
 }
 
 // Jobs, Cluster and Workers return clients of node i's services.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenmill/tokenmill/coordinator"
 	"github.com/tokenmill/tokenmill/worker"
 )
 
@@ -26,6 +27,11 @@ type Options struct {
 	WorkerSlots int
 	// Worker, when not nil, adjusts the configuration of worker i before it starts.
 	Worker func(i int, cfg *worker.Config)
+	// DefaultTimings makes the coordinators keep coordinator.DefaultConfig's gossip timings
+	// (members.DefaultGossip), lease TTL and grace, and time their leases on the system
+	// clock instead of the cluster's fake Clock (raft's timeouts stay tight, to form the
+	// cluster quickly). Workers are adjusted by Worker.
+	DefaultTimings bool
 }
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
@@ -33,7 +39,15 @@ type Options struct {
 // (as a crash would) before the coordinators.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
-	c := New(t, opt.Coordinators)
+	var adjust func(int, *coordinator.Config)
+	if opt.DefaultTimings {
+		adjust = func(_ int, cfg *coordinator.Config) {
+			d := coordinator.DefaultConfig()
+			cfg.Gossip, cfg.Clock = d.Gossip, nil
+			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
+		}
+	}
+	c := newCluster(t, opt.Coordinators, adjust)
 	for i := range opt.Workers {
 		c.AddWorker(func(cfg *worker.Config) {
 			if opt.WorkerSlots > 0 {

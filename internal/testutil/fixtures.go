@@ -164,3 +164,28 @@ func treeDiffs(want, got map[string][]byte) []string {
 	}
 	return diffs
 }
+
+// WriteFile writes data to a file named name in a new temporary directory of the test and
+// returns its path.
+func WriteFile(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// DirNames lists the names in dir, hidden ones included, in order.
+func DirNames(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}

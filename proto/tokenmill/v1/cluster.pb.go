@@ -105,17 +105,20 @@ func (x *MembersResponse) GetMembers() []*Member {
 
 // Member is one node of the gossip cluster, from its metadata.
 type Member struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`       // coordinator | worker
-	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"` // gRPC address, host:port
-	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`     // alive | suspect | dead | left
-	Slots         uint32                 `protobuf:"varint,5,opt,name=slots,proto3" json:"slots,omitempty"`    // workers: tasks run at once
-	Busy          uint32                 `protobuf:"varint,6,opt,name=busy,proto3" json:"busy,omitempty"`      // workers: slots in use, as last heartbeated
-	Tags          map[string]string      `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Version       string                 `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Id      string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Role    string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`       // coordinator | worker
+	Address string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"` // gRPC address, host:port
+	State   string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`     // alive | dead | left
+	Slots   uint32                 `protobuf:"varint,5,opt,name=slots,proto3" json:"slots,omitempty"`    // workers: tasks run at once
+	Busy    uint32                 `protobuf:"varint,6,opt,name=busy,proto3" json:"busy,omitempty"`      // workers: slots in use, as last heartbeated
+	Tags    map[string]string      `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Version string                 `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
+	// workers: the end of a cool-down under way (its attempts kept failing while others'
+	// succeeded: it gets no new task until then), in the leader's view; 0 when none.
+	CooldownUntilUnixMs int64 `protobuf:"varint,9,opt,name=cooldown_until_unix_ms,json=cooldownUntilUnixMs,proto3" json:"cooldown_until_unix_ms,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -202,6 +205,13 @@ func (x *Member) GetVersion() string {
 		return x.Version
 	}
 	return ""
+}
+
+func (x *Member) GetCooldownUntilUnixMs() int64 {
+	if x != nil {
+		return x.CooldownUntilUnixMs
+	}
+	return 0
 }
 
 type RaftPeersRequest struct {
@@ -443,6 +453,7 @@ type NodeMeta struct {
 	Slots         uint32                 `protobuf:"varint,4,opt,name=slots,proto3" json:"slots,omitempty"`                                                                        // workers: tasks run at once
 	Tags          map[string]string      `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // workers: placement tags
 	Version       string                 `protobuf:"bytes,6,opt,name=version,proto3" json:"version,omitempty"`                                                                     // the binary's version
+	Leaving       bool                   `protobuf:"varint,7,opt,name=leaving,proto3" json:"leaving,omitempty"`                                                                    // the node is leaving the cluster on purpose (set just before it leaves)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -519,6 +530,13 @@ func (x *NodeMeta) GetVersion() string {
 	return ""
 }
 
+func (x *NodeMeta) GetLeaving() bool {
+	if x != nil {
+		return x.Leaving
+	}
+	return false
+}
+
 var File_tokenmill_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_cluster_proto_rawDesc = "" +
@@ -526,7 +544,7 @@ const file_tokenmill_v1_cluster_proto_rawDesc = "" +
 	"\x1atokenmill/v1/cluster.proto\x12\ftokenmill.v1\"\x10\n" +
 	"\x0eMembersRequest\"A\n" +
 	"\x0fMembersResponse\x12.\n" +
-	"\amembers\x18\x01 \x03(\v2\x14.tokenmill.v1.MemberR\amembers\"\x8d\x02\n" +
+	"\amembers\x18\x01 \x03(\v2\x14.tokenmill.v1.MemberR\amembers\"\xc2\x02\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x18\n" +
@@ -535,7 +553,8 @@ const file_tokenmill_v1_cluster_proto_rawDesc = "" +
 	"\x05slots\x18\x05 \x01(\rR\x05slots\x12\x12\n" +
 	"\x04busy\x18\x06 \x01(\rR\x04busy\x122\n" +
 	"\x04tags\x18\a \x03(\v2\x1e.tokenmill.v1.Member.TagsEntryR\x04tags\x12\x18\n" +
-	"\aversion\x18\b \x01(\tR\aversion\x1a7\n" +
+	"\aversion\x18\b \x01(\tR\aversion\x123\n" +
+	"\x16cooldown_until_unix_ms\x18\t \x01(\x03R\x13cooldownUntilUnixMs\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x12\n" +
@@ -549,14 +568,15 @@ const file_tokenmill_v1_cluster_proto_rawDesc = "" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\"#\n" +
 	"\x11RemovePeerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12RemovePeerResponse\"\x83\x02\n" +
+	"\x12RemovePeerResponse\"\x9d\x02\n" +
 	"\bNodeMeta\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12!\n" +
 	"\fgrpc_address\x18\x02 \x01(\tR\vgrpcAddress\x12!\n" +
 	"\fraft_address\x18\x03 \x01(\tR\vraftAddress\x12\x14\n" +
 	"\x05slots\x18\x04 \x01(\rR\x05slots\x124\n" +
 	"\x04tags\x18\x05 \x03(\v2 .tokenmill.v1.NodeMeta.TagsEntryR\x04tags\x12\x18\n" +
-	"\aversion\x18\x06 \x01(\tR\aversion\x1a7\n" +
+	"\aversion\x18\x06 \x01(\tR\aversion\x12\x18\n" +
+	"\aleaving\x18\a \x01(\bR\aleaving\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xf7\x01\n" +

@@ -156,6 +156,51 @@ func (x *CancelJobCommand) GetReason() string {
 	return ""
 }
 
+// CleanJobsCommand records that the staged files of failed or canceled jobs are removed.
+type CleanJobsCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobIds        []string               `protobuf:"bytes,1,rep,name=job_ids,json=jobIds,proto3" json:"job_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanJobsCommand) Reset() {
+	*x = CleanJobsCommand{}
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanJobsCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanJobsCommand) ProtoMessage() {}
+
+func (x *CleanJobsCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanJobsCommand.ProtoReflect.Descriptor instead.
+func (*CleanJobsCommand) Descriptor() ([]byte, []int) {
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CleanJobsCommand) GetJobIds() []string {
+	if x != nil {
+		return x.JobIds
+	}
+	return nil
+}
+
 // Grant leases one pending task to a worker. Its epoch is the raft index of the entry.
 type Grant struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -168,7 +213,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[2]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -180,7 +225,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[2]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -193,7 +238,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{2}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Grant) GetTask() *TaskRef {
@@ -227,7 +272,7 @@ type GrantCommand struct {
 
 func (x *GrantCommand) Reset() {
 	*x = GrantCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[3]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +284,7 @@ func (x *GrantCommand) String() string {
 func (*GrantCommand) ProtoMessage() {}
 
 func (x *GrantCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[3]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +297,7 @@ func (x *GrantCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantCommand.ProtoReflect.Descriptor instead.
 func (*GrantCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{3}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GrantCommand) GetGrants() []*Grant {
@@ -274,7 +319,7 @@ type Expiry struct {
 
 func (x *Expiry) Reset() {
 	*x = Expiry{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[4]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +331,7 @@ func (x *Expiry) String() string {
 func (*Expiry) ProtoMessage() {}
 
 func (x *Expiry) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[4]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +344,7 @@ func (x *Expiry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Expiry.ProtoReflect.Descriptor instead.
 func (*Expiry) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{4}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Expiry) GetTask() *TaskRef {
@@ -333,7 +378,7 @@ type ExpireCommand struct {
 
 func (x *ExpireCommand) Reset() {
 	*x = ExpireCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +390,7 @@ func (x *ExpireCommand) String() string {
 func (*ExpireCommand) ProtoMessage() {}
 
 func (x *ExpireCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +403,7 @@ func (x *ExpireCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCommand.ProtoReflect.Descriptor instead.
 func (*ExpireCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{5}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ExpireCommand) GetExpiries() []*Expiry {
@@ -378,7 +423,7 @@ type CommitCommand struct {
 
 func (x *CommitCommand) Reset() {
 	*x = CommitCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -390,7 +435,7 @@ func (x *CommitCommand) String() string {
 func (*CommitCommand) ProtoMessage() {}
 
 func (x *CommitCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -403,7 +448,7 @@ func (x *CommitCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitCommand.ProtoReflect.Descriptor instead.
 func (*CommitCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{6}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CommitCommand) GetCommits() []*TaskCommit {
@@ -423,7 +468,7 @@ type FailCommand struct {
 
 func (x *FailCommand) Reset() {
 	*x = FailCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +480,7 @@ func (x *FailCommand) String() string {
 func (*FailCommand) ProtoMessage() {}
 
 func (x *FailCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +493,7 @@ func (x *FailCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailCommand.ProtoReflect.Descriptor instead.
 func (*FailCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{7}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FailCommand) GetFailures() []*TaskFailure {
@@ -471,7 +516,7 @@ type AppendPlanCommand struct {
 
 func (x *AppendPlanCommand) Reset() {
 	*x = AppendPlanCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +528,7 @@ func (x *AppendPlanCommand) String() string {
 func (*AppendPlanCommand) ProtoMessage() {}
 
 func (x *AppendPlanCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +541,7 @@ func (x *AppendPlanCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendPlanCommand.ProtoReflect.Descriptor instead.
 func (*AppendPlanCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{8}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AppendPlanCommand) GetTask() *TaskRef {
@@ -539,7 +584,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +596,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +609,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{9}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Lease) GetWorkerId() string {
@@ -600,7 +645,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +657,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +670,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{10}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SnapshotHeader) GetVersion() uint32 {
@@ -663,13 +708,14 @@ type JobRecord struct {
 	Shards          uint32                 `protobuf:"varint,8,opt,name=shards,proto3" json:"shards,omitempty"` // shard tasks that follow (the plan's size once committed)
 	Plan            *PlanResult            `protobuf:"bytes,9,opt,name=plan,proto3" json:"plan,omitempty"`
 	Finalize        *FinalizeResult        `protobuf:"bytes,10,opt,name=finalize,proto3" json:"finalize,omitempty"`
+	Cleaned         bool                   `protobuf:"varint,11,opt,name=cleaned,proto3" json:"cleaned,omitempty"` // failed or canceled: its staged files are removed
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
 
 func (x *JobRecord) Reset() {
 	*x = JobRecord{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +727,7 @@ func (x *JobRecord) String() string {
 func (*JobRecord) ProtoMessage() {}
 
 func (x *JobRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +740,7 @@ func (x *JobRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobRecord.ProtoReflect.Descriptor instead.
 func (*JobRecord) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{11}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JobRecord) GetJobId() string {
@@ -767,6 +813,13 @@ func (x *JobRecord) GetFinalize() *FinalizeResult {
 	return nil
 }
 
+func (x *JobRecord) GetCleaned() bool {
+	if x != nil {
+		return x.Cleaned
+	}
+	return false
+}
+
 // TaskRecord is one task of a snapshot. Its task's job_id is empty: the task is the preceding
 // JobRecord's.
 type TaskRecord struct {
@@ -785,7 +838,7 @@ type TaskRecord struct {
 
 func (x *TaskRecord) Reset() {
 	*x = TaskRecord{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +850,7 @@ func (x *TaskRecord) String() string {
 func (*TaskRecord) ProtoMessage() {}
 
 func (x *TaskRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +863,7 @@ func (x *TaskRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRecord.ProtoReflect.Descriptor instead.
 func (*TaskRecord) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{12}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TaskRecord) GetTask() *TaskRef {
@@ -884,7 +937,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +949,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +962,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{13}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -981,7 +1034,9 @@ const file_tokenmill_v1_fsm_proto_rawDesc = "" +
 	"\x11submitted_unix_ms\x18\x05 \x01(\x03R\x0fsubmittedUnixMs\"A\n" +
 	"\x10CancelJobCommand\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"y\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"+\n" +
+	"\x10CleanJobsCommand\x12\x17\n" +
+	"\ajob_ids\x18\x01 \x03(\tR\x06jobIds\"y\n" +
 	"\x05Grant\x12)\n" +
 	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12\x1b\n" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12(\n" +
@@ -1011,7 +1066,7 @@ const file_tokenmill_v1_fsm_proto_rawDesc = "" +
 	"\x0eSnapshotHeader\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x12\n" +
 	"\x04jobs\x18\x02 \x01(\rR\x04jobs\x12\x14\n" +
-	"\x05index\x18\x03 \x01(\x04R\x05index\"\xdd\x02\n" +
+	"\x05index\x18\x03 \x01(\x04R\x05index\"\xf7\x02\n" +
 	"\tJobRecord\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1023,7 +1078,8 @@ const file_tokenmill_v1_fsm_proto_rawDesc = "" +
 	"\x06shards\x18\b \x01(\rR\x06shards\x12,\n" +
 	"\x04plan\x18\t \x01(\v2\x18.tokenmill.v1.PlanResultR\x04plan\x128\n" +
 	"\bfinalize\x18\n" +
-	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\bfinalize\"\xad\x02\n" +
+	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\bfinalize\x12\x18\n" +
+	"\acleaned\x18\v \x01(\bR\acleaned\"\xad\x02\n" +
 	"\n" +
 	"TaskRecord\x12)\n" +
 	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12-\n" +
@@ -1053,49 +1109,50 @@ func file_tokenmill_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_tokenmill_v1_fsm_proto_rawDescData
 }
 
-var file_tokenmill_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tokenmill_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tokenmill_v1_fsm_proto_goTypes = []any{
 	(*SubmitJobCommand)(nil),  // 0: tokenmill.v1.SubmitJobCommand
 	(*CancelJobCommand)(nil),  // 1: tokenmill.v1.CancelJobCommand
-	(*Grant)(nil),             // 2: tokenmill.v1.Grant
-	(*GrantCommand)(nil),      // 3: tokenmill.v1.GrantCommand
-	(*Expiry)(nil),            // 4: tokenmill.v1.Expiry
-	(*ExpireCommand)(nil),     // 5: tokenmill.v1.ExpireCommand
-	(*CommitCommand)(nil),     // 6: tokenmill.v1.CommitCommand
-	(*FailCommand)(nil),       // 7: tokenmill.v1.FailCommand
-	(*AppendPlanCommand)(nil), // 8: tokenmill.v1.AppendPlanCommand
-	(*Lease)(nil),             // 9: tokenmill.v1.Lease
-	(*SnapshotHeader)(nil),    // 10: tokenmill.v1.SnapshotHeader
-	(*JobRecord)(nil),         // 11: tokenmill.v1.JobRecord
-	(*TaskRecord)(nil),        // 12: tokenmill.v1.TaskRecord
-	(*SnapshotRecord)(nil),    // 13: tokenmill.v1.SnapshotRecord
-	(*TaskRef)(nil),           // 14: tokenmill.v1.TaskRef
-	(*TaskCommit)(nil),        // 15: tokenmill.v1.TaskCommit
-	(*TaskFailure)(nil),       // 16: tokenmill.v1.TaskFailure
-	(JobState)(0),             // 17: tokenmill.v1.JobState
-	(*PlanResult)(nil),        // 18: tokenmill.v1.PlanResult
-	(*FinalizeResult)(nil),    // 19: tokenmill.v1.FinalizeResult
-	(TaskState)(0),            // 20: tokenmill.v1.TaskState
-	(*ShardResult)(nil),       // 21: tokenmill.v1.ShardResult
+	(*CleanJobsCommand)(nil),  // 2: tokenmill.v1.CleanJobsCommand
+	(*Grant)(nil),             // 3: tokenmill.v1.Grant
+	(*GrantCommand)(nil),      // 4: tokenmill.v1.GrantCommand
+	(*Expiry)(nil),            // 5: tokenmill.v1.Expiry
+	(*ExpireCommand)(nil),     // 6: tokenmill.v1.ExpireCommand
+	(*CommitCommand)(nil),     // 7: tokenmill.v1.CommitCommand
+	(*FailCommand)(nil),       // 8: tokenmill.v1.FailCommand
+	(*AppendPlanCommand)(nil), // 9: tokenmill.v1.AppendPlanCommand
+	(*Lease)(nil),             // 10: tokenmill.v1.Lease
+	(*SnapshotHeader)(nil),    // 11: tokenmill.v1.SnapshotHeader
+	(*JobRecord)(nil),         // 12: tokenmill.v1.JobRecord
+	(*TaskRecord)(nil),        // 13: tokenmill.v1.TaskRecord
+	(*SnapshotRecord)(nil),    // 14: tokenmill.v1.SnapshotRecord
+	(*TaskRef)(nil),           // 15: tokenmill.v1.TaskRef
+	(*TaskCommit)(nil),        // 16: tokenmill.v1.TaskCommit
+	(*TaskFailure)(nil),       // 17: tokenmill.v1.TaskFailure
+	(JobState)(0),             // 18: tokenmill.v1.JobState
+	(*PlanResult)(nil),        // 19: tokenmill.v1.PlanResult
+	(*FinalizeResult)(nil),    // 20: tokenmill.v1.FinalizeResult
+	(TaskState)(0),            // 21: tokenmill.v1.TaskState
+	(*ShardResult)(nil),       // 22: tokenmill.v1.ShardResult
 }
 var file_tokenmill_v1_fsm_proto_depIdxs = []int32{
-	14, // 0: tokenmill.v1.Grant.task:type_name -> tokenmill.v1.TaskRef
-	2,  // 1: tokenmill.v1.GrantCommand.grants:type_name -> tokenmill.v1.Grant
-	14, // 2: tokenmill.v1.Expiry.task:type_name -> tokenmill.v1.TaskRef
-	4,  // 3: tokenmill.v1.ExpireCommand.expiries:type_name -> tokenmill.v1.Expiry
-	15, // 4: tokenmill.v1.CommitCommand.commits:type_name -> tokenmill.v1.TaskCommit
-	16, // 5: tokenmill.v1.FailCommand.failures:type_name -> tokenmill.v1.TaskFailure
-	14, // 6: tokenmill.v1.AppendPlanCommand.task:type_name -> tokenmill.v1.TaskRef
-	17, // 7: tokenmill.v1.JobRecord.state:type_name -> tokenmill.v1.JobState
-	18, // 8: tokenmill.v1.JobRecord.plan:type_name -> tokenmill.v1.PlanResult
-	19, // 9: tokenmill.v1.JobRecord.finalize:type_name -> tokenmill.v1.FinalizeResult
-	14, // 10: tokenmill.v1.TaskRecord.task:type_name -> tokenmill.v1.TaskRef
-	20, // 11: tokenmill.v1.TaskRecord.state:type_name -> tokenmill.v1.TaskState
-	9,  // 12: tokenmill.v1.TaskRecord.lease:type_name -> tokenmill.v1.Lease
-	21, // 13: tokenmill.v1.TaskRecord.result:type_name -> tokenmill.v1.ShardResult
-	10, // 14: tokenmill.v1.SnapshotRecord.header:type_name -> tokenmill.v1.SnapshotHeader
-	11, // 15: tokenmill.v1.SnapshotRecord.job:type_name -> tokenmill.v1.JobRecord
-	12, // 16: tokenmill.v1.SnapshotRecord.task:type_name -> tokenmill.v1.TaskRecord
+	15, // 0: tokenmill.v1.Grant.task:type_name -> tokenmill.v1.TaskRef
+	3,  // 1: tokenmill.v1.GrantCommand.grants:type_name -> tokenmill.v1.Grant
+	15, // 2: tokenmill.v1.Expiry.task:type_name -> tokenmill.v1.TaskRef
+	5,  // 3: tokenmill.v1.ExpireCommand.expiries:type_name -> tokenmill.v1.Expiry
+	16, // 4: tokenmill.v1.CommitCommand.commits:type_name -> tokenmill.v1.TaskCommit
+	17, // 5: tokenmill.v1.FailCommand.failures:type_name -> tokenmill.v1.TaskFailure
+	15, // 6: tokenmill.v1.AppendPlanCommand.task:type_name -> tokenmill.v1.TaskRef
+	18, // 7: tokenmill.v1.JobRecord.state:type_name -> tokenmill.v1.JobState
+	19, // 8: tokenmill.v1.JobRecord.plan:type_name -> tokenmill.v1.PlanResult
+	20, // 9: tokenmill.v1.JobRecord.finalize:type_name -> tokenmill.v1.FinalizeResult
+	15, // 10: tokenmill.v1.TaskRecord.task:type_name -> tokenmill.v1.TaskRef
+	21, // 11: tokenmill.v1.TaskRecord.state:type_name -> tokenmill.v1.TaskState
+	10, // 12: tokenmill.v1.TaskRecord.lease:type_name -> tokenmill.v1.Lease
+	22, // 13: tokenmill.v1.TaskRecord.result:type_name -> tokenmill.v1.ShardResult
+	11, // 14: tokenmill.v1.SnapshotRecord.header:type_name -> tokenmill.v1.SnapshotHeader
+	12, // 15: tokenmill.v1.SnapshotRecord.job:type_name -> tokenmill.v1.JobRecord
+	13, // 16: tokenmill.v1.SnapshotRecord.task:type_name -> tokenmill.v1.TaskRecord
 	17, // [17:17] is the sub-list for method output_type
 	17, // [17:17] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
@@ -1109,7 +1166,7 @@ func file_tokenmill_v1_fsm_proto_init() {
 		return
 	}
 	file_tokenmill_v1_types_proto_init()
-	file_tokenmill_v1_fsm_proto_msgTypes[13].OneofWrappers = []any{
+	file_tokenmill_v1_fsm_proto_msgTypes[14].OneofWrappers = []any{
 		(*SnapshotRecord_Header)(nil),
 		(*SnapshotRecord_Job)(nil),
 		(*SnapshotRecord_Task)(nil),
@@ -1120,7 +1177,7 @@ func file_tokenmill_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmill_v1_fsm_proto_rawDesc), len(file_tokenmill_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -570,8 +570,13 @@ type JobStatus struct {
 	// failed_attempts counts the job's lost leases and failed attempts (each towards its task's
 	// max_attempts); a drain's handed-back tasks do not count.
 	FailedAttempts uint32 `protobuf:"varint,12,opt,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	Cleaned        bool   `protobuf:"varint,13,opt,name=cleaned,proto3" json:"cleaned,omitempty"` // a failed or canceled job: a worker removed its staged files
+	// unplaceable says why no alive worker can run an active job's tasks: the first of its
+	// constraints that no alive worker's tags satisfy, or that none satisfies them all. Empty
+	// when a worker can, or the job has no constraints. Set by the leader when read.
+	Unplaceable   string `protobuf:"bytes,14,opt,name=unplaceable,proto3" json:"unplaceable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobStatus) Reset() {
@@ -688,6 +693,20 @@ func (x *JobStatus) GetFailedAttempts() uint32 {
 	return 0
 }
 
+func (x *JobStatus) GetCleaned() bool {
+	if x != nil {
+		return x.Cleaned
+	}
+	return false
+}
+
+func (x *JobStatus) GetUnplaceable() string {
+	if x != nil {
+		return x.Unplaceable
+	}
+	return ""
+}
+
 var File_tokenmill_v1_job_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_job_proto_rawDesc = "" +
@@ -722,7 +741,7 @@ const file_tokenmill_v1_job_proto_rawDesc = "" +
 	"\ablocked\x18\x01 \x01(\rR\ablocked\x12\x18\n" +
 	"\apending\x18\x02 \x01(\rR\apending\x12\x16\n" +
 	"\x06leased\x18\x03 \x01(\rR\x06leased\x12\x1c\n" +
-	"\tcommitted\x18\x04 \x01(\rR\tcommitted\"\xc5\x03\n" +
+	"\tcommitted\x18\x04 \x01(\rR\tcommitted\"\x81\x04\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
@@ -737,7 +756,9 @@ const file_tokenmill_v1_job_proto_rawDesc = "" +
 	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\x06result\x12\x1f\n" +
 	"\vshards_done\x18\v \x01(\rR\n" +
 	"shardsDone\x12'\n" +
-	"\x0ffailed_attempts\x18\f \x01(\rR\x0efailedAttempts2\xd0\x02\n" +
+	"\x0ffailed_attempts\x18\f \x01(\rR\x0efailedAttempts\x12\x18\n" +
+	"\acleaned\x18\r \x01(\bR\acleaned\x12 \n" +
+	"\vunplaceable\x18\x0e \x01(\tR\vunplaceable2\xd0\x02\n" +
 	"\n" +
 	"JobService\x12C\n" +
 	"\x06Submit\x12\x1b.tokenmill.v1.SubmitRequest\x1a\x1c.tokenmill.v1.SubmitResponse\x12:\n" +

@@ -28,6 +28,8 @@ type HeartbeatRequest struct {
 	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
 	FreeSlots     uint32                 `protobuf:"varint,2,opt,name=free_slots,json=freeSlots,proto3" json:"free_slots,omitempty"`
 	Running       []*RunningTask         `protobuf:"bytes,3,rep,name=running,proto3" json:"running,omitempty"`
+	Cleaning      []string               `protobuf:"bytes,4,rep,name=cleaning,proto3" json:"cleaning,omitempty"` // jobs whose cleanup (a CleanupOrder) the worker runs
+	Cleaned       []string               `protobuf:"bytes,5,rep,name=cleaned,proto3" json:"cleaned,omitempty"`   // jobs whose cleanup it finished since its last answered heartbeat
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -79,6 +81,20 @@ func (x *HeartbeatRequest) GetFreeSlots() uint32 {
 func (x *HeartbeatRequest) GetRunning() []*RunningTask {
 	if x != nil {
 		return x.Running
+	}
+	return nil
+}
+
+func (x *HeartbeatRequest) GetCleaning() []string {
+	if x != nil {
+		return x.Cleaning
+	}
+	return nil
+}
+
+func (x *HeartbeatRequest) GetCleaned() []string {
+	if x != nil {
+		return x.Cleaned
 	}
 	return nil
 }
@@ -149,6 +165,7 @@ type HeartbeatResponse struct {
 	Start         []*Assignment          `protobuf:"bytes,1,rep,name=start,proto3" json:"start,omitempty"`
 	Stop          []*StopTask            `protobuf:"bytes,2,rep,name=stop,proto3" json:"stop,omitempty"`
 	LeaseTtlMs    int64                  `protobuf:"varint,3,opt,name=lease_ttl_ms,json=leaseTtlMs,proto3" json:"lease_ttl_ms,omitempty"` // heartbeat at least every third of it
+	Cleanup       []*CleanupOrder        `protobuf:"bytes,4,rep,name=cleanup,proto3" json:"cleanup,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -204,6 +221,68 @@ func (x *HeartbeatResponse) GetLeaseTtlMs() int64 {
 	return 0
 }
 
+func (x *HeartbeatResponse) GetCleanup() []*CleanupOrder {
+	if x != nil {
+		return x.Cleanup
+	}
+	return nil
+}
+
+// CleanupOrder tells a worker to remove what a failed or canceled job left under its output
+// directory: its staging area and its finalize's temporary directories. Coordinators have no
+// access to the data, so a worker does it; no task of the job runs anywhere by then.
+type CleanupOrder struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	JobSpec       []byte                 `protobuf:"bytes,2,opt,name=job_spec,json=jobSpec,proto3" json:"job_spec,omitempty"` // the job file (YAML) as submitted
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupOrder) Reset() {
+	*x = CleanupOrder{}
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupOrder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupOrder) ProtoMessage() {}
+
+func (x *CleanupOrder) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupOrder.ProtoReflect.Descriptor instead.
+func (*CleanupOrder) Descriptor() ([]byte, []int) {
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CleanupOrder) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *CleanupOrder) GetJobSpec() []byte {
+	if x != nil {
+		return x.JobSpec
+	}
+	return nil
+}
+
 // Assignment is a lease to start a task.
 type Assignment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -218,7 +297,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[3]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -230,7 +309,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[3]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -243,7 +322,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{3}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Assignment) GetTask() *TaskRef {
@@ -293,7 +372,7 @@ type StopTask struct {
 
 func (x *StopTask) Reset() {
 	*x = StopTask{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[4]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +384,7 @@ func (x *StopTask) String() string {
 func (*StopTask) ProtoMessage() {}
 
 func (x *StopTask) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[4]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +397,7 @@ func (x *StopTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTask.ProtoReflect.Descriptor instead.
 func (*StopTask) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{4}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StopTask) GetTask() *TaskRef {
@@ -355,7 +434,7 @@ type AppendPlanRequest struct {
 
 func (x *AppendPlanRequest) Reset() {
 	*x = AppendPlanRequest{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[5]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -367,7 +446,7 @@ func (x *AppendPlanRequest) String() string {
 func (*AppendPlanRequest) ProtoMessage() {}
 
 func (x *AppendPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[5]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -380,7 +459,7 @@ func (x *AppendPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendPlanRequest.ProtoReflect.Descriptor instead.
 func (*AppendPlanRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AppendPlanRequest) GetWorkerId() string {
@@ -426,7 +505,7 @@ type AppendPlanResponse struct {
 
 func (x *AppendPlanResponse) Reset() {
 	*x = AppendPlanResponse{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[6]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +517,7 @@ func (x *AppendPlanResponse) String() string {
 func (*AppendPlanResponse) ProtoMessage() {}
 
 func (x *AppendPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[6]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +530,7 @@ func (x *AppendPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendPlanResponse.ProtoReflect.Descriptor instead.
 func (*AppendPlanResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{6}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{7}
 }
 
 type CommitRequest struct {
@@ -464,7 +543,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[7]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +555,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[7]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +568,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{7}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CommitRequest) GetWorkerId() string {
@@ -514,7 +593,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[8]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +605,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[8]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +618,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
 type FailRequest struct {
@@ -552,7 +631,7 @@ type FailRequest struct {
 
 func (x *FailRequest) Reset() {
 	*x = FailRequest{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[9]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +643,7 @@ func (x *FailRequest) String() string {
 func (*FailRequest) ProtoMessage() {}
 
 func (x *FailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[9]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +656,7 @@ func (x *FailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailRequest.ProtoReflect.Descriptor instead.
 func (*FailRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{9}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FailRequest) GetWorkerId() string {
@@ -602,7 +681,7 @@ type FailResponse struct {
 
 func (x *FailResponse) Reset() {
 	*x = FailResponse{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[10]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +693,7 @@ func (x *FailResponse) String() string {
 func (*FailResponse) ProtoMessage() {}
 
 func (x *FailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[10]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +706,7 @@ func (x *FailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailResponse.ProtoReflect.Descriptor instead.
 func (*FailResponse) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{10}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 type ShardResultsRequest struct {
@@ -640,7 +719,7 @@ type ShardResultsRequest struct {
 
 func (x *ShardResultsRequest) Reset() {
 	*x = ShardResultsRequest{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[11]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +731,7 @@ func (x *ShardResultsRequest) String() string {
 func (*ShardResultsRequest) ProtoMessage() {}
 
 func (x *ShardResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[11]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +744,7 @@ func (x *ShardResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardResultsRequest.ProtoReflect.Descriptor instead.
 func (*ShardResultsRequest) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{11}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ShardResultsRequest) GetTask() *TaskRef {
@@ -692,7 +771,7 @@ type ShardResultsChunk struct {
 
 func (x *ShardResultsChunk) Reset() {
 	*x = ShardResultsChunk{}
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[12]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +783,7 @@ func (x *ShardResultsChunk) String() string {
 func (*ShardResultsChunk) ProtoMessage() {}
 
 func (x *ShardResultsChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_worker_proto_msgTypes[12]
+	mi := &file_tokenmill_v1_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +796,7 @@ func (x *ShardResultsChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardResultsChunk.ProtoReflect.Descriptor instead.
 func (*ShardResultsChunk) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{12}
+	return file_tokenmill_v1_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ShardResultsChunk) GetFirstIndex() uint32 {
@@ -738,21 +817,27 @@ var File_tokenmill_v1_worker_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x19tokenmill/v1/worker.proto\x12\ftokenmill.v1\x1a\x18tokenmill/v1/types.proto\"\x83\x01\n" +
+	"\x19tokenmill/v1/worker.proto\x12\ftokenmill.v1\x1a\x18tokenmill/v1/types.proto\"\xb9\x01\n" +
 	"\x10HeartbeatRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1d\n" +
 	"\n" +
 	"free_slots\x18\x02 \x01(\rR\tfreeSlots\x123\n" +
-	"\arunning\x18\x03 \x03(\v2\x19.tokenmill.v1.RunningTaskR\arunning\"\x82\x01\n" +
+	"\arunning\x18\x03 \x03(\v2\x19.tokenmill.v1.RunningTaskR\arunning\x12\x1a\n" +
+	"\bcleaning\x18\x04 \x03(\tR\bcleaning\x12\x18\n" +
+	"\acleaned\x18\x05 \x03(\tR\acleaned\"\x82\x01\n" +
 	"\vRunningTask\x12)\n" +
 	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x122\n" +
-	"\bprogress\x18\x03 \x01(\v2\x16.tokenmill.v1.ProgressR\bprogress\"\x91\x01\n" +
+	"\bprogress\x18\x03 \x01(\v2\x16.tokenmill.v1.ProgressR\bprogress\"\xc7\x01\n" +
 	"\x11HeartbeatResponse\x12.\n" +
 	"\x05start\x18\x01 \x03(\v2\x18.tokenmill.v1.AssignmentR\x05start\x12*\n" +
 	"\x04stop\x18\x02 \x03(\v2\x16.tokenmill.v1.StopTaskR\x04stop\x12 \n" +
 	"\flease_ttl_ms\x18\x03 \x01(\x03R\n" +
-	"leaseTtlMs\"\xa1\x01\n" +
+	"leaseTtlMs\x124\n" +
+	"\acleanup\x18\x04 \x03(\v2\x1a.tokenmill.v1.CleanupOrderR\acleanup\"@\n" +
+	"\fCleanupOrder\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
+	"\bjob_spec\x18\x02 \x01(\fR\ajobSpec\"\xa1\x01\n" +
 	"\n" +
 	"Assignment\x12)\n" +
 	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12\x14\n" +
@@ -809,55 +894,57 @@ func file_tokenmill_v1_worker_proto_rawDescGZIP() []byte {
 	return file_tokenmill_v1_worker_proto_rawDescData
 }
 
-var file_tokenmill_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tokenmill_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tokenmill_v1_worker_proto_goTypes = []any{
 	(*HeartbeatRequest)(nil),    // 0: tokenmill.v1.HeartbeatRequest
 	(*RunningTask)(nil),         // 1: tokenmill.v1.RunningTask
 	(*HeartbeatResponse)(nil),   // 2: tokenmill.v1.HeartbeatResponse
-	(*Assignment)(nil),          // 3: tokenmill.v1.Assignment
-	(*StopTask)(nil),            // 4: tokenmill.v1.StopTask
-	(*AppendPlanRequest)(nil),   // 5: tokenmill.v1.AppendPlanRequest
-	(*AppendPlanResponse)(nil),  // 6: tokenmill.v1.AppendPlanResponse
-	(*CommitRequest)(nil),       // 7: tokenmill.v1.CommitRequest
-	(*CommitResponse)(nil),      // 8: tokenmill.v1.CommitResponse
-	(*FailRequest)(nil),         // 9: tokenmill.v1.FailRequest
-	(*FailResponse)(nil),        // 10: tokenmill.v1.FailResponse
-	(*ShardResultsRequest)(nil), // 11: tokenmill.v1.ShardResultsRequest
-	(*ShardResultsChunk)(nil),   // 12: tokenmill.v1.ShardResultsChunk
-	(*TaskRef)(nil),             // 13: tokenmill.v1.TaskRef
-	(*Progress)(nil),            // 14: tokenmill.v1.Progress
-	(*TaskCommit)(nil),          // 15: tokenmill.v1.TaskCommit
-	(*TaskFailure)(nil),         // 16: tokenmill.v1.TaskFailure
-	(*ShardResult)(nil),         // 17: tokenmill.v1.ShardResult
+	(*CleanupOrder)(nil),        // 3: tokenmill.v1.CleanupOrder
+	(*Assignment)(nil),          // 4: tokenmill.v1.Assignment
+	(*StopTask)(nil),            // 5: tokenmill.v1.StopTask
+	(*AppendPlanRequest)(nil),   // 6: tokenmill.v1.AppendPlanRequest
+	(*AppendPlanResponse)(nil),  // 7: tokenmill.v1.AppendPlanResponse
+	(*CommitRequest)(nil),       // 8: tokenmill.v1.CommitRequest
+	(*CommitResponse)(nil),      // 9: tokenmill.v1.CommitResponse
+	(*FailRequest)(nil),         // 10: tokenmill.v1.FailRequest
+	(*FailResponse)(nil),        // 11: tokenmill.v1.FailResponse
+	(*ShardResultsRequest)(nil), // 12: tokenmill.v1.ShardResultsRequest
+	(*ShardResultsChunk)(nil),   // 13: tokenmill.v1.ShardResultsChunk
+	(*TaskRef)(nil),             // 14: tokenmill.v1.TaskRef
+	(*Progress)(nil),            // 15: tokenmill.v1.Progress
+	(*TaskCommit)(nil),          // 16: tokenmill.v1.TaskCommit
+	(*TaskFailure)(nil),         // 17: tokenmill.v1.TaskFailure
+	(*ShardResult)(nil),         // 18: tokenmill.v1.ShardResult
 }
 var file_tokenmill_v1_worker_proto_depIdxs = []int32{
 	1,  // 0: tokenmill.v1.HeartbeatRequest.running:type_name -> tokenmill.v1.RunningTask
-	13, // 1: tokenmill.v1.RunningTask.task:type_name -> tokenmill.v1.TaskRef
-	14, // 2: tokenmill.v1.RunningTask.progress:type_name -> tokenmill.v1.Progress
-	3,  // 3: tokenmill.v1.HeartbeatResponse.start:type_name -> tokenmill.v1.Assignment
-	4,  // 4: tokenmill.v1.HeartbeatResponse.stop:type_name -> tokenmill.v1.StopTask
-	13, // 5: tokenmill.v1.Assignment.task:type_name -> tokenmill.v1.TaskRef
-	13, // 6: tokenmill.v1.StopTask.task:type_name -> tokenmill.v1.TaskRef
-	13, // 7: tokenmill.v1.AppendPlanRequest.task:type_name -> tokenmill.v1.TaskRef
-	15, // 8: tokenmill.v1.CommitRequest.commit:type_name -> tokenmill.v1.TaskCommit
-	16, // 9: tokenmill.v1.FailRequest.failure:type_name -> tokenmill.v1.TaskFailure
-	13, // 10: tokenmill.v1.ShardResultsRequest.task:type_name -> tokenmill.v1.TaskRef
-	17, // 11: tokenmill.v1.ShardResultsChunk.results:type_name -> tokenmill.v1.ShardResult
-	0,  // 12: tokenmill.v1.WorkerService.Heartbeat:input_type -> tokenmill.v1.HeartbeatRequest
-	5,  // 13: tokenmill.v1.WorkerService.AppendPlan:input_type -> tokenmill.v1.AppendPlanRequest
-	7,  // 14: tokenmill.v1.WorkerService.Commit:input_type -> tokenmill.v1.CommitRequest
-	9,  // 15: tokenmill.v1.WorkerService.Fail:input_type -> tokenmill.v1.FailRequest
-	11, // 16: tokenmill.v1.WorkerService.ShardResults:input_type -> tokenmill.v1.ShardResultsRequest
-	2,  // 17: tokenmill.v1.WorkerService.Heartbeat:output_type -> tokenmill.v1.HeartbeatResponse
-	6,  // 18: tokenmill.v1.WorkerService.AppendPlan:output_type -> tokenmill.v1.AppendPlanResponse
-	8,  // 19: tokenmill.v1.WorkerService.Commit:output_type -> tokenmill.v1.CommitResponse
-	10, // 20: tokenmill.v1.WorkerService.Fail:output_type -> tokenmill.v1.FailResponse
-	12, // 21: tokenmill.v1.WorkerService.ShardResults:output_type -> tokenmill.v1.ShardResultsChunk
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 1: tokenmill.v1.RunningTask.task:type_name -> tokenmill.v1.TaskRef
+	15, // 2: tokenmill.v1.RunningTask.progress:type_name -> tokenmill.v1.Progress
+	4,  // 3: tokenmill.v1.HeartbeatResponse.start:type_name -> tokenmill.v1.Assignment
+	5,  // 4: tokenmill.v1.HeartbeatResponse.stop:type_name -> tokenmill.v1.StopTask
+	3,  // 5: tokenmill.v1.HeartbeatResponse.cleanup:type_name -> tokenmill.v1.CleanupOrder
+	14, // 6: tokenmill.v1.Assignment.task:type_name -> tokenmill.v1.TaskRef
+	14, // 7: tokenmill.v1.StopTask.task:type_name -> tokenmill.v1.TaskRef
+	14, // 8: tokenmill.v1.AppendPlanRequest.task:type_name -> tokenmill.v1.TaskRef
+	16, // 9: tokenmill.v1.CommitRequest.commit:type_name -> tokenmill.v1.TaskCommit
+	17, // 10: tokenmill.v1.FailRequest.failure:type_name -> tokenmill.v1.TaskFailure
+	14, // 11: tokenmill.v1.ShardResultsRequest.task:type_name -> tokenmill.v1.TaskRef
+	18, // 12: tokenmill.v1.ShardResultsChunk.results:type_name -> tokenmill.v1.ShardResult
+	0,  // 13: tokenmill.v1.WorkerService.Heartbeat:input_type -> tokenmill.v1.HeartbeatRequest
+	6,  // 14: tokenmill.v1.WorkerService.AppendPlan:input_type -> tokenmill.v1.AppendPlanRequest
+	8,  // 15: tokenmill.v1.WorkerService.Commit:input_type -> tokenmill.v1.CommitRequest
+	10, // 16: tokenmill.v1.WorkerService.Fail:input_type -> tokenmill.v1.FailRequest
+	12, // 17: tokenmill.v1.WorkerService.ShardResults:input_type -> tokenmill.v1.ShardResultsRequest
+	2,  // 18: tokenmill.v1.WorkerService.Heartbeat:output_type -> tokenmill.v1.HeartbeatResponse
+	7,  // 19: tokenmill.v1.WorkerService.AppendPlan:output_type -> tokenmill.v1.AppendPlanResponse
+	9,  // 20: tokenmill.v1.WorkerService.Commit:output_type -> tokenmill.v1.CommitResponse
+	11, // 21: tokenmill.v1.WorkerService.Fail:output_type -> tokenmill.v1.FailResponse
+	13, // 22: tokenmill.v1.WorkerService.ShardResults:output_type -> tokenmill.v1.ShardResultsChunk
+	18, // [18:23] is the sub-list for method output_type
+	13, // [13:18] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_tokenmill_v1_worker_proto_init() }
@@ -872,7 +959,7 @@ func file_tokenmill_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmill_v1_worker_proto_rawDesc), len(file_tokenmill_v1_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

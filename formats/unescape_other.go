@@ -1,7 +1,0 @@
-//go:build !amd64
-
-package formats
-
-// unescapeKernels is empty: the kernels are amd64 assembly, and strDecode's scalar loop
-// does it all here.
-func unescapeKernels() []namedKernel { return nil }

@@ -1,0 +1,20 @@
+//go:build !linux
+
+package atomicfile
+
+import (
+	"errors"
+	"os"
+)
+
+// setDirect refuses: O_DIRECT is Linux's.
+func setDirect(f *os.File, on bool) error {
+	if on {
+		return errors.New("O_DIRECT is not available here")
+	}
+	return nil
+}
+
+// startWriteback does nothing where sync_file_range does not exist: the final fsync writes
+// everything.
+func startWriteback(f *os.File, off, n int64) {}

@@ -1,0 +1,150 @@
+package atomicfile
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"unsafe"
+)
+
+// A Writer writes exactly the bytes given, in order, whatever the sizes of the writes, in
+// direct mode (where the file system takes O_DIRECT) and through the page cache; the header
+// rewritten after Finish lands as with any file.
+func TestWriter_WritesTheBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	data := make([]byte, 3*directChunk+12345)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	sizes := map[string]func() int{
+		"tiny":        func() int { return 1 + rng.IntN(7) },
+		"small":       func() int { return 1 + rng.IntN(5000) },
+		"chunk-sized": func() int { return directChunk },
+		"large":       func() int { return directChunk + 1 + rng.IntN(directChunk) },
+		"aligned":     func() int { return directAlign * (1 + rng.IntN(300)) },
+	}
+	for name, size := range sizes {
+		for _, buffered := range []bool{false, true} {
+			path := filepath.Join(t.TempDir(), "out")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := NewWriter(f)
+			if buffered && w.direct {
+				if err := setDirect(f, false); err != nil {
+					t.Fatal(err)
+				}
+				w.direct = false
+				w.release()
+			}
+			direct := w.direct
+			for p := data; len(p) > 0; {
+				n := min(size(), len(p))
+				if m, err := w.Write(p[:n]); err != nil || m != n {
+					t.Fatalf("%s: Write(%d bytes) = %d, %v", name, n, m, err)
+				}
+				p = p[n:]
+			}
+			if got := w.Offset(); got != int64(len(data)) {
+				t.Fatalf("%s: Offset %d, want %d", name, got, len(data))
+			}
+			if err := w.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if w.buf != nil || w.free != nil {
+				t.Fatalf("%s: the direct buffer is kept after Finish", name)
+			}
+			if _, err := f.WriteAt([]byte("HEADER"), 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append([]byte("HEADER"), data[6:]...)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s (direct %v): file differs from the bytes written (%d vs %d bytes)", name, direct, len(got), len(want))
+			}
+		}
+	}
+}
+
+// On Linux, where the test directory's file system takes O_DIRECT, outputs use it.
+func TestWriter_DirectWhereAvailable(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("O_DIRECT is Linux's")
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := setDirect(f, true); err != nil {
+		t.Skipf("this file system refuses O_DIRECT (%v): outputs go through the page cache", err)
+	}
+	setDirect(f, false)
+	w := NewWriter(f)
+	if !w.direct || cap(w.buf) != directChunk {
+		t.Fatalf("direct %v, buffer %d bytes", w.direct, cap(w.buf))
+	}
+	if addr := uintptr(unsafe.Pointer(unsafe.SliceData(w.buf))); addr%directChunk != 0 {
+		t.Fatalf("the direct buffer at %#x is not aligned to %d", addr, directChunk)
+	}
+	if _, err := w.Write(make([]byte, directChunk+100)); err != nil {
+		t.Fatal(err)
+	}
+	if !w.direct {
+		t.Fatal("the first direct write fell back to the page cache")
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A direct write that the kernel refuses (EINVAL: here a buffer that is not aligned, as a file
+// system that takes the flag and not the writes would answer) falls back to the page cache
+// for the rest of the file, losing nothing.
+func TestWriter_FallsBackWhenADirectWriteFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := NewWriter(f)
+	if !w.direct {
+		t.Skip("this file system refuses O_DIRECT: nothing to fall back from")
+	}
+	w.buf = make([]byte, directChunk+1)[1:1] // misaligned
+	data := make([]byte, 2*directChunk+333)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if n, err := w.Write(data[:directChunk+100]); err != nil || n != directChunk+100 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if w.direct || w.free != nil {
+		t.Fatalf("after a refused direct write: direct %v, buffer still mapped %v", w.direct, w.free != nil)
+	}
+	if n, err := w.Write(data[directChunk+100:]); err != nil || n != len(data)-directChunk-100 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("file holds %d bytes, not the %d written", len(got), len(data))
+	}
+}
