@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 .PHONY: help build test bench demo lint fmt vet imports proto proto-check fuzz rules-doc clean image cluster-up cluster-down e2e
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build the tokenmill binary into bin/
 	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/tokenmill
