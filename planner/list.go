@@ -18,9 +18,6 @@ import (
 
 // ListOptions configures List.
 type ListOptions struct {
-	// BaseDir resolves relative input paths (e.g. the directory of the job file); "" means the
-	// current directory. Listed paths are BaseDir joined with the spec's path.
-	BaseDir string
 	// RowGroups returns a Parquet file's row groups (from its footer). Nil: Parquet files are
 	// listed without row groups and planned as one shard each.
 	RowGroups func(path string) ([]shard.RowGroup, error)
@@ -99,9 +96,6 @@ func listEntry(spec *job.Spec, i int, opts ListOptions) (*lister, error) {
 	e := spec.Inputs[i]
 	l := &lister{entry: i, spec: e, opts: opts}
 	p := e.Path
-	if opts.BaseDir != "" && !filepath.IsAbs(p) {
-		p = filepath.Join(opts.BaseDir, p)
-	}
 	if hasMeta(e.Path) {
 		matches, err := glob(p)
 		if err != nil {

@@ -100,7 +100,7 @@ func TestList_Entries(t *testing.T) {
 		{"empty unknown", []job.Input{job.DefaultInput("c/empty")}, []string{"c/empty:text:"}, ""},
 		{"hf format on plain dir", []job.Input{{Path: "d", Format: job.FormatHF, TextField: "text"}}, nil, "format hf needs a save_to_disk directory"},
 		{"missing", []job.Input{job.DefaultInput("nope.jsonl")}, nil, "inputs[0].path: "},
-		{"glob matches nothing", []job.Input{job.DefaultInput("a"), job.DefaultInput("z*/*.jsonl")}, nil, `inputs[1].path: "z*/*.jsonl": no input files found`},
+		{"glob matches nothing", []job.Input{job.DefaultInput("a"), job.DefaultInput("z*/*.jsonl")}, nil, `inputs[1].path: "%s/z*/*.jsonl": no input files found`},
 		{"datasetdict splits", []job.Input{job.DefaultInput("b/dd")}, []string{"b/dd/train/data-00000-of-00001.arrow:hf:"}, ""},
 		{"datasetdict bad split", []job.Input{job.DefaultInput("b/bad")}, nil, `bad split name "../x"`},
 		{"bad glob", []job.Input{job.DefaultInput("a/[")}, nil, "inputs[0].path: "},
@@ -113,7 +113,8 @@ func TestList_Entries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := testSpec(100)
 			s.Inputs = tt.entries
-			got, err := List(s, ListOptions{BaseDir: dir})
+			resolve(t, s, dir)
+			got, err := List(s, ListOptions{})
 			if tt.err != "" {
 				want := strings.ReplaceAll(tt.err, "%s", dir)
 				if err == nil || !strings.Contains(err.Error(), want) {
@@ -140,7 +141,8 @@ func TestList_SizesAndFields(t *testing.T) {
 	dir := tree(t, corpus)
 	s := testSpec(100)
 	s.Inputs = []job.Input{{Path: "a/x.jsonl", Format: job.FormatAuto, TextField: "body"}}
-	got, err := List(s, ListOptions{BaseDir: dir})
+	resolve(t, s, dir)
+	got, err := List(s, ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,8 @@ func TestList_RowGroupsCallback(t *testing.T) {
 	s := testSpec(100)
 	s.Inputs = []job.Input{job.DefaultInput("a/p.parquet")}
 	rgs := []shard.RowGroup{{Rows: 3, Bytes: 60}, {Rows: 4, Bytes: 60}}
-	got, err := List(s, ListOptions{BaseDir: dir, RowGroups: func(p string) ([]shard.RowGroup, error) {
+	resolve(t, s, dir)
+	got, err := List(s, ListOptions{RowGroups: func(p string) ([]shard.RowGroup, error) {
 		if !strings.HasSuffix(p, "p.parquet") {
 			t.Errorf("callback for %s", p)
 		}
@@ -168,7 +171,8 @@ func TestList_RowGroupsCallback(t *testing.T) {
 	if err != nil || len(plan) != 2 || plan[1].StartRow != 3 {
 		t.Fatalf("Plan = %+v, %v", plan, err)
 	}
-	_, err = List(s, ListOptions{BaseDir: dir, RowGroups: func(string) ([]shard.RowGroup, error) {
+	resolve(t, s, dir)
+	_, err = List(s, ListOptions{RowGroups: func(string) ([]shard.RowGroup, error) {
 		return nil, errors.New("bad footer")
 	}})
 	if err == nil || !strings.Contains(err.Error(), "bad footer") {
@@ -209,7 +213,8 @@ func TestList_WarnsOnceOfConflicts(t *testing.T) {
 	var log bytes.Buffer
 	s := testSpec(100)
 	s.Inputs = []job.Input{job.DefaultInput("e"), job.DefaultInput("a/x.jsonl")}
-	if _, err := List(s, ListOptions{BaseDir: dir, Logger: slog.New(slog.NewTextHandler(&log, nil))}); err != nil {
+	resolve(t, s, dir)
+	if _, err := List(s, ListOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
@@ -220,7 +225,17 @@ func TestList_WarnsOnceOfConflicts(t *testing.T) {
 	}
 	log.Reset()
 	s.Inputs = []job.Input{job.DefaultInput("a")}
-	if _, err := List(s, ListOptions{BaseDir: dir, Logger: slog.New(slog.NewTextHandler(&log, nil))}); err != nil || log.Len() != 0 {
+	resolve(t, s, dir)
+	if _, err := List(s, ListOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))}); err != nil || log.Len() != 0 {
 		t.Fatalf("List of files named for their content: err %v, log %q", err, log.String())
+	}
+}
+
+// resolve makes the spec's relative paths absolute against dir, as job.Load does against the
+// job file's directory before listing.
+func resolve(t *testing.T, s *job.Spec, dir string) {
+	t.Helper()
+	if err := s.ResolvePaths(dir); err != nil {
+		t.Fatal(err)
 	}
 }
