@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/clock"
+	"github.com/tokenmill/tokenmill/internal/members"
 )
 
 // Config configures a coordinator Node. Start from DefaultConfig and set the identity,
@@ -136,15 +137,10 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		bad("a data directory is required")
 	}
+	for _, msg := range members.CheckAddresses(c.BindAddr, c.AdvertiseAddr) {
+		bad("%s", msg)
+	}
 	bind := net.ParseIP(c.BindAddr)
-	if bind == nil {
-		bad("bind address %q: want an IP address (0.0.0.0 for every interface)", c.BindAddr)
-	}
-	if c.AdvertiseAddr != "" {
-		if ip := net.ParseIP(c.AdvertiseAddr); ip == nil || ip.IsUnspecified() {
-			bad("advertise address %q: want the IP address other nodes reach this one at", c.AdvertiseAddr)
-		}
-	}
 	if c.RaftPort == 0 && (bind.IsUnspecified() || c.AdvertiseAddr != "" && c.AdvertiseAddr != c.BindAddr) {
 		bad("raft port 0 needs a concrete bind address that is also the advertised one")
 	}

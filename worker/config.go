@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/tokenmill/tokenmill/internal/auth"
+	"github.com/tokenmill/tokenmill/internal/members"
 	"google.golang.org/grpc"
 )
 
@@ -122,13 +122,8 @@ func (c *Config) Validate() error {
 	if c.ID == "" {
 		bad("an id is required")
 	}
-	if net.ParseIP(c.BindAddr) == nil {
-		bad("bind address %q: want an IP address (0.0.0.0 for every interface)", c.BindAddr)
-	}
-	if c.AdvertiseAddr != "" {
-		if ip := net.ParseIP(c.AdvertiseAddr); ip == nil || ip.IsUnspecified() {
-			bad("advertise address %q: want the IP address other nodes reach this one at", c.AdvertiseAddr)
-		}
+	for _, msg := range members.CheckAddresses(c.BindAddr, c.AdvertiseAddr) {
+		bad("%s", msg)
 	}
 	for _, p := range []struct {
 		name string

@@ -467,3 +467,18 @@ func (d eventDelegate) NotifyLeave(n *memberlist.Node) {
 	}
 	d.a.push(Event{Kind: EventLeave, Member: m})
 }
+
+// CheckAddresses returns what is wrong with a node's bind and advertise addresses (advertise
+// may be empty: it then defaults from bind), one message each, for a Config's Validate.
+func CheckAddresses(bind, advertise string) []string {
+	var bad []string
+	if net.ParseIP(bind) == nil {
+		bad = append(bad, fmt.Sprintf("bind address %q: want an IP address (0.0.0.0 for every interface)", bind))
+	}
+	if advertise != "" {
+		if ip := net.ParseIP(advertise); ip == nil || ip.IsUnspecified() {
+			bad = append(bad, fmt.Sprintf("advertise address %q: want the IP address other nodes reach this one at", advertise))
+		}
+	}
+	return bad
+}
