@@ -27,7 +27,10 @@ import (
 // fails is ignored and rewritten. It is written to a temporary file and renamed into place
 // (internal/atomicfile), so concurrent loads never see half a file. When the directory cannot
 // be written, loading works as without a cache. A vocabulary whose ids have several spellings
-// is not cached (the cache keeps one spelling per id).
+// is not cached (the cache keeps one spelling per id). hfCacheVersion must change with the
+// format or with what newHFVocab computes (the merges' ids, the document kept), never with the
+// model's tables. Cache files are not removed: one per distinct tokenizer.json (8 MB for
+// GPT-OSS's), plus the temporary file of a write that was killed.
 //
 // The format (little-endian):
 //
