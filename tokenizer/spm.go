@@ -30,9 +30,8 @@ import (
 // Scores, not ranks, decide the merges, and equal scores (Mistral's runs of ▁ all score -1e9)
 // fall back to the position in the text, which a table of merge ranks cannot express: so the
 // model runs its own merge loop (a heap, O(n log n) on a piece of n characters) rather than the
-// rank-based loops of bpe. The text is cut where no piece can cross (before a ▁ that follows
-// another character, when no piece holds such a pair) and the parts are memoised in the state's
-// piece cache.
+// rank-based loops of bpe. The text is cut where no piece can cross (between two characters
+// that are adjacent in no piece) and the parts are memoised in the state's piece cache.
 type spModel struct {
 	pieces   map[string]int32 // NORMAL, USER_DEFINED and UNUSED pieces: what merges may make
 	reserved map[string]int32 // CONTROL, UNKNOWN and BYTE pieces
@@ -49,11 +48,19 @@ type spModel struct {
 	ws           string // "▁" with escape_whitespaces, else " "
 	unkSurface   string
 	hasUnused    bool
-	// cutBefore: no mergeable piece holds another character followed by ws, so the text can be
-	// cut before every ws that follows another character. cutAfter: likewise after a ws that
-	// precedes another character.
-	cutBefore, cutAfter bool
-	scratch             sync.Pool // *spScratch
+	// short holds the merge-able pieces of up to 16 bytes; pairs maps every two of them whose
+	// text joined is a merge-able piece to that piece's id.
+	short *shortTable
+	pairs *pairTable
+	// shadowed marks the merge-able pieces whose text is also a reserved piece: the library's
+	// PieceToId gives the reserved id for that text.
+	shadowed []bool
+	// bigrams holds every two adjacent characters of a merge-able piece (ASCII pairs in
+	// asciiBigrams): the text is cut between two characters that are not one of them, where no
+	// merge can join the two sides (see appendText).
+	asciiBigrams [128 * 128 / 64]uint64
+	bigrams      *pairTable
+	scratch      sync.Pool // *spScratch
 }
 
 // spaceSymbol is U+2581, which SentencePiece writes for a space.
@@ -189,20 +196,40 @@ func newSPModel(p *spProto) (*spModel, error) {
 		}
 	}
 	m.user = newSPUserSymbols(user)
-	m.cutBefore, m.cutAfter = true, true
+	m.short = newShortTable(len(m.pieces))
+	m.short.prefault()
+	m.shadowed = make([]bool, len(p.pieces))
+	for s, id := range m.pieces {
+		if len(s) <= maxShortKey {
+			lo, hi := packKey(s)
+			m.short.putPacked(lo, hi, len(s), uint32(id))
+		}
+		if _, ok := m.reserved[s]; ok {
+			m.shadowed[id] = true
+		}
+	}
+	// Every split of a piece into two pieces, at every byte: the symbols of the merge loop
+	// start at character boundaries, but a piece need not be valid UTF-8.
+	m.pairs = newPairTable(4 * len(m.pieces))
+	for s, id := range m.pieces {
+		for i := 1; i < len(s); i++ {
+			a, b := m.pieceID(s[:i]), m.pieceID(s[i:])
+			if a >= 0 && b >= 0 {
+				m.pairs.put(uint32(a), uint32(b), 0, uint32(id))
+			}
+		}
+	}
+	m.bigrams = newPairTable(len(m.pieces))
 	for s := range m.pieces {
-		prevWS := false
-		for i, r := range s {
-			isWS := strings.HasPrefix(s[i:], m.ws)
-			if i > 0 && isWS && !prevWS {
-				m.cutBefore = false
+		if !utf8.ValidString(s) {
+			continue // merges join whole characters: they never make such a piece
+		}
+		prev := rune(-1)
+		for _, r := range s {
+			if prev >= 0 {
+				m.addBigram(prev, r)
 			}
-			if i > 0 && !isWS && prevWS {
-				m.cutAfter = false
-			}
-			// A ws symbol is one character (U+2581 or the space), so r covers it whole.
-			_ = r
-			prevWS = isWS
+			prev = r
 		}
 	}
 	m.scratch.New = func() any { return &spScratch{} }
@@ -350,22 +377,33 @@ func (m *spModel) normalize(dst []byte, s string) []byte {
 }
 
 // appendText appends the ids of text, which holds no special token that is to be matched.
+//
+// The normalized text is cut between two symbols whose last and first characters are adjacent
+// in no merge-able piece: every merge makes a piece, so none can join the two sides, the merges
+// on each side depend on that side alone, and the order in which the library takes merges of
+// equal score (leftmost first) is the same within each side. The parts (a word with its ▁, or a
+// few characters of a script without spaces) repeat, and are memoised in the piece cache.
 func (m *spModel) appendText(dst []uint32, text string, st *state) []uint32 {
 	sc := m.scratch.Get().(*spScratch)
 	sc.norm = m.normalize(sc.norm[:0], text)
 	s := string(sc.norm) // one copy: segments are cached by their text
 	start := len(dst)
 	segStart := 0
-	prevWS := false
+	prev, prevFrozen := rune(-1), false
 	for i := 0; i < len(s); {
-		n, _ := m.prefix(s[i:])
-		isWS := strings.HasPrefix(s[i:], m.ws)
-		if i > segStart && ((m.cutBefore && isWS && !prevWS) || (m.cutAfter && !isWS && prevWS)) {
+		n, frozen := m.prefix(s[i:])
+		first, k := rune(s[i]), 1
+		if first >= utf8.RuneSelf {
+			first, k = utf8.DecodeRuneInString(s[i:])
+		}
+		if i > segStart && (frozen || prevFrozen || !m.joinable(prev, first)) {
 			dst = m.appendSegment(dst, start, s[segStart:i], st, sc)
 			segStart = i
 		}
-		// The symbol's last character decides prevWS: a user-defined symbol may end in ws.
-		prevWS = strings.HasSuffix(s[i:i+n], m.ws)
+		prev, prevFrozen = first, frozen
+		if k != n {
+			prev, _ = utf8.DecodeLastRuneInString(s[i : i+n])
+		}
 		i += n
 	}
 	if segStart < len(s) {
@@ -373,6 +411,24 @@ func (m *spModel) appendText(dst []uint32, text string, st *state) []uint32 {
 	}
 	m.scratch.Put(sc)
 	return dst
+}
+
+func (m *spModel) addBigram(a, b rune) {
+	if a < utf8.RuneSelf && b < utf8.RuneSelf {
+		k := a<<7 | b
+		m.asciiBigrams[k>>6] |= 1 << (k & 63)
+		return
+	}
+	m.bigrams.put(uint32(a), uint32(b), 0, 0)
+}
+
+// joinable reports whether the characters a, b are adjacent in some merge-able piece.
+func (m *spModel) joinable(a, b rune) bool {
+	if a < utf8.RuneSelf && b < utf8.RuneSelf {
+		k := a<<7 | b
+		return m.asciiBigrams[k>>6]&(1<<(k&63)) != 0
+	}
+	return m.bigrams.get(uint32(a), uint32(b)) != noMerge
 }
 
 // appendSegment appends the ids of a part of the normalized text that no merge crosses, from
@@ -431,6 +487,7 @@ type spScratch struct {
 type spSymbol struct {
 	start, size int32
 	prev, next  int32
+	id          int32 // the piece the symbol is, or -1
 	frozen      bool
 }
 
@@ -439,6 +496,7 @@ type spPair struct {
 	score       float32
 	left, right int32
 	size        int32
+	id          int32 // the piece the merge makes
 }
 
 // spHeap is a binary heap of candidate merges, the best (highest score, then leftmost) on top.
@@ -487,13 +545,15 @@ func (h *spHeap) pop() spPair {
 }
 
 // encodeSegment is bpe_model.cc's Model::Encode followed by the processor's mapping of the
-// resulting pieces to ids.
+// resulting pieces to ids. A symbol that is a piece carries its id, and two such symbols merge
+// through the pair table; a character that is no piece is looked up by its text.
 func (m *spModel) encodeSegment(ids []uint32, s string, sc *spScratch) []uint32 {
 	syms := sc.syms[:0]
 	for i := 0; i < len(s); {
 		n, frozen := m.prefix(s[i:])
 		k := int32(len(syms))
-		syms = append(syms, spSymbol{start: int32(i), size: int32(n), prev: k - 1, next: k + 1, frozen: frozen})
+		syms = append(syms, spSymbol{start: int32(i), size: int32(n), prev: k - 1, next: k + 1,
+			id: m.pieceID(s[i : i+n]), frozen: frozen})
 		i += n
 	}
 	if len(syms) == 0 {
@@ -508,18 +568,29 @@ func (m *spModel) encodeSegment(ids []uint32, s string, sc *spScratch) []uint32 
 		clear(sc.rev)
 	}
 	maybeAdd := func(l, r int32) {
-		if l < 0 || r < 0 || syms[l].frozen || syms[r].frozen {
+		if l < 0 || r < 0 {
 			return
 		}
-		a, b := syms[l], syms[r]
-		piece := s[a.start : a.start+a.size+b.size]
-		id, ok := m.pieces[piece]
-		if !ok {
+		a, b := &syms[l], &syms[r]
+		if a.frozen || b.frozen {
 			return
 		}
-		h.push(spPair{score: m.score[id], left: l, right: r, size: a.size + b.size})
+		var id int32
+		if a.id >= 0 && b.id >= 0 {
+			v := m.pairs.get(uint32(a.id), uint32(b.id))
+			if v == noMerge {
+				return
+			}
+			id = int32(uint32(v))
+		} else {
+			var ok bool
+			if id, ok = m.pieces[s[a.start:a.start+a.size+b.size]]; !ok {
+				return
+			}
+		}
+		h.push(spPair{score: m.score[id], left: l, right: r, size: a.size + b.size, id: id})
 		if m.typ[id] == spUnused {
-			sc.rev[piece] = [2]string{s[a.start : a.start+a.size], s[b.start : b.start+b.size]}
+			sc.rev[s[a.start:a.start+a.size+b.size]] = [2]string{s[a.start : a.start+a.size], s[b.start : b.start+b.size]}
 		}
 	}
 	for i := int32(1); i < int32(len(syms)); i++ {
@@ -532,6 +603,7 @@ func (m *spModel) encodeSegment(ids []uint32, s string, sc *spScratch) []uint32 
 			continue
 		}
 		l.size += r.size
+		l.id = top.id
 		l.next = r.next
 		if r.next >= 0 {
 			syms[r.next].prev = top.left
@@ -542,9 +614,28 @@ func (m *spModel) encodeSegment(ids []uint32, s string, sc *spScratch) []uint32 
 	}
 	sc.heap, sc.syms = h[:0], syms
 	for i := int32(0); i >= 0; i = syms[i].next {
-		ids = m.appendPiece(ids, s[syms[i].start:syms[i].start+syms[i].size], sc)
+		y := &syms[i]
+		if id := y.id; id >= 0 && m.typ[id] != spUnused && !m.shadowed[id] {
+			ids = append(ids, uint32(id))
+			continue
+		}
+		ids = m.appendPiece(ids, s[y.start:y.start+y.size], sc)
 	}
 	return ids
+}
+
+// pieceID returns the id of a merge-able piece (NORMAL, USER_DEFINED or UNUSED), or -1.
+func (m *spModel) pieceID(s string) int32 {
+	if len(s) <= maxShortKey {
+		if id, ok := m.short.get(s); ok {
+			return int32(id)
+		}
+		return -1
+	}
+	if id, ok := m.pieces[s]; ok {
+		return id
+	}
+	return -1
 }
 
 // appendPiece appends the ids of one final symbol: its piece, the two parts an UNUSED piece

@@ -455,3 +455,36 @@ func TestSentencePiece_Refused(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSentencePiece_Multilingual encodes the multilingual corpus (the committed sample
+// when the corpus has not been built) with the Mistral model, cold: a freshly loaded tokenizer
+// each pass, as a shard sees it.
+func BenchmarkSentencePiece_Multilingual(b *testing.B) {
+	path := mlCorpusPath()
+	if _, err := os.Stat(path); err != nil {
+		path = filepath.Join("testdata", "multilingual-sample.jsonl.gz")
+	}
+	var texts []string
+	var n int64
+	for _, d := range readMLDocs(b, path) {
+		texts = append(texts, d.Text)
+		n += int64(len(d.Text))
+	}
+	model := mistralModelPath(b)
+	b.SetBytes(n)
+	cpu0 := cpuTime()
+	var toks int
+	var buf []uint32
+	for b.Loop() {
+		tk, err := Load(model)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range texts {
+			buf = tk.Append(buf[:0], s, Options{})
+			toks += len(buf)
+		}
+	}
+	b.ReportMetric(float64(toks)/b.Elapsed().Seconds(), "tokens/s")
+	b.ReportMetric(float64(n)*float64(b.N)/1e6/(cpuTime()-cpu0), "cpu-MB/s")
+}
