@@ -16,6 +16,10 @@ type state struct {
 	vals   []uint64
 	bounds []int32
 	cuts   []int32 // encodeSplit's chunk boundaries
+	norm   []byte  // spEncoder's word with its leading "▁"
+	// spHot is spEncoder's direct-mapped cache of frequent words in front of the piece cache,
+	// copies of its slots (made on first use: other models do not use it).
+	spHot []memoSlot
 	// splitting is set while encodeSplit encodes the chunks of a piece, which have no cuts.
 	splitting bool
 	// mergeTree's scratch space, kept between calls (at most about 2 MB: it serves pieces
