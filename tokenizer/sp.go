@@ -50,7 +50,7 @@ type spEncoder struct {
 	prefix   spPrefix
 	splitAll bool // cut before every "▁" (Metaspace split=true), not only after other characters
 	// The id of each character as a token of its own, or -1 when it is none (it then falls
-	// back to byte tokens): ASCII, the BMP, and the rest in a map.
+	// back to byte tokens): ASCII (also in bmp), the BMP, and the rest in a map.
 	ascii  [128]int32
 	bmp    []int32
 	astral map[rune]uint32
@@ -105,9 +105,10 @@ func newSPEncoder(m *bpe, rep string, prefix spPrefix, splitAll bool) *spEncoder
 		}
 		// The vocab map decides between equal spellings, as initial does.
 		id := m.vocab[s]
-		switch {
-		case c < utf8.RuneSelf:
+		if c < utf8.RuneSelf {
 			e.ascii[c] = int32(id)
+		}
+		switch {
 		case c < 1<<16:
 			e.bmp[c] = int32(id)
 		default:
@@ -191,7 +192,8 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 	case spPrefixAlways, spPrefixFirst:
 		prefix = (e.prefix == spPrefixAlways || first) && s[0] != ' ' && !strings.HasPrefix(s, e.rep)
 	}
-	w := spWords{e: e, s: s, st: st, prefix: prefix}
+	w := &st.spWords
+	*w = spWords{e: e, s: s, st: st, dst: dst, prefix: prefix, items: w.items[:0]}
 	var bt *boundaryTable
 	var tableAsked bool
 	// prev is the character before s[i] when it is a candidate for a cut by the boundary table
@@ -203,24 +205,23 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 			switch {
 			case c == ' ':
 				if !prevSpace || e.splitAll {
-					dst = w.flush(dst, i)
+					w.cut(i)
 				}
 				prev, prevSpace = -1, true
 			case e.ascii[c] < 0:
-				dst = w.flush(dst, i)
-				dst = append(dst, uint32(e.m.byteTokens[c]))
-				w.start = i + 1
+				w.cut(i)
+				w.fallback(i, i+1)
 				prev, prevSpace = -1, false
 			default:
 				if prev >= utf8.RuneSelf && bt != nil && bt.canCut(s[i-1], c, prev, rune(c)) {
-					dst = w.flush(dst, i)
+					w.cut(i)
 				}
 				prev, prevSpace = rune(c), false
 			}
 			i++
 			continue
 		}
-		if !tableAsked {
+		if !tableAsked && e.m.split != nil {
 			bt, tableAsked = e.m.split.get(e.m.tokens, len(s)-i), true
 		}
 		r, n, ok := decodeChar(s, i)
@@ -228,83 +229,155 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 		case !ok || e.char(r) < 0:
 			// A character that is no token (or an invalid byte) starts as byte tokens, which
 			// never merge: its ids are those bytes, with cuts on both sides.
-			dst = w.flush(dst, i)
-			for k := i; k < i+n; k++ {
-				dst = append(dst, uint32(e.m.byteTokens[s[k]]))
-			}
-			w.start = i + n
+			w.cut(i)
+			w.fallback(i, i+n)
 			prev, prevSpace = -1, false
 		case r == e.repRune:
 			if !prevSpace || e.splitAll {
-				dst = w.flush(dst, i)
+				w.cut(i)
 			}
 			prev, prevSpace = -1, true
 		default:
 			if prev >= 0 && bt != nil && bt.canCut(s[i-1], c, prev, r) {
-				dst = w.flush(dst, i)
+				w.cut(i)
 			}
 			prev, prevSpace = r, false
 		}
 		i += n
 	}
-	return w.flush(dst, len(s))
+	w.cut(len(s))
+	w.drain()
+	dst = w.dst
+	*w = spWords{items: w.items[:0]} // no references to the text or dst stay behind
+	return dst
 }
 
 // spWords is the state of appendSegment's cutting: the word under way starts at start, and
-// prefix says it still owes the segment's leading "▁".
+// prefix says it still owes the segment's leading "▁". Cut words wait in items, up to spBatch of
+// them, and are then looked up together: the loads of their cache slots, which mostly miss the
+// CPU caches on new text, are made side by side instead of one after the other.
 type spWords struct {
 	e      *spEncoder
 	s      string
 	st     *state
+	dst    []uint32
 	start  int
 	prefix bool
+	items  []spItem
 }
 
-// flush encodes the word from w.start to end and starts the next one at end.
-func (w *spWords) flush(dst []uint32, end int) []uint32 {
-	word := w.s[w.start:end]
+// spItem is a word of the text, or a run of bytes that fall back to byte tokens (fallback).
+type spItem struct {
+	start, end int32
+	fallback   bool
+	single     bool   // a word of one character, whose id is slot
+	slot       uint32 // the word's slot in the state's spHot, for words of up to 16 bytes
+	lo, hi     uint64 // its packed key
+}
+
+// spBatch is the number of words looked up together.
+const spBatch = 32
+
+// cut ends the word under way at end; the next one starts there.
+func (w *spWords) cut(end int) {
+	start := w.start
 	w.start = end
 	if w.prefix {
+		// The segment's first word, with its "▁": encoded at once (the batch is empty).
 		w.prefix = false
-		buf := append(append(w.st.norm[:0], w.e.rep...), word...)
+		buf := append(append(w.st.norm[:0], w.e.rep...), w.s[start:end]...)
 		w.st.norm = buf
-		return w.e.encodeWord(dst, unsafe.String(unsafe.SliceData(buf), len(buf)), w.st)
+		w.dst = w.e.encodeWord(w.dst, unsafe.String(unsafe.SliceData(buf), len(buf)), w.st)
+		return
 	}
-	if word == "" {
-		return dst
+	if start == end {
+		return
 	}
-	return w.e.encodeWord(dst, word, w.st)
+	w.items = append(w.items, spItem{start: int32(start), end: int32(end)})
+	if len(w.items) == spBatch {
+		w.drain()
+	}
+}
+
+// fallback ends the word under way at start and appends the byte tokens of s[start:end].
+func (w *spWords) fallback(start, end int) {
+	w.cut(start)
+	w.items = append(w.items, spItem{start: int32(start), end: int32(end), fallback: true})
+	w.start = end
+	if len(w.items) == spBatch {
+		w.drain()
+	}
+}
+
+// drain encodes the items waiting.
+func (w *spWords) drain() {
+	st, s := w.st, w.s
+	if st.spHot == nil {
+		st.spHot = make([]memoSlot, 1<<spHotBits)
+	}
+	// First the loads of every word's spHot slot, which do not depend on each other, then of
+	// the piece cache's first slot for the words spHot does not hold.
+	var sink uint32
+	for k := range w.items {
+		it := &w.items[k]
+		if n := it.end - it.start; !it.fallback && n <= maxShortKey {
+			if n <= utf8.UTFMax && s[it.start] != ' ' {
+				// A word of one character is the token of that character: no cache.
+				if r, cw, _ := decodeChar(s, int(it.start)); cw == int(n) {
+					it.single, it.slot = true, uint32(w.e.char(r))
+					continue
+				}
+			}
+			it.lo, it.hi = packKey(s[it.start:it.end])
+			it.slot = uint32(spHotSlot(it.lo, it.hi, int(n)))
+			sink += st.spHot[it.slot].meta
+		}
+	}
+	for k := range w.items {
+		it := &w.items[k]
+		if n := it.end - it.start; !it.fallback && !it.single && n <= maxShortKey {
+			if h := &st.spHot[it.slot]; h.meta&0xFF != uint32(n) || h.lo != it.lo || h.hi != it.hi {
+				sink += st.cache.slots[st.cache.home(it.lo, it.hi, int(n))].meta
+			}
+		}
+	}
+	st.sink = sink
+	dst, e := w.dst, w.e
+	for _, it := range w.items {
+		switch {
+		case it.fallback:
+			for k := it.start; k < it.end; k++ {
+				dst = append(dst, uint32(e.m.byteTokens[s[k]]))
+			}
+		case it.single:
+			dst = append(dst, it.slot)
+		case it.end-it.start <= maxShortKey:
+			dst = e.encodeShort(dst, s[it.start:it.end], it.lo, it.hi, &st.spHot[it.slot], st)
+		default:
+			dst = e.encodeWord(dst, s[it.start:it.end], st)
+		}
+	}
+	w.dst = dst
+	w.items = w.items[:0]
 }
 
 // spHotBits sizes the state's spHot: 32768 slots of 32 bytes.
 const spHotBits = 15
 
+// spHotSlot is the slot of spHot for the packed key (lo, hi) of length n.
+func spHotSlot(lo, hi uint64, n int) uint64 {
+	return ((lo ^ (hi * 0xC2B2AE3D27D4EB4F) ^ uint64(n)) * 0x9E3779B97F4A7C15) >> (64 - spHotBits)
+}
+
 // encodeWord appends the ids of one word: from the state's spHot, the piece cache, or merged.
 func (e *spEncoder) encodeWord(dst []uint32, word string, st *state) []uint32 {
 	n := len(word)
 	if n <= maxShortKey {
-		lo, hi := packKey(word)
 		if st.spHot == nil {
 			st.spHot = make([]memoSlot, 1<<spHotBits)
 		}
-		hot := &st.spHot[((lo^(hi*0xC2B2AE3D27D4EB4F)^uint64(n))*0x9E3779B97F4A7C15)>>(64-spHotBits)]
-		if hot.meta&0xFF == uint32(n) && hot.lo == lo && hot.hi == hi {
-			if k := hot.meta >> 8; k <= memoInline {
-				return append(dst, hot.ids[:k]...)
-			}
-			return append(dst, st.cache.arena[hot.ids[0]:hot.ids[0]+hot.meta>>8]...)
-		}
-		if i, ok := st.cache.lookup(lo, hi, n); ok {
-			*hot = st.cache.slots[i]
-			return st.cache.appendIDs(dst, i)
-		}
-		ids := e.merge(st, word)
-		if st.cache.full() {
-			st.cache.reset()
-			clear(st.spHot) // it holds offsets into the cache's arena
-		}
-		*hot = st.cache.slots[st.cache.putShort(lo, hi, n, ids)]
-		return append(dst, ids...)
+		lo, hi := packKey(word)
+		return e.encodeShort(dst, word, lo, hi, &st.spHot[spHotSlot(lo, hi, n)], st)
 	}
 	if n > maxCachedPiece {
 		return append(dst, e.merge(st, word)...)
@@ -318,6 +391,29 @@ func (e *spEncoder) encodeWord(dst []uint32, word string, st *state) []uint32 {
 		clear(st.spHot)
 	}
 	st.cache.putLong(word, ids)
+	return append(dst, ids...)
+}
+
+// encodeShort is encodeWord for a word of up to 16 bytes packed as (lo, hi), whose slot in
+// spHot is hot.
+func (e *spEncoder) encodeShort(dst []uint32, word string, lo, hi uint64, hot *memoSlot, st *state) []uint32 {
+	n := len(word)
+	if hot.meta&0xFF == uint32(n) && hot.lo == lo && hot.hi == hi {
+		if k := hot.meta >> 8; k <= memoInline {
+			return append(dst, hot.ids[:k]...)
+		}
+		return append(dst, st.cache.arena[hot.ids[0]:hot.ids[0]+hot.meta>>8]...)
+	}
+	if i, ok := st.cache.lookup(lo, hi, n); ok {
+		*hot = st.cache.slots[i]
+		return st.cache.appendIDs(dst, i)
+	}
+	ids := e.merge(st, word)
+	if st.cache.full() {
+		st.cache.reset()
+		clear(st.spHot) // it holds offsets into the cache's arena
+	}
+	*hot = st.cache.slots[st.cache.putShort(lo, hi, n, ids)]
 	return append(dst, ids...)
 }
 
