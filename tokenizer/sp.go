@@ -51,9 +51,13 @@ type spEncoder struct {
 	splitAll bool // cut before every "▁" (Metaspace split=true), not only after other characters
 	// The id of each character as a token of its own, or -1 when it is none (it then falls
 	// back to byte tokens): ASCII (also in bmp), the BMP, and the rest in a map.
-	ascii  [128]int32
-	bmp    []int32
-	astral map[rune]uint32
+	ascii [128]int32
+	plain [256]bool // ASCII characters that are tokens, space excepted
+	// asciiPairs has bit x<<7 | y set when some token has the ASCII characters x, y side by
+	// side: between two others no merge crosses.
+	asciiPairs [128 * 128 / 64]uint64
+	bmp        []int32
+	astral     map[rune]uint32
 	// pairs is the model's merge table packed into 8-byte slots (half the size of pairTable's,
 	// so more of it stays in cache), when ids and ranks fit in 16 bits; else nil.
 	pairs      []uint64
@@ -99,6 +103,11 @@ func newSPEncoder(m *bpe, rep string, prefix spPrefix, splitAll bool) *spEncoder
 				i += len(rep) + j
 			}
 		}
+		for j := 0; j+1 < len(s); j++ {
+			if x, y := uint(s[j]), uint(s[j+1]); x < utf8.RuneSelf && y < utf8.RuneSelf {
+				e.asciiPairs[(x<<7|y)>>6] |= 1 << ((x<<7 | y) & 63)
+			}
+		}
 		c, w := utf8.DecodeRuneInString(s)
 		if w != len(s) || c == utf8.RuneError {
 			continue
@@ -107,6 +116,7 @@ func newSPEncoder(m *bpe, rep string, prefix spPrefix, splitAll bool) *spEncoder
 		id := m.vocab[s]
 		if c < utf8.RuneSelf {
 			e.ascii[c] = int32(id)
+			e.plain[c] = c != ' '
 		}
 		switch {
 		case c < 1<<16:
@@ -213,18 +223,42 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 				w.fallback(i, i+1)
 				prev, prevSpace = -1, false
 			default:
-				if prev >= utf8.RuneSelf && bt != nil && bt.canCut(s[i-1], c, prev, rune(c)) {
+				if prev >= utf8.RuneSelf && bt != nil && bt.cutBetween(s[i-1], c, prev, rune(c)) {
 					w.cut(i)
 				}
-				prev, prevSpace = rune(c), false
+				// The rest of a run of ASCII characters that are tokens, cut where no token
+				// has the two characters side by side.
+				for i+1 < len(s) && e.plain[s[i+1]] {
+					if k := uint(s[i])<<7 | uint(s[i+1]); e.asciiPairs[k>>6]&(1<<(k&63)) == 0 {
+						w.cut(i + 1)
+					}
+					i++
+				}
+				prev, prevSpace = rune(s[i]), false
 			}
 			i++
 			continue
 		}
 		if !tableAsked && e.m.split != nil {
-			bt, tableAsked = e.m.split.get(e.m.tokens, len(s)-i), true
+			// Built at once (a few milliseconds), not after 32 KiB as on the general path.
+			bt, tableAsked = e.m.split.get(e.m.tokens, splitAfter), true
 		}
-		r, n, ok := decodeChar(s, i)
+		var r rune
+		var n int
+		var ok bool
+		// Two- and three-byte characters (the scripts of the BMP) decoded inline; others by
+		// decodeChar.
+		c1, c2 := byteAt(s, i+1), byteAt(s, i+2)
+		switch {
+		case c&0xF0 == 0xE0 && c1&0xC0 == 0x80 && c2&0xC0 == 0x80:
+			r, n = rune(c&0x0F)<<12|rune(c1&0x3F)<<6|rune(c2&0x3F), 3
+			ok = r >= 0x800 && (r < 0xD800 || r > 0xDFFF)
+		case c&0xE0 == 0xC0 && c >= 0xC2 && c1&0xC0 == 0x80:
+			r, n, ok = rune(c&0x1F)<<6|rune(c1&0x3F), 2, true
+		}
+		if !ok {
+			r, n, ok = decodeChar(s, i)
+		}
 		switch {
 		case !ok || e.char(r) < 0:
 			// A character that is no token (or an invalid byte) starts as byte tokens, which
@@ -238,7 +272,7 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 			}
 			prev, prevSpace = -1, true
 		default:
-			if prev >= 0 && bt != nil && bt.canCut(s[i-1], c, prev, r) {
+			if prev >= 0 && bt != nil && bt.cutBetween(s[i-1], c, prev, r) {
 				w.cut(i)
 			}
 			prev, prevSpace = r, false
@@ -323,7 +357,7 @@ func (w *spWords) drain() {
 		if n := it.end - it.start; !it.fallback && n <= maxShortKey {
 			if n <= utf8.UTFMax && s[it.start] != ' ' {
 				// A word of one character is the token of that character: no cache.
-				if r, cw, _ := decodeChar(s, int(it.start)); cw == int(n) {
+				if r, cw := validRune(s, int(it.start)); cw == int(n) {
 					it.single, it.slot = true, uint32(w.e.char(r))
 					continue
 				}
@@ -432,7 +466,7 @@ func (e *spEncoder) merge(st *state, word string) []uint32 {
 			i++
 			continue
 		}
-		r, n, _ := decodeChar(word, i)
+		r, n := validRune(word, i)
 		ids = append(ids, uint32(e.char(r)))
 		i += n
 	}
@@ -516,4 +550,26 @@ func (e *spEncoder) mergeSmall(ids []uint32, st *state) []uint32 {
 	}
 	st.vals = vals
 	return ids[:n]
+}
+
+// byteAt is s[i], or 0 past its end.
+func byteAt(s string, i int) byte {
+	if i < len(s) {
+		return s[i]
+	}
+	return 0
+}
+
+// validRune decodes the character at s[i], which is valid UTF-8 (the words of spEncoder are),
+// and returns it with its width.
+func validRune(s string, i int) (rune, int) {
+	switch c := s[i]; {
+	case c < 0x80:
+		return rune(c), 1
+	case c < 0xE0:
+		return rune(c&0x1F)<<6 | rune(s[i+1]&0x3F), 2
+	case c < 0xF0:
+		return rune(c&0x0F)<<12 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F), 3
+	}
+	return rune(s[i]&0x07)<<18 | rune(s[i+1]&0x3F)<<12 | rune(s[i+2]&0x3F)<<6 | rune(s[i+3]&0x3F), 4
 }
