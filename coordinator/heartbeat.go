@@ -20,7 +20,9 @@ import (
 //     back at once (the worker does not run it: it restarted, or never got the grant);
 //   - the cleanups the worker reports done are recorded, and it may be ordered to clean up
 //     failed or canceled jobs (see cleanups);
-//   - new leases are granted for up to free_slots pending tasks, in Pending's fair order.
+//   - new leases are granted for up to free_slots pending tasks, in Pending's fair order;
+//   - a worker granted nothing may be given speculative attempts of slow shards
+//     (speculate.go).
 //
 // now is the time the heartbeat arrived.
 func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now time.Time) (*pb.HeartbeatResponse, error) {
@@ -79,6 +81,13 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	if err != nil {
 		return nil, err
 	}
+	if free := int(req.FreeSlots) - len(start); free > 0 && len(start) == 0 {
+		more, err := s.speculate(ctx, id, free, hb, now)
+		if err != nil {
+			return nil, err
+		}
+		start = append(start, more...)
+	}
 	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.cfg.LeaseTTL.Milliseconds(),
 		Cleanup: cleanup}, nil
 }
@@ -91,20 +100,21 @@ func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p 
 	if !ok {
 		return "the task does not exist"
 	}
-	if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != epoch || info.Lease.Worker != worker {
-		if l := s.leases[ref]; l != nil && l.epoch == epoch {
+	if !info.Current(worker, epoch) {
+		if l := s.leases[leaseKey{ref, epoch}]; l != nil {
 			s.removeLocked(l)
 		}
 		return s.stopReason(ref, info, epoch)
 	}
-	l := s.leases[ref]
-	if l == nil || l.epoch != epoch {
+	l := s.leases[leaseKey{ref, epoch}]
+	if l == nil {
 		l = &lease{ref: ref, epoch: epoch, worker: worker, hb: hb}
 		s.addLocked(l)
 	}
 	l.deadline = now.Add(s.cfg.LeaseTTL)
 	if p != nil {
 		l.progress = proto.Clone(p).(*pb.Progress)
+		l.observe(p.Bytes, now)
 	}
 	return ""
 }
@@ -194,7 +204,7 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	var granted []fsm.TaskRef
 	for i, ref := range pick {
 		if r.errs[i] == nil && s.active {
-			s.addLocked(&lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb})
+			s.addLocked(&lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now})
 			s.warmLocked(worker, ref.Job)
 			granted = append(granted, ref)
 		}
@@ -220,12 +230,16 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit, now time.Time) error {
 	ref := fsm.RefOf(c.Task)
 	worker := s.leaseWorker(ref, c.Epoch)
+	backup := s.isBackup(ref, c.Epoch)
 	r := s.cmds.commit(ctx, []*pb.TaskCommit{c})
 	if r.err != nil {
 		return r.err
 	}
-	s.forget(ref, c.Epoch)
 	err := r.errs[0]
+	if err == nil && c.GetShard() != nil {
+		s.committedShard(ref, c.Epoch, c.GetShard().Bytes, backup, now)
+	}
+	s.forget(ref, c.Epoch)
 	if err == nil && worker != "" {
 		s.outcome(worker, pb.FailureKind_FAILURE_KIND_UNSPECIFIED, now)
 	}
@@ -281,10 +295,14 @@ func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure, now time.Time) 
 // current.
 func (s *scheduler) leaseWorker(ref fsm.TaskRef, epoch uint64) string {
 	info, ok := s.state.Task(ref)
-	if !ok || info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != epoch {
+	if !ok {
 		return ""
 	}
-	return info.Lease.Worker
+	l, _, ok := info.LeaseAt(epoch)
+	if !ok {
+		return ""
+	}
+	return l.Worker
 }
 
 // outcome records an attempt's end on worker at now: a commit (kind UNSPECIFIED) or an
@@ -302,19 +320,26 @@ func (s *scheduler) outcome(worker string, kind pb.FailureKind, now time.Time) {
 	}
 }
 
-// progress returns the last reported progress of the running tasks of a job, summed.
+// progress returns the last reported progress of the running tasks of a job, summed; of a
+// task running twice (a speculative attempt), the attempt further on counts.
 func (s *scheduler) progress(job string) *pb.Progress {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var p pb.Progress
-	for ref, l := range s.leases {
-		if ref.Job != job || l.progress == nil {
+	ahead := map[fsm.TaskRef]*pb.Progress{}
+	for k, l := range s.leases {
+		if k.ref.Job != job || l.progress == nil {
 			continue
 		}
-		p.Bytes += l.progress.Bytes
-		p.Documents += l.progress.Documents
-		p.Rejected += l.progress.Rejected
-		p.Tokens += l.progress.Tokens
+		if q := ahead[k.ref]; q == nil || l.progress.Bytes > q.Bytes {
+			ahead[k.ref] = l.progress
+		}
+	}
+	var p pb.Progress
+	for _, l := range ahead {
+		p.Bytes += l.Bytes
+		p.Documents += l.Documents
+		p.Rejected += l.Rejected
+		p.Tokens += l.Tokens
 	}
 	return &p
 }
