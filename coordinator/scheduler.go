@@ -38,7 +38,7 @@ type scheduler struct {
 	changed func() // called when a heartbeat reported progress
 
 	mu      sync.Mutex
-	active  bool // this node leads and the state is rebuilt
+	active  bool                // this node leads and the state is rebuilt
 	leases  map[leaseKey]*lease // a task has two when a speculative attempt runs
 	workers map[string]*workerState
 	// reserved are pending tasks being granted: the next Pending must not pick them again.
