@@ -93,7 +93,7 @@ type simWorld struct {
 	// deadline is, for each lease, the earliest time the leader may expire it: TTL after its
 	// grant or after the last heartbeat that renewed it, or the grace after the election of
 	// the leader that rebuilt it, whichever came last.
-	deadline  map[simLease]time.Time
+	deadline map[simLease]time.Time
 	// staged holds the staging directory of each shard attempt: made when its worker starts
 	// it, removed when the worker drops it (stopped, refused, failed), and by the job's
 	// finalize for the committed attempts and those of workers that died or restarted.

@@ -185,4 +185,3 @@ func specMetrics(t *testing.T, c *testcluster.Cluster) (started, won int) {
 	}
 	return started, won
 }
-
