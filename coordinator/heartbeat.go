@@ -140,9 +140,10 @@ func (s *scheduler) stopReason(ref fsm.TaskRef, info fsm.TaskInfo, epoch uint64)
 // pickLocked picks up to free pending tasks for worker, in Pending's fair order among the
 // jobs whose constraints it satisfies: first those of jobs it is warm for or no worker is
 // warm for, then, to fill its free slots, those of jobs warm on other workers (see
-// placement.go). s.mu is held.
-func (s *scheduler) pickLocked(worker string, free int) []fsm.TaskRef {
-	skip := func(ref fsm.TaskRef) bool { return s.reserved[ref] }
+// placement.go); a task that last failed on this worker only if no other worker may take it
+// (avoidLocked). s.mu is held.
+func (s *scheduler) pickLocked(worker string, free int, now time.Time) []fsm.TaskRef {
+	skip := func(ref fsm.TaskRef) bool { return s.reserved[ref] || s.avoidLocked(worker, ref, now) }
 	pick := s.state.PendingWhere(free, skip, func(id string, spec []byte) bool {
 		return s.canRunLocked(worker, id, spec) && !s.warmElsewhereLocked(worker, id, spec)
 	})
@@ -153,7 +154,7 @@ func (s *scheduler) pickLocked(worker string, free int) []fsm.TaskRef {
 	for _, ref := range pick {
 		picked[ref] = true
 	}
-	more := s.state.PendingWhere(free-len(pick), func(ref fsm.TaskRef) bool { return s.reserved[ref] || picked[ref] },
+	more := s.state.PendingWhere(free-len(pick), func(ref fsm.TaskRef) bool { return skip(ref) || picked[ref] },
 		func(id string, spec []byte) bool {
 			return s.canRunLocked(worker, id, spec) && s.warmElsewhereLocked(worker, id, spec)
 		})
@@ -171,7 +172,7 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 		return nil, nil // gossip says it is gone (its heartbeat was in flight), or it cools down
 	}
 	deaths := s.deaths[worker]
-	pick := s.pickLocked(worker, free)
+	pick := s.pickLocked(worker, free, now)
 	for _, ref := range pick {
 		s.reserved[ref] = true
 	}
@@ -287,6 +288,7 @@ func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure, now time.Time) 
 	s.forget(ref, f.Epoch)
 	if r.errs[0] == nil && worker != "" && f.Kind == pb.FailureKind_FAILURE_KIND_ERROR {
 		s.outcome(worker, f.Kind, now)
+		s.failedOnWorker(ref, worker)
 	}
 	return r.errs[0]
 }

@@ -67,6 +67,9 @@ type scheduler struct {
 	// committed, over every leadership.
 	rates                map[string][]float64
 	specStarted, specWon uint64
+	// failedOn holds, per task, the worker its last attempt failed on with ERROR
+	// (placement.go: the retry goes elsewhere).
+	failedOn map[fsm.TaskRef]string
 }
 
 // schedConfig holds the scheduler's timings.
@@ -171,6 +174,7 @@ func (s *scheduler) start(now time.Time) {
 	s.active = true
 	s.leases = map[leaseKey]*lease{}
 	s.rates = map[string][]float64{}
+	s.failedOn = map[fsm.TaskRef]string{}
 	s.workers = map[string]*workerState{}
 	s.reserved = map[fsm.TaskRef]bool{}
 	s.cleaning = map[string]cleanupOrder{}
@@ -188,7 +192,7 @@ func (s *scheduler) start(now time.Time) {
 func (s *scheduler) stop() {
 	s.mu.Lock()
 	s.active = false
-	s.leases, s.workers, s.reserved, s.cleaning, s.rates = nil, nil, nil, nil, nil
+	s.leases, s.workers, s.reserved, s.cleaning, s.rates, s.failedOn = nil, nil, nil, nil, nil, nil
 	s.jobs, s.warm, s.health = nil, nil, nil
 	s.mu.Unlock()
 }
@@ -261,6 +265,11 @@ func (s *scheduler) forgetJob(id string) {
 	}
 	delete(s.jobs, id)
 	delete(s.rates, id)
+	for ref := range s.failedOn {
+		if ref.Job == id {
+			delete(s.failedOn, ref)
+		}
+	}
 }
 
 // expireLoop expires the leases whose deadline passed, in one entry per round, until ctx

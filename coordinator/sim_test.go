@@ -43,8 +43,9 @@ var (
 //     heartbeat it holds no lease it did not list or was not just granted; gossip declaring
 //     it dead takes its leases back at once;
 //   - a commit acknowledged to a worker is the result the state holds;
-//   - every grant placed: the worker's tags satisfy the job's constraints, and it is not
-//     cooling down;
+//   - every grant placed: the worker's tags satisfy the job's constraints, it is not
+//     cooling down, and it is not the worker the task's last attempt failed on while
+//     another worker may run it;
 //   - every grant fair: a job that got a task holds at most one lease more than any active
 //     job left with pending tasks that the worker may run and that is not in a later
 //     affinity tier for it;

@@ -296,10 +296,12 @@ func (w *simWorld) commitEntry(t fsm.CommandType, data []byte, m proto.Message) 
 }
 
 // checkFair checks the grants of one entry against placement and the fair share: the
-// worker's tags satisfy the job's constraints, the worker is not cooling down, and a job
+// worker's tags satisfy the job's constraints, the worker is not cooling down nor the one
+// the task last failed on while another may run it, and a job
 // that got a task holds at most one lease more than any active job left with pending tasks
-// that the worker may run and that is not warm on another worker while the granted one is
-// (affinity puts those after the others).
+// that the worker may run (its pending tasks that failed on this worker count as picked)
+// and that is not warm on another worker while the granted one is (affinity puts those
+// after the others).
 func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 	cooling := w.sched.cooldowns(w.now)
 	jobs := w.state.Jobs()
@@ -320,6 +322,10 @@ func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 		if _, ok := cooling[k.id]; ok {
 			w.violate("%s granted to %s, which cools down", fsm.RefOf(g.Task), k.id)
 		}
+		avoided := w.sched.avoided(k.id, w.now)
+		if avoided[fsm.RefOf(g.Task)] {
+			w.violate("%s granted again to %s, where it failed, while another worker may run it", fsm.RefOf(g.Task), k.id)
+		}
 		_, bLater := w.sched.placementFor(k.id, b)
 		for _, a := range jobs {
 			if a.JobId == b || !active(a.State) || a.Tasks.Pending == 0 {
@@ -328,8 +334,19 @@ func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 			if ok, aLater := w.sched.placementFor(k.id, a.JobId); !ok || aLater && !bLater {
 				continue
 			}
+			// A pending task that failed on this worker counts as picked for its job (it goes
+			// to another worker), as PendingWhere counts skipped tasks.
+			skipped := uint32(0)
+			for r := range avoided {
+				if info, _ := w.state.Task(r); r.Job == a.JobId && info.State == pb.TaskState_TASK_STATE_PENDING {
+					skipped++
+				}
+			}
+			if skipped == a.Tasks.Pending {
+				continue // all its pending tasks go to other workers
+			}
 			w.stats.FairChecks++
-			if leased[b] > a.Tasks.Leased+1 {
+			if leased[b] > a.Tasks.Leased+skipped+1 {
 				w.violate("unfair grant of %s: job %s holds %d leases while job %s holds %d with %d tasks pending",
 					fsm.RefOf(g.Task), b, leased[b], a.JobId, a.Tasks.Leased, a.Tasks.Pending)
 			}

@@ -67,6 +67,7 @@ func (s *scheduler) committedShard(ref fsm.TaskRef, epoch uint64, bytes int64, b
 	if backup {
 		s.specWon++
 	}
+	delete(s.failedOn, ref)
 	s.mu.Unlock()
 	s.forgetTask(ref)
 }
