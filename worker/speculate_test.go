@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenmill/tokenmill/coordinator"
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/worker"
@@ -104,13 +103,10 @@ func TestCluster_SpeculativeExecution(t *testing.T) {
 		worker.SetShardStart(cfg, a.hook(cfg.ID))
 		cfg.DialOptions = append(cfg.DialOptions, grpc.WithChainUnaryInterceptor(a.unary(cfg.ID)))
 	}
-	// The system clock (progress rates need time to pass); rates judged after 300 ms.
+	// The system clock (progress rates need time to pass); rates judged after 300 ms, the
+	// default slowness (0.5) and samples (3).
 	c := testcluster.Start(t, testcluster.Options{Coordinators: 1, Workers: 1, WorkerSlots: 1,
-		Worker: func(_ int, cfg *worker.Config) { adjust(cfg) },
-		Coordinator: func(_ int, cfg *coordinator.Config) {
-			cfg.Clock = nil
-			cfg.SpeculateSlowness, cfg.SpeculateAfter, cfg.SpeculateSamples = 0.5, 300*time.Millisecond, 3
-		}})
+		Worker: func(_ int, cfg *worker.Config) { adjust(cfg) }, SystemClock: true, SpeculateAfter: 300 * time.Millisecond})
 	dir := t.TempDir()
 	writeCorpus(t, dir, 2, 300, false)
 	spec := pretrainSpec(dir, "spec")

@@ -32,9 +32,12 @@ type Options struct {
 	// clock instead of the cluster's fake Clock (raft's timeouts stay tight, to form the
 	// cluster quickly). Workers are adjusted by Worker.
 	DefaultTimings bool
-	// Coordinator, when not nil, adjusts the configuration of coordinator i (after
-	// DefaultTimings) before it starts.
-	Coordinator func(i int, cfg *coordinator.Config)
+	// SystemClock makes the coordinators time leases (and measure progress rates) on the
+	// system clock instead of the cluster's fake Clock, keeping the tight timings.
+	SystemClock bool
+	// SpeculateAfter, when > 0, is the coordinators' SpeculateAfter (how long an attempt
+	// runs before its progress rate is judged).
+	SpeculateAfter time.Duration
 }
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
@@ -42,14 +45,17 @@ type Options struct {
 // (as a crash would) before the coordinators.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
-	adjust := func(i int, cfg *coordinator.Config) {
+	adjust := func(_ int, cfg *coordinator.Config) {
 		if opt.DefaultTimings {
 			d := coordinator.DefaultConfig()
 			cfg.Gossip, cfg.Clock = d.Gossip, nil
 			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
 		}
-		if opt.Coordinator != nil {
-			opt.Coordinator(i, cfg)
+		if opt.SystemClock {
+			cfg.Clock = nil
+		}
+		if opt.SpeculateAfter > 0 {
+			cfg.SpeculateAfter = opt.SpeculateAfter
 		}
 	}
 	c := newCluster(t, opt.Coordinators, adjust)
