@@ -133,7 +133,7 @@ func TestCluster_DiskFullIsAMachineError(t *testing.T) {
 	disk := filepath.Join(dir, "disk") // the output's file system
 	out := filepath.Join(disk, "out")
 	writeCorpus(t, dir, 2, 300, false)
-	spec := strings.Replace(pretrainSpec(dir, "diskfull"), dir+"/out", out, 1) + "max_attempts: 2\n"
+	spec := strings.Replace(pretrainSpec(dir, "diskfull"), dir+"/out", out, 1) + "max_attempts: 4\n"
 	want := reference(t, spec)
 	if err := os.MkdirAll(disk, 0o755); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,10 +20,13 @@ import (
 )
 
 // attempts records the shard attempts the workers start (through the shard-start hook),
-// holds the slow worker's first shard until a second attempt of it starts elsewhere, and
-// counts the commits the coordinator accepted, by shard.
+// holds the slow worker's first shard until a second attempt of it starts elsewhere (or,
+// with holdOn, until it is stopped), and counts the commits the coordinator accepted, by
+// shard.
 type attempts struct {
 	mu       sync.Mutex
+	holdOn   bool                // the slow attempt is held until its task ends
+	stopped  error               // why the held attempt ended, with holdOn
 	slow     string              // the worker held back
 	held     int                 // the shard it holds (-1: none yet)
 	heldSeen chan struct{}       // closed once it holds a shard
@@ -51,7 +55,7 @@ func (a *attempts) hook(id string) func(ctx context.Context, as *pb.Assignment) 
 		case id == a.slow && a.held < 0:
 			a.held, hold = shard, true
 			close(a.heldSeen)
-		case shard == a.held && id != a.slow:
+		case shard == a.held && id != a.slow && !a.holdOn:
 			close(a.release) // the speculative attempt: let the slow one go on too
 		}
 		a.mu.Unlock()
@@ -65,6 +69,9 @@ func (a *attempts) hook(id string) func(ctx context.Context, as *pb.Assignment) 
 			select {
 			case <-a.release:
 			case <-ctx.Done():
+				a.mu.Lock()
+				a.stopped = context.Cause(ctx)
+				a.mu.Unlock()
 				return context.Cause(ctx)
 			}
 		}
@@ -92,21 +99,35 @@ func (a *attempts) unary(id string) grpc.UnaryClientInterceptor {
 
 // TestCluster_SpeculativeExecution: a worker holds its shard back (a test hook, as a slow
 // or stuck machine would); once the other shards are committed and nothing is pending, the
-// held shard runs again on an idle worker. The slow attempt is then let go, so that both
-// attempts run and stage: the first commit wins, the other attempt is refused or stopped and
-// removes what it staged. The output is byte-identical to runner.Run's, each shard was
-// committed exactly once, no staged file is left once both attempts ended, and the leader's
-// metrics count the speculative attempt.
+// held shard runs again on an idle worker. Then either the slow attempt is let go, so that
+// both attempts run and stage (the first commit wins, the other attempt is refused or
+// stopped and removes what it staged), or it is held on until the coordinator's stop order
+// after the speculative attempt's commit ends it. The output is byte-identical to
+// runner.Run's, each shard was committed exactly once, no staged file is left once both
+// attempts ended, and the leader's metrics count the speculative attempt.
 func TestCluster_SpeculativeExecution(t *testing.T) {
+	for _, holdOn := range []bool{false, true} {
+		name := "both attempts run"
+		if holdOn {
+			name = "the slow attempt is stopped"
+		}
+		t.Run(name, func(t *testing.T) { testSpeculation(t, holdOn) })
+	}
+}
+
+func testSpeculation(t *testing.T, holdOn bool) {
 	a := newAttempts("w1")
+	a.holdOn = holdOn
 	adjust := func(cfg *worker.Config) {
 		worker.SetShardStart(cfg, a.hook(cfg.ID))
 		cfg.DialOptions = append(cfg.DialOptions, grpc.WithChainUnaryInterceptor(a.unary(cfg.ID)))
 	}
-	// The system clock (progress rates need time to pass); rates judged after 300 ms, the
-	// default slowness (0.5) and samples (3).
+	// The system clock (progress rates need time to pass) and the default gossip timings (a
+	// worker declared dead by a loaded machine's gossip would lose its lease, and its shard
+	// would run again without speculation); rates judged after 300 ms, the default slowness
+	// (0.5) and samples (3).
 	c := testcluster.Start(t, testcluster.Options{Coordinators: 1, Workers: 1, WorkerSlots: 1,
-		Worker: func(_ int, cfg *worker.Config) { adjust(cfg) }, SystemClock: true, SpeculateAfter: 300 * time.Millisecond})
+		Worker: func(_ int, cfg *worker.Config) { adjust(cfg) }, DefaultTimings: true, SpeculateAfter: 300 * time.Millisecond})
 	dir := t.TempDir()
 	writeCorpus(t, dir, 2, 300, false)
 	spec := pretrainSpec(dir, "spec")
@@ -121,6 +142,9 @@ func TestCluster_SpeculativeExecution(t *testing.T) {
 	c.AddWorker(func(cfg *worker.Config) { adjust(cfg); cfg.Slots = 2 })
 	c.AddWorker(func(cfg *worker.Config) { adjust(cfg); cfg.Slots = 2 })
 	st := waitState(t, c, id, pb.JobState_JOB_STATE_SUCCEEDED)
+	if st.FailedAttempts != 0 {
+		t.Errorf("%d attempts failed or lost: the held shard may have run again without speculation", st.FailedAttempts)
+	}
 	testcluster.WaitFor(t, testcluster.Timeout, "both attempts of the held shard to end", func() error {
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -147,6 +171,14 @@ func TestCluster_SpeculativeExecution(t *testing.T) {
 	started, won := specMetrics(t, c)
 	if started != 1 || (winner == "w1") != (won == 0) || won > 1 {
 		t.Errorf("metrics: %d speculative attempts started, %d won; the held shard's commit came from %s", started, won, winner)
+	}
+	if holdOn {
+		a.mu.Lock()
+		stopped := a.stopped
+		a.mu.Unlock()
+		if winner == "w1" || stopped == nil || !strings.Contains(stopped.Error(), "stopped by the coordinator") {
+			t.Errorf("the held attempt ended by %v, the commit came from %s: want a stop order, the speculative attempt's commit", stopped, winner)
+		}
 	}
 	t.Logf("shard %d held on w1, speculated on %s; the commit of %s won", held, startedBy[1], winner)
 }

@@ -32,9 +32,6 @@ type Options struct {
 	// clock instead of the cluster's fake Clock (raft's timeouts stay tight, to form the
 	// cluster quickly). Workers are adjusted by Worker.
 	DefaultTimings bool
-	// SystemClock makes the coordinators time leases (and measure progress rates) on the
-	// system clock instead of the cluster's fake Clock, keeping the tight timings.
-	SystemClock bool
 	// SpeculateAfter, when > 0, is the coordinators' SpeculateAfter (how long an attempt
 	// runs before its progress rate is judged).
 	SpeculateAfter time.Duration
@@ -50,9 +47,6 @@ func Start(t testing.TB, opt Options) *Cluster {
 			d := coordinator.DefaultConfig()
 			cfg.Gossip, cfg.Clock = d.Gossip, nil
 			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
-		}
-		if opt.SystemClock {
-			cfg.Clock = nil
 		}
 		if opt.SpeculateAfter > 0 {
 			cfg.SpeculateAfter = opt.SpeculateAfter
