@@ -230,15 +230,15 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 // after a lost answer) succeeds.
 func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit, now time.Time) error {
 	ref := fsm.RefOf(c.Task)
-	worker := s.leaseWorker(ref, c.Epoch)
-	backup := s.isBackup(ref, c.Epoch)
+	info, _ := s.state.Task(ref)
+	worker := workerAt(info, c.Epoch)
 	r := s.cmds.commit(ctx, []*pb.TaskCommit{c})
 	if r.err != nil {
 		return r.err
 	}
 	err := r.errs[0]
 	if err == nil && c.GetShard() != nil {
-		s.committedShard(ref, c.Epoch, c.GetShard().Bytes, backup, now)
+		s.committedShard(info, c.Epoch, c.GetShard().Bytes, now)
 	}
 	s.forget(ref, c.Epoch)
 	if err == nil && worker != "" {
@@ -296,10 +296,13 @@ func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure, now time.Time) 
 // leaseWorker returns the worker of the lease of ref under epoch, "" if that lease is not
 // current.
 func (s *scheduler) leaseWorker(ref fsm.TaskRef, epoch uint64) string {
-	info, ok := s.state.Task(ref)
-	if !ok {
-		return ""
-	}
+	info, _ := s.state.Task(ref)
+	return workerAt(info, epoch)
+}
+
+// workerAt returns the worker of the task's lease under epoch, "" if that lease is not
+// current.
+func workerAt(info fsm.TaskInfo, epoch uint64) string {
 	l, _, ok := info.LeaseAt(epoch)
 	if !ok {
 		return ""

@@ -243,16 +243,6 @@ func (s *scheduler) forget(ref fsm.TaskRef, epoch uint64) {
 	}
 }
 
-// forgetTask forgets every lease of a task: it was committed.
-func (s *scheduler) forgetTask(ref fsm.TaskRef) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, l := range s.leases {
-		if k.ref == ref {
-			s.removeLocked(l)
-		}
-	}
-}
 
 // forgetJob forgets every lease of a job that ended.
 func (s *scheduler) forgetJob(id string) {

@@ -22,12 +22,16 @@ import (
 // A lease's progress rate is the bytes read its worker reported in heartbeats, divided by
 // the time since the grant (for a lease this leader did not grant, since its first
 // heartbeat here). A rate counts only once the attempt ran SpeculateAfter; a committed
-// shard's rate is its bytes over the time from its grant to its commit. With at least
+// shard's rate is its bytes over the time from its grant to its commit (the job's last
+// maxRates are kept). With at least
 // SpeculateSamples such rates, a running shard (not speculated already, on another worker
 // than the one asking) whose rate is below SpeculateSlowness times their median is slow;
 // the slowest go first. The rates are the leader's memory, lost with leadership, like the
 // lease timers. A speculative attempt counts towards nothing: losing it (an error, its
 // worker's death) leaves the task running under its first lease.
+
+// maxRates bounds the committed shards' rates kept per job: the most recent ones.
+const maxRates = 1024
 
 // observe records the bytes a heartbeat reported at now.
 func (l *lease) observe(bytes int64, now time.Time) {
@@ -50,26 +54,29 @@ func (l *lease) rateAt(now time.Time, after time.Duration) (float64, bool) {
 	return float64(b-l.base) / l.seen.Sub(l.since).Seconds(), true
 }
 
-// isBackup says epoch is the backup lease of ref.
-func (s *scheduler) isBackup(ref fsm.TaskRef, epoch uint64) bool {
-	info, ok := s.state.Task(ref)
-	return ok && info.State == pb.TaskState_TASK_STATE_LEASED && info.Backup.Epoch == epoch && epoch != 0
-}
-
-// committedShard records a shard's commit under epoch at now: its rate joins the job's
-// rates, the task's other lease is forgotten (its worker is told to stop at its next
-// heartbeat), and a winning backup is counted.
-func (s *scheduler) committedShard(ref fsm.TaskRef, epoch uint64, bytes int64, backup bool, now time.Time) {
+// committedShard records the commit at now of a shard under epoch, whose task was info
+// before: its rate joins the job's rates, the task's other lease is forgotten (its worker is
+// told to stop at its next heartbeat), and a winning backup is counted.
+func (s *scheduler) committedShard(info fsm.TaskInfo, epoch uint64, bytes int64, now time.Time) {
+	ref := info.Ref
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if l := s.leases[leaseKey{ref, epoch}]; l != nil && s.active && !l.since.IsZero() && now.After(l.since) {
-		s.rates[ref.Job] = append(s.rates[ref.Job], float64(bytes-l.base)/now.Sub(l.since).Seconds())
+		r := s.rates[ref.Job]
+		if len(r) >= maxRates {
+			r = append(r[:0], r[len(r)-maxRates+1:]...)
+		}
+		s.rates[ref.Job] = append(r, float64(bytes-l.base)/now.Sub(l.since).Seconds())
 	}
-	if backup {
+	if info.Backup.Epoch != 0 && info.Backup.Epoch == epoch {
 		s.specWon++
 	}
 	delete(s.failedOn, ref)
-	s.mu.Unlock()
-	s.forgetTask(ref)
+	for _, e := range []uint64{info.Lease.Epoch, info.Backup.Epoch} {
+		if l := s.leases[leaseKey{ref, e}]; l != nil {
+			s.removeLocked(l)
+		}
+	}
 }
 
 // slowLocked returns up to n leases of shards that worker may run a speculative attempt of,
