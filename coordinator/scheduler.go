@@ -243,7 +243,6 @@ func (s *scheduler) forget(ref fsm.TaskRef, epoch uint64) {
 	}
 }
 
-
 // forgetJob forgets every lease of a job that ended.
 func (s *scheduler) forgetJob(id string) {
 	s.mu.Lock()
