@@ -421,7 +421,7 @@ func (a *Assembler) run(b *bucketAssembly) {
 		b.info.Sequences += sb.Rows
 		b.tails = append(b.tails, sb.Tail)
 		a.mu.Lock()
-		if a.staged[sb.File.Name]--; a.staged[sb.File.Name] == 0 {
+		if a.staged[sb.File.Name]--; a.staged[sb.File.Name] == 0 && !a.env.KeepStaged {
 			// The split's rows of every length are in the outputs now; the staged stream
 			// only takes disk space.
 			delete(a.staged, sb.File.Name)

@@ -40,6 +40,11 @@ type FinalizeEnv struct {
 	// gives each finalize attempt its own, so that a second attempt starts from scratch in a
 	// fresh directory whatever an earlier one left.
 	TempID string
+	// KeepStaged keeps every staged stream until the publish, instead of removing each one
+	// as soon as its rows are in the outputs (which bounds the disk a local run needs to
+	// about the output's size): a cluster's finalize sets it, since another attempt must be
+	// able to finalize again from the same staging when this one fails (a full disk).
+	KeepStaged bool
 }
 
 // tempID is the name of the run's temporary directories beside the output.

@@ -39,7 +39,9 @@ type runInfo struct {
 // checked, the inputs listed and planned again and checked against the shards' specs (an
 // input that changed since the plan fails the job), then shard.Finalize (FinalizeRecords)
 // publishes the output as `tokenmill run` does, in a temporary directory of this attempt's
-// own. Temporary directories of earlier attempts are removed first.
+// own, keeping the staged files until the publish (shard.FinalizeEnv.KeepStaged), so that
+// a failed finalize (a full disk) can run again. Temporary directories of earlier attempts
+// are removed first.
 func (w *Worker) runFinalize(t *task) (outcome, error) {
 	spec, err := parseJob(t.a)
 	if err == nil {
@@ -90,7 +92,8 @@ func (w *Worker) finalize(t *task, spec *job.Spec) (*pb.FinalizeResult, error) {
 	tempID := fmt.Sprintf("%s.f%d", jobID, t.a.Attempt)
 	removeStaleTemps(spec.Output.Dir, "tmp", jobID, tempID)
 	env := shard.FinalizeEnv{OutDir: spec.Output.Dir, StagingDir: root, Inputs: inputs,
-		Overwrite: spec.Output.Overwrite, Workers: w.cfg.Slots, Timings: &info.Finalize, RunInfo: info, TempID: tempID}
+		Overwrite: spec.Output.Overwrite, Workers: w.cfg.Slots, Timings: &info.Finalize, RunInfo: info, TempID: tempID,
+		KeepStaged: true}
 	var res *pb.FinalizeResult
 	if spec.Kind == job.KindValidate || spec.Kind == job.KindConvert {
 		specs := make([]shard.Spec, len(files))

@@ -32,6 +32,9 @@ type Options struct {
 	// clock instead of the cluster's fake Clock (raft's timeouts stay tight, to form the
 	// cluster quickly). Workers are adjusted by Worker.
 	DefaultTimings bool
+	// SpeculateAfter, when > 0, is the coordinators' SpeculateAfter (how long an attempt
+	// runs before its progress rate is judged).
+	SpeculateAfter time.Duration
 }
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
@@ -39,12 +42,14 @@ type Options struct {
 // (as a crash would) before the coordinators.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
-	var adjust func(int, *coordinator.Config)
-	if opt.DefaultTimings {
-		adjust = func(_ int, cfg *coordinator.Config) {
+	adjust := func(_ int, cfg *coordinator.Config) {
+		if opt.DefaultTimings {
 			d := coordinator.DefaultConfig()
 			cfg.Gossip, cfg.Clock = d.Gossip, nil
 			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
+		}
+		if opt.SpeculateAfter > 0 {
+			cfg.SpeculateAfter = opt.SpeculateAfter
 		}
 	}
 	c := newCluster(t, opt.Coordinators, adjust)
