@@ -199,12 +199,23 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 	h := hotHash(lo, hi, len(piece))
 	if v, ok := st.hot.get(h, lo, hi, len(piece)); ok {
 		if v&hotRef == 0 {
+			if st.splitting && m.split.verify {
+				dst, _ = m.chunkToken(dst, v, piece, st)
+				return dst
+			}
 			return append(dst, v)
 		}
 		return st.cache.appendIDs(dst, v&^hotRef)
 	}
 	if m.wholeWord && m.mayBeToken(lo, hi, len(piece)) {
 		if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
+			if st.splitting && m.split.verify {
+				var self bool
+				if dst, self = m.chunkToken(dst, id, piece, st); self {
+					st.hot.put(h, lo, hi, len(piece), id)
+				}
+				return dst
+			}
 			st.hot.put(h, lo, hi, len(piece), id)
 			return append(dst, id)
 		}
@@ -267,10 +278,14 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 	return m.encodeLongMerged(dst, piece, st)
 }
 
-// encodeLongWhole is encodeLong without splitting the piece.
+// encodeLongWhole is encodeLong without splitting the piece: for the chunks of a split piece.
 func (m *bpe) encodeLongWhole(dst []uint32, piece string, st *state) []uint32 {
 	if m.wholeWord && m.mayBeLongToken(piece) {
 		if id, ok := m.long[piece]; ok {
+			if m.split.verify {
+				dst, _ = m.chunkToken(dst, id, piece, st)
+				return dst
+			}
 			return append(dst, id)
 		}
 	}

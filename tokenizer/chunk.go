@@ -48,6 +48,17 @@ type boundaryTable struct {
 	// test stays exact, and the filter, a few tens of kilobytes, stays in cache.
 	bigrams []uint64
 	shift   uint
+	// left and right mark the BMP characters that are the first, resp. the second, of a pair in
+	// bigrams: a pair whose first is not in left or whose second is not in right is in no token,
+	// and the filter is not asked (many characters of a vocabulary's scripts are in no pair).
+	left, right []uint64
+	// runes memoises the ids of single BMP characters encoded as a chunk of their own, for
+	// byte-level models (see runeIDs); 0 is unknown. Shared by the states of a tokenizer: the
+	// entries are written atomically, and writers that race write the same value.
+	runes []atomic.Uint64
+	// selfMerges marks the tokens found to merge back to themselves from their bytes, by id
+	// (splitter.verify only).
+	selfMerges []atomic.Uint64
 }
 
 // minSplitShort is the length from which a piece of up to 16 bytes that misses the piece caches
@@ -89,11 +100,37 @@ func newBoundaryTable(tokens tokenList, charLevel, inertBytes bool) *boundaryTab
 	}
 	bt.bigrams = make([]uint64, 1<<(bits-6))
 	bt.shift = 64 - (bits - 6)
+	bt.left, bt.right = make([]uint64, 1<<16/64), make([]uint64, 1<<16/64)
 	for _, k := range keys {
 		w, m := bt.probe(k)
 		bt.bigrams[w] |= m
+		setRuneBit(bt.left, rune(k>>32&0x7FFFFFFF))
+		setRuneBit(bt.right, rune(k&0xFFFFFFFF))
+	}
+	if !charLevel {
+		bt.runes = make([]atomic.Uint64, 1<<16)
 	}
 	return bt
+}
+
+// setRuneBit marks r in a bitset of the BMP; a character beyond it marks nothing (the
+// bitsets are consulted for BMP characters only).
+func setRuneBit(set []uint64, r rune) {
+	if r < 1<<16 {
+		set[r>>6] |= 1 << (r & 63)
+	}
+}
+
+// inPairs reports whether the characters a, b may be a pair of bigrams: false when the BMP
+// character a is first of no pair or the BMP character b second of none.
+func (bt *boundaryTable) inPairs(a, b rune) bool {
+	if a < 1<<16 && bt.left[a>>6]>>(a&63)&1 == 0 {
+		return false
+	}
+	if b < 1<<16 && bt.right[b>>6]>>(b&63)&1 == 0 {
+		return false
+	}
+	return true
 }
 
 // addToken appends the character pairs of a valid UTF-8 token s that are not both ASCII to keys,
@@ -156,7 +193,7 @@ func (bt *boundaryTable) canCut(x, y byte, a, b rune) bool {
 			return bt.inertBytes
 		}
 	}
-	return !bt.hasPartial(x, y) && !bt.hasBigram(a, b)
+	return !bt.hasPartial(x, y) && (!bt.inPairs(a, b) || !bt.hasBigram(a, b))
 }
 
 // isSingle returns 1 when r is a token of its own, 0 when it is not, and -1 when the table
@@ -215,9 +252,13 @@ func decodeChar(s string, i int) (rune, int, bool) {
 type splitter struct {
 	charLevel  bool // the model's pieces start as characters (see boundaryTable)
 	inertBytes bool // and its byte-fallback tokens are all there and never merged
-	seen       atomic.Int64
-	once       sync.Once
-	table      atomic.Pointer[boundaryTable]
+	// verify is set for a model that takes a piece that is a token whole (ignore_merges) and
+	// whose tokens are not known to merge back to themselves: a chunk that is a token is then
+	// checked (chunkToken).
+	verify bool
+	seen   atomic.Int64
+	once   sync.Once
+	table  atomic.Pointer[boundaryTable]
 }
 
 // splitAfter is the number of bytes of long non-ASCII pieces after which the table is built.
@@ -232,8 +273,34 @@ func (s *splitter) get(tokens tokenList, n int) *boundaryTable {
 	if s.seen.Add(int64(n)) < splitAfter {
 		return nil
 	}
-	s.once.Do(func() { s.table.Store(newBoundaryTable(tokens, s.charLevel, s.inertBytes)) })
+	s.once.Do(func() {
+		bt := newBoundaryTable(tokens, s.charLevel, s.inertBytes)
+		if s.verify {
+			bt.selfMerges = make([]atomic.Uint64, (tokens.len()+63)/64)
+		}
+		s.table.Store(bt)
+	})
 	return s.table.Load()
+}
+
+// chunkToken returns dst with the ids of the chunk s, which is the token id, and whether they are
+// that token. For a model that takes a piece that is a token whole, the ids of a chunk are its
+// merges (a chunk is part of a piece), which are the token itself when the token merges back to
+// itself from its bytes. A token is merged the first time it is a chunk, and marked when it
+// merges back to itself; one that does not is merged every time, and its ids, right for the
+// chunk only, are cached nowhere.
+func (m *bpe) chunkToken(dst []uint32, id uint32, s string, st *state) ([]uint32, bool) {
+	bt := m.split.table.Load()
+	w, bit := id/64, uint64(1)<<(id%64)
+	if bt.selfMerges[w].Load()&bit != 0 {
+		return append(dst, id), true
+	}
+	ids := m.merge(st, s)
+	if len(ids) == 1 && ids[0] == id {
+		bt.selfMerges[w].Or(bit)
+		return append(dst, id), true
+	}
+	return append(dst, ids...), false
 }
 
 // hasNonASCII reports whether s has a byte >= 0x80, testing eight bytes at a time.
@@ -263,6 +330,9 @@ func (m *bpe) encodeSplit(dst []uint32, piece string, st *state) ([]uint32, bool
 	if bt == nil {
 		return dst, false
 	}
+	if bt.runes != nil {
+		return m.encodeCut(dst, piece, st, bt)
+	}
 	cuts := bt.appendCuts(st.cuts[:0], piece)
 	st.cuts = cuts
 	if len(cuts) == 0 {
@@ -275,14 +345,91 @@ func (m *bpe) encodeSplit(dst []uint32, piece string, st *state) ([]uint32, bool
 		if k < len(cuts) {
 			end = int(cuts[k])
 		}
-		chunk := piece[start:end]
-		if len(chunk) > maxShortKey {
-			dst = m.encodeLongWhole(dst, chunk, st)
-		} else {
-			dst = m.encodePiece(dst, chunk, st)
-		}
+		dst = m.encodeChunk(dst, piece[start:end], st)
 		start = end
 	}
 	st.splitting = false
 	return dst, true
+}
+
+// encodeChunk encodes a chunk of a split piece.
+func (m *bpe) encodeChunk(dst []uint32, chunk string, st *state) []uint32 {
+	if len(chunk) > maxShortKey {
+		return m.encodeLongWhole(dst, chunk, st)
+	}
+	return m.encodePiece(dst, chunk, st)
+}
+
+// encodeCut is encodeSplit for byte-level models: it looks for the cuts as appendCuts does and
+// encodes each chunk as soon as its end is known; a chunk of one BMP character, the most
+// frequent chunk of Chinese and Japanese text, takes its ids from the table of characters.
+func (m *bpe) encodeCut(dst []uint32, piece string, st *state, bt *boundaryTable) ([]uint32, bool) {
+	prev, w := utf8.DecodeRuneInString(piece)
+	prevOK := prev != utf8.RuneError || w > 1
+	start, prevAt := 0, 0 // the current chunk's start and the previous character's
+	for i := w; i < len(piece); i += w {
+		c := piece[i]
+		if c < utf8.RuneSelf && prev < utf8.RuneSelf {
+			prev, w, prevOK, prevAt = rune(c), 1, true, i
+			continue
+		}
+		var r rune
+		var ok bool
+		r, w, ok = decodeChar(piece, i)
+		if ok && prevOK && bt.canCut(piece[i-1], c, prev, r) {
+			st.splitting = true
+			if prevAt == start {
+				dst = m.encodeRune(dst, piece[start:i], prev, st, bt)
+			} else {
+				dst = m.encodeChunk(dst, piece[start:i], st)
+			}
+			start = i
+		}
+		prev, prevOK, prevAt = r, ok, i
+	}
+	if start == 0 {
+		return dst, false
+	}
+	if prevAt == start && prevOK {
+		dst = m.encodeRune(dst, piece[start:], prev, st, bt)
+	} else {
+		dst = m.encodeChunk(dst, piece[start:], st)
+	}
+	st.splitting = false
+	return dst, true
+}
+
+// runeIDBits is the width of an id in a bt.runes entry: three ids and their count fit a word.
+const runeIDBits = 20
+
+// encodeRune encodes the chunk ch, the valid character r, from the table of characters, or
+// encodes it as a chunk and records its ids there.
+func (m *bpe) encodeRune(dst []uint32, ch string, r rune, st *state, bt *boundaryTable) []uint32 {
+	if r < utf8.RuneSelf || r >= 1<<16 {
+		return m.encodeChunk(dst, ch, st)
+	}
+	const mask = 1<<runeIDBits - 1
+	if v := bt.runes[r].Load(); v != 0 {
+		dst = append(dst, uint32(v&mask))
+		if n := v >> 62; n > 1 {
+			dst = append(dst, uint32(v>>runeIDBits&mask))
+			if n > 2 {
+				dst = append(dst, uint32(v>>(2*runeIDBits)&mask))
+			}
+		}
+		return dst
+	}
+	start := len(dst)
+	dst = m.encodePiece(dst, ch, st)
+	if ids := dst[start:]; len(ids) <= 3 {
+		v := uint64(len(ids)) << 62
+		for k, id := range ids {
+			if id > mask {
+				return dst
+			}
+			v |= uint64(id) << (k * runeIDBits)
+		}
+		bt.runes[r].Store(v)
+	}
+	return dst
 }
