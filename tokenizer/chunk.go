@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -46,7 +47,8 @@ type boundaryTable struct {
 	// bigrams is a Bloom filter (two bits of one word per pair) of the character pairs of valid
 	// UTF-8 tokens that are not both ASCII. A false positive only keeps a possible cut: the
 	// test stays exact, and the filter, a few tens of kilobytes, stays in cache.
-	bigrams []uint64
+	// It is read as little-endian words: a built-in's is its embedded table itself (cutsFile).
+	bigrams []byte
 	shift   uint
 	// left and right mark the BMP characters that are the first, resp. the second, of a pair in
 	// bigrams: a pair whose first is not in left or whose second is not in right is in no token,
@@ -98,19 +100,72 @@ func newBoundaryTable(tokens tokenList, charLevel, inertBytes bool) *boundaryTab
 	for 1<<bits < 16*len(keys) {
 		bits++
 	}
-	bt.bigrams = make([]uint64, 1<<(bits-6))
+	bigrams := make([]uint64, 1<<(bits-6))
 	bt.shift = 64 - (bits - 6)
 	bt.left, bt.right = make([]uint64, 1<<16/64), make([]uint64, 1<<16/64)
 	for _, k := range keys {
 		w, m := bt.probe(k)
-		bt.bigrams[w] |= m
+		bigrams[w] |= m
 		setRuneBit(bt.left, rune(k>>32&0x7FFFFFFF))
 		setRuneBit(bt.right, rune(k&0xFFFFFFFF))
+	}
+	bt.bigrams = make([]byte, 8*len(bigrams))
+	for i, w := range bigrams {
+		binary.LittleEndian.PutUint64(bt.bigrams[8*i:], w)
 	}
 	if !charLevel {
 		bt.runes = make([]atomic.Uint64, 1<<16)
 	}
 	return bt
+}
+
+// The cuts file format: a byte-level boundaryTable as the built-ins embed it (assets/*.cuts),
+// so that a tokenizer does not build it from 200 thousand tokens at its first long non-ASCII
+// pieces (milliseconds, many of them page faults of the memory it fills), and its bigram
+// filter is read from the binary's pages.
+//
+//	magic    8 bytes, cutsMagic
+//	words    uint32, little-endian: the number of words of the bigram filter, a power of two
+//	partial  8192 bytes, then left and right, 8192 bytes each: bitsets as little-endian words
+//	bigrams  8*words bytes
+const cutsMagic = "tmcuts01"
+
+const bitsetBytes = 1 << 16 / 8
+
+// encodeCuts returns the cuts file of a byte-level table.
+func encodeCuts(bt *boundaryTable) []byte {
+	out := []byte(cutsMagic)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(bt.bigrams)/8))
+	for _, set := range [][]uint64{bt.partial[:], bt.left, bt.right} {
+		for _, w := range set {
+			out = binary.LittleEndian.AppendUint64(out, w)
+		}
+	}
+	return append(out, bt.bigrams...)
+}
+
+// decodeCuts returns the byte-level table of a cuts file; its bigram filter is data itself.
+func decodeCuts(data string) (*boundaryTable, error) {
+	head := len(cutsMagic) + 4
+	if len(data) < head+3*bitsetBytes || data[:len(cutsMagic)] != cutsMagic {
+		return nil, errVocab
+	}
+	words := int(binary.LittleEndian.Uint32([]byte(data[len(cutsMagic):head])))
+	body := data[head+3*bitsetBytes:]
+	if words < 1 || words&(words-1) != 0 || len(body) != 8*words {
+		return nil, errVocab
+	}
+	bt := &boundaryTable{left: make([]uint64, 1<<16/64), right: make([]uint64, 1<<16/64)}
+	for k, set := range [][]uint64{bt.partial[:], bt.left, bt.right} {
+		b := data[head+k*bitsetBytes:]
+		for i := range set {
+			set[i] = binary.LittleEndian.Uint64([]byte(b[8*i : 8*i+8]))
+		}
+	}
+	bt.bigrams = unsafe.Slice(unsafe.StringData(body), len(body))
+	bt.shift = uint(64 - bits.TrailingZeros(uint(words)))
+	bt.runes = make([]atomic.Uint64, 1<<16)
+	return bt, nil
 }
 
 // setRuneBit marks r in a bitset of the BMP; a character beyond it marks nothing (the
@@ -172,7 +227,7 @@ func (bt *boundaryTable) probe(k uint64) (uint64, uint64) {
 // false means they certainly are not.
 func (bt *boundaryTable) hasBigram(a, b rune) bool {
 	w, m := bt.probe(runePairKey(a, b))
-	return bt.bigrams[w]&m == m
+	return binary.LittleEndian.Uint64(bt.bigrams[8*w:])&m == m
 }
 
 // hasPartial reports whether the bytes x, y are adjacent in some token that is not valid UTF-8.
@@ -256,9 +311,11 @@ type splitter struct {
 	// whose tokens are not known to merge back to themselves: a chunk that is a token is then
 	// checked (chunkToken).
 	verify bool
-	seen   atomic.Int64
-	once   sync.Once
-	table  atomic.Pointer[boundaryTable]
+	// embedded is a built-in's cuts file (see cutsMagic), decoded instead of building the table.
+	embedded string
+	seen     atomic.Int64
+	once     sync.Once
+	table    atomic.Pointer[boundaryTable]
 }
 
 // splitAfter is the number of bytes of long non-ASCII pieces after which the table is built.
@@ -270,11 +327,17 @@ func (s *splitter) get(tokens tokenList, n int) *boundaryTable {
 	if t := s.table.Load(); t != nil {
 		return t
 	}
-	if s.seen.Add(int64(n)) < splitAfter {
+	if s.embedded == "" && s.seen.Add(int64(n)) < splitAfter {
 		return nil
 	}
 	s.once.Do(func() {
-		bt := newBoundaryTable(tokens, s.charLevel, s.inertBytes)
+		var bt *boundaryTable
+		if s.embedded != "" {
+			bt, _ = decodeCuts(s.embedded) // TestBuiltinCuts checks every embedded file
+		}
+		if bt == nil {
+			bt = newBoundaryTable(tokens, s.charLevel, s.inertBytes)
+		}
 		if s.verify {
 			bt.selfMerges = make([]atomic.Uint64, (tokens.len()+63)/64)
 		}
