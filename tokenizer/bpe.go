@@ -270,12 +270,38 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 			return append(dst, id)
 		}
 	}
-	if m.split != nil {
+	if m.split == nil {
+		return m.encodeLongMerged(dst, piece, st)
+	}
+	// A word of an alphabet of two-byte characters (Cyrillic, Greek: it starts, after its
+	// optional first character, with a non-ASCII byte below 0xE0) has few cuts and recurs, and
+	// is looked up in the cache before its cuts are searched for, which costs more. Other pieces
+	// (a sentence of Chinese or Japanese, of three-byte characters, seldom seen twice; a Latin
+	// word with a few accented letters, which has cuts) are cut at once and not cached whole.
+	k := firstNonASCII(piece)
+	if k < 0 {
+		return m.encodeLongMerged(dst, piece, st)
+	}
+	if k > 1 || piece[k] >= 0xE0 || len(piece) > maxCachedPiece {
 		if out, ok := m.encodeSplit(dst, piece, st); ok {
 			return out
 		}
+		return m.encodeLongMerged(dst, piece, st)
 	}
-	return m.encodeLongMerged(dst, piece, st)
+	if ids, ok := st.cache.getLong(piece); ok {
+		return append(dst, ids...)
+	}
+	start := len(dst)
+	out, ok := m.encodeSplit(dst, piece, st)
+	if !ok {
+		out = append(dst, m.merge(st, piece)...)
+	}
+	if st.cache.full() {
+		st.cache.reset()
+		st.hot.reset()
+	}
+	st.cache.putLong(piece, out[start:])
+	return out
 }
 
 // encodeLongWhole is encodeLong without splitting the piece: for the chunks of a split piece.

@@ -383,6 +383,24 @@ func hasNonASCII(s string) bool {
 	return false
 }
 
+// firstNonASCII returns the index of the first byte >= 0x80 of s, or -1, testing eight bytes at
+// a time.
+func firstNonASCII(s string) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if w := binary.LittleEndian.Uint64(b[i:]) & highBits; w != 0 {
+			return i + bits.TrailingZeros64(w)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return -1
+}
+
 // encodeSplit encodes a long piece chunk by chunk when it has positions no token can cross, and
 // reports whether it did.
 func (m *bpe) encodeSplit(dst []uint32, piece string, st *state) ([]uint32, bool) {
