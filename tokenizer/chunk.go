@@ -21,8 +21,9 @@ import (
 //
 // A chunk that is itself a token is encoded as that token (the whole-piece lookup), where the
 // reference merges it from its bytes; the two agree when every token merges back to itself from
-// its own bytes. That holds for the built-in vocabularies (TestChunkSplit_BuiltinsSelfMerge), and
-// only they split pieces.
+// its own bytes. That holds for the built-in vocabularies (TestChunkSplit_BuiltinsSelfMerge); a
+// byte-level tokenizer.json with ignore_merges checks it token by token as chunks meet them
+// (chunkToken), and one without takes no token whole.
 //
 // The boundary test is conservative, between two valid UTF-8 characters a and b that are not
 // both ASCII: a token spanning the boundary either holds both characters whole, so the pair
