@@ -163,21 +163,25 @@ section_tokenizer() {
 }
 
 # section_tokenizer_multilingual: tokenmill (cold: a freshly loaded tokenizer, one pass; warm:
-# after a pass that filled its caches) and pkoukk on the multilingual corpus, whole ("all") and
-# per lang slice, one core, ML_BENCHTIME passes. MB/s are wall figures, cpu = MB per second of
-# the process's CPU time (what other processes on a shared machine move least); the ratios are
-# tokenmill cold / pkoukk, by wall and by CPU time, both measured in this run.
+# after a pass that filled its caches) and pkoukk, per corpus (the multilingual corpus whole,
+# "all", and per lang slice; the Go corpus, "go"), one core, ML_BENCHTIME passes; cl100k_base and
+# o200k_base, and the tokenizer.json files that split like them (llama3, gpt-oss: testdata). MB/s
+# are wall figures, cpu = MB per second of the process's CPU time (what other processes on a
+# shared machine move least); the ratios are tokenmill cold / pkoukk, by wall and by CPU time,
+# both measured in this run; "vs built-in" is a tokenizer.json's cold CPU figure over that of the
+# built-in it splits like.
 section_tokenizer_multilingual() {
 	header "multilingual corpus"
 	ml_corpus
 	[ -s "$ML_CORPUS" ] || return 0
+	[ -s "$CORPUS" ] || section_corpus
 	local raw=$OUT/tokenizer-multilingual.txt bt=${ML_BENCHTIME:-1x}
 	header "tokenizer: go test -bench Multilingual -benchtime $bt -cpu 1"
 	# BenchmarkMultilingualSP runs the SentencePiece-style tokenizer.json files of tokenizer/testdata
 	# (mistral-v0.3, openllama); TOKENMILL_SP_TOKENIZERS may name more (comma-separated paths).
-	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS "$GO" test ./tokenizer -run '^$' \
+	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' \
 		-bench 'Multilingual' -benchtime "$bt" -cpu 1 -timeout 120m | tee "$raw"
-	header "multilingual corpus per lang slice, one core (ratio = tokenmill cold / pkoukk)"
+	header "per corpus and lang slice, one core (ratio = tokenmill cold / pkoukk; vs built-in = tokenizer.json cold cpu / its built-in's)"
 	awk '
 		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
 		$1 ~ /^BenchmarkMultilingual\// {
@@ -187,15 +191,22 @@ section_tokenizer_multilingual() {
 			if (!(k in seen)) { seen[k] = 1; order[++n] = k }
 		}
 		END {
-			printf "%-12s %-6s %9s %9s %9s %9s %9s %9s %7s %7s %14s\n", "encoding", "lang", "cold MB/s", "cold cpu", \
-				"warm MB/s", "warm cpu", "pk MB/s", "pk cpu", "ratio", "cpu ratio", "cold tok/s"
+			base["llama3"] = "cl100k_base"; base["gpt-oss"] = "o200k_base"
+			printf "%-12s %-6s %9s %9s %9s %9s %9s %9s %7s %7s %14s %14s %11s\n", "tokenizer", "corpus", "cold MB/s", "cold cpu", \
+				"warm MB/s", "warm cpu", "pk MB/s", "pk cpu", "ratio", "cpu ratio", "cold tok/s", "pk tok/s", "vs built-in"
 			for (i = 1; i <= n; i++) {
 				k = order[i]; split(k, e, SUBSEP)
 				c = mbs[k, "tokenmill-cold"]; pk = mbs[k, "pkoukk"]; cc = cpu[k, "tokenmill-cold"]; pc = cpu[k, "pkoukk"]
 				r = (c != "" && pk + 0 > 0) ? sprintf("%.1fx", c / pk) : "-"
 				rc = (cc != "" && pc + 0 > 0) ? sprintf("%.1fx", cc / pc) : "-"
-				printf "%-12s %-6s %9s %9s %9s %9s %9s %9s %7s %7s %14s\n", e[1], e[2], c, cc, mbs[k, "tokenmill-warm"], \
-					cpu[k, "tokenmill-warm"], pk, pc, r, rc, toks[k, "tokenmill-cold"]
+				vb = "-"
+				if (e[1] in base) {
+					bc = cpu[base[e[1]] SUBSEP e[2], "tokenmill-cold"]
+					if (cc != "" && bc + 0 > 0) vb = sprintf("%.0f%%", 100 * cc / bc)
+				}
+				printf "%-12s %-6s %9s %9s %9s %9s %9s %9s %7s %7s %14s %14s %11s\n", e[1], e[2], c, cc, mbs[k, "tokenmill-warm"], \
+					cpu[k, "tokenmill-warm"], (pk == "" ? "-" : pk), (pc == "" ? "-" : pc), r, rc, toks[k, "tokenmill-cold"], \
+					(toks[k, "pkoukk"] == "" ? "-" : toks[k, "pkoukk"]), vb
 			}
 		}' "$raw" | tee "$OUT/tokenizer-multilingual-table.txt"
 	header "multilingual corpus, SentencePiece-style tokenizer.json, one core (MB/s; cpu = per CPU second)"

@@ -200,12 +200,23 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 	h := hotHash(lo, hi, len(piece))
 	if v, ok := st.hot.get(h, lo, hi, len(piece)); ok {
 		if v&hotRef == 0 {
+			if st.splitting && m.split.verify {
+				dst, _ = m.chunkToken(dst, v, piece, st)
+				return dst
+			}
 			return append(dst, v)
 		}
 		return st.cache.appendIDs(dst, v&^hotRef)
 	}
 	if m.wholeWord && m.mayBeToken(lo, hi, len(piece)) {
 		if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
+			if st.splitting && m.split.verify {
+				var self bool
+				if dst, self = m.chunkToken(dst, id, piece, st); self {
+					st.hot.put(h, lo, hi, len(piece), id)
+				}
+				return dst
+			}
 			st.hot.put(h, lo, hi, len(piece), id)
 			return append(dst, id)
 		}
@@ -260,18 +271,48 @@ func (m *bpe) encodeLong(dst []uint32, piece string, st *state) []uint32 {
 			return append(dst, id)
 		}
 	}
-	if m.split != nil {
+	if m.split == nil {
+		return m.encodeLongMerged(dst, piece, st)
+	}
+	// A word of an alphabet of two-byte characters (Cyrillic, Greek: it starts, after its
+	// optional first character, with a non-ASCII byte below 0xE0) has few cuts and recurs, and
+	// is looked up in the cache before its cuts are searched for, which costs more. Other pieces
+	// (a sentence of Chinese or Japanese, of three-byte characters, seldom seen twice; a Latin
+	// word with a few accented letters, which has cuts) are cut at once and not cached whole.
+	k := firstNonASCII(piece)
+	if k < 0 {
+		return m.encodeLongMerged(dst, piece, st)
+	}
+	if k > 1 || piece[k] >= 0xE0 || len(piece) > maxCachedPiece {
 		if out, ok := m.encodeSplit(dst, piece, st); ok {
 			return out
 		}
+		return m.encodeLongMerged(dst, piece, st)
 	}
-	return m.encodeLongMerged(dst, piece, st)
+	if ids, ok := st.cache.getLong(piece); ok {
+		return append(dst, ids...)
+	}
+	start := len(dst)
+	out, ok := m.encodeSplit(dst, piece, st)
+	if !ok {
+		out = append(dst, m.merge(st, piece)...)
+	}
+	if st.cache.full() {
+		st.cache.reset()
+		st.hot.reset()
+	}
+	st.cache.putLong(piece, out[start:])
+	return out
 }
 
-// encodeLongWhole is encodeLong without splitting the piece.
+// encodeLongWhole is encodeLong without splitting the piece: for the chunks of a split piece.
 func (m *bpe) encodeLongWhole(dst []uint32, piece string, st *state) []uint32 {
 	if m.wholeWord && m.mayBeLongToken(piece) {
 		if id, ok := m.long[piece]; ok {
+			if m.split.verify {
+				dst, _ = m.chunkToken(dst, id, piece, st)
+				return dst
+			}
 			return append(dst, id)
 		}
 	}

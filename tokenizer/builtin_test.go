@@ -258,3 +258,37 @@ func TestLoadTiktokenFile(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinCuts: the embedded tables of cuts are what building them from the built-in
+// vocabularies gives, and decode to it. With -update it writes them.
+func TestBuiltinCuts(t *testing.T) {
+	for _, name := range []string{"cl100k_base", "o200k_base", "o200k_harmony"} {
+		t.Run(name, func(t *testing.T) {
+			tk := loadTest(t, name)
+			ranks := builtinNames[name].ranks
+			want := encodeCuts(newBoundaryTable(tk.model.tokens, false, false))
+			path := filepath.Join("assets", ranks+".cuts")
+			if *updateVocab && name == ranks {
+				if err := os.WriteFile(path, want, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("wrote %s (%d bytes)", path, len(want))
+				return
+			}
+			got := builtinCuts(ranks)
+			if got != string(want) || tk.model.split.embedded != got {
+				t.Fatalf("%s is stale or not used: run go test ./tokenizer -run TestBuiltinCuts -update", path)
+			}
+			bt, err := decodeCuts(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(encodeCuts(bt)) != got {
+				t.Fatalf("%s does not decode to its table", path)
+			}
+		})
+	}
+	if _, err := decodeCuts(cutsMagic + "\x03\x00\x00\x00"); err == nil {
+		t.Fatal("a truncated cuts file was accepted")
+	}
+}

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -20,8 +21,9 @@ import (
 //
 // A chunk that is itself a token is encoded as that token (the whole-piece lookup), where the
 // reference merges it from its bytes; the two agree when every token merges back to itself from
-// its own bytes. That holds for the built-in vocabularies (TestChunkSplit_BuiltinsSelfMerge), and
-// only they split pieces.
+// its own bytes. That holds for the built-in vocabularies (TestChunkSplit_BuiltinsSelfMerge); a
+// byte-level tokenizer.json with ignore_merges checks it token by token as chunks meet them
+// (chunkToken), and one without takes no token whole.
 //
 // The boundary test is conservative, between two valid UTF-8 characters a and b that are not
 // both ASCII: a token spanning the boundary either holds both characters whole, so the pair
@@ -46,8 +48,20 @@ type boundaryTable struct {
 	// bigrams is a Bloom filter (two bits of one word per pair) of the character pairs of valid
 	// UTF-8 tokens that are not both ASCII. A false positive only keeps a possible cut: the
 	// test stays exact, and the filter, a few tens of kilobytes, stays in cache.
-	bigrams []uint64
+	// It is read as little-endian words: a built-in's is its embedded table itself (cutsFile).
+	bigrams []byte
 	shift   uint
+	// left and right mark the BMP characters that are the first, resp. the second, of a pair in
+	// bigrams: a pair whose first is not in left or whose second is not in right is in no token,
+	// and the filter is not asked (many characters of a vocabulary's scripts are in no pair).
+	left, right []uint64
+	// runes memoises the ids of single BMP characters encoded as a chunk of their own, for
+	// byte-level models (see runeIDs); 0 is unknown. Shared by the states of a tokenizer: the
+	// entries are written atomically, and writers that race write the same value.
+	runes []atomic.Uint64
+	// selfMerges marks the tokens found to merge back to themselves from their bytes, by id
+	// (splitter.verify only).
+	selfMerges []atomic.Uint64
 }
 
 // minSplitShort is the length from which a piece of up to 16 bytes that misses the piece caches
@@ -87,13 +101,92 @@ func newBoundaryTable(tokens tokenList, charLevel, inertBytes bool) *boundaryTab
 	for 1<<bits < 16*len(keys) {
 		bits++
 	}
-	bt.bigrams = make([]uint64, 1<<(bits-6))
+	bigrams := make([]uint64, 1<<(bits-6))
 	bt.shift = 64 - (bits - 6)
+	bt.left, bt.right = make([]uint64, 1<<16/64), make([]uint64, 1<<16/64)
 	for _, k := range keys {
 		w, m := bt.probe(k)
-		bt.bigrams[w] |= m
+		bigrams[w] |= m
+		setRuneBit(bt.left, rune(k>>32&0x7FFFFFFF))
+		setRuneBit(bt.right, rune(k&0xFFFFFFFF))
+	}
+	bt.bigrams = make([]byte, 8*len(bigrams))
+	for i, w := range bigrams {
+		binary.LittleEndian.PutUint64(bt.bigrams[8*i:], w)
+	}
+	if !charLevel {
+		bt.runes = make([]atomic.Uint64, 1<<16)
 	}
 	return bt
+}
+
+// The cuts file format: a byte-level boundaryTable as the built-ins embed it (assets/*.cuts),
+// so that a tokenizer does not build it from 200 thousand tokens at its first long non-ASCII
+// pieces (milliseconds, many of them page faults of the memory it fills), and its bigram
+// filter is read from the binary's pages.
+//
+//	magic    8 bytes, cutsMagic
+//	words    uint32, little-endian: the number of words of the bigram filter, a power of two
+//	partial  8192 bytes, then left and right, 8192 bytes each: bitsets as little-endian words
+//	bigrams  8*words bytes
+const cutsMagic = "tmcuts01"
+
+const bitsetBytes = 1 << 16 / 8
+
+// encodeCuts returns the cuts file of a byte-level table.
+func encodeCuts(bt *boundaryTable) []byte {
+	out := []byte(cutsMagic)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(bt.bigrams)/8))
+	for _, set := range [][]uint64{bt.partial[:], bt.left, bt.right} {
+		for _, w := range set {
+			out = binary.LittleEndian.AppendUint64(out, w)
+		}
+	}
+	return append(out, bt.bigrams...)
+}
+
+// decodeCuts returns the byte-level table of a cuts file; its bigram filter is data itself.
+func decodeCuts(data string) (*boundaryTable, error) {
+	head := len(cutsMagic) + 4
+	if len(data) < head+3*bitsetBytes || data[:len(cutsMagic)] != cutsMagic {
+		return nil, errVocab
+	}
+	words := int(binary.LittleEndian.Uint32([]byte(data[len(cutsMagic):head])))
+	body := data[head+3*bitsetBytes:]
+	if words < 1 || words&(words-1) != 0 || len(body) != 8*words {
+		return nil, errVocab
+	}
+	bt := &boundaryTable{left: make([]uint64, 1<<16/64), right: make([]uint64, 1<<16/64)}
+	for k, set := range [][]uint64{bt.partial[:], bt.left, bt.right} {
+		b := data[head+k*bitsetBytes:]
+		for i := range set {
+			set[i] = binary.LittleEndian.Uint64([]byte(b[8*i : 8*i+8]))
+		}
+	}
+	bt.bigrams = unsafe.Slice(unsafe.StringData(body), len(body))
+	bt.shift = uint(64 - bits.TrailingZeros(uint(words)))
+	bt.runes = make([]atomic.Uint64, 1<<16)
+	return bt, nil
+}
+
+// setRuneBit marks r in a bitset of the BMP; a character beyond it marks nothing (the
+// bitsets are consulted for BMP characters only).
+func setRuneBit(set []uint64, r rune) {
+	if r < 1<<16 {
+		set[r>>6] |= 1 << (r & 63)
+	}
+}
+
+// inPairs reports whether the characters a, b may be a pair of bigrams: false when the BMP
+// character a is first of no pair or the BMP character b second of none.
+func (bt *boundaryTable) inPairs(a, b rune) bool {
+	if a < 1<<16 && bt.left[a>>6]>>(a&63)&1 == 0 {
+		return false
+	}
+	if b < 1<<16 && bt.right[b>>6]>>(b&63)&1 == 0 {
+		return false
+	}
+	return true
 }
 
 // addToken appends the character pairs of a valid UTF-8 token s that are not both ASCII to keys,
@@ -135,7 +228,7 @@ func (bt *boundaryTable) probe(k uint64) (uint64, uint64) {
 // false means they certainly are not.
 func (bt *boundaryTable) hasBigram(a, b rune) bool {
 	w, m := bt.probe(runePairKey(a, b))
-	return bt.bigrams[w]&m == m
+	return binary.LittleEndian.Uint64(bt.bigrams[8*w:])&m == m
 }
 
 // hasPartial reports whether the bytes x, y are adjacent in some token that is not valid UTF-8.
@@ -156,7 +249,7 @@ func (bt *boundaryTable) canCut(x, y byte, a, b rune) bool {
 			return bt.inertBytes
 		}
 	}
-	return !bt.hasPartial(x, y) && !bt.hasBigram(a, b)
+	return !bt.hasPartial(x, y) && (!bt.inPairs(a, b) || !bt.hasBigram(a, b))
 }
 
 // cutBetween is canCut for characters a and b that are both tokens of their own: no token
@@ -221,9 +314,15 @@ func decodeChar(s string, i int) (rune, int, bool) {
 type splitter struct {
 	charLevel  bool // the model's pieces start as characters (see boundaryTable)
 	inertBytes bool // and its byte-fallback tokens are all there and never merged
-	seen       atomic.Int64
-	once       sync.Once
-	table      atomic.Pointer[boundaryTable]
+	// verify is set for a model that takes a piece that is a token whole (ignore_merges) and
+	// whose tokens are not known to merge back to themselves: a chunk that is a token is then
+	// checked (chunkToken).
+	verify bool
+	// embedded is a built-in's cuts file (see cutsMagic), decoded instead of building the table.
+	embedded string
+	seen     atomic.Int64
+	once     sync.Once
+	table    atomic.Pointer[boundaryTable]
 }
 
 // splitAfter is the number of bytes of long non-ASCII pieces after which the table is built.
@@ -235,11 +334,43 @@ func (s *splitter) get(tokens tokenList, n int) *boundaryTable {
 	if t := s.table.Load(); t != nil {
 		return t
 	}
-	if s.seen.Add(int64(n)) < splitAfter {
+	if s.embedded == "" && s.seen.Add(int64(n)) < splitAfter {
 		return nil
 	}
-	s.once.Do(func() { s.table.Store(newBoundaryTable(tokens, s.charLevel, s.inertBytes)) })
+	s.once.Do(func() {
+		var bt *boundaryTable
+		if s.embedded != "" {
+			bt, _ = decodeCuts(s.embedded) // TestBuiltinCuts checks every embedded file
+		}
+		if bt == nil {
+			bt = newBoundaryTable(tokens, s.charLevel, s.inertBytes)
+		}
+		if s.verify {
+			bt.selfMerges = make([]atomic.Uint64, (tokens.len()+63)/64)
+		}
+		s.table.Store(bt)
+	})
 	return s.table.Load()
+}
+
+// chunkToken returns dst with the ids of the chunk s, which is the token id, and whether they are
+// that token. For a model that takes a piece that is a token whole, the ids of a chunk are its
+// merges (a chunk is part of a piece), which are the token itself when the token merges back to
+// itself from its bytes. A token is merged the first time it is a chunk, and marked when it
+// merges back to itself; one that does not is merged every time, and its ids, right for the
+// chunk only, are cached nowhere.
+func (m *bpe) chunkToken(dst []uint32, id uint32, s string, st *state) ([]uint32, bool) {
+	bt := m.split.table.Load()
+	w, bit := id/64, uint64(1)<<(id%64)
+	if bt.selfMerges[w].Load()&bit != 0 {
+		return append(dst, id), true
+	}
+	ids := m.merge(st, s)
+	if len(ids) == 1 && ids[0] == id {
+		bt.selfMerges[w].Or(bit)
+		return append(dst, id), true
+	}
+	return append(dst, ids...), false
 }
 
 // hasNonASCII reports whether s has a byte >= 0x80, testing eight bytes at a time.
@@ -259,6 +390,24 @@ func hasNonASCII(s string) bool {
 	return false
 }
 
+// firstNonASCII returns the index of the first byte >= 0x80 of s, or -1, testing eight bytes at
+// a time.
+func firstNonASCII(s string) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if w := binary.LittleEndian.Uint64(b[i:]) & highBits; w != 0 {
+			return i + bits.TrailingZeros64(w)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return -1
+}
+
 // encodeSplit encodes a long piece chunk by chunk when it has positions no token can cross, and
 // reports whether it did.
 func (m *bpe) encodeSplit(dst []uint32, piece string, st *state) ([]uint32, bool) {
@@ -268,6 +417,9 @@ func (m *bpe) encodeSplit(dst []uint32, piece string, st *state) ([]uint32, bool
 	bt := m.split.get(m.tokens, len(piece))
 	if bt == nil {
 		return dst, false
+	}
+	if bt.runes != nil {
+		return m.encodeCut(dst, piece, st, bt)
 	}
 	cuts := bt.appendCuts(st.cuts[:0], piece)
 	st.cuts = cuts
@@ -281,14 +433,91 @@ func (m *bpe) encodeSplit(dst []uint32, piece string, st *state) ([]uint32, bool
 		if k < len(cuts) {
 			end = int(cuts[k])
 		}
-		chunk := piece[start:end]
-		if len(chunk) > maxShortKey {
-			dst = m.encodeLongWhole(dst, chunk, st)
-		} else {
-			dst = m.encodePiece(dst, chunk, st)
-		}
+		dst = m.encodeChunk(dst, piece[start:end], st)
 		start = end
 	}
 	st.splitting = false
 	return dst, true
+}
+
+// encodeChunk encodes a chunk of a split piece.
+func (m *bpe) encodeChunk(dst []uint32, chunk string, st *state) []uint32 {
+	if len(chunk) > maxShortKey {
+		return m.encodeLongWhole(dst, chunk, st)
+	}
+	return m.encodePiece(dst, chunk, st)
+}
+
+// encodeCut is encodeSplit for byte-level models: it looks for the cuts as appendCuts does and
+// encodes each chunk as soon as its end is known; a chunk of one BMP character, the most
+// frequent chunk of Chinese and Japanese text, takes its ids from the table of characters.
+func (m *bpe) encodeCut(dst []uint32, piece string, st *state, bt *boundaryTable) ([]uint32, bool) {
+	prev, w := utf8.DecodeRuneInString(piece)
+	prevOK := prev != utf8.RuneError || w > 1
+	start, prevAt := 0, 0 // the current chunk's start and the previous character's
+	for i := w; i < len(piece); i += w {
+		c := piece[i]
+		if c < utf8.RuneSelf && prev < utf8.RuneSelf {
+			prev, w, prevOK, prevAt = rune(c), 1, true, i
+			continue
+		}
+		var r rune
+		var ok bool
+		r, w, ok = decodeChar(piece, i)
+		if ok && prevOK && bt.canCut(piece[i-1], c, prev, r) {
+			st.splitting = true
+			if prevAt == start {
+				dst = m.encodeRune(dst, piece[start:i], prev, st, bt)
+			} else {
+				dst = m.encodeChunk(dst, piece[start:i], st)
+			}
+			start = i
+		}
+		prev, prevOK, prevAt = r, ok, i
+	}
+	if start == 0 {
+		return dst, false
+	}
+	if prevAt == start && prevOK {
+		dst = m.encodeRune(dst, piece[start:], prev, st, bt)
+	} else {
+		dst = m.encodeChunk(dst, piece[start:], st)
+	}
+	st.splitting = false
+	return dst, true
+}
+
+// runeIDBits is the width of an id in a bt.runes entry: three ids and their count fit a word.
+const runeIDBits = 20
+
+// encodeRune encodes the chunk ch, the valid character r, from the table of characters, or
+// encodes it as a chunk and records its ids there.
+func (m *bpe) encodeRune(dst []uint32, ch string, r rune, st *state, bt *boundaryTable) []uint32 {
+	if r < utf8.RuneSelf || r >= 1<<16 {
+		return m.encodeChunk(dst, ch, st)
+	}
+	const mask = 1<<runeIDBits - 1
+	if v := bt.runes[r].Load(); v != 0 {
+		dst = append(dst, uint32(v&mask))
+		if n := v >> 62; n > 1 {
+			dst = append(dst, uint32(v>>runeIDBits&mask))
+			if n > 2 {
+				dst = append(dst, uint32(v>>(2*runeIDBits)&mask))
+			}
+		}
+		return dst
+	}
+	start := len(dst)
+	dst = m.encodePiece(dst, ch, st)
+	if ids := dst[start:]; len(ids) <= 3 {
+		v := uint64(len(ids)) << 62
+		for k, id := range ids {
+			if id > mask {
+				return dst
+			}
+			v |= uint64(id) << (k * runeIDBits)
+		}
+		bt.runes[r].Store(v)
+	}
+	return dst
 }

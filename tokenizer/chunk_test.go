@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"encoding/json"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,4 +204,137 @@ func TestChunkSplit_SentencePieceCorpus(t *testing.T) {
 		t.Skip("the whole multilingual corpus through the general path takes a minute")
 	}
 	checkSPSplit(t, mlCorpus(t))
+}
+
+// byteLevelJSONs are the byte-level tokenizer.json files of testdata (both with ignore_merges).
+var byteLevelJSONs = []string{"llama3", "gpt-oss"}
+
+// checkByteLevelSplit requires the same ids from a byte-level tokenizer.json with cuts (the
+// table built before the first document) as without, on every document, and decode(encode(x))
+// == x.
+func checkByteLevelSplit(t *testing.T, texts []string) {
+	for _, name := range byteLevelJSONs {
+		t.Run(name, func(t *testing.T) {
+			path := decompressTestJSON(t, name)
+			cut, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cut.model.split == nil || !cut.model.split.verify || !cut.hf.fast {
+				t.Fatal("want the fast path with cuts checked by chunkToken")
+			}
+			whole.model.split = nil
+			bt := cut.model.split.get(cut.model.tokens, splitAfter)
+			var a, b []uint32
+			for i, text := range texts {
+				a = cut.Append(a[:0], text, Options{})
+				b = whole.Append(b[:0], text, Options{})
+				if k := firstIDDiff(a, toInts(b)); k >= 0 {
+					t.Fatalf("text %d: with cuts differs at token %d: %v, whole %v", i, k, window(a, k), window(b, k))
+				}
+				if back, err := cut.Decode(a); err != nil || string(back) != text {
+					t.Fatalf("text %d: decode(encode(x)) != x (err %v)", i, err)
+				}
+			}
+			checked := 0
+			for i := range bt.selfMerges {
+				checked += bits.OnesCount64(bt.selfMerges[i].Load())
+			}
+			if checked == 0 {
+				t.Fatal("no chunk was a token")
+			}
+			t.Logf("%d texts; %d tokens were chunks and merge back to themselves", len(texts), checked)
+		})
+	}
+}
+
+// TestChunkSplit_ByteLevelTokenizerJSON: Llama 3 and GPT-OSS give the same ids with cuts as
+// without on the multilingual sample and hand-picked texts.
+func TestChunkSplit_ByteLevelTokenizerJSON(t *testing.T) {
+	texts := []string{
+		"日本語の文章には空白がないので、一つの文が一つの断片になることがある。",
+		"中华人民共和国是一个位于东亚的社会主义国家，首都为北京。",
+		"Привет, как дела? Всё хорошо, спасибо!",
+		"ÀÉÎÕÜàéîõü ñandú Größenwahnsinnig żółć",
+		"\xe6\x97\xa5\xff\xe6\x9c\xac\x80語 invalid bytes 日\xe6本",
+		"👨‍👩‍👧‍👦🏳️‍🌈🇯🇵 emoji 😀😃😄",
+	}
+	for _, d := range readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz")) {
+		texts = append(texts, d.Text)
+	}
+	checkByteLevelSplit(t, texts)
+}
+
+// TestChunkSplit_ByteLevelTokenizerJSONCorpus is the same on the whole multilingual corpus,
+// when built.
+func TestChunkSplit_ByteLevelTokenizerJSONCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole multilingual corpus, twice per tokenizer")
+	}
+	var texts []string
+	for _, d := range mlCorpus(t) {
+		texts = append(texts, d.Text)
+	}
+	checkByteLevelSplit(t, texts)
+}
+
+// TestChunkToken_NotSelfMerging: with ignore_merges, a chunk that is a token which its bytes do
+// not merge back to ("ab": no merge makes it) takes the ids of its merges inside a piece, as
+// Hugging Face's BPE gives them, and stays that token as a piece of its own.
+func TestChunkToken_NotSelfMerging(t *testing.T) {
+	enc := byteLevelAlphabet()
+	vocab := map[string]int{}
+	for b := range 256 {
+		vocab[string(enc[b])] = b
+	}
+	e := byteLevelSpell(&enc, []byte("é"))
+	vocab[e] = 256
+	vocab["ab"] = 257
+	doc := map[string]any{
+		"version": "1.0", "added_tokens": []any{}, "normalizer": nil, "post_processor": nil,
+		"pre_tokenizer": map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": patternCL100K}, "behavior": "Isolated", "invert": false},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+		}},
+		"decoder": map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+		"model": map[string]any{"type": "BPE", "dropout": nil, "unk_token": nil, "fuse_unk": false,
+			"byte_fallback": false, "ignore_merges": true, "vocab": vocab,
+			"merges": []string{string(enc[0xC3]) + " " + string(enc[0xA9])}},
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.model.split == nil || !tk.model.split.verify || !tk.hf.fast {
+		t.Fatal("want the fast path with cuts checked by chunkToken")
+	}
+	tk.model.split.get(tk.model.tokens, splitAfter)
+	const a, b, sp = 'a', 'b', 0x20
+	for _, c := range []struct {
+		text string
+		want []uint32
+	}{
+		{"ab", []uint32{257}},
+		{"éabé", []uint32{256, a, b, 256}},
+		{"éabé ab éabé", []uint32{256, a, b, 256, sp, a, b, sp, 256, a, b, 256}},
+		{"ab éab", []uint32{257, sp, 256, a, b}},
+	} {
+		for range 2 { // the second time from the caches
+			if got := tk.Encode(c.text); !slices.Equal(got, c.want) {
+				t.Fatalf("%q: got %v, want %v", c.text, got, c.want)
+			}
+		}
+	}
 }

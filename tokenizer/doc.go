@@ -16,9 +16,10 @@
 // costs O(n log n), not tiktoken's O(n^2). tiktoken vocabularies merge by looking up the
 // concatenated bytes (their rule), with a cache-resident Bloom filter in front of the table that
 // answers most of the lookups that find nothing (on new text, those miss the CPU caches), Hugging
-// Face ones through a table of their merges. With the built-in vocabularies a piece is also cut
-// where no token can cross (chunk.go): a sentence of Chinese or Japanese, which has no spaces and
-// so is one piece, is encoded a word or two at a time, and those chunks hit the caches. Other
+// Face ones through a table of their merges. A piece is also cut where no token can cross
+// (chunk.go; the built-ins, which embed their tables of cuts, byte-level and SentencePiece-style
+// tokenizer.json files): a sentence of Chinese or Japanese, which has no spaces and so is one
+// piece, is encoded a word or two at a time, and those chunks hit the caches. Other
 // split patterns go through a general backtracking regex engine (correct, slower).
 //
 // Concurrency: a *Tokenizer is immutable after Load and safe for concurrent use; per-call

@@ -220,3 +220,43 @@ func TestScanner_LongSContraction(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChunkSplit: cutting pieces where no token can cross (chunk.go) changes no id, for the
+// built-ins and the byte-level tokenizer.json files (whose chunks that are tokens are checked by
+// chunkToken): a tokenizer with its table of cuts built before the first input gives the ids of
+// one that never cuts. Both keep their caches across inputs, so a chunk cached in one piece is
+// met again as a piece of its own, and the reverse.
+func FuzzChunkSplit(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	for _, s := range []string{"日本語の文章には空白がない。", "中华人民共和国是一个国家", "Привет, как дела? Всё хорошо",
+		"Größenwahnsinnig żółć", "日\xe6本\xff語", "👨‍👩‍👧‍👦🇯🇵😀", "東京 東京都 東京都庁"} {
+		f.Add(s)
+	}
+	type pair struct{ cut, whole *Tokenizer }
+	var pairs []pair
+	for _, name := range []string{"cl100k_base", "o200k_base", "llama3", "gpt-oss"} {
+		path := name
+		if _, ok := builtinNames[name]; !ok {
+			path = decompressTestJSON(f, name)
+		}
+		var p pair
+		for _, tk := range []**Tokenizer{&p.cut, &p.whole} {
+			var err error
+			if *tk, err = Load(path); err != nil {
+				f.Fatal(err)
+			}
+		}
+		p.cut.model.split.get(p.cut.model.tokens, splitAfter)
+		p.whole.model.split = nil
+		pairs = append(pairs, p)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range pairs {
+			if got, want := p.cut.Encode(s), p.whole.Encode(s); !slices.Equal(got, want) {
+				t.Fatalf("%s: %q: with cuts %v, without %v", p.cut.Name(), s, got, want)
+			}
+		}
+	})
+}

@@ -143,6 +143,12 @@ func parseHF(raw []byte, cache *hfCache) (*Tokenizer, error) {
 	if !m.byteLevel && !m.wholeWord && m.contPrefix == "" && m.eowSuffix == "" {
 		m.split = &splitter{charLevel: true, inertBytes: m.inertBytes}
 	}
+	// A byte-level model's chunks start as bytes, like its pieces, so its merges never cross a
+	// cut either; with ignore_merges a chunk that is a token is checked to merge back to itself
+	// (chunkToken), as the built-ins' tokens all do.
+	if m.byteLevel && m.contPrefix == "" && m.eowSuffix == "" {
+		m.split = &splitter{verify: m.wholeWord}
+	}
 	p.sp = spFastPath(p, m)
 	maxID := m.tokens.len() - 1
 	var added []addedToken

@@ -175,27 +175,48 @@ var mlBench struct {
 	by    map[string][]string
 }
 
-// BenchmarkMultilingual: the multilingual corpus per lang slice and whole ("all"), cl100k_base
-// and o200k_base: tokenmill cold (a freshly loaded tokenizer, one pass per iteration), tokenmill
-// warm (one tokenizer across iterations) and pkoukk. Run with -cpu 1: the figures are per core.
+// BenchmarkMultilingual: the multilingual corpus per lang slice and whole ("all"), and the Go
+// corpus ("go", when built: $TOKENMILL_BENCH_CORPUS or testdata/bench/corpus.jsonl), with
+// cl100k_base and o200k_base and the tokenizer.json files that split like them (llama3 like
+// cl100k_base, gpt-oss like o200k_base; from testdata): tokenmill cold (a freshly loaded
+// tokenizer, one pass per iteration), tokenmill warm (one tokenizer across iterations) and, for
+// the built-ins, pkoukk. Run with -cpu 1: the figures are per core.
 func BenchmarkMultilingual(b *testing.B) {
 	docs := mlCorpus(b)
 	mlBench.once.Do(func() { mlBench.langs, mlBench.by = mlLangs(docs) })
 	parts := append([]string{"all"}, mlBench.langs...)
-	for _, encoding := range []string{"cl100k_base", "o200k_base"} {
+	goTexts := goCorpus(b)
+	if goTexts != nil {
+		parts = append(parts, "go")
+	}
+	for _, encoding := range []string{"cl100k_base", "o200k_base", "llama3", "gpt-oss"} {
+		_, builtin := builtinNames[encoding]
+		load := func(b *testing.B) *Tokenizer {
+			if builtin {
+				tk, err := Load(encoding)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return tk
+			}
+			return loadFresh(b, encoding)
+		}
 		for _, lang := range parts {
 			texts := mlBench.by[lang]
-			if lang == "all" {
+			switch lang {
+			case "all":
 				texts = texts[:0:0]
 				for _, d := range docs {
 					texts = append(texts, d.Text)
 				}
+			case "go":
+				texts = goTexts
 			}
 			var n int64
 			for _, s := range texts {
 				n += int64(len(s))
 			}
-			b.Run(encoding+"/"+lang+"/tokenmill-cold", func(b *testing.B) { benchCold(b, encoding, texts, n) })
+			b.Run(encoding+"/"+lang+"/tokenmill-cold", func(b *testing.B) { benchColdWith(b, load, texts, n) })
 			b.Run(encoding+"/"+lang+"/tokenmill-warm", func(b *testing.B) {
 				tk := loadTest(b, encoding)
 				var buf []uint32
@@ -205,6 +226,9 @@ func BenchmarkMultilingual(b *testing.B) {
 				}
 				benchEncode(b, enc, texts, n)
 			})
+			if !builtin {
+				continue
+			}
 			b.Run(encoding+"/"+lang+"/pkoukk", func(b *testing.B) {
 				pk := loadPkoukk(b, encoding)
 				benchEncode(b, func(s string) int { return len(pk.EncodeOrdinary(s)) }, texts, n)
@@ -213,16 +237,20 @@ func BenchmarkMultilingual(b *testing.B) {
 	}
 }
 
-// benchCold times one pass over texts with a tokenizer loaded afresh (outside the timing) for
-// each iteration: empty piece caches, as a shard of a pipeline sees them.
-func benchCold(b *testing.B, encoding string, texts []string, n int64) {
-	benchColdWith(b, func(b *testing.B) *Tokenizer {
-		tk, err := Load(encoding)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return tk
-	}, texts, n)
+// goCorpus returns the texts of the Go corpus, or nil when it has not been built.
+func goCorpus(b *testing.B) []string {
+	path := os.Getenv("TOKENMILL_BENCH_CORPUS")
+	if path == "" {
+		path = filepath.Join("..", "testdata", "bench", "corpus.jsonl")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	var texts []string
+	for _, d := range readMLDocs(b, path) {
+		texts = append(texts, d.Text)
+	}
+	return texts
 }
 
 // loadFresh loads a testdata tokenizer.json anew (not from loadTest's cache).
@@ -235,7 +263,8 @@ func loadFresh(b *testing.B, name string) *Tokenizer {
 	return tk
 }
 
-// benchColdWith is benchCold with a tokenizer from load.
+// benchColdWith times one pass over texts with a tokenizer from load, loaded afresh (outside the
+// timing) for each iteration: empty piece caches, as a shard of a pipeline sees them.
 func benchColdWith(b *testing.B, load func(*testing.B) *Tokenizer, texts []string, n int64) {
 	b.SetBytes(n)
 	toks := 0
