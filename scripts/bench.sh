@@ -178,7 +178,8 @@ section_tokenizer_multilingual() {
 	local raw=$OUT/tokenizer-multilingual.txt bt=${ML_BENCHTIME:-1x}
 	header "tokenizer: go test -bench Multilingual -benchtime $bt -cpu 1"
 	# BenchmarkMultilingualSP runs the SentencePiece-style tokenizer.json files of tokenizer/testdata
-	# (mistral-v0.3, openllama); TOKENMILL_SP_TOKENIZERS may name more (comma-separated paths).
+	# (mistral-v0.3, openllama) and mistral-v0.3.model (beside the library, sp_library below);
+	# TOKENMILL_SP_TOKENIZERS may name more (comma-separated paths).
 	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS "$GO" test ./tokenizer -run '^$' \
 		-bench 'Multilingual' -benchtime "$bt" -cpu 1 -timeout 120m | tee "$raw"
 	header "per corpus and lang slice, one core (ratio = tokenmill cold / pkoukk; vs built-in = tokenizer.json cold cpu / its built-in's)"
@@ -209,7 +210,7 @@ section_tokenizer_multilingual() {
 					(toks[k, "pkoukk"] == "" ? "-" : toks[k, "pkoukk"]), vb
 			}
 		}' "$raw" | tee "$OUT/tokenizer-multilingual-table.txt"
-	header "multilingual corpus, SentencePiece-style tokenizer.json, one core (MB/s; cpu = per CPU second)"
+	header "multilingual corpus, SentencePiece-style tokenizer.json and mistral-v0.3.model, one core (MB/s; cpu = per CPU second)"
 	awk '
 		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
 		BEGIN { printf "%-28s %-6s %-16s %9s %9s %14s\n", "tokenizer", "lang", "run", "MB/s", "cpu MB/s", "tokens/s" }

@@ -21,13 +21,16 @@ type bpe struct {
 	// concat selects tiktoken's merge rule: two parts merge when their concatenated bytes are a
 	// token, with that token's rank, which is its id. Merges then need no pair table: they are
 	// lookups in the same table as whole pieces (hot in cache), and loading builds nothing.
-	concat    bool
-	byteRank  *[65536]uint32 // concat: the rank of every two-byte string, or noRank
-	filter    *tokenFilter   // concat: which strings of 3 to 16 bytes may be tokens (set by index)
-	byteLevel bool           // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
-	byteIDs   [256]uint32
-	hasByte   [256]bool
-	wholeWord bool // a piece that is itself a token is that token (tiktoken; HF ignore_merges)
+	concat   bool
+	byteRank *[65536]uint32 // concat: the rank of every two-byte string, or noRank
+	filter   *tokenFilter   // concat, wholeWord: which strings of 3 to 16 bytes may be tokens (set by index)
+	// pairFilter, for a byte-level model with a pair table (Llama 3, GPT-OSS), answers most
+	// lookups of pairs that do not merge without touching the table (set by finish).
+	pairFilter *pairFilter
+	byteLevel  bool // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
+	byteIDs    [256]uint32
+	hasByte    [256]bool
+	wholeWord  bool // a piece that is itself a token is that token (tiktoken; HF ignore_merges)
 	// split, when set, cuts long pieces where no token can cross (see chunk.go); only for
 	// vocabularies whose every token merges back to itself from its bytes.
 	split *splitter
@@ -50,7 +53,7 @@ func (m *bpe) index() {
 	m.short.prefault()
 	// The filter is filled here, not in finish, to share packKey with the table.
 	var filter *tokenFilter
-	if m.concat {
+	if m.concat || m.wholeWord {
 		filter = newTokenFilter(n)
 	}
 	long := 0
@@ -95,6 +98,9 @@ func (m *bpe) lookup(s string) (uint32, bool) {
 func (m *bpe) finish() {
 	if !m.concat {
 		m.low = newLowPairs(m.bigPair)
+		if m.byteLevel && m.pairs.count >= minPairFilter {
+			m.pairFilter = newPairFilter(m.pairs)
+		}
 		return
 	}
 	m.byteRank = twoByteRanks(m.tokens)
@@ -145,6 +151,9 @@ func (m *bpe) pair(l, r uint32) uint64 {
 func (m *bpe) bigPair(l, r uint32) uint64 {
 	if m.concat {
 		return m.concatRank(m.tokens.at(l), m.tokens.at(r))
+	}
+	if m.pairFilter != nil && !m.pairFilter.mayHave(l, r) {
+		return noMerge
 	}
 	return m.pairs.get(l, r)
 }

@@ -29,6 +29,17 @@ func BenchmarkLoad(b *testing.B) {
 // one (XDG_CACHE_HOME). cpu-ms/op is the process's user+system CPU time per load, which
 // includes the garbage collector's work on other cores.
 func BenchmarkLoadFile(b *testing.B) {
+	// A SentencePiece model (.model) has no load cache: "file" is every load's cost.
+	b.Run("mistral-v0.3.model/file", func(b *testing.B) {
+		path := mistralModelPath(b)
+		cpu0 := cpuTime()
+		for i := 0; i < b.N; i++ {
+			if _, err := Load(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric((cpuTime()-cpu0)*1e3/float64(b.N), "cpu-ms/op")
+	})
 	for _, name := range []string{"llama3", "gpt-oss", "mistral-v0.3"} {
 		path := decompressTestJSON(b, name)
 		for _, mode := range []string{"first", "cached"} {

@@ -290,7 +290,8 @@ func benchColdWith(b *testing.B, load func(*testing.B) *Tokenizer, texts []strin
 }
 
 // BenchmarkMultilingualSP: SentencePiece-style tokenizer.json files (mistral-v0.3, openllama,
-// and those of $TOKENMILL_SP_TOKENIZERS) on the multilingual corpus, whole ("all": cold, a freshly
+// and those of $TOKENMILL_SP_TOKENIZERS) and the SentencePiece model mistral-v0.3.model (read
+// as the library reads it) on the multilingual corpus, whole ("all": cold, a freshly
 // loaded tokenizer, one pass; and warm) and per lang slice (cold), one core.
 func BenchmarkMultilingualSP(b *testing.B) {
 	docs := mlCorpus(b)
@@ -301,8 +302,8 @@ func BenchmarkMultilingualSP(b *testing.B) {
 		texts[i] = d.Text
 		n += int64(len(d.Text))
 	}
-	paths := map[string]string{"mistral-v0.3": "", "openllama": ""}
-	names := []string{"mistral-v0.3", "openllama"}
+	paths := map[string]string{"mistral-v0.3": "", "openllama": "", "mistral-v0.3.model": mistralModelPath(b)}
+	names := []string{"mistral-v0.3", "openllama", "mistral-v0.3.model"}
 	for _, p := range strings.Split(os.Getenv("TOKENMILL_SP_TOKENIZERS"), ",") {
 		if p != "" && paths[filepath.Base(p)] == "" {
 			paths[filepath.Base(p)] = p

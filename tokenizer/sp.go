@@ -62,6 +62,11 @@ type spEncoder struct {
 	// so more of it stays in cache), when ids and ranks fit in 16 bits; else nil.
 	pairs      []uint64
 	pairsShift uint
+	// spm, when set, is the SentencePiece model (a .model file) this fast path serves: a word
+	// missing from the caches is merged by its rule (spModel.encodeSegment), and a text that
+	// is not valid UTF-8 is handed back (appendValid), as the library reads each invalid byte
+	// as U+FFFD.
+	spm *spModel
 }
 
 // newSPEncoder returns the fast path of model m for text whose spaces become rep, with a "▁"
@@ -109,11 +114,14 @@ func newSPEncoder(m *bpe, rep string, prefix spPrefix, splitAll bool) *spEncoder
 			}
 		}
 		c, w := utf8.DecodeRuneInString(s)
-		if w != len(s) || c == utf8.RuneError {
+		if w != len(s) || c == utf8.RuneError && w < 3 { // U+FFFD itself may be a token
 			continue
 		}
-		// The vocab map decides between equal spellings, as initial does.
-		id := m.vocab[s]
+		// The vocab map decides between equal spellings, as initial does (a map that lacks
+		// the token leaves its id: a SentencePiece model's spellings are unique).
+		if v, ok := m.vocab[s]; ok {
+			id = v
+		}
 		if c < utf8.RuneSelf {
 			e.ascii[c] = int32(id)
 			e.plain[c] = c != ' '
@@ -132,7 +140,7 @@ func newSPEncoder(m *bpe, rep string, prefix spPrefix, splitAll bool) *spEncoder
 // slot holds (left<<16 | right) + 1 in its high half and rank<<16 | id in its low; 0 is empty.
 func (e *spEncoder) packPairs() {
 	pt := e.m.pairs
-	if e.m.tokens.len() >= 1<<16 || pt.count > 1<<16 {
+	if pt == nil || e.m.tokens.len() >= 1<<16 || pt.count > 1<<16 {
 		return
 	}
 	bits := uint(4)
@@ -192,8 +200,15 @@ func (e *spEncoder) char(r rune) int64 {
 // appendSegment appends the ids of s, a segment of text without added tokens; first reports
 // that it starts the text.
 func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state) []uint32 {
+	dst, _ = e.appendValid(dst, s, first, st)
+	return dst
+}
+
+// appendValid is appendSegment; for a SentencePiece model (spm set) it appends nothing and
+// reports false when s is not valid UTF-8.
+func (e *spEncoder) appendValid(dst []uint32, s string, first bool, st *state) ([]uint32, bool) {
 	if s == "" {
-		return dst
+		return dst, true
 	}
 	var prefix bool
 	switch e.prefix {
@@ -209,6 +224,8 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 	// prev is the character before s[i] when it is a candidate for a cut by the boundary table
 	// (a valid character, no "▁", not cut off already), else -1; prevSpace: it is a "▁".
 	prev, prevSpace := rune(-1), prefix
+	invalid := false
+scan:
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -260,6 +277,9 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 			r, n, ok = decodeChar(s, i)
 		}
 		switch {
+		case !ok && e.spm != nil:
+			invalid = true
+			break scan
 		case !ok || e.char(r) < 0:
 			// A character that is no token (or an invalid byte) starts as byte tokens, which
 			// never merge: its ids are those bytes, with cuts on both sides.
@@ -279,11 +299,13 @@ func (e *spEncoder) appendSegment(dst []uint32, s string, first bool, st *state)
 		}
 		i += n
 	}
-	w.cut(len(s))
-	w.drain()
-	dst = w.dst
+	if !invalid { // else dst, as passed in, holds nothing of s
+		w.cut(len(s))
+		w.drain()
+		dst = w.dst
+	}
 	*w = spWords{items: w.items[:0]} // no references to the text or dst stay behind
-	return dst
+	return dst, !invalid
 }
 
 // spWords is the state of appendSegment's cutting: the word under way starts at start, and
@@ -454,6 +476,9 @@ func (e *spEncoder) encodeShort(dst []uint32, word string, lo, hi uint64, hot *m
 // merge runs BPE on a word whose characters are all tokens (spaces and "▁" standing for the
 // "▁" token); the result is in st.ids until the next call.
 func (e *spEncoder) merge(st *state, word string) []uint32 {
+	if e.spm != nil {
+		return e.spmMerge(st, word)
+	}
 	ids := st.ids[:0]
 	for i := 0; i < len(word); {
 		c := word[i]

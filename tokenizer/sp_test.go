@@ -91,7 +91,7 @@ func TestSPFast_Edges(t *testing.T) {
 		"emoji 😀😀 and ☃", "a\x80\x80b", "日\xe6\x97", "x \xff y", "\xe2\x96", "▁\xe2\x96\x81",
 		"<s>a</s> b", " <s> a", "[INST] hi [/INST]", "<unk>", "a<s>", "<s>",
 		strings.Repeat("ab ", 50), strings.Repeat("日", 300), strings.Repeat(" ", 40) + "x",
-		"ﬁ ﬂ ǅ ẞ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𠀀𠀁", "a\u00a0b\u3000c",
+		"ﬁ ﬂ ǅ ẞ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𠀀𠀁", "a\u00a0b\u3000c", "\uFFFD", "a\uFFFDb", " \uFFFD\uFFFD x",
 	}
 	for _, name := range spNames {
 		t.Run(name, func(t *testing.T) { checkSPFast(t, name, texts, false) })

@@ -1,11 +1,13 @@
 package tokenizer
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,7 +33,9 @@ import (
 // fall back to the position in the text, which a table of merge ranks cannot express: so the
 // model runs its own merge loop (a heap, O(n log n) on a piece of n characters) rather than the
 // rank-based loops of bpe. The text is cut where no piece can cross (between two characters
-// that are adjacent in no piece) and the parts are memoised in the state's piece cache.
+// that are adjacent in no piece) and the parts are memoised in the state's piece cache. A model
+// that allows it (newSPMEncoder, spm_fast.go) is encoded by the fast path of SentencePiece-style
+// tokenizer.json files instead, with this merge rule for the words it has not seen.
 type spModel struct {
 	pieces   map[string]int32 // NORMAL, USER_DEFINED and UNUSED pieces: what merges may make
 	reserved map[string]int32 // CONTROL, UNKNOWN and BYTE pieces
@@ -60,7 +64,10 @@ type spModel struct {
 	// merge can join the two sides (see appendText).
 	asciiBigrams [128 * 128 / 64]uint64
 	bigrams      *pairTable
+	bigramsOnce  sync.Once
 	scratch      sync.Pool // *spScratch
+	// fast is the model's fast path (spm_fast.go), or nil when the model does not allow it.
+	fast *spEncoder
 }
 
 // spaceSymbol is U+2581, which SentencePiece writes for a space.
@@ -210,15 +217,26 @@ func newSPModel(p *spProto) (*spModel, error) {
 	}
 	// Every split of a piece into two pieces, at every byte: the symbols of the merge loop
 	// start at character boundaries, but a piece need not be valid UTF-8.
+	// A merge's rank is that of its piece's score among the distinct scores, highest first:
+	// equal scores have equal ranks (the fast path's merge of a word compares ranks).
+	rank := m.scoreRanks()
 	m.pairs = newPairTable(4 * len(m.pieces))
 	for s, id := range m.pieces {
 		for i := 1; i < len(s); i++ {
 			a, b := m.pieceID(s[:i]), m.pieceID(s[i:])
 			if a >= 0 && b >= 0 {
-				m.pairs.put(uint32(a), uint32(b), 0, uint32(id))
+				m.pairs.put(uint32(a), uint32(b), rank[id], uint32(id))
 			}
 		}
 	}
+	m.scratch.New = func() any { return &spScratch{} }
+	m.fast = newSPMEncoder(m)
+	return m, nil
+}
+
+// buildBigrams fills the bigram tables of the general path (built at its first text: a model
+// with a fast path does without them).
+func (m *spModel) buildBigrams() {
 	m.bigrams = newPairTable(len(m.pieces))
 	for s := range m.pieces {
 		if !utf8.ValidString(s) {
@@ -232,8 +250,33 @@ func newSPModel(p *spProto) (*spModel, error) {
 			prev = r
 		}
 	}
-	m.scratch.New = func() any { return &spScratch{} }
-	return m, nil
+}
+
+// scoreRanks returns the rank of each merge-able piece's score among the distinct scores of
+// those pieces, highest first, by id.
+func (m *spModel) scoreRanks() []uint32 {
+	ids := make([]int32, 0, len(m.pieces))
+	sorted := true
+	for id, t := range m.typ {
+		if t == spNormal || t == spUserDefined || t == spUnused {
+			if k := len(ids); k > 0 && m.score[ids[k-1]] < m.score[id] {
+				sorted = false
+			}
+			ids = append(ids, int32(id))
+		}
+	}
+	if !sorted { // models list their pieces by score, most of them
+		slices.SortStableFunc(ids, func(a, b int32) int { return cmp.Compare(m.score[b], m.score[a]) })
+	}
+	rank := make([]uint32, len(m.typ))
+	r := uint32(0)
+	for k, id := range ids {
+		if k > 0 && m.score[id] != m.score[ids[k-1]] {
+			r++
+		}
+		rank[id] = r
+	}
+	return rank
 }
 
 // parseBytePiece reads a byte piece, spelled <0xXX>.
@@ -384,6 +427,10 @@ func (m *spModel) normalize(dst []byte, s string) []byte {
 // equal score (leftmost first) is the same within each side. The parts (a word with its ▁, or a
 // few characters of a script without spaces) repeat, and are memoised in the piece cache.
 func (m *spModel) appendText(dst []uint32, text string, st *state) []uint32 {
+	if m.fast != nil {
+		return m.appendFast(dst, text, st)
+	}
+	m.bigramsOnce.Do(m.buildBigrams)
 	sc := m.scratch.Get().(*spScratch)
 	sc.norm = m.normalize(sc.norm[:0], text)
 	s := string(sc.norm) // one copy: segments are cached by their text
@@ -669,7 +716,8 @@ func (m *spModel) appendPiece(ids []uint32, piece string, sc *spScratch) []uint3
 
 // decode is the library's DecodeIds: control pieces are invisible, the unknown piece is
 // unk_surface, runs of byte pieces are their bytes (U+FFFD for each byte that is not part of a
-// valid UTF-8 character), ws is a space, and the dummy prefix of the first piece is dropped.
+// valid UTF-8 character), ws is a space, and the dummy prefix of the first piece is dropped (with
+// remove_extra_whitespaces, of each piece up to the first one that is more than that prefix).
 func (m *spModel) decode(ids []uint32) ([]byte, error) {
 	var out, bytes []byte
 	bosWS := true
@@ -710,7 +758,9 @@ func (m *spModel) decode(ids []uint32) ([]byte, error) {
 			piece = strings.TrimPrefix(piece, spaceSymbol)
 		}
 		out = append(out, strings.ReplaceAll(piece, spaceSymbol, " ")...)
-		bosWS = false
+		// With remove_extra_whitespaces a piece that was only the dummy prefix passes the
+		// stripping on to the next one.
+		bosWS = bosWS && m.norm.removeExtraWhitespaces && piece == ""
 	}
 	flush()
 	return out, nil

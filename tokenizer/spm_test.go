@@ -365,6 +365,19 @@ func tinyPieces() []spTestPiece {
 	return ps
 }
 
+// fastPieces is tinyPieces without the user-defined and UNUSED pieces (and "▁cc", made of the
+// UNUSED "cc"): a model of them, with byte fallback and without remove_extra_whitespaces, takes
+// the fast path.
+func fastPieces() []spTestPiece {
+	var ps []spTestPiece
+	for _, p := range tinyPieces() {
+		if p.typ != spUserDefined && p.typ != spUnused && p.piece != "▁cc" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 func withBytes(ps []spTestPiece) []spTestPiece {
 	out := slices.Clone(ps[:3])
 	for b := range 256 {
@@ -385,17 +398,22 @@ func TestSentencePiece_TinyModels(t *testing.T) {
 	texts := []string{"", " ", "a", "ab", "abc", "abcabc", "bcab", "cc", "ccc", "cab cab", " abc  abc ",
 		"aaaa aaaaa", "bbbbbb", "a<sep>b", "<sep>", " <sep> ", "x y", "xx yy", "ax yb", "x▁y",
 		"abcxyz", "déjà vu", "zz zz", "qé", "   a   b   ", "a\tb", "▁▁▁▁▁▁▁a", "a      b", "c", "ccab",
-		"ab bc ab bc", "bcbcbc", "<s>ab</s>", "日本", "a b c"}
+		"ab bc ab bc", "bcbcbc", "<s>ab</s>", "日本", "a b c", "a\xffb", "\xe6\x97 c", "a\uFFFDb", "cé é",
+		"abc▁abc", "▁ab", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"}
 	for _, c := range []struct {
 		name string
 		m    spTestModel
+		fast bool // the model takes the fast path
 	}{
-		{"default", spTestModel{pieces: tinyPieces()}},
-		{"byte_fallback", spTestModel{pieces: withBytes(tinyPieces()), byteFallback: true}},
-		{"keep-spaces", spTestModel{pieces: tinyPieces(), keepSpaces: true}},
-		{"no-dummy-prefix", spTestModel{pieces: tinyPieces(), noDummy: true, keepSpaces: true}},
-		{"no-escape", spTestModel{pieces: tinyPieces(), noEscape: true}},
-		{"suffix", spTestModel{pieces: tinyPieces(), suffix: true}},
+		{"default", spTestModel{pieces: tinyPieces()}, false},
+		{"byte_fallback", spTestModel{pieces: withBytes(tinyPieces()), byteFallback: true}, false},
+		{"keep-spaces", spTestModel{pieces: tinyPieces(), keepSpaces: true}, false},
+		{"no-dummy-prefix", spTestModel{pieces: tinyPieces(), noDummy: true, keepSpaces: true}, false},
+		{"no-escape", spTestModel{pieces: tinyPieces(), noEscape: true}, false},
+		{"suffix", spTestModel{pieces: tinyPieces(), suffix: true}, false},
+		{"fast", spTestModel{pieces: withBytes(fastPieces()), byteFallback: true, keepSpaces: true}, true},
+		{"fast-no-dummy-prefix", spTestModel{pieces: withBytes(fastPieces()), byteFallback: true, keepSpaces: true,
+			noDummy: true}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.m.modelType = spBPE
@@ -406,6 +424,9 @@ func TestSentencePiece_TinyModels(t *testing.T) {
 			tk, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if (tk.sp.fast != nil) != c.fast {
+				t.Fatalf("fast path %v, want %v", tk.sp.fast != nil, c.fast)
 			}
 			refs := spLibrary(t, path, texts)
 			for i, s := range texts {
@@ -487,4 +508,62 @@ func BenchmarkSentencePiece_Multilingual(b *testing.B) {
 	}
 	b.ReportMetric(float64(toks)/b.Elapsed().Seconds(), "tokens/s")
 	b.ReportMetric(float64(n)*float64(b.N)/1e6/(cpuTime()-cpu0), "cpu-MB/s")
+}
+
+// loadMistralGeneral loads the Mistral model with its fast path switched off: the reference the
+// fast path is held to.
+func loadMistralGeneral(t testing.TB) *Tokenizer {
+	t.Helper()
+	tk, err := Load(mistralModelPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.sp.fast = nil
+	return tk
+}
+
+// checkSPMFast requires the same ids from the Mistral model's fast path as from its general path
+// on every text.
+func checkSPMFast(t *testing.T, texts []string) {
+	t.Helper()
+	fast, _ := loadMistralModel(t)
+	if fast.sp.fast == nil {
+		t.Fatal("mistral-v0.3.model: no fast path")
+	}
+	general := loadMistralGeneral(t)
+	var a, b []uint32
+	size := 0
+	for i, s := range texts {
+		a = fast.Append(a[:0], s, Options{})
+		b = general.Append(b[:0], s, Options{})
+		if k := firstIDDiff(a, toInt(b)); k >= 0 {
+			t.Fatalf("text %d (%.40q): fast path differs at token %d of %d/%d: %v, general %v",
+				i, s, k, len(a), len(b), window(a, k), window(b, k))
+		}
+		size += len(s)
+	}
+	t.Logf("%d texts, %d bytes: same ids", len(texts), size)
+}
+
+// TestSPMFast_SameAsGeneral: the Mistral model's fast path gives its general path's ids on the
+// committed multilingual sample, the golden and edge texts, and pieces of 1k and 10k characters
+// without a space.
+func TestSPMFast_SameAsGeneral(t *testing.T) {
+	texts := mlTexts(readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz")))
+	texts = append(texts, spGoldenTexts(t)...)
+	texts = append(texts, spEdgeTexts...)
+	texts = append(texts, "a\uFFFDb", "\uFFFD", " \uFFFD\uFFFD x", "x\xff", "\xff", "\xe2\x96\x81 a",
+		"▁▁▁▁ ▁ a", "a\u00a0b\u3000c", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𠀀𠀁")
+	for _, k := range spLongKinds {
+		texts = append(texts, spLongText(k, 1_000), spLongText(k, 10_000))
+	}
+	checkSPMFast(t, texts)
+}
+
+// TestSPMFast_SameAsGeneralCorpus is the same on the whole multilingual corpus, when built.
+func TestSPMFast_SameAsGeneralCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole multilingual corpus through the general path takes a while")
+	}
+	checkSPMFast(t, mlTexts(mlCorpus(t)))
 }

@@ -20,8 +20,9 @@ type state struct {
 	// spHot is spEncoder's direct-mapped cache of frequent words in front of the piece cache,
 	// copies of its slots (made on first use: other models do not use it).
 	spHot   []memoSlot
-	spWords spWords // spEncoder's words under way
-	sink    uint32  // spWords.drain's early loads end here, so that they are made
+	spWords spWords    // spEncoder's words under way
+	sink    uint32     // spWords.drain's early loads end here, so that they are made
+	spm     *spScratch // the scratch space of a SentencePiece model's fast path (spmMerge)
 	// splitting is set while encodeSplit encodes the chunks of a piece, which have no cuts.
 	splitting bool
 	// mergeTree's scratch space, kept between calls (at most about 2 MB: it serves pieces

@@ -46,3 +46,45 @@ func (f *tokenFilter) mayHave(lo, hi uint64, n int) bool {
 	w, m := f.probe(lo, hi, n)
 	return f.words[w]&m == m
 }
+
+// pairFilter is a blocked Bloom filter of the pairs of a pair table, in front of it. On text
+// seen for the first time every new piece is merged, and a lookup in the pair table (16 bytes a
+// slot, megabytes) misses the CPU caches; many of those lookups are of pairs that do not merge
+// (each pair of final tokens of a piece is one), and the filter, about four bits a pair, answers
+// most of them from cache.
+type pairFilter struct {
+	words []uint64
+	shift uint
+}
+
+// minPairFilter is the number of pairs from which the filter is built: a smaller table stays in
+// cache anyway.
+const minPairFilter = 1 << 16
+
+// newPairFilter fills a filter with every pair of t.
+func newPairFilter(t *pairTable) *pairFilter {
+	bits := uint(6)
+	for 1<<bits < 4*t.count {
+		bits++
+	}
+	f := &pairFilter{words: make([]uint64, 1<<(bits-6)), shift: 64 - (bits - 6)}
+	for _, sl := range t.slots {
+		if sl.key != 0 {
+			w, m := f.probe(sl.key - 1)
+			f.words[w] |= m
+		}
+	}
+	return f
+}
+
+// probe returns the word and the two bits of the pair key k (left<<32 | right).
+func (f *pairFilter) probe(k uint64) (uint64, uint64) {
+	h := (k ^ k>>29) * 0x9E3779B97F4A7C15
+	return h >> f.shift, 1<<(h>>20&63) | 1<<(h>>26&63)
+}
+
+// mayHave reports whether (l, r) may be in the table; false means it certainly is not.
+func (f *pairFilter) mayHave(l, r uint32) bool {
+	w, m := f.probe(pairKey(l, r))
+	return f.words[w]&m == m
+}
