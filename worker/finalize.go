@@ -51,11 +51,13 @@ func (w *Worker) runFinalize(t *task) (outcome, error) {
 	jobID := t.a.Task.GetJobId()
 	if res, ok := published(spec, jobID); ok {
 		w.log.Info("the output is already published by an earlier finalize of the job", "job", jobID)
+		removeFinalizeLeftovers(spec, jobID)
 		return outcome{commit: finalizeCommit(res)}, nil
 	}
 	res, err := w.finalize(t, spec)
 	if err != nil {
 		if res, ok := published(spec, jobID); ok {
+			removeFinalizeLeftovers(spec, jobID)
 			return outcome{commit: finalizeCommit(res)}, nil
 		}
 		return outcome{}, err
@@ -195,6 +197,18 @@ func checkPlan(spec *job.Spec, files []*resultFile) ([]shard.Input, error) {
 		}
 	}
 	return inputs, nil
+}
+
+// removeFinalizeLeftovers removes what the job's finalize attempts left once its output is
+// published: an attempt killed in the middle of its publish leaves the output in place and
+// the directory it moved aside (.<out>.old-<job>.f<N>), or its temporary directory, beside
+// it; and the job's staging root.
+func removeFinalizeLeftovers(spec *job.Spec, jobID string) {
+	root := stagingRoot(spec, jobID)
+	os.RemoveAll(root)
+	removeIfEmpty(filepath.Dir(root))
+	removeStaleTemps(spec.Output.Dir, "tmp", jobID, "")
+	removeStaleTemps(spec.Output.Dir, "old", jobID, "")
 }
 
 // removeStaleTemps removes the directories .<out>.<kind>-<job>.f<N> beside the output that
