@@ -321,6 +321,15 @@ func (ch *soakChaos) workerEvents() []soakEvent {
 	return slices.Clone(ch.events)
 }
 
+func (c *soakCluster) node(id string) *soakNode {
+	for _, n := range c.all() {
+		if n.id == id {
+			return n
+		}
+	}
+	panic("no node " + id)
+}
+
 func (c *soakCluster) coord(id string) *soakNode {
 	for _, n := range c.coords {
 		if n.id == id {

@@ -324,6 +324,8 @@ func (m *memSampler) stop() {
 const (
 	memGrowth   = 1.25
 	memSlackMiB = 32
+	// memWorkerWindow is the shortest window over which a worker's memory is asserted flat.
+	memWorkerWindow = 3 * time.Minute
 )
 
 // check stops sampling and checks that the memory of every process that ran through the
@@ -354,9 +356,17 @@ func (m *memSampler) check(t *testing.T) string {
 		first, last := slices.Max(in[:third]), median(in[len(in)-third:])
 		limit := int64(float64(first)*memGrowth) + memSlackMiB<<10
 		id, _, _ := strings.Cut(key, "#")
+		n := m.c.node(id)
 		checked[id] = true
 		lines = append(lines, fmt.Sprintf("%s %.0f->%.0f MiB", id, float64(first)/1024, float64(last)/1024))
-		if last > limit {
+		// A worker's heap grows to the working set of the task mix over the first minutes
+		// (tokenizers, Arrow builders, Go's heap target): its flatness is asserted over a
+		// window of memWorkerWindow or more; a shorter run prints it.
+		asserted := n.role == "coordinator" || m.end.Sub(from) >= memWorkerWindow
+		if !asserted {
+			lines[len(lines)-1] += " (not asserted: window shorter than " + memWorkerWindow.String() + ")"
+		}
+		if asserted && last > limit {
 			t.Errorf("memory of %s grew: the median RSS of the window's last third is %d KiB, the first third's peak %d KiB (limit %d KiB: x%.2f + %d MiB; %d samples)",
 				key, last, first, limit, memGrowth, memSlackMiB, len(in))
 		}

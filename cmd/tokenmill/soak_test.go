@@ -78,7 +78,18 @@ func TestSoak_ChaosCluster(t *testing.T) {
 		}
 	})
 
-	dir := t.TempDir()
+	// The cluster's directories (raft logs, worker data, job outputs) outlive a failed test.
+	dir, err := os.MkdirTemp("", "tokenmill-soak-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the cluster's directories are kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
 	kinds := writeSoakInputs(t, filepath.Join(dir, "in"))
 	c := startSoakCluster(t, dir)
 	mem := newMemSampler(c, max(duration/60, time.Second))
