@@ -34,7 +34,7 @@ var fields = []field{
 		s.Inputs, err = d.inputs(n, k)
 		return err
 	}},
-	{key: "tokenizer", usage: "built-in encoding name, .tiktoken or tokenizer.json path", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
+	{key: "tokenizer", usage: "built-in encoding name, .tiktoken, tokenizer.json or SentencePiece .model path", set: func(d decoder, n *yaml.Node, k string, s *Spec) (err error) {
 		s.Tokenizer, err = d.str(n, k)
 		return err
 	}},

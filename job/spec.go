@@ -21,8 +21,8 @@ type Spec struct {
 	Name string `json:"name"`
 	// Inputs (inputs) lists files, directories or globs to read. At least one is required.
 	Inputs []Input `json:"inputs"`
-	// Tokenizer (tokenizer) is a built-in encoding name, a .tiktoken path or a tokenizer.json
-	// path. Required for pretrain; optional for validate (its vocabulary bounds pretraining
+	// Tokenizer (tokenizer) is a built-in encoding name, a .tiktoken path, a tokenizer.json
+	// path or a SentencePiece .model path. Required for pretrain; optional for validate (its vocabulary bounds pretraining
 	// token ids); refused for convert.
 	Tokenizer string `json:"tokenizer"`
 	// Stage (stage) is the pipeline stage whose rules a validate job applies (pretrain, sft,

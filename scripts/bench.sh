@@ -172,10 +172,9 @@ section_tokenizer_multilingual() {
 	[ -s "$ML_CORPUS" ] || return 0
 	local raw=$OUT/tokenizer-multilingual.txt bt=${ML_BENCHTIME:-1x}
 	header "tokenizer: go test -bench Multilingual -benchtime $bt -cpu 1"
-	# SentencePiece-style tokenizer.json files beside the built-in mistral-v0.3 (BenchmarkMultilingualSP).
-	local sp=""
-	[ -f ../shared/testdata/tokenizer/vocab/openllama.tokenizer.json ] && sp=$PWD/../shared/testdata/tokenizer/vocab/openllama.tokenizer.json
-	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS TOKENMILL_SP_TOKENIZERS=$sp "$GO" test ./tokenizer -run '^$' \
+	# BenchmarkMultilingualSP runs the SentencePiece-style tokenizer.json files of tokenizer/testdata
+	# (mistral-v0.3, openllama); TOKENMILL_SP_TOKENIZERS may name more (comma-separated paths).
+	TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS "$GO" test ./tokenizer -run '^$' \
 		-bench 'Multilingual' -benchtime "$bt" -cpu 1 -timeout 120m | tee "$raw"
 	header "multilingual corpus per lang slice, one core (ratio = tokenmill cold / pkoukk)"
 	awk '
@@ -201,11 +200,32 @@ section_tokenizer_multilingual() {
 	header "multilingual corpus, SentencePiece-style tokenizer.json, one core (MB/s; cpu = per CPU second)"
 	awk '
 		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
-		BEGIN { printf "%-28s %-16s %9s %9s %14s\n", "tokenizer", "run", "MB/s", "cpu MB/s", "tokens/s" }
+		BEGIN { printf "%-28s %-6s %-16s %9s %9s %14s\n", "tokenizer", "lang", "run", "MB/s", "cpu MB/s", "tokens/s" }
 		$1 ~ /^BenchmarkMultilingualSP\// {
 			split($1, p, "/"); impl = p[4]; sub(/-[0-9]+$/, "", impl)
-			printf "%-28s %-16s %9s %9s %14s\n", p[2], impl, metric("MB/s"), metric("cpu-MB/s"), metric("tokens/s")
+			printf "%-28s %-6s %-16s %9s %9s %14s\n", p[2], p[3], impl, metric("MB/s"), metric("cpu-MB/s"), metric("tokens/s")
 		}' "$raw" | tee "$OUT/tokenizer-multilingual-sp.txt"
+	sp_library
+}
+
+# sp_library: Google's SentencePiece library (Debian's python3-sentencepiece) on the same texts
+# with mistral-v0.3.model, next to the SentencePiece-style tokenizer.json figures above: the CPU
+# time of one python3 process encoding every document once (scripts/sp_library_bench.py; the
+# library encodes on one core). Skipped, with a message, without the library or the model.
+sp_library() {
+	local model=../shared/testdata/tokenizer/vocab/mistral-v0.3.model py=""
+	header "multilingual corpus, Google's SentencePiece library (python3-sentencepiece), one core"
+	for p in /usr/bin/python3 python3; do
+		if command -v "$p" >/dev/null && "$p" -c 'import sentencepiece' 2>/dev/null; then
+			py=$p
+			break
+		fi
+	done
+	if [ -z "$py" ] || [ ! -f "$model" ]; then
+		echo "skipped: needs python3-sentencepiece (apt-get install python3-sentencepiece) and $model"
+		return 0
+	fi
+	"$py" scripts/sp_library_bench.py "$model" "$ML_CORPUS" | tee "$OUT/tokenizer-multilingual-splib.txt"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"fmt"
 	"slices"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -330,13 +331,11 @@ func (m *bpe) initial(ids []uint32, piece string) []uint32 {
 		return ids
 	}
 	unkPending := false
-	for i, r := range piece {
-		_ = r
-		end := i + 1
-		for end < len(piece) && piece[end]&0xC0 == 0x80 {
-			end++
-		}
-		s := piece[i:end]
+	for i := range piece {
+		// An invalid byte is a character of its own (range steps over it alone).
+		_, w := utf8.DecodeRuneInString(piece[i:])
+		s := piece[i : i+w]
+		end := i + w
 		if i > 0 && m.contPrefix != "" {
 			s = m.contPrefix + s
 		}

@@ -159,6 +159,12 @@ func (bt *boundaryTable) canCut(x, y byte, a, b rune) bool {
 	return !bt.hasPartial(x, y) && !bt.hasBigram(a, b)
 }
 
+// cutBetween is canCut for characters a and b that are both tokens of their own: no token
+// crosses between them. Beyond the BMP the table does not know, and gives no cut.
+func (bt *boundaryTable) cutBetween(x, y byte, a, b rune) bool {
+	return a < 1<<16 && b < 1<<16 && !bt.hasPartial(x, y) && !bt.hasBigram(a, b)
+}
+
 // isSingle returns 1 when r is a token of its own, 0 when it is not, and -1 when the table
 // does not know (beyond the BMP).
 func (bt *boundaryTable) isSingle(r rune) int {

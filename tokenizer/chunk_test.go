@@ -125,13 +125,14 @@ func spTokenizers(t testing.TB) map[string]*Tokenizer {
 	return out
 }
 
-// encodeSP runs a tokenizer.json's general pipeline on text with a fresh state, with or without
-// cutting pieces.
+// encodeSP runs a tokenizer.json's general pipeline (not the SentencePiece fast path) on text
+// with a fresh state, with or without cutting pieces.
 func encodeSP(tk *Tokenizer, text string, cut bool) []uint32 {
-	sp := tk.model.split
+	split, fast := tk.model.split, tk.hf.sp
+	tk.hf.sp = nil
+	defer func() { tk.model.split, tk.hf.sp = split, fast }()
 	if !cut {
 		tk.model.split = nil
-		defer func() { tk.model.split = sp }()
 	}
 	return tk.hf.appendSegment(tk, nil, text, true, newState())
 }

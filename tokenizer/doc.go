@@ -2,8 +2,10 @@
 //
 // It loads OpenAI tiktoken rank files (the built-in encodings r50k_base/gpt2, p50k_base,
 // cl100k_base, o200k_base and o200k_harmony are embedded in the binary, pre-parsed) and
-// Hugging Face tokenizer.json files with a BPE model, and produces token ids equal to those of
-// the reference implementations (OpenAI's tiktoken core, Hugging Face tokenizers).
+// Hugging Face tokenizer.json files with a BPE model, and SentencePiece BPE models (a
+// tokenizer.model, read with protowire; spm.go), and produces token ids equal to those of the
+// reference implementations (OpenAI's tiktoken core, Hugging Face tokenizers, Google's
+// SentencePiece library).
 //
 // Speed comes from: hand-written pre-tokenizers for the known split patterns (GPT-2/r50k,
 // cl100k/Llama-3, o200k/GPT-OSS) that follow the regex semantics exactly, with an ASCII fast

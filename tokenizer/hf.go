@@ -49,9 +49,10 @@ type hfPipeline struct {
 	pre       preTokenizer
 	post      postProcessor
 	dec       decoder
-	spelled   []string // id -> token as spelled in tokenizer.json, for the decoder
-	fast      bool     // no normalizer and a known split pattern: use the scanner path
-	rawDecode bool     // the decoder is plain ByteLevel: decoding is concatenating raw bytes
+	spelled   []string   // id -> token as spelled in tokenizer.json, for the decoder
+	fast      bool       // no normalizer and a known split pattern: use the scanner path
+	sp        *spEncoder // SentencePiece-style pipeline: encoded from the text as it is (sp.go)
+	rawDecode bool       // the decoder is plain ByteLevel: decoding is concatenating raw bytes
 }
 
 func loadHF(path string) (*Tokenizer, error) {
@@ -126,6 +127,7 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 	if !m.byteLevel && !m.wholeWord && m.contPrefix == "" && m.eowSuffix == "" {
 		m.split = &splitter{charLevel: true, inertBytes: m.inertBytes}
 	}
+	p.sp = spFastPath(p, m)
 	maxID := m.tokens.len() - 1
 	var added []addedToken
 	for _, a := range f.AddedTokens {
@@ -314,6 +316,9 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 // appendSegment runs the general pipeline on text without added tokens: normalize,
 // pre-tokenize, then the model on each piece.
 func (p *hfPipeline) appendSegment(t *Tokenizer, dst []uint32, s string, first bool, st *state) []uint32 {
+	if p.sp != nil {
+		return p.sp.appendSegment(dst, s, first, st)
+	}
 	if p.norm != nil {
 		s = p.norm.normalize(s)
 	}

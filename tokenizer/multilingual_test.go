@@ -260,24 +260,28 @@ func benchColdWith(b *testing.B, load func(*testing.B) *Tokenizer, texts []strin
 	b.ReportMetric(float64(n)*float64(b.N)/1e6/cpu, "cpu-MB/s")
 }
 
-// BenchmarkMultilingualSP: SentencePiece-style tokenizer.json files (mistral-v0.3, and those of
-// $TOKENMILL_SP_TOKENIZERS) on the whole multilingual corpus, one core: cold (a freshly loaded
-// tokenizer, one pass) and warm.
+// BenchmarkMultilingualSP: SentencePiece-style tokenizer.json files (mistral-v0.3, openllama,
+// and those of $TOKENMILL_SP_TOKENIZERS) on the multilingual corpus, whole ("all": cold, a freshly
+// loaded tokenizer, one pass; and warm) and per lang slice (cold), one core.
 func BenchmarkMultilingualSP(b *testing.B) {
 	docs := mlCorpus(b)
+	mlBench.once.Do(func() { mlBench.langs, mlBench.by = mlLangs(docs) })
 	texts := make([]string, len(docs))
 	var n int64
 	for i, d := range docs {
 		texts[i] = d.Text
 		n += int64(len(d.Text))
 	}
-	paths := map[string]string{"mistral-v0.3": ""}
+	paths := map[string]string{"mistral-v0.3": "", "openllama": ""}
+	names := []string{"mistral-v0.3", "openllama"}
 	for _, p := range strings.Split(os.Getenv("TOKENMILL_SP_TOKENIZERS"), ",") {
-		if p != "" {
+		if p != "" && paths[filepath.Base(p)] == "" {
 			paths[filepath.Base(p)] = p
+			names = append(names, filepath.Base(p))
 		}
 	}
-	for name, path := range paths {
+	for _, name := range names {
+		path := paths[name]
 		load := func(b *testing.B) *Tokenizer {
 			if path == "" {
 				return loadFresh(b, name)
@@ -298,5 +302,13 @@ func BenchmarkMultilingualSP(b *testing.B) {
 			}
 			benchEncode(b, enc, texts, n)
 		})
+		for _, lang := range mlBench.langs {
+			lt := mlBench.by[lang]
+			var ln int64
+			for _, s := range lt {
+				ln += int64(len(s))
+			}
+			b.Run(name+"/"+lang+"/tokenmill-cold", func(b *testing.B) { benchColdWith(b, load, lt, ln) })
+		}
 	}
 }

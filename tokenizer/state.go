@@ -16,6 +16,12 @@ type state struct {
 	vals   []uint64
 	bounds []int32
 	cuts   []int32 // encodeSplit's chunk boundaries
+	norm   []byte  // spEncoder's word with its leading "▁"
+	// spHot is spEncoder's direct-mapped cache of frequent words in front of the piece cache,
+	// copies of its slots (made on first use: other models do not use it).
+	spHot   []memoSlot
+	spWords spWords // spEncoder's words under way
+	sink    uint32  // spWords.drain's early loads end here, so that they are made
 	// splitting is set while encodeSplit encodes the chunks of a piece, which have no cuts.
 	splitting bool
 	// mergeTree's scratch space, kept between calls (at most about 2 MB: it serves pieces
@@ -95,6 +101,11 @@ func newPieceCache() pieceCache {
 
 // arenaCap is the arena's first capacity, in ids.
 const arenaCap = 1 << 20
+
+// home returns the first slot the short piece packed as (lo, hi) with length n may be in.
+func (c *pieceCache) home(lo, hi uint64, n int) uint64 {
+	return ((lo ^ (hi * 0xC2B2AE3D27D4EB4F) ^ uint64(n)) * 0x9E3779B97F4A7C15) >> c.shift
+}
 
 // lookup returns the slot of the short piece packed as (lo, hi) with length n.
 func (c *pieceCache) lookup(lo, hi uint64, n int) (uint32, bool) {

@@ -16,7 +16,7 @@ import (
 // concurrent use.
 type Tokenizer struct {
 	name       string
-	kind       string // "tiktoken" or "huggingface"
+	kind       string // "tiktoken", "huggingface" or "sentencepiece"
 	pattern    string
 	sha256     string
 	model      *bpe
@@ -30,6 +30,7 @@ type Tokenizer struct {
 	vocabSize  int
 	eos, bos   int64
 	hf         *hfPipeline // nil for tiktoken encodings
+	sp         *spModel    // a SentencePiece model (spm.go); model and hf are then nil
 	pool       statePool
 }
 
@@ -53,7 +54,9 @@ var (
 // Load returns the tokenizer named by nameOrPath: a built-in encoding name (r50k_base, gpt2,
 // p50k_base, cl100k_base, o200k_base, o200k_harmony), a path to a tiktoken rank file (with a
 // sidecar .json, or "file.tiktoken:cl100k_base" to borrow a built-in's pattern and specials), or
-// a path to a Hugging Face tokenizer.json. Its errors begin with "tokenizer: ".
+// a path to a Hugging Face tokenizer.json, or a path to a SentencePiece BPE model (a file named
+// *.model, or a directory with a tokenizer.model and no tokenizer.json). Its errors begin with
+// "tokenizer: ".
 func Load(nameOrPath string) (*Tokenizer, error) {
 	if _, ok := builtinNames[nameOrPath]; ok {
 		return loadBuiltin(nameOrPath)
@@ -76,10 +79,16 @@ func Load(nameOrPath string) (*Tokenizer, error) {
 		if _, err := os.Stat(path + "/tokenizer.json"); err == nil {
 			return loadHF(path + "/tokenizer.json")
 		}
-		return nil, fmt.Errorf("tokenizer: %s is a directory without a tokenizer.json", path)
+		if _, err := os.Stat(path + "/tokenizer.model"); err == nil {
+			return loadSPM(path + "/tokenizer.model")
+		}
+		return nil, fmt.Errorf("tokenizer: %s is a directory without a tokenizer.json or tokenizer.model", path)
 	}
 	if strings.HasSuffix(path, ".json") {
 		return loadHF(path)
+	}
+	if strings.HasSuffix(path, ".model") {
+		return loadSPM(path)
 	}
 	return loadTiktokenFile(path, base)
 }
@@ -179,6 +188,9 @@ func (t *Tokenizer) Append(dst []uint32, text string, opts Options) []uint32 {
 // appendSegment encodes text that holds no added token. first reports whether it starts the
 // input.
 func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state) []uint32 {
+	if t.sp != nil {
+		return t.sp.appendText(dst, s, st)
+	}
 	if t.hf != nil && !t.hf.fast {
 		return t.hf.appendSegment(t, dst, s, first, st)
 	}
@@ -273,6 +285,9 @@ func (t *Tokenizer) EncodeBatch(texts []string, opts Options) [][]uint32 {
 
 // Decode returns the text of ids. Ids outside the vocabulary are an error.
 func (t *Tokenizer) Decode(ids []uint32) ([]byte, error) {
+	if t.sp != nil {
+		return t.sp.decode(ids)
+	}
 	if t.hf != nil && !t.hf.rawDecode {
 		return t.hf.decode(t, ids)
 	}
@@ -294,7 +309,7 @@ func (t *Tokenizer) Decode(ids []uint32) ([]byte, error) {
 // Name is the encoding's name (built-in name or file name).
 func (t *Tokenizer) Name() string { return t.name }
 
-// Kind is "tiktoken" or "huggingface".
+// Kind is "tiktoken", "huggingface" or "sentencepiece".
 func (t *Tokenizer) Kind() string { return t.kind }
 
 // Pattern is the split pattern, or a description of the pre-tokenizer for tokenizer.json.

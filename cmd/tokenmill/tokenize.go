@@ -22,7 +22,7 @@ func cmdTokenize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"Encode JSONL documents into token ids: one {\"ids\":[...]} line out per input line, in order.",
 		"FILE: JSONL (.gz, .zst); without FILE, or with -, standard input.\n", stdout, stderr)
 	fs := c.fs
-	tokName := fs.String("tokenizer", "", "tokenizer `NAME|PATH`: a built-in encoding, a .tiktoken file or a tokenizer.json (required)")
+	tokName := fs.String("tokenizer", "", "tokenizer `NAME|PATH`: a built-in encoding, a .tiktoken file, a tokenizer.json or a SentencePiece BPE .model (required)")
 	special := fs.Bool("special", false, "encode special-token strings in the text as special tokens")
 	field := fs.String("field", "text", "the JSON string `FIELD` to tokenize")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "encoding goroutines (at least 1)")

@@ -22,7 +22,7 @@ func cmdTokenizerInfo(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("tokenizer info", "NAME|PATH",
 		"Print a tokenizer's name, kind, vocabulary size, sha256, EOS/BOS, split pattern and special tokens.",
 		"NAME|PATH: a built-in encoding ("+strings.Join(tokenizer.BuiltinNames(), ", ")+"),\n"+
-			"a .tiktoken rank file or a Hugging Face tokenizer.json (or its directory).\n", stdout, stderr)
+			"a .tiktoken rank file, a Hugging Face tokenizer.json (or its directory) or a\nSentencePiece BPE model (a .model file).\n", stdout, stderr)
 	if done, code := c.parse(args); done {
 		return code
 	}

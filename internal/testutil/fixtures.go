@@ -91,7 +91,8 @@ func Gzip(t testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
-// python3 is the interpreter the NumPy checks run: Debian's, where CI installs python3-numpy.
+// python3 is the interpreter the NumPy and SentencePiece checks run: Debian's, where CI installs
+// python3-numpy and python3-sentencepiece.
 const python3 = "/usr/bin/python3"
 
 // NumPy returns the path of a python3 that imports numpy. Without one it skips the test, or
@@ -104,6 +105,20 @@ func NumPy(t testing.TB) string {
 			t.Fatalf("NumPy is required under CI: %s -c 'import numpy': %v (apt-get install python3-numpy)", python3, err)
 		}
 		t.Skipf("NumPy not available: %s -c 'import numpy': %v; install python3-numpy", python3, err)
+	}
+	return python3
+}
+
+// SentencePiece returns the path of a python3 that imports sentencepiece (Debian's
+// python3-sentencepiece, Google's SentencePiece library). Without one it skips the test, or fails
+// it when the environment variable CI is set, as NumPy does.
+func SentencePiece(t testing.TB) string {
+	t.Helper()
+	if err := exec.Command(python3, "-c", "import sentencepiece").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("SentencePiece is required under CI: %s -c 'import sentencepiece': %v (apt-get install python3-sentencepiece)", python3, err)
+		}
+		t.Skipf("SentencePiece not available: %s -c 'import sentencepiece': %v; install python3-sentencepiece", python3, err)
 	}
 	return python3
 }
