@@ -27,6 +27,10 @@ var (
 	ErrShutdown = errors.New("coordinator: shutting down")
 	// ErrPermission: the job names a path outside the allowed roots (--allowed-roots).
 	ErrPermission = errors.New("coordinator: permission denied")
+	// ErrLeaderGone: the leader a call was forwarded to stopped being this node's leader
+	// before it answered (it died, vanished from the network or lost an election); the call
+	// may or may not have been applied.
+	ErrLeaderGone = errors.New("coordinator: the leader went away")
 )
 
 // statusOf maps each sentinel error to its gRPC code and to the words that replace the
@@ -52,6 +56,7 @@ var statusOf = []struct {
 	{ErrNoLeader, codes.Unavailable, "no leader elected (is a majority of the coordinators up?)"},
 	{ErrNotLeader, codes.Unavailable, notLeaderText},
 	{ErrShutdown, codes.Unavailable, "the coordinator is shutting down"},
+	{ErrLeaderGone, codes.Unavailable, "the leader went away before it answered the forwarded call; it may or may not have been applied"},
 	{raft.ErrNotLeader, codes.Unavailable, notLeaderText},
 	{raft.ErrLeadershipLost, codes.Unavailable, "leadership changed before the change was committed; it may or may not have been applied"},
 	{raft.ErrLeadershipTransferInProgress, codes.Unavailable, "leadership is moving to another coordinator"},

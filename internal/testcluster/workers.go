@@ -32,6 +32,9 @@ type Options struct {
 	// clock instead of the cluster's fake Clock (raft's timeouts stay tight, to form the
 	// cluster quickly). Workers are adjusted by Worker.
 	DefaultTimings bool
+	// Coordinator, when not nil, adjusts the configuration of coordinator i before it
+	// starts (after DefaultTimings).
+	Coordinator func(i int, cfg *coordinator.Config)
 }
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
@@ -39,12 +42,14 @@ type Options struct {
 // (as a crash would) before the coordinators.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
-	var adjust func(int, *coordinator.Config)
-	if opt.DefaultTimings {
-		adjust = func(_ int, cfg *coordinator.Config) {
+	adjust := func(i int, cfg *coordinator.Config) {
+		if opt.DefaultTimings {
 			d := coordinator.DefaultConfig()
 			cfg.Gossip, cfg.Clock = d.Gossip, nil
 			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
+		}
+		if opt.Coordinator != nil {
+			opt.Coordinator(i, cfg)
 		}
 	}
 	c := newCluster(t, opt.Coordinators, adjust)
