@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
@@ -36,6 +37,10 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	w := s.workerLocked(id)
 	w.hb++
 	hb := w.hb
+	if !w.beat.IsZero() && now.After(w.beat) {
+		w.gap = now.Sub(w.beat)
+	}
+	w.beat = now
 	w.free, w.running = int(req.FreeSlots), len(req.Running)
 	w.jobs = map[string]bool{}
 	for _, rt := range req.Running {
@@ -101,6 +106,10 @@ func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p 
 	if l == nil || l.epoch != epoch {
 		l = &lease{ref: ref, epoch: epoch, worker: worker, hb: hb}
 		s.addLocked(l)
+	}
+	if l.died {
+		s.log.Info("a worker gossip declared dead still heartbeats: its lease is renewed", "worker", worker, "task", ref)
+		l.died = false
 	}
 	l.deadline = now.Add(s.cfg.LeaseTTL)
 	if p != nil {
@@ -184,20 +193,21 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 		s.mu.Unlock()
 		return nil, r.err
 	}
-	if s.deaths[worker] != deaths {
-		// Gossip declared the worker dead while the grant was in raft: workerGone may have
-		// looked at its leases before this grant was applied, so take them back again.
-		s.mu.Unlock()
-		s.workerGone(worker, fmt.Sprintf("worker %s died", worker))
-		return nil, nil
-	}
 	var granted []fsm.TaskRef
+	var added []*lease
 	for i, ref := range pick {
 		if r.errs[i] == nil && s.active {
-			s.addLocked(&lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb})
+			l := &lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb}
+			s.addLocked(l)
+			added = append(added, l)
 			s.warmLocked(worker, ref.Job)
 			granted = append(granted, ref)
 		}
+	}
+	if s.deaths[worker] != deaths && len(added) > 0 {
+		// Gossip declared the worker dead (or it left) while the grant was in raft, after
+		// workerDied looked at its leases: these live only while its heartbeats renew them.
+		s.dyingLocked(s.workerLocked(worker), slices.Values(added), now)
 	}
 	s.mu.Unlock()
 	s.kickLoop()
