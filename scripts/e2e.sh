@@ -21,6 +21,7 @@
 #   IMAGE          the image (default tokenmill:dev; `make e2e` builds it)
 #   E2E_PORT_BASE  the coordinators' gRPC ports on 127.0.0.1 are BASE+10, +20, +30 (default 17000)
 #   E2E_SCALE      corpus copies of each kind (default 12)
+#   E2E_LOGS       where a failed run leaves every container's whole log (default bin/e2e-logs)
 #
 # scripts/e2e-compose.yaml limits each worker to 0.02 CPU, so that the job lasts long enough for
 # the chaos to happen in its middle.
@@ -32,6 +33,7 @@ TM=${TM:-$root/bin/image/tokenmill}
 IMAGE=${IMAGE:-tokenmill:dev}
 base=${E2E_PORT_BASE:-17000}
 scale=${E2E_SCALE:-12}
+logs=${E2E_LOGS:-$root/bin/e2e-logs}
 project=tokenmill-e2e
 net=${project}_tokenmill
 start=$SECONDS
@@ -58,6 +60,11 @@ cleanup() {
   if [ "$status" -ne 0 ]; then
     say "failed (exit $status); the cluster's last log lines:"
     compose logs --tail 15 2>&1 | sed 's/^/    /' | tail -120
+    rm -rf "$logs" && mkdir -p "$logs"
+    for c in $(docker ps -aq --filter "label=com.docker.compose.project=$project"); do
+      docker logs -t "$c" >"$logs/$(docker inspect -f '{{.Config.Hostname}}' "$c")-${c:0:12}.log" 2>&1
+    done
+    say "every container's whole log is in $logs"
   fi
   compose down -v --remove-orphans >/dev/null 2>&1
   rm -rf "$shared"
@@ -187,8 +194,9 @@ rm "$shared/jargon.jsonl"
 chmod -R a+rwX "$shared"
 say "corpus: $(ls "$corpus" | wc -l) files, $(du -sh --apparent-size "$corpus" | cut -f1) ($(ls "$corpus" | sed 's/.*\.\(jsonl\.zst\|jsonl\|parquet\)$/\1/' | sort | uniq -c | xargs))"
 
-# The job file: three sequence lengths, both formats, small shards; a task may be hit by
-# several of the steps (each costs it the attempt it was running), hence max_attempts 6.
+# The job file: three sequence lengths, both formats, small shards, the default max_attempts
+# (3): a task hit by both the worker kill and the cut-off has an attempt left; the leader kill,
+# scaling and throttled workers cost none.
 write_job() { # FILE NAME OUTDIR INPUTS...
   local file=$1 name=$2 out=$3
   shift 3
@@ -202,7 +210,6 @@ sequence_lengths: [256, 1024, 4096]
 val_fraction: 0.02
 seed: 7
 shard_size: 384KiB
-max_attempts: 6
 output:
   dir: $out
   formats: [hf, npy]
@@ -224,6 +231,7 @@ wait_for 60 "the job runs" shards_done_at_least "$id" 1
 say "shards planned: $(job "$id" | q 'j["shards"]')"
 
 step "2. kill the raft leader's container"
+fa=$(failed_attempts "$id")
 old=$(leader)
 oldc=$(compose ps -q "$old")
 docker kill "$oldc" >/dev/null
@@ -233,7 +241,13 @@ wait_for 60 "a new leader" leader_is_not "$old"
 say "new leader after $((SECONDS - t0))s"
 done_before=$(job "$id" | q 'j["shards_done"]')
 wait_for 90 "the job goes on under the new leader" shards_done_at_least "$id" $((done_before + 1))
+# The new leader gives every lease a grace of 20s; a worker that has not renewed its leases
+# with it by then loses them. Past that, the kill must have cost no lease.
+while [ $((SECONDS - t0)) -lt 25 ]; do sleep 1; done
 still_running "$id" "step 3"
+n=$(failed_attempts "$id")
+[ "$n" -eq "$fa" ] || fail "the leader's kill cost $((n - fa)) leases (failed or lost attempts $fa before it, $n after its grace)"
+say "no lease lost to the leader's kill ($n failed or lost attempts, as before it)"
 
 step "3. kill a worker in the middle of a shard"
 fa=$(failed_attempts "$id")
