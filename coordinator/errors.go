@@ -31,6 +31,9 @@ var (
 	// before it answered (it died, vanished from the network or lost an election); the call
 	// may or may not have been applied.
 	ErrLeaderGone = errors.New("coordinator: the leader went away")
+	// ErrStaleHeartbeat: a heartbeat arrived after a later one of the same worker process
+	// was served (see HeartbeatRequest.seq).
+	ErrStaleHeartbeat = errors.New("coordinator: stale heartbeat")
 )
 
 // statusOf maps each sentinel error to its gRPC code and to the words that replace the
@@ -53,6 +56,7 @@ var statusOf = []struct {
 	{fsm.ErrBadCommand, codes.InvalidArgument, "invalid request"},
 	{ErrBadRequest, codes.InvalidArgument, "invalid request"},
 	{ErrPermission, codes.PermissionDenied, "job spec"},
+	{ErrStaleHeartbeat, codes.Aborted, "stale heartbeat"},
 	{ErrNoLeader, codes.Unavailable, "no leader elected (is a majority of the coordinators up?)"},
 	{ErrNotLeader, codes.Unavailable, notLeaderText},
 	{ErrShutdown, codes.Unavailable, "the coordinator is shutting down"},

@@ -13,7 +13,9 @@ import (
 
 // heartbeat serves a worker's heartbeat on the leader. The contract with the worker: its
 // heartbeats are sequential and each lists every task it runs, those started from the
-// previous response included. Then:
+// previous response included. A heartbeat of the worker process last served (incarnation)
+// numbered (seq) no higher than that one is stale, delayed in the network: it is refused
+// (ErrStaleHeartbeat) and changes nothing. Then:
 //   - a listed task whose lease is current is renewed (deadline now + LeaseTTL) and its
 //     progress recorded;
 //   - a listed task whose lease is not current gets a stop order with the reason;
@@ -35,6 +37,14 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 		return nil, ErrNotLeader
 	}
 	w := s.workerLocked(id)
+	if inc := req.GetIncarnation(); inc != 0 {
+		if inc == w.incarnation && req.GetSeq() <= w.seq {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: heartbeat %d of worker %s arrived after its heartbeat %d was served",
+				ErrStaleHeartbeat, req.GetSeq(), id, w.seq)
+		}
+		w.incarnation, w.seq = inc, req.GetSeq()
+	}
 	w.hb++
 	hb := w.hb
 	if !w.beat.IsZero() && now.After(w.beat) {

@@ -122,13 +122,15 @@ type lease struct {
 
 // workerState is what the leader knows of a worker from its heartbeats.
 type workerState struct {
-	hb      uint64          // heartbeats received since this node leads
-	beat    time.Time       // when the last heartbeat arrived
-	gap     time.Duration   // the time between the last two heartbeats (0: not known yet)
-	free    int             // free slots, as last reported
-	running int             // tasks running, as last reported
-	jobs    map[string]bool // the jobs of the tasks running, as last reported
-	leases  map[fsm.TaskRef]*lease
+	hb   uint64    // heartbeats received since this node leads
+	beat time.Time // when the last heartbeat arrived
+	// incarnation and seq are those of the last heartbeat served (see heartbeat).
+	incarnation, seq uint64
+	gap              time.Duration   // the time between the last two heartbeats (0: not known yet)
+	free             int             // free slots, as last reported
+	running          int             // tasks running, as last reported
+	jobs             map[string]bool // the jobs of the tasks running, as last reported
+	leases           map[fsm.TaskRef]*lease
 }
 
 // newScheduler returns an inactive scheduler; start (or lead) activates it.

@@ -326,6 +326,54 @@ func TestScheduler_GossipDeath(t *testing.T) {
 	}
 }
 
+// TestScheduler_StaleHeartbeat: a heartbeat delayed in the network (sent before the worker
+// started a task, delivered after a later heartbeat listed it) is refused and takes nothing
+// back; the heartbeats of a new incarnation of the worker (it restarted) are served from
+// their first, and one that does not list the lease takes it back.
+func TestScheduler_StaleHeartbeat(t *testing.T) {
+	c := testcluster.New(t, 3)
+	leader := c.WaitLeader()
+	id := submit(t, c, leader, spec(t, "stale"))
+	client := c.Workers(c.Followers()[0]) // through a follower, as delayed calls often go
+	beat := func(inc, seq uint64, free uint32, running ...*pb.Assignment) (*pb.HeartbeatResponse, error) {
+		req := &pb.HeartbeatRequest{WorkerId: "w1", Incarnation: inc, Seq: seq, FreeSlots: free}
+		for _, a := range running {
+			req.Running = append(req.Running, &pb.RunningTask{Task: a.Task, Epoch: a.Epoch})
+		}
+		return client.Heartbeat(ctx(t), req)
+	}
+	r, err := beat(7, 1, 1)
+	if err != nil || len(r.Start) != 1 {
+		t.Fatalf("first heartbeat: %v, %v; want the plan", r, err)
+	}
+	a := r.Start[0]
+	if _, err := beat(7, 3, 0, a); err != nil {
+		t.Fatalf("heartbeat listing the plan: %v", err)
+	}
+	// Seq 2 was sent before the plan started, and arrives now.
+	if _, err := beat(7, 2, 1); status.Code(err) != codes.Aborted || !strings.Contains(err.Error(), "stale heartbeat") {
+		t.Fatalf("the delayed heartbeat: %v, want refused as stale (Aborted)", err)
+	}
+	if _, err := beat(7, 3, 1); status.Code(err) != codes.Aborted {
+		t.Fatalf("the same heartbeat again: %v, want refused as stale (Aborted)", err)
+	}
+	info, _ := task(c, leader, planRef(id))
+	if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != a.Epoch || info.Failures != 0 {
+		t.Fatalf("after the stale heartbeat the plan is %v under epoch %d with %d failures, want still leased under %d",
+			info.State, info.Lease.Epoch, info.Failures, a.Epoch)
+	}
+	// The worker restarted: its first heartbeat is served, and it runs nothing.
+	if _, err := beat(8, 1, 0); err != nil {
+		t.Fatalf("the restarted worker's first heartbeat: %v", err)
+	}
+	info = waitTask(t, c, leader, planRef(id), "the restarted worker's lease taken back", func(i fsm.TaskInfo) bool {
+		return i.State == pb.TaskState_TASK_STATE_PENDING
+	})
+	if !strings.Contains(info.Cause, "no longer runs it") {
+		t.Fatalf("cause %q, want the worker no longer running it", info.Cause)
+	}
+}
+
 // TestScheduler_LeaderChangeKeepsLeases: a new leader gives running tasks a grace period,
 // the worker renews through a survivor, and its result commits under the old epoch.
 func TestScheduler_LeaderChangeKeepsLeases(t *testing.T) {

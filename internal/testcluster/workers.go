@@ -146,6 +146,31 @@ func (c *Cluster) KillWorker(i int) {
 	}
 }
 
+// PassDeathWait advances the cluster's fake clock past the wait the leader gives the leases
+// of worker id, which gossip declared dead (at most a third of the lease TTL, see the
+// coordinator's workerDied), once the leader has set its timer for them: on the fake clock,
+// which tests do not move otherwise, they would never expire. A worker that holds no lease
+// (its last one ended as it died) needs no wait.
+func (c *Cluster) PassDeathWait(id string) {
+	c.t.Helper()
+	wait := c.cfgs[0].LeaseTTL / 3
+	WaitFor(c.t, Timeout, "the leader's timer for the dead worker's leases", func() error {
+		leader := c.Node(c.WaitLeader())
+		if len(leader.FSM().LeasesOf(id)) == 0 {
+			return nil
+		}
+		next, ok := c.Clock.Next()
+		if !ok {
+			return fmt.Errorf("no timer set")
+		}
+		if d := next.Sub(c.Clock.Now()); d > wait {
+			return fmt.Errorf("the earliest timer is due in %v, after the death's wait of %v", d, wait)
+		}
+		return nil
+	})
+	c.Clock.Advance(wait)
+}
+
 // DrainWorker drains worker i, giving its tasks timeout to finish, and returns Drain's
 // error.
 func (c *Cluster) DrainWorker(i int, timeout time.Duration) error {
