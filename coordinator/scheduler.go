@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"maps"
 	"slices"
@@ -48,8 +49,8 @@ type scheduler struct {
 	kick     chan struct{} // wakes the expiry loop when a lease is added
 	// deaths counts the times gossip declared each worker dead or gone, and down holds the
 	// workers gone since their last join: a grant to such a worker is refused, and a grant
-	// that raced with its death is taken back (see assign). Both outlive leadership: they are
-	// facts of gossip, not of the replicated state.
+	// that raced with its death lives only while heartbeats renew it (see assign). Both
+	// outlive leadership: they are facts of gossip, not of the replicated state.
 	deaths map[string]uint64
 	down   map[string]bool
 	// tags are the alive workers' tags, as gossip last announced them (see placement.go);
@@ -114,15 +115,22 @@ type lease struct {
 	// from the FSM): a later heartbeat that does not list the lease shows the worker does
 	// not run it.
 	hb uint64
+	// died: gossip declared the worker dead since the lease's last renewal, and the
+	// deadline was brought forward (see workerDied).
+	died bool
 }
 
 // workerState is what the leader knows of a worker from its heartbeats.
 type workerState struct {
-	hb      uint64          // heartbeats received since this node leads
-	free    int             // free slots, as last reported
-	running int             // tasks running, as last reported
-	jobs    map[string]bool // the jobs of the tasks running, as last reported
-	leases  map[fsm.TaskRef]*lease
+	hb   uint64    // heartbeats received since this node leads
+	beat time.Time // when the last heartbeat arrived
+	// incarnation and seq are those of the last heartbeat served (see heartbeat).
+	incarnation, seq uint64
+	gap              time.Duration   // the time between the last two heartbeats (0: not known yet)
+	free             int             // free slots, as last reported
+	running          int             // tasks running, as last reported
+	jobs             map[string]bool // the jobs of the tasks running, as last reported
+	leases           map[fsm.TaskRef]*lease
 }
 
 // newScheduler returns an inactive scheduler; start (or lead) activates it.
@@ -277,8 +285,11 @@ func (s *scheduler) expireDue(ctx context.Context, now time.Time) {
 	sortLeases(due)
 	ex := make([]*pb.Expiry, len(due))
 	for i, l := range due {
-		ex[i] = &pb.Expiry{Task: l.ref.Proto(), Epoch: l.epoch,
-			Cause: fmt.Sprintf("lease expired: no heartbeat from worker %s for %v", l.worker, s.cfg.LeaseTTL)}
+		cause := fmt.Sprintf("lease expired: no heartbeat from worker %s for %v", l.worker, s.cfg.LeaseTTL)
+		if l.died {
+			cause = fmt.Sprintf("worker %s died (gossip declared it dead, and no heartbeat came after)", l.worker)
+		}
+		ex[i] = &pb.Expiry{Task: l.ref.Proto(), Epoch: l.epoch, Cause: cause}
 	}
 	if err := s.expire(ex); err != nil && ctx.Err() == nil {
 		s.log.Warn("expiring leases failed; retrying", "leases", len(due), "err", err)
@@ -310,11 +321,10 @@ func (s *scheduler) expire(ex []*pb.Expiry) error {
 	return nil
 }
 
-// workerGone takes back at once, in one raft entry, every lease of a worker that gossip
-// declared dead or that left, and forgets the cleanup orders it was given. If that fails
-// the leases stay, and expire by their deadlines.
-func (s *scheduler) workerGone(id, cause string) {
-	s.mu.Lock()
+// downLocked records that gossip declared the worker dead or that it left: no grant to it
+// until gossip sees it again (workerAlive), its tags and warmth forgotten, and, on the
+// leader, the cleanup orders it was given. s.mu is held.
+func (s *scheduler) downLocked(id string) {
 	if s.deaths == nil {
 		s.deaths, s.down = map[string]uint64{}, map[string]bool{}
 	}
@@ -324,20 +334,71 @@ func (s *scheduler) workerGone(id, cause string) {
 	for _, ws := range s.warm {
 		delete(ws, id)
 	}
+	if s.active {
+		s.dropCleanupsLocked(id)
+	}
+}
+
+// workerDied handles a worker that gossip declared dead at now: it gets no new grant, and
+// each of its leases now also expires if no heartbeat renews it within deathWait (about
+// two of its heartbeat intervals), with the cause "worker ID died". A worker that gossip
+// declared dead but that still heartbeats (its gossip stalled: a CPU-throttled container,
+// a long pause, lost UDP) keeps its leases, since the heartbeats, not gossip, renew them;
+// one that really died loses them within seconds.
+func (s *scheduler) workerDied(id string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.downLocked(id)
+	if !s.active {
+		return
+	}
+	if w := s.workers[id]; w != nil {
+		s.dyingLocked(w, maps.Values(w.leases), now)
+	}
+	s.kickLoop()
+}
+
+// deathWait is how long the leases of a worker that gossip declared dead live without a
+// heartbeat: two of the intervals between its last heartbeats, at most a third of the lease
+// TTL (the longest interval workers are allowed); a third of the TTL when its interval is
+// not known yet.
+func (s *scheduler) deathWait(w *workerState) time.Duration {
+	wait := s.cfg.LeaseTTL / 3
+	if w.gap > 0 {
+		wait = min(wait, 2*w.gap)
+	}
+	return wait
+}
+
+// dyingLocked makes the leases ls of the worker w expire deathWait after now unless a
+// heartbeat renews them first. s.mu is held.
+func (s *scheduler) dyingLocked(w *workerState, ls iter.Seq[*lease], now time.Time) {
+	due := now.Add(s.deathWait(w))
+	for l := range ls {
+		l.died = true
+		if l.deadline.After(due) {
+			l.deadline = due
+		}
+	}
+}
+
+// workerGone takes back at once, in one raft entry, every lease of a worker that left
+// the cluster (a drained worker; gossip state left), and forgets the cleanup orders it was
+// given. If that fails the leases stay, and expire by their deadlines.
+func (s *scheduler) workerGone(id, cause string) {
+	s.mu.Lock()
+	s.downLocked(id)
 	s.mu.Unlock()
 	if !s.isActive() {
 		return
 	}
-	s.mu.Lock()
-	s.dropCleanupsLocked(id)
-	s.mu.Unlock()
 	var ex []*pb.Expiry
 	for _, li := range s.state.LeasesOf(id) {
 		ex = append(ex, &pb.Expiry{Task: li.Task.Proto(), Epoch: li.Lease.Epoch, Cause: cause})
 	}
 	if len(ex) > 0 {
 		if err := s.expire(ex); err != nil {
-			s.log.Warn("taking back the leases of a dead worker failed; they expire by their deadlines",
+			s.log.Warn("taking back the leases of a worker that left failed; they expire by their deadlines",
 				"worker", id, "leases", len(ex), "err", err)
 			return
 		}

@@ -230,10 +230,17 @@ func (k *simWorker) die() {
 	w.at(w.between(500*time.Millisecond, 3*time.Second), func() {
 		if w.sched != nil {
 			w.logf("gossip: %s dead", k.id)
-			w.sched.workerGone(k.id, fmt.Sprintf("worker %s died", k.id))
-			if ls := w.state.LeasesOf(k.id); w.sched != nil && len(ls) > 0 {
-				w.violate("gossip declared %s dead, but it still holds %d leases", k.id, len(ls))
+			w.sched.workerDied(k.id, w.now)
+			// Its leases now expire within a third of the TTL unless a heartbeat renews
+			// them (it sends none while down).
+			due := w.now.Add(simTTL / 3)
+			w.sched.mu.Lock()
+			for _, li := range w.state.LeasesOf(k.id) {
+				if l := w.sched.leases[li.Task]; l == nil || l.epoch != li.Lease.Epoch || !l.died || l.deadline.After(due) {
+					w.violate("gossip declared %s dead, but its lease %s@%d does not expire by %v", k.id, li.Task, li.Lease.Epoch, due)
+				}
 			}
+			w.sched.mu.Unlock()
 		}
 	})
 	w.at(w.between(5*time.Second, 90*time.Second), func() {

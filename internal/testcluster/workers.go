@@ -32,6 +32,9 @@ type Options struct {
 	// clock instead of the cluster's fake Clock (raft's timeouts stay tight, to form the
 	// cluster quickly). Workers are adjusted by Worker.
 	DefaultTimings bool
+	// Coordinator, when not nil, adjusts the configuration of coordinator i before it
+	// starts (after DefaultTimings).
+	Coordinator func(i int, cfg *coordinator.Config)
 }
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
@@ -39,12 +42,14 @@ type Options struct {
 // (as a crash would) before the coordinators.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
-	var adjust func(int, *coordinator.Config)
-	if opt.DefaultTimings {
-		adjust = func(_ int, cfg *coordinator.Config) {
+	adjust := func(i int, cfg *coordinator.Config) {
+		if opt.DefaultTimings {
 			d := coordinator.DefaultConfig()
 			cfg.Gossip, cfg.Clock = d.Gossip, nil
 			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
+		}
+		if opt.Coordinator != nil {
+			opt.Coordinator(i, cfg)
 		}
 	}
 	c := newCluster(t, opt.Coordinators, adjust)
@@ -139,6 +144,31 @@ func (c *Cluster) KillWorker(i int) {
 	if w := c.take(i); w != nil {
 		w.Kill()
 	}
+}
+
+// PassDeathWait advances the cluster's fake clock past the wait the leader gives the leases
+// of worker id, which gossip declared dead (at most a third of the lease TTL, see the
+// coordinator's workerDied), once the leader has set its timer for them: on the fake clock,
+// which tests do not move otherwise, they would never expire. A worker that holds no lease
+// (its last one ended as it died) needs no wait.
+func (c *Cluster) PassDeathWait(id string) {
+	c.t.Helper()
+	wait := c.cfgs[0].LeaseTTL / 3
+	WaitFor(c.t, Timeout, "the leader's timer for the dead worker's leases", func() error {
+		leader := c.Node(c.WaitLeader())
+		if len(leader.FSM().LeasesOf(id)) == 0 {
+			return nil
+		}
+		next, ok := c.Clock.Next()
+		if !ok {
+			return fmt.Errorf("no timer set")
+		}
+		if d := next.Sub(c.Clock.Now()); d > wait {
+			return fmt.Errorf("the earliest timer is due in %v, after the death's wait of %v", d, wait)
+		}
+		return nil
+	})
+	c.Clock.Advance(wait)
 }
 
 // DrainWorker drains worker i, giving its tasks timeout to finish, and returns Drain's
