@@ -83,6 +83,9 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	s.changed() // progress
 	if len(missing) > 0 {
 		if err := s.expire(missing); err != nil {
+			// Still in the state: keep them, by their deadlines, or nothing would expire
+			// them; the worker's next heartbeat takes them back again.
+			s.putBack(gone, time.Time{})
 			return nil, err
 		}
 	}

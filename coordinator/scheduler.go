@@ -94,7 +94,9 @@ type schedState interface {
 // commandLog is where the scheduler's commands go: raft on a Node (raftCommands, with
 // grants, commits and failures batched). Each call returns once the command is applied, or
 // with the error that kept it from being applied (when raft loses leadership, it may have
-// been applied all the same).
+// been applied all the same). The ctx of grant, commit and fail bounds only the wait before
+// the items are taken into an entry: a call whose ctx ended returns ctx's error only if its
+// items were not taken, and otherwise the entry's outcome.
 type commandLog interface {
 	// apply commits one command as one entry.
 	apply(t fsm.CommandType, m proto.Message) (*fsm.Result, error)
@@ -293,16 +295,28 @@ func (s *scheduler) expireDue(ctx context.Context, now time.Time) {
 	}
 	if err := s.expire(ex); err != nil && ctx.Err() == nil {
 		s.log.Warn("expiring leases failed; retrying", "leases", len(due), "err", err)
-		s.mu.Lock()
-		retry := now.Add(s.cfg.LeaseTTL / 10)
-		for _, l := range due {
-			if s.active && s.leases[l.ref] == nil {
-				l.deadline = retry
-				s.addLocked(l)
-			}
-		}
-		s.mu.Unlock()
+		s.putBack(due, now.Add(s.cfg.LeaseTTL/10))
 	}
+}
+
+// putBack records again leases that were forgotten for an expiry whose entry failed: the
+// state still holds them, and only the scheduler's memory makes them expire. Each is due at
+// at (zero: its deadline stays), unless the task got another lease meanwhile.
+func (s *scheduler) putBack(ls []*lease, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.active {
+		return
+	}
+	for _, l := range ls {
+		if s.leases[l.ref] == nil {
+			if !at.IsZero() {
+				l.deadline = at
+			}
+			s.addLocked(l)
+		}
+	}
+	s.kickLoop()
 }
 
 // expire takes leases back, in one entry.

@@ -28,10 +28,12 @@ var (
 
 // TestScheduler_Simulation runs the leader's real scheduler and the FSM over thousands of
 // seeds of a simulated cluster (simWorld): workers that die, come back, restart unnoticed
-// and heartbeat late; failed, handed-back and input-error attempts; duplicate and late
+// and heartbeat late, killed while the leader serves their heartbeat (its grants applied,
+// the answer lost) and restarted under the same id; failed, handed-back and input-error attempts; duplicate and late
 // results; leader changes (the new scheduler rebuilt from the state with its grace period,
 // half the time on a replica restored from a snapshot), some of them in the middle of an
-// apply whose entry may or may not be committed; cancels. Each seed must end with:
+// apply whose entry may or may not be committed; entries raft refuses (nothing applied, the
+// leader stays); cancels. Each seed must end with:
 //   - no task committed twice; every task of a succeeded job committed exactly once;
 //   - no job finalized twice, a finalize committed exactly when the job succeeded;
 //   - every job final within simBound of its submission;
@@ -77,6 +79,7 @@ func TestScheduler_Simulation(t *testing.T) {
 	// The runs must reach the cases they exist for.
 	for name, n := range map[string]int{"succeeded": total.Succeeded, "failed": total.Failed, "canceled": total.Canceled,
 		"refused": total.Refused, "duplicates": total.Duplicates, "deaths": total.Deaths, "restarts": total.Restarts,
+		"kills mid-heartbeat": total.MidBeatKills, "refused applies": total.RefusedApplies,
 		"leader changes": total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
 		"taken back": total.TakenBack, "fair checks": total.FairChecks,
 		"placement checks": total.PlacementChecks, "cool-downs": total.Cooldowns} {
@@ -135,6 +138,7 @@ func TestScheduler_SimulationIsDeterministic(t *testing.T) {
 // one broken.
 func runSim(seed uint64, traced bool) *simWorld {
 	w := newSimWorld(seed, traced)
+	defer w.stopBatchs()
 	for w.violation == nil && !w.done() {
 		if w.events >= simMaxEvent {
 			w.violate("still running after %d events", w.events)
@@ -170,6 +174,7 @@ func newSimWorld(seed uint64, traced bool) *simWorld {
 		w.faults = 100 + w.rng.IntN(400)
 	}
 	w.inputErrors = w.rng.IntN(4) == 0
+	w.startBatchers()
 	w.elect()
 	for i := range 2 + w.rng.IntN(5) {
 		k := &simWorker{w: w, id: fmt.Sprintf("w%d", i), slots: 1 + w.rng.IntN(4), up: true,

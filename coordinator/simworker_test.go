@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,6 +24,7 @@ type simWorker struct {
 	tags    map[string]string // announced in gossip
 	sick    bool              // its attempts fail far more often than others' (cool-down)
 	gen     int               // incarnation: events of an earlier one are dropped
+	seq     uint64            // the heartbeats sent
 	running []*simTask
 }
 
@@ -63,13 +65,39 @@ func (k *simWorker) beat() {
 	if w.sched == nil {
 		return
 	}
-	req := &pb.HeartbeatRequest{WorkerId: k.id, FreeSlots: uint32(k.slots - len(k.running))}
+	k.seq++
+	req := &pb.HeartbeatRequest{WorkerId: k.id, FreeSlots: uint32(k.slots - len(k.running)),
+		Incarnation: uint64(k.gen) + 1, Seq: k.seq}
 	for _, t := range k.running {
 		req.Running = append(req.Running, &pb.RunningTask{Task: t.a.Task, Epoch: t.a.Epoch,
 			Progress: &pb.Progress{Bytes: 1 + int64(t.ref.Index)}})
 	}
-	resp, err := w.sched.heartbeat(w.ctx, req, w.now)
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	killed := w.rng.IntN(80) == 0
+	if killed {
+		w.midApply = cancel
+	}
+	resp, err := w.sched.heartbeat(ctx, req, w.now)
+	w.midApply = nil
 	w.logf("%s heartbeat free %d running %v -> %v", k.id, req.FreeSlots, refsOf(k.running), err)
+	if killed {
+		// Killed while the leader served the heartbeat: the answer (its grants) is lost,
+		// and the worker starts again under the same id before gossip notices. The leader
+		// renewed the leases it listed that it did not stop all the same.
+		if err == nil {
+			for _, t := range k.running {
+				if !slices.ContainsFunc(resp.Stop, func(st *pb.StopTask) bool { return fsm.RefOf(st.Task) == t.ref && st.Epoch == t.a.Epoch }) {
+					w.deadline[simLease{t.ref, t.a.Epoch}] = w.now.Add(simTTL)
+				}
+			}
+		}
+		w.stats.MidBeatKills++
+		w.logf("%s killed during its heartbeat; restarts, forgetting %v", k.id, refsOf(k.running))
+		k.running = nil
+		k.gen++
+		return
+	}
 	if err != nil {
 		return
 	}
