@@ -338,13 +338,17 @@ func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 	}
 }
 
-func (w *simWorld) grant(ctx context.Context, g []*pb.Grant) batchResult { return w.grants.submit(ctx, g) }
+func (w *simWorld) grant(ctx context.Context, g []*pb.Grant) batchResult {
+	return w.grants.submit(ctx, g)
+}
 
 func (w *simWorld) commit(ctx context.Context, c []*pb.TaskCommit) batchResult {
 	return w.commits.submit(ctx, c)
 }
 
-func (w *simWorld) fail(ctx context.Context, f []*pb.TaskFailure) batchResult { return w.fails.submit(ctx, f) }
+func (w *simWorld) fail(ctx context.Context, f []*pb.TaskFailure) batchResult {
+	return w.fails.submit(ctx, f)
+}
 
 // startBatchers starts the batchers of grants, commits and failures, as a Node's
 // raftCommands has them; each entry carries one request (the events come one at a time).
