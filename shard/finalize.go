@@ -19,6 +19,11 @@ type FinalizeEnv struct {
 	// StagingDir is the job's staging root, where the results' files are; it is removed
 	// after a successful publish.
 	StagingDir string
+	// ConsumeStaging lets the assembly remove each staged stream as soon as its rows are in
+	// every output, to free the disk early. Without it the staged files are only read, so
+	// that a finalize killed at any point can be run again from them (a cluster's finalize
+	// attempts); a run that starts over from the shards when killed (tokenmill run) sets it.
+	ConsumeStaging bool
 	// Tokenizer is the job's tokenizer (name, sha256, vocabulary size, EOS for padding).
 	Tokenizer *tokenizer.Tokenizer
 	// Inputs are the listed input files, recorded in the manifest.
