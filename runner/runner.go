@@ -122,8 +122,8 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 	// The assembler appends each shard's rows to the outputs as soon as the shards before it
 	// are done, beside the running shards; Finish then does what is left.
 	asm, err := shard.NewAssembler(ctx, spec, len(shards), shard.FinalizeEnv{OutDir: spec.Output.Dir,
-		StagingDir: staging, ConsumeStaging: true, Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite,
-		Workers: workers, RunInfo: &info, Timings: &info.Stages.Finalize, Warnings: &info.Warnings})
+		StagingDir: staging, Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers,
+		RunInfo: &info, Timings: &info.Stages.Finalize, Warnings: &info.Warnings})
 	if err != nil {
 		return nil, err
 	}

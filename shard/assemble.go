@@ -21,8 +21,8 @@ import (
 // appended to the output files (built in a temporary sibling of the output directory) as soon
 // as every shard before it in plan order has been appended, one goroutine per split and
 // length. So the copy of staged rows into the outputs, and the disk's write-out of them, run
-// beside the shards instead of after them, and, with FinalizeEnv.ConsumeStaging, the staged
-// rows are deleted as soon as they are copied. Finish appends what is left, packs the shards' tails, writes the rejects and the
+// beside the shards instead of after them, and the staged rows are deleted as soon as they
+// are copied. Finish appends what is left, packs the shards' tails, writes the rejects and the
 // manifest and publishes. The outputs are the same bytes whatever order the results arrive
 // in: only the plan order is ever appended.
 //
@@ -393,7 +393,7 @@ func (a *Assembler) run(b *bucketAssembly) {
 		b.info.Sequences += sb.Rows
 		b.tails = append(b.tails, sb.Tail)
 		a.mu.Lock()
-		if a.staged[sb.File.Name]--; a.staged[sb.File.Name] == 0 && a.env.ConsumeStaging {
+		if a.staged[sb.File.Name]--; a.staged[sb.File.Name] == 0 && !a.env.KeepStaged {
 			// The split's rows of every length are in the outputs now; the staged stream
 			// only takes disk space.
 			delete(a.staged, sb.File.Name)

@@ -19,11 +19,6 @@ type FinalizeEnv struct {
 	// StagingDir is the job's staging root, where the results' files are; it is removed
 	// after a successful publish.
 	StagingDir string
-	// ConsumeStaging lets the assembly remove each staged stream as soon as its rows are in
-	// every output, to free the disk early. Without it the staged files are only read, so
-	// that a finalize killed at any point can be run again from them (a cluster's finalize
-	// attempts); a run that starts over from the shards when killed (tokenmill run) sets it.
-	ConsumeStaging bool
 	// Tokenizer is the job's tokenizer (name, sha256, vocabulary size, EOS for padding).
 	Tokenizer *tokenizer.Tokenizer
 	// Inputs are the listed input files, recorded in the manifest.
@@ -45,6 +40,11 @@ type FinalizeEnv struct {
 	// gives each finalize attempt its own, so that a second attempt starts from scratch in a
 	// fresh directory whatever an earlier one left.
 	TempID string
+	// KeepStaged keeps every staged stream until the publish, instead of removing each one
+	// as soon as its rows are in the outputs (which bounds the disk a local run needs to
+	// about the output's size): a cluster's finalize sets it, since another attempt must be
+	// able to finalize again from the same staging when this one fails (a full disk).
+	KeepStaged bool
 }
 
 // tempID is the name of the run's temporary directories beside the output.

@@ -154,12 +154,12 @@ func TestFinalize_RejectFractionFailsWithoutOutput(t *testing.T) {
 
 // A finalize that fails at its last step (a stray file appeared in the output directory
 // before the publish: CheckOutput refuses it then) has read every staged file; without
-// ConsumeStaging it leaves each one as it was, and a second finalize from the same results
-// publishes; with ConsumeStaging (tokenmill run, which starts over) the copied streams are
-// gone.
+// KeepStaged (a cluster's finalize) it leaves each one as it was, and a second finalize from
+// the same results publishes; without it (tokenmill run, which starts over) the copied
+// streams are gone.
 func TestFinalize_StagingKeptForAnotherAttempt(t *testing.T) {
-	for _, consume := range []bool{false, true} {
-		t.Run(fmt.Sprintf("consume=%v", consume), func(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
 			dir := t.TempDir()
 			in := copyTestdata(t, dir, "c4_head.jsonl")
 			s := newSpec(t, dir, func(s *job.Spec) { s.ShardSize = 40 << 10 }, in)
@@ -172,7 +172,7 @@ func TestFinalize_StagingKeptForAnotherAttempt(t *testing.T) {
 				t.Fatal(err)
 			}
 			staging := StagingDir(s.Output.Dir, s.Name)
-			env := FinalizeEnv{OutDir: s.Output.Dir, StagingDir: staging, ConsumeStaging: consume,
+			env := FinalizeEnv{OutDir: s.Output.Dir, StagingDir: staging, KeepStaged: keep,
 				Tokenizer: loadTokenizer(t), Inputs: inputs}
 			before := stagedFiles(t, staging)
 			a, err := NewAssembler(context.Background(), s, len(rs), env)
@@ -184,7 +184,7 @@ func TestFinalize_StagingKeptForAnotherAttempt(t *testing.T) {
 				t.Fatalf("finish with a stray file in the output: %v, want its refusal", err)
 			}
 			after := stagedFiles(t, staging)
-			if !consume {
+			if keep {
 				if fmt.Sprint(after) != fmt.Sprint(before) {
 					t.Fatalf("a failed finalize changed the staging area:\nbefore %v\nafter  %v", before, after)
 				}
@@ -198,7 +198,7 @@ func TestFinalize_StagingKeptForAnotherAttempt(t *testing.T) {
 				return
 			}
 			if len(after) >= len(before) {
-				t.Errorf("ConsumeStaging removed no staged stream (%d files before, %d after)", len(before), len(after))
+				t.Errorf("without KeepStaged no staged stream was removed (%d files before, %d after)", len(before), len(after))
 			}
 		})
 	}

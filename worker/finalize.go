@@ -99,7 +99,8 @@ func (w *Worker) finalize(t *task, spec *job.Spec) (*pb.FinalizeResult, error) {
 	tempID := fmt.Sprintf("%s.f%d", jobID, t.a.Attempt)
 	removeStaleTemps(spec.Output.Dir, "tmp", jobID, tempID)
 	env := shard.FinalizeEnv{OutDir: spec.Output.Dir, StagingDir: root, Inputs: inputs,
-		Overwrite: spec.Output.Overwrite, Workers: w.cfg.Slots, Timings: &info.Finalize, RunInfo: info, TempID: tempID}
+		Overwrite: spec.Output.Overwrite, Workers: w.cfg.Slots, Timings: &info.Finalize, RunInfo: info, TempID: tempID,
+		KeepStaged: true}
 	var res *pb.FinalizeResult
 	if spec.Kind == job.KindValidate || spec.Kind == job.KindConvert {
 		specs := make([]shard.Spec, len(files))
