@@ -51,7 +51,7 @@ func (s *tlsStreamLayer) Dial(address raft.ServerAddress, timeout time.Duration)
 	return conn, nil
 }
 
-// checkRoots refuses a job whose inputs or output resolve outside the allowed roots,
+// checkRoots refuses a job whose inputs, output or tokenizer files resolve outside the allowed roots,
 // naming the path.
 func checkRoots(r auth.Roots, spec *job.Spec) error {
 	if !r.Enabled() {
@@ -64,6 +64,11 @@ func checkRoots(r auth.Roots, spec *job.Spec) error {
 	}
 	if err := r.Check(spec.Output.Dir); err != nil {
 		return fmt.Errorf("%w: output.dir %w", ErrPermission, err)
+	}
+	for _, p := range spec.TokenizerPaths() {
+		if err := r.Check(p); err != nil {
+			return fmt.Errorf("%w: tokenizer %w", ErrPermission, err)
+		}
 	}
 	return nil
 }

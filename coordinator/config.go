@@ -68,6 +68,17 @@ type Config struct {
 	// LeaseGrace is the time a new leader gives every existing lease before it may expire,
 	// so that workers find the new leader and heartbeat to it: at least LeaseTTL.
 	LeaseGrace time.Duration
+	// SpeculateSlowness turns on speculative execution when > 0 (0: off): once no shard of
+	// a job is pending, a running shard whose progress rate (bytes read per second, from
+	// heartbeats) is below SpeculateSlowness times the median rate of the job's shards
+	// (running for at least SpeculateAfter, or committed) runs again on a worker that asks
+	// for work and gets none; the first commit wins. A fraction in (0, 1); default 0.5.
+	SpeculateSlowness float64
+	// SpeculateAfter is how long an attempt runs before its rate counts, towards the median
+	// and for being judged slow (default 30s); SpeculateSamples the rates a job needs for a
+	// median (default 3).
+	SpeculateAfter   time.Duration
+	SpeculateSamples int
 	// BatchMax is the largest number of grants, commits or failures put in one raft entry.
 	BatchMax int
 	// BatchWindow is how long the first request of a batch waits for others to join it; 0
@@ -122,6 +133,9 @@ func DefaultConfig() Config {
 		ForwardTimeout:     15 * time.Second,
 		LeaseTTL:           10 * time.Second,
 		LeaseGrace:         20 * time.Second,
+		SpeculateSlowness:  0.5,
+		SpeculateAfter:     30 * time.Second,
+		SpeculateSamples:   3,
 		BatchMax:           1024,
 		BatchWindow:        2 * time.Millisecond,
 	}
@@ -169,6 +183,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LeaseGrace < c.LeaseTTL {
 		bad("lease grace %v must be at least the lease ttl %v", c.LeaseGrace, c.LeaseTTL)
+	}
+	if c.SpeculateSlowness < 0 || c.SpeculateSlowness >= 1 {
+		bad("speculate slowness %v: want 0 (off) or a fraction in (0, 1)", c.SpeculateSlowness)
+	}
+	if c.SpeculateSlowness > 0 && (c.SpeculateAfter <= 0 || c.SpeculateSamples < 1) {
+		bad("speculation needs speculate-after > 0 (got %v) and speculate samples >= 1 (got %d)", c.SpeculateAfter, c.SpeculateSamples)
 	}
 	if c.BatchMax < 1 {
 		bad("batch max must be >= 1, got %d", c.BatchMax)

@@ -23,7 +23,9 @@ import (
 //     back at once (the worker does not run it: it restarted, or never got the grant);
 //   - the cleanups the worker reports done are recorded, and it may be ordered to clean up
 //     failed or canceled jobs (see cleanups);
-//   - new leases are granted for up to free_slots pending tasks, in Pending's fair order.
+//   - new leases are granted for up to free_slots pending tasks, in Pending's fair order;
+//   - a worker granted nothing may be given speculative attempts of slow shards
+//     (speculate.go).
 //
 // now is the time the heartbeat arrived.
 func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now time.Time) (*pb.HeartbeatResponse, error) {
@@ -97,6 +99,13 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	if err != nil {
 		return nil, err
 	}
+	if free := int(req.FreeSlots) - len(start); free > 0 && len(start) == 0 {
+		more, err := s.speculate(ctx, id, free, hb, now)
+		if err != nil {
+			return nil, err
+		}
+		start = append(start, more...)
+	}
 	return &pb.HeartbeatResponse{Start: start, Stop: stops, LeaseTtlMs: s.cfg.LeaseTTL.Milliseconds(),
 		Cleanup: cleanup}, nil
 }
@@ -109,14 +118,14 @@ func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p 
 	if !ok {
 		return "the task does not exist"
 	}
-	if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != epoch || info.Lease.Worker != worker {
-		if l := s.leases[ref]; l != nil && l.epoch == epoch {
+	if !info.Current(worker, epoch) {
+		if l := s.leases[leaseKey{ref, epoch}]; l != nil {
 			s.removeLocked(l)
 		}
 		return s.stopReason(ref, info, epoch)
 	}
-	l := s.leases[ref]
-	if l == nil || l.epoch != epoch {
+	l := s.leases[leaseKey{ref, epoch}]
+	if l == nil {
 		l = &lease{ref: ref, epoch: epoch, worker: worker, hb: hb}
 		s.addLocked(l)
 	}
@@ -127,6 +136,7 @@ func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p 
 	l.deadline = now.Add(s.cfg.LeaseTTL)
 	if p != nil {
 		l.progress = proto.Clone(p).(*pb.Progress)
+		l.observe(p.Bytes, now)
 	}
 	return ""
 }
@@ -152,9 +162,10 @@ func (s *scheduler) stopReason(ref fsm.TaskRef, info fsm.TaskInfo, epoch uint64)
 // pickLocked picks up to free pending tasks for worker, in Pending's fair order among the
 // jobs whose constraints it satisfies: first those of jobs it is warm for or no worker is
 // warm for, then, to fill its free slots, those of jobs warm on other workers (see
-// placement.go). s.mu is held.
-func (s *scheduler) pickLocked(worker string, free int) []fsm.TaskRef {
-	skip := func(ref fsm.TaskRef) bool { return s.reserved[ref] }
+// placement.go); a task that last failed on this worker only if no other worker may take it
+// (avoidLocked). s.mu is held.
+func (s *scheduler) pickLocked(worker string, free int, now time.Time) []fsm.TaskRef {
+	skip := func(ref fsm.TaskRef) bool { return s.reserved[ref] || s.avoidLocked(worker, ref, now) }
 	pick := s.state.PendingWhere(free, skip, func(id string, spec []byte) bool {
 		return s.canRunLocked(worker, id, spec) && !s.warmElsewhereLocked(worker, id, spec)
 	})
@@ -165,7 +176,7 @@ func (s *scheduler) pickLocked(worker string, free int) []fsm.TaskRef {
 	for _, ref := range pick {
 		picked[ref] = true
 	}
-	more := s.state.PendingWhere(free-len(pick), func(ref fsm.TaskRef) bool { return s.reserved[ref] || picked[ref] },
+	more := s.state.PendingWhere(free-len(pick), func(ref fsm.TaskRef) bool { return skip(ref) || picked[ref] },
 		func(id string, spec []byte) bool {
 			return s.canRunLocked(worker, id, spec) && s.warmElsewhereLocked(worker, id, spec)
 		})
@@ -183,7 +194,7 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 		return nil, nil // gossip says it is gone (its heartbeat was in flight), or it cools down
 	}
 	deaths := s.deaths[worker]
-	pick := s.pickLocked(worker, free)
+	pick := s.pickLocked(worker, free, now)
 	for _, ref := range pick {
 		s.reserved[ref] = true
 	}
@@ -210,7 +221,7 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	var added []*lease
 	for i, ref := range pick {
 		if r.errs[i] == nil && s.active {
-			l := &lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb}
+			l := &lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now}
 			s.addLocked(l)
 			added = append(added, l)
 			s.warmLocked(worker, ref.Job)
@@ -242,13 +253,17 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 // after a lost answer) succeeds.
 func (s *scheduler) commit(ctx context.Context, c *pb.TaskCommit, now time.Time) error {
 	ref := fsm.RefOf(c.Task)
-	worker := s.leaseWorker(ref, c.Epoch)
+	info, _ := s.state.Task(ref)
+	worker := workerAt(info, c.Epoch)
 	r := s.cmds.commit(ctx, []*pb.TaskCommit{c})
 	if r.err != nil {
 		return r.err
 	}
-	s.forget(ref, c.Epoch)
 	err := r.errs[0]
+	if err == nil && c.GetShard() != nil {
+		s.committedShard(info, c.Epoch, c.GetShard().Bytes, now)
+	}
+	s.forget(ref, c.Epoch)
 	if err == nil && worker != "" {
 		s.outcome(worker, pb.FailureKind_FAILURE_KIND_UNSPECIFIED, now)
 	}
@@ -296,6 +311,7 @@ func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure, now time.Time) 
 	s.forget(ref, f.Epoch)
 	if r.errs[0] == nil && worker != "" && f.Kind == pb.FailureKind_FAILURE_KIND_ERROR {
 		s.outcome(worker, f.Kind, now)
+		s.failedOnWorker(ref, worker)
 	}
 	return r.errs[0]
 }
@@ -303,11 +319,18 @@ func (s *scheduler) fail(ctx context.Context, f *pb.TaskFailure, now time.Time) 
 // leaseWorker returns the worker of the lease of ref under epoch, "" if that lease is not
 // current.
 func (s *scheduler) leaseWorker(ref fsm.TaskRef, epoch uint64) string {
-	info, ok := s.state.Task(ref)
-	if !ok || info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != epoch {
+	info, _ := s.state.Task(ref)
+	return workerAt(info, epoch)
+}
+
+// workerAt returns the worker of the task's lease under epoch, "" if that lease is not
+// current.
+func workerAt(info fsm.TaskInfo, epoch uint64) string {
+	l, _, ok := info.LeaseAt(epoch)
+	if !ok {
 		return ""
 	}
-	return info.Lease.Worker
+	return l.Worker
 }
 
 // outcome records an attempt's end on worker at now: a commit (kind UNSPECIFIED) or an
@@ -325,19 +348,26 @@ func (s *scheduler) outcome(worker string, kind pb.FailureKind, now time.Time) {
 	}
 }
 
-// progress returns the last reported progress of the running tasks of a job, summed.
+// progress returns the last reported progress of the running tasks of a job, summed; of a
+// task running twice (a speculative attempt), the attempt further on counts.
 func (s *scheduler) progress(job string) *pb.Progress {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var p pb.Progress
-	for ref, l := range s.leases {
-		if ref.Job != job || l.progress == nil {
+	ahead := map[fsm.TaskRef]*pb.Progress{}
+	for k, l := range s.leases {
+		if k.ref.Job != job || l.progress == nil {
 			continue
 		}
-		p.Bytes += l.progress.Bytes
-		p.Documents += l.progress.Documents
-		p.Rejected += l.progress.Rejected
-		p.Tokens += l.progress.Tokens
+		if q := ahead[k.ref]; q == nil || l.progress.Bytes > q.Bytes {
+			ahead[k.ref] = l.progress
+		}
+	}
+	var p pb.Progress
+	for _, l := range ahead {
+		p.Bytes += l.Bytes
+		p.Documents += l.Documents
+		p.Rejected += l.Rejected
+		p.Tokens += l.Tokens
 	}
 	return &p
 }

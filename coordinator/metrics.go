@@ -31,6 +31,8 @@ var (
 	descCooling   = prometheus.NewDesc("tokenmill_worker_cooling", "1 for each worker in a cool-down (on the leader).", []string{"worker"}, nil)
 	descCoolLeft  = prometheus.NewDesc("tokenmill_worker_cooldown_seconds", "Seconds left of each worker's cool-down under way (on the leader).", []string{"worker"}, nil)
 	descCooldowns = prometheus.NewDesc("tokenmill_worker_cooldowns_total", "Cool-downs this node started while it led.", nil, nil)
+	descSpecStart = prometheus.NewDesc("tokenmill_speculative_attempts_started_total", "Speculative attempts of slow shards this node started while it led.", nil, nil)
+	descSpecWon   = prometheus.NewDesc("tokenmill_speculative_attempts_won_total", "Speculative attempts whose result was committed before the first attempt's, while this node led.", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
@@ -68,6 +70,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCoolLeft, prometheus.GaugeValue, until.Sub(now).Seconds(), id)
 	}
 	ch <- prometheus.MustNewConstMetric(descCooldowns, prometheus.CounterValue, float64(n.sched.cooldownsStarted()))
+	started, won := n.sched.speculations()
+	ch <- prometheus.MustNewConstMetric(descSpecStart, prometheus.CounterValue, float64(started))
+	ch <- prometheus.MustNewConstMetric(descSpecWon, prometheus.CounterValue, float64(won))
 	free, busy := n.sched.slots()
 	ch <- prometheus.MustNewConstMetric(descSlotsUsed, prometheus.GaugeValue, float64(free), "free")
 	ch <- prometheus.MustNewConstMetric(descSlotsUsed, prometheus.GaugeValue, float64(busy), "busy")

@@ -96,7 +96,8 @@ func New(cfg Config) (n *Node, err error) {
 	n.raft = n.rp.raft
 	cmds := newRaftCommands(n)
 	cmds.run(n.ctx, &n.wg)
-	n.sched = newScheduler(schedConfig{LeaseTTL: cfg.LeaseTTL, LeaseGrace: cfg.LeaseGrace}, n.fsm, cmds,
+	n.sched = newScheduler(schedConfig{LeaseTTL: cfg.LeaseTTL, LeaseGrace: cfg.LeaseGrace, SpeculateSlowness: cfg.SpeculateSlowness,
+		SpeculateAfter: cfg.SpeculateAfter, SpeculateSamples: cfg.SpeculateSamples}, n.fsm, cmds,
 		n.log.With("component", "scheduler"), n.changed.notify)
 	if n.gossip, err = members.New(members.Config{Name: cfg.ID, BindAddr: cfg.BindAddr, BindPort: cfg.GossipPort,
 		AdvertiseAddr: n.cfg.AdvertiseAddr,

@@ -5,7 +5,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/tokenmill/tokenmill/coordinator/fsm"
 	"github.com/tokenmill/tokenmill/job"
 )
 
@@ -134,4 +136,53 @@ func (s *scheduler) placementFor(worker, id string) (ok, later bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.canRunLocked(worker, id, spec), s.warmElsewhereLocked(worker, id, spec)
+}
+
+// Retry elsewhere: an attempt that failed with ERROR (a full disk, an I/O error) most likely
+// failed because of its machine, and a worker whose attempt failed is free at once and the
+// first to ask for work again. So the leader remembers, per task, the worker its last
+// attempt failed on with ERROR, and does not grant the task to it again while another alive
+// worker that is not cooling down may run the job; with no such worker the task goes back
+// to it. The memory is the leader's, forgotten at the task's commit and the job's end.
+
+// failedOnWorker records that the last attempt of ref failed on worker with ERROR.
+func (s *scheduler) failedOnWorker(ref fsm.TaskRef, worker string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active {
+		s.failedOn[ref] = worker
+	}
+}
+
+// avoidLocked says worker should not get ref at now: ref's last attempt failed on it, and
+// another alive worker, not cooling down, may run ref's job (whose placement PendingWhere's
+// jobOK decoded first). s.mu is held.
+func (s *scheduler) avoidLocked(worker string, ref fsm.TaskRef, now time.Time) bool {
+	if s.failedOn[ref] != worker {
+		return false
+	}
+	var cs []job.Constraint
+	if p := s.jobs[ref.Job]; p != nil {
+		cs = p.constraints
+	}
+	for w, tags := range s.tags {
+		if w != worker && !s.down[w] && !s.coolingLocked(w, now) && job.MatchesAll(cs, tags) {
+			return true
+		}
+	}
+	return false
+}
+
+// avoided returns the tasks worker is not granted at now because their last attempt failed
+// on it (avoidLocked).
+func (s *scheduler) avoided(worker string, now time.Time) map[fsm.TaskRef]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[fsm.TaskRef]bool{}
+	for ref, w := range s.failedOn {
+		if w == worker && s.avoidLocked(worker, ref, now) {
+			out[ref] = true
+		}
+	}
+	return out
 }

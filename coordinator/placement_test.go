@@ -19,6 +19,9 @@ type memLog struct {
 	t     *testing.T
 	state *fsm.FSM
 	index uint64
+	// applied, when not nil, is called with each entry's command after it is applied,
+	// before its caller gets the result.
+	applied func(fsm.CommandType, proto.Message)
 }
 
 func (l *memLog) apply(typ fsm.CommandType, m proto.Message) (*fsm.Result, error) {
@@ -27,7 +30,11 @@ func (l *memLog) apply(typ fsm.CommandType, m proto.Message) (*fsm.Result, error
 		l.t.Fatal(err)
 	}
 	l.index++
-	return l.state.ApplyCommand(l.index, data)
+	res, err := l.state.ApplyCommand(l.index, data)
+	if l.applied != nil {
+		l.applied(typ, m)
+	}
+	return res, err
 }
 
 func (l *memLog) batch(typ fsm.CommandType, m proto.Message) batchResult {

@@ -39,8 +39,8 @@ type scheduler struct {
 	changed func() // called when a heartbeat reported progress
 
 	mu      sync.Mutex
-	active  bool // this node leads and the state is rebuilt
-	leases  map[fsm.TaskRef]*lease
+	active  bool                // this node leads and the state is rebuilt
+	leases  map[leaseKey]*lease // a task has two when a speculative attempt runs
 	workers map[string]*workerState
 	// reserved are pending tasks being granted: the next Pending must not pick them again.
 	reserved map[fsm.TaskRef]bool
@@ -63,6 +63,14 @@ type scheduler struct {
 	health map[string]*health
 	// started counts the cool-downs started, over every leadership (a metric's counter).
 	started uint64
+	// rates holds, per job, the progress rates of its shards committed under this leader
+	// (speculate.go); specStarted and specWon count speculative attempts started and
+	// committed, over every leadership.
+	rates                map[string][]float64
+	specStarted, specWon uint64
+	// failedOn holds, per task, the worker its last attempt failed on with ERROR
+	// (placement.go: the retry goes elsewhere).
+	failedOn map[fsm.TaskRef]string
 }
 
 // schedConfig holds the scheduler's timings.
@@ -78,6 +86,13 @@ type schedConfig struct {
 	CooldownWindow   time.Duration
 	CooldownBase     time.Duration
 	CooldownMax      time.Duration
+	// SpeculateSlowness > 0 turns speculation on (speculate.go): a running shard whose
+	// progress rate is below SpeculateSlowness times the median rate of its job's shards
+	// (running for at least SpeculateAfter, or committed), once SpeculateSamples rates are
+	// known and no shard of the job is pending, runs again on a worker with a free slot.
+	SpeculateSlowness float64
+	SpeculateAfter    time.Duration
+	SpeculateSamples  int
 }
 
 // schedState is what the scheduler reads of the replicated state (an *fsm.FSM).
@@ -106,6 +121,12 @@ type commandLog interface {
 	fail(ctx context.Context, f []*pb.TaskFailure) batchResult
 }
 
+// leaseKey names a lease: its task and epoch.
+type leaseKey struct {
+	ref   fsm.TaskRef
+	epoch uint64
+}
+
 // lease is the leader's memory of one lease of the FSM.
 type lease struct {
 	ref      fsm.TaskRef
@@ -113,6 +134,11 @@ type lease struct {
 	worker   string
 	deadline time.Time
 	progress *pb.Progress
+	// since is when the progress rate is measured from (the grant, or for a lease the
+	// leader did not grant, its first heartbeat), base the bytes reported then, and seen
+	// the time of the last progress (speculate.go).
+	since, seen time.Time
+	base        int64
 	// hb is the worker's heartbeat count when the lease was granted (0 for a lease rebuilt
 	// from the FSM): a later heartbeat that does not list the lease shows the worker does
 	// not run it.
@@ -156,7 +182,9 @@ func (s *scheduler) lead(ctx context.Context, clk clock.Clock) {
 func (s *scheduler) start(now time.Time) {
 	s.mu.Lock()
 	s.active = true
-	s.leases = map[fsm.TaskRef]*lease{}
+	s.leases = map[leaseKey]*lease{}
+	s.rates = map[string][]float64{}
+	s.failedOn = map[fsm.TaskRef]string{}
 	s.workers = map[string]*workerState{}
 	s.reserved = map[fsm.TaskRef]bool{}
 	s.cleaning = map[string]cleanupOrder{}
@@ -174,7 +202,7 @@ func (s *scheduler) start(now time.Time) {
 func (s *scheduler) stop() {
 	s.mu.Lock()
 	s.active = false
-	s.leases, s.workers, s.reserved, s.cleaning = nil, nil, nil, nil
+	s.leases, s.workers, s.reserved, s.cleaning, s.rates, s.failedOn = nil, nil, nil, nil, nil, nil
 	s.jobs, s.warm, s.health = nil, nil, nil
 	s.mu.Unlock()
 }
@@ -189,19 +217,26 @@ func (s *scheduler) workerLocked(id string) *workerState {
 	return w
 }
 
-// addLocked records a lease. s.mu is held.
+func (l *lease) key() leaseKey { return leaseKey{l.ref, l.epoch} }
+
+// addLocked records a lease; it replaces the worker's earlier lease of the same task. s.mu
+// is held.
 func (s *scheduler) addLocked(l *lease) {
-	if old := s.leases[l.ref]; old != nil {
+	if old := s.leases[l.key()]; old != nil {
 		s.removeLocked(old)
 	}
-	s.leases[l.ref] = l
-	s.workerLocked(l.worker).leases[l.ref] = l
+	w := s.workerLocked(l.worker)
+	if old := w.leases[l.ref]; old != nil {
+		s.removeLocked(old)
+	}
+	s.leases[l.key()] = l
+	w.leases[l.ref] = l
 }
 
 // removeLocked forgets a lease. s.mu is held.
 func (s *scheduler) removeLocked(l *lease) {
-	if s.leases[l.ref] == l {
-		delete(s.leases, l.ref)
+	if s.leases[l.key()] == l {
+		delete(s.leases, l.key())
 	}
 	if w := s.workers[l.worker]; w != nil {
 		delete(w.leases, l.ref)
@@ -213,7 +248,7 @@ func (s *scheduler) removeLocked(l *lease) {
 func (s *scheduler) forget(ref fsm.TaskRef, epoch uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l := s.leases[ref]; l != nil && l.epoch == epoch {
+	if l := s.leases[leaseKey{ref, epoch}]; l != nil {
 		s.removeLocked(l)
 	}
 }
@@ -222,12 +257,18 @@ func (s *scheduler) forget(ref fsm.TaskRef, epoch uint64) {
 func (s *scheduler) forgetJob(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for ref, l := range s.leases {
-		if ref.Job == id {
+	for k, l := range s.leases {
+		if k.ref.Job == id {
 			s.removeLocked(l)
 		}
 	}
 	delete(s.jobs, id)
+	delete(s.rates, id)
+	for ref := range s.failedOn {
+		if ref.Job == id {
+			delete(s.failedOn, ref)
+		}
+	}
 }
 
 // expireLoop expires the leases whose deadline passed, in one entry per round, until ctx
@@ -301,7 +342,10 @@ func (s *scheduler) expireDue(ctx context.Context, now time.Time) {
 
 // putBack records again leases that were forgotten for an expiry whose entry failed: the
 // state still holds them, and only the scheduler's memory makes them expire. Each is due at
-// at (zero: its deadline stays), unless the task got another lease meanwhile.
+// at (zero: its deadline stays), unless it is no longer current in the state (the entry
+// was applied all the same, or a commit ended it meanwhile), the scheduler remembers it
+// already, or its worker got another lease of the task meanwhile (which addLocked would
+// replace).
 func (s *scheduler) putBack(ls []*lease, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -309,12 +353,19 @@ func (s *scheduler) putBack(ls []*lease, at time.Time) {
 		return
 	}
 	for _, l := range ls {
-		if s.leases[l.ref] == nil {
-			if !at.IsZero() {
-				l.deadline = at
-			}
-			s.addLocked(l)
+		if s.leases[l.key()] != nil {
+			continue
 		}
+		if w := s.workers[l.worker]; w != nil && w.leases[l.ref] != nil {
+			continue
+		}
+		if info, _ := s.state.Task(l.ref); !info.Current(l.worker, l.epoch) {
+			continue
+		}
+		if !at.IsZero() {
+			l.deadline = at
+		}
+		s.addLocked(l)
 	}
 	s.kickLoop()
 }

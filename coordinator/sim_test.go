@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,25 +30,33 @@ var (
 // TestScheduler_Simulation runs the leader's real scheduler and the FSM over thousands of
 // seeds of a simulated cluster (simWorld): workers that die, come back, restart unnoticed
 // and heartbeat late, killed while the leader serves their heartbeat (its grants applied,
-// the answer lost) and restarted under the same id; failed, handed-back and input-error attempts; duplicate and late
-// results; leader changes (the new scheduler rebuilt from the state with its grace period,
+// the answer lost) and restarted under the same id, slow (speculated); failed, handed-back
+// and input-error attempts; duplicate and late results; leader changes (the new scheduler rebuilt from the state with its grace period,
 // half the time on a replica restored from a snapshot), some of them in the middle of an
 // apply whose entry may or may not be committed; entries raft refuses (nothing applied, the
 // leader stays); cancels. Each seed must end with:
 //   - no task committed twice; every task of a succeeded job committed exactly once;
 //   - no job finalized twice, a finalize committed exactly when the job succeeded;
-//   - every job final within simBound of its submission;
+//   - every job final within simBound of its submission (twice that in a seed with a slow
+//     worker: a job whose constraint only that worker satisfies runs at its pace);
 //   - no lease expires before its deadline (TTL after its grant or last renewal, or the
 //     grace after the election of the leader that rebuilt it), nor outlives it;
 //   - a worker that lists a task whose lease is not current is told to stop it; after its
 //     heartbeat it holds no lease it did not list or was not just granted; gossip declaring
-//     it dead takes its leases back at once;
+//     it dead makes its leases (backups included) due within a third of the TTL unless a
+//     heartbeat renews them;
 //   - a commit acknowledged to a worker is the result the state holds;
-//   - every grant placed: the worker's tags satisfy the job's constraints, and it is not
-//     cooling down;
+//   - every grant placed: the worker's tags satisfy the job's constraints, it is not
+//     cooling down, and it is not the worker the task's last attempt failed on while
+//     another worker may run it;
 //   - every grant fair: a job that got a task holds at most one lease more than any active
 //     job left with pending tasks that the worker may run and that is not in a later
-//     affinity tier for it.
+//     affinity tier for it;
+//   - speculative attempts (slow workers in some seeds): each placed as grants are, of a job
+//     with no pending task; no two attempts of a task share a staging directory; once every
+//     job is final and every worker idle, no attempt of a worker that is still the same
+//     process left its staging directory (a loser was stopped and removed it), except the
+//     committed attempts of jobs that did not succeed (a cleanup's).
 //
 // A failing seed prints itself, the command that replays it with its trace, and the end of
 // the trace (the whole trace is written to a file).
@@ -82,7 +91,8 @@ func TestScheduler_Simulation(t *testing.T) {
 		"kills mid-heartbeat": total.MidBeatKills, "refused applies": total.RefusedApplies,
 		"leader changes": total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
 		"taken back": total.TakenBack, "fair checks": total.FairChecks,
-		"placement checks": total.PlacementChecks, "cool-downs": total.Cooldowns} {
+		"placement checks": total.PlacementChecks, "cool-downs": total.Cooldowns,
+		"speculative attempts": total.Speculated, "speculative attempts won": total.SpeculationsWon} {
 		if n == 0 {
 			t.Errorf("no seed reached a case: %s = 0 (%+v)", name, total)
 		}
@@ -165,7 +175,7 @@ func runSim(seed uint64, traced bool) *simWorld {
 func newSimWorld(seed uint64, traced bool) *simWorld {
 	w := &simWorld{rng: rand.New(rand.NewPCG(seed, 0x5eed)), start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		ctx: context.Background(), state: fsm.New(), accepted: map[fsm.TaskRef]int{},
-		deadline: map[simLease]time.Time{}, stats: simStats{Seeds: 1}}
+		deadline: map[simLease]time.Time{}, staged: map[simLease]simStage{}, stats: simStats{Seeds: 1}}
 	w.now = w.start
 	if traced {
 		w.trace = &bytes.Buffer{}
@@ -175,6 +185,9 @@ func newSimWorld(seed uint64, traced bool) *simWorld {
 	}
 	w.inputErrors = w.rng.IntN(4) == 0
 	w.startBatchers()
+	if w.rng.IntN(4) != 0 {
+		w.slowness = 0.5
+	}
 	w.elect()
 	for i := range 2 + w.rng.IntN(5) {
 		k := &simWorker{w: w, id: fmt.Sprintf("w%d", i), slots: 1 + w.rng.IntN(4), up: true,
@@ -183,6 +196,7 @@ func newSimWorld(seed uint64, traced bool) *simWorld {
 			k.tags["gpu"] = "h100"
 		}
 		k.sick = w.rng.IntN(10) == 0
+		k.slow = w.rng.IntN(4) == 0
 		w.workers = append(w.workers, k)
 		w.sched.workerAlive(k.id, k.tags) // gossip sees it from the start
 		k.after(w.between(0, simBeat), k.beat)
@@ -283,10 +297,16 @@ func (w *simWorld) job(id string) *simJob {
 	panic("sim: no job " + id)
 }
 
-// done says every job is submitted and final and no result is in flight.
+// done says every job is submitted and final, no result is in flight, and every worker
+// that is up runs nothing (it was told to stop what it ran).
 func (w *simWorld) done() bool {
 	if w.late > 0 {
 		return false
+	}
+	for _, k := range w.workers {
+		if k.up && len(k.running) > 0 {
+			return false
+		}
 	}
 	for _, j := range w.jobs {
 		st, ok := w.state.Job(j.id)
@@ -314,11 +334,15 @@ func (w *simWorld) checkOverdue() {
 // checkBound: nothing stays pending forever.
 func (w *simWorld) checkBound() {
 	for _, j := range w.jobs {
-		if j.submitted.IsZero() || w.now.Sub(j.submitted) <= simBound {
+		bound := simBound
+		if slices.ContainsFunc(w.workers, func(k *simWorker) bool { return k.slow }) {
+			bound *= 2
+		}
+		if j.submitted.IsZero() || w.now.Sub(j.submitted) <= bound {
 			continue
 		}
 		if st, ok := w.state.Job(j.id); !ok || active(st.State) {
-			w.violate("job %s not final %v after its submission: %v", j.id, simBound, st)
+			w.violate("job %s not final %v after its submission: %v", j.id, bound, st)
 		}
 	}
 }
@@ -329,6 +353,20 @@ func (w *simWorld) checkEnd() {
 		if n > 1 {
 			w.violate("%s committed %d times", ref, n)
 			return
+		}
+	}
+	for l, s := range w.staged {
+		st, _ := w.state.Job(l.ref.Job)
+		info, _ := w.state.Task(l.ref)
+		if w.worker(s.worker).gen != s.gen {
+			// Its process died or restarted: the finalize removed it (the directory of an
+			// attempt running then too), or the cleanup of a failed job will.
+			continue
+		}
+		committed := info.Result != nil && info.Result.Attempt == s.attempt
+		if st.State == pb.JobState_JOB_STATE_SUCCEEDED || !committed {
+			w.violate("%s left the staging of %s attempt %d (epoch %d) although it runs nothing (job %v)",
+				s.worker, l.ref, s.attempt, l.epoch, st.State)
 		}
 	}
 	for _, j := range w.jobs {

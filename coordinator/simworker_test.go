@@ -23,6 +23,7 @@ type simWorker struct {
 	up      bool
 	tags    map[string]string // announced in gossip
 	sick    bool              // its attempts fail far more often than others' (cool-down)
+	slow    bool              // its shards run simSlow times longer (speculation)
 	gen     int               // incarnation: events of an earlier one are dropped
 	seq     uint64            // the heartbeats sent
 	running []*simTask
@@ -32,6 +33,8 @@ type simWorker struct {
 type simTask struct {
 	a        *pb.Assignment
 	ref      fsm.TaskRef
+	start    time.Time     // when the worker started it
+	dur      time.Duration // how long it runs
 	finished bool
 	commit   *pb.TaskCommit
 	failure  *pb.TaskFailure
@@ -70,7 +73,7 @@ func (k *simWorker) beat() {
 		Incarnation: uint64(k.gen) + 1, Seq: k.seq}
 	for _, t := range k.running {
 		req.Running = append(req.Running, &pb.RunningTask{Task: t.a.Task, Epoch: t.a.Epoch,
-			Progress: &pb.Progress{Bytes: 1 + int64(t.ref.Index)}})
+			Progress: &pb.Progress{Bytes: t.bytesAt(w.now)}})
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
 	defer cancel()
@@ -108,17 +111,20 @@ func (k *simWorker) beat() {
 	for _, t := range k.running {
 		// A listed task that was not stopped is renewed, and its lease must be current.
 		info, _ := w.state.Task(t.ref)
-		if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != t.a.Epoch || info.Lease.Worker != k.id {
-			w.violate("%s runs %s under epoch %d and was not told to stop, but the task is %v under epoch %d of %q",
-				k.id, t.ref, t.a.Epoch, info.State, info.Lease.Epoch, info.Lease.Worker)
+		if !info.Current(k.id, t.a.Epoch) {
+			w.violate("%s runs %s under epoch %d and was not told to stop, but the task is %v under epoch %d of %q (backup %d of %q)",
+				k.id, t.ref, t.a.Epoch, info.State, info.Lease.Epoch, info.Lease.Worker, info.Backup.Epoch, info.Backup.Worker)
 		}
 		w.deadline[simLease{t.ref, t.a.Epoch}] = w.now.Add(simTTL)
 	}
 	for _, a := range resp.Start {
-		t := &simTask{a: a, ref: fsm.RefOf(a.Task)}
+		t := &simTask{a: a, ref: fsm.RefOf(a.Task), start: w.now, dur: k.duration(fsm.RefOf(a.Task).Kind)}
 		w.logf("%s starts %s epoch %d attempt %d", k.id, t.ref, a.Epoch, a.Attempt)
 		k.running = append(k.running, t)
-		k.after(k.duration(t.ref.Kind), func() { k.finish(t) })
+		if t.ref.Kind == pb.TaskKind_TASK_KIND_SHARD {
+			k.stage(t)
+		}
+		k.after(t.dur, func() { k.finish(t) })
 	}
 	// The worker holds no lease it does not run: what it did not list is taken back.
 	for _, li := range w.state.LeasesOf(k.id) {
@@ -128,17 +134,45 @@ func (k *simWorker) beat() {
 	}
 }
 
-// duration is how long a task runs.
+// stage makes the staging directory of a shard attempt t: it must be no other attempt's.
+func (k *simWorker) stage(t *simTask) {
+	w := k.w
+	l := simLease{t.ref, t.a.Epoch}
+	for o, s := range w.staged {
+		if o.ref == t.ref && s.attempt == t.a.Attempt {
+			w.violate("%s starts %s attempt %d under epoch %d, which %s ran under epoch %d: they share a staging directory",
+				k.id, t.ref, t.a.Attempt, t.a.Epoch, s.worker, o.epoch)
+		}
+	}
+	w.staged[l] = simStage{worker: k.id, gen: k.gen, attempt: t.a.Attempt}
+}
+
+// duration is how long a task runs: a shard of a slow worker simSlow times longer.
 func (k *simWorker) duration(kind pb.TaskKind) time.Duration {
 	if kind == pb.TaskKind_TASK_KIND_SHARD {
-		return k.w.between(500*time.Millisecond, 15*time.Second)
+		d := k.w.between(500*time.Millisecond, 15*time.Second)
+		if k.slow {
+			d *= simSlow
+		}
+		return d
 	}
 	return k.w.between(200*time.Millisecond, 4*time.Second)
 }
 
-// drop forgets the task ref running under epoch.
+// bytesAt is the progress of a running task at now: a shard reads simShardBytes evenly
+// over its duration.
+func (t *simTask) bytesAt(now time.Time) int64 {
+	if t.finished || now.Sub(t.start) >= t.dur {
+		return simShardBytes
+	}
+	return int64(float64(simShardBytes) * float64(now.Sub(t.start)) / float64(t.dur))
+}
+
+// drop forgets the task ref running under epoch and removes what it staged, as a worker
+// does with a stopped, failed or refused attempt.
 func (k *simWorker) drop(ref fsm.TaskRef, epoch uint64) {
 	k.running = slices.DeleteFunc(k.running, func(t *simTask) bool { return t.ref == ref && t.a.Epoch == epoch })
+	delete(k.w.staged, simLease{ref, epoch})
 }
 
 func (k *simWorker) holds(t *simTask) bool { return slices.Contains(k.running, t) }
@@ -200,7 +234,7 @@ func (k *simWorker) result(t *simTask) *pb.TaskCommit {
 		c.Result = &pb.TaskCommit_Finalize{Finalize: &pb.FinalizeResult{Manifest: &pb.FileRef{Name: "manifest.json", Bytes: 10}}}
 	default:
 		c.Result = &pb.TaskCommit_Shard{Shard: &pb.ShardResult{Attempt: t.a.Attempt,
-			Dir: fmt.Sprintf("%06d/%d", t.ref.Index, t.a.Attempt), Bytes: 100, TokensTrain: 10}}
+			Dir: fmt.Sprintf("%06d/%d", t.ref.Index, t.a.Attempt), Bytes: simShardBytes, TokensTrain: 10}}
 	}
 	return c
 }
@@ -232,8 +266,11 @@ func (k *simWorker) report() {
 		}
 		if err == nil && t.commit != nil {
 			w.checkHolds(t.commit)
+			// The committed attempt's staging stays: the finalize reads and removes it.
+			k.running = slices.DeleteFunc(k.running, func(r *simTask) bool { return r == t })
+		} else {
+			k.drop(t.ref, t.a.Epoch)
 		}
-		k.drop(t.ref, t.a.Epoch)
 		if err == nil && t.commit != nil && w.rng.IntN(20) == 0 {
 			// The answer was lost: the worker sends the same result again later.
 			w.deliverLate(t.commit, w.between(0, 3*simTTL))
@@ -264,7 +301,7 @@ func (k *simWorker) die() {
 			due := w.now.Add(simTTL / 3)
 			w.sched.mu.Lock()
 			for _, li := range w.state.LeasesOf(k.id) {
-				if l := w.sched.leases[li.Task]; l == nil || l.epoch != li.Lease.Epoch || !l.died || l.deadline.After(due) {
+				if l := w.sched.leases[leaseKey{li.Task, li.Lease.Epoch}]; l == nil || !l.died || l.deadline.After(due) {
 					w.violate("gossip declared %s dead, but its lease %s@%d does not expire by %v", k.id, li.Task, li.Lease.Epoch, due)
 				}
 			}

@@ -33,6 +33,9 @@ const (
 	simBeat     = simTTL / 3       // a worker's heartbeat interval
 	simBound    = 30 * time.Minute // a job must be final this long after its submission
 	simMaxEvent = 200_000          // events of one seed, against a run that never ends
+
+	simSlow       = 4    // a slow worker's shards take this many times longer
+	simShardBytes = 1000 // the bytes a shard reads (its progress)
 )
 
 // simEvent is something that happens at a time; seq orders events of the same time.
@@ -86,7 +89,8 @@ type simWorld struct {
 	// is applied: the worker was killed while the leader served its heartbeat.
 	midApply context.CancelFunc
 
-	inputErrors bool // attempts may end with an input error (which fails the job)
+	inputErrors bool    // attempts may end with an input error (which fails the job)
+	slowness    float64 // the scheduler's SpeculateSlowness (0: no speculation)
 
 	sched    *scheduler // nil while no leader is elected
 	leader   int        // leaders so far; events of an earlier leader's timer are dropped
@@ -101,9 +105,20 @@ type simWorld struct {
 	// deadline is, for each lease, the earliest time the leader may expire it: TTL after its
 	// grant or after the last heartbeat that renewed it, or the grace after the election of
 	// the leader that rebuilt it, whichever came last.
-	deadline  map[simLease]time.Time
+	deadline map[simLease]time.Time
+	// staged holds the staging directory of each shard attempt: made when its worker starts
+	// it, removed when the worker drops it (stopped, refused, failed), and by the job's
+	// finalize for the committed attempts and those of workers that died or restarted.
+	staged    map[simLease]simStage
 	violation error
 	stats     simStats
+}
+
+// simStage is the staging directory of an attempt: whose it is.
+type simStage struct {
+	worker  string
+	gen     int
+	attempt uint32
 }
 
 // simLease names a lease: a task and the epoch it was granted under.
@@ -130,6 +145,7 @@ type simStats struct {
 	LeaderChanges, LostApplies         int
 	Expired, TakenBack, FairChecks     int
 	PlacementChecks, Cooldowns         int
+	Speculated, SpeculationsWon        int
 	SimSeconds                         int64
 }
 
@@ -153,6 +169,8 @@ func (a *simStats) add(b simStats) {
 	a.FairChecks += b.FairChecks
 	a.PlacementChecks += b.PlacementChecks
 	a.Cooldowns += b.Cooldowns
+	a.Speculated += b.Speculated
+	a.SpeculationsWon += b.SpeculationsWon
 	a.SimSeconds += b.SimSeconds
 }
 
@@ -255,6 +273,13 @@ func (w *simWorld) apply(t fsm.CommandType, m proto.Message) (*fsm.Result, error
 // commitEntry applies an entry at the next index and checks what it did.
 func (w *simWorld) commitEntry(t fsm.CommandType, data []byte, m proto.Message) *fsm.Result {
 	w.index++
+	backup := map[int]bool{} // the commits of speculative attempts
+	if c, ok := m.(*pb.CommitCommand); ok {
+		for i, cm := range c.Commits {
+			info, _ := w.state.Task(fsm.RefOf(cm.Task))
+			backup[i] = info.State == pb.TaskState_TASK_STATE_LEASED && info.Backup.Epoch == cm.Epoch
+		}
+	}
 	res, err := w.state.ApplyCommand(w.index, data)
 	if err != nil {
 		w.violate("entry %d (%s) not applied: %v", w.index, t, err)
@@ -269,6 +294,12 @@ func (w *simWorld) commitEntry(t fsm.CommandType, data []byte, m proto.Message) 
 			if res.Errs[i] == nil {
 				w.accepted[fsm.RefOf(cm.Task)]++
 				w.stats.Committed++
+				if backup[i] {
+					w.stats.SpeculationsWon++
+				}
+				if cm.GetFinalize() != nil {
+					w.finalized(cm.Task.JobId)
+				}
 			} else {
 				w.stats.Refused++
 			}
@@ -280,6 +311,8 @@ func (w *simWorld) commitEntry(t fsm.CommandType, data []byte, m proto.Message) 
 				w.deadline[simLease{fsm.RefOf(g.Task), res.Index}] = w.now.Add(simTTL)
 			}
 		}
+	case *pb.SpeculateCommand:
+		w.checkSpeculations(c, res)
 	case *pb.ExpireCommand:
 		for i, e := range c.Expiries {
 			if res.Errs[i] == nil && strings.HasPrefix(e.Cause, "lease expired") {
@@ -297,10 +330,12 @@ func (w *simWorld) commitEntry(t fsm.CommandType, data []byte, m proto.Message) 
 }
 
 // checkFair checks the grants of one entry against placement and the fair share: the
-// worker's tags satisfy the job's constraints, the worker is not cooling down, and a job
+// worker's tags satisfy the job's constraints, the worker is not cooling down nor the one
+// the task last failed on while another may run it, and a job
 // that got a task holds at most one lease more than any active job left with pending tasks
-// that the worker may run and that is not warm on another worker while the granted one is
-// (affinity puts those after the others).
+// that the worker may run (its pending tasks that failed on this worker count as picked)
+// and that is not warm on another worker while the granted one is (affinity puts those
+// after the others).
 func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 	cooling := w.sched.cooldowns(w.now)
 	jobs := w.state.Jobs()
@@ -321,6 +356,10 @@ func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 		if _, ok := cooling[k.id]; ok {
 			w.violate("%s granted to %s, which cools down", fsm.RefOf(g.Task), k.id)
 		}
+		avoided := w.sched.avoided(k.id, w.now)
+		if avoided[fsm.RefOf(g.Task)] {
+			w.violate("%s granted again to %s, where it failed, while another worker may run it", fsm.RefOf(g.Task), k.id)
+		}
 		_, bLater := w.sched.placementFor(k.id, b)
 		for _, a := range jobs {
 			if a.JobId == b || !active(a.State) || a.Tasks.Pending == 0 {
@@ -329,11 +368,61 @@ func (w *simWorld) checkFair(c *pb.GrantCommand, res *fsm.Result) {
 			if ok, aLater := w.sched.placementFor(k.id, a.JobId); !ok || aLater && !bLater {
 				continue
 			}
+			// A pending task that failed on this worker counts as picked for its job (it goes
+			// to another worker), as PendingWhere counts skipped tasks.
+			skipped := uint32(0)
+			for r := range avoided {
+				if info, _ := w.state.Task(r); r.Job == a.JobId && info.State == pb.TaskState_TASK_STATE_PENDING {
+					skipped++
+				}
+			}
+			if skipped == a.Tasks.Pending {
+				continue // all its pending tasks go to other workers
+			}
 			w.stats.FairChecks++
-			if leased[b] > a.Tasks.Leased+1 {
+			if leased[b] > a.Tasks.Leased+skipped+1 {
 				w.violate("unfair grant of %s: job %s holds %d leases while job %s holds %d with %d tasks pending",
 					fsm.RefOf(g.Task), b, leased[b], a.JobId, a.Tasks.Leased, a.Tasks.Pending)
 			}
+		}
+	}
+}
+
+// checkSpeculations checks the speculative attempts of one entry: each goes to a worker
+// that may run the job and is not cooling down, of a job with no pending task.
+func (w *simWorld) checkSpeculations(c *pb.SpeculateCommand, res *fsm.Result) {
+	cooling := w.sched.cooldowns(w.now)
+	for i, s := range c.Speculations {
+		if res.Errs[i] != nil {
+			continue
+		}
+		ref := fsm.RefOf(s.Task)
+		w.stats.Speculated++
+		w.deadline[simLease{ref, res.Index}] = w.now.Add(simTTL)
+		k := w.worker(s.WorkerId)
+		if !job.MatchesAll(w.job(ref.Job).constraints, k.tags) {
+			w.violate("speculative attempt of %s on %s (tags %v), which its job's constraints refuse", ref, k.id, k.tags)
+		}
+		if _, ok := cooling[k.id]; ok {
+			w.violate("speculative attempt of %s on %s, which cools down", ref, k.id)
+		}
+		if st, _ := w.state.Job(ref.Job); st.Tasks.Pending > 0 {
+			w.violate("speculative attempt of %s while its job has %d tasks pending", ref, st.Tasks.Pending)
+		}
+	}
+}
+
+// finalized removes, as a job's finalize does, the staging directories of its committed
+// attempts and of the attempts whose workers died or restarted since; those of attempts
+// still running are their workers' to remove.
+func (w *simWorld) finalized(id string) {
+	for l, s := range w.staged {
+		if l.ref.Job != id {
+			continue
+		}
+		info, _ := w.state.Task(l.ref)
+		if k := w.worker(s.worker); k.gen != s.gen || !k.up || info.Result != nil && info.Result.Attempt == s.attempt {
+			delete(w.staged, l)
 		}
 	}
 }
@@ -417,7 +506,8 @@ func (w *simWorld) elect() {
 	}
 	w.leader++
 	w.sched = newScheduler(schedConfig{LeaseTTL: simTTL, LeaseGrace: simGrace, CooldownFailures: 3,
-		CooldownWindow: 2 * time.Minute, CooldownBase: 10 * time.Second, CooldownMax: 80 * time.Second}, w.state, w, w.logger(), nil)
+		CooldownWindow: 2 * time.Minute, CooldownBase: 10 * time.Second, CooldownMax: 80 * time.Second,
+		SpeculateSlowness: w.slowness, SpeculateAfter: 5 * time.Second, SpeculateSamples: 3}, w.state, w, w.logger(), nil)
 	w.logf("leader %d elected", w.leader)
 	w.sched.start(w.now)
 	for _, k := range w.workers {

@@ -52,6 +52,28 @@ func resolveTokenizer(base, t string) string {
 	return resolvePath(base, file) + name
 }
 
+// TokenizerPaths returns the files the job's tokenizer value may make a loader open, by the
+// rules of tokenizer.Load: none for a built-in name; else the value, and when it ends in
+// ":name" the part before it too; for each such file, the tokenizer.json inside it (a
+// directory) and its sidecar (x.tiktoken -> x.json). Paths that do not exist are listed as
+// well: a check against an allow-list must cover every file a load could reach, through a
+// symlink too.
+func (s *Spec) TokenizerPaths() []string {
+	t := s.Tokenizer
+	if t == "" || tokenizerName(t) {
+		return nil
+	}
+	files := []string{t}
+	if i := strings.LastIndexByte(t, ':'); i > 0 {
+		files = append(files, t[:i])
+	}
+	var out []string
+	for _, f := range files {
+		out = append(out, f, filepath.Join(f, "tokenizer.json"), strings.TrimSuffix(f, filepath.Ext(f))+".json")
+	}
+	return out
+}
+
 // tokenizerName reports whether a tokenizer value is a name rather than a path: it holds no
 // '/', '.' or ':' (tokenizer.Load tells a missing file from an unknown name the same way).
 func tokenizerName(t string) bool {

@@ -76,3 +76,25 @@ func TestResolveFile(t *testing.T) {
 		})
 	}
 }
+
+// TestSpec_TokenizerPaths: the files a tokenizer value may make tokenizer.Load open, for an
+// allow-list to check.
+func TestSpec_TokenizerPaths(t *testing.T) {
+	tests := []struct {
+		tok  string
+		want []string
+	}{
+		{"", nil},
+		{"cl100k_base", nil},
+		{"/t/tokenizer.json", []string{"/t/tokenizer.json", "/t/tokenizer.json/tokenizer.json", "/t/tokenizer.json"}},
+		{"/t/hf", []string{"/t/hf", "/t/hf/tokenizer.json", "/t/hf.json"}},
+		{"/t/r.tiktoken:cl100k_base", []string{"/t/r.tiktoken:cl100k_base", "/t/r.tiktoken:cl100k_base/tokenizer.json",
+			"/t/r.json", "/t/r.tiktoken", "/t/r.tiktoken/tokenizer.json", "/t/r.json"}},
+	}
+	for _, tt := range tests {
+		s := &Spec{Tokenizer: tt.tok}
+		if got := s.TokenizerPaths(); !slices.Equal(got, tt.want) {
+			t.Errorf("%q: %q, want %q", tt.tok, got, tt.want)
+		}
+	}
+}

@@ -7,7 +7,8 @@
 # Environment: GO (go), CORPUS (testdata/bench/corpus.jsonl), CORPUS_MB (40),
 # ML_CORPUS (testdata/bench/multilingual.jsonl), ML_BENCHTIME (1x), OUT (out/bench),
 # BENCHTIME (3x), BENCH_SECTIONS (all of SECTIONS), BIN (bin/tokenmill), PIPELINE_PARTS (8),
-# PIPELINE_WORKERS ("1 2"), PIPELINE_REPEAT (2), CLUSTER_BENCHTIME (1x).
+# PIPELINE_WORKERS ("1 2"), PIPELINE_REPEAT (2), CLUSTER_BENCHTIME (1x), LOAD_BENCHTIME (5x),
+# TOKENIZE_BENCHTIME (3x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ ML_CORPUS=${ML_CORPUS:-testdata/bench/multilingual.jsonl}
 CORPUS_MB=${CORPUS_MB:-40}
 OUT=${OUT:-out/bench}
 BENCHTIME=${BENCHTIME:-3x}
-SECTIONS=(corpus tokenizer pipeline cluster failover)
+SECTIONS=(corpus tokenizer load tokenize pipeline cluster failover)
 
 mkdir -p "$OUT"
 
@@ -229,6 +230,54 @@ sp_library() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# load: the time to load each tokenizer, one load per iteration, LOAD_BENCHTIME iterations. The
+# built-ins are embedded pre-parsed. A tokenizer.json (testdata's Llama 3, GPT-OSS and
+# mistral-v0.3 files) is loaded first with an empty load cache ("first": the model is built from
+# the JSON and the cache file written, what the first load of a file on a machine costs), then
+# with the cache file ("cached": every later load by the CLI or a worker). cpu ms = the process's
+# user + sys CPU per load (the garbage collector's work on other cores included); wall ms is
+# what a shared machine also adds. Target: a tokenizer.json in <= 150 ms.
+
+section_load() {
+	local bt=${LOAD_BENCHTIME:-5x} raw=$OUT/load.txt
+	header "load: go test ./tokenizer -bench 'BenchmarkLoad\$|LoadFile' -benchtime $bt"
+	"$GO" test ./tokenizer -run '^$' -bench 'BenchmarkLoad$|LoadFile' -benchtime "$bt" -timeout 30m | tee "$raw"
+	header "tokenizer load times (ms per load)"
+	awk '
+		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
+		BEGIN { printf "%-16s %-8s %10s %10s %s\n", "tokenizer", "load", "cpu ms", "wall ms", "target <= 150 ms (cached)" }
+		$1 ~ /^BenchmarkLoad(File)?\// {
+			n = split($1, p, "/"); name = p[2]; mode = (n > 2) ? p[3] : "built-in"; sub(/-[0-9]+$/, "", name); sub(/-[0-9]+$/, "", mode)
+			cpu = metric("cpu-ms/op"); wall = metric("ns/op") / 1e6
+			verdict = (mode == "cached") ? ((cpu + 0 <= 150) ? "ok" : "MISSED") : ""
+			printf "%-16s %-8s %10.1f %10.1f %s\n", name, mode, cpu, wall, verdict
+		}' "$raw" | tee "$OUT/load-table.txt"
+}
+
+# ---------------------------------------------------------------------------------------------
+# tokenize: `tokenmill tokenize`'s path (JSONL chunks in, {"ids":[...]} lines out, one encoding
+# goroutine) against the tokenizer alone on the same texts, on the Go corpus and the multilingual
+# corpus, cold (a fresh tokenizer per pass), in MB of text per CPU second; the two passes
+# alternate within each iteration. Target: >= 85% of the tokenizer's figure.
+
+section_tokenize() {
+	[ -s "$CORPUS" ] || section_corpus
+	ml_corpus
+	local bt=${TOKENIZE_BENCHTIME:-3x} raw=$OUT/tokenize.txt
+	header "tokenize: go test ./cmd/tokenmill -bench TokenizeStream -benchtime $bt -cpu 1"
+	TOKENMILL_BENCH_CORPUS=$PWD/$CORPUS TOKENMILL_BENCH_ML_CORPUS=$PWD/$ML_CORPUS "$GO" test ./cmd/tokenmill -run '^$' \
+		-bench TokenizeStream -benchtime "$bt" -cpu 1 -timeout 60m | tee "$raw"
+	header "tokenize command vs the tokenizer alone, one core, cold (MB of text per CPU second)"
+	awk '
+		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
+		BEGIN { printf "%-14s %-12s %14s %16s %10s %s\n", "corpus", "encoding", "core cpu MB/s", "tokenize cpu MB/s", "of core", "target >= 85%" }
+		$1 ~ /^BenchmarkTokenizeStream\// {
+			split($1, p, "/"); enc = p[3]; sub(/-[0-9]+$/, "", enc); r = metric("%-of-core")
+			printf "%-14s %-12s %14s %16s %9.1f%% %s\n", p[2], enc, metric("core-cpu-MB/s"), metric("stream-cpu-MB/s"), r, (r + 0 >= 85) ? "ok" : "MISSED"
+		}' "$raw" | tee "$OUT/tokenize-table.txt"
+}
+
+# ---------------------------------------------------------------------------------------------
 # pipeline: `tokenmill run` end to end on the corpus compressed with zstd, next to the
 # tokenizer-only figure. A compressed file is one shard, so the corpus is split by lines into
 # PIPELINE_PARTS .zst files (testdata/bench/zst/) to let the workers share it. Two settings:
@@ -395,8 +444,9 @@ section_pipeline() {
 	local fixed=0
 	mkdir -p "$OUT/fixed"
 	echo '{"text":"hello world"}' >"$OUT/fixed/one.jsonl"
+	# (remainder: pad, or the one short document fills no row and the job fails for want of rows.)
 	sed -e "s#^  - path: .*#  - path: $(abspath "$OUT/fixed/one.jsonl")#" -e "s#^  dir: .*#  dir: $(abspath "$OUT/fixed/out")#" \
-		"$OUT/pipeline-a.yaml" >"$OUT/pipeline-fixed.yaml"
+		-e "s#^remainder: drop#remainder: pad#" "$OUT/pipeline-a.yaml" >"$OUT/pipeline-fixed.yaml"
 	for r in 1 2 3; do
 		rm -rf "$OUT/fixed/out"
 		/usr/bin/time -f "%U %S" -o "$OUT/fixed/time" "$bin" run "$OUT/pipeline-fixed.yaml" --workers 1 --progress none >/dev/null
@@ -412,6 +462,9 @@ section_pipeline() {
 		tokenizer_mbs "$OUT/pipeline-tokenizer-cold-now.txt"
 	}
 	: >"$OUT/pipeline-runs.txt"
+	local use_perf=0
+	command -v perf >/dev/null && perf record -q -o "$OUT/perf-check.data" -g -- true >/dev/null 2>&1 && use_perf=1
+	rm -f "$OUT/perf-check.data"
 	for s in a b c d e f; do
 		for w in ${PIPELINE_WORKERS:-1 2}; do
 			for r in $(seq "$reps"); do
@@ -421,8 +474,19 @@ section_pipeline() {
 				rm -rf "$OUT/pipeline-$s"
 				c=$(cold_now)
 				header "pipeline $s: $bin run $OUT/pipeline-$s.yaml --workers $w ($r/$reps)"
-				/usr/bin/time -v -o "$t.time" "$bin" run "$OUT/pipeline-$s.yaml" --workers "$w" \
-					--progress none >"$t.out"
+				# Setting a runs sampled (perf where it works, else the run's own CPU
+				# profile), for the share of its CPU outside the tokenizer and the
+				# decompressor (see below).
+				local prof=() perf=()
+				if [ "$s" = a ]; then
+					if [ "$use_perf" = 1 ]; then
+						perf=(perf record -q -F 999 -g -o "$t.perf" --)
+					else
+						prof=(--cpuprofile "$t.prof")
+					fi
+				fi
+				"${perf[@]}" /usr/bin/time -v -o "$t.time" "$bin" run "$OUT/pipeline-$s.yaml" --workers "$w" \
+					--progress none "${prof[@]}" >"$t.out" 2>"$t.err" || { cat "$t.err"; return 1; }
 				sed -n '/^throughput/p; /^time/p' "$t.out"
 				cp "$OUT/pipeline-$s/run.json" "$t.run.json"
 				echo "$s $w $r $t $(du -sb --exclude=run.json "$OUT/pipeline-$s" | cut -f1) ${c:-0}" >>"$OUT/pipeline-runs.txt"
@@ -451,7 +515,7 @@ rows = []
 for line in open(runs):
     s, w, r, base, outbytes, coldnow = line.split()
     wall, cpu, rss, faults = gnutime(base + ".time")
-    rows.append(dict(s=s, w=int(w), r=int(r), wall=wall, cpu=cpu, rss=rss, faults=faults, out=int(outbytes),
+    rows.append(dict(s=s, w=int(w), r=int(r), base=base, wall=wall, cpu=cpu, rss=rss, faults=faults, out=int(outbytes),
                      cold=float(coldnow) or cold, info=json.load(open(base + ".run.json"))))
 
 print(f"raw text {mb:.1f} MB; tokenizer-only, cl100k_base, one core: {warm:.1f} MB/s warm ({src}), "
@@ -497,6 +561,68 @@ if fixed:
               f"{fixed:.2f} cpu-s. Without it, a on one worker (best run) spends {tok / (x['cpu'] - fixed):.0%} of its CPU "
               f"time in the tokenizer (with it, {tok / x['cpu']:.0%}): the share a corpus large enough to make the fixed "
               f"cost negligible approaches, at the same warmth of the tokenizer")
+
+# a: the CPU a run spends outside the tokenizer and the zstd decompressor (target: <= 10% of the
+# run). Where perf works, the run is sampled by perf record -g (1 kHz, every thread of the
+# process from exec to exit, kernel time included, nothing added to the process): a sample with
+# a function of the tokenizer package on its stack is the tokenizer's, one with klauspost's
+# zstd the decompressor's, any other is other. Without perf, the run's own CPU profile
+# (--cpuprofile) gives the tokenizer's and zstd's seconds the same way (go tool pprof -focus), and
+# other is GNU time's user + sys minus both: that counts the process's start and exit and the
+# profile's own encoding as other, so it reads high. The tokenizer is loaded once per run and
+# its states are reused from shard to shard: it is warm across a worker's shards.
+import os, subprocess
+def perf_shares(path):
+    try:
+        out = subprocess.run(["perf", "script", "-i", path], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    n = {"tok": 0, "zstd": 0, "other": 0}
+    for sample in out.split("\n\n"):
+        lines = sample.strip().split("\n")
+        if not lines or not lines[0].strip() or not lines[0].split()[0].startswith("tokenmill"):
+            continue
+        stack = "\n".join(lines[1:])
+        if "tokenmill/tokenizer." in stack:
+            n["tok"] += 1
+        elif "klauspost/compress/zstd" in stack:
+            n["zstd"] += 1
+        else:
+            n["other"] += 1
+    total = sum(n.values())
+    return {k: v / total for k, v in n.items()} if total else None
+def focus_seconds(prof, regex):
+    try:
+        out = subprocess.run([os.environ.get("GO", "go"), "tool", "pprof", "-top", "-focus", regex, prof],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    m = re.search(r"Showing nodes accounting for ([\d.]+)(ms|s|us|µs|min)", out)
+    if not m:
+        return 0.0
+    return float(m.group(1)) * {"ms": 1e-3, "s": 1, "us": 1e-6, "µs": 1e-6, "min": 60}[m.group(2)]
+share_rows = []
+for x in rows:
+    if x["s"] != "a":
+        continue
+    base = x.get("base", "")
+    if os.path.exists(base + ".perf"):
+        sh = perf_shares(base + ".perf")
+        if sh:
+            share_rows.append((x, "perf", sh["tok"], sh["zstd"], sh["other"]))
+    elif os.path.exists(base + ".prof") and x["cpu"]:
+        tok = focus_seconds(base + ".prof", r"tokenmill/tokenizer\.")
+        dec = focus_seconds(base + ".prof", r"klauspost/compress/zstd")
+        if tok is not None and dec is not None:
+            share_rows.append((x, "pprof", tok / x["cpu"], dec / x["cpu"], max(0.0, x["cpu"] - tok - dec) / x["cpu"]))
+if share_rows:
+    print("\na: the share of the run's CPU in the tokenizer, in the zstd decompressor and outside both (target: other "
+          "<= 10%; perf = samples of perf record -g over the whole process, kernel included; pprof = the run's CPU "
+          "profile against GNU time's user + sys, which counts start, exit and profiling as other)")
+    print(f"{'workers':>7} {'run':>3} {'cpu s':>6} {'by':>5} {'tokenizer':>9} {'zstd':>6} {'other':>6} {'target':>6}")
+    for x, by, tok, dec, other in share_rows:
+        print(f"{x['w']:7d} {x['r']:3d} {x['cpu']:6.2f} {by:>5} {tok:9.1%} {dec:6.1%} {other:6.1%} "
+              f"{'ok' if other <= 0.10 else 'MISSED':>6}")
 
 m = re.search(r"([\d.]+) ([kMG]?B)/s", dd)
 ddmb = float(m.group(1)) * {"B": 1e-6, "kB": 1e-3, "MB": 1, "GB": 1e3}[m.group(2)] if m else 0

@@ -63,7 +63,7 @@ type bucketAssembly struct {
 	times FinalizeTimings
 	// chunks are the row chunks of the leases, kept from one lease to the next (there is
 	// at most one lease at a time).
-	chunks chan []byte
+	chunks *chunkStack
 }
 
 // NewAssembler checks the output directory (CheckOutput: refused when it overlaps an input,
@@ -185,7 +185,7 @@ type leaseSink struct {
 	b    *bucketAssembly
 	buf  []byte      // rows being gathered
 	ch   chan []byte // full chunks, to the writer
-	free chan []byte // written chunks, back for reuse (by this lease and the next ones)
+	free *chunkStack // written chunks, back for reuse (by this lease and the next ones)
 	done chan error  // the writer's first error, when ch is closed and drained
 }
 
@@ -197,14 +197,47 @@ const (
 // leaseChunks returns the row chunks of one output's leases: as many as can be in flight
 // (queued, being written, being filled), cut from one block on huge pages, so that filling
 // them costs a few page faults instead of one per 4 KiB.
-func leaseChunks() chan []byte {
+func leaseChunks() *chunkStack {
 	const n = leaseQueue + 2
 	slab := hugepage.Make[byte](n * leaseChunk)
-	ch := make(chan []byte, n)
-	for i := range n {
-		ch <- slab[i*leaseChunk : i*leaseChunk : (i+1)*leaseChunk]
+	s := &chunkStack{max: n}
+	for i := n - 1; i >= 0; i-- { // chunk 0 on top
+		s.free = append(s.free, slab[i*leaseChunk:i*leaseChunk:(i+1)*leaseChunk])
 	}
-	return ch
+	return s
+}
+
+// chunkStack holds an output's row chunks for reuse, last in first out: the chunk written last
+// is taken next, so the leases cycle through as few chunks as they keep in flight and the rest
+// of the block is never touched. Memory touched for the first time costs a page fault and the
+// kernel's zeroing of the page: taken in turn (first in first out), every chunk of every output
+// was touched, the validation split's too, a few percent of a one-length run's CPU.
+type chunkStack struct {
+	mu   sync.Mutex
+	free [][]byte
+	max  int
+}
+
+// get returns a chunk to fill (empty), or nil when there is none.
+func (s *chunkStack) get() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.free)
+	if n == 0 {
+		return nil
+	}
+	b := s.free[n-1]
+	s.free = s.free[:n-1]
+	return b[:0]
+}
+
+// put gives a written chunk back; beyond max chunks it is dropped.
+func (s *chunkStack) put(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.free) < s.max {
+		s.free = append(s.free, b[:0])
+	}
 }
 
 // Lease grants shard index the Lease when every shard before it is in the outputs (or holds
@@ -250,10 +283,7 @@ func (k *leaseSink) drain() {
 		if err == nil {
 			err = k.b.out.writeStaged(chunk)
 		}
-		select {
-		case k.free <- chunk[:0]:
-		default:
-		}
+		k.free.put(chunk)
 	}
 	k.done <- err
 }
@@ -265,9 +295,7 @@ func (l *Lease) write(s, i int, row []uint32) error {
 		k.flush()
 	}
 	if k.buf == nil {
-		select {
-		case k.buf = <-k.free:
-		default:
+		if k.buf = k.free.get(); k.buf == nil {
 			k.buf = make([]byte, 0, max(leaseChunk, 4*len(row)))
 		}
 	}

@@ -15,6 +15,7 @@ import (
 // adds <|begin_of_text|>: with bos: true a document starts with exactly one BOS, and with
 // bos: false there is none and a warning says so.
 func TestFraming_PostProcessorBOSNotDoubled(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the tokenizer's load cache
 	src := filepath.Join("..", "tokenizer", "testdata", "llama3.tokenizer.json.gz")
 	f, err := os.Open(src)
 	if err != nil {

@@ -27,20 +27,23 @@ type hfFile struct {
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
 	PostProcessor json.RawMessage `json:"post_processor"`
 	Decoder       json.RawMessage `json:"decoder"`
-	Model         struct {
-		Type                    string   `json:"type"`
-		Dropout                 *float64 `json:"dropout"`
-		UnkToken                *string  `json:"unk_token"`
-		ContinuingSubwordPrefix *string  `json:"continuing_subword_prefix"`
-		EndOfWordSuffix         *string  `json:"end_of_word_suffix"`
-		FuseUnk                 bool     `json:"fuse_unk"`
-		ByteFallback            bool     `json:"byte_fallback"`
-		IgnoreMerges            bool     `json:"ignore_merges"`
-		// Vocab is read from VocabRaw by parseVocab, and Merges by parseMerges (hfjson.go).
-		Vocab    map[string]uint32 `json:"-"`
-		VocabRaw json.RawMessage   `json:"vocab"`
-		Merges   json.RawMessage   `json:"merges"`
-	} `json:"model"`
+	Model         hfModelFields   `json:"model"`
+}
+
+// hfModelFields is the model object of a tokenizer.json.
+type hfModelFields struct {
+	Type                    string   `json:"type"`
+	Dropout                 *float64 `json:"dropout"`
+	UnkToken                *string  `json:"unk_token"`
+	ContinuingSubwordPrefix *string  `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string  `json:"end_of_word_suffix"`
+	FuseUnk                 bool     `json:"fuse_unk"`
+	ByteFallback            bool     `json:"byte_fallback"`
+	IgnoreMerges            bool     `json:"ignore_merges"`
+	// Vocab is read from VocabRaw by parseVocab, and Merges by parseMerges (hfjson.go).
+	Vocab    map[string]uint32 `json:"-"`
+	VocabRaw json.RawMessage   `json:"vocab"`
+	Merges   json.RawMessage   `json:"merges"`
 }
 
 // hfPipeline holds the components of a tokenizer.json around its BPE model.
@@ -60,7 +63,7 @@ func loadHF(path string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	t, err := parseHF(raw)
+	t, err := parseHF(raw, userCache())
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
 	}
@@ -75,26 +78,33 @@ func isNull(raw json.RawMessage) bool {
 	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
 }
 
-func parseHF(raw []byte) (*Tokenizer, error) {
+// parseHF builds the tokenizer of a tokenizer.json. Its vocabulary and merges come from cache
+// when it holds them for a file of these bytes (hfcache.go), else from raw, and are then put
+// in the cache; a nil cache is not used.
+func parseHF(raw []byte, cache *hfCache) (*Tokenizer, error) {
+	sum := sha256.Sum256(raw)
 	var f hfFile
-	doc, vocab, merges, split := splitModel(raw)
+	var v *hfVocab
+	doc, vocab, merges, split := splitModelCached(raw, sum, cache, &v)
 	if !split {
 		doc = raw
 	}
 	if err := json.Unmarshal(doc, &f); err != nil {
 		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
 	}
-	if split {
+	if split && v == nil {
 		f.Model.VocabRaw, f.Model.Merges = vocab, merges
 	}
 	var err error
-	if f.Model.Vocab, err = parseVocab(f.Model.VocabRaw); err != nil {
-		return nil, err
+	if v == nil {
+		if f.Model.Vocab, err = parseVocab(f.Model.VocabRaw); err != nil {
+			return nil, err
+		}
 	}
 	if f.Model.Type != "" && f.Model.Type != "BPE" {
 		return nil, fmt.Errorf("model %q is not supported (only BPE)", f.Model.Type)
 	}
-	if f.Model.Vocab == nil {
+	if v == nil && f.Model.Vocab == nil {
 		return nil, fmt.Errorf("model: no vocab")
 	}
 	if f.Model.Dropout != nil && *f.Model.Dropout != 0 {
@@ -116,7 +126,13 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 		}
 		t.pattern = string(bytes.TrimSpace(f.PreTokenizer))
 	}
-	m, spelled, err := hfModel(&f, byteLevel)
+	fromFile := v == nil
+	if fromFile {
+		if v, err = newHFVocab(&f.Model); err != nil {
+			return nil, err
+		}
+	}
+	m, spelled, err := hfModel(&f, v, byteLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -146,8 +162,7 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 				return a.id, true
 			}
 		}
-		id, ok := f.Model.Vocab[s]
-		return id, ok
+		return v.id(s)
 	}
 	if p.post, err = newPostProcessor(f.PostProcessor, tokenID); err != nil {
 		return nil, err
@@ -158,8 +173,10 @@ func parseHF(raw []byte) (*Tokenizer, error) {
 	p.rawDecode = byteLevel && isPlainByteLevelDecoder(f.Decoder)
 	t.eos = t.findSpecial(eosNames)
 	t.bos = t.findSpecial(bosNames)
-	sum := sha256.Sum256(raw)
 	t.sha256 = hex.EncodeToString(sum[:])
+	if fromFile && split {
+		cache.put(sum, doc, v)
+	}
 	return t, nil
 }
 
@@ -220,40 +237,60 @@ func isPlainByteLevelDecoder(raw json.RawMessage) bool {
 	return json.Unmarshal(raw, &d) == nil && d.Type == "ByteLevel"
 }
 
-// hfModel builds the BPE model of a tokenizer.json. For byte-level models the vocabulary is
-// converted from the printable byte alphabet to raw bytes, so the model works on raw bytes as
-// tiktoken's does.
-func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
+// hfModel builds the BPE model of a tokenizer.json from its vocabulary and merges. For
+// byte-level models the vocabulary is converted from the printable byte alphabet to raw bytes,
+// so the model works on raw bytes as tiktoken's does.
+func hfModel(f *hfFile, v *hfVocab, byteLevel bool) (*bpe, []string, error) {
 	mf := &f.Model
-	n := 0
-	for _, id := range mf.Vocab {
-		n = max(n, int(id)+1)
-	}
-	m := &bpe{vocab: make(map[string]uint32, len(mf.Vocab)),
+	n := len(v.spelled)
+	m := &bpe{
 		byteLevel: byteLevel, wholeWord: mf.IgnoreMerges, unk: -1, fuseUnk: mf.FuseUnk,
 		byteFallback: mf.ByteFallback}
-	spelled, tokens := make([]string, n), make([]string, n)
-	dec := newByteLevelDecoder()
-	for s, id := range mf.Vocab {
-		spelled[id] = s
-		key := s
+	// The tokens' bytes go into one buffer (a token converted from the byte-level alphabet is
+	// never longer than its spelling); tokens holds the offsets, then the strings.
+	var dec byteLevelTable
+	if byteLevel {
+		dec = newByteLevelTable()
+	}
+	buf := make([]byte, 0, v.bytes())
+	off := make([]uint32, n+1)
+	for id, s := range v.spelled {
 		if byteLevel {
-			if b, ok := dec.bytes(s); ok {
-				key = string(b)
+			if b, ok := appendByteLevel(dec, buf, s); ok {
+				buf = b
+			} else {
+				buf = append(buf, s...)
+			}
+		} else {
+			buf = append(buf, s...)
+		}
+		off[id+1] = uint32(len(buf))
+	}
+	m.tokens = tokenList{data: string(buf), off: off}
+	// m.vocab serves the character-level merge loop (initial); byte-level models start from
+	// byteIDs instead.
+	if !byteLevel {
+		m.vocab = make(map[string]uint32, n)
+		if v.byID != nil {
+			// From the file: every spelling, with the id the vocab gives it (several
+			// spellings may share an id there).
+			for s, id := range v.byID {
+				m.vocab[s] = id
+			}
+		} else {
+			for id, s := range v.spelled {
+				if s != "" {
+					m.vocab[s] = uint32(id)
+				}
 			}
 		}
-		tokens[id] = key
-		m.vocab[key] = id
 	}
-	m.tokens = newTokenList(tokens)
 	m.index()
 	if byteLevel {
-		for b := 0; b < 256; b++ {
-			m.byteIDs[b], m.hasByte[b] = m.vocab[string([]byte{byte(b)})]
-		}
+		m.byteIDs, m.hasByte = v.byteLevelIDs()
 	}
 	if mf.UnkToken != nil {
-		id, ok := mf.Vocab[*mf.UnkToken]
+		id, ok := v.id(*mf.UnkToken)
 		if !ok {
 			return nil, nil, fmt.Errorf("model: unk_token %q is not in the vocab", *mf.UnkToken)
 		}
@@ -265,17 +302,8 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 	if mf.EndOfWordSuffix != nil {
 		m.eowSuffix = *mf.EndOfWordSuffix
 	}
-	for b := range m.byteTokens {
-		m.byteTokens[b] = -1
-		if id, ok := mf.Vocab[fmt.Sprintf("<0x%02X>", b)]; ok {
-			m.byteTokens[b] = int64(id)
-		}
-	}
-	merges, err := parseMerges(mf.Merges)
-	if err != nil {
-		return nil, nil, err
-	}
-	m.pairs = newPairTable(len(merges))
+	m.byteTokens = v.byteTokens()
+	m.pairs = newPairTableOf(v.merges)
 	isByte := make([]bool, n)
 	m.inertBytes = m.byteFallback
 	for _, id := range m.byteTokens {
@@ -285,32 +313,13 @@ func hfModel(f *hfFile, byteLevel bool) (*bpe, []string, error) {
 			isByte[id] = true
 		}
 	}
-	var join []byte
-	for rank, mg := range merges {
-		a, ok := mf.Vocab[mg[0]]
-		if !ok {
-			return nil, nil, fmt.Errorf("model: merge %d: %q is not in the vocab", rank, mg[0])
-		}
-		b, ok := mf.Vocab[mg[1]]
-		if !ok {
-			return nil, nil, fmt.Errorf("model: merge %d: %q is not in the vocab", rank, mg[1])
-		}
-		right := mg[1]
-		if len(m.contPrefix) <= len(right) {
-			right = right[len(m.contPrefix):]
-		}
-		join = append(append(join[:0], mg[0]...), right...)
-		joined, ok := mf.Vocab[string(join)] // no string is made for the lookup
-		if !ok {
-			return nil, nil, fmt.Errorf("model: merge %d: %q is not in the vocab", rank, join)
-		}
-		if isByte[a] || isByte[b] {
+	for i := 0; i < len(v.merges) && m.inertBytes; i += 3 {
+		if isByte[v.merges[i]] || isByte[v.merges[i+1]] {
 			m.inertBytes = false
 		}
-		m.pairs.put(a, b, uint32(rank), joined)
 	}
 	m.finish()
-	return m, spelled, nil
+	return m, v.spelled, nil
 }
 
 // appendSegment runs the general pipeline on text without added tokens: normalize,

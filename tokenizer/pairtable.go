@@ -92,3 +92,39 @@ func newLowPairs(get func(l, r uint32) uint64) *lowPairs {
 	}
 	return lp
 }
+
+// newPairTableOf builds the table of merges given as (left, right, merged) id triples in rank
+// order (rank = index), with what put would store one by one: a later duplicate of a pair
+// replaces the earlier. It puts them in the order of their home slots (a stable counting sort
+// on the slot's high bits keeps duplicates in rank order), so that filling a table much larger
+// than the CPU caches walks it front to back instead of at random.
+func newPairTableOf(merges []uint32) *pairTable {
+	n := len(merges) / 3
+	p := newPairTable(n)
+	const bucketBits = 14
+	shift := uint(0)
+	for p.mask>>shift >= 1<<bucketBits {
+		shift++
+	}
+	var counts [1<<bucketBits + 1]int32
+	homes := make([]uint32, n)
+	for i := range n {
+		h := uint32(p.slot(pairKey(merges[3*i], merges[3*i+1])+1) >> shift)
+		homes[i] = h
+		counts[h+1]++
+	}
+	for b := 1; b < len(counts); b++ {
+		counts[b] += counts[b-1]
+	}
+	// The entries themselves are moved into order (writes at random, which do not stall),
+	// so that the table is then filled by reading them in order.
+	sorted := make([]pairSlot, n)
+	for i, h := range homes {
+		sorted[counts[h]] = pairSlot{pairKey(merges[3*i], merges[3*i+1]), uint64(i)<<32 | uint64(merges[3*i+2])}
+		counts[h]++
+	}
+	for _, e := range sorted {
+		p.put(uint32(e.key>>32), uint32(e.key), uint32(e.val>>32), uint32(e.val))
+	}
+	return p
+}

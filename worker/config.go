@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/tokenmill/tokenmill/internal/auth"
 	"github.com/tokenmill/tokenmill/internal/members"
+	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"google.golang.org/grpc"
 )
 
@@ -95,6 +97,16 @@ type Config struct {
 	DialOptions []grpc.DialOption
 	// Logger receives the worker's logs (memberlist's too); nil discards them.
 	Logger *slog.Logger
+
+	// hooks are set by the package's tests only (export_test.go), never by a flag.
+	hooks hooks
+}
+
+// hooks let tests slow a worker down or make its disk fail.
+type hooks struct {
+	// shardStart, when set, is called before a shard task executes, with the task's
+	// context (done when the task ends); an error fails the attempt.
+	shardStart func(ctx context.Context, a *pb.Assignment) error
 }
 
 // DefaultConfig returns the settings of a production worker, without identity, address or

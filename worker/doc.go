@@ -18,7 +18,11 @@
 // reports the job as cleaning, then cleaned, in its heartbeats. A task whose lease the worker cannot renew for the lease TTL (no
 // coordinator answered) is abandoned: the coordinator has taken it back by then, so its
 // result could never commit. Every call that reports on a task carries its lease's epoch;
-// the coordinator refuses a stale one.
+// the coordinator refuses a stale one. A task may run on two workers at once (a speculative
+// attempt of a slow shard, each in its own attempt directory): the attempt told to stop, or
+// whose result is refused, removes what it staged. A failed attempt is classified (classify):
+// an error of the machine (I/O, a full disk) is retried elsewhere, an error of the input
+// fails the job; a failed finalize leaves the staged files for the next attempt.
 //
 // Concurrency: a Worker is safe for concurrent use. Each task runs on a goroutine of its own;
 // Drain and Kill wait for all of them before they return.

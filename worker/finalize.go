@@ -40,7 +40,9 @@ type runInfo struct {
 // checked, the inputs listed and planned again and checked against the shards' specs (an
 // input that changed since the plan fails the job), then shard.Finalize (FinalizeRecords)
 // publishes the output as `tokenmill run` does, in a temporary directory of this attempt's
-// own. Temporary directories of earlier attempts are removed first.
+// own, keeping the staged files until the publish (shard.FinalizeEnv.KeepStaged), so that
+// a failed finalize (a full disk) can run again. Temporary directories of earlier attempts
+// are removed first.
 func (w *Worker) runFinalize(t *task) (outcome, error) {
 	spec, err := parseJob(t.a)
 	if err == nil {

@@ -7,7 +7,7 @@ import (
 	"github.com/tokenmill/tokenmill/shard"
 )
 
-// checkJobRoots refuses a job whose inputs or output resolve outside the allowed roots
+// checkJobRoots refuses a job whose inputs, output or tokenizer file resolve outside the allowed roots
 // (Config.AllowedRoots), now, on this worker: the coordinator checked at submission, but a
 // symlink may have been swapped in since. The error is an input error (the job fails).
 func (w *Worker) checkJobRoots(jobID string, spec *job.Spec) error {
@@ -22,6 +22,11 @@ func (w *Worker) checkJobRoots(jobID string, spec *job.Spec) error {
 	}
 	if err := r.Check(spec.Output.Dir); err != nil {
 		return fmt.Errorf("job %s: output.dir %w", jobID, err)
+	}
+	for _, p := range spec.TokenizerPaths() {
+		if err := r.Check(p); err != nil {
+			return fmt.Errorf("job %s: tokenizer %w", jobID, err)
+		}
 	}
 	return nil
 }

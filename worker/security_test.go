@@ -285,10 +285,11 @@ func aliveOn(c *testcluster.Cluster, name string) error {
 }
 
 // TestSecurity_AllowedRoots: with --allowed-roots on the coordinator and the worker, a job
-// whose inputs or output resolve outside the roots (by "..", an absolute path, a symlink
-// pointing out) is refused at submission with the path; a symlink swapped in after
-// submission is caught by the worker before it opens the file, and the job fails naming
-// it; a job inside the roots runs.
+// whose inputs, output or tokenizer file resolve outside the roots (by "..", an absolute
+// path, a symlink pointing out, a tokenizer directory whose tokenizer.json points out) is
+// refused at submission with the path; an input or tokenizer swapped for a symlink out
+// after submission is caught by the worker before it opens the file, and the job fails
+// naming it; a job inside the roots runs.
 func TestSecurity_AllowedRoots(t *testing.T) {
 	base := t.TempDir()
 	root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
@@ -302,8 +303,19 @@ func TestSecurity_AllowedRoots(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := testcluster.NewSecure(t, 1, testcluster.Security{AllowedRoots: roots})
-	job := func(name, input, out string) string {
-		return fmt.Sprintf("name: %s\ninputs:\n  - path: %s\ntokenizer: cl100k_base\nsequence_lengths: [16]\noutput:\n  dir: %s\n", name, input, out)
+	jobTok := func(name, input, out, tok string) string {
+		return fmt.Sprintf("name: %s\ninputs:\n  - path: %s\ntokenizer: %s\nsequence_lengths: [16]\noutput:\n  dir: %s\n", name, input, tok, out)
+	}
+	job := func(name, input, out string) string { return jobTok(name, input, out, "cl100k_base") }
+	// A tokenizer directory inside the root whose tokenizer.json points out of it.
+	if err := os.WriteFile(filepath.Join(outside, "tokenizer.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "tokdir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "tokenizer.json"), filepath.Join(root, "tokdir", "tokenizer.json")); err != nil {
+		t.Fatal(err)
 	}
 	conn := c.Conn(0)
 	checkRefusals(t, []refusal{
@@ -315,6 +327,14 @@ func TestSecurity_AllowedRoots(t *testing.T) {
 			codes.PermissionDenied, []string{root + "/link/*.jsonl", "resolves to " + outside + "/in/*.jsonl"}},
 		{"the output outside", conn, submitCall(job("outdir", root+"/in/*.jsonl", outside+"/out")),
 			codes.PermissionDenied, []string{"output.dir", outside + "/out"}},
+		{"a tokenizer file by dot-dot", conn, submitCall(jobTok("tokdotdot", root+"/in/*.jsonl", root+"/out4", root+"/../outside/tokenizer.json")),
+			codes.PermissionDenied, []string{"tokenizer", root + "/../outside/tokenizer.json", "outside the allowed roots"}},
+		{"a tokenizer file elsewhere", conn, submitCall(jobTok("tokabs", root+"/in/*.jsonl", root+"/out5", outside+"/r.tiktoken:cl100k_base")),
+			codes.PermissionDenied, []string{"tokenizer", outside + "/r.tiktoken", "outside the allowed roots"}},
+		{"a tokenizer through a symlink pointing out", conn, submitCall(jobTok("toklink", root+"/in/*.jsonl", root+"/out6", root+"/link/tokenizer.json")),
+			codes.PermissionDenied, []string{"tokenizer", "resolves to " + outside + "/in/tokenizer.json"}},
+		{"a tokenizer directory whose tokenizer.json points out", conn, submitCall(jobTok("tokdir", root+"/in/*.jsonl", root+"/out7", root+"/tokdir")),
+			codes.PermissionDenied, []string{"tokenizer", root + "/tokdir/tokenizer.json", "resolves to " + outside + "/tokenizer.json"}},
 	})
 
 	// Submitted while no worker runs; then the input becomes a symlink out of the root.
@@ -334,6 +354,20 @@ func TestSecurity_AllowedRoots(t *testing.T) {
 	if err := os.Symlink(filepath.Join(outside, "in", "part-00.jsonl"), swapped); err != nil {
 		t.Fatal(err)
 	}
+	// The same with the tokenizer: a rank file inside the root at submission, then a
+	// symlink to a file outside.
+	tok := filepath.Join(root, "tok", "r.tiktoken")
+	os.MkdirAll(filepath.Dir(tok), 0o755)
+	if err := os.WriteFile(tok, []byte("not read\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tokID := submit(t, c, 0, jobTok("swaptok", root+"/in/*.jsonl", root+"/out-swaptok", tok+":cl100k_base"))
+	if err := os.Remove(tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "tokenizer.json"), tok); err != nil {
+		t.Fatal(err)
+	}
 	inside := submit(t, c, 0, job("inside", root+"/in/*.jsonl", root+"/out"))
 
 	c.AddWorker(func(cfg *worker.Config) { cfg.AllowedRoots = roots })
@@ -346,6 +380,13 @@ func TestSecurity_AllowedRoots(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "out-swap")); !os.IsNotExist(err) {
 		t.Errorf("the swapped job left an output: %v", err)
+	}
+	st = waitState(t, c, tokID, pb.JobState_JOB_STATE_FAILED)
+	t.Logf("the job whose tokenizer was swapped failed: %s", st.Error)
+	for _, s := range []string{"tokenizer " + tok, "resolves to " + outside + "/tokenizer.json", "outside the allowed roots"} {
+		if !strings.Contains(st.Error, s) {
+			t.Errorf("the tokenizer-swapped job's error %q does not say %q", st.Error, s)
+		}
 	}
 	waitState(t, c, inside, pb.JobState_JOB_STATE_SUCCEEDED)
 }

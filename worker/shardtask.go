@@ -34,6 +34,11 @@ func (w *Worker) runShard(t *task) (outcome, error) {
 	if err := w.checkInputRoots(t.a.Task.GetJobId(), shardPaths(ss)); err != nil {
 		return outcome{}, err
 	}
+	if h := w.cfg.hooks.shardStart; h != nil {
+		if err := h(t.ctx, t.a); err != nil {
+			return outcome{}, err
+		}
+	}
 	env := shard.Env{Job: spec, StagingDir: stagingRoot(spec, t.a.Task.GetJobId()), Attempt: int(t.a.Attempt),
 		Progress: &t.progress}
 	if spec.Tokenizer != "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/tokenmill/tokenmill/formats"
@@ -94,6 +95,10 @@ func TestClassify(t *testing.T) {
 	}{
 		{"unreadable file", fmt.Errorf("shard 000001: %w", openErr), pb.FailureKind_FAILURE_KIND_ERROR},
 		{"permission", &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrPermission}, pb.FailureKind_FAILURE_KIND_ERROR},
+		{"disk full while staging", fmt.Errorf("/in/a.jsonl: staging 000001/0/train.u32: %w",
+			&fs.PathError{Op: "write", Path: "/out/.staging/j/000001/0/train.u32", Err: syscall.ENOSPC}), pb.FailureKind_FAILURE_KIND_ERROR},
+		{"disk full, a bare errno", fmt.Errorf("finalize: %w", syscall.ENOSPC), pb.FailureKind_FAILURE_KIND_ERROR},
+		{"disk quota", fmt.Errorf("writing /out/train_16.npy: %w", &fs.PathError{Op: "write", Path: "/out/.train_16.npy.tmp", Err: syscall.EDQUOT}), pb.FailureKind_FAILURE_KIND_ERROR},
 		{"changed input", fmt.Errorf("formats: /x: %w", formats.ErrInputChanged), pb.FailureKind_FAILURE_KIND_INPUT},
 		{"corrupt input", errors.New("shard 000002 (/x.gz): gzip: invalid header"), pb.FailureKind_FAILURE_KIND_INPUT},
 		{"coordinators unreachable", status.Error(codes.Unavailable, "no leader"), pb.FailureKind_FAILURE_KIND_ERROR},

@@ -112,6 +112,9 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 	nf := addNodeFlags(c, def.GRPCPort, def.GossipPort)
 	raftPort := c.fs.Int("raft-port", def.RaftPort, "raft port")
 	expect := c.fs.Int("bootstrap-expect", -1, "bootstrap raft once `N` coordinators see each other (0: never; wait to be added) (required)")
+	slowness := c.fs.Float64("speculate-slowness", def.SpeculateSlowness,
+		"once no shard of a job is pending, run again a shard whose progress rate is below this `FRACTION` of the job's median (0: never)")
+	specAfter := c.fs.Duration("speculate-after", def.SpeculateAfter, "how long an attempt runs before its progress rate is judged")
 	sf := addSecurityFlags(c, true)
 	if done, code := c.parse(args); done {
 		return code
@@ -132,6 +135,7 @@ func cmdCoordinator(args []string, stdout, stderr io.Writer) int {
 	cfg.ID, cfg.DataDir, cfg.BindAddr, cfg.AdvertiseAddr = *nf.id, *nf.dataDir, *nf.bind, *nf.advertise
 	cfg.GRPCPort, cfg.RaftPort, cfg.GossipPort, cfg.HTTPPort = *nf.grpcPort, *raftPort, *nf.gossipPort, *nf.httpPort
 	cfg.Join, cfg.BootstrapExpect = nf.join, *expect
+	cfg.SpeculateSlowness, cfg.SpeculateAfter = *slowness, *specAfter
 	cfg.Version, cfg.Logger = buildVersion(), nf.logger(stderr)
 	sec, err := sf.load()
 	if err != nil {

@@ -14,12 +14,21 @@ import (
 )
 
 // TestMain lets the crash test run this test binary as the tokenmill command: with
-// TOKENMILL_TEST_CLI=1 in its environment it is `tokenmill ARGS...`.
+// TOKENMILL_TEST_CLI=1 in its environment it is `tokenmill ARGS...`. The tests and the
+// processes they start share a temporary user cache directory (the tokenizer's load cache).
 func TestMain(m *testing.M) {
 	if os.Getenv("TOKENMILL_TEST_CLI") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	cache, err := os.MkdirTemp("", "tokenmill-cli-cache")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 // crashCorpus writes copies of the demo corpus (real prose) as several JSONL files, each

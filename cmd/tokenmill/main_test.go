@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,10 +98,28 @@ func TestTokenizerInfo(t *testing.T) {
 	}
 }
 
-func TestAppendID_MatchesStrconv(t *testing.T) {
-	for _, v := range []uint32{0, 1, 9, 10, 99, 100, 101, 999, 1000, 100257, 199999, 4294967295} {
-		if got, want := string(appendID(nil, v)), fmt.Sprint(v); got != want {
-			t.Errorf("appendID(%d) = %q, want %q", v, got, want)
+func TestAppendIDs_MatchesStrconv(t *testing.T) {
+	values := []uint32{0, 1, 9, 10, 99, 100, 101, 999, 1000, 1001, 1010, 9999, 10000, 10001, 99999, 100000,
+		100001, 100257, 199999, 200019, 999999, 1000000, 9999999, 10000000, 99999999, 100000000, 999999999, 1000000000, 4294967295}
+	every := make([]uint32, 1_100_000) // every id of every vocabulary there is, and beyond
+	for i := range every {
+		every[i] = uint32(i)
+	}
+	cases := [][]uint32{nil, {0}, {4294967295}, values, every}
+	for _, v := range values {
+		cases = append(cases, []uint32{v}, []uint32{v, v + 1, v - 1})
+	}
+	for _, ids := range cases {
+		want := make([]string, len(ids))
+		for i, v := range ids {
+			want[i] = strconv.FormatUint(uint64(v), 10)
+		}
+		// After a prefix, into a slice with and without room.
+		for _, prefix := range [][]byte{nil, []byte(`{"ids":[`), make([]byte, 3, 1000)} {
+			got := appendIDs(prefix, ids)
+			if string(got[:len(prefix)]) != string(prefix) || string(got[len(prefix):]) != strings.Join(want, ",") {
+				t.Errorf("appendIDs(%q, %v) = %q", prefix, ids, got)
+			}
 		}
 	}
 }

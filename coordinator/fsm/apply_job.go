@@ -102,6 +102,7 @@ func (st *state) unlease(j *job, t *task) {
 	if t.state != pb.TaskState_TASK_STATE_LEASED {
 		return
 	}
+	st.dropBackup(j, t)
 	st.untrack(t.lease.Worker, j.ref(t))
 	t.lease = Lease{}
 	t.state = pb.TaskState_TASK_STATE_PENDING

@@ -33,6 +33,7 @@ func (st *state) grantOne(index uint64, g *pb.Grant) error {
 	}
 	t.state = pb.TaskState_TASK_STATE_LEASED
 	t.lease = Lease{Worker: g.WorkerId, Epoch: index, DeadlineUnixMS: g.DeadlineUnixMs}
+	t.lastAttempt = max(t.lastAttempt, t.attempt)
 	j.leased++
 	st.track(g.WorkerId, j.ref(t))
 	if t.kind == pb.TaskKind_TASK_KIND_SHARD && int(t.index) == j.nextPending {
@@ -52,9 +53,9 @@ func (j *job) advancePending() {
 func (st *state) expire(_ uint64, c *pb.ExpireCommand) []error {
 	errs := make([]error, len(c.Expiries))
 	for i, e := range c.Expiries {
-		j, t, err := st.leased(e.Task, e.Epoch)
+		j, t, backup, err := st.leased(e.Task, e.Epoch)
 		if err == nil {
-			st.lose(j, t, e.Cause, true)
+			st.loseLease(j, t, backup, e.Cause, true)
 		}
 		errs[i] = err
 	}
@@ -71,15 +72,15 @@ func (st *state) fail(_ uint64, c *pb.FailCommand) []error {
 }
 
 func (st *state) failOne(f *pb.TaskFailure) error {
-	j, t, err := st.leased(f.Task, f.Epoch)
+	j, t, backup, err := st.leased(f.Task, f.Epoch)
 	if err != nil {
 		return err
 	}
 	switch f.Kind {
 	case pb.FailureKind_FAILURE_KIND_ERROR:
-		st.lose(j, t, f.Cause, true)
+		st.loseLease(j, t, backup, f.Cause, true)
 	case pb.FailureKind_FAILURE_KIND_RELEASED:
-		st.lose(j, t, f.Cause, false)
+		st.loseLease(j, t, backup, f.Cause, false)
 	case pb.FailureKind_FAILURE_KIND_INPUT:
 		st.unlease(j, t)
 		t.cause = f.Cause
@@ -90,12 +91,39 @@ func (st *state) failOne(f *pb.TaskFailure) error {
 	return nil
 }
 
-// lose takes a task's lease back and makes it pending for its next attempt; counted, it is a
-// failure towards max_attempts, and the last one allowed fails the job. A plan task's
+// loseLease takes back the task's lease (backup false) or its backup lease. The loss of a
+// backup counts for nothing: the task runs on under its lease.
+func (st *state) loseLease(j *job, t *task, backup bool, cause string, counted bool) {
+	if backup {
+		st.dropBackup(j, t)
+		return
+	}
+	st.lose(j, t, cause, counted)
+}
+
+// dropBackup ends the task's backup lease, if it has one.
+func (st *state) dropBackup(j *job, t *task) {
+	if !t.backup.held() {
+		return
+	}
+	st.untrack(t.backup.Worker, j.ref(t))
+	t.backup, t.backupAttempt = Lease{}, 0
+}
+
+// lose takes a task's lease back; counted, it is a failure towards max_attempts, and the last
+// one allowed fails the job. A task with a backup lease stays leased under it (the backup's
+// attempt becomes the task's); any other becomes pending for its next attempt. A plan task's
 // appended shards are dropped: the next attempt plans again.
 func (st *state) lose(j *job, t *task, cause string, counted bool) {
-	st.unlease(j, t)
-	t.attempt++
+	if t.backup.held() {
+		st.untrack(t.lease.Worker, j.ref(t))
+		t.lease, t.attempt = t.backup, t.backupAttempt
+		t.backup, t.backupAttempt = Lease{}, 0
+	} else {
+		next := t.nextAttempt()
+		st.unlease(j, t)
+		t.attempt = next
+	}
 	t.cause = cause
 	if t.kind == pb.TaskKind_TASK_KIND_PLAN {
 		j.shards = nil
@@ -120,9 +148,13 @@ func (st *state) commit(_ uint64, c *pb.CommitCommand) []error {
 }
 
 func (st *state) commitOne(c *pb.TaskCommit) error {
-	j, t, err := st.leased(c.Task, c.Epoch)
+	j, t, backup, err := st.leased(c.Task, c.Epoch)
 	if err != nil {
 		return err
+	}
+	attempt := t.attempt
+	if backup {
+		attempt = t.backupAttempt
 	}
 	switch r := c.Result.(type) {
 	case *pb.TaskCommit_Plan:
@@ -140,10 +172,11 @@ func (st *state) commitOne(c *pb.TaskCommit) error {
 		if t.kind != pb.TaskKind_TASK_KIND_SHARD || r.Shard == nil {
 			break
 		}
-		if r.Shard.Attempt != t.attempt {
+		if r.Shard.Attempt != attempt {
 			return fmt.Errorf("%w: %s: result of attempt %d under the lease of attempt %d",
-				ErrBadCommand, j.ref(t), r.Shard.Attempt, t.attempt)
+				ErrBadCommand, j.ref(t), r.Shard.Attempt, attempt)
 		}
+		t.attempt = attempt
 		st.settle(j, t)
 		j.commitShard(t, r.Shard)
 		return nil
@@ -159,8 +192,9 @@ func (st *state) commitOne(c *pb.TaskCommit) error {
 	return fmt.Errorf("%w: %s: the result is not of its task's kind", ErrBadCommand, j.ref(t))
 }
 
-// settle ends a task's lease and marks it committed.
+// settle ends a task's leases and marks it committed.
 func (st *state) settle(j *job, t *task) {
+	st.dropBackup(j, t)
 	st.untrack(t.lease.Worker, j.ref(t))
 	t.lease = Lease{}
 	t.state = pb.TaskState_TASK_STATE_COMMITTED
@@ -204,7 +238,7 @@ func (j *job) unblockFinalize() {
 
 // appendPlan adds a batch of shard specs to the plan of the job's leased plan task.
 func (st *state) appendPlan(_ uint64, c *pb.AppendPlanCommand) []error {
-	j, t, err := st.leased(c.Task, c.Epoch)
+	j, t, _, err := st.leased(c.Task, c.Epoch)
 	if err != nil {
 		return []error{err}
 	}
@@ -243,17 +277,21 @@ func (st *state) taskOf(ref *pb.TaskRef) (*job, *task, error) {
 	return j, t, nil
 }
 
-// leased returns an active job's task named by ref whose current lease has epoch.
-func (st *state) leased(ref *pb.TaskRef, epoch uint64) (*job, *task, error) {
+// leased returns an active job's task named by ref of which a current lease has epoch, and
+// whether that lease is the task's backup.
+func (st *state) leased(ref *pb.TaskRef, epoch uint64) (*job, *task, bool, error) {
 	j, t, err := st.taskOf(ref)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if t.state == pb.TaskState_TASK_STATE_COMMITTED {
-		return nil, nil, fmt.Errorf("%w: %s", ErrCommitted, j.ref(t))
+		return nil, nil, false, fmt.Errorf("%w: %s", ErrCommitted, j.ref(t))
+	}
+	if t.state == pb.TaskState_TASK_STATE_LEASED && t.backup.held() && t.backup.Epoch == epoch {
+		return j, t, true, nil
 	}
 	if t.state != pb.TaskState_TASK_STATE_LEASED || t.lease.Epoch != epoch {
-		return nil, nil, fmt.Errorf("%w: %s: epoch %d, current lease %d", ErrStaleEpoch, j.ref(t), epoch, t.lease.Epoch)
+		return nil, nil, false, fmt.Errorf("%w: %s: epoch %d, current lease %d", ErrStaleEpoch, j.ref(t), epoch, t.lease.Epoch)
 	}
-	return j, t, nil
+	return j, t, false, nil
 }

@@ -30,6 +30,9 @@ const (
 	// CleanJobs records that failed or canceled jobs' staged files are removed
 	// (pb.CleanJobsCommand).
 	CleanJobs CommandType = 8
+	// SpeculateLeases grants backup leases on leased shard tasks (pb.SpeculateCommand);
+	// epoch = the entry's index.
+	SpeculateLeases CommandType = 9
 )
 
 // IgnoreUnknown, set in a type byte, lets a replica that does not know the type (or its
@@ -41,7 +44,7 @@ const IgnoreUnknown CommandType = 0x80
 // reads.
 func commandVersion(t CommandType) (uint8, bool) {
 	switch t {
-	case SubmitJob, CancelJob, GrantLeases, ExpireLeases, CommitTasks, FailTasks, AppendPlan, CleanJobs:
+	case SubmitJob, CancelJob, GrantLeases, ExpireLeases, CommitTasks, FailTasks, AppendPlan, CleanJobs, SpeculateLeases:
 		return 1, true
 	}
 	return 0, false
@@ -51,7 +54,7 @@ func commandVersion(t CommandType) (uint8, bool) {
 func (t CommandType) String() string {
 	names := [...]string{SubmitJob: "submit_job", CancelJob: "cancel_job", GrantLeases: "grant_leases",
 		ExpireLeases: "expire_leases", CommitTasks: "commit_tasks", FailTasks: "fail_tasks", AppendPlan: "append_plan",
-		CleanJobs: "clean_jobs"}
+		CleanJobs: "clean_jobs", SpeculateLeases: "speculate_leases"}
 	if b := t &^ IgnoreUnknown; int(b) < len(names) && names[b] != "" {
 		return names[b]
 	}

@@ -22,6 +22,8 @@ var (
 	ErrCommitted = errors.New("fsm: task already committed")
 	// ErrPlanOrder: plan batches must arrive in order, without gaps or overlaps.
 	ErrPlanOrder = errors.New("fsm: plan batch out of order")
+	// ErrSpeculating: a speculation names a task that has a backup lease already.
+	ErrSpeculating = errors.New("fsm: task runs a speculative attempt already")
 	// ErrBadCommand: a field of the command is missing or impossible.
 	ErrBadCommand = errors.New("fsm: bad command")
 )

@@ -93,6 +93,8 @@ func (f *FSM) ApplyCommand(index uint64, data []byte) (*Result, error) {
 		res, err = apply(index, body, st.appendPlan)
 	case CleanJobs:
 		res, err = apply(index, body, st.clean)
+	case SpeculateLeases:
+		res, err = apply(index, body, st.speculate)
 	}
 	if err != nil {
 		return nil, &FatalError{Index: index, Type: t, Err: err}

@@ -22,11 +22,37 @@ type TaskInfo struct {
 	Cause    string // the last failure's cause
 	Spec     []byte // shard tasks: the shard spec (JSON)
 	Result   *pb.ShardResult
+	// Backup is the lease of a speculative attempt (zero when none runs), which runs
+	// BackupAttempt.
+	Backup        Lease
+	BackupAttempt uint32
 }
 
 func (j *job) info(t *task) TaskInfo {
 	return TaskInfo{Ref: j.ref(t), State: t.state, Attempt: t.attempt, Failures: t.failures,
-		Lease: t.lease, Cause: t.cause, Spec: t.spec, Result: t.result}
+		Lease: t.lease, Cause: t.cause, Spec: t.spec, Result: t.result, Backup: t.backup, BackupAttempt: t.backupAttempt}
+}
+
+// Current says whether worker holds a current lease of the task under epoch: its lease or
+// its backup lease.
+func (i TaskInfo) Current(worker string, epoch uint64) bool {
+	if i.State != pb.TaskState_TASK_STATE_LEASED {
+		return false
+	}
+	return i.Lease.Epoch == epoch && i.Lease.Worker == worker || i.Backup.held() && i.Backup.Epoch == epoch && i.Backup.Worker == worker
+}
+
+// LeaseAt returns the current lease of the task with epoch (its lease or its backup), and
+// the attempt it runs.
+func (i TaskInfo) LeaseAt(epoch uint64) (Lease, uint32, bool) {
+	switch {
+	case i.State != pb.TaskState_TASK_STATE_LEASED:
+	case i.Lease.Epoch == epoch:
+		return i.Lease, i.Attempt, true
+	case i.Backup.held() && i.Backup.Epoch == epoch:
+		return i.Backup, i.BackupAttempt, true
+	}
+	return Lease{}, 0, false
 }
 
 // Task returns the task named by ref.
@@ -130,11 +156,12 @@ func (j *job) nextPendingFrom(pos *int) (TaskRef, bool) {
 	return TaskRef{}, false
 }
 
-// LeaseInfo is a lease on a task.
+// LeaseInfo is a lease on a task; Backup says it is the lease of a speculative attempt.
 type LeaseInfo struct {
 	Task    TaskRef
 	Attempt uint32
 	Lease   Lease
+	Backup  bool
 }
 
 // Leases returns every current lease, in job submission order and task order: what a new
@@ -150,6 +177,9 @@ func (f *FSM) Leases() []LeaseInfo {
 		add := func(t *task) {
 			if t.state == pb.TaskState_TASK_STATE_LEASED {
 				out = append(out, LeaseInfo{Task: j.ref(t), Attempt: t.attempt, Lease: t.lease})
+				if t.backup.held() {
+					out = append(out, LeaseInfo{Task: j.ref(t), Attempt: t.backupAttempt, Lease: t.backup, Backup: true})
+				}
 			}
 		}
 		add(&j.planTask)
@@ -171,6 +201,10 @@ func (f *FSM) LeasesOf(worker string) []LeaseInfo {
 	for ref := range f.st.byWorker[worker] {
 		j := f.st.jobs[ref.Job]
 		t := j.task(ref.Kind, ref.Index)
+		if t.backup.held() && t.backup.Worker == worker {
+			out = append(out, LeaseInfo{Task: ref, Attempt: t.backupAttempt, Lease: t.backup, Backup: true})
+			continue
+		}
 		out = append(out, LeaseInfo{Task: ref, Attempt: t.attempt, Lease: t.lease})
 	}
 	slices.SortFunc(out, func(a, b LeaseInfo) int {

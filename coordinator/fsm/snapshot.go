@@ -127,7 +127,12 @@ func taskRecord(t *task) *pb.TaskRecord {
 		Attempt: t.attempt, Failures: t.failures, LastCause: t.cause, Spec: t.spec, Result: t.result}
 	if t.state == pb.TaskState_TASK_STATE_LEASED {
 		r.Lease = &pb.Lease{WorkerId: t.lease.Worker, Epoch: t.lease.Epoch, DeadlineUnixMs: t.lease.DeadlineUnixMS}
+		if b := t.backup; b.held() {
+			r.Backup = &pb.Lease{WorkerId: b.Worker, Epoch: b.Epoch, DeadlineUnixMs: b.DeadlineUnixMS}
+			r.BackupAttempt = t.backupAttempt
+		}
 	}
+	r.LastAttempt = t.lastAttempt
 	return r
 }
 
@@ -236,9 +241,13 @@ func (rr *recordReader) task(t *task, kind pb.TaskKind, index uint32) {
 		return
 	}
 	*t = task{kind: kind, index: rec.Task.Shard, state: rec.State, attempt: rec.Attempt,
-		failures: rec.Failures, cause: rec.LastCause, spec: rec.Spec, result: rec.Result}
+		failures: rec.Failures, cause: rec.LastCause, spec: rec.Spec, result: rec.Result, lastAttempt: rec.LastAttempt}
 	if l := rec.Lease; l != nil {
 		t.lease = Lease{Worker: l.WorkerId, Epoch: l.Epoch, DeadlineUnixMS: l.DeadlineUnixMs}
+	}
+	if l := rec.Backup; l != nil && t.state == pb.TaskState_TASK_STATE_LEASED {
+		t.backup = Lease{Worker: l.WorkerId, Epoch: l.Epoch, DeadlineUnixMS: l.DeadlineUnixMs}
+		t.backupAttempt = rec.BackupAttempt
 	}
 }
 
@@ -248,6 +257,9 @@ func (st *state) derive(j *job) {
 		if t.state == pb.TaskState_TASK_STATE_LEASED {
 			j.leased++
 			st.track(t.lease.Worker, j.ref(t))
+			if t.backup.held() {
+				st.track(t.backup.Worker, j.ref(t))
+			}
 		}
 	}
 	visit(&j.planTask)

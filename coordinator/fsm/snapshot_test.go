@@ -25,7 +25,9 @@ func populate(h *harness) {
 	e := h.grant("w1", shardRef("running", 0), shardRef("running", 1), shardRef("running", 2))
 	h.must(CommitTasks, &pb.CommitCommand{Commits: []*pb.TaskCommit{shardCommit(shardRef("running", 1), e, 0)}})
 	h.must(ExpireLeases, &pb.ExpireCommand{Expiries: []*pb.Expiry{{Task: shardRef("running", 2).Proto(), Epoch: e, Cause: "lease expired"}}})
-	h.grant("w2", shardRef("running", 2), shardRef("running", 4))
+	e = h.grant("w2", shardRef("running", 2), shardRef("running", 4))
+	h.must(SpeculateLeases, &pb.SpeculateCommand{Speculations: []*pb.Speculation{{Task: shardRef("running", 4).Proto(),
+		Epoch: e, WorkerId: "w3", DeadlineUnixMs: 1_780_000_040_000}}})
 
 	for _, id := range []string{"finalizing", "succeeded"} {
 		h.planned(id, 2, 0)
@@ -111,7 +113,8 @@ func sameState(t *testing.T, a, b *FSM) {
 			ta, _ := a.Task(shardRef(s.JobId, i))
 			tb, _ := b.Task(shardRef(s.JobId, i))
 			if !bytes.Equal(ta.Spec, tb.Spec) || !proto.Equal(ta.Result, tb.Result) || ta.Cause != tb.Cause ||
-				ta.State != tb.State || ta.Attempt != tb.Attempt || ta.Failures != tb.Failures || ta.Lease != tb.Lease {
+				ta.State != tb.State || ta.Attempt != tb.Attempt || ta.Failures != tb.Failures || ta.Lease != tb.Lease ||
+				ta.Backup != tb.Backup || ta.BackupAttempt != tb.BackupAttempt {
 				t.Errorf("task %s: %+v != %+v", ta.Ref, ta, tb)
 			}
 		}

@@ -31,7 +31,20 @@ type task struct {
 	cause    string // the last failure's cause
 	spec     []byte // shard tasks: the shard spec, JSON
 	result   *pb.ShardResult
+	// backup is the lease of a speculative attempt of a leased shard task, on another worker
+	// than lease's (zero when none runs); it runs attempt backupAttempt. The first of the two
+	// to commit wins. lastAttempt is the highest attempt any lease of the task ran, so that
+	// no two attempts share a staging directory.
+	backup        Lease
+	backupAttempt uint32
+	lastAttempt   uint32
 }
+
+// held says the lease exists (an epoch is never 0: it is a raft index).
+func (l Lease) held() bool { return l.Epoch != 0 }
+
+// nextAttempt is the attempt a new lease of the task runs after the current ones.
+func (t *task) nextAttempt() uint32 { return max(t.attempt, t.lastAttempt) + 1 }
 
 // job is one job and its tasks.
 type job struct {

@@ -35,6 +35,9 @@ type Options struct {
 	// Coordinator, when not nil, adjusts the configuration of coordinator i before it
 	// starts (after DefaultTimings).
 	Coordinator func(i int, cfg *coordinator.Config)
+	// SpeculateAfter, when > 0, is the coordinators' SpeculateAfter (how long an attempt
+	// runs before its progress rate is judged).
+	SpeculateAfter time.Duration
 }
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
@@ -47,6 +50,9 @@ func Start(t testing.TB, opt Options) *Cluster {
 			d := coordinator.DefaultConfig()
 			cfg.Gossip, cfg.Clock = d.Gossip, nil
 			cfg.LeaseTTL, cfg.LeaseGrace = d.LeaseTTL, d.LeaseGrace
+		}
+		if opt.SpeculateAfter > 0 {
+			cfg.SpeculateAfter = opt.SpeculateAfter
 		}
 		if opt.Coordinator != nil {
 			opt.Coordinator(i, cfg)

@@ -307,6 +307,121 @@ func (x *GrantCommand) GetGrants() []*Grant {
 	return nil
 }
 
+// Speculation leases a second attempt of a leased shard task (a backup lease) to another
+// worker, while the first attempt runs on. Its epoch is the raft index of the entry.
+type Speculation struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Task           *TaskRef               `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Epoch          uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"` // the task's current lease, which must still be current
+	WorkerId       string                 `protobuf:"bytes,3,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	DeadlineUnixMs int64                  `protobuf:"varint,4,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Speculation) Reset() {
+	*x = Speculation{}
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Speculation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Speculation) ProtoMessage() {}
+
+func (x *Speculation) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Speculation.ProtoReflect.Descriptor instead.
+func (*Speculation) Descriptor() ([]byte, []int) {
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Speculation) GetTask() *TaskRef {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+func (x *Speculation) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Speculation) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *Speculation) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
+// SpeculateCommand grants backup leases, each on its own.
+type SpeculateCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Speculations  []*Speculation         `protobuf:"bytes,1,rep,name=speculations,proto3" json:"speculations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpeculateCommand) Reset() {
+	*x = SpeculateCommand{}
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpeculateCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpeculateCommand) ProtoMessage() {}
+
+func (x *SpeculateCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpeculateCommand.ProtoReflect.Descriptor instead.
+func (*SpeculateCommand) Descriptor() ([]byte, []int) {
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SpeculateCommand) GetSpeculations() []*Speculation {
+	if x != nil {
+		return x.Speculations
+	}
+	return nil
+}
+
 // Expiry takes a lease back: its deadline passed or its worker died.
 type Expiry struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -319,7 +434,7 @@ type Expiry struct {
 
 func (x *Expiry) Reset() {
 	*x = Expiry{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +446,7 @@ func (x *Expiry) String() string {
 func (*Expiry) ProtoMessage() {}
 
 func (x *Expiry) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[5]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +459,7 @@ func (x *Expiry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Expiry.ProtoReflect.Descriptor instead.
 func (*Expiry) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{5}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Expiry) GetTask() *TaskRef {
@@ -378,7 +493,7 @@ type ExpireCommand struct {
 
 func (x *ExpireCommand) Reset() {
 	*x = ExpireCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -390,7 +505,7 @@ func (x *ExpireCommand) String() string {
 func (*ExpireCommand) ProtoMessage() {}
 
 func (x *ExpireCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[6]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -403,7 +518,7 @@ func (x *ExpireCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCommand.ProtoReflect.Descriptor instead.
 func (*ExpireCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{6}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExpireCommand) GetExpiries() []*Expiry {
@@ -423,7 +538,7 @@ type CommitCommand struct {
 
 func (x *CommitCommand) Reset() {
 	*x = CommitCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +550,7 @@ func (x *CommitCommand) String() string {
 func (*CommitCommand) ProtoMessage() {}
 
 func (x *CommitCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[7]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +563,7 @@ func (x *CommitCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitCommand.ProtoReflect.Descriptor instead.
 func (*CommitCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{7}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CommitCommand) GetCommits() []*TaskCommit {
@@ -468,7 +583,7 @@ type FailCommand struct {
 
 func (x *FailCommand) Reset() {
 	*x = FailCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +595,7 @@ func (x *FailCommand) String() string {
 func (*FailCommand) ProtoMessage() {}
 
 func (x *FailCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[8]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +608,7 @@ func (x *FailCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailCommand.ProtoReflect.Descriptor instead.
 func (*FailCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{8}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FailCommand) GetFailures() []*TaskFailure {
@@ -516,7 +631,7 @@ type AppendPlanCommand struct {
 
 func (x *AppendPlanCommand) Reset() {
 	*x = AppendPlanCommand{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +643,7 @@ func (x *AppendPlanCommand) String() string {
 func (*AppendPlanCommand) ProtoMessage() {}
 
 func (x *AppendPlanCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[9]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +656,7 @@ func (x *AppendPlanCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendPlanCommand.ProtoReflect.Descriptor instead.
 func (*AppendPlanCommand) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{9}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppendPlanCommand) GetTask() *TaskRef {
@@ -584,7 +699,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +711,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[10]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +724,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{10}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Lease) GetWorkerId() string {
@@ -645,7 +760,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +772,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[11]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +785,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{11}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SnapshotHeader) GetVersion() uint32 {
@@ -715,7 +830,7 @@ type JobRecord struct {
 
 func (x *JobRecord) Reset() {
 	*x = JobRecord{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +842,7 @@ func (x *JobRecord) String() string {
 func (*JobRecord) ProtoMessage() {}
 
 func (x *JobRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[12]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +855,7 @@ func (x *JobRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobRecord.ProtoReflect.Descriptor instead.
 func (*JobRecord) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{12}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *JobRecord) GetJobId() string {
@@ -830,15 +945,18 @@ type TaskRecord struct {
 	Failures      uint32                 `protobuf:"varint,4,opt,name=failures,proto3" json:"failures,omitempty"`
 	Lease         *Lease                 `protobuf:"bytes,5,opt,name=lease,proto3" json:"lease,omitempty"`
 	LastCause     string                 `protobuf:"bytes,6,opt,name=last_cause,json=lastCause,proto3" json:"last_cause,omitempty"`
-	Spec          []byte                 `protobuf:"bytes,7,opt,name=spec,proto3" json:"spec,omitempty"`     // shard tasks: the shard spec (JSON)
-	Result        *ShardResult           `protobuf:"bytes,8,opt,name=result,proto3" json:"result,omitempty"` // shard tasks: the committed result
+	Spec          []byte                 `protobuf:"bytes,7,opt,name=spec,proto3" json:"spec,omitempty"`                                          // shard tasks: the shard spec (JSON)
+	Result        *ShardResult           `protobuf:"bytes,8,opt,name=result,proto3" json:"result,omitempty"`                                      // shard tasks: the committed result
+	Backup        *Lease                 `protobuf:"bytes,9,opt,name=backup,proto3" json:"backup,omitempty"`                                      // shard tasks: the backup lease of a speculative attempt, if any
+	BackupAttempt uint32                 `protobuf:"varint,10,opt,name=backup_attempt,json=backupAttempt,proto3" json:"backup_attempt,omitempty"` // the attempt the backup lease runs
+	LastAttempt   uint32                 `protobuf:"varint,11,opt,name=last_attempt,json=lastAttempt,proto3" json:"last_attempt,omitempty"`       // the highest attempt any lease of the task ran
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskRecord) Reset() {
 	*x = TaskRecord{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +968,7 @@ func (x *TaskRecord) String() string {
 func (*TaskRecord) ProtoMessage() {}
 
 func (x *TaskRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[13]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +981,7 @@ func (x *TaskRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRecord.ProtoReflect.Descriptor instead.
 func (*TaskRecord) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{13}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskRecord) GetTask() *TaskRef {
@@ -922,6 +1040,27 @@ func (x *TaskRecord) GetResult() *ShardResult {
 	return nil
 }
 
+func (x *TaskRecord) GetBackup() *Lease {
+	if x != nil {
+		return x.Backup
+	}
+	return nil
+}
+
+func (x *TaskRecord) GetBackupAttempt() uint32 {
+	if x != nil {
+		return x.BackupAttempt
+	}
+	return 0
+}
+
+func (x *TaskRecord) GetLastAttempt() uint32 {
+	if x != nil {
+		return x.LastAttempt
+	}
+	return 0
+}
+
 // SnapshotRecord is one length-prefixed record of a snapshot.
 type SnapshotRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -937,7 +1076,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[14]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1088,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenmill_v1_fsm_proto_msgTypes[14]
+	mi := &file_tokenmill_v1_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1101,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{14}
+	return file_tokenmill_v1_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -1042,7 +1181,14 @@ const file_tokenmill_v1_fsm_proto_rawDesc = "" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12(\n" +
 	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\";\n" +
 	"\fGrantCommand\x12+\n" +
-	"\x06grants\x18\x01 \x03(\v2\x13.tokenmill.v1.GrantR\x06grants\"_\n" +
+	"\x06grants\x18\x01 \x03(\v2\x13.tokenmill.v1.GrantR\x06grants\"\x95\x01\n" +
+	"\vSpeculation\x12)\n" +
+	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1b\n" +
+	"\tworker_id\x18\x03 \x01(\tR\bworkerId\x12(\n" +
+	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\"Q\n" +
+	"\x10SpeculateCommand\x12=\n" +
+	"\fspeculations\x18\x01 \x03(\v2\x19.tokenmill.v1.SpeculationR\fspeculations\"_\n" +
 	"\x06Expiry\x12)\n" +
 	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x14\n" +
@@ -1079,7 +1225,7 @@ const file_tokenmill_v1_fsm_proto_rawDesc = "" +
 	"\x04plan\x18\t \x01(\v2\x18.tokenmill.v1.PlanResultR\x04plan\x128\n" +
 	"\bfinalize\x18\n" +
 	" \x01(\v2\x1c.tokenmill.v1.FinalizeResultR\bfinalize\x12\x18\n" +
-	"\acleaned\x18\v \x01(\bR\acleaned\"\xad\x02\n" +
+	"\acleaned\x18\v \x01(\bR\acleaned\"\xa4\x03\n" +
 	"\n" +
 	"TaskRecord\x12)\n" +
 	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12-\n" +
@@ -1090,7 +1236,11 @@ const file_tokenmill_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"last_cause\x18\x06 \x01(\tR\tlastCause\x12\x12\n" +
 	"\x04spec\x18\a \x01(\fR\x04spec\x121\n" +
-	"\x06result\x18\b \x01(\v2\x19.tokenmill.v1.ShardResultR\x06result\"\xaf\x01\n" +
+	"\x06result\x18\b \x01(\v2\x19.tokenmill.v1.ShardResultR\x06result\x12+\n" +
+	"\x06backup\x18\t \x01(\v2\x13.tokenmill.v1.LeaseR\x06backup\x12%\n" +
+	"\x0ebackup_attempt\x18\n" +
+	" \x01(\rR\rbackupAttempt\x12!\n" +
+	"\flast_attempt\x18\v \x01(\rR\vlastAttempt\"\xaf\x01\n" +
 	"\x0eSnapshotRecord\x126\n" +
 	"\x06header\x18\x01 \x01(\v2\x1c.tokenmill.v1.SnapshotHeaderH\x00R\x06header\x12+\n" +
 	"\x03job\x18\x02 \x01(\v2\x17.tokenmill.v1.JobRecordH\x00R\x03job\x12.\n" +
@@ -1109,55 +1259,60 @@ func file_tokenmill_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_tokenmill_v1_fsm_proto_rawDescData
 }
 
-var file_tokenmill_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tokenmill_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_tokenmill_v1_fsm_proto_goTypes = []any{
 	(*SubmitJobCommand)(nil),  // 0: tokenmill.v1.SubmitJobCommand
 	(*CancelJobCommand)(nil),  // 1: tokenmill.v1.CancelJobCommand
 	(*CleanJobsCommand)(nil),  // 2: tokenmill.v1.CleanJobsCommand
 	(*Grant)(nil),             // 3: tokenmill.v1.Grant
 	(*GrantCommand)(nil),      // 4: tokenmill.v1.GrantCommand
-	(*Expiry)(nil),            // 5: tokenmill.v1.Expiry
-	(*ExpireCommand)(nil),     // 6: tokenmill.v1.ExpireCommand
-	(*CommitCommand)(nil),     // 7: tokenmill.v1.CommitCommand
-	(*FailCommand)(nil),       // 8: tokenmill.v1.FailCommand
-	(*AppendPlanCommand)(nil), // 9: tokenmill.v1.AppendPlanCommand
-	(*Lease)(nil),             // 10: tokenmill.v1.Lease
-	(*SnapshotHeader)(nil),    // 11: tokenmill.v1.SnapshotHeader
-	(*JobRecord)(nil),         // 12: tokenmill.v1.JobRecord
-	(*TaskRecord)(nil),        // 13: tokenmill.v1.TaskRecord
-	(*SnapshotRecord)(nil),    // 14: tokenmill.v1.SnapshotRecord
-	(*TaskRef)(nil),           // 15: tokenmill.v1.TaskRef
-	(*TaskCommit)(nil),        // 16: tokenmill.v1.TaskCommit
-	(*TaskFailure)(nil),       // 17: tokenmill.v1.TaskFailure
-	(JobState)(0),             // 18: tokenmill.v1.JobState
-	(*PlanResult)(nil),        // 19: tokenmill.v1.PlanResult
-	(*FinalizeResult)(nil),    // 20: tokenmill.v1.FinalizeResult
-	(TaskState)(0),            // 21: tokenmill.v1.TaskState
-	(*ShardResult)(nil),       // 22: tokenmill.v1.ShardResult
+	(*Speculation)(nil),       // 5: tokenmill.v1.Speculation
+	(*SpeculateCommand)(nil),  // 6: tokenmill.v1.SpeculateCommand
+	(*Expiry)(nil),            // 7: tokenmill.v1.Expiry
+	(*ExpireCommand)(nil),     // 8: tokenmill.v1.ExpireCommand
+	(*CommitCommand)(nil),     // 9: tokenmill.v1.CommitCommand
+	(*FailCommand)(nil),       // 10: tokenmill.v1.FailCommand
+	(*AppendPlanCommand)(nil), // 11: tokenmill.v1.AppendPlanCommand
+	(*Lease)(nil),             // 12: tokenmill.v1.Lease
+	(*SnapshotHeader)(nil),    // 13: tokenmill.v1.SnapshotHeader
+	(*JobRecord)(nil),         // 14: tokenmill.v1.JobRecord
+	(*TaskRecord)(nil),        // 15: tokenmill.v1.TaskRecord
+	(*SnapshotRecord)(nil),    // 16: tokenmill.v1.SnapshotRecord
+	(*TaskRef)(nil),           // 17: tokenmill.v1.TaskRef
+	(*TaskCommit)(nil),        // 18: tokenmill.v1.TaskCommit
+	(*TaskFailure)(nil),       // 19: tokenmill.v1.TaskFailure
+	(JobState)(0),             // 20: tokenmill.v1.JobState
+	(*PlanResult)(nil),        // 21: tokenmill.v1.PlanResult
+	(*FinalizeResult)(nil),    // 22: tokenmill.v1.FinalizeResult
+	(TaskState)(0),            // 23: tokenmill.v1.TaskState
+	(*ShardResult)(nil),       // 24: tokenmill.v1.ShardResult
 }
 var file_tokenmill_v1_fsm_proto_depIdxs = []int32{
-	15, // 0: tokenmill.v1.Grant.task:type_name -> tokenmill.v1.TaskRef
+	17, // 0: tokenmill.v1.Grant.task:type_name -> tokenmill.v1.TaskRef
 	3,  // 1: tokenmill.v1.GrantCommand.grants:type_name -> tokenmill.v1.Grant
-	15, // 2: tokenmill.v1.Expiry.task:type_name -> tokenmill.v1.TaskRef
-	5,  // 3: tokenmill.v1.ExpireCommand.expiries:type_name -> tokenmill.v1.Expiry
-	16, // 4: tokenmill.v1.CommitCommand.commits:type_name -> tokenmill.v1.TaskCommit
-	17, // 5: tokenmill.v1.FailCommand.failures:type_name -> tokenmill.v1.TaskFailure
-	15, // 6: tokenmill.v1.AppendPlanCommand.task:type_name -> tokenmill.v1.TaskRef
-	18, // 7: tokenmill.v1.JobRecord.state:type_name -> tokenmill.v1.JobState
-	19, // 8: tokenmill.v1.JobRecord.plan:type_name -> tokenmill.v1.PlanResult
-	20, // 9: tokenmill.v1.JobRecord.finalize:type_name -> tokenmill.v1.FinalizeResult
-	15, // 10: tokenmill.v1.TaskRecord.task:type_name -> tokenmill.v1.TaskRef
-	21, // 11: tokenmill.v1.TaskRecord.state:type_name -> tokenmill.v1.TaskState
-	10, // 12: tokenmill.v1.TaskRecord.lease:type_name -> tokenmill.v1.Lease
-	22, // 13: tokenmill.v1.TaskRecord.result:type_name -> tokenmill.v1.ShardResult
-	11, // 14: tokenmill.v1.SnapshotRecord.header:type_name -> tokenmill.v1.SnapshotHeader
-	12, // 15: tokenmill.v1.SnapshotRecord.job:type_name -> tokenmill.v1.JobRecord
-	13, // 16: tokenmill.v1.SnapshotRecord.task:type_name -> tokenmill.v1.TaskRecord
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	17, // 2: tokenmill.v1.Speculation.task:type_name -> tokenmill.v1.TaskRef
+	5,  // 3: tokenmill.v1.SpeculateCommand.speculations:type_name -> tokenmill.v1.Speculation
+	17, // 4: tokenmill.v1.Expiry.task:type_name -> tokenmill.v1.TaskRef
+	7,  // 5: tokenmill.v1.ExpireCommand.expiries:type_name -> tokenmill.v1.Expiry
+	18, // 6: tokenmill.v1.CommitCommand.commits:type_name -> tokenmill.v1.TaskCommit
+	19, // 7: tokenmill.v1.FailCommand.failures:type_name -> tokenmill.v1.TaskFailure
+	17, // 8: tokenmill.v1.AppendPlanCommand.task:type_name -> tokenmill.v1.TaskRef
+	20, // 9: tokenmill.v1.JobRecord.state:type_name -> tokenmill.v1.JobState
+	21, // 10: tokenmill.v1.JobRecord.plan:type_name -> tokenmill.v1.PlanResult
+	22, // 11: tokenmill.v1.JobRecord.finalize:type_name -> tokenmill.v1.FinalizeResult
+	17, // 12: tokenmill.v1.TaskRecord.task:type_name -> tokenmill.v1.TaskRef
+	23, // 13: tokenmill.v1.TaskRecord.state:type_name -> tokenmill.v1.TaskState
+	12, // 14: tokenmill.v1.TaskRecord.lease:type_name -> tokenmill.v1.Lease
+	24, // 15: tokenmill.v1.TaskRecord.result:type_name -> tokenmill.v1.ShardResult
+	12, // 16: tokenmill.v1.TaskRecord.backup:type_name -> tokenmill.v1.Lease
+	13, // 17: tokenmill.v1.SnapshotRecord.header:type_name -> tokenmill.v1.SnapshotHeader
+	14, // 18: tokenmill.v1.SnapshotRecord.job:type_name -> tokenmill.v1.JobRecord
+	15, // 19: tokenmill.v1.SnapshotRecord.task:type_name -> tokenmill.v1.TaskRecord
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_tokenmill_v1_fsm_proto_init() }
@@ -1166,7 +1321,7 @@ func file_tokenmill_v1_fsm_proto_init() {
 		return
 	}
 	file_tokenmill_v1_types_proto_init()
-	file_tokenmill_v1_fsm_proto_msgTypes[14].OneofWrappers = []any{
+	file_tokenmill_v1_fsm_proto_msgTypes[16].OneofWrappers = []any{
 		(*SnapshotRecord_Header)(nil),
 		(*SnapshotRecord_Job)(nil),
 		(*SnapshotRecord_Task)(nil),
@@ -1177,7 +1332,7 @@ func file_tokenmill_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenmill_v1_fsm_proto_rawDesc), len(file_tokenmill_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
