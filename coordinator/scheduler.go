@@ -149,8 +149,8 @@ func (s *scheduler) lead(ctx context.Context, clk clock.Clock) {
 	s.stop()
 }
 
-// start rebuilds the leases from the state, each due a grace period after now, and makes
-// the scheduler active.
+// start rebuilds the leases from the state, each due a grace period after now (a death's
+// wait for the workers gossip holds down, see workerDied), and makes the scheduler active.
 func (s *scheduler) start(now time.Time) {
 	s.mu.Lock()
 	s.active = true
@@ -163,6 +163,13 @@ func (s *scheduler) start(now time.Time) {
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
 			deadline: now.Add(s.cfg.LeaseGrace)})
+	}
+	for id := range s.down {
+		// Gossip declared it dead (or it left) while another node led: no grace, the
+		// death's wait.
+		if w := s.workers[id]; w != nil {
+			s.dyingLocked(w, maps.Values(w.leases), now)
+		}
 	}
 	s.mu.Unlock()
 	s.log.Info("scheduling", "leases", len(infos), "grace", s.cfg.LeaseGrace)
