@@ -20,7 +20,7 @@
 #   TM             the host's tokenmill binary, the image's (default bin/image/tokenmill)
 #   IMAGE          the image (default tokenmill:dev; `make e2e` builds it)
 #   E2E_PORT_BASE  the coordinators' gRPC ports on 127.0.0.1 are BASE+10, +20, +30 (default 17000)
-#   E2E_SCALE      corpus copies of each kind (default 24)
+#   E2E_SCALE      corpus copies of each kind (default 12, at least 6)
 #   E2E_LOGS       where a failed run leaves every container's whole log (default bin/e2e-logs)
 #
 # scripts/e2e-compose.yaml limits each worker to 0.01 CPU, so that the job lasts long enough for
@@ -32,7 +32,7 @@ root=$(pwd)
 TM=${TM:-$root/bin/image/tokenmill}
 IMAGE=${IMAGE:-tokenmill:dev}
 base=${E2E_PORT_BASE:-17000}
-scale=${E2E_SCALE:-24}
+scale=${E2E_SCALE:-12}
 logs=${E2E_LOGS:-$root/bin/e2e-logs}
 project=tokenmill-e2e
 net=${project}_tokenmill
@@ -66,7 +66,7 @@ cleanup() {
     done
     say "every container's whole log is in $logs"
   fi
-  compose down -v --remove-orphans >/dev/null 2>&1
+  compose down -v --remove-orphans -t 5 >/dev/null 2>&1 # no drains: the run is over
   rm -rf "$shared"
   say "removed the containers, network, volumes and $shared"
   exit "$status"
