@@ -24,7 +24,8 @@
 #   E2E_LOGS       where a failed run leaves every container's whole log (default bin/e2e-logs)
 #
 # scripts/e2e-compose.yaml limits each worker to 0.01 CPU, so that the job lasts long enough for
-# the chaos to happen in its middle.
+# the chaos to happen in its middle; once the chaos is over the limit is lifted for the job's
+# tail, and set to 0.05 CPU for the second job.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -112,9 +113,17 @@ job_line() {
 leader() { "$TM" operator raft list-peers --addr "$(addr)" --json | q '[p["id"] for p in j["peers"] if p["state"] == "leader"][0]'; }
 members() { "$TM" members --addr "$(addr)" --json; }
 workers_alive() { members | q 'len([m for m in j["members"] if m["role"] == "worker" and m["state"] == "alive"])'; }
-# busy_worker: the id (the container's host name) of an alive worker running a task.
+# busy_worker: the id (the container's host name) of an alive worker running a task, by the
+# leader (its last heartbeat) and by its own log (see running_task).
 busy_worker() {
-  members | q '[m["id"] for m in j["members"] if m["role"] == "worker" and m["state"] == "alive" and m["busy"] > 0][0]'
+  local w
+  for w in $(members | q '" ".join(m["id"] for m in j["members"] if m["role"] == "worker" and m["state"] == "alive" and m["busy"] > 0)'); do
+    if [ -n "$(running_task "$w")" ]; then
+      echo "$w"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # The check functions wait_for runs: they succeed when the cluster is as wanted.
@@ -159,8 +168,14 @@ still_running() { # ID STEP
   [[ $line == running:* ]] || fail "the job is no longer running before $2 (${line%%:*}): the chaos must happen in its middle; raise E2E_SCALE or lower the workers' CPU quota (scripts/e2e-compose.yaml)"
 }
 failed_attempts() { job "$1" | q 'j["failed_attempts"]'; }
+# throttle QUOTA: sets every worker's CPU quota per 100 ms period, in microseconds (-1: none).
+throttle() {
+  local c
+  for c in $(compose ps -q worker); do docker update --cpu-quota "$1" "$c" >/dev/null; done
+}
 # running_task W: the task worker W runs by its log (its last task line starts one), or nothing:
-# the worker busy_worker picked may have ended its task just before the fault hit it.
+# the worker busy_worker picked may have ended its task just before the fault hit it, and
+# then had no lease to lose.
 running_task() {
   docker logs "$1" 2>&1 |
     grep -E 'msg="(starting a task|task committed|task stopped|task failed|result refused|task refused by the coordinator|no coordinator answered the commit[^"]*)"' |
@@ -303,6 +318,8 @@ compose up -d --no-recreate --scale worker=2 2>&1 | sed 's/^/    /'
 wait_for 120 "scaled down (the stopped workers drained)" workers_are 2
 
 step "6. the job succeeds, as tokenmill run on the host"
+throttle -1
+say "the chaos is over: the workers' CPU limit is lifted (docker update), for the job's tail"
 wait_for 600 "the job ends" job_ended "$id"
 [[ $(job_line "$id") == succeeded:* ]] || fail "job $id: $(job "$id" | q 'j.get("error", "")')"
 "$TM" job status --addr "$(addr)" "$id" | sed 's/^/    /'
@@ -338,6 +355,8 @@ print("e2e        manifest: %d shards, %d documents read = %d written + %d rejec
 PY
 
 step "7. stop every coordinator in the middle of a job, start them again from their volumes"
+throttle 5000
+say "the workers limited to 0.05 CPU (docker update), so that the restart happens in the job's middle"
 id2=$("$TM" job submit --addr "$(addr)" "$shared/restart.yaml")
 say "submitted job $id2"
 wait_for 90 "the job runs" shards_done_at_least "$id2" 2
