@@ -249,7 +249,7 @@ wait_for 120 "cluster up" env TM="$TM" TOKENMILL_ADDR="127.0.0.1:${port[c1]}" WO
 step "1. submit the chaos job (3 sequence lengths, hf and npy) from the host"
 id=$("$TM" job submit --addr "$(addr)" "$shared/chaos.yaml")
 say "submitted job $id"
-wait_for 60 "the job runs" shards_done_at_least "$id" 1
+wait_for 180 "the job runs" shards_done_at_least "$id" 1 # tokenizers load at 0.01 CPU
 say "shards planned: $(job "$id" | q 'j["shards"]')"
 
 step "2. kill the raft leader's container"
