@@ -363,8 +363,10 @@ func (s *scheduler) workerDied(id string, now time.Time) {
 	if !s.active {
 		return
 	}
-	if w := s.workers[id]; w != nil {
+	if w := s.workers[id]; w != nil && len(w.leases) > 0 {
 		s.dyingLocked(w, maps.Values(w.leases), now)
+		s.log.Info("gossip declared a worker dead: its leases expire unless it heartbeats", "worker", id,
+			"leases", len(w.leases), "due", s.deathDue(w, now).Sub(now))
 	}
 	s.kickLoop()
 }

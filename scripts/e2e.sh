@@ -114,11 +114,13 @@ leader() { "$TM" operator raft list-peers --addr "$(addr)" --json | q '[p["id"] 
 members() { "$TM" members --addr "$(addr)" --json; }
 workers_alive() { members | q 'len([m for m in j["members"] if m["role"] == "worker" and m["state"] == "alive"])'; }
 # busy_worker: the id (the container's host name) of an alive worker running a task, by the
-# leader (its last heartbeat) and by its own log (see running_task).
+# leader (its last heartbeat) and by its own log, that started the task less than a second
+# ago (see running_task): the fault that follows hits it in the middle of the shard, not
+# while its result is being committed.
 busy_worker() {
   local w
   for w in $(members | q '" ".join(m["id"] for m in j["members"] if m["role"] == "worker" and m["state"] == "alive" and m["busy"] > 0)'); do
-    if [ -n "$(running_task "$w")" ]; then
+    if [ -n "$(running_task "$w" 1)" ]; then
       echo "$w"
       return 0
     fi
@@ -176,10 +178,20 @@ throttle() {
 # running_task W: the task worker W runs by its log (its last task line starts one), or nothing:
 # the worker busy_worker picked may have ended its task just before the fault hit it, and
 # then had no lease to lose.
+# With a second argument S, only a task started less than S seconds ago.
 running_task() {
-  docker logs "$1" 2>&1 |
+  docker logs -t "$1" 2>&1 |
     grep -E 'msg="(starting a task|task committed|task stopped|task failed|result refused|task refused by the coordinator|no coordinator answered the commit[^"]*)"' |
-    tail -1 | grep 'msg="starting a task"' | grep -o 'task=[^ ]*' || true
+    tail -1 | grep 'msg="starting a task"' |
+    python3 -c '
+import datetime, re, sys
+line = sys.stdin.read()
+if line:
+    t = datetime.datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", line.split()[0]).replace("Z", "+00:00"))
+    age = (datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()
+    if len(sys.argv) < 2 or age < float(sys.argv[1]):
+        print(re.search(r"task=\S+", line).group(0))
+' ${2:+"$2"} || true
 }
 failed_attempts_above() {
   local n
@@ -273,7 +285,7 @@ say "no lease lost to the leader's kill ($n failed or lost attempts, as before i
 
 step "3. kill a worker in the middle of a shard"
 fa=$(failed_attempts "$id")
-w=$(wait_for 30 "a busy worker" busy_worker | sed 's/.*: //')
+w=$(wait_for 60 "a worker that just started a task" busy_worker | sed 's/.*: //')
 docker kill "$w" >/dev/null
 t=$(running_task "$w")
 say "docker kill worker $w (running ${t:-no task: it had just ended one})"
@@ -289,7 +301,7 @@ still_running "$id" "step 4"
 
 step "4. cut a worker off the network for longer than its lease, then reconnect it"
 fa=$(failed_attempts "$id")
-w=$(wait_for 30 "a busy worker" busy_worker | sed 's/.*: //')
+w=$(wait_for 60 "a worker that just started a task" busy_worker | sed 's/.*: //')
 ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$w")
 docker network disconnect "$net" "$w"
 t0=$SECONDS
