@@ -49,8 +49,12 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	}
 	w.hb++
 	hb := w.hb
-	if !w.beat.IsZero() && now.After(w.beat) {
-		w.gap = now.Sub(w.beat)
+	if d := now.Sub(w.beat); !w.beat.IsZero() && d > 0 {
+		if d > w.gap {
+			w.gap = d
+		} else {
+			w.gap -= (w.gap - d) / 8
+		}
 	}
 	w.beat = now
 	w.free, w.running = int(req.FreeSlots), len(req.Running)

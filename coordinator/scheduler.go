@@ -154,11 +154,14 @@ type workerState struct {
 	beat time.Time // when the last heartbeat arrived
 	// incarnation and seq are those of the last heartbeat served (see heartbeat).
 	incarnation, seq uint64
-	gap              time.Duration   // the time between the last two heartbeats (0: not known yet)
-	free             int             // free slots, as last reported
-	running          int             // tasks running, as last reported
-	jobs             map[string]bool // the jobs of the tasks running, as last reported
-	leases           map[fsm.TaskRef]*lease
+	// gap is the worker's heartbeat interval as seen: the longest recent time between two
+	// heartbeats, decaying by an eighth towards shorter ones (a heartbeat sent at once when
+	// a task ends is not the worker's pace); 0: not known yet.
+	gap     time.Duration
+	free    int             // free slots, as last reported
+	running int             // tasks running, as last reported
+	jobs    map[string]bool // the jobs of the tasks running, as last reported
+	leases  map[fsm.TaskRef]*lease
 }
 
 // newScheduler returns an inactive scheduler; start (or lead) activates it.
@@ -177,8 +180,8 @@ func (s *scheduler) lead(ctx context.Context, clk clock.Clock) {
 	s.stop()
 }
 
-// start rebuilds the leases from the state, each due a grace period after now, and makes
-// the scheduler active.
+// start rebuilds the leases from the state, each due a grace period after now (a death's
+// wait for the workers gossip holds down, see workerDied), and makes the scheduler active.
 func (s *scheduler) start(now time.Time) {
 	s.mu.Lock()
 	s.active = true
@@ -193,6 +196,13 @@ func (s *scheduler) start(now time.Time) {
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
 			deadline: now.Add(s.cfg.LeaseGrace)})
+	}
+	for id := range s.down {
+		// Gossip declared it dead (or it left) while another node led: no grace, the
+		// death's wait.
+		if w := s.workers[id]; w != nil {
+			s.dyingLocked(w, maps.Values(w.leases), now)
+		}
 	}
 	s.mu.Unlock()
 	s.log.Info("scheduling", "leases", len(infos), "grace", s.cfg.LeaseGrace)
@@ -405,11 +415,12 @@ func (s *scheduler) downLocked(id string) {
 }
 
 // workerDied handles a worker that gossip declared dead at now: it gets no new grant, and
-// each of its leases now also expires if no heartbeat renews it within deathWait (about
-// two of its heartbeat intervals), with the cause "worker ID died". A worker that gossip
-// declared dead but that still heartbeats (its gossip stalled: a CPU-throttled container,
-// a long pause, lost UDP) keeps its leases, since the heartbeats, not gossip, renew them;
-// one that really died loses them within seconds.
+// each of its leases now also expires once two of its heartbeat intervals have passed
+// since its last heartbeat without another (see deathDue), with the cause "worker ID
+// died". A worker that gossip declared dead but that still heartbeats (its gossip stalled:
+// a CPU-throttled container, a long pause, lost UDP) keeps its leases, since the
+// heartbeats, not gossip, renew them; one that really died, whose last heartbeat is
+// usually older than that by the time gossip declares it dead, loses them at once.
 func (s *scheduler) workerDied(id string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -417,28 +428,32 @@ func (s *scheduler) workerDied(id string, now time.Time) {
 	if !s.active {
 		return
 	}
-	if w := s.workers[id]; w != nil {
+	if w := s.workers[id]; w != nil && len(w.leases) > 0 {
 		s.dyingLocked(w, maps.Values(w.leases), now)
+		s.log.Info("gossip declared a worker dead: its leases expire unless it heartbeats", "worker", id,
+			"leases", len(w.leases), "due", s.deathDue(w, now).Sub(now))
 	}
 	s.kickLoop()
 }
 
-// deathWait is how long the leases of a worker that gossip declared dead live without a
-// heartbeat: two of the intervals between its last heartbeats, at most a third of the lease
-// TTL (the longest interval workers are allowed); a third of the TTL when its interval is
-// not known yet.
-func (s *scheduler) deathWait(w *workerState) time.Duration {
-	wait := s.cfg.LeaseTTL / 3
-	if w.gap > 0 {
-		wait = min(wait, 2*w.gap)
+// deathDue is when the leases of the worker w, which gossip declared dead at now, expire
+// without a heartbeat: two of its heartbeat intervals (gap, at most a third of the lease
+// TTL, the longest interval workers are allowed) after its last heartbeat, and not before
+// now; a third of the TTL after now when this leader has not seen its interval.
+func (s *scheduler) deathDue(w *workerState, now time.Time) time.Time {
+	if w.gap <= 0 || w.beat.IsZero() {
+		return now.Add(s.cfg.LeaseTTL / 3)
 	}
-	return wait
+	if due := w.beat.Add(min(2*w.gap, s.cfg.LeaseTTL/3)); due.After(now) {
+		return due
+	}
+	return now
 }
 
-// dyingLocked makes the leases ls of the worker w expire deathWait after now unless a
-// heartbeat renews them first. s.mu is held.
+// dyingLocked makes the leases ls of the worker w expire by deathDue unless a heartbeat
+// renews them first. s.mu is held.
 func (s *scheduler) dyingLocked(w *workerState, ls iter.Seq[*lease], now time.Time) {
-	due := now.Add(s.deathWait(w))
+	due := s.deathDue(w, now)
 	for l := range ls {
 		l.died = true
 		if l.deadline.After(due) {

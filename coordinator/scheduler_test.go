@@ -15,6 +15,7 @@ import (
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -238,12 +239,17 @@ func TestScheduler_MaxAttemptsFailsTheJob(t *testing.T) {
 
 // TestScheduler_GossipDeath: a worker that gossip declares dead gets no new grant, and its
 // lease lives only while its heartbeats renew it: silent, it loses the lease a third of the
-// TTL after the death (not the whole TTL), with the death as the cause; still heartbeating
+// TTL after the death (not the whole TTL), with the death as the cause, also when the leader
+// changes after the death (the new leader gives the lease no grace); still heartbeating
 // over gRPC (its gossip stalled: a CPU-throttled container), it keeps the lease and
 // commits, and no attempt is lost.
 func TestScheduler_GossipDeath(t *testing.T) {
-	for _, heartbeats := range []bool{false, true} {
-		t.Run(map[bool]string{false: "silent", true: "still heartbeating"}[heartbeats], func(t *testing.T) {
+	for _, tt := range []struct {
+		name                     string
+		heartbeats, leaderChange bool
+	}{{"silent", false, false}, {"silent, then the leader changes", false, true}, {"still heartbeating", true, false}} {
+		heartbeats := tt.heartbeats
+		t.Run(tt.name, func(t *testing.T) {
 			c := testcluster.New(t, 3)
 			leader := c.WaitLeader()
 			id := submit(t, c, leader, spec(t, "dead-worker"))
@@ -256,21 +262,25 @@ func TestScheduler_GossipDeath(t *testing.T) {
 			if err := agent.Join([]string{c.Node(leader).Addrs().Gossip}); err != nil {
 				t.Fatal(err)
 			}
-			waitWorker := func(state string) {
-				testcluster.WaitFor(t, testcluster.Timeout, "the worker w9 "+state, func() error {
-					r, err := c.Cluster(leader).Members(ctx(t), &pb.MembersRequest{})
-					if err != nil {
-						return err
-					}
-					for _, m := range r.Members {
-						if m.Id == "w9" && m.Role == "worker" && m.State == state {
-							return nil
+			waitWorker := func(state string, nodes ...int) {
+				for _, i := range append(nodes, leader) {
+					testcluster.WaitFor(t, testcluster.Timeout, fmt.Sprintf("the worker w9 %s to c%d", state, i+1), func() error {
+						// As forwarded, the call is answered by c<i+1>'s own gossip.
+						local := metadata.AppendToOutgoingContext(ctx(t), "tokenmill-forwarded-by", "test")
+						r, err := c.Cluster(i).Members(local, &pb.MembersRequest{})
+						if err != nil {
+							return err
 						}
-					}
-					return fmt.Errorf("members = %v", r.Members)
-				})
+						for _, m := range r.Members {
+							if m.Id == "w9" && m.Role == "worker" && m.State == state {
+								return nil
+							}
+						}
+						return fmt.Errorf("members = %v", r.Members)
+					})
+				}
 			}
-			waitWorker("alive")
+			waitWorker("alive", c.Followers()...)
 			w := newWorker(t, "w9", c.Workers(leader))
 			a := w.beat(2, nil)
 			if len(a) != 1 {
@@ -278,13 +288,17 @@ func TestScheduler_GossipDeath(t *testing.T) {
 			}
 			waitTimer(t, c)
 			agent.Shutdown()
-			waitWorker("dead")
+			waitWorker("dead", c.Followers()...) // the next leader must know it dead too
 			if info, _ := task(c, leader, planRef(id)); info.State != pb.TaskState_TASK_STATE_LEASED {
 				t.Fatalf("the task is %v as soon as gossip declared its worker dead, want still leased", info.State)
 			}
+			if tt.leaderChange {
+				c.Kill(leader)
+				leader = c.WaitLeader()
+			}
 			if !heartbeats {
 				// Time moves in steps of a thirtieth of the TTL: the death's wait (a third)
-				// ends well before the TTL would.
+				// ends well before the TTL (or a new leader's grace) would.
 				var info fsm.TaskInfo
 				testcluster.WaitFor(t, testcluster.Timeout, "the dead worker's task pending again", func() error {
 					info, _ = task(c, leader, planRef(id))

@@ -44,7 +44,8 @@ var (
 //   - a worker that lists a task whose lease is not current is told to stop it; after its
 //     heartbeat it holds no lease it did not list or was not just granted; gossip declaring
 //     it dead makes its leases (backups included) due within a third of the TTL unless a
-//     heartbeat renews them;
+//     heartbeat renews them, and a leader elected while gossip holds it dead gives them
+//     that wait, not the grace;
 //   - a commit acknowledged to a worker is the result the state holds;
 //   - every grant placed: the worker's tags satisfy the job's constraints, it is not
 //     cooling down, and it is not the worker the task's last attempt failed on while
@@ -89,7 +90,8 @@ func TestScheduler_Simulation(t *testing.T) {
 	for name, n := range map[string]int{"succeeded": total.Succeeded, "failed": total.Failed, "canceled": total.Canceled,
 		"refused": total.Refused, "duplicates": total.Duplicates, "deaths": total.Deaths, "restarts": total.Restarts,
 		"kills mid-heartbeat": total.MidBeatKills, "refused applies": total.RefusedApplies,
-		"leader changes": total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
+		"dead workers' leases at an election": total.DeadAtElection,
+		"leader changes":                      total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
 		"taken back": total.TakenBack, "fair checks": total.FairChecks,
 		"placement checks": total.PlacementChecks, "cool-downs": total.Cooldowns,
 		"speculative attempts": total.Speculated, "speculative attempts won": total.SpeculationsWon} {

@@ -17,16 +17,18 @@ import (
 // what the response grants and drops what it stops. It dies, comes back, restarts without
 // gossip noticing, and now and then heartbeats late.
 type simWorker struct {
-	w       *simWorld
-	id      string
-	slots   int
-	up      bool
-	tags    map[string]string // announced in gossip
-	sick    bool              // its attempts fail far more often than others' (cool-down)
-	slow    bool              // its shards run simSlow times longer (speculation)
-	gen     int               // incarnation: events of an earlier one are dropped
-	seq     uint64            // the heartbeats sent
-	running []*simTask
+	w     *simWorld
+	id    string
+	slots int
+	up    bool
+	tags  map[string]string // announced in gossip
+	sick  bool              // its attempts fail far more often than others' (cool-down)
+	slow  bool              // its shards run simSlow times longer (speculation)
+	gen   int               // incarnation: events of an earlier one are dropped
+	// declared: gossip declared it dead (every coordinator's view) since it last came back.
+	declared bool
+	seq      uint64 // the heartbeats sent
+	running  []*simTask
 }
 
 // simTask is a task a worker runs. Once finished, commit or failure is what it reports.
@@ -293,6 +295,7 @@ func (k *simWorker) die() {
 	k.up, k.running = false, nil
 	k.gen++
 	w.at(w.between(500*time.Millisecond, 3*time.Second), func() {
+		k.declared = true
 		if w.sched != nil {
 			w.logf("gossip: %s dead", k.id)
 			w.sched.workerDied(k.id, w.now)
@@ -306,10 +309,15 @@ func (k *simWorker) die() {
 				}
 			}
 			w.sched.mu.Unlock()
+			if w.rng.IntN(4) == 0 {
+				// The leader changes right after the death: the next one, which gossip
+				// tells of the death before it leads, gives the leases the death's wait.
+				w.loseLeader()
+			}
 		}
 	})
 	w.at(w.between(5*time.Second, 90*time.Second), func() {
-		k.up = true
+		k.up, k.declared = true, false
 		k.gen++
 		w.logf("%s back", k.id)
 		if w.sched != nil {

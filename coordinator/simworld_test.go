@@ -142,6 +142,7 @@ type simStats struct {
 	Committed, Refused, Duplicates     int
 	Deaths, Restarts, SlowBeats        int
 	MidBeatKills, RefusedApplies       int
+	DeadAtElection                     int // leases of workers gossip holds dead when a leader is elected
 	LeaderChanges, LostApplies         int
 	Expired, TakenBack, FairChecks     int
 	PlacementChecks, Cooldowns         int
@@ -162,6 +163,7 @@ func (a *simStats) add(b simStats) {
 	a.SlowBeats += b.SlowBeats
 	a.MidBeatKills += b.MidBeatKills
 	a.RefusedApplies += b.RefusedApplies
+	a.DeadAtElection += b.DeadAtElection
 	a.LeaderChanges += b.LeaderChanges
 	a.LostApplies += b.LostApplies
 	a.Expired += b.Expired
@@ -509,6 +511,11 @@ func (w *simWorld) elect() {
 		CooldownWindow: 2 * time.Minute, CooldownBase: 10 * time.Second, CooldownMax: 80 * time.Second,
 		SpeculateSlowness: w.slowness, SpeculateAfter: 5 * time.Second, SpeculateSamples: 3}, w.state, w, w.logger(), nil)
 	w.logf("leader %d elected", w.leader)
+	for _, k := range w.workers {
+		if k.declared {
+			w.sched.workerDied(k.id, w.now) // the new leader's gossip view, before it leads
+		}
+	}
 	w.sched.start(w.now)
 	for _, k := range w.workers {
 		if k.up {
@@ -517,6 +524,23 @@ func (w *simWorld) elect() {
 	}
 	for _, li := range w.state.Leases() {
 		w.deadline[simLease{li.Task, li.Lease.Epoch}] = w.now.Add(simGrace)
+	}
+	// The leases of workers gossip holds dead get the death's wait (a third of the TTL, the
+	// new leader has seen no heartbeat of theirs), not the grace.
+	due := w.now.Add(simTTL / 3)
+	w.sched.mu.Lock()
+	defer w.sched.mu.Unlock()
+	for _, k := range w.workers {
+		if !k.declared {
+			continue
+		}
+		for _, li := range w.state.LeasesOf(k.id) {
+			w.stats.DeadAtElection++
+			if l := w.sched.leases[leaseKey{li.Task, li.Lease.Epoch}]; l == nil || !l.died || l.deadline.After(due) {
+				w.violate("leader %d elected while gossip holds %s dead, but its lease %s@%d does not expire by %v",
+					w.leader, k.id, li.Task, li.Lease.Epoch, due)
+			}
+		}
 	}
 }
 

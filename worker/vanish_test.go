@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenmill/tokenmill/coordinator"
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"github.com/tokenmill/tokenmill/worker"
@@ -69,11 +68,6 @@ func TestCluster_LeaderVanishes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("production timings: the failover takes seconds")
 	}
-	// slow holds back a coordinator's raft timeouts, so that it neither campaigns first nor
-	// gives up a leader quickly: the others lead.
-	slow := func(cfg *coordinator.Config) {
-		cfg.HeartbeatTimeout, cfg.ElectionTimeout = 2*time.Second, 2*time.Second
-	}
 	tests := []struct {
 		name string
 		// slow are the coordinators that must not lead first.
@@ -91,14 +85,7 @@ func TestCluster_LeaderVanishes(t *testing.T) {
 			l := newLedger()
 			a := &answered{}
 			c := testcluster.Start(t, testcluster.Options{Coordinators: 3, Workers: workers, WorkerSlots: 1,
-				DefaultTimings: true,
-				Coordinator: func(i int, cfg *coordinator.Config) {
-					for _, s := range tt.slow {
-						if s == i {
-							slow(cfg)
-						}
-					}
-				},
+				DefaultTimings: true, Laggards: tt.slow,
 				Worker: func(_ int, cfg *worker.Config) {
 					d := worker.DefaultConfig()
 					cfg.HeartbeatInterval, cfg.RPCTimeout, cfg.RetryInterval, cfg.Gossip = d.HeartbeatInterval, d.RPCTimeout, d.RetryInterval, d.Gossip

@@ -3,6 +3,7 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -32,13 +33,17 @@ type Options struct {
 	// clock instead of the cluster's fake Clock (raft's timeouts stay tight, to form the
 	// cluster quickly). Workers are adjusted by Worker.
 	DefaultTimings bool
-	// Coordinator, when not nil, adjusts the configuration of coordinator i before it
-	// starts (after DefaultTimings).
-	Coordinator func(i int, cfg *coordinator.Config)
 	// SpeculateAfter, when > 0, is the coordinators' SpeculateAfter (how long an attempt
 	// runs before its progress rate is judged).
 	SpeculateAfter time.Duration
+	// Laggards are the indexes of coordinators with raft heartbeat and election timeouts of
+	// 2s (SlowRaft): they neither campaign first nor give up a leader quickly, so that one of
+	// the others leads.
+	Laggards []int
 }
+
+// SlowRaft is the raft heartbeat and election timeout of Options.Laggards.
+const SlowRaft = 2 * time.Second
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
 // the workers, which join them by gossip and heartbeat to them. Cleanup stops the workers
@@ -54,8 +59,8 @@ func Start(t testing.TB, opt Options) *Cluster {
 		if opt.SpeculateAfter > 0 {
 			cfg.SpeculateAfter = opt.SpeculateAfter
 		}
-		if opt.Coordinator != nil {
-			opt.Coordinator(i, cfg)
+		if slices.Contains(opt.Laggards, i) {
+			cfg.HeartbeatTimeout, cfg.ElectionTimeout = SlowRaft, SlowRaft
 		}
 	}
 	c := newCluster(t, opt.Coordinators, adjust)
