@@ -4,7 +4,7 @@ BIN       ?= bin/tokenmill
 PKGS      ?= ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench demo lint fmt vet imports proto proto-check fuzz rules-doc clean image cluster-up cluster-down e2e
+.PHONY: help build test soak bench demo lint fmt vet imports proto proto-check fuzz rules-doc clean image cluster-up cluster-down e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,13 @@ test: ## run every test (golden, round-trip, pathological, pipeline); lists the 
 	@rc=$$(mktemp); \
 	{ $(GO) test -count=1 -timeout 30m -json $(PKGS); echo $$? > $$rc; } | $(GO) run scripts/testsummary.go; \
 	status=$$(cat $$rc); rm -f $$rc; exit $$status
+
+# The soak test (cmd/tokenmill TestSoak_ChaosCluster): 3 coordinators and 4 workers as processes
+# on loopback, jobs of every kind submitted for SOAK_DURATION under seeded chaos; `make test` runs
+# it for 30 s. SOAK_SEED replays a run's chaos (a failing run prints the command).
+SOAK_DURATION ?= 10m
+soak: ## the soak test for SOAK_DURATION (default 10m): kills, leader kills and pauses while jobs run; prints its summary
+	SOAK_DURATION=$(SOAK_DURATION) $(if $(SOAK_SEED),SOAK_SEED=$(SOAK_SEED)) $(GO) test -count=1 -v -timeout 0 -run '^TestSoak_ChaosCluster$$' ./cmd/tokenmill
 
 IMAGE    ?= tokenmill:dev
 CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt

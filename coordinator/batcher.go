@@ -36,7 +36,12 @@ func newBatcher[T any](max int, window time.Duration, flush func([]T) (*fsm.Resu
 	return &batcher[T]{in: make(chan *batchCall[T]), max: max, window: window, flush: flush}
 }
 
-// submit queues items and returns their part of the entry that carried them.
+// submit queues items and returns their part of the entry that carried them. ctx bounds
+// only the wait for the batcher to take the items: once taken they go into an entry, and
+// submit returns that entry's outcome even if ctx ends meanwhile (flush is bounded by the
+// apply timeout). A caller whose ctx ended (a worker killed in the middle of its heartbeat)
+// thus still learns what was applied: a grant it was not told of would be a lease in the
+// state that the scheduler does not know, which nothing would ever expire.
 func (b *batcher[T]) submit(ctx context.Context, items []T) batchResult {
 	c := &batchCall[T]{items: items, done: make(chan batchResult, 1)}
 	select {
@@ -44,12 +49,7 @@ func (b *batcher[T]) submit(ctx context.Context, items []T) batchResult {
 	case <-ctx.Done():
 		return batchResult{err: ctx.Err()}
 	}
-	select {
-	case r := <-c.done:
-		return r
-	case <-ctx.Done():
-		return batchResult{err: ctx.Err()}
-	}
+	return <-c.done
 }
 
 // run takes requests until ctx ends.

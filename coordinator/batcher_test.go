@@ -65,3 +65,28 @@ func TestBatcher_Coalesces(t *testing.T) {
 		t.Fatalf("submit after the batcher stopped = %+v", r)
 	}
 }
+
+// TestBatcher_CallerGoneAfterHandOff: a request whose context ends while its entry is being
+// applied (a worker killed in the middle of its heartbeat) gets the entry's outcome, not the
+// context's error: the caller must learn what was applied.
+func TestBatcher_CallerGoneAfterHandOff(t *testing.T) {
+	applying, release := make(chan struct{}), make(chan struct{})
+	b := newBatcher(8, 0, func(items []int) (*fsm.Result, error) {
+		close(applying)
+		<-release
+		return &fsm.Result{Index: 7, Errs: make([]error, len(items))}, nil
+	})
+	life, stop := context.WithCancel(context.Background())
+	defer stop()
+	go b.run(life)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan batchResult, 1)
+	go func() { got <- b.submit(ctx, []int{1, 2}) }()
+	<-applying
+	cancel()
+	close(release)
+	if r := <-got; r.err != nil || r.index != 7 || len(r.errs) != 2 {
+		t.Fatalf("submit whose context ended during the apply = %+v, want the entry's outcome (index 7, 2 items)", r)
+	}
+}

@@ -27,6 +27,13 @@ var (
 	ErrShutdown = errors.New("coordinator: shutting down")
 	// ErrPermission: the job names a path outside the allowed roots (--allowed-roots).
 	ErrPermission = errors.New("coordinator: permission denied")
+	// ErrLeaderGone: the leader a call was forwarded to stopped being this node's leader
+	// before it answered (it died, vanished from the network or lost an election); the call
+	// may or may not have been applied.
+	ErrLeaderGone = errors.New("coordinator: the leader went away")
+	// ErrStaleHeartbeat: a heartbeat arrived after a later one of the same worker process
+	// was served (see HeartbeatRequest.seq).
+	ErrStaleHeartbeat = errors.New("coordinator: stale heartbeat")
 )
 
 // statusOf maps each sentinel error to its gRPC code and to the words that replace the
@@ -49,9 +56,11 @@ var statusOf = []struct {
 	{fsm.ErrBadCommand, codes.InvalidArgument, "invalid request"},
 	{ErrBadRequest, codes.InvalidArgument, "invalid request"},
 	{ErrPermission, codes.PermissionDenied, "job spec"},
+	{ErrStaleHeartbeat, codes.Aborted, "stale heartbeat"},
 	{ErrNoLeader, codes.Unavailable, "no leader elected (is a majority of the coordinators up?)"},
 	{ErrNotLeader, codes.Unavailable, notLeaderText},
 	{ErrShutdown, codes.Unavailable, "the coordinator is shutting down"},
+	{ErrLeaderGone, codes.Unavailable, "the leader went away before it answered the forwarded call; it may or may not have been applied"},
 	{raft.ErrNotLeader, codes.Unavailable, notLeaderText},
 	{raft.ErrLeadershipLost, codes.Unavailable, "leadership changed before the change was committed; it may or may not have been applied"},
 	{raft.ErrLeadershipTransferInProgress, codes.Unavailable, "leadership is moving to another coordinator"},

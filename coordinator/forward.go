@@ -93,6 +93,55 @@ func (n *Node) leaderAddr() (addr string, self bool, err error) {
 	return "", false, fmt.Errorf("%w: the leader %s is not among the gossip members yet", ErrNoLeader, id)
 }
 
+// leaderCheck is how often a forwarded call in flight checks that its leader still leads
+// (see whileLeader).
+const leaderCheck = 50 * time.Millisecond
+
+// whileLeader returns a context of ctx that is canceled, with cause ErrLeaderGone, as soon
+// as this node no longer knows addr as the leader's gRPC address: raft elected another
+// leader, or lost the leader (a follower gives it up after HeartbeatTimeout without its
+// heartbeats). A call forwarded to a leader that vanished from the network (a killed
+// container's address drops every packet) would otherwise wait for its caller's deadline:
+// a worker's heartbeat, for its RPC timeout, past the new leader's lease grace.
+func (n *Node) whileLeader(ctx context.Context, addr string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(leaderCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if now, self, err := n.leaderAddr(); err != nil || self || now != addr {
+				_, id := n.raft.LeaderWithID()
+				cancel(fmt.Errorf("%w: the leader at %s no longer leads (this node now knows %q as the leader)", ErrLeaderGone, addr, id))
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		close(stop)
+		cancel(context.Canceled)
+	}
+}
+
+// leaderGone returns ErrLeaderGone, with its cause, for a call that failed because
+// whileLeader canceled ctx; err otherwise.
+func leaderGone(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaderGone) {
+		return cause
+	}
+	return err
+}
+
 // mayRetry says a failed attempt may be made again: always when it certainly did nothing
 // (this node or the forwarded-to node was not the leader, none is elected), and for
 // idempotent calls also when it failed in a way that leaves its effect unknown.
@@ -102,7 +151,7 @@ func mayRetry(err error, idempotent bool) bool {
 		return true
 	case !idempotent:
 		return false
-	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, ErrLeaderGone):
 		return true
 	}
 	return status.Code(err) == codes.Unavailable
@@ -130,8 +179,10 @@ func forward[C, Q, R any](ctx context.Context, n *Node, req Q, idempotent bool,
 		if err != nil {
 			return zero, false, err
 		}
+		ctx, cancel := n.whileLeader(ctx, addr)
+		defer cancel()
 		r, err := call(newClient(cc), withForwarded(ctx, n.cfg.ID), req)
-		return r, false, err
+		return r, false, leaderGone(ctx, err)
 	})
 }
 
@@ -151,11 +202,11 @@ func forwardStream[C, Q, M any](ctx context.Context, n *Node, req Q, resumable b
 		if err != nil {
 			return struct{}{}, false, err
 		}
-		ctx, cancel := context.WithCancel(ctx)
+		ctx, cancel := n.whileLeader(ctx, addr)
 		defer cancel()
 		in, err := call(newClient(cc), withForwarded(ctx, n.cfg.ID), req)
 		if err != nil {
-			return struct{}{}, false, err
+			return struct{}{}, false, leaderGone(ctx, err)
 		}
 		sent := false
 		for {
@@ -164,6 +215,7 @@ func forwardStream[C, Q, M any](ctx context.Context, n *Node, req Q, resumable b
 				return struct{}{}, sent, nil
 			}
 			if err != nil {
+				err = leaderGone(ctx, err)
 				if sent && !resumable {
 					err = status.Errorf(codes.Aborted, "the stream from the leader broke: %v", status.Convert(err).Message())
 				}

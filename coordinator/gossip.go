@@ -13,8 +13,8 @@ import (
 )
 
 // gossipEvents reacts to membership changes: it bootstraps raft (see tryBootstrap), and on
-// the leader adds joining coordinators as voters and takes back the leases of workers that
-// died or left. Until the bootstrap is settled it also looks again every JoinRetry.
+// the leader adds joining coordinators as voters, takes back the leases of workers that
+// left and gives those of workers that died a short wait for a heartbeat (workerDied). Until the bootstrap is settled it also looks again every JoinRetry.
 func (n *Node) gossipEvents() {
 	settled := n.cfg.BootstrapExpect == 0 || n.rp.existing
 	tick := time.NewTicker(n.cfg.JoinRetry)
@@ -50,11 +50,11 @@ func (n *Node) onMember(ev members.Event) {
 			n.sched.workerAlive(m.Name, m.Meta.Tags)
 		}
 		if ev.Kind == members.EventLeave {
-			cause := fmt.Sprintf("worker %s died", m.Name)
 			if m.State == members.StateLeft {
-				cause = fmt.Sprintf("worker %s left the cluster", m.Name)
+				n.sched.workerGone(m.Name, fmt.Sprintf("worker %s left the cluster", m.Name))
+			} else {
+				n.sched.workerDied(m.Name, n.clock.Now())
 			}
-			n.sched.workerGone(m.Name, cause)
 		}
 		n.changed.notify() // a job's placement may have changed: Watch sends it again
 	}

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
@@ -12,7 +13,9 @@ import (
 
 // heartbeat serves a worker's heartbeat on the leader. The contract with the worker: its
 // heartbeats are sequential and each lists every task it runs, those started from the
-// previous response included. Then:
+// previous response included. A heartbeat of the worker process last served (incarnation)
+// numbered (seq) no higher than that one is stale, delayed in the network: it is refused
+// (ErrStaleHeartbeat) and changes nothing. Then:
 //   - a listed task whose lease is current is renewed (deadline now + LeaseTTL) and its
 //     progress recorded;
 //   - a listed task whose lease is not current gets a stop order with the reason;
@@ -36,8 +39,24 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 		return nil, ErrNotLeader
 	}
 	w := s.workerLocked(id)
+	if inc := req.GetIncarnation(); inc != 0 {
+		if inc == w.incarnation && req.GetSeq() <= w.seq {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: heartbeat %d of worker %s arrived after its heartbeat %d was served",
+				ErrStaleHeartbeat, req.GetSeq(), id, w.seq)
+		}
+		w.incarnation, w.seq = inc, req.GetSeq()
+	}
 	w.hb++
 	hb := w.hb
+	if d := now.Sub(w.beat); !w.beat.IsZero() && d > 0 {
+		if d > w.gap {
+			w.gap = d
+		} else {
+			w.gap -= (w.gap - d) / 8
+		}
+	}
+	w.beat = now
 	w.free, w.running = int(req.FreeSlots), len(req.Running)
 	w.jobs = map[string]bool{}
 	for _, rt := range req.Running {
@@ -70,6 +89,9 @@ func (s *scheduler) heartbeat(ctx context.Context, req *pb.HeartbeatRequest, now
 	s.changed() // progress
 	if len(missing) > 0 {
 		if err := s.expire(missing); err != nil {
+			// Still in the state: keep them, by their deadlines, or nothing would expire
+			// them; the worker's next heartbeat takes them back again.
+			s.putBack(gone, time.Time{})
 			return nil, err
 		}
 	}
@@ -110,6 +132,10 @@ func (s *scheduler) renewLocked(worker string, ref fsm.TaskRef, epoch uint64, p 
 	if l == nil {
 		l = &lease{ref: ref, epoch: epoch, worker: worker, hb: hb}
 		s.addLocked(l)
+	}
+	if l.died {
+		s.log.Info("a worker gossip declared dead still heartbeats: its lease is renewed", "worker", worker, "task", ref)
+		l.died = false
 	}
 	l.deadline = now.Add(s.cfg.LeaseTTL)
 	if p != nil {
@@ -195,20 +221,21 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 		s.mu.Unlock()
 		return nil, r.err
 	}
-	if s.deaths[worker] != deaths {
-		// Gossip declared the worker dead while the grant was in raft: workerGone may have
-		// looked at its leases before this grant was applied, so take them back again.
-		s.mu.Unlock()
-		s.workerGone(worker, fmt.Sprintf("worker %s died", worker))
-		return nil, nil
-	}
 	var granted []fsm.TaskRef
+	var added []*lease
 	for i, ref := range pick {
 		if r.errs[i] == nil && s.active {
-			s.addLocked(&lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now})
+			l := &lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now}
+			s.addLocked(l)
+			added = append(added, l)
 			s.warmLocked(worker, ref.Job)
 			granted = append(granted, ref)
 		}
+	}
+	if s.deaths[worker] != deaths && len(added) > 0 {
+		// Gossip declared the worker dead (or it left) while the grant was in raft, after
+		// workerDied looked at its leases: these live only while its heartbeats renew them.
+		s.dyingLocked(s.workerLocked(worker), slices.Values(added), now)
 	}
 	s.mu.Unlock()
 	s.kickLoop()

@@ -19,6 +19,9 @@ type memLog struct {
 	t     *testing.T
 	state *fsm.FSM
 	index uint64
+	// applied, when not nil, is called with each entry's command after it is applied,
+	// before its caller gets the result.
+	applied func(fsm.CommandType, proto.Message)
 }
 
 func (l *memLog) apply(typ fsm.CommandType, m proto.Message) (*fsm.Result, error) {
@@ -27,7 +30,11 @@ func (l *memLog) apply(typ fsm.CommandType, m proto.Message) (*fsm.Result, error
 		l.t.Fatal(err)
 	}
 	l.index++
-	return l.state.ApplyCommand(l.index, data)
+	res, err := l.state.ApplyCommand(l.index, data)
+	if l.applied != nil {
+		l.applied(typ, m)
+	}
+	return res, err
 }
 
 func (l *memLog) batch(typ fsm.CommandType, m proto.Message) batchResult {
@@ -207,7 +214,7 @@ func TestScheduler_Unplaceable(t *testing.T) {
 			w.sched.workerAlive("w1", map[string]string{"gpu": "h100", "zone": "a"})
 			w.sched.workerAlive("w2", map[string]string{"zone": "b"})
 			w.sched.workerAlive("w3", map[string]string{"gpu": "h100", "zone": "c"})
-			w.sched.workerGone("w3", "worker w3 died")
+			w.sched.workerDied("w3", time.Time{})
 			extra := ""
 			if tt.constraints != "" {
 				extra = "constraints: " + tt.constraints + "\n"
@@ -252,7 +259,7 @@ func TestScheduler_AffinityPrefersWarmWorkers(t *testing.T) {
 	}
 	// A worker gossip declares gone is no longer warm: w2 is the only one warm for tok-a now
 	// and a new worker is cold for both tokenizers.
-	w.sched.workerGone("w1", "worker w1 died")
+	w.sched.workerDied("w1", time.Time{})
 	w.sched.mu.Lock()
 	warmA := w.sched.warm["tok-a"]
 	w.sched.mu.Unlock()

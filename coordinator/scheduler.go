@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"maps"
 	"slices"
@@ -48,8 +49,8 @@ type scheduler struct {
 	kick     chan struct{} // wakes the expiry loop when a lease is added
 	// deaths counts the times gossip declared each worker dead or gone, and down holds the
 	// workers gone since their last join: a grant to such a worker is refused, and a grant
-	// that raced with its death is taken back (see assign). Both outlive leadership: they are
-	// facts of gossip, not of the replicated state.
+	// that raced with its death lives only while heartbeats renew it (see assign). Both
+	// outlive leadership: they are facts of gossip, not of the replicated state.
 	deaths map[string]uint64
 	down   map[string]bool
 	// tags are the alive workers' tags, as gossip last announced them (see placement.go);
@@ -108,7 +109,9 @@ type schedState interface {
 // commandLog is where the scheduler's commands go: raft on a Node (raftCommands, with
 // grants, commits and failures batched). Each call returns once the command is applied, or
 // with the error that kept it from being applied (when raft loses leadership, it may have
-// been applied all the same).
+// been applied all the same). The ctx of grant, commit and fail bounds only the wait before
+// the items are taken into an entry: a call whose ctx ended returns ctx's error only if its
+// items were not taken, and otherwise the entry's outcome.
 type commandLog interface {
 	// apply commits one command as one entry.
 	apply(t fsm.CommandType, m proto.Message) (*fsm.Result, error)
@@ -140,11 +143,21 @@ type lease struct {
 	// from the FSM): a later heartbeat that does not list the lease shows the worker does
 	// not run it.
 	hb uint64
+	// died: gossip declared the worker dead since the lease's last renewal, and the
+	// deadline was brought forward (see workerDied).
+	died bool
 }
 
 // workerState is what the leader knows of a worker from its heartbeats.
 type workerState struct {
-	hb      uint64          // heartbeats received since this node leads
+	hb   uint64    // heartbeats received since this node leads
+	beat time.Time // when the last heartbeat arrived
+	// incarnation and seq are those of the last heartbeat served (see heartbeat).
+	incarnation, seq uint64
+	// gap is the worker's heartbeat interval as seen: the longest recent time between two
+	// heartbeats, decaying by an eighth towards shorter ones (a heartbeat sent at once when
+	// a task ends is not the worker's pace); 0: not known yet.
+	gap     time.Duration
 	free    int             // free slots, as last reported
 	running int             // tasks running, as last reported
 	jobs    map[string]bool // the jobs of the tasks running, as last reported
@@ -167,8 +180,8 @@ func (s *scheduler) lead(ctx context.Context, clk clock.Clock) {
 	s.stop()
 }
 
-// start rebuilds the leases from the state, each due a grace period after now, and makes
-// the scheduler active.
+// start rebuilds the leases from the state, each due a grace period after now (a death's
+// wait for the workers gossip holds down, see workerDied), and makes the scheduler active.
 func (s *scheduler) start(now time.Time) {
 	s.mu.Lock()
 	s.active = true
@@ -183,6 +196,13 @@ func (s *scheduler) start(now time.Time) {
 	for _, li := range infos {
 		s.addLocked(&lease{ref: li.Task, epoch: li.Lease.Epoch, worker: li.Lease.Worker,
 			deadline: now.Add(s.cfg.LeaseGrace)})
+	}
+	for id := range s.down {
+		// Gossip declared it dead (or it left) while another node led: no grace, the
+		// death's wait.
+		if w := s.workers[id]; w != nil {
+			s.dyingLocked(w, maps.Values(w.leases), now)
+		}
 	}
 	s.mu.Unlock()
 	s.log.Info("scheduling", "leases", len(infos), "grace", s.cfg.LeaseGrace)
@@ -318,21 +338,46 @@ func (s *scheduler) expireDue(ctx context.Context, now time.Time) {
 	sortLeases(due)
 	ex := make([]*pb.Expiry, len(due))
 	for i, l := range due {
-		ex[i] = &pb.Expiry{Task: l.ref.Proto(), Epoch: l.epoch,
-			Cause: fmt.Sprintf("lease expired: no heartbeat from worker %s for %v", l.worker, s.cfg.LeaseTTL)}
+		cause := fmt.Sprintf("lease expired: no heartbeat from worker %s for %v", l.worker, s.cfg.LeaseTTL)
+		if l.died {
+			cause = fmt.Sprintf("worker %s died (gossip declared it dead, and no heartbeat came after)", l.worker)
+		}
+		ex[i] = &pb.Expiry{Task: l.ref.Proto(), Epoch: l.epoch, Cause: cause}
 	}
 	if err := s.expire(ex); err != nil && ctx.Err() == nil {
 		s.log.Warn("expiring leases failed; retrying", "leases", len(due), "err", err)
-		s.mu.Lock()
-		retry := now.Add(s.cfg.LeaseTTL / 10)
-		for _, l := range due {
-			if s.active && s.leases[l.key()] == nil {
-				l.deadline = retry
-				s.addLocked(l)
-			}
-		}
-		s.mu.Unlock()
+		s.putBack(due, now.Add(s.cfg.LeaseTTL/10))
 	}
+}
+
+// putBack records again leases that were forgotten for an expiry whose entry failed: the
+// state still holds them, and only the scheduler's memory makes them expire. Each is due at
+// at (zero: its deadline stays), unless it is no longer current in the state (the entry
+// was applied all the same, or a commit ended it meanwhile), the scheduler remembers it
+// already, or its worker got another lease of the task meanwhile (which addLocked would
+// replace).
+func (s *scheduler) putBack(ls []*lease, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.active {
+		return
+	}
+	for _, l := range ls {
+		if s.leases[l.key()] != nil {
+			continue
+		}
+		if w := s.workers[l.worker]; w != nil && w.leases[l.ref] != nil {
+			continue
+		}
+		if info, _ := s.state.Task(l.ref); !info.Current(l.worker, l.epoch) {
+			continue
+		}
+		if !at.IsZero() {
+			l.deadline = at
+		}
+		s.addLocked(l)
+	}
+	s.kickLoop()
 }
 
 // expire takes leases back, in one entry.
@@ -351,11 +396,10 @@ func (s *scheduler) expire(ex []*pb.Expiry) error {
 	return nil
 }
 
-// workerGone takes back at once, in one raft entry, every lease of a worker that gossip
-// declared dead or that left, and forgets the cleanup orders it was given. If that fails
-// the leases stay, and expire by their deadlines.
-func (s *scheduler) workerGone(id, cause string) {
-	s.mu.Lock()
+// downLocked records that gossip declared the worker dead or that it left: no grant to it
+// until gossip sees it again (workerAlive), its tags and warmth forgotten, and, on the
+// leader, the cleanup orders it was given. s.mu is held.
+func (s *scheduler) downLocked(id string) {
 	if s.deaths == nil {
 		s.deaths, s.down = map[string]uint64{}, map[string]bool{}
 	}
@@ -365,20 +409,76 @@ func (s *scheduler) workerGone(id, cause string) {
 	for _, ws := range s.warm {
 		delete(ws, id)
 	}
+	if s.active {
+		s.dropCleanupsLocked(id)
+	}
+}
+
+// workerDied handles a worker that gossip declared dead at now: it gets no new grant, and
+// each of its leases now also expires once two of its heartbeat intervals have passed
+// since its last heartbeat without another (see deathDue), with the cause "worker ID
+// died". A worker that gossip declared dead but that still heartbeats (its gossip stalled:
+// a CPU-throttled container, a long pause, lost UDP) keeps its leases, since the
+// heartbeats, not gossip, renew them; one that really died, whose last heartbeat is
+// usually older than that by the time gossip declares it dead, loses them at once.
+func (s *scheduler) workerDied(id string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.downLocked(id)
+	if !s.active {
+		return
+	}
+	if w := s.workers[id]; w != nil && len(w.leases) > 0 {
+		s.dyingLocked(w, maps.Values(w.leases), now)
+		s.log.Info("gossip declared a worker dead: its leases expire unless it heartbeats", "worker", id,
+			"leases", len(w.leases), "due", s.deathDue(w, now).Sub(now))
+	}
+	s.kickLoop()
+}
+
+// deathDue is when the leases of the worker w, which gossip declared dead at now, expire
+// without a heartbeat: two of its heartbeat intervals (gap, at most a third of the lease
+// TTL, the longest interval workers are allowed) after its last heartbeat, and not before
+// now; a third of the TTL after now when this leader has not seen its interval.
+func (s *scheduler) deathDue(w *workerState, now time.Time) time.Time {
+	if w.gap <= 0 || w.beat.IsZero() {
+		return now.Add(s.cfg.LeaseTTL / 3)
+	}
+	if due := w.beat.Add(min(2*w.gap, s.cfg.LeaseTTL/3)); due.After(now) {
+		return due
+	}
+	return now
+}
+
+// dyingLocked makes the leases ls of the worker w expire by deathDue unless a heartbeat
+// renews them first. s.mu is held.
+func (s *scheduler) dyingLocked(w *workerState, ls iter.Seq[*lease], now time.Time) {
+	due := s.deathDue(w, now)
+	for l := range ls {
+		l.died = true
+		if l.deadline.After(due) {
+			l.deadline = due
+		}
+	}
+}
+
+// workerGone takes back at once, in one raft entry, every lease of a worker that left
+// the cluster (a drained worker; gossip state left), and forgets the cleanup orders it was
+// given. If that fails the leases stay, and expire by their deadlines.
+func (s *scheduler) workerGone(id, cause string) {
+	s.mu.Lock()
+	s.downLocked(id)
 	s.mu.Unlock()
 	if !s.isActive() {
 		return
 	}
-	s.mu.Lock()
-	s.dropCleanupsLocked(id)
-	s.mu.Unlock()
 	var ex []*pb.Expiry
 	for _, li := range s.state.LeasesOf(id) {
 		ex = append(ex, &pb.Expiry{Task: li.Task.Proto(), Epoch: li.Lease.Epoch, Cause: cause})
 	}
 	if len(ex) > 0 {
 		if err := s.expire(ex); err != nil {
-			s.log.Warn("taking back the leases of a dead worker failed; they expire by their deadlines",
+			s.log.Warn("taking back the leases of a worker that left failed; they expire by their deadlines",
 				"worker", id, "leases", len(ex), "err", err)
 			return
 		}

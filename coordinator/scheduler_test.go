@@ -15,6 +15,7 @@ import (
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -236,42 +237,154 @@ func TestScheduler_MaxAttemptsFailsTheJob(t *testing.T) {
 	}
 }
 
-func TestScheduler_DeadWorkerLosesItsLeasesAtOnce(t *testing.T) {
+// TestScheduler_GossipDeath: a worker that gossip declares dead gets no new grant, and its
+// lease lives only while its heartbeats renew it: silent, it loses the lease a third of the
+// TTL after the death (not the whole TTL), with the death as the cause, also when the leader
+// changes after the death (the new leader gives the lease no grace); still heartbeating
+// over gRPC (its gossip stalled: a CPU-throttled container), it keeps the lease and
+// commits, and no attempt is lost.
+func TestScheduler_GossipDeath(t *testing.T) {
+	for _, tt := range []struct {
+		name                     string
+		heartbeats, leaderChange bool
+	}{{"silent", false, false}, {"silent, then the leader changes", false, true}, {"still heartbeating", true, false}} {
+		heartbeats := tt.heartbeats
+		t.Run(tt.name, func(t *testing.T) {
+			c := testcluster.New(t, 3)
+			leader := c.WaitLeader()
+			id := submit(t, c, leader, spec(t, "dead-worker"))
+			agent, err := members.New(members.Config{Name: "w9", BindAddr: "127.0.0.1", Gossip: testcluster.Gossip(),
+				Meta: members.Meta{Role: members.RoleWorker, GRPCAddr: "127.0.0.1:1", Slots: 2, Version: "test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer agent.Shutdown()
+			if err := agent.Join([]string{c.Node(leader).Addrs().Gossip}); err != nil {
+				t.Fatal(err)
+			}
+			waitWorker := func(state string, nodes ...int) {
+				for _, i := range append(nodes, leader) {
+					testcluster.WaitFor(t, testcluster.Timeout, fmt.Sprintf("the worker w9 %s to c%d", state, i+1), func() error {
+						// As forwarded, the call is answered by c<i+1>'s own gossip.
+						local := metadata.AppendToOutgoingContext(ctx(t), "tokenmill-forwarded-by", "test")
+						r, err := c.Cluster(i).Members(local, &pb.MembersRequest{})
+						if err != nil {
+							return err
+						}
+						for _, m := range r.Members {
+							if m.Id == "w9" && m.Role == "worker" && m.State == state {
+								return nil
+							}
+						}
+						return fmt.Errorf("members = %v", r.Members)
+					})
+				}
+			}
+			waitWorker("alive", c.Followers()...)
+			w := newWorker(t, "w9", c.Workers(leader))
+			a := w.beat(2, nil)
+			if len(a) != 1 {
+				t.Fatalf("assignments = %v", a)
+			}
+			waitTimer(t, c)
+			agent.Shutdown()
+			waitWorker("dead", c.Followers()...) // the next leader must know it dead too
+			if info, _ := task(c, leader, planRef(id)); info.State != pb.TaskState_TASK_STATE_LEASED {
+				t.Fatalf("the task is %v as soon as gossip declared its worker dead, want still leased", info.State)
+			}
+			if tt.leaderChange {
+				c.Kill(leader)
+				leader = c.WaitLeader()
+			}
+			if !heartbeats {
+				// Time moves in steps of a thirtieth of the TTL: the death's wait (a third)
+				// ends well before the TTL (or a new leader's grace) would.
+				var info fsm.TaskInfo
+				testcluster.WaitFor(t, testcluster.Timeout, "the dead worker's task pending again", func() error {
+					info, _ = task(c, leader, planRef(id))
+					if info.State == pb.TaskState_TASK_STATE_PENDING {
+						return nil
+					}
+					c.Clock.Advance(ttl / 30)
+					return fmt.Errorf("the task is %v", info.State)
+				})
+				if want := "worker w9 died (gossip declared it dead, and no heartbeat came after)"; info.Attempt != 1 || info.Cause != want {
+					t.Fatalf("attempt %d cause %q, want attempt 1 and %q", info.Attempt, info.Cause, want)
+				}
+				return
+			}
+			// Heartbeats every tenth of the TTL, for twice the TTL: the lease stays, and the
+			// worker, dead to gossip, is granted nothing new (the job's plan is all there is;
+			// a second job's plan is pending).
+			id2 := submit(t, c, leader, spec(t, "while-dead"))
+			for range 20 {
+				c.Clock.Advance(ttl / 10)
+				if got := w.beat(1, nil); len(got) != 0 {
+					t.Fatalf("a worker gossip declared dead was granted %v", got)
+				}
+			}
+			if len(w.stopped) != 0 {
+				t.Fatalf("stop orders %v, want none", w.stopped)
+			}
+			if err := w.commit(a[0], &pb.TaskCommit{Result: &pb.TaskCommit_Plan{Plan: &pb.PlanResult{}}}); err != nil {
+				t.Fatalf("commit of the worker gossip declared dead but heartbeating: %v", err)
+			}
+			info, _ := task(c, leader, planRef(id))
+			if info.Failures != 0 || info.State != pb.TaskState_TASK_STATE_COMMITTED {
+				t.Fatalf("the task is %v with %d failures, want committed with none", info.State, info.Failures)
+			}
+			if info, _ := task(c, leader, planRef(id2)); info.State != pb.TaskState_TASK_STATE_PENDING {
+				t.Fatalf("the second job's plan is %v, want pending", info.State)
+			}
+		})
+	}
+}
+
+// TestScheduler_StaleHeartbeat: a heartbeat delayed in the network (sent before the worker
+// started a task, delivered after a later heartbeat listed it) is refused and takes nothing
+// back; the heartbeats of a new incarnation of the worker (it restarted) are served from
+// their first, and one that does not list the lease takes it back.
+func TestScheduler_StaleHeartbeat(t *testing.T) {
 	c := testcluster.New(t, 3)
 	leader := c.WaitLeader()
-	id := submit(t, c, leader, spec(t, "dead-worker"))
-	agent, err := members.New(members.Config{Name: "w9", BindAddr: "127.0.0.1", Gossip: testcluster.Gossip(),
-		Meta: members.Meta{Role: members.RoleWorker, GRPCAddr: "127.0.0.1:1", Slots: 2, Version: "test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer agent.Shutdown()
-	if err := agent.Join([]string{c.Node(leader).Addrs().Gossip}); err != nil {
-		t.Fatal(err)
-	}
-	testcluster.WaitFor(t, testcluster.Timeout, "the worker among the members", func() error {
-		r, err := c.Cluster(leader).Members(ctx(t), &pb.MembersRequest{})
-		if err != nil {
-			return err
+	id := submit(t, c, leader, spec(t, "stale"))
+	client := c.Workers(c.Followers()[0]) // through a follower, as delayed calls often go
+	beat := func(inc, seq uint64, free uint32, running ...*pb.Assignment) (*pb.HeartbeatResponse, error) {
+		req := &pb.HeartbeatRequest{WorkerId: "w1", Incarnation: inc, Seq: seq, FreeSlots: free}
+		for _, a := range running {
+			req.Running = append(req.Running, &pb.RunningTask{Task: a.Task, Epoch: a.Epoch})
 		}
-		for _, m := range r.Members {
-			if m.Id == "w9" && m.Role == "worker" && m.State == "alive" && m.Slots == 2 {
-				return nil
-			}
-		}
-		return fmt.Errorf("members = %v", r.Members)
-	})
-	w := newWorker(t, "w9", c.Workers(leader))
-	if a := w.beat(2, nil); len(a) != 1 {
-		t.Fatalf("assignments = %v", a)
+		return client.Heartbeat(ctx(t), req)
 	}
-	agent.Shutdown()
-	// No clock moves: gossip alone takes the lease back.
-	info := waitTask(t, c, leader, planRef(id), "the dead worker's task pending again", func(i fsm.TaskInfo) bool {
+	r, err := beat(7, 1, 1)
+	if err != nil || len(r.Start) != 1 {
+		t.Fatalf("first heartbeat: %v, %v; want the plan", r, err)
+	}
+	a := r.Start[0]
+	if _, err := beat(7, 3, 0, a); err != nil {
+		t.Fatalf("heartbeat listing the plan: %v", err)
+	}
+	// Seq 2 was sent before the plan started, and arrives now.
+	if _, err := beat(7, 2, 1); status.Code(err) != codes.Aborted || !strings.Contains(err.Error(), "stale heartbeat") {
+		t.Fatalf("the delayed heartbeat: %v, want refused as stale (Aborted)", err)
+	}
+	if _, err := beat(7, 3, 1); status.Code(err) != codes.Aborted {
+		t.Fatalf("the same heartbeat again: %v, want refused as stale (Aborted)", err)
+	}
+	info, _ := task(c, leader, planRef(id))
+	if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != a.Epoch || info.Failures != 0 {
+		t.Fatalf("after the stale heartbeat the plan is %v under epoch %d with %d failures, want still leased under %d",
+			info.State, info.Lease.Epoch, info.Failures, a.Epoch)
+	}
+	// The worker restarted: its first heartbeat is served, and it runs nothing.
+	if _, err := beat(8, 1, 0); err != nil {
+		t.Fatalf("the restarted worker's first heartbeat: %v", err)
+	}
+	info = waitTask(t, c, leader, planRef(id), "the restarted worker's lease taken back", func(i fsm.TaskInfo) bool {
 		return i.State == pb.TaskState_TASK_STATE_PENDING
 	})
-	if info.Attempt != 1 || info.Cause != "worker w9 died" {
-		t.Fatalf("attempt %d cause %q, want attempt 1 and the worker's death", info.Attempt, info.Cause)
+	if !strings.Contains(info.Cause, "no longer runs it") {
+		t.Fatalf("cause %q, want the worker no longer running it", info.Cause)
 	}
 }
 

@@ -29,10 +29,12 @@ var (
 
 // TestScheduler_Simulation runs the leader's real scheduler and the FSM over thousands of
 // seeds of a simulated cluster (simWorld): workers that die, come back, restart unnoticed
-// and heartbeat late; failed, handed-back and input-error attempts; duplicate and late
-// results; leader changes (the new scheduler rebuilt from the state with its grace period,
+// and heartbeat late, killed while the leader serves their heartbeat (its grants applied,
+// the answer lost) and restarted under the same id, slow (speculated); failed, handed-back
+// and input-error attempts; duplicate and late results; leader changes (the new scheduler rebuilt from the state with its grace period,
 // half the time on a replica restored from a snapshot), some of them in the middle of an
-// apply whose entry may or may not be committed; cancels. Each seed must end with:
+// apply whose entry may or may not be committed; entries raft refuses (nothing applied, the
+// leader stays); cancels. Each seed must end with:
 //   - no task committed twice; every task of a succeeded job committed exactly once;
 //   - no job finalized twice, a finalize committed exactly when the job succeeded;
 //   - every job final within simBound of its submission (twice that in a seed with a slow
@@ -41,7 +43,9 @@ var (
 //     grace after the election of the leader that rebuilt it), nor outlives it;
 //   - a worker that lists a task whose lease is not current is told to stop it; after its
 //     heartbeat it holds no lease it did not list or was not just granted; gossip declaring
-//     it dead takes its leases back at once;
+//     it dead makes its leases (backups included) due within a third of the TTL unless a
+//     heartbeat renews them, and a leader elected while gossip holds it dead gives them
+//     that wait, not the grace;
 //   - a commit acknowledged to a worker is the result the state holds;
 //   - every grant placed: the worker's tags satisfy the job's constraints, it is not
 //     cooling down, and it is not the worker the task's last attempt failed on while
@@ -85,7 +89,9 @@ func TestScheduler_Simulation(t *testing.T) {
 	// The runs must reach the cases they exist for.
 	for name, n := range map[string]int{"succeeded": total.Succeeded, "failed": total.Failed, "canceled": total.Canceled,
 		"refused": total.Refused, "duplicates": total.Duplicates, "deaths": total.Deaths, "restarts": total.Restarts,
-		"leader changes": total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
+		"kills mid-heartbeat": total.MidBeatKills, "refused applies": total.RefusedApplies,
+		"dead workers' leases at an election": total.DeadAtElection,
+		"leader changes":                      total.LeaderChanges, "lost applies": total.LostApplies, "expired": total.Expired,
 		"taken back": total.TakenBack, "fair checks": total.FairChecks,
 		"placement checks": total.PlacementChecks, "cool-downs": total.Cooldowns,
 		"speculative attempts": total.Speculated, "speculative attempts won": total.SpeculationsWon} {
@@ -144,6 +150,7 @@ func TestScheduler_SimulationIsDeterministic(t *testing.T) {
 // one broken.
 func runSim(seed uint64, traced bool) *simWorld {
 	w := newSimWorld(seed, traced)
+	defer w.stopBatchs()
 	for w.violation == nil && !w.done() {
 		if w.events >= simMaxEvent {
 			w.violate("still running after %d events", w.events)
@@ -179,6 +186,7 @@ func newSimWorld(seed uint64, traced bool) *simWorld {
 		w.faults = 100 + w.rng.IntN(400)
 	}
 	w.inputErrors = w.rng.IntN(4) == 0
+	w.startBatchers()
 	if w.rng.IntN(4) != 0 {
 		w.slowness = 0.5
 	}

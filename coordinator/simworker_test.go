@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,15 +17,18 @@ import (
 // what the response grants and drops what it stops. It dies, comes back, restarts without
 // gossip noticing, and now and then heartbeats late.
 type simWorker struct {
-	w       *simWorld
-	id      string
-	slots   int
-	up      bool
-	tags    map[string]string // announced in gossip
-	sick    bool              // its attempts fail far more often than others' (cool-down)
-	slow    bool              // its shards run simSlow times longer (speculation)
-	gen     int               // incarnation: events of an earlier one are dropped
-	running []*simTask
+	w     *simWorld
+	id    string
+	slots int
+	up    bool
+	tags  map[string]string // announced in gossip
+	sick  bool              // its attempts fail far more often than others' (cool-down)
+	slow  bool              // its shards run simSlow times longer (speculation)
+	gen   int               // incarnation: events of an earlier one are dropped
+	// declared: gossip declared it dead (every coordinator's view) since it last came back.
+	declared bool
+	seq      uint64 // the heartbeats sent
+	running  []*simTask
 }
 
 // simTask is a task a worker runs. Once finished, commit or failure is what it reports.
@@ -66,13 +70,39 @@ func (k *simWorker) beat() {
 	if w.sched == nil {
 		return
 	}
-	req := &pb.HeartbeatRequest{WorkerId: k.id, FreeSlots: uint32(k.slots - len(k.running))}
+	k.seq++
+	req := &pb.HeartbeatRequest{WorkerId: k.id, FreeSlots: uint32(k.slots - len(k.running)),
+		Incarnation: uint64(k.gen) + 1, Seq: k.seq}
 	for _, t := range k.running {
 		req.Running = append(req.Running, &pb.RunningTask{Task: t.a.Task, Epoch: t.a.Epoch,
 			Progress: &pb.Progress{Bytes: t.bytesAt(w.now)}})
 	}
-	resp, err := w.sched.heartbeat(w.ctx, req, w.now)
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	killed := w.rng.IntN(80) == 0
+	if killed {
+		w.midApply = cancel
+	}
+	resp, err := w.sched.heartbeat(ctx, req, w.now)
+	w.midApply = nil
 	w.logf("%s heartbeat free %d running %v -> %v", k.id, req.FreeSlots, refsOf(k.running), err)
+	if killed {
+		// Killed while the leader served the heartbeat: the answer (its grants) is lost,
+		// and the worker starts again under the same id before gossip notices. The leader
+		// renewed the leases it listed that it did not stop all the same.
+		if err == nil {
+			for _, t := range k.running {
+				if !slices.ContainsFunc(resp.Stop, func(st *pb.StopTask) bool { return fsm.RefOf(st.Task) == t.ref && st.Epoch == t.a.Epoch }) {
+					w.deadline[simLease{t.ref, t.a.Epoch}] = w.now.Add(simTTL)
+				}
+			}
+		}
+		w.stats.MidBeatKills++
+		w.logf("%s killed during its heartbeat; restarts, forgetting %v", k.id, refsOf(k.running))
+		k.running = nil
+		k.gen++
+		return
+	}
 	if err != nil {
 		return
 	}
@@ -265,16 +295,29 @@ func (k *simWorker) die() {
 	k.up, k.running = false, nil
 	k.gen++
 	w.at(w.between(500*time.Millisecond, 3*time.Second), func() {
+		k.declared = true
 		if w.sched != nil {
 			w.logf("gossip: %s dead", k.id)
-			w.sched.workerGone(k.id, fmt.Sprintf("worker %s died", k.id))
-			if ls := w.state.LeasesOf(k.id); w.sched != nil && len(ls) > 0 {
-				w.violate("gossip declared %s dead, but it still holds %d leases", k.id, len(ls))
+			w.sched.workerDied(k.id, w.now)
+			// Its leases now expire within a third of the TTL unless a heartbeat renews
+			// them (it sends none while down).
+			due := w.now.Add(simTTL / 3)
+			w.sched.mu.Lock()
+			for _, li := range w.state.LeasesOf(k.id) {
+				if l := w.sched.leases[leaseKey{li.Task, li.Lease.Epoch}]; l == nil || !l.died || l.deadline.After(due) {
+					w.violate("gossip declared %s dead, but its lease %s@%d does not expire by %v", k.id, li.Task, li.Lease.Epoch, due)
+				}
+			}
+			w.sched.mu.Unlock()
+			if w.rng.IntN(4) == 0 {
+				// The leader changes right after the death: the next one, which gossip
+				// tells of the death before it leads, gives the leases the death's wait.
+				w.loseLeader()
 			}
 		}
 	})
 	w.at(w.between(5*time.Second, 90*time.Second), func() {
-		k.up = true
+		k.up, k.declared = true, false
 		k.gen++
 		w.logf("%s back", k.id)
 		if w.sched != nil {

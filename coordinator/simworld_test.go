@@ -20,9 +20,11 @@ import (
 )
 
 // The simulated world of TestScheduler_Simulation: one leader at a time running the real
-// scheduler over an in-memory log (simWorld is its commandLog), workers that follow the
-// heartbeat protocol, and a queue of events in simulated time. Everything runs in one
-// goroutine and draws from one seeded generator, so a seed replays exactly.
+// scheduler over an in-memory log (simWorld is its commandLog; grants, commits and failures
+// go through the real batchers, as on a Node), workers that follow the heartbeat protocol,
+// and a queue of events in simulated time. The events run in one goroutine and draw from
+// one seeded generator; a batcher's goroutine applies an entry while the caller waits for
+// it, so a seed replays exactly.
 
 // The world's timings.
 const (
@@ -75,7 +77,17 @@ type simWorld struct {
 	// The replicated log and the state it builds.
 	state  *fsm.FSM
 	index  uint64
-	faults int // 1 in faults applies loses leadership (the entry committed or not); 0: none
+	faults int // 1 in faults applies loses leadership (the entry committed or not), 1 in faults
+	// of the others is refused by raft (nothing applied, the leader stays); 0: none
+
+	// The batchers of grants, commits and failures, and the end of their goroutines.
+	grants     *batcher[*pb.Grant]
+	commits    *batcher[*pb.TaskCommit]
+	fails      *batcher[*pb.TaskFailure]
+	stopBatchs context.CancelFunc
+	// midApply, when set, ends the context of the heartbeat being served as its grant entry
+	// is applied: the worker was killed while the leader served its heartbeat.
+	midApply context.CancelFunc
 
 	inputErrors bool    // attempts may end with an input error (which fails the job)
 	slowness    float64 // the scheduler's SpeculateSlowness (0: no speculation)
@@ -129,6 +141,8 @@ type simStats struct {
 	Seeds, Succeeded, Failed, Canceled int
 	Committed, Refused, Duplicates     int
 	Deaths, Restarts, SlowBeats        int
+	MidBeatKills, RefusedApplies       int
+	DeadAtElection                     int // leases of workers gossip holds dead when a leader is elected
 	LeaderChanges, LostApplies         int
 	Expired, TakenBack, FairChecks     int
 	PlacementChecks, Cooldowns         int
@@ -147,6 +161,9 @@ func (a *simStats) add(b simStats) {
 	a.Deaths += b.Deaths
 	a.Restarts += b.Restarts
 	a.SlowBeats += b.SlowBeats
+	a.MidBeatKills += b.MidBeatKills
+	a.RefusedApplies += b.RefusedApplies
+	a.DeadAtElection += b.DeadAtElection
 	a.LeaderChanges += b.LeaderChanges
 	a.LostApplies += b.LostApplies
 	a.Expired += b.Expired
@@ -213,6 +230,10 @@ func (t traceWriter) Write(p []byte) (int, error) {
 // errSimLost is what an apply returns when the world makes the leader lose leadership in it.
 var errSimLost = fmt.Errorf("sim: %w", raft.ErrLeadershipLost)
 
+// errSimRefused is what an apply returns when raft does not take the entry (it timed out
+// enqueueing it): nothing is applied and the leader stays.
+var errSimRefused = fmt.Errorf("sim: %w", raft.ErrEnqueueTimeout)
+
 func (w *simWorld) apply(t fsm.CommandType, m proto.Message) (*fsm.Result, error) {
 	if w.sched == nil {
 		return nil, fmt.Errorf("sim: %s: %w", t, raft.ErrNotLeader)
@@ -232,6 +253,21 @@ func (w *simWorld) apply(t fsm.CommandType, m proto.Message) (*fsm.Result, error
 		}
 		w.loseLeader()
 		return nil, errSimLost
+	}
+	if w.faults > 0 && w.rng.IntN(w.faults) == 0 {
+		w.stats.RefusedApplies++
+		w.logf("apply %s: raft refused the entry (nothing applied)", t)
+		if ex, ok := m.(*pb.ExpireCommand); ok {
+			// The leader tries again a tenth of the TTL later (expireDue), or its
+			// deadline, whichever is later.
+			for _, e := range ex.Expiries {
+				l := simLease{fsm.RefOf(e.Task), e.Epoch}
+				if retry := w.now.Add(simTTL / 10); w.deadline[l].Before(retry) {
+					w.deadline[l] = retry
+				}
+			}
+		}
+		return nil, errSimRefused
 	}
 	return w.commitEntry(t, data, m), nil
 }
@@ -393,16 +429,41 @@ func (w *simWorld) finalized(id string) {
 	}
 }
 
-func (w *simWorld) grant(_ context.Context, g []*pb.Grant) batchResult {
-	return batchOf(w.apply(fsm.GrantLeases, &pb.GrantCommand{Grants: g}))
+func (w *simWorld) grant(ctx context.Context, g []*pb.Grant) batchResult {
+	return w.grants.submit(ctx, g)
 }
 
-func (w *simWorld) commit(_ context.Context, c []*pb.TaskCommit) batchResult {
-	return batchOf(w.apply(fsm.CommitTasks, &pb.CommitCommand{Commits: c}))
+func (w *simWorld) commit(ctx context.Context, c []*pb.TaskCommit) batchResult {
+	return w.commits.submit(ctx, c)
 }
 
-func (w *simWorld) fail(_ context.Context, f []*pb.TaskFailure) batchResult {
-	return batchOf(w.apply(fsm.FailTasks, &pb.FailCommand{Failures: f}))
+func (w *simWorld) fail(ctx context.Context, f []*pb.TaskFailure) batchResult {
+	return w.fails.submit(ctx, f)
+}
+
+// startBatchers starts the batchers of grants, commits and failures, as a Node's
+// raftCommands has them; each entry carries one request (the events come one at a time).
+// A grant entry applied while midApply is set ends the heartbeat's context once applied.
+func (w *simWorld) startBatchers() {
+	w.grants = newBatcher(1024, 0, func(g []*pb.Grant) (*fsm.Result, error) {
+		res, err := w.apply(fsm.GrantLeases, &pb.GrantCommand{Grants: g})
+		if w.midApply != nil {
+			w.midApply()
+			w.midApply = nil
+		}
+		return res, err
+	})
+	w.commits = newBatcher(1024, 0, func(c []*pb.TaskCommit) (*fsm.Result, error) {
+		return w.apply(fsm.CommitTasks, &pb.CommitCommand{Commits: c})
+	})
+	w.fails = newBatcher(1024, 0, func(f []*pb.TaskFailure) (*fsm.Result, error) {
+		return w.apply(fsm.FailTasks, &pb.FailCommand{Failures: f})
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stopBatchs = cancel
+	go w.grants.run(ctx)
+	go w.commits.run(ctx)
+	go w.fails.run(ctx)
 }
 
 func batchOf(res *fsm.Result, err error) batchResult {
@@ -450,6 +511,11 @@ func (w *simWorld) elect() {
 		CooldownWindow: 2 * time.Minute, CooldownBase: 10 * time.Second, CooldownMax: 80 * time.Second,
 		SpeculateSlowness: w.slowness, SpeculateAfter: 5 * time.Second, SpeculateSamples: 3}, w.state, w, w.logger(), nil)
 	w.logf("leader %d elected", w.leader)
+	for _, k := range w.workers {
+		if k.declared {
+			w.sched.workerDied(k.id, w.now) // the new leader's gossip view, before it leads
+		}
+	}
 	w.sched.start(w.now)
 	for _, k := range w.workers {
 		if k.up {
@@ -458,6 +524,23 @@ func (w *simWorld) elect() {
 	}
 	for _, li := range w.state.Leases() {
 		w.deadline[simLease{li.Task, li.Lease.Epoch}] = w.now.Add(simGrace)
+	}
+	// The leases of workers gossip holds dead get the death's wait (a third of the TTL, the
+	// new leader has seen no heartbeat of theirs), not the grace.
+	due := w.now.Add(simTTL / 3)
+	w.sched.mu.Lock()
+	defer w.sched.mu.Unlock()
+	for _, k := range w.workers {
+		if !k.declared {
+			continue
+		}
+		for _, li := range w.state.LeasesOf(k.id) {
+			w.stats.DeadAtElection++
+			if l := w.sched.leases[leaseKey{li.Task, li.Lease.Epoch}]; l == nil || !l.died || l.deadline.After(due) {
+				w.violate("leader %d elected while gossip holds %s dead, but its lease %s@%d does not expire by %v",
+					w.leader, k.id, li.Task, li.Lease.Epoch, due)
+			}
+		}
 	}
 }
 
@@ -513,5 +596,6 @@ var _ raft.SnapshotSink = (*memSink)(nil)
 
 // unavailable says a call found no leader, or lost it: the worker tries again.
 func unavailable(err error) bool {
-	return errors.Is(err, ErrNotLeader) || errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost)
+	return errors.Is(err, ErrNotLeader) || errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+		errors.Is(err, raft.ErrEnqueueTimeout)
 }

@@ -3,7 +3,6 @@ package coordinator
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -186,21 +185,25 @@ func (s *scheduler) speculate(ctx context.Context, worker string, free int, hb u
 		s.mu.Unlock()
 		return nil, err
 	}
-	if s.deaths[worker] != deaths {
-		s.mu.Unlock()
-		s.workerGone(worker, fmt.Sprintf("worker %s died", worker))
-		return nil, nil
-	}
 	var granted []fsm.TaskRef
+	var added []*lease
 	for i, l := range slow {
 		if res.Errs[i] != nil || !s.active {
 			continue
 		}
-		s.addLocked(&lease{ref: l.ref, epoch: res.Index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now})
+		b := &lease{ref: l.ref, epoch: res.Index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now}
+		s.addLocked(b)
+		added = append(added, b)
 		s.warmLocked(worker, l.ref.Job)
 		s.specStarted++
 		granted = append(granted, l.ref)
 		s.log.Info("speculative attempt", "task", l.ref, "worker", worker, "slow_worker", l.worker, "epoch", res.Index)
+	}
+	if s.deaths[worker] != deaths && len(added) > 0 {
+		// Gossip declared the worker dead (or it left) while the backups were in raft, after
+		// workerDied looked at its leases: as assign's grants, these live only while its
+		// heartbeats renew them.
+		s.dyingLocked(s.workerLocked(worker), slices.Values(added), now)
 	}
 	s.mu.Unlock()
 	s.kickLoop()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokenmill/tokenmill/coordinator/fsm"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // beatWith heartbeats worker with free slots, listing its tasks with progress bytes each,
@@ -104,6 +105,81 @@ func TestScheduler_Speculation(t *testing.T) {
 			}
 			if info, _ := w.log.state.Task(fsm.TaskRef{Job: "j", Kind: pb.TaskKind_TASK_KIND_SHARD}); info.Result.Attempt != 1 {
 				t.Fatalf("shard 0 holds the result of attempt %d", info.Result.Attempt)
+			}
+		})
+	}
+}
+
+// TestScheduler_SpeculationRacingDeath: gossip declares the idle worker dead while its
+// backup lease is in raft. The backup is granted all the same (the worker may still
+// heartbeat: its gossip stalled) and, as a grant that raced with the death, lives only while
+// heartbeats renew it: silent, it is taken back two heartbeat intervals after the last
+// heartbeat, with the death as the cause, and the slow attempt runs on under its own lease;
+// heartbeating, it stays.
+func TestScheduler_SpeculationRacingDeath(t *testing.T) {
+	for _, heartbeats := range []bool{false, true} {
+		t.Run(map[bool]string{false: "silent", true: "still heartbeating"}[heartbeats], func(t *testing.T) {
+			w := newPlaceWorld(t, schedConfig{SpeculateSlowness: 0.5, SpeculateAfter: 5 * time.Second, SpeculateSamples: 3})
+			w.sched.workerAlive("w1", nil)
+			w.sched.workerAlive("w2", nil)
+			w.job("j", "", 4)
+			slow := w.beat("w1", 1)
+			fast := w.beat("w2", 3)
+			w.now = w.now.Add(2 * time.Second)
+			for _, a := range fast {
+				w.done(a)
+				if err := w.sched.commit(context.Background(), &pb.TaskCommit{Task: a.Task, Epoch: a.Epoch,
+					Result: &pb.TaskCommit_Shard{Shard: &pb.ShardResult{Attempt: a.Attempt, Bytes: 10}}}, w.now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.now = w.now.Add(8 * time.Second) // w2's heartbeats 10s apart: the death's wait is 20s
+			w.beatWith("w1", 0, 0)
+			w.log.applied = func(typ fsm.CommandType, _ proto.Message) {
+				if typ == fsm.SpeculateLeases {
+					w.sched.workerDied("w2", w.now)
+				}
+			}
+			resp := w.beatWith("w2", 2, 0)
+			var causes []string // of the expiries applied from now on
+			w.log.applied = func(_ fsm.CommandType, m proto.Message) {
+				if ex, ok := m.(*pb.ExpireCommand); ok {
+					for _, e := range ex.Expiries {
+						causes = append(causes, e.Cause)
+					}
+				}
+			}
+			if len(resp.Start) != 1 || resp.Start[0].Task.Shard != 0 {
+				t.Fatalf("w2 got %v, want the backup of shard 0", resp.Start)
+			}
+			b := resp.Start[0]
+			ref := fsm.RefOf(b.Task)
+			death := w.now
+			if heartbeats {
+				w.now = w.now.Add(15 * time.Second)
+				w.beatWith("w1", 0, 1)
+				w.beatWith("w2", 0, 1)
+			}
+			w.sched.expireDue(context.Background(), death.Add(20*time.Second-time.Millisecond))
+			if info, _ := w.log.state.Task(ref); info.Backup.Epoch != b.Epoch {
+				t.Fatalf("the backup was taken back before the death's wait: %+v", info)
+			}
+			w.sched.expireDue(context.Background(), death.Add(25*time.Second))
+			info, _ := w.log.state.Task(ref)
+			if info.State != pb.TaskState_TASK_STATE_LEASED || info.Lease.Epoch != slow[0].Epoch {
+				t.Fatalf("task %+v, want the slow attempt (epoch %d) leased", info, slow[0].Epoch)
+			}
+			if heartbeats {
+				if info.Backup.Epoch != b.Epoch {
+					t.Fatalf("the backup of a worker that still heartbeats was taken back: %+v", info)
+				}
+				return
+			}
+			if info.Backup.Epoch == b.Epoch {
+				t.Fatalf("the backup of a silent dead worker outlived the death's wait: %+v", info)
+			}
+			if want := "worker w2 died (gossip declared it dead, and no heartbeat came after)"; len(causes) != 1 || causes[0] != want {
+				t.Fatalf("expiries %q, want one with cause %q", causes, want)
 			}
 		})
 	}

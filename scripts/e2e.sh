@@ -20,10 +20,12 @@
 #   TM             the host's tokenmill binary, the image's (default bin/image/tokenmill)
 #   IMAGE          the image (default tokenmill:dev; `make e2e` builds it)
 #   E2E_PORT_BASE  the coordinators' gRPC ports on 127.0.0.1 are BASE+10, +20, +30 (default 17000)
-#   E2E_SCALE      corpus copies of each kind (default 12)
+#   E2E_SCALE      corpus copies of each kind (default 12, at least 6)
+#   E2E_LOGS       where a failed run leaves every container's whole log (default bin/e2e-logs)
 #
-# scripts/e2e-compose.yaml limits each worker to 0.02 CPU, so that the job lasts long enough for
-# the chaos to happen in its middle.
+# scripts/e2e-compose.yaml limits each worker to 0.01 CPU, so that the job lasts long enough for
+# the chaos to happen in its middle; once the chaos is over the limit is lifted for the job's
+# tail, and set to 0.05 CPU for the second job.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,6 +34,7 @@ TM=${TM:-$root/bin/image/tokenmill}
 IMAGE=${IMAGE:-tokenmill:dev}
 base=${E2E_PORT_BASE:-17000}
 scale=${E2E_SCALE:-12}
+logs=${E2E_LOGS:-$root/bin/e2e-logs}
 project=tokenmill-e2e
 net=${project}_tokenmill
 start=$SECONDS
@@ -58,8 +61,13 @@ cleanup() {
   if [ "$status" -ne 0 ]; then
     say "failed (exit $status); the cluster's last log lines:"
     compose logs --tail 15 2>&1 | sed 's/^/    /' | tail -120
+    rm -rf "$logs" && mkdir -p "$logs"
+    for c in $(docker ps -aq --filter "label=com.docker.compose.project=$project"); do
+      docker logs -t "$c" >"$logs/$(docker inspect -f '{{.Config.Hostname}}' "$c")-${c:0:12}.log" 2>&1
+    done
+    say "every container's whole log is in $logs"
   fi
-  compose down -v --remove-orphans >/dev/null 2>&1
+  compose down -v --remove-orphans -t 5 >/dev/null 2>&1 # no drains: the run is over
   rm -rf "$shared"
   say "removed the containers, network, volumes and $shared"
   exit "$status"
@@ -105,9 +113,19 @@ job_line() {
 leader() { "$TM" operator raft list-peers --addr "$(addr)" --json | q '[p["id"] for p in j["peers"] if p["state"] == "leader"][0]'; }
 members() { "$TM" members --addr "$(addr)" --json; }
 workers_alive() { members | q 'len([m for m in j["members"] if m["role"] == "worker" and m["state"] == "alive"])'; }
-# busy_worker: the id (the container's host name) of an alive worker running a task.
+# busy_worker: the id (the container's host name) of an alive worker running a task, by the
+# leader (its last heartbeat) and by its own log, that started the task less than a second
+# ago (see running_task): the fault that follows hits it in the middle of the shard, not
+# while its result is being committed.
 busy_worker() {
-  members | q '[m["id"] for m in j["members"] if m["role"] == "worker" and m["state"] == "alive" and m["busy"] > 0][0]'
+  local w
+  for w in $(members | q '" ".join(m["id"] for m in j["members"] if m["role"] == "worker" and m["state"] == "alive" and m["busy"] > 0)'); do
+    if [ -n "$(running_task "$w" 1)" ]; then
+      echo "$w"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # The check functions wait_for runs: they succeed when the cluster is as wanted.
@@ -152,6 +170,34 @@ still_running() { # ID STEP
   [[ $line == running:* ]] || fail "the job is no longer running before $2 (${line%%:*}): the chaos must happen in its middle; raise E2E_SCALE or lower the workers' CPU quota (scripts/e2e-compose.yaml)"
 }
 failed_attempts() { job "$1" | q 'j["failed_attempts"]'; }
+# taken_back SINCE: the coordinators' log lines of leases taken back since SINCE (UTC).
+taken_back() {
+  local c
+  for c in c1 c2 c3; do docker logs --since "$1" "$(compose ps -q "$c")" 2>&1 | grep 'msg="leases taken back"' || true; done
+}
+# throttle QUOTA: sets every worker's CPU quota per 100 ms period, in microseconds (-1: none).
+throttle() {
+  local c
+  for c in $(compose ps -q worker); do docker update --cpu-quota "$1" "$c" >/dev/null; done
+}
+# running_task W: the task worker W runs by its log (its last task line starts one), or nothing:
+# the worker busy_worker picked may have ended its task just before the fault hit it, and
+# then had no lease to lose.
+# With a second argument S, only a task started less than S seconds ago.
+running_task() {
+  docker logs -t "$1" 2>&1 |
+    grep -E 'msg="(starting a task|task committed|task stopped|task failed|result refused|task refused by the coordinator|no coordinator answered the commit[^"]*)"' |
+    tail -1 | grep 'msg="starting a task"' |
+    python3 -c '
+import datetime, re, sys
+line = sys.stdin.read()
+if line:
+    t = datetime.datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", line.split()[0]).replace("Z", "+00:00"))
+    age = (datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()
+    if len(sys.argv) < 2 or age < float(sys.argv[1]):
+        print(re.search(r"task=\S+", line).group(0))
+' ${2:+"$2"} || true
+}
 failed_attempts_above() {
   local n
   n=$(failed_attempts "$1")
@@ -187,8 +233,9 @@ rm "$shared/jargon.jsonl"
 chmod -R a+rwX "$shared"
 say "corpus: $(ls "$corpus" | wc -l) files, $(du -sh --apparent-size "$corpus" | cut -f1) ($(ls "$corpus" | sed 's/.*\.\(jsonl\.zst\|jsonl\|parquet\)$/\1/' | sort | uniq -c | xargs))"
 
-# The job file: three sequence lengths, both formats, small shards; a task may be hit by
-# several of the steps (each costs it the attempt it was running), hence max_attempts 6.
+# The job file: three sequence lengths, both formats, small shards, the default max_attempts
+# (3): a task hit by both the worker kill and the cut-off has an attempt left; the leader kill,
+# scaling and throttled workers cost none.
 write_job() { # FILE NAME OUTDIR INPUTS...
   local file=$1 name=$2 out=$3
   shift 3
@@ -202,7 +249,6 @@ sequence_lengths: [256, 1024, 4096]
 val_fraction: 0.02
 seed: 7
 shard_size: 384KiB
-max_attempts: 6
 output:
   dir: $out
   formats: [hf, npy]
@@ -211,19 +257,21 @@ EOF
   } >"$file"
 }
 write_job "$shared/chaos.yaml" chaos out/chaos "corpus/*.jsonl" "corpus/*.parquet" "corpus/*.jsonl.zst"
-write_job "$shared/restart.yaml" restart out/restart "corpus/a*.jsonl" "corpus/b1.parquet"
+write_job "$shared/restart.yaml" restart out/restart corpus/a{1..6}.jsonl "corpus/b1.parquet"
 mkdir -p "$shared/out" && chmod 0777 "$shared/out"
 
 compose up -d --scale worker=3 2>&1 | sed 's/^/    /'
 wait_for 120 "cluster up" env TM="$TM" TOKENMILL_ADDR="127.0.0.1:${port[c1]}" WORKERS=3 WAIT_TIMEOUT=5 scripts/cluster-wait.sh
 
 step "1. submit the chaos job (3 sequence lengths, hf and npy) from the host"
+start_utc=$(date -u +%Y-%m-%dT%H:%M:%S)
 id=$("$TM" job submit --addr "$(addr)" "$shared/chaos.yaml")
 say "submitted job $id"
-wait_for 60 "the job runs" shards_done_at_least "$id" 1
+wait_for 180 "the job runs" shards_done_at_least "$id" 1 # tokenizers load at 0.01 CPU
 say "shards planned: $(job "$id" | q 'j["shards"]')"
 
 step "2. kill the raft leader's container"
+since=$(date -u +%Y-%m-%dT%H:%M:%S)
 old=$(leader)
 oldc=$(compose ps -q "$old")
 docker kill "$oldc" >/dev/null
@@ -233,15 +281,22 @@ wait_for 60 "a new leader" leader_is_not "$old"
 say "new leader after $((SECONDS - t0))s"
 done_before=$(job "$id" | q 'j["shards_done"]')
 wait_for 90 "the job goes on under the new leader" shards_done_at_least "$id" $((done_before + 1))
+# The new leader gives every lease a grace of 20s; a worker that has not renewed its leases
+# with it by then loses them. Past that, the kill must have cost no lease.
+while [ $((SECONDS - t0)) -lt 25 ]; do sleep 1; done
 still_running "$id" "step 3"
+lost=$(taken_back "$since" | grep -v 'cause="worker [^ ]* died' || true)
+[ -z "$lost" ] || fail "the leader's kill cost leases: $(printf '%s\n' "$lost" | grep -o 'leases=.*' | head -3)"
+say "no lease lost to the leader's kill (the leases taken back since: $(taken_back "$since" | grep -c . || true), all of workers gossip declared dead that sent no heartbeat after)"
 
 step "3. kill a worker in the middle of a shard"
 fa=$(failed_attempts "$id")
-w=$(wait_for 30 "a busy worker" busy_worker | sed 's/.*: //')
+w=$(wait_for 60 "a worker that just started a task" busy_worker | sed 's/.*: //')
 docker kill "$w" >/dev/null
-say "docker kill worker $w (it was running a task)"
+t=$(running_task "$w")
+say "docker kill worker $w (running ${t:-no task: it had just ended one})"
 wait_for 60 "the killed worker is dead to the cluster" worker_state_is "$w" dead left
-wait_for 60 "its lease is taken back" failed_attempts_above "$id" "$fa"
+if [ -n "$t" ]; then wait_for 60 "its lease is taken back" failed_attempts_above "$id" "$fa"; fi
 still_running "$id" "the leader's restart"
 
 step "2 (later). start the killed leader's container again"
@@ -252,13 +307,14 @@ still_running "$id" "step 4"
 
 step "4. cut a worker off the network for longer than its lease, then reconnect it"
 fa=$(failed_attempts "$id")
-w=$(wait_for 30 "a busy worker" busy_worker | sed 's/.*: //')
+w=$(wait_for 60 "a worker that just started a task" busy_worker | sed 's/.*: //')
 ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$w")
 docker network disconnect "$net" "$w"
 t0=$SECONDS
-say "docker network disconnect $net $w (at $ip)"
+t=$(running_task "$w")
+say "docker network disconnect $net $w (at $ip, running ${t:-no task: it had just ended one})"
 wait_for 60 "the cut-off worker is dead to the cluster" worker_state_is "$w" dead suspect
-wait_for 60 "its lease is taken back (lost)" failed_attempts_above "$id" "$fa"
+if [ -n "$t" ]; then wait_for 60 "its lease is taken back (lost)" failed_attempts_above "$id" "$fa"; fi
 while [ $((SECONDS - t0)) -lt 15 ]; do sleep 1; done # the lease TTL is 10s
 docker network connect --ip "$ip" "$net" "$w"
 say "docker network connect $net $w (again at $ip) after $((SECONDS - t0))s off the network"
@@ -280,9 +336,13 @@ compose up -d --no-recreate --scale worker=2 2>&1 | sed 's/^/    /'
 wait_for 120 "scaled down (the stopped workers drained)" workers_are 2
 
 step "6. the job succeeds, as tokenmill run on the host"
+throttle -1
+say "the chaos is over: the workers' CPU limit is lifted (docker update), for the job's tail"
 wait_for 600 "the job ends" job_ended "$id"
 [[ $(job_line "$id") == succeeded:* ]] || fail "job $id: $(job "$id" | q 'j.get("error", "")')"
 "$TM" job status --addr "$(addr)" "$id" | sed 's/^/    /'
+say "the leases taken back during the job, by cause:"
+taken_back "$start_utc" | grep -o 'cause="[^"]*"' | sed 's/worker [0-9a-f]\{12\}/worker W/' | sort | uniq -c | sed 's/^/    /'
 mv "$shared/out/chaos" "$shared/out/chaos.cluster"
 t0=$SECONDS
 "$TM" run --progress none "$shared/chaos.yaml" >/dev/null
@@ -315,6 +375,8 @@ print("e2e        manifest: %d shards, %d documents read = %d written + %d rejec
 PY
 
 step "7. stop every coordinator in the middle of a job, start them again from their volumes"
+throttle 5000
+say "the workers limited to 0.05 CPU (docker update), so that the restart happens in the job's middle"
 id2=$("$TM" job submit --addr "$(addr)" "$shared/restart.yaml")
 say "submitted job $id2"
 wait_for 90 "the job runs" shards_done_at_least "$id2" 2

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -149,4 +150,78 @@ func TestFinalize_RejectFractionFailsWithoutOutput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.Output.Dir, "manifest.json")); !os.IsNotExist(err) {
 		t.Errorf("a failed job published a manifest")
 	}
+}
+
+// A finalize that fails at its last step (a stray file appeared in the output directory
+// before the publish: CheckOutput refuses it then) has read every staged file; without
+// KeepStaged (a cluster's finalize) it leaves each one as it was, and a second finalize from
+// the same results publishes; without it (tokenmill run, which starts over) the copied
+// streams are gone.
+func TestFinalize_StagingKeptForAnotherAttempt(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			dir := t.TempDir()
+			in := copyTestdata(t, dir, "c4_head.jsonl")
+			s := newSpec(t, dir, func(s *job.Spec) { s.ShardSize = 40 << 10 }, in)
+			inputs, shards := plan(t, s)
+			if len(shards) < 2 {
+				t.Fatalf("the test needs several shards, the plan has %d", len(shards))
+			}
+			rs, err := executeAll(t, s, shards)
+			if err != nil {
+				t.Fatal(err)
+			}
+			staging := StagingDir(s.Output.Dir, s.Name)
+			env := FinalizeEnv{OutDir: s.Output.Dir, StagingDir: staging, KeepStaged: keep,
+				Tokenizer: loadTokenizer(t), Inputs: inputs}
+			before := stagedFiles(t, staging)
+			a, err := NewAssembler(context.Background(), s, len(rs), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stray := writeFile(t, s.Output.Dir, "stray.txt", "x")
+			if _, err := a.Finish(context.Background(), rs); err == nil || !strings.Contains(err.Error(), "stray.txt") {
+				t.Fatalf("finish with a stray file in the output: %v, want its refusal", err)
+			}
+			after := stagedFiles(t, staging)
+			if keep {
+				if fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Fatalf("a failed finalize changed the staging area:\nbefore %v\nafter  %v", before, after)
+				}
+				os.Remove(stray)
+				if _, err := Finalize(context.Background(), s, rs, env); err != nil {
+					t.Fatalf("a second finalize from the same staged files: %v", err)
+				}
+				if _, err := os.Stat(staging); !os.IsNotExist(err) {
+					t.Errorf("staging left after the publish: %v", err)
+				}
+				return
+			}
+			if len(after) >= len(before) {
+				t.Errorf("without KeepStaged no staged stream was removed (%d files before, %d after)", len(before), len(after))
+			}
+		})
+	}
+}
+
+// stagedFiles returns each file under root with its size and CRC-32C.
+func stagedFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, fmt.Sprintf("%s:%d:%08x", rel, len(b), crc32c(0, b)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -17,10 +17,21 @@ import (
 // errNoCoordinator is returned when gossip shows no coordinator alive.
 var errNoCoordinator = errors.New("worker: no coordinator known (gossip shows none alive)")
 
+// errCoordinatorGone ends a call to a coordinator that gossip stopped showing alive while
+// the call was in flight.
+var errCoordinatorGone = errors.New("worker: gossip no longer shows the coordinator alive")
+
+// aliveCheck is how often a call in flight checks that gossip still shows its coordinator
+// alive (see whileAlive).
+const aliveCheck = 100 * time.Millisecond
+
 // coordinators finds the coordinators by gossip (role coordinator, their gRPC addresses)
 // and calls the WorkerService on them: any coordinator serves, since followers forward to
 // the leader. A call goes first to the coordinator that answered last, and on an error that
-// may be another coordinator's to give (unavailable, timed out) to the next one.
+// may be another coordinator's to give (unavailable, timed out) to the next one. A call in
+// flight to a coordinator that gossip declares dead goes to the next one at once: a
+// coordinator that vanished from the network (a killed container's address drops every
+// packet) would otherwise hold it for the whole RPC timeout, longer than the lease TTL.
 type coordinators struct {
 	gossip  *members.Agent
 	dial    []grpc.DialOption
@@ -98,14 +109,14 @@ func (c *coordinators) try(ctx context.Context, timeout time.Duration, fn func(c
 		if err != nil {
 			return err
 		}
-		var cctx context.Context
-		var cancel context.CancelFunc
+		cctx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			cctx, cancel = context.WithTimeout(ctx, timeout)
-		} else {
-			cctx, cancel = context.WithCancel(ctx)
 		}
+		cctx, stop := c.whileAlive(cctx, addr)
 		err = fn(cctx, pb.NewWorkerServiceClient(cc))
+		gone := errors.Is(context.Cause(cctx), errCoordinatorGone)
+		stop()
 		cancel()
 		if err == nil || refused(err) {
 			c.mu.Lock()
@@ -113,9 +124,44 @@ func (c *coordinators) try(ctx context.Context, timeout time.Duration, fn func(c
 			c.mu.Unlock()
 			return err
 		}
+		if gone && ctx.Err() == nil {
+			err = errCoordinatorGone
+		}
 		last = fmt.Errorf("coordinator %s: %w", addr, err)
 	}
 	return last
+}
+
+// whileAlive returns a context of ctx that is canceled, with cause errCoordinatorGone, as
+// soon as gossip shows no coordinator alive at the gRPC address addr.
+func (c *coordinators) whileAlive(ctx context.Context, addr string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		t := time.NewTicker(aliveCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !c.alive(addr) {
+				cancel(errCoordinatorGone)
+				return
+			}
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
+}
+
+// alive says gossip shows a coordinator alive at the gRPC address addr.
+func (c *coordinators) alive(addr string) bool {
+	for _, m := range c.gossip.Alive(members.RoleCoordinator) {
+		if m.Meta.GRPCAddr == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // callUntil repeats call, pausing retry between rounds, until a coordinator answers or

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,11 +54,19 @@ func (w *Worker) runFinalize(t *task) (outcome, error) {
 	jobID := t.a.Task.GetJobId()
 	if res, ok := published(spec, jobID); ok {
 		w.log.Info("the output is already published by an earlier finalize of the job", "job", jobID)
+		removeFinalizeLeftovers(spec, jobID)
 		return outcome{commit: finalizeCommit(res)}, nil
+	}
+	if aside, err := undoHalfPublish(spec, jobID); err != nil {
+		return outcome{}, err
+	} else if aside != "" {
+		w.log.Info("an earlier finalize of the job was killed in the middle of its publish: its output directory is put back",
+			"job", jobID, "from", aside)
 	}
 	res, err := w.finalize(t, spec)
 	if err != nil {
 		if res, ok := published(spec, jobID); ok {
+			removeFinalizeLeftovers(spec, jobID)
 			return outcome{commit: finalizeCommit(res)}, nil
 		}
 		return outcome{}, err
@@ -198,6 +207,56 @@ func checkPlan(spec *job.Spec, files []*resultFile) ([]shard.Input, error) {
 		}
 	}
 	return inputs, nil
+}
+
+// removeFinalizeLeftovers removes what the job's finalize attempts left once its output is
+// published: an attempt killed in the middle of its publish leaves the output in place and
+// the directory it moved aside (.<out>.old-<job>.f<N>), or its temporary directory, beside
+// it; and the job's staging root.
+func removeFinalizeLeftovers(spec *job.Spec, jobID string) {
+	root := stagingRoot(spec, jobID)
+	os.RemoveAll(root)
+	removeIfEmpty(filepath.Dir(root))
+	removeStaleTemps(spec.Output.Dir, "tmp", jobID, "")
+	removeStaleTemps(spec.Output.Dir, "old", jobID, "")
+}
+
+// undoHalfPublish puts back the output directory (with the job's staging area in it) that a
+// finalize attempt of the job moved aside to publish its own (.<out>.old-<job>.f<N>) and was
+// killed before it renamed its temporary directory into place: the output directory is
+// missing, and the staged files a new attempt reads are in the one moved aside. It returns
+// the directory put back, "" when there was none.
+func undoHalfPublish(spec *job.Spec, jobID string) (string, error) {
+	out := filepath.Clean(spec.Output.Dir)
+	if _, err := os.Lstat(out); !errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	prefix := "." + filepath.Base(out) + ".old-" + jobID + ".f"
+	entries, err := os.ReadDir(filepath.Dir(out))
+	if err != nil {
+		return "", nil
+	}
+	// The one that holds the job's staging area; any attempt's will do (the first to move
+	// the output aside holds it, and an attempt that finds the output missing puts it back
+	// before it publishes).
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		if _, err := strconv.ParseUint(n, 10, 32); err != nil {
+			continue
+		}
+		aside := filepath.Join(filepath.Dir(out), e.Name())
+		if _, err := os.Stat(shard.StagingDir(aside, jobID)); err != nil {
+			continue
+		}
+		if err := os.Rename(aside, out); err != nil {
+			return "", fmt.Errorf("putting back the output directory an earlier finalize moved aside: %w", err)
+		}
+		return aside, nil
+	}
+	return "", nil
 }
 
 // removeStaleTemps removes the directories .<out>.<kind>-<job>.f<N> beside the output that

@@ -51,7 +51,7 @@ func (w *Worker) heartbeat() {
 		w.mu.Unlock()
 		return
 	}
-	req := &pb.HeartbeatRequest{WorkerId: w.cfg.ID}
+	req := &pb.HeartbeatRequest{WorkerId: w.cfg.ID, Incarnation: w.incarnation}
 	if !w.draining {
 		req.FreeSlots = uint32(max(w.cfg.Slots-len(w.running), 0))
 	}
@@ -69,6 +69,7 @@ func (w *Worker) heartbeat() {
 	var resp *pb.HeartbeatResponse
 	err := w.coords.call(w.ctx, func(ctx context.Context, c pb.WorkerServiceClient) error {
 		var err error
+		req.Seq = w.seq.Add(1) // each attempt its own: a retry is not the stale copy of another
 		resp, err = c.Heartbeat(ctx, req)
 		return err
 	})

@@ -76,6 +76,7 @@ func testKill(t *testing.T, h *hold) {
 	victim := caught(t, h)
 	c.KillWorker(workerIndex(t, c, victim))
 	waitMember(t, c, victim, "dead")
+	c.PassDeathWait(victim)
 	st := waitState(t, c, id, pb.JobState_JOB_STATE_SUCCEEDED)
 	out := filepath.Join(dir, "out")
 	sameTree(t, hashTree(t, out), want)

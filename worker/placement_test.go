@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -39,8 +40,17 @@ func TestCluster_ConstraintsPlaceTasks(t *testing.T) {
 			w1, w2 := g.acceptedBy("w1"), g.acceptedBy("w2")
 			id := submit(t, c, 0, spec+"constraints: "+tt.constraints+"\n")
 			st := waitState(t, c, id, pb.JobState_JOB_STATE_SUCCEEDED)
-			n1, n2 := g.acceptedBy("w1")-w1, g.acceptedBy("w2")-w2
 			total := int(st.Shards) + 2
+			// The job succeeds when the finalize's commit is applied, a moment before its
+			// worker has the answer.
+			var n1, n2 int
+			testcluster.WaitFor(t, testcluster.Timeout, fmt.Sprintf("%d commits answered", total), func() error {
+				n1, n2 = g.acceptedBy("w1")-w1, g.acceptedBy("w2")-w2
+				if n1+n2 < total {
+					return fmt.Errorf("commits by w1 %d, w2 %d", n1, n2)
+				}
+				return nil
+			})
 			switch tt.on {
 			case "w1":
 				if n1 != total || n2 != 0 {

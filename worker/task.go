@@ -133,14 +133,27 @@ func (w *Worker) failed(t *task, err error) {
 
 // commit reports a task's result, retrying until a coordinator answers or the lease is
 // certainly gone. A refused result is the attempt of a lost lease: its staged files are
-// removed. Without any answer they stay: the result may have been taken, and the finalize
-// of the job removes what no committed result names.
+// removed, as are those of a result whose lease ran out before it could be sent at all.
+// Without any answer they stay: the result may have been taken, and the finalize of the job
+// removes what no committed result names.
 func (w *Worker) commit(t *task, out outcome) {
 	w.mu.Lock()
 	t.committing = true
 	w.mu.Unlock()
 	c := out.commit
 	c.Task, c.Epoch = t.a.Task, t.a.Epoch
+	if !time.Now().Before(w.leaseDeadline(t)) {
+		// The lease ran out before the result could be reported (the process was paused
+		// past it): no commit went out, so none can be taken, and the job may be finalized
+		// already, its staging area gone with the publish. The files this attempt staged
+		// would be left in the published output.
+		w.log.Warn("the lease ran out before the result was reported; its staged files are removed", "task", t.key,
+			"epoch", t.a.Epoch)
+		if out.discard != nil {
+			out.discard()
+		}
+		return
+	}
 	for {
 		ctx, cancel := context.WithDeadline(w.ctx, w.leaseDeadline(t))
 		err := w.report(ctx, func(ctx context.Context, cl pb.WorkerServiceClient) error {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokenmill/tokenmill/internal/auth"
@@ -40,8 +41,12 @@ type Worker struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wake   chan struct{} // asks the heartbeat loop for a heartbeat now
-	loops  sync.WaitGroup
-	tasks  sync.WaitGroup
+	// incarnation and seq order the heartbeats (HeartbeatRequest): the start time, and the
+	// last heartbeat's number.
+	incarnation uint64
+	seq         atomic.Uint64
+	loops       sync.WaitGroup
+	tasks       sync.WaitGroup
 
 	mu         sync.Mutex
 	running    map[string]*task // by task key
@@ -68,7 +73,7 @@ func New(cfg Config) (w *Worker, err error) {
 	}
 	log = log.With("component", "worker", "worker", cfg.ID)
 	w = &Worker{cfg: cfg, log: log, toks: newTokenizers(cfg.TokenizerCache), wake: make(chan struct{}, 1),
-		running: map[string]*task{}, cleaning: map[string]bool{}}
+		running: map[string]*task{}, cleaning: map[string]bool{}, incarnation: uint64(time.Now().UnixNano())}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {

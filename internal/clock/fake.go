@@ -63,6 +63,17 @@ func (f *Fake) Pending() int {
 	return len(f.timers)
 }
 
+// Next returns the deadline of the earliest pending timer, and false when none is pending:
+// a test waits for the code under test to set a timer due by some time before it advances.
+func (f *Fake) Next() (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.timers) == 0 {
+		return time.Time{}, false
+	}
+	return f.timers[0].when, true
+}
+
 // Advance moves the time forward by d (a negative d is refused with a panic: time does not
 // go back) and fires, in the order of their deadlines, every timer due by then. While a timer
 // fires, Now reads its deadline; when Advance returns, Now reads the old time plus d.

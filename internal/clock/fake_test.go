@@ -172,3 +172,24 @@ func TestReal_TimersFire(t *testing.T) {
 		t.Error("the real clock went back")
 	}
 }
+
+func TestFake_NextIsTheEarliestPendingDeadline(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := NewFake(start)
+	if _, ok := f.Next(); ok {
+		t.Fatal("Next with no timer: ok, want false")
+	}
+	late := f.NewTimer(3 * time.Second)
+	f.NewTimer(5 * time.Second)
+	if next, ok := f.Next(); !ok || !next.Equal(start.Add(3*time.Second)) {
+		t.Fatalf("Next = %v %v, want start+3s", next, ok)
+	}
+	late.Stop()
+	if next, ok := f.Next(); !ok || !next.Equal(start.Add(5*time.Second)) {
+		t.Fatalf("Next after Stop = %v %v, want start+5s", next, ok)
+	}
+	f.Advance(5 * time.Second)
+	if _, ok := f.Next(); ok {
+		t.Fatal("Next after every timer fired: ok, want false")
+	}
+}

@@ -64,7 +64,8 @@ const (
 // timeout that does not start longer while other members have not confirmed the suspicion
 // (SuspicionMaxTimeoutMult 1): SuspicionMult x ProbeInterval x max(1, log10(members)), so
 // 2 s up to 10 members and 4 s at 100. The coordinators take a worker's leases back when
-// gossip declares it dead, so these timings bound how soon its tasks run elsewhere.
+// gossip declares it dead and no heartbeat follows, so these timings bound how soon its
+// tasks run elsewhere.
 func DefaultGossip() *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
 	c.ProbeInterval = 500 * time.Millisecond

@@ -70,6 +70,9 @@ type Cluster struct {
 	cfgs  []coordinator.Config
 	conns []*grpc.ClientConn
 	dial  []grpc.DialOption // of the connections Conn makes; nil: plain TCP
+	// holes close the listeners that swallow the connections to vanished nodes (see
+	// Vanish), by node index.
+	holes map[int]func()
 
 	workers workerSet // see workers.go
 }
@@ -248,9 +251,62 @@ func (c *Cluster) Kill(i int) {
 	}
 }
 
+// Vanish stops node i as Kill does, and then its gRPC address accepts connections but never
+// answers on them: what the others see of a host that vanished from the network (a killed
+// container, whose address drops every packet), where Kill's closed port refuses at once.
+// A call to it, direct or forwarded, waits until its caller gives up. Restart or the test's
+// end closes the address again.
+func (c *Cluster) Vanish(i int) {
+	c.t.Helper()
+	addr := c.Node(i).Addrs().GRPC
+	c.Kill(i)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		c.t.Fatalf("vanish node %d: swallow its gRPC address %s: %v", i, addr, err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, conn) // never read, written or closed until the hole closes
+			mu.Unlock()
+		}
+	}()
+	closeHole := sync.OnceFunc(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		for _, conn := range held {
+			conn.Close()
+		}
+		mu.Unlock()
+	})
+	c.t.Cleanup(closeHole)
+	c.mu.Lock()
+	if c.holes == nil {
+		c.holes = map[int]func(){}
+	}
+	c.holes[i] = closeHole
+	c.mu.Unlock()
+}
+
 // Restart starts node i again on its data directory and ports, joining the running nodes.
 func (c *Cluster) Restart(i int) *coordinator.Node {
 	c.t.Helper()
+	c.mu.Lock()
+	closeHole := c.holes[i]
+	delete(c.holes, i)
+	c.mu.Unlock()
+	if closeHole != nil {
+		closeHole()
+	}
 	cfg := c.cfgs[i]
 	cfg.Join = nil
 	for _, n := range c.running() {

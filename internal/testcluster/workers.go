@@ -3,6 +3,7 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -35,14 +36,21 @@ type Options struct {
 	// SpeculateAfter, when > 0, is the coordinators' SpeculateAfter (how long an attempt
 	// runs before its progress rate is judged).
 	SpeculateAfter time.Duration
+	// Laggards are the indexes of coordinators with raft heartbeat and election timeouts of
+	// 2s (SlowRaft): they neither campaign first nor give up a leader quickly, so that one of
+	// the others leads.
+	Laggards []int
 }
+
+// SlowRaft is the raft heartbeat and election timeout of Options.Laggards.
+const SlowRaft = 2 * time.Second
 
 // Start builds a whole cluster in the test's process: the coordinators (as New) and then
 // the workers, which join them by gossip and heartbeat to them. Cleanup stops the workers
 // (as a crash would) before the coordinators.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
-	adjust := func(_ int, cfg *coordinator.Config) {
+	adjust := func(i int, cfg *coordinator.Config) {
 		if opt.DefaultTimings {
 			d := coordinator.DefaultConfig()
 			cfg.Gossip, cfg.Clock = d.Gossip, nil
@@ -50,6 +58,9 @@ func Start(t testing.TB, opt Options) *Cluster {
 		}
 		if opt.SpeculateAfter > 0 {
 			cfg.SpeculateAfter = opt.SpeculateAfter
+		}
+		if slices.Contains(opt.Laggards, i) {
+			cfg.HeartbeatTimeout, cfg.ElectionTimeout = SlowRaft, SlowRaft
 		}
 	}
 	c := newCluster(t, opt.Coordinators, adjust)
@@ -144,6 +155,31 @@ func (c *Cluster) KillWorker(i int) {
 	if w := c.take(i); w != nil {
 		w.Kill()
 	}
+}
+
+// PassDeathWait advances the cluster's fake clock past the wait the leader gives the leases
+// of worker id, which gossip declared dead (at most a third of the lease TTL, see the
+// coordinator's workerDied), once the leader has set its timer for them: on the fake clock,
+// which tests do not move otherwise, they would never expire. A worker that holds no lease
+// (its last one ended as it died) needs no wait.
+func (c *Cluster) PassDeathWait(id string) {
+	c.t.Helper()
+	wait := c.cfgs[0].LeaseTTL / 3
+	WaitFor(c.t, Timeout, "the leader's timer for the dead worker's leases", func() error {
+		leader := c.Node(c.WaitLeader())
+		if len(leader.FSM().LeasesOf(id)) == 0 {
+			return nil
+		}
+		next, ok := c.Clock.Next()
+		if !ok {
+			return fmt.Errorf("no timer set")
+		}
+		if d := next.Sub(c.Clock.Now()); d > wait {
+			return fmt.Errorf("the earliest timer is due in %v, after the death's wait of %v", d, wait)
+		}
+		return nil
+	})
+	c.Clock.Advance(wait)
 }
 
 // DrainWorker drains worker i, giving its tasks timeout to finish, and returns Drain's

@@ -24,12 +24,20 @@ const (
 )
 
 type HeartbeatRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
-	FreeSlots     uint32                 `protobuf:"varint,2,opt,name=free_slots,json=freeSlots,proto3" json:"free_slots,omitempty"`
-	Running       []*RunningTask         `protobuf:"bytes,3,rep,name=running,proto3" json:"running,omitempty"`
-	Cleaning      []string               `protobuf:"bytes,4,rep,name=cleaning,proto3" json:"cleaning,omitempty"` // jobs whose cleanup (a CleanupOrder) the worker runs
-	Cleaned       []string               `protobuf:"bytes,5,rep,name=cleaned,proto3" json:"cleaned,omitempty"`   // jobs whose cleanup it finished since its last answered heartbeat
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId  string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	FreeSlots uint32                 `protobuf:"varint,2,opt,name=free_slots,json=freeSlots,proto3" json:"free_slots,omitempty"`
+	Running   []*RunningTask         `protobuf:"bytes,3,rep,name=running,proto3" json:"running,omitempty"`
+	Cleaning  []string               `protobuf:"bytes,4,rep,name=cleaning,proto3" json:"cleaning,omitempty"` // jobs whose cleanup (a CleanupOrder) the worker runs
+	Cleaned   []string               `protobuf:"bytes,5,rep,name=cleaned,proto3" json:"cleaned,omitempty"`   // jobs whose cleanup it finished since its last answered heartbeat
+	// incarnation and seq order the heartbeats of one worker process: incarnation is fixed for
+	// its life (its start time, in Unix nanoseconds), seq grows with every heartbeat it sends,
+	// each retry on another coordinator included. The leader refuses (ABORTED) a heartbeat of
+	// the incarnation it last served whose seq is not above that one's: a request delayed in
+	// the network (retransmitted when a partition healed) lists what the worker ran back then,
+	// and would take back leases it holds now. 0: unordered (every heartbeat is served).
+	Incarnation   uint64 `protobuf:"varint,6,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
+	Seq           uint64 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -97,6 +105,20 @@ func (x *HeartbeatRequest) GetCleaned() []string {
 		return x.Cleaned
 	}
 	return nil
+}
+
+func (x *HeartbeatRequest) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
+}
+
+func (x *HeartbeatRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
 }
 
 // RunningTask is a task the worker runs, with its progress.
@@ -817,14 +839,16 @@ var File_tokenmill_v1_worker_proto protoreflect.FileDescriptor
 
 const file_tokenmill_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x19tokenmill/v1/worker.proto\x12\ftokenmill.v1\x1a\x18tokenmill/v1/types.proto\"\xb9\x01\n" +
+	"\x19tokenmill/v1/worker.proto\x12\ftokenmill.v1\x1a\x18tokenmill/v1/types.proto\"\xed\x01\n" +
 	"\x10HeartbeatRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1d\n" +
 	"\n" +
 	"free_slots\x18\x02 \x01(\rR\tfreeSlots\x123\n" +
 	"\arunning\x18\x03 \x03(\v2\x19.tokenmill.v1.RunningTaskR\arunning\x12\x1a\n" +
 	"\bcleaning\x18\x04 \x03(\tR\bcleaning\x12\x18\n" +
-	"\acleaned\x18\x05 \x03(\tR\acleaned\"\x82\x01\n" +
+	"\acleaned\x18\x05 \x03(\tR\acleaned\x12 \n" +
+	"\vincarnation\x18\x06 \x01(\x04R\vincarnation\x12\x10\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seq\"\x82\x01\n" +
 	"\vRunningTask\x12)\n" +
 	"\x04task\x18\x01 \x01(\v2\x15.tokenmill.v1.TaskRefR\x04task\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x122\n" +
