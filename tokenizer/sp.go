@@ -473,12 +473,9 @@ func (e *spEncoder) encodeShort(dst []uint32, word string, lo, hi uint64, hot *m
 	return append(dst, ids...)
 }
 
-// merge runs BPE on a word whose characters are all tokens (spaces and "▁" standing for the
-// "▁" token); the result is in st.ids until the next call.
-func (e *spEncoder) merge(st *state, word string) []uint32 {
-	if e.spm != nil {
-		return e.spmMerge(st, word)
-	}
+// charIDs appends the ids of word's characters (a space standing for the "▁" token) to st.ids[:0]:
+// the symbols a merge starts from.
+func (e *spEncoder) charIDs(st *state, word string) []uint32 {
 	ids := st.ids[:0]
 	for i := 0; i < len(word); {
 		c := word[i]
@@ -495,6 +492,16 @@ func (e *spEncoder) merge(st *state, word string) []uint32 {
 		ids = append(ids, uint32(e.char(r)))
 		i += n
 	}
+	return ids
+}
+
+// merge runs BPE on a word whose characters are all tokens (spaces and "▁" standing for the
+// "▁" token); the result is in st.ids until the next call.
+func (e *spEncoder) merge(st *state, word string) []uint32 {
+	if e.spm != nil {
+		return e.spmMerge(st, word)
+	}
+	ids := e.charIDs(st, word)
 	if len(ids) > 1 {
 		m := e.m
 		switch {

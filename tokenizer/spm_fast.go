@@ -107,22 +107,7 @@ func (m *spModel) appendFast(dst []uint32, text string, st *state) []uint32 {
 // spmMerge merges a word of a SentencePiece model whose characters are all pieces (a space
 // standing for "▁") by the library's rule; the result is in st.ids until the next call.
 func (e *spEncoder) spmMerge(st *state, word string) []uint32 {
-	ids := st.ids[:0]
-	for i := 0; i < len(word); {
-		c := word[i]
-		if c < utf8.RuneSelf {
-			if c == ' ' {
-				ids = append(ids, e.repID)
-			} else {
-				ids = append(ids, uint32(e.ascii[c]))
-			}
-			i++
-			continue
-		}
-		r, n := validRune(word, i)
-		ids = append(ids, uint32(e.char(r)))
-		i += n
-	}
+	ids := e.charIDs(st, word)
 	if len(ids) <= smallPiece {
 		st.ids = e.spmMergeSmall(ids, st)
 		return st.ids
