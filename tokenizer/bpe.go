@@ -433,7 +433,8 @@ func (m *bpe) allBytes(s string) bool {
 }
 
 // mergeSpans is mergeSmall for tiktoken's rule: parts are byte ranges of the piece, and the
-// rank of two adjacent parts is the rank of their concatenated bytes, looked up directly.
+// rank of two adjacent parts is the rank of their concatenated bytes, looked up directly (vals
+// holds it in the high word, as lowestPair reads it; noRank there is no merge).
 func (m *bpe) mergeSpans(piece string, st *state) []uint32 {
 	n := len(piece)
 	ids, bounds, vals := st.ids[:0], st.bounds[:0], st.vals[:0]
@@ -443,36 +444,42 @@ func (m *bpe) mergeSpans(piece string, st *state) []uint32 {
 	}
 	bounds = append(bounds, int32(n))
 	for i := 0; i+1 < n; i++ {
-		r := uint64(m.byteRank[uint16(piece[i])<<8|uint16(piece[i+1])])
-		if r == uint64(noRank) {
-			r = noMerge
-		}
-		vals = append(vals, r)
+		vals = append(vals, uint64(m.byteRank[uint16(piece[i])<<8|uint16(piece[i+1])])<<32)
 	}
 	for n > 1 {
-		best, bi := noMerge, -1
-		for i, v := range vals[:n-1] {
-			if v < best {
-				best, bi = v, i
-			}
-		}
+		bi := lowestPair(vals[:n-1])
 		if bi < 0 {
 			break
 		}
-		ids[bi] = uint32(best)
+		ids[bi] = uint32(vals[bi] >> 32)
 		copy(ids[bi+1:n-1], ids[bi+2:n])
 		copy(bounds[bi+1:n], bounds[bi+2:n+1])
 		copy(vals[bi:n-2], vals[bi+1:n-1])
 		n--
 		if bi > 0 {
-			vals[bi-1] = m.rankOf(piece[bounds[bi-1]:bounds[bi+1]])
+			vals[bi-1] = min(m.rankOf(piece[bounds[bi-1]:bounds[bi+1]]), uint64(noRank)) << 32
 		}
 		if bi < n-1 {
-			vals[bi] = m.rankOf(piece[bounds[bi]:bounds[bi+2]])
+			vals[bi] = min(m.rankOf(piece[bounds[bi]:bounds[bi+2]]), uint64(noRank)) << 32
 		}
 	}
 	st.bounds, st.vals = bounds, vals
 	return ids[:n]
+}
+
+// lowestPair returns the position of the adjacent pair to merge first in vals (rank<<32 |
+// merged id, as pair gives them; noMerge for none): the lowest rank, the leftmost among equal
+// ranks; or -1 when none merges. The minimum of rank<<32 | position is taken without a branch
+// per pair.
+func lowestPair(vals []uint64) int {
+	best := ^uint64(0)
+	for i, v := range vals {
+		best = min(best, v&^(1<<32-1)|uint64(i))
+	}
+	if best>>32 == noMerge>>32 {
+		return -1
+	}
+	return int(uint32(best))
 }
 
 // rankOf is the rank of the token spelled s, or noMerge; it serves tiktoken's rule, where the
@@ -528,16 +535,11 @@ func (m *bpe) mergeSmall(ids []uint32, st *state) []uint32 {
 		vals = append(vals, m.pair(ids[i], ids[i+1]))
 	}
 	for n > 1 {
-		best, bi := noMerge, -1
-		for i, v := range vals[:n-1] {
-			if v < best {
-				best, bi = v, i
-			}
-		}
+		bi := lowestPair(vals[:n-1])
 		if bi < 0 {
 			break
 		}
-		ids[bi] = uint32(best)
+		ids[bi] = uint32(vals[bi])
 		copy(ids[bi+1:n-1], ids[bi+2:n])
 		copy(vals[bi:n-2], vals[bi+1:n-1])
 		n--

@@ -560,16 +560,11 @@ func (e *spEncoder) mergeSmall(ids []uint32, st *state) []uint32 {
 		vals = append(vals, e.pair(ids[i], ids[i+1]))
 	}
 	for n > 1 {
-		best, bi := noMerge, -1
-		for i, v := range vals[:n-1] {
-			if v < best {
-				best, bi = v, i
-			}
-		}
+		bi := lowestPair(vals[:n-1])
 		if bi < 0 {
 			break
 		}
-		ids[bi] = uint32(best)
+		ids[bi] = uint32(vals[bi])
 		copy(ids[bi+1:n-1], ids[bi+2:n])
 		copy(vals[bi:n-2], vals[bi+1:n-1])
 		n--

@@ -140,12 +140,7 @@ func (e *spEncoder) spmMergeSmall(ids []uint32, st *state) []uint32 {
 		vals = append(vals, e.pair(ids[i], ids[i+1]))
 	}
 	for n > 1 {
-		best, bi := uint32(noMerge>>32), -1
-		for i, v := range vals[:n-1] {
-			if r := uint32(v >> 32); r < best {
-				best, bi = r, i
-			}
-		}
+		bi := lowestPair(vals[:n-1])
 		if bi < 0 {
 			break
 		}
