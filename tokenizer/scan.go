@@ -129,7 +129,7 @@ func run(t *classTable, s string, i int, mask uint8) int {
 			i++
 			continue
 		}
-		c, w := t.classAt(s, i)
+		c, w := t.classAtSlow(s, i)
 		if c&mask == 0 {
 			return i
 		}

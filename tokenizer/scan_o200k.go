@@ -68,7 +68,11 @@ func (o o200kScanner) upperLower(s string, p int) int {
 	t := o.t
 	j, lastW := p, -1
 	for j < len(s) {
-		c, w := t.classAt(s, j)
+		// classAt, with its ASCII case written out: it is not inlined.
+		c, w := t[s[j]&0x7F], 1
+		if s[j] >= 0x80 {
+			c, w = t.classAtSlow(s, j)
+		}
 		if c&clUpper == 0 {
 			break
 		}
@@ -78,7 +82,11 @@ func (o o200kScanner) upperLower(s string, p int) int {
 		}
 	}
 	if j < len(s) {
-		if c, w := t.classAt(s, j); c&clLower != 0 {
+		c, w := t[s[j]&0x7F], 1
+		if s[j] >= 0x80 {
+			c, w = t.classAtSlow(s, j)
+		}
+		if c&clLower != 0 {
 			return run(t, s, j+w, clLower)
 		}
 	}
