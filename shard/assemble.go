@@ -290,17 +290,30 @@ func (k *leaseSink) drain() {
 
 // write appends one full row of split s (0 train, 1 val) and length index i to the outputs.
 func (l *Lease) write(s, i int, row []uint32) error {
+	k := l.sink(s, i, 4*len(row))
+	k.buf = appendUint32LE(k.buf, row)
+	return nil
+}
+
+// writeLE is write for a row as little-endian bytes.
+func (l *Lease) writeLE(s, i int, row []byte) {
+	k := l.sink(s, i, len(row))
+	k.buf = append(k.buf, row...)
+}
+
+// sink returns the sink of split s and length index i with room for n more bytes in its
+// buffer.
+func (l *Lease) sink(s, i, n int) *leaseSink {
 	k := l.sinks[s*len(l.a.spec.SequenceLengths)+i]
-	if len(k.buf) > 0 && len(k.buf)+4*len(row) > leaseChunk {
+	if len(k.buf) > 0 && len(k.buf)+n > leaseChunk {
 		k.flush()
 	}
 	if k.buf == nil {
 		if k.buf = k.free.get(); k.buf == nil {
-			k.buf = make([]byte, 0, max(leaseChunk, 4*len(row)))
+			k.buf = make([]byte, 0, max(leaseChunk, n))
 		}
 	}
-	k.buf = appendUint32LE(k.buf, row)
-	return nil
+	return k
 }
 
 // appendUint32LE appends ids as little-endian uint32: on a little-endian machine the bytes of
@@ -410,7 +423,7 @@ func (a *Assembler) run(b *bucketAssembly) {
 		start := time.Now()
 		var read time.Duration
 		var err error
-		buf, err = copyStagedRows(a.env.StagingDir, sb, b.out, buf, &read)
+		buf, err = copyStagedRows(a.env.StagingDir, a.env.MemStage, sb, b.out, buf, &read)
 		<-a.sem
 		b.times.ReadStaging += read.Seconds()
 		b.times.WriteOutputs += (time.Since(start) - read).Seconds()
@@ -425,7 +438,9 @@ func (a *Assembler) run(b *bucketAssembly) {
 			// The split's rows of every length are in the outputs now; the staged stream
 			// only takes disk space.
 			delete(a.staged, sb.File.Name)
-			os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
+			if !a.env.MemStage.release(sb.File.Name) {
+				os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
+			}
 		}
 		b.busy = false
 		b.next++
