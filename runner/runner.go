@@ -39,6 +39,11 @@ type Options struct {
 	// Publish says what a validate or convert job leaves behind (see Publish); the zero
 	// value, PublishDir, is a job's. Pretraining jobs publish their directory whatever it says.
 	Publish Publish
+	// StageMemory is the budget, in bytes, of the staged rows a pretraining run holds in
+	// memory (shard.MemStage): the rows of the shards that finish before those ahead of them
+	// in plan order wait there to be copied into the outputs, and go to the staging area on
+	// disk beyond it. 0 means shard.DefaultStageMemory; below 0, every staged row goes to disk.
+	StageMemory int64
 	// Tokenizer, when not nil, is the job's tokenizer, already loaded: a command that runs
 	// several jobs with one tokenizer (`tokenmill validate` over several paths) loads it once.
 	Tokenizer *tokenizer.Tokenizer
@@ -72,8 +77,14 @@ type RunInfo struct {
 	// Stages break execute and finalize down, in seconds summed over the workers (so they
 	// can exceed the wall times above).
 	Stages Stages `json:"stages"`
-	// StagingBytes is what the shards wrote to the staging area (rows and rejects).
+	// StagingBytes is what the shards staged (rows and rejects), in memory or on disk.
 	StagingBytes int64 `json:"staging_bytes"`
+	// StagingMemoryBytes are the staged rows that stayed in memory, StagingSpilledBytes
+	// those that went to disk for want of room in Options.StageMemory, and
+	// StagingMemoryPeak the memory that held them.
+	StagingMemoryBytes  int64 `json:"staging_memory_bytes"`
+	StagingSpilledBytes int64 `json:"staging_spilled_bytes"`
+	StagingMemoryPeak   int64 `json:"staging_memory_peak"`
 	// Warnings are shard.Warnings of a pretraining job: empty buckets, tails of more than
 	// half a split dropped, val outputs of val_fraction 0. WriteSummary prints them.
 	Warnings []string `json:"warnings"`
@@ -117,13 +128,20 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 			cleanup(staging, spec.Output.Dir, outExisted)
 		}
 	}()
+	budget := opt.StageMemory
+	if budget == 0 {
+		budget = shard.DefaultStageMemory
+	}
+	// The staged rows of shards that finish out of plan order wait in memory, up to budget:
+	// the Assembler copies them from there, in this process.
+	mem := shard.NewMemStage(budget)
 	env := shard.Env{Job: spec, Tokenizer: tk, StagingDir: staging, Progress: &shard.Progress{},
-		Pool: shard.NewTokenizePool(workers, opt.BatchBytes)}
+		Pool: shard.NewTokenizePool(workers, opt.BatchBytes), MemStage: mem}
 	// The assembler appends each shard's rows to the outputs as soon as the shards before it
 	// are done, beside the running shards; Finish then does what is left.
 	asm, err := shard.NewAssembler(ctx, spec, len(shards), shard.FinalizeEnv{OutDir: spec.Output.Dir,
 		StagingDir: staging, Tokenizer: tk, Inputs: inputs, Overwrite: spec.Output.Overwrite, Workers: workers,
-		RunInfo: &info, Timings: &info.Stages.Finalize, Warnings: &info.Warnings})
+		RunInfo: &info, Timings: &info.Stages.Finalize, Warnings: &info.Warnings, MemStage: mem})
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +164,8 @@ func Run(ctx context.Context, spec *job.Spec, opt Options) (sum *Summary, err er
 		info.Stages.Execute.Add(r.Timings)
 		info.StagingBytes += r.StagedBytes()
 	}
+	st := mem.Stats()
+	info.StagingMemoryBytes, info.StagingSpilledBytes, info.StagingMemoryPeak = st.Kept, st.Spilled, st.Peak
 	if info.ExecuteSeconds > 0 {
 		info.TokensPerSecond = float64(written) / info.ExecuteSeconds
 	}

@@ -29,12 +29,18 @@ func TestRun_DeterministicAcrossWorkersAndRuns(t *testing.T) {
 		name    string
 		workers int
 		edit    func(*job.Spec)
+		// stageMemory is Options.StageMemory: 0 the default budget (the rows staged by
+		// these small shards fit), 8 KiB one that the first staged streams fill (the rest
+		// spill to disk), -1 none (every staged row on disk).
+		stageMemory int64
 	}{
-		{"workers 1", 1, nil},
-		{"workers 4", 4, nil},
-		{"workers 4 again", 4, nil},
-		{"workers 3, pad", 3, func(s *job.Spec) { s.Remainder = job.RemainderPad }},
-		{"workers 1, pad", 1, func(s *job.Spec) { s.Remainder = job.RemainderPad }},
+		{"workers 1", 1, nil, 0},
+		{"workers 4", 4, nil, 0},
+		{"workers 4 again", 4, nil, 0},
+		{"workers 4, rows staged beyond 8 KiB spill to disk", 4, nil, 8 << 10},
+		{"workers 4, staged rows on disk", 4, nil, -1},
+		{"workers 3, pad", 3, func(s *job.Spec) { s.Remainder = job.RemainderPad }, 0},
+		{"workers 1, pad", 1, func(s *job.Spec) { s.Remainder = job.RemainderPad }, 0},
 	}
 	var ref map[string]map[string][]byte // by remainder
 	ref = map[string]map[string][]byte{}
@@ -50,9 +56,17 @@ func TestRun_DeterministicAcrossWorkersAndRuns(t *testing.T) {
 					tt.edit(s)
 				}
 			}, ins...)
-			sum, err := runSpec(t, s, quietOptions(tt.workers))
+			opt := quietOptions(tt.workers)
+			opt.StageMemory = tt.stageMemory
+			sum, err := runSpec(t, s, opt)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if r := sum.Run; tt.stageMemory < 0 && r.StagingMemoryBytes+r.StagingMemoryPeak != 0 {
+				t.Errorf("no memory for staging, yet %d bytes staged in memory (peak %d)", r.StagingMemoryBytes, r.StagingMemoryPeak)
+			}
+			if r := sum.Run; tt.stageMemory == 0 && r.StagingSpilledBytes != 0 {
+				t.Errorf("%d staged bytes spilled to disk under the default budget", r.StagingSpilledBytes)
 			}
 			if sum.Run.Shards < 10 {
 				t.Errorf("only %d shards; the test wants many", sum.Run.Shards)

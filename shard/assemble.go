@@ -183,11 +183,19 @@ type Lease struct {
 // leaseSink feeds one output's rows to its writing goroutine.
 type leaseSink struct {
 	b    *bucketAssembly
-	buf  []byte      // rows being gathered
-	ch   chan []byte // full chunks, to the writer
-	free *chunkStack // written chunks, back for reuse (by this lease and the next ones)
-	done chan error  // the writer's first error, when ch is closed and drained
+	base []byte        // the chunk that buf is in
+	buf  []byte        // rows being gathered
+	ch   chan rowChunk // full chunks, to the writer
+	free *chunkStack   // written chunks, back for reuse (by this lease and the next ones)
+	done chan error    // the writer's first error, when ch is closed and drained
+	// off is the .npy output's file offset of buf's first byte, or of the next chunk's when
+	// buf is nil; -1 without a .npy output.
+	off int64
 }
+
+// rowChunk is a chunk of rows: data, the rows, lie in base, the chunk taken from the
+// chunkStack.
+type rowChunk struct{ base, data []byte }
 
 const (
 	leaseChunk = 1 << 20 // bytes of rows handed to a writer at once (whole rows; at least one)
@@ -263,7 +271,10 @@ func (a *Assembler) Lease(index int) *Lease {
 	a.leased = index
 	l := &Lease{a: a, index: index}
 	for _, b := range a.buckets {
-		k := &leaseSink{b: b, ch: make(chan []byte, leaseQueue), free: b.chunks, done: make(chan error, 1)}
+		k := &leaseSink{b: b, ch: make(chan rowChunk, leaseQueue), free: b.chunks, done: make(chan error, 1), off: -1}
+		if b.out.npy != nil {
+			k.off = b.out.npy.Offset() // nothing else writes to b.out while the lease is held
+		}
 		go k.drain()
 		l.sinks = append(l.sinks, k)
 	}
@@ -279,28 +290,53 @@ func (r *Result) direct() bool {
 // them, and reports the error on done.
 func (k *leaseSink) drain() {
 	var err error
-	for chunk := range k.ch {
+	for c := range k.ch {
 		if err == nil {
-			err = k.b.out.writeStaged(chunk)
+			err = k.b.out.writeStaged(c.data)
 		}
-		k.free.put(chunk)
+		k.free.put(c.base)
 	}
 	k.done <- err
 }
 
 // write appends one full row of split s (0 train, 1 val) and length index i to the outputs.
 func (l *Lease) write(s, i int, row []uint32) error {
+	k := l.sink(s, i, 4*len(row))
+	k.buf = appendUint32LE(k.buf, row)
+	return nil
+}
+
+// writeLE is write for a row as little-endian bytes.
+func (l *Lease) writeLE(s, i int, row []byte) {
+	k := l.sink(s, i, len(row))
+	k.buf = append(k.buf, row...)
+}
+
+// sink returns the sink of split s and length index i with room for n more bytes in its
+// buffer. A chunk is filled from its offset of the .npy output's file offset modulo 4 KiB on,
+// so that the .npy writer hands its whole 4 KiB blocks to the file where they lie, with no
+// copy (npy.Writer.Offset).
+func (l *Lease) sink(s, i, n int) *leaseSink {
 	k := l.sinks[s*len(l.a.spec.SequenceLengths)+i]
-	if len(k.buf) > 0 && len(k.buf)+4*len(row) > leaseChunk {
+	if len(k.buf) > 0 && len(k.buf)+n > cap(k.buf) {
 		k.flush()
 	}
 	if k.buf == nil {
-		if k.buf = k.free.get(); k.buf == nil {
-			k.buf = make([]byte, 0, max(leaseChunk, 4*len(row)))
+		at := 0
+		if k.off >= 0 {
+			at = int(k.off % 4096)
+		}
+		if k.base = k.free.get(); k.base != nil && at+n <= cap(k.base) {
+			k.buf = k.base[at:at]
+		} else {
+			if k.base != nil {
+				k.free.put(k.base)
+			}
+			k.base = make([]byte, 0, max(leaseChunk, n))
+			k.buf = k.base
 		}
 	}
-	k.buf = appendUint32LE(k.buf, row)
-	return nil
+	return k
 }
 
 // appendUint32LE appends ids as little-endian uint32: on a little-endian machine the bytes of
@@ -324,8 +360,11 @@ func hostLittleEndian() bool {
 // flush hands the gathered rows to the writer.
 func (k *leaseSink) flush() {
 	if len(k.buf) > 0 {
-		k.ch <- k.buf
-		k.buf = nil
+		k.ch <- rowChunk{base: k.base, data: k.buf}
+		if k.off >= 0 {
+			k.off += int64(len(k.buf))
+		}
+		k.base, k.buf = nil, nil
 	}
 }
 
@@ -410,7 +449,7 @@ func (a *Assembler) run(b *bucketAssembly) {
 		start := time.Now()
 		var read time.Duration
 		var err error
-		buf, err = copyStagedRows(a.env.StagingDir, sb, b.out, buf, &read)
+		buf, err = copyStagedRows(a.env.StagingDir, a.env.MemStage, sb, b.out, buf, &read)
 		<-a.sem
 		b.times.ReadStaging += read.Seconds()
 		b.times.WriteOutputs += (time.Since(start) - read).Seconds()
@@ -425,7 +464,9 @@ func (a *Assembler) run(b *bucketAssembly) {
 			// The split's rows of every length are in the outputs now; the staged stream
 			// only takes disk space.
 			delete(a.staged, sb.File.Name)
-			os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
+			if !a.env.MemStage.release(sb.File.Name) {
+				os.Remove(filepath.Join(a.env.StagingDir, sb.File.Name))
+			}
 		}
 		b.busy = false
 		b.next++

@@ -16,7 +16,8 @@
 // only, so a tokenizer whose post-processor adds BOS never yields two), routes each document
 // to train or val with pack.IsVal, and packs each split into every sequence length. Its rows
 // go to the staging area, <out>/.staging/<job>/<shard>/<attempt>/ (or, under the Assembler's
-// Lease, Env.Lease, straight into the outputs), its rejected records to rejects.jsonl there;
+// Lease, Env.Lease, straight into the outputs; or, in a local run, to Env.MemStage while it
+// has room), its rejected records to rejects.jsonl there;
 // the tokens that did not fill a row travel in the Result. A Result is small and
 // JSON-serialisable: it is what a coordinator commits. An attempt that fails leaves nothing in
 // its staging directory. Blank lines, a byte-order mark and CRLF endings are handled by the

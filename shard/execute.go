@@ -45,15 +45,23 @@ func Execute(ctx context.Context, spec Spec, env Env) (res Result, err error) {
 		lease = env.Lease(spec.Index)
 	}
 	path := spec.Path // the file being read, for the error
+	var w *shardWriter
 	defer func() {
 		if err != nil {
 			// Rows written under a lease are in the outputs: the assembly cannot go on.
+			if w != nil {
+				lease = w.lease // taken while the shard ran, perhaps
+			}
 			lease.fail(err)
 			os.RemoveAll(dir)
 			err = namedErr(path, err)
 		}
 	}()
-	w, err := newShardWriter(env.StagingDir, res.Dir, env.Job.SequenceLengths, lease)
+	var ask func() *Lease
+	if env.Lease != nil {
+		ask = func() *Lease { return env.Lease(spec.Index) }
+	}
+	w, err = newShardWriter(env.StagingDir, res.Dir, env.Job.SequenceLengths, lease, env.MemStage, ask)
 	if err != nil {
 		return Result{}, err
 	}

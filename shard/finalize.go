@@ -45,6 +45,10 @@ type FinalizeEnv struct {
 	// about the output's size): a cluster's finalize sets it, since another attempt must be
 	// able to finalize again from the same staging when this one fails (a full disk).
 	KeepStaged bool
+	// MemStage is the MemStage of the shards' Env, when they had one: the staged streams it
+	// holds are copied from it (their size and tail checked; they have no file and no
+	// CRC-32C) and given back to it once in the outputs.
+	MemStage *MemStage
 }
 
 // tempID is the name of the run's temporary directories beside the output.
@@ -187,11 +191,11 @@ func padID(spec *job.Spec, tk *tokenizer.Tokenizer) (uint32, error) {
 const stagedChunk = 4 << 20
 
 // copyStagedRows appends a staged bucket's rows to out: the first Rows*SeqLen ids of the
-// split's staged stream, read in chunks of whole rows. The whole file is read, so that its
-// size and CRC-32C are checked, and what follows the rows must be the bucket's tail. buf is
-// the caller's chunk buffer, grown as needed and returned. The time spent reading and checking
-// is added to read.
-func copyStagedRows(staging string, b *Bucket, out *bucketWriter, buf []byte, read *time.Duration) ([]byte, error) {
+// split's staged stream, read in chunks of whole rows, from mem when it holds the stream, else
+// from its file. The whole stream is read, so that its size (and a file's CRC-32C) are
+// checked, and what follows the rows must be the bucket's tail. buf is the caller's chunk
+// buffer, grown as needed and returned. The time spent reading and checking is added to read.
+func copyStagedRows(staging string, mem *MemStage, b *Bucket, out *bucketWriter, buf []byte, read *time.Duration) ([]byte, error) {
 	t0 := time.Now()
 	defer func() { *read += time.Since(t0) }()
 	rowBytes := int64(b.SeqLen) * 4
@@ -199,6 +203,13 @@ func copyStagedRows(staging string, b *Bucket, out *bucketWriter, buf []byte, re
 	if want := rowsEnd + 4*int64(len(b.Tail)); b.File.Bytes != want {
 		return buf, fmt.Errorf("staging: %s holds %d bytes, not %d rows of %d ids and a tail of %d", b.File.Name,
 			b.File.Bytes, b.Rows, b.SeqLen, len(b.Tail))
+	}
+	if e, ok := mem.stream(b.File.Name); ok {
+		t1 := time.Now()
+		*read += t1.Sub(t0)
+		buf, err := copyMemRows(e, b, out, buf)
+		t0 = time.Now()
+		return buf, err
 	}
 	f, err := openStaged(staging, b.File)
 	if err != nil {
@@ -234,6 +245,51 @@ func copyStagedRows(staging string, b *Bucket, out *bucketWriter, buf []byte, re
 		return buf, err
 	}
 	if !bytes.Equal(tail, appendUint32LE(nil, b.Tail)) {
+		return buf, fmt.Errorf("staging: %s ends with ids other than the shard result's %s tail of length %d",
+			b.File.Name, b.Split, b.SeqLen)
+	}
+	return buf, nil
+}
+
+// copyMemRows is copyStagedRows for a stream held in memory: its chunks' whole rows go to out
+// as they lie, a row cut by the end of a chunk through buf (returned, grown as needed).
+func copyMemRows(e memEntry, b *Bucket, out *bucketWriter, buf []byte) ([]byte, error) {
+	if e.n != b.File.Bytes {
+		return buf, fmt.Errorf("staging: %s holds %d bytes in memory, the shard result says %d", b.File.Name, e.n, b.File.Bytes)
+	}
+	rowBytes := 4 * b.SeqLen
+	rowsEnd := b.Rows * int64(rowBytes)
+	if cap(buf) < rowBytes {
+		buf = make([]byte, 0, rowBytes)
+	}
+	row := buf[:0] // the part of a row that the previous chunk ended with
+	var tail []byte
+	var done int64
+	for _, c := range e.chunks {
+		rows := c[:max(0, min(int64(len(c)), rowsEnd-done))]
+		tail = append(tail, c[len(rows):]...)
+		done += int64(len(c))
+		if len(row) > 0 {
+			k := min(rowBytes-len(row), len(rows))
+			row = append(row, rows[:k]...)
+			rows = rows[k:]
+			if len(row) < rowBytes {
+				continue
+			}
+			if err := out.writeStaged(row); err != nil {
+				return buf, err
+			}
+			row = row[:0]
+		}
+		whole := len(rows) - len(rows)%rowBytes
+		if whole > 0 {
+			if err := out.writeStaged(rows[:whole]); err != nil {
+				return buf, err
+			}
+		}
+		row = append(row, rows[whole:]...)
+	}
+	if len(row) > 0 || !bytes.Equal(tail, appendUint32LE(nil, b.Tail)) {
 		return buf, fmt.Errorf("staging: %s ends with ids other than the shard result's %s tail of length %d",
 			b.File.Name, b.Split, b.SeqLen)
 	}

@@ -80,7 +80,7 @@ func TestPipeline_ProgressMovesDuringCompressedShard(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(env.StagingDir, attemptDir(sh.ID, 0)), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			w, err := newShardWriter(env.StagingDir, attemptDir(sh.ID, 0), s.SequenceLengths, nil)
+			w, err := newShardWriter(env.StagingDir, attemptDir(sh.ID, 0), s.SequenceLengths, nil, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,6 +42,10 @@ type Env struct {
 	// batches of documents to tokenize while one is waiting (see TokenizePool). Nil: the
 	// shard tokenizes everything itself.
 	Pool *TokenizePool
+	// MemStage, when not nil, holds the shard's staged row streams in memory while it has
+	// room (see MemStage); the Assembler of the same process must have it in its
+	// FinalizeEnv. Nil: the rows are staged on disk, as a cluster's must be.
+	MemStage *MemStage
 	// KeepReadErrors makes a validate shard whose input cannot be opened or breaks off
 	// succeed with RecordsResult.Unread saying where reading stopped (the records read before
 	// stay counted), instead of failing: the contract of `tokenmill validate`, whose report

@@ -7,7 +7,8 @@ import (
 )
 
 // shardWriter holds a shard's staged outputs: per split, the token stream of its documents
-// (none under a lease, whose rows go straight to the outputs), the rejects (a file only once
+// (none under a lease, whose rows go straight to the outputs; in a MemStage while it has
+// room), the rejects (a file only once
 // there is one: Result.Rejects is the zero FileRef without), and one packer per split. A
 // split's rows of every length are consecutive slices of its stream (packing is by
 // concatenation), so the stream is staged once, whatever the number of lengths, and the
@@ -18,13 +19,30 @@ type shardWriter struct {
 	lengths []int
 	streams [2]*stagedFile // [split]; nil under a lease
 	lease   *Lease
+	// ask asks for the lease again (Env.Lease with the shard's index) while the shard stages
+	// in memory; nil once it may not or need not.
+	ask     func() *Lease
+	adds    int // documents added while ask is set
 	packers [2]*pack.Packer
 	rejects *stagedFile
 	done    bool
 }
 
-func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWriter, err error) {
+// askEvery is how many documents a shard staging in memory adds between two requests for the
+// lease.
+const askEvery = 64
+
+// newShardWriter returns the writer of one shard attempt staging under root/dir, or writing
+// its rows under lease; a staged row stream is held in mem while it has room (nil: on disk).
+// A shard that stages in memory calls ask (when not nil) every askEvery documents and when it
+// finishes, and once granted the lease it moves the rows it staged into the outputs and writes
+// the rest there too: the rows of a shard that started beside the one before it wait in
+// memory only until that one is done.
+func newShardWriter(root, dir string, lengths []int, lease *Lease, mem *MemStage, ask func() *Lease) (w *shardWriter, err error) {
 	sw := &shardWriter{root: root, dir: dir, lengths: lengths, lease: lease}
+	if lease == nil && mem != nil {
+		sw.ask = ask
+	}
 	w = sw
 	defer func() {
 		if err != nil {
@@ -32,15 +50,18 @@ func newShardWriter(root, dir string, lengths []int, lease *Lease) (w *shardWrit
 		}
 	}()
 	for s, split := range Splits() {
+		// Staging, the packer only counts the rows and keeps the tails: the rows are in the
+		// stream.
 		emit := func(length int, row []uint32) error {
-			return lease.write(s, w.index(length), row)
+			if sw.lease == nil {
+				return nil
+			}
+			return sw.lease.write(s, sw.index(length), row)
 		}
 		if lease == nil {
-			if w.streams[s], err = createStaged(root, filepath.Join(dir, stagedName(split)), rowsBuffer); err != nil {
+			if w.streams[s], err = stageRows(root, filepath.Join(dir, stagedName(split)), mem); err != nil {
 				return nil, err
 			}
-			// The packer only counts the rows and keeps the tails: the rows are in the stream.
-			emit = func(int, []uint32) error { return nil }
 		}
 		p, err := pack.NewPacker(lengths, emit)
 		if err != nil {
@@ -67,6 +88,13 @@ func (w *shardWriter) reject(line []byte) error {
 // add appends one document's ids to split s (0 train, 1 val): to its stream when staging, and
 // to its packer.
 func (w *shardWriter) add(s int, ids []uint32) error {
+	if w.ask != nil {
+		if w.adds++; w.adds%askEvery == 0 {
+			if err := w.takeLease(); err != nil {
+				return err
+			}
+		}
+	}
 	if f := w.streams[s]; f != nil {
 		if err := f.writeIDs(ids); err != nil {
 			return err
@@ -84,8 +112,41 @@ func (w *shardWriter) index(length int) int {
 	panic("shard: packer emitted an unknown length")
 }
 
+// takeLease asks for the lease while every staged stream is held in memory. Granted, the full
+// rows staged so far go to the outputs through it, in order, and the streams are given back;
+// the packers then emit the shard's next rows to the lease. A stream that moved to its file
+// keeps the shard staging to its end.
+func (w *shardWriter) takeLease() error {
+	for _, f := range w.streams {
+		if f == nil || !f.inMem {
+			w.ask = nil
+			return nil
+		}
+	}
+	l := w.ask()
+	if l == nil {
+		return nil
+	}
+	w.lease, w.ask = l, nil
+	for s, f := range w.streams {
+		for i, length := range w.lengths {
+			if err := f.rows(length, w.packers[s].Rows(length), func(row []byte) { l.writeLE(s, i, row) }); err != nil {
+				return err
+			}
+		}
+		f.abort()
+		w.streams[s] = nil
+	}
+	return nil
+}
+
 // finish closes the staged files and fills the result's buckets and rejects.
 func (w *shardWriter) finish(res *Result) error {
+	if w.ask != nil {
+		if err := w.takeLease(); err != nil {
+			return err
+		}
+	}
 	if err := w.lease.close(); err != nil {
 		return err
 	}
@@ -109,6 +170,11 @@ func (w *shardWriter) finish(res *Result) error {
 			return err
 		}
 		res.Rejects = ref
+	}
+	for _, f := range w.streams {
+		if f != nil {
+			f.keep()
+		}
 	}
 	w.done = true
 	return nil

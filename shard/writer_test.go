@@ -32,7 +32,7 @@ func TestNewShardWriter_CannotStage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			dir := tt.setup(t, root)
-			w, err := newShardWriter(root, dir, []int{8}, nil)
+			w, err := newShardWriter(root, dir, []int{8}, nil, nil, nil)
 			if err == nil || w != nil || !strings.Contains(err.Error(), "staging") {
 				t.Fatalf("newShardWriter = %v, %v; want a staging error", w, err)
 			}

@@ -93,6 +93,12 @@ func (w *Writer) shape() []int64 {
 // Rows returns the number of rows (elements for a 1-D array) written.
 func (w *Writer) Rows() int64 { return w.n }
 
+// Offset is the file offset of the next byte written. A uint32 writer hands the bytes of a
+// large WriteUint32LE to the file with no copy when, from the file's next 4 KiB boundary on,
+// they lie at an address aligned to 4 KiB (see atomicfile.Writer.Write): a caller that fills
+// its buffers from address Offset modulo 4 KiB of an aligned block gets that.
+func (w *Writer) Offset() int64 { return w.out.Offset() + int64(w.bw.Buffered()) }
+
 // WriteRow appends one row.
 func (w *Writer) WriteRow(row []int32) error {
 	return writeRow(w, row)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"unsafe"
 
 	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
@@ -69,11 +70,30 @@ func (w *Writer) release() {
 	}
 }
 
+// Write appends p. In direct mode the bytes are gathered in the Writer's buffer and written a
+// buffer at a time, except that when the bytes of p from the file's next 4 KiB boundary on lie
+// at an address aligned to 4 KiB (a caller arranges it with Offset), the whole 4 KiB blocks
+// among them go to the file from where they lie, without a copy: only the bytes before the
+// boundary and after the last whole block pass through the buffer.
 func (w *Writer) Write(p []byte) (int, error) {
 	if !w.direct {
 		return w.writeBuffered(p)
 	}
 	n := len(p)
+	if k := int(-w.Offset() & (directAlign - 1)); len(p) >= k+directAlign &&
+		uintptr(unsafe.Pointer(unsafe.SliceData(p[k:])))%directAlign == 0 {
+		// Fill the buffer to the boundary, and write it and the whole blocks of p at once.
+		w.buf = append(w.buf, p[:k]...)
+		m := (len(p) - k) &^ (directAlign - 1)
+		if err := w.writeBufferAnd(p[k : k+m]); err != nil {
+			return k, err
+		}
+		p = p[k+m:]
+		if !w.direct { // fell back to the page cache: so does the rest
+			m, err := w.writeBuffered(p)
+			return n - len(p) + m, err
+		}
+	}
 	for len(p) > 0 {
 		c := copy(w.buf[len(w.buf):cap(w.buf)], p)
 		w.buf, p = w.buf[:len(w.buf)+c], p[c:]
@@ -92,23 +112,68 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 // flush writes the first n bytes of the buffer (a multiple of directAlign) and keeps the rest.
 func (w *Writer) flush(n int) error {
-	for done := 0; done < n; {
-		m, err := w.f.WriteAt(w.buf[done:n], w.off)
+	if err := w.writeAt(w.buf[:n]); err != nil || !w.direct {
+		if !w.direct {
+			// The rest of the buffer follows what writeAt wrote through the page cache.
+			if _, werr := w.writeBuffered(w.buf[n:]); err == nil {
+				err = werr
+			}
+			w.release()
+		}
+		return err
+	}
+	w.buf = w.buf[:copy(w.buf, w.buf[n:])]
+	return nil
+}
+
+// writeBufferAnd writes the buffer (whole blocks) and then body (whole blocks, aligned in
+// memory) with one O_DIRECT call, and empties the buffer. What that call leaves unwritten (a
+// short write, a refusal) goes through writeAt, whose fallback applies.
+func (w *Writer) writeBufferAnd(body []byte) error {
+	head := len(w.buf)
+	n, err := pwrite2(w.f, w.buf, body, w.off)
+	n = max(n, 0)
+	w.off += int64(n)
+	if err == nil && n == head+len(body) {
+		w.buf = w.buf[:0]
+		return nil
+	}
+	if n < head {
+		if err := w.writeAt(w.buf[n:]); err != nil {
+			return err
+		}
+		n = head
+	}
+	w.buf = w.buf[:0]
+	if w.direct {
+		err = w.writeAt(body[n-head:])
+	} else {
+		_, err = w.writeBuffered(body[n-head:])
+	}
+	if !w.direct {
+		w.release()
+	}
+	return err
+}
+
+// writeAt writes b (a multiple of directAlign, aligned in memory) at the current offset with
+// O_DIRECT. When O_DIRECT is refused after all (EINVAL from a file system that took the flag),
+// or a short write leaves the offset unaligned, it clears direct mode and writes the rest of b
+// through the page cache.
+func (w *Writer) writeAt(b []byte) error {
+	for done := 0; done < len(b); {
+		m, err := w.f.WriteAt(b[done:], w.off)
 		w.off += int64(m)
 		done += m
-		if err != nil || done < n && (m%directAlign != 0) {
-			// O_DIRECT refused after all (EINVAL from a file system that took the flag), or a
-			// short write left the offset unaligned: go on through the page cache.
+		if err != nil || done < len(b) && (m%directAlign != 0) {
 			if serr := setDirect(w.f, false); serr != nil {
 				return fmt.Errorf("%w (and clearing O_DIRECT: %v)", err, serr)
 			}
 			w.direct = false
-			_, err = w.writeBuffered(w.buf[done:])
-			w.release()
+			_, err = w.writeBuffered(b[done:])
 			return err
 		}
 	}
-	w.buf = w.buf[:copy(w.buf, w.buf[n:])]
 	return nil
 }
 

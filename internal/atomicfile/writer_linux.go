@@ -26,3 +26,8 @@ func setDirect(f *os.File, on bool) error {
 func startWriteback(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }
+
+// pwrite2 writes a and then b at off with one call.
+func pwrite2(f *os.File, a, b []byte, off int64) (int, error) {
+	return unix.Pwritev(int(f.Fd()), [][]byte{a, b}, off)
+}

@@ -18,3 +18,13 @@ func setDirect(f *os.File, on bool) error {
 // startWriteback does nothing where sync_file_range does not exist: the final fsync writes
 // everything.
 func startWriteback(f *os.File, off, n int64) {}
+
+// pwrite2 writes a and then b at off.
+func pwrite2(f *os.File, a, b []byte, off int64) (int, error) {
+	n, err := f.WriteAt(a, off)
+	if err != nil {
+		return n, err
+	}
+	m, err := f.WriteAt(b, off+int64(n))
+	return n + m, err
+}

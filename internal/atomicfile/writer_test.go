@@ -124,7 +124,8 @@ func TestWriter_FallsBackWhenADirectWriteFails(t *testing.T) {
 		t.Skip("this file system refuses O_DIRECT: nothing to fall back from")
 	}
 	w.buf = make([]byte, directChunk+1)[1:1] // misaligned
-	data := make([]byte, 2*directChunk+333)
+	// Misaligned too, so that its blocks go through the buffer rather than from where they lie.
+	data := make([]byte, 2*directChunk+333+1)[1:]
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
@@ -146,5 +147,115 @@ func TestWriter_FallsBackWhenADirectWriteFails(t *testing.T) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatalf("file holds %d bytes, not the %d written", len(got), len(data))
+	}
+}
+
+// Bytes that lie, from the file's next 4 KiB boundary on, at an address aligned to 4 KiB go to
+// the file from where they lie, their whole blocks without passing through the buffer; the file
+// holds the same bytes as with any other writes.
+func TestWriter_WritesAlignedBytesWhereTheyLie(t *testing.T) {
+	tests := []struct {
+		name   string
+		before int // bytes written first, through the buffer
+		size   int // bytes of the aligned write
+	}{
+		{"at offset 0", 0, 3 << 20},
+		{"after a .npy header", 128, 1 << 20},
+		{"one byte short of a block", 4095, 1<<20 + 17},
+		{"past a block, a short write", 5000, 4096 + 3},
+		{"after a full buffer", directChunk, 2<<20 + 4096*3 + 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			w := NewWriter(f)
+			if !w.direct {
+				t.Skip("this file system refuses O_DIRECT")
+			}
+			rng := rand.New(rand.NewPCG(uint64(tt.before), 3))
+			head := make([]byte, tt.before)
+			for i := range head {
+				head[i] = byte(rng.Uint32())
+			}
+			if _, err := w.Write(head); err != nil {
+				t.Fatal(err)
+			}
+			// The write's bytes start at the file offset's place within a 4 KiB block of an
+			// aligned block of memory, as the assembly's row chunks do.
+			block := make([]byte, tt.size+2*4096)
+			at := (4096-int(uintptr(unsafe.Pointer(&block[0])))%4096)%4096 + tt.before%4096
+			data := block[at : at+tt.size]
+			for i := range data {
+				data[i] = byte(rng.Uint32())
+			}
+			mark := w.buf[:cap(w.buf)]
+			mark[len(mark)-1] = 0xAB // the buffer's last byte: overwritten if the blocks were copied
+			if n, err := w.Write(data); err != nil || n != len(data) {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+			if !w.direct {
+				t.Fatal("fell back to the page cache")
+			}
+			if tt.size > directChunk && mark[len(mark)-1] != 0xAB {
+				t.Error("the aligned blocks went through the buffer")
+			}
+			if err := w.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := append(head, data...); !bytes.Equal(got, want) {
+				t.Fatalf("file holds %d bytes, not the %d written (or other bytes)", len(got), len(want))
+			}
+		})
+	}
+}
+
+// A refused direct write of the buffer and of bytes where they lie (here the buffer is not
+// aligned) falls back to the page cache for the rest of the file, losing nothing.
+func TestWriter_FallsBackWhenAWriteWhereTheBytesLieFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := NewWriter(f)
+	if !w.direct {
+		t.Skip("this file system refuses O_DIRECT: nothing to fall back from")
+	}
+	w.buf = make([]byte, directChunk+1)[1:1] // misaligned
+	head := []byte("0123456789")
+	if _, err := w.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	block := make([]byte, 1<<20+2*4096)
+	at := (4096-int(uintptr(unsafe.Pointer(&block[0])))%4096)%4096 + len(head)
+	data := block[at : at+1<<20]
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	if n, err := w.Write(data); err != nil || n != len(data) {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if w.direct || w.free != nil {
+		t.Fatalf("after a refused direct write: direct %v, buffer still mapped %v", w.direct, w.free != nil)
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(head, data...); !bytes.Equal(got, want) {
+		t.Fatalf("file holds %d bytes, not the %d written (or other bytes)", len(got), len(want))
 	}
 }
