@@ -20,7 +20,11 @@ import (
 // named by the SHA-256 of the tokenizer.json's bytes and the format's version, with the rest of
 // the document (the JSON without its vocab and merges). A later load of the same bytes reads it
 // instead and builds the model's tables from it, the same code as from the JSON (hfModel); the
-// tables themselves are not cached, so their layout can change without touching this format.
+// tables themselves are not cached, so their layout can change without touching this format,
+// except a byte-level model's table of cuts (chunk.go), kept as the built-ins embed theirs (a
+// cuts file, versioned by its own magic): a tokenizer from the cache then cuts from its first
+// long non-ASCII piece without building the table (milliseconds, which a shard of a few hundred
+// kilobytes of Chinese felt).
 //
 // A cache file is checked before use (magic, format version, the source's SHA-256, length and
 // a CRC-32C of the payload) and its contents are bounds-checked as they are read; one that
@@ -43,9 +47,10 @@ import (
 //	         uint32 n, n uint32: the length of each token's spelling by id (0: unused id),
 //	         then the spellings concatenated
 //	         uint32 m, 3m uint32: per merge in rank order, the left, right and merged ids
+//	         uint32 c, c bytes: the cuts file of the model's table of cuts (0: none)
 const (
 	hfCacheMagic   = "tmhfvoc\x00"
-	hfCacheVersion = 1
+	hfCacheVersion = 2
 	hfCacheHeader  = 64
 )
 
@@ -119,7 +124,7 @@ func (c *hfCache) write(sum [32]byte, data []byte) error {
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func encodeHFCache(sum [32]byte, rest []byte, v *hfVocab) []byte {
-	size := hfCacheHeader + 4 + len(rest) + 4 + 4*len(v.spelled) + v.bytes() + 4 + 4*len(v.merges)
+	size := hfCacheHeader + 4 + len(rest) + 4 + 4*len(v.spelled) + v.bytes() + 4 + 4*len(v.merges) + 4 + len(v.cuts)
 	b := make([]byte, hfCacheHeader, size)
 	copy(b, hfCacheMagic)
 	binary.LittleEndian.PutUint32(b[8:], hfCacheVersion)
@@ -137,6 +142,8 @@ func encodeHFCache(sum [32]byte, rest []byte, v *hfVocab) []byte {
 	for _, x := range v.merges {
 		b = binary.LittleEndian.AppendUint32(b, x)
 	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v.cuts)))
+	b = append(b, v.cuts...)
 	payload := b[hfCacheHeader:]
 	binary.LittleEndian.PutUint64(b[48:], uint64(len(payload)))
 	binary.LittleEndian.PutUint32(b[56:], crc32Checksum(payload))
@@ -170,11 +177,12 @@ func decodeHFCache(data []byte, sum [32]byte) (rest []byte, v *hfVocab, err erro
 	text := r.bytes(total)
 	m := int(r.u32())
 	merges := r.bytes(12 * m)
+	cuts := r.bytes(int(r.u32()))
 	if r.bad || len(r.b) != 0 {
 		return nil, nil, fmt.Errorf("%w: malformed payload", errHFCache)
 	}
 	all := string(text) // one copy; the spellings share it
-	v = &hfVocab{spelled: make([]string, n), merges: make([]uint32, 3*m), unique: true}
+	v = &hfVocab{spelled: make([]string, n), merges: make([]uint32, 3*m), unique: true, cuts: string(cuts)}
 	at := 0
 	for i := range n {
 		l := int(binary.LittleEndian.Uint32(lengths[4*i:]))

@@ -136,7 +136,12 @@ func TestHFCache_LoadsAlike(t *testing.T) {
 		}},
 		{"checksum still right, merge id out of range", func(t *testing.T, file string) {
 			editFile(t, file, func(b []byte) []byte {
-				binary.LittleEndian.PutUint32(b[len(b)-4:], 1<<31)
+				// The last merge id, before the length of the cuts (none: mistral-v0.3 is
+				// character-level).
+				if binary.LittleEndian.Uint32(b[len(b)-4:]) != 0 {
+					t.Fatal("the cache file ends with cuts")
+				}
+				binary.LittleEndian.PutUint32(b[len(b)-8:], 1<<31)
 				binary.LittleEndian.PutUint32(b[56:], crc32Of(b[hfCacheHeader:]))
 				return b
 			})
@@ -175,6 +180,13 @@ func TestHFCache_LoadsAlike(t *testing.T) {
 				}
 				sameTokenizer(t, want, got, texts)
 				checkCacheValid(t, dir, path)
+				// A byte-level model's table of cuts comes with it, the table it would build.
+				if wantCuts := want.model.split != nil && want.model.byteLevel; wantCuts {
+					built := string(encodeCuts(newBoundaryTable(want.model.tokens, false, false)))
+					if got.model.split.embedded != built {
+						t.Fatalf("cuts of the load: %d bytes, want the %d bytes of the built table", len(got.model.split.embedded), len(built))
+					}
+				}
 			})
 		}
 	}

@@ -16,6 +16,9 @@ type hfVocab struct {
 	// unique: every id has one spelling and no spelling is empty, so spelled is the whole
 	// vocab. Only such a vocabulary is cached.
 	unique bool
+	// cuts is the model's table of cuts as a cuts file (encodeCuts), for a byte-level model
+	// that splits long pieces; "" when it has none or it is not known yet.
+	cuts string
 }
 
 // newHFVocab converts the parsed vocab and merges of a tokenizer.json.
