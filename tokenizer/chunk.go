@@ -320,9 +320,12 @@ type splitter struct {
 	verify bool
 	// embedded is a built-in's cuts file (see cutsMagic), decoded instead of building the table.
 	embedded string
-	seen     atomic.Int64
-	once     sync.Once
-	table    atomic.Pointer[boundaryTable]
+	// selfMerges, when known beforehand (a tokenizer.json's load cache), marks every token
+	// that merges back to itself from its bytes, by id: the table's selfMerges start from it.
+	selfMerges []uint64
+	seen       atomic.Int64
+	once       sync.Once
+	table      atomic.Pointer[boundaryTable]
 }
 
 // splitAfter is the number of bytes of long non-ASCII pieces after which the table is built.
@@ -347,6 +350,11 @@ func (s *splitter) get(tokens tokenList, n int) *boundaryTable {
 		}
 		if s.verify {
 			bt.selfMerges = make([]atomic.Uint64, (tokens.len()+63)/64)
+			if len(s.selfMerges) == len(bt.selfMerges) {
+				for i, w := range s.selfMerges {
+					bt.selfMerges[i].Store(w)
+				}
+			}
 		}
 		s.table.Store(bt)
 	})
@@ -371,6 +379,22 @@ func (m *bpe) chunkToken(dst []uint32, id uint32, s string, st *state) ([]uint32
 		return append(dst, id), true
 	}
 	return append(dst, ids...), false
+}
+
+// selfMerging returns the bitset, by id, of the tokens that merge back to themselves from their
+// bytes: what chunkToken finds out one token at a time.
+func (m *bpe) selfMerging() []uint64 {
+	n := m.tokens.len()
+	set := make([]uint64, (n+63)/64)
+	st := newState()
+	for id := range uint32(n) {
+		if s := m.tokens.at(id); s != "" {
+			if ids := m.merge(st, s); len(ids) == 1 && ids[0] == id {
+				set[id/64] |= 1 << (id % 64)
+			}
+		}
+	}
+	return set
 }
 
 // hasNonASCII reports whether s has a byte >= 0x80, testing eight bytes at a time.

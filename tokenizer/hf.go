@@ -152,10 +152,16 @@ func parseHF(raw []byte, cache *hfCache) (*Tokenizer, error) {
 		// cached gets its table built now, to be cached with it, where it would otherwise be
 		// built at its first long non-ASCII pieces (on the first load only, a few milliseconds
 		// more: 2-10 for Llama 3's and GPT-OSS's).
+		// With ignore_merges, which tokens merge back to themselves is found out once too
+		// (50-100 ms more on the first load), where each fresh tokenizer otherwise merged every
+		// token it met as a chunk the first time.
 		if v.cuts == "" && fromFile && split && cache != nil && v.unique {
 			v.cuts = string(encodeCuts(newBoundaryTable(m.tokens, false, false)))
+			if m.split.verify {
+				v.selfMerges = m.selfMerging()
+			}
 		}
-		m.split.embedded = v.cuts
+		m.split.embedded, m.split.selfMerges = v.cuts, v.selfMerges
 	}
 	p.sp = spFastPath(p, m)
 	maxID := m.tokens.len() - 1

@@ -48,6 +48,8 @@ import (
 //	         then the spellings concatenated
 //	         uint32 m, 3m uint32: per merge in rank order, the left, right and merged ids
 //	         uint32 c, c bytes: the cuts file of the model's table of cuts (0: none)
+//	         uint32 w, w uint64: the bitset of the tokens that merge back to themselves, by id
+//	         (0: not known)
 const (
 	hfCacheMagic   = "tmhfvoc\x00"
 	hfCacheVersion = 2
@@ -124,7 +126,8 @@ func (c *hfCache) write(sum [32]byte, data []byte) error {
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func encodeHFCache(sum [32]byte, rest []byte, v *hfVocab) []byte {
-	size := hfCacheHeader + 4 + len(rest) + 4 + 4*len(v.spelled) + v.bytes() + 4 + 4*len(v.merges) + 4 + len(v.cuts)
+	size := hfCacheHeader + 4 + len(rest) + 4 + 4*len(v.spelled) + v.bytes() + 4 + 4*len(v.merges) + 4 + len(v.cuts) +
+		4 + 8*len(v.selfMerges)
 	b := make([]byte, hfCacheHeader, size)
 	copy(b, hfCacheMagic)
 	binary.LittleEndian.PutUint32(b[8:], hfCacheVersion)
@@ -144,6 +147,10 @@ func encodeHFCache(sum [32]byte, rest []byte, v *hfVocab) []byte {
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(v.cuts)))
 	b = append(b, v.cuts...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v.selfMerges)))
+	for _, w := range v.selfMerges {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
 	payload := b[hfCacheHeader:]
 	binary.LittleEndian.PutUint64(b[48:], uint64(len(payload)))
 	binary.LittleEndian.PutUint32(b[56:], crc32Checksum(payload))
@@ -178,11 +185,18 @@ func decodeHFCache(data []byte, sum [32]byte) (rest []byte, v *hfVocab, err erro
 	m := int(r.u32())
 	merges := r.bytes(12 * m)
 	cuts := r.bytes(int(r.u32()))
-	if r.bad || len(r.b) != 0 {
+	self := r.bytes(8 * int(r.u32()))
+	if r.bad || len(r.b) != 0 || len(self) != 0 && len(self) != 8*((n+63)/64) {
 		return nil, nil, fmt.Errorf("%w: malformed payload", errHFCache)
 	}
 	all := string(text) // one copy; the spellings share it
 	v = &hfVocab{spelled: make([]string, n), merges: make([]uint32, 3*m), unique: true, cuts: string(cuts)}
+	if len(self) > 0 {
+		v.selfMerges = make([]uint64, len(self)/8)
+		for i := range v.selfMerges {
+			v.selfMerges[i] = binary.LittleEndian.Uint64(self[8*i:])
+		}
+	}
 	at := 0
 	for i := range n {
 		l := int(binary.LittleEndian.Uint32(lengths[4*i:]))

@@ -136,12 +136,13 @@ func TestHFCache_LoadsAlike(t *testing.T) {
 		}},
 		{"checksum still right, merge id out of range", func(t *testing.T, file string) {
 			editFile(t, file, func(b []byte) []byte {
-				// The last merge id, before the length of the cuts (none: mistral-v0.3 is
+				// The last merge id, before the lengths of the cuts and of the bitset of
+				// tokens that merge back to themselves (none: mistral-v0.3 is
 				// character-level).
-				if binary.LittleEndian.Uint32(b[len(b)-4:]) != 0 {
+				if binary.LittleEndian.Uint64(b[len(b)-8:]) != 0 {
 					t.Fatal("the cache file ends with cuts")
 				}
-				binary.LittleEndian.PutUint32(b[len(b)-8:], 1<<31)
+				binary.LittleEndian.PutUint32(b[len(b)-12:], 1<<31)
 				binary.LittleEndian.PutUint32(b[56:], crc32Of(b[hfCacheHeader:]))
 				return b
 			})
@@ -185,6 +186,10 @@ func TestHFCache_LoadsAlike(t *testing.T) {
 					built := string(encodeCuts(newBoundaryTable(want.model.tokens, false, false)))
 					if got.model.split.embedded != built {
 						t.Fatalf("cuts of the load: %d bytes, want the %d bytes of the built table", len(got.model.split.embedded), len(built))
+					}
+					// And so does the set of tokens that merge back to themselves.
+					if self := want.model.selfMerging(); !slices.Equal(got.model.split.selfMerges, self) {
+						t.Fatalf("tokens that merge back to themselves: %d words, want %d", len(got.model.split.selfMerges), len(self))
 					}
 				}
 			})

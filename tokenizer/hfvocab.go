@@ -19,6 +19,9 @@ type hfVocab struct {
 	// cuts is the model's table of cuts as a cuts file (encodeCuts), for a byte-level model
 	// that splits long pieces; "" when it has none or it is not known yet.
 	cuts string
+	// selfMerges is the bitset of splitter.selfMerges for a model that verifies its chunks
+	// (ignore_merges); nil when it has none or it is not known yet.
+	selfMerges []uint64
 }
 
 // newHFVocab converts the parsed vocab and merges of a tokenizer.json.
