@@ -109,21 +109,30 @@ func TestWriter_DirectWhereAvailable(t *testing.T) {
 	}
 }
 
-// A direct write that the kernel refuses (EINVAL: here a buffer that is not aligned, as a file
-// system that takes the flag and not the writes would answer) falls back to the page cache
-// for the rest of the file, losing nothing.
-func TestWriter_FallsBackWhenADirectWriteFails(t *testing.T) {
+// misalignedDirectWriter returns a Writer of a new file whose direct writes the kernel refuses
+// (EINVAL), its buffer not being aligned, as a file system that takes the flag and not the
+// writes would answer; it skips the test where O_DIRECT is refused at open.
+func misalignedDirectWriter(t *testing.T) (*Writer, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "out")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	w := NewWriter(f)
 	if !w.direct {
 		t.Skip("this file system refuses O_DIRECT: nothing to fall back from")
 	}
 	w.buf = make([]byte, directChunk+1)[1:1] // misaligned
+	return w, path
+}
+
+// A direct write that the kernel refuses (EINVAL: here a buffer that is not aligned, as a file
+// system that takes the flag and not the writes would answer) falls back to the page cache
+// for the rest of the file, losing nothing.
+func TestWriter_FallsBackWhenADirectWriteFails(t *testing.T) {
+	w, path := misalignedDirectWriter(t)
 	// Misaligned too, so that its blocks go through the buffer rather than from where they lie.
 	data := make([]byte, 2*directChunk+333+1)[1:]
 	for i := range data {
@@ -204,16 +213,7 @@ func TestWriter_WritesAlignedBytesWhereTheyLie(t *testing.T) {
 			if tt.size > directChunk && mark[len(mark)-1] != 0xAB {
 				t.Error("the aligned blocks went through the buffer")
 			}
-			if err := w.Finish(); err != nil {
-				t.Fatal(err)
-			}
-			got, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := append(head, data...); !bytes.Equal(got, want) {
-				t.Fatalf("file holds %d bytes, not the %d written (or other bytes)", len(got), len(want))
-			}
+			finishHolds(t, w, path, append(head, data...))
 		})
 	}
 }
@@ -221,17 +221,7 @@ func TestWriter_WritesAlignedBytesWhereTheyLie(t *testing.T) {
 // A refused direct write of the buffer and of bytes where they lie (here the buffer is not
 // aligned) falls back to the page cache for the rest of the file, losing nothing.
 func TestWriter_FallsBackWhenAWriteWhereTheBytesLieFails(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "out")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := NewWriter(f)
-	if !w.direct {
-		t.Skip("this file system refuses O_DIRECT: nothing to fall back from")
-	}
-	w.buf = make([]byte, directChunk+1)[1:1] // misaligned
+	w, path := misalignedDirectWriter(t)
 	head := []byte("0123456789")
 	if _, err := w.Write(head); err != nil {
 		t.Fatal(err)
@@ -248,6 +238,12 @@ func TestWriter_FallsBackWhenAWriteWhereTheBytesLieFails(t *testing.T) {
 	if w.direct || w.free != nil {
 		t.Fatalf("after a refused direct write: direct %v, buffer still mapped %v", w.direct, w.free != nil)
 	}
+	finishHolds(t, w, path, append(head, data...))
+}
+
+// finishHolds finishes w and fails unless its file, path, holds want.
+func finishHolds(t *testing.T, w *Writer, path string, want []byte) {
+	t.Helper()
 	if err := w.Finish(); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +251,7 @@ func TestWriter_FallsBackWhenAWriteWhereTheBytesLieFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := append(head, data...); !bytes.Equal(got, want) {
+	if !bytes.Equal(got, want) {
 		t.Fatalf("file holds %d bytes, not the %d written (or other bytes)", len(got), len(want))
 	}
 }
