@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/formats/hf"
 	"github.com/tokenmill/tokenmill/formats/input"
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/pack"
 	"github.com/tokenmill/tokenmill/tokenizer"
@@ -439,7 +439,7 @@ func (fr Framing) Encode(dst []uint32, text []byte) []uint32 {
 	// Room for a token per two bytes (text averages one per three to five) at once: growing
 	// by doubling would allocate twice the final size for the longest documents. Past a
 	// megabyte of ids, a rare document grows the buffer as it needs.
-	dst = hugepage.Grow(dst, min(len(text)/2+2, 1<<18))
+	dst = slices.Grow(dst, min(len(text)/2+2, 1<<18))
 	if fr.bos != nil {
 		dst = append(dst, *fr.bos)
 	}
