@@ -289,6 +289,11 @@ func (p *pipeline) batch() *docBatch {
 	}
 	b.fr = p.fr
 	b.reset()
+	// The text's room for a whole batch at once (the last document may overrun it): grown by
+	// doubling, a batch's text would touch twice its size in fresh memory.
+	if n := p.env.Pool.batch + p.env.Pool.batch/4; cap(b.text) < n {
+		b.text = make([]byte, 0, n)
+	}
 	return b
 }
 

@@ -1,10 +1,13 @@
 package shard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -94,6 +97,81 @@ func TestExecute_TokenizePoolSameResult(t *testing.T) {
 			for k, v := range refFiles {
 				if string(files[k]) != string(v) {
 					t.Errorf("staged %s differs", k)
+				}
+			}
+		})
+	}
+}
+
+// TestExecute_ReusedBatchesLeakNothing runs a shard on a worker's Scratch after another shard
+// whose batches were larger (longer documents, more of them), with helpers tokenizing: the
+// second shard's batches, reused with their buffers sized for the first, must stage the same
+// bytes as on a fresh Scratch, with nothing of the first shard's texts or ids in them.
+func TestExecute_ReusedBatchesLeakNothing(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("testdata", "c4_head.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := writeFile(t, dir, "long.jsonl", string(src))
+	var b strings.Builder
+	for i := range 300 {
+		b.WriteString(`{"text":"short ` + strings.Repeat("y", i%13) + `"}` + "\n")
+	}
+	short := writeFile(t, dir, "short.jsonl", b.String())
+	tests := []struct {
+		name        string
+		batchBytes  int
+		first, then string
+	}{
+		{"long then short, 2 KiB batches", 2 << 10, long, short},
+		{"long then short, 64 KiB batches", 64 << 10, long, short},
+		{"short then long, 2 KiB batches", 2 << 10, short, long},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(name string, sc *Scratch, inputs ...string) (Result, map[string][]byte) {
+				t.Helper()
+				var r Result
+				var env Env
+				for _, in := range inputs {
+					s := newSpec(t, dir, func(s *job.Spec) {
+						s.Name = name
+						s.SequenceLengths = []int{16}
+					}, in)
+					_, shards := plan(t, s)
+					env = Env{Job: s, Tokenizer: loadTokenizer(t), StagingDir: StagingDir(s.Output.Dir, s.Name), Scratch: sc,
+						Pool: NewTokenizePool(2, tt.batchBytes)}
+					stop := make(chan struct{})
+					go env.Pool.Serve(stop)
+					r, err = Execute(context.Background(), shards[0], env)
+					close(stop)
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				files := map[string][]byte{}
+				for _, bk := range r.Buckets {
+					files[bk.Split], _ = os.ReadFile(filepath.Join(env.StagingDir, bk.File.Name))
+				}
+				r.Timings = Timings{}
+				return r, files
+			}
+			sc := new(Scratch)
+			got, gotFiles := run(fmt.Sprintf("reused%d", i), sc, tt.first, tt.then)
+			if len(sc.batches) == 0 {
+				t.Fatal("no batch was kept for reuse")
+			}
+			want, wantFiles := run(fmt.Sprintf("fresh%d", i), new(Scratch), tt.then)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("result after another shard\n%+v\nwant\n%+v", got, want)
+			}
+			if len(wantFiles["train"]) == 0 {
+				t.Fatal("nothing staged")
+			}
+			for k, v := range wantFiles {
+				if !bytes.Equal(gotFiles[k], v) {
+					t.Errorf("staged %s differs after another shard", k)
 				}
 			}
 		})
