@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func TestExecute_TokenizePoolSameResult(t *testing.T) {
 					go env.Pool.Serve(stop)
 				}
 			}
-			// Twice with the same Scratch: the second run reuses the batches of the first.
+			// Twice on the same pool: the second run reuses the batches of the first.
 			var r Result
 			for range 2 {
 				r, err = Execute(context.Background(), shards[0], env)
@@ -103,10 +104,10 @@ func TestExecute_TokenizePoolSameResult(t *testing.T) {
 	}
 }
 
-// TestExecute_ReusedBatchesLeakNothing runs a shard on a worker's Scratch after another shard
-// whose batches were larger (longer documents, more of them), with helpers tokenizing: the
-// second shard's batches, reused with their buffers sized for the first, must stage the same
-// bytes as on a fresh Scratch, with nothing of the first shard's texts or ids in them.
+// TestExecute_ReusedBatchesLeakNothing runs a shard on a pool after another shard whose
+// batches were larger (longer documents, more of them), with a helper tokenizing: the second
+// shard's batches, reused with their buffers sized for the first, must stage the same bytes
+// as on a fresh pool and Scratch, with nothing of the first shard's texts or ids in them.
 func TestExecute_ReusedBatchesLeakNothing(t *testing.T) {
 	dir := t.TempDir()
 	src, err := os.ReadFile(filepath.Join("testdata", "c4_head.jsonl"))
@@ -130,8 +131,11 @@ func TestExecute_ReusedBatchesLeakNothing(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := func(name string, sc *Scratch, inputs ...string) (Result, map[string][]byte) {
+			// run executes the shards of inputs in turn on one pool, each on its own Scratch
+			// (the shards of a run take turns on the workers), and returns the last's result.
+			run := func(name string, inputs ...string) (Result, map[string][]byte) {
 				t.Helper()
+				pool := NewTokenizePool(2, tt.batchBytes)
 				var r Result
 				var env Env
 				for _, in := range inputs {
@@ -140,14 +144,20 @@ func TestExecute_ReusedBatchesLeakNothing(t *testing.T) {
 						s.SequenceLengths = []int{16}
 					}, in)
 					_, shards := plan(t, s)
-					env = Env{Job: s, Tokenizer: loadTokenizer(t), StagingDir: StagingDir(s.Output.Dir, s.Name), Scratch: sc,
-						Pool: NewTokenizePool(2, tt.batchBytes)}
+					env = Env{Job: s, Tokenizer: loadTokenizer(t), StagingDir: StagingDir(s.Output.Dir, s.Name),
+						Scratch: new(Scratch), Pool: pool}
 					stop := make(chan struct{})
-					go env.Pool.Serve(stop)
+					go pool.Serve(stop)
+					for pool.idle.Load() == 0 { // the helper is waiting before the shard starts
+						runtime.Gosched()
+					}
 					r, err = Execute(context.Background(), shards[0], env)
 					close(stop)
 					if err != nil {
 						t.Fatal(err)
+					}
+					if len(pool.free) == 0 {
+						t.Fatal("no batch was kept for reuse")
 					}
 				}
 				files := map[string][]byte{}
@@ -157,12 +167,8 @@ func TestExecute_ReusedBatchesLeakNothing(t *testing.T) {
 				r.Timings = Timings{}
 				return r, files
 			}
-			sc := new(Scratch)
-			got, gotFiles := run(fmt.Sprintf("reused%d", i), sc, tt.first, tt.then)
-			if len(sc.batches) == 0 {
-				t.Fatal("no batch was kept for reuse")
-			}
-			want, wantFiles := run(fmt.Sprintf("fresh%d", i), new(Scratch), tt.then)
+			got, gotFiles := run(fmt.Sprintf("reused%d", i), tt.first, tt.then)
+			want, wantFiles := run(fmt.Sprintf("fresh%d", i), tt.then)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("result after another shard\n%+v\nwant\n%+v", got, want)
 			}
