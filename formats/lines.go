@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"github.com/tokenmill/tokenmill/internal/jsonscan"
 )
 
@@ -164,16 +163,13 @@ func (l *lineReader) fill() {
 	}
 	if l.end == len(l.buf) {
 		size := 2 * len(l.buf)
-		if size >= hugepage.GrowFrom {
-			size = max(size, hugepage.MinBytes) // long lines: on huge pages at once (hugepage.Grow)
-		}
 		if limit := l.opt.MaxRecord + 1; int64(size) > limit {
 			size = int(limit)
 		}
 		if size <= len(l.buf) {
 			return // full: the caller handles an over-long line
 		}
-		nb := hugepage.Make[byte](size)
+		nb := make([]byte, size)
 		copy(nb, l.buf[:l.end])
 		l.buf = nb
 	}

@@ -8,7 +8,9 @@
 // command publishes nothing and prints the report (PublishNothing); both read their inputs in
 // the order given. In a pretraining job a worker with no shard left to start joins the
 // shard.TokenizePool and tokenizes batches of the documents of the shards still running, so a
-// job of one compressed file, and the last shard of any job, use every worker. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
+// job of one compressed file, and the last shard of any job, use every worker; and on up to
+// three workers only one shard runs at a time, the others helping it, so that each shard
+// starts after the one before it and writes its rows straight into the outputs. A cluster mode reuses the same shard.Execute and shard.Finalize; only the
 // scheduling differs.
 //
 // Relative paths of a spec (inputs, output.dir, a tokenizer file) are taken relative to

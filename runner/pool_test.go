@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,75 @@ func TestRun_TokenizePoolShardFailsCleanly(t *testing.T) {
 		}
 		if _, err := os.Stat(s.Output.Dir); !os.IsNotExist(err) {
 			t.Errorf("workers %d: failed job left %s", workers, s.Output.Dir)
+		}
+	}
+}
+
+// A job of several .jsonl.zst files on fewer workers than runningShards allows a second shard
+// for runs one shard at a time, the other workers helping it: every shard starts once the one
+// before it has finished, takes the lease at once, and stages nothing. With more workers two
+// shards run at once. The outputs are the bytes of a one-worker run either way.
+func TestRun_ShardsStartInPlanOrderWithHelpers(t *testing.T) {
+	dir := t.TempDir()
+	docs := testutil.DemoLines(t)
+	var ins []string
+	for part := range 6 {
+		var b bytes.Buffer
+		for _, l := range docs[part*len(docs)/6 : (part+1)*len(docs)/6] {
+			b.Write(l)
+			b.WriteByte('\n')
+		}
+		ins = append(ins, writeBytes(t, dir, fmt.Sprintf("part-%d.jsonl.zst", part), testutil.Zstd(t, b.Bytes())))
+	}
+	tests := []struct {
+		name      string
+		workers   int
+		batch     int
+		noStaging bool
+	}{
+		{"one worker", 1, 0, true},
+		{"two workers, 4 KiB batches", 2, 4 << 10, true},
+		{"three workers, 64 KiB batches", 3, 64 << 10, true},
+		{"four workers: two shards at once", 4, 4 << 10, false},
+	}
+	var ref map[string][]byte
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testSpec(t, dir, func(s *job.Spec) {
+				s.Output.Overwrite = true
+				s.ShardSize = 64 << 10 // a shard per file
+			}, ins...)
+			opt := quietOptions(tt.workers)
+			opt.BatchBytes = tt.batch
+			sum, err := runSpec(t, s, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Run.Shards != len(ins) {
+				t.Fatalf("%d shards, want %d", sum.Run.Shards, len(ins))
+			}
+			checkConservation(t, sum.Manifest)
+			if tt.noStaging && sum.Run.StagingBytes != 0 {
+				t.Errorf("%d bytes staged, want none: every shard should start after the one before it", sum.Run.StagingBytes)
+			}
+			if tt.workers > 1 && sum.Run.Stages.Execute.Helped <= 0 {
+				t.Errorf("no batch was tokenized by a helper (stages %+v)", sum.Run.Stages.Execute)
+			}
+			files := snapshotFiles(t, s.Output.Dir)
+			if ref == nil {
+				ref = files
+				return
+			}
+			testutil.SameTree(t, tt.name, ref, files)
+		})
+	}
+}
+
+func TestRunningShards(t *testing.T) {
+	tests := []struct{ workers, want int }{{0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 2}, {6, 2}, {7, 3}, {16, 6}}
+	for _, tt := range tests {
+		if got := runningShards(tt.workers); got != tt.want {
+			t.Errorf("runningShards(%d) = %d, want %d", tt.workers, got, tt.want)
 		}
 	}
 }

@@ -341,7 +341,11 @@ func (p *prepared) release(err *error) {
 // result as it comes (from the worker's goroutine); an error from it fails the run. The
 // first error cancels the others. With env.Pool set, a worker that finds no shard left to
 // start serves as a helper of the shards still running until they are all done, so that
-// every worker stays busy to the end, even on a job of one shard.
+// every worker stays busy to the end, even on a job of one shard. With env.Lease set too, at
+// most runningShards(workers) shards run at once, and a worker waiting to start its next
+// shard helps them meanwhile: a shard that starts while the one before it in plan order
+// still runs must stage its rows until that one is done, and copy them on, where a shard
+// that starts after it writes its rows straight into the outputs.
 func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, workers int, opt Options, total int64,
 	run func(context.Context, shard.Spec, shard.Env) (R, error), done func(R) error) ([]R, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -355,6 +359,10 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 	}
 	var active atomic.Int32 // workers that may still start or run a shard
 	active.Store(int32(n))
+	var slots *runSlots
+	if env.Pool != nil && env.Lease != nil {
+		slots = newRunSlots(runningShards(workers))
+	}
 	allDone := make(chan struct{})
 	var wg sync.WaitGroup
 	for range n {
@@ -366,10 +374,12 @@ func execute[R any](ctx context.Context, shards []shard.Spec, env shard.Env, wor
 			env.Scratch = new(shard.Scratch)
 			defer env.Scratch.Close()
 			for i := range next {
+				slots.take(i, env.Pool)
 				r, err := run(ctx, shards[i], env)
 				if err == nil && done != nil {
 					err = done(r)
 				}
+				slots.give()
 				if err != nil {
 					cancel(err)
 					continue
@@ -399,6 +409,69 @@ feed:
 		return nil, err
 	}
 	return results, nil
+}
+
+// helpersPerShard is how many workers help one running shard tokenize before another shard
+// may start beside it (runningShards): reading, validating and packing are a fifth to a
+// quarter of a shard's work, all on its own goroutine, so one shard keeps two helpers busy
+// with room to spare.
+const helpersPerShard = 2
+
+// runningShards is how many shards of a local run run at once on workers goroutines.
+func runningShards(workers int) int {
+	return max(1, (workers+helpersPerShard)/(1+helpersPerShard))
+}
+
+// runSlots bounds the shards running at once, and starts them in plan order. A nil
+// *runSlots bounds nothing. Its methods are safe for concurrent use.
+type runSlots struct {
+	mu    sync.Mutex
+	free  int
+	next  int           // the shard to start next
+	freed chan struct{} // closed when a slot is given back or taken, then replaced
+}
+
+func newRunSlots(n int) *runSlots {
+	return &runSlots{free: n, freed: make(chan struct{})}
+}
+
+// take takes a slot for shard i, serving pool as a helper of the running shards until one
+// is free and every shard before i has taken one: shards are handed out in plan order, so
+// they start in it too; nil-safe.
+func (s *runSlots) take(i int, pool *shard.TokenizePool) {
+	if s == nil {
+		return
+	}
+	for {
+		s.mu.Lock()
+		if s.free > 0 && s.next == i {
+			s.free--
+			s.next++
+			s.signal()
+			s.mu.Unlock()
+			return
+		}
+		freed := s.freed
+		s.mu.Unlock()
+		pool.Serve(freed)
+	}
+}
+
+// give gives a slot back; nil-safe.
+func (s *runSlots) give() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.free++
+	s.signal()
+}
+
+// signal wakes the workers waiting for a slot; s.mu is held.
+func (s *runSlots) signal() {
+	close(s.freed)
+	s.freed = make(chan struct{})
 }
 
 func parquetRowGroups(path string) ([]shard.RowGroup, error) {

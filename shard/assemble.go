@@ -12,7 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/tokenmill/tokenmill/formats"
-	"github.com/tokenmill/tokenmill/internal/hugepage"
+	"github.com/tokenmill/tokenmill/internal/atomicfile"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/pack"
 )
@@ -203,11 +203,12 @@ const (
 )
 
 // leaseChunks returns the row chunks of one output's leases: as many as can be in flight
-// (queued, being written, being filled), cut from one block on huge pages, so that filling
-// them costs a few page faults instead of one per 4 KiB.
+// (queued, being written, being filled), cut from one block aligned for direct writes, on
+// ordinary pages: a page costs its fault only once rows are written to it, and the leases
+// of a validation split, a hundredth of the rows, touch a few of them.
 func leaseChunks() *chunkStack {
 	const n = leaseQueue + 2
-	slab := hugepage.Make[byte](n * leaseChunk)
+	slab := atomicfile.AlignedBytes(n * leaseChunk)
 	s := &chunkStack{max: n}
 	for i := n - 1; i >= 0; i-- { // chunk 0 on top
 		s.free = append(s.free, slab[i*leaseChunk:i*leaseChunk:(i+1)*leaseChunk])

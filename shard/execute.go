@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tokenmill/tokenmill/formats"
 	"github.com/tokenmill/tokenmill/formats/hf"
 	"github.com/tokenmill/tokenmill/formats/input"
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 	"github.com/tokenmill/tokenmill/job"
 	"github.com/tokenmill/tokenmill/pack"
 	"github.com/tokenmill/tokenmill/tokenizer"
@@ -216,7 +216,7 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 			if p.cur == nil {
 				p.cur = p.batch()
 			}
-			p.cur.add(text)
+			p.cur.add(text, p.isVal(text))
 			p.cur.credit = p.doneBytes(&rec)
 			if len(p.cur.text) < p.env.Pool.batch {
 				continue
@@ -238,7 +238,7 @@ func (p *pipeline) run(ctx context.Context, rd formats.Reader) error {
 		ids = p.fr.Encode(ids[:0], text)
 		t2 := time.Now()
 		tok += t2.Sub(t1)
-		if err := p.place(text, ids); err != nil {
+		if err := p.place(text, p.isVal(text), ids); err != nil {
 			return err
 		}
 		p.progress(&rec, 0, int64(len(ids)))
@@ -261,10 +261,15 @@ func (p *pipeline) flush() error {
 	return err
 }
 
-// place routes one tokenized document to its split and packs it.
-func (p *pipeline) place(text []byte, ids []uint32) error {
+// isVal reports whether the document of text goes to the validation split.
+func (p *pipeline) isVal(text []byte) bool {
+	return pack.IsVal(text, p.env.Job.Seed, p.env.Job.ValFraction)
+}
+
+// place packs one tokenized document into its split, val (isVal) or train.
+func (p *pipeline) place(text []byte, val bool, ids []uint32) error {
 	split := 0
-	if pack.IsVal(text, p.env.Job.Seed, p.env.Job.ValFraction) {
+	if val {
 		split = 1
 		p.res.Tokens.Val += int64(len(ids))
 	} else {
@@ -278,27 +283,22 @@ func (p *pipeline) place(text []byte, ids []uint32) error {
 	return nil
 }
 
-// batch returns an empty batch, reused when the shard (or its Scratch) has one.
+// batch returns an empty batch, one the pool kept when it has one.
 func (p *pipeline) batch() *docBatch {
-	var b *docBatch
-	if sc := p.env.Scratch; sc != nil && len(sc.batches) > 0 {
-		b = sc.batches[len(sc.batches)-1]
-		sc.batches = sc.batches[:len(sc.batches)-1]
-	} else {
-		b = newDocBatch()
-	}
+	b := p.env.Pool.take()
 	b.fr = p.fr
 	b.reset()
+	// The text's room for a whole batch at once (the last document may overrun it): grown by
+	// doubling, a batch's text would touch twice its size in fresh memory.
+	if n := p.env.Pool.batch + p.env.Pool.batch/4; cap(b.text) < n {
+		b.text = make([]byte, 0, n)
+	}
 	return b
 }
 
-// recycle keeps b for the next batch (of this shard or the worker's next), unless its
-// buffers grew past keepBytes; nil-safe.
+// recycle gives b back to the pool for the next batch of any shard.
 func (p *pipeline) recycle(b *docBatch) {
-	if b == nil || b.size() > keepBytes || p.env.Scratch == nil {
-		return
-	}
-	p.env.Scratch.batches = append(p.env.Scratch.batches, b)
+	p.env.Pool.keep(b)
 }
 
 // dispatch hands b to an idle helper, or tokenizes it here when none is free, and queues it
@@ -335,7 +335,7 @@ func (p *pipeline) collect(wait bool, write *time.Duration) error {
 		var tokens int64
 		for i := range b.ends {
 			text, ids := b.doc(i)
-			if err := p.place(text, ids); err != nil {
+			if err := p.place(text, b.val[i], ids); err != nil {
 				return err
 			}
 			tokens += int64(len(ids))
@@ -439,7 +439,7 @@ func (fr Framing) Encode(dst []uint32, text []byte) []uint32 {
 	// Room for a token per two bytes (text averages one per three to five) at once: growing
 	// by doubling would allocate twice the final size for the longest documents. Past a
 	// megabyte of ids, a rare document grows the buffer as it needs.
-	dst = hugepage.Grow(dst, min(len(text)/2+2, 1<<18))
+	dst = slices.Grow(dst, min(len(text)/2+2, 1<<18))
 	if fr.bos != nil {
 		dst = append(dst, *fr.bos)
 	}

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -22,6 +23,12 @@ type TokenizePool struct {
 	// for an earlier one): the memory of a shard is that many batches at most.
 	pending int
 	batch   int // the text of a batch, in bytes
+
+	mu sync.Mutex
+	// free are the packed batches, kept with their buffers for the next batches of any
+	// shard of the process: the shards of a run take turns on the workers, and a batch's
+	// memory is faulted in once per run instead of once per worker.
+	free []*docBatch
 }
 
 // NewTokenizePool returns the pool of a process whose shards run on workers goroutines, for
@@ -30,7 +37,31 @@ func NewTokenizePool(workers, batchBytes int) *TokenizePool {
 	if batchBytes <= 0 {
 		batchBytes = BatchBytes
 	}
-	return &TokenizePool{jobs: make(chan *docBatch), pending: min(2*max(workers, 1)+2, maxPending), batch: batchBytes}
+	return &TokenizePool{jobs: make(chan *docBatch), pending: min(max(workers, 1)+2, maxPending), batch: batchBytes}
+}
+
+// take returns a batch that the pool kept, or a new one.
+func (p *TokenizePool) take() *docBatch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		return b
+	}
+	return newDocBatch()
+}
+
+// keep takes b back for the next batch, unless its buffers grew past keepBytes (a batch of
+// one huge document). A batch is kept only once its shard packed it, so at most the
+// batches in flight at once are kept.
+func (p *TokenizePool) keep(b *docBatch) {
+	if b.size() > keepBytes {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free = append(p.free, b)
 }
 
 // maxPending caps the batches in flight per shard on machines with many cores: one shard's
@@ -89,9 +120,12 @@ const BatchBytes = 1 << 20
 // docBatch is a run of consecutive good documents of one shard, tokenized together, by a
 // helper or by the shard itself.
 type docBatch struct {
-	fr     Framing
-	text   []byte   // the documents' texts, back to back
-	ends   []int    // the end of each document in text
+	fr   Framing
+	text []byte // the documents' texts, back to back
+	ends []int  // the end of each document in text
+	// val says which documents go to the validation split, decided as they are added, while
+	// their text is in the cache: packing reads the batch after a helper had it.
+	val    []bool
 	ids    []uint32 // the documents' framed ids, back to back (once tokenized)
 	idEnds []int    // the end of each document's ids in ids
 	// credit is the input bytes done once the batch is packed (Progress.Bytes), or -1.
@@ -107,19 +141,27 @@ func newDocBatch() *docBatch {
 
 // reset empties b for reuse, keeping its buffers.
 func (b *docBatch) reset() {
-	b.text, b.ends, b.ids, b.idEnds = b.text[:0], b.ends[:0], b.ids[:0], b.idEnds[:0]
+	b.text, b.ends, b.val, b.ids, b.idEnds = b.text[:0], b.ends[:0], b.val[:0], b.ids[:0], b.idEnds[:0]
 	b.credit, b.tok, b.helped = -1, 0, false
 }
 
-// add appends one document.
-func (b *docBatch) add(text []byte) {
+// add appends one document, of the validation split when val is set.
+func (b *docBatch) add(text []byte, val bool) {
 	b.text = append(b.text, text...)
 	b.ends = append(b.ends, len(b.text))
+	b.val = append(b.val, val)
 }
 
-// tokenize encodes every document of b.
+// tokenize encodes every document of b. The ids get the room that Framing.Encode asks for
+// every document (a token per two bytes, two for framing) at once, so that they grow only
+// past it; a new buffer is made for the text the batch has room for (and a document per 64
+// bytes), so that a reused batch keeps it whatever its next documents.
 func (b *docBatch) tokenize() {
 	t := time.Now()
+	if need := len(b.text)/2 + 2*len(b.ends); cap(b.ids) < need {
+		b.ids = make([]uint32, 0, max(need, cap(b.text)/2+cap(b.text)/32))
+	}
+	b.ids = b.ids[:0]
 	start := 0
 	for _, end := range b.ends {
 		b.ids = b.fr.Encode(b.ids, b.text[start:end])
@@ -140,5 +182,5 @@ func (b *docBatch) doc(i int) (text []byte, ids []uint32) {
 
 // size is the memory b holds, in bytes.
 func (b *docBatch) size() int {
-	return cap(b.text) + 4*cap(b.ids) + 8*(cap(b.ends)+cap(b.idEnds))
+	return cap(b.text) + 4*cap(b.ids) + 8*(cap(b.ends)+cap(b.idEnds)) + cap(b.val)
 }

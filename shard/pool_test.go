@@ -1,10 +1,14 @@
 package shard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -59,7 +63,7 @@ func TestExecute_TokenizePoolSameResult(t *testing.T) {
 					go env.Pool.Serve(stop)
 				}
 			}
-			// Twice with the same Scratch: the second run reuses the batches of the first.
+			// Twice on the same pool: the second run reuses the batches of the first.
 			var r Result
 			for range 2 {
 				r, err = Execute(context.Background(), shards[0], env)
@@ -94,6 +98,86 @@ func TestExecute_TokenizePoolSameResult(t *testing.T) {
 			for k, v := range refFiles {
 				if string(files[k]) != string(v) {
 					t.Errorf("staged %s differs", k)
+				}
+			}
+		})
+	}
+}
+
+// TestExecute_ReusedBatchesLeakNothing runs a shard on a pool after another shard whose
+// batches were larger (longer documents, more of them), with a helper tokenizing: the second
+// shard's batches, reused with their buffers sized for the first, must stage the same bytes
+// as on a fresh pool and Scratch, with nothing of the first shard's texts or ids in them.
+func TestExecute_ReusedBatchesLeakNothing(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("testdata", "c4_head.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := writeFile(t, dir, "long.jsonl", string(src))
+	var b strings.Builder
+	for i := range 300 {
+		b.WriteString(`{"text":"short ` + strings.Repeat("y", i%13) + `"}` + "\n")
+	}
+	short := writeFile(t, dir, "short.jsonl", b.String())
+	tests := []struct {
+		name        string
+		batchBytes  int
+		first, then string
+	}{
+		{"long then short, 2 KiB batches", 2 << 10, long, short},
+		{"long then short, 64 KiB batches", 64 << 10, long, short},
+		{"short then long, 2 KiB batches", 2 << 10, short, long},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// run executes the shards of inputs in turn on one pool, each on its own Scratch
+			// (the shards of a run take turns on the workers), and returns the last's result.
+			run := func(name string, inputs ...string) (Result, map[string][]byte) {
+				t.Helper()
+				pool := NewTokenizePool(2, tt.batchBytes)
+				var r Result
+				var env Env
+				for _, in := range inputs {
+					s := newSpec(t, dir, func(s *job.Spec) {
+						s.Name = name
+						s.SequenceLengths = []int{16}
+					}, in)
+					_, shards := plan(t, s)
+					env = Env{Job: s, Tokenizer: loadTokenizer(t), StagingDir: StagingDir(s.Output.Dir, s.Name),
+						Scratch: new(Scratch), Pool: pool}
+					stop := make(chan struct{})
+					go pool.Serve(stop)
+					for pool.idle.Load() == 0 { // the helper is waiting before the shard starts
+						runtime.Gosched()
+					}
+					r, err = Execute(context.Background(), shards[0], env)
+					close(stop)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(pool.free) == 0 {
+						t.Fatal("no batch was kept for reuse")
+					}
+				}
+				files := map[string][]byte{}
+				for _, bk := range r.Buckets {
+					files[bk.Split], _ = os.ReadFile(filepath.Join(env.StagingDir, bk.File.Name))
+				}
+				r.Timings = Timings{}
+				return r, files
+			}
+			got, gotFiles := run(fmt.Sprintf("reused%d", i), tt.first, tt.then)
+			want, wantFiles := run(fmt.Sprintf("fresh%d", i), tt.then)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("result after another shard\n%+v\nwant\n%+v", got, want)
+			}
+			if len(wantFiles["train"]) == 0 {
+				t.Fatal("nothing staged")
+			}
+			for k, v := range wantFiles {
+				if !bytes.Equal(gotFiles[k], v) {
+					t.Errorf("staged %s differs after another shard", k)
 				}
 			}
 		})

@@ -12,7 +12,6 @@ type Scratch struct {
 	ids     []uint32
 	text    []byte // the decoded text field
 	rejects []byte // one rejects.jsonl line
-	batches []*docBatch
 }
 
 // keepBytes bounds each buffer a Scratch keeps for the next shard: one document of tens of

@@ -5,8 +5,6 @@ import (
 	"os"
 	"runtime"
 	"unsafe"
-
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
 
 // Output files are written from start to end, then synced before they are published: a job
@@ -33,13 +31,24 @@ const (
 	writebackChunk = 8 << 20
 )
 
+// AlignedBytes returns n zeroed bytes on the Go heap whose first byte lies on a 4 KiB
+// boundary, as the memory of a direct write must: a caller that fills them in file order from
+// a Writer's Offset modulo 4 KiB on hands its whole blocks to Write without a copy. They lie on
+// ordinary pages, not huge ones: fresh from the OS, a page is faulted in when first touched, so
+// a buffer filled only in part (the rows of a small validation split) costs the pages it fills.
+func AlignedBytes(n int) []byte {
+	b := make([]byte, n+directAlign)
+	at := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & (directAlign - 1))
+	return b[at : at+n : at+n]
+}
+
 // Writer is the writer of one output file. Write appends; Finish writes what is gathered,
 // after which the file is an ordinary one (WriteAt, Sync) again.
 type Writer struct {
 	f       *os.File
 	direct  bool
 	buf     []byte // gathered bytes (direct only): len is filled, cap directChunk
-	free    func() // unmaps buf (hugepage.Map), once the file no longer writes directly
+	free    func() // unmaps buf (mapBuffer), once the file no longer writes directly
 	off     int64  // file offset of the next write
 	started int64  // buffered: bytes whose write-out was started
 }
@@ -48,13 +57,12 @@ type Writer struct {
 func NewWriter(f *os.File) *Writer {
 	w := &Writer{f: f}
 	if setDirect(f, true) == nil {
-		// A buffer aligned to directChunk (one huge page where the kernel gives them), mapped
-		// for this file: files come and go during a run, and a heap buffer would be cleared
-		// page by page each time. A Writer dropped without Finish (an aborted output)
-		// unmaps it when collected.
+		// A buffer mapped for this file: files come and go during a run, and a heap buffer
+		// would be cleared page by page each time. Its pages are 4 KiB ones (see mapBuffer).
+		// A Writer dropped without Finish (an aborted output) unmaps it when collected.
 		var buf []byte
 		w.direct = true
-		buf, w.free = hugepage.Map(directChunk)
+		buf, w.free = mapBuffer(directChunk)
 		w.buf = buf[:0]
 		runtime.AddCleanup(w, func(free func()) { free() }, w.free)
 	}

@@ -7,6 +7,10 @@ import (
 	"os"
 )
 
+// mapBuffer returns n zeroed bytes for a direct write, and a function that does nothing:
+// without O_DIRECT a Writer never fills it.
+func mapBuffer(n int) ([]byte, func()) { return AlignedBytes(n), func() {} }
+
 // setDirect refuses: O_DIRECT is Linux's.
 func setDirect(f *os.File, on bool) error {
 	if on {

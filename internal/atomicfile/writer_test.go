@@ -255,3 +255,40 @@ func finishHolds(t *testing.T, w *Writer, path string, want []byte) {
 		t.Fatalf("file holds %d bytes, not the %d written (or other bytes)", len(got), len(want))
 	}
 }
+
+func TestAlignedBytes_AlignedZeroedAndSized(t *testing.T) {
+	for _, n := range []int{0, 1, directAlign - 1, directAlign, 3*directAlign + 5, 6 << 20} {
+		b := AlignedBytes(n)
+		if len(b) != n || cap(b) != n {
+			t.Fatalf("AlignedBytes(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if n > 0 && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign != 0 {
+			t.Fatalf("AlignedBytes(%d) starts off a %d-byte boundary", n, directAlign)
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("AlignedBytes(%d)[%d] = %d", n, i, v)
+			}
+		}
+	}
+}
+
+func TestMapBuffer_AlignedZeroedAndFreedOnce(t *testing.T) {
+	for _, n := range []int{1, directAlign, directChunk, directChunk + 1} {
+		b, free := mapBuffer(n)
+		if len(b) != n || cap(b) != n {
+			t.Fatalf("mapBuffer(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign != 0 {
+			t.Fatalf("mapBuffer(%d) starts off a %d-byte boundary", n, directAlign)
+		}
+		for i := range b {
+			if b[i] != 0 {
+				t.Fatalf("mapBuffer(%d)[%d] = %d", n, i, b[i])
+			}
+			b[i] = 1
+		}
+		free()
+		free() // a second call does nothing
+	}
+}

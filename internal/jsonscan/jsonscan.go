@@ -4,10 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/tokenmill/tokenmill/internal/hugepage"
 )
 
 // scanner is a validating, allocation-free JSON scanner over one document.
@@ -329,7 +328,7 @@ func (s *scanner) strDecodeWith(dst []byte, kern unescapeKernel) (start, end int
 	// a word of slack for the eight-byte stores below.
 	base := len(dst)
 	need := base + (i - start) + (len(b) - i) + 8
-	dst = hugepage.Grow(dst, need-len(dst))
+	dst = slices.Grow(dst, need-len(dst))
 	d := dst[:cap(dst)]
 	n := base + copy(d[base:], b[start:i])
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
