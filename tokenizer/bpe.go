@@ -22,8 +22,11 @@ type bpe struct {
 	// token, with that token's rank, which is its id. Merges then need no pair table: they are
 	// lookups in the same table as whole pieces (hot in cache), and loading builds nothing.
 	concat   bool
-	byteRank *[65536]uint32 // concat: the rank of every two-byte string, or noRank
-	filter   *tokenFilter   // concat, wholeWord: which strings of 3 to 16 bytes may be tokens (set by index)
+	byteRank *[65536]uint32 // concat, ordered: the rank of every two-byte string, or noRank
+	// ordered is set for a Hugging Face model whose merges are tiktoken's rule in order
+	// (ordered.go): pieces up to smallPiece merge as tiktoken's do (mergeSpansOrdered).
+	ordered bool
+	filter  *tokenFilter // concat, wholeWord, byteLevel: which strings of 3 to 16 bytes may be tokens (set by index)
 	// pairFilter, for a byte-level model with a pair table (Llama 3, GPT-OSS), answers most
 	// lookups of pairs that do not merge without touching the table (set by finish).
 	pairFilter *pairFilter
@@ -53,7 +56,7 @@ func (m *bpe) index() {
 	m.short.prefault()
 	// The filter is filled here, not in finish, to share packKey with the table.
 	var filter *tokenFilter
-	if m.concat || m.wholeWord {
+	if m.concat || m.wholeWord || m.byteLevel {
 		filter = newTokenFilter(n)
 	}
 	long := 0
@@ -350,6 +353,10 @@ func (m *bpe) encodeLongMerged(dst []uint32, piece string, st *state) []uint32 {
 func (m *bpe) merge(st *state, piece string) []uint32 {
 	if m.concat && len(piece) <= smallPiece && len(piece) > 1 {
 		st.ids = m.mergeSpans(piece, st)
+		return st.ids
+	}
+	if m.ordered && len(piece) <= smallPiece && len(piece) > 1 {
+		st.ids = m.mergeSpansOrdered(piece, st)
 		return st.ids
 	}
 	ids := m.initial(st.ids[:0], piece)

@@ -260,3 +260,38 @@ func FuzzChunkSplit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMergesOrdered: Llama 3 and GPT-OSS, whose merges are tiktoken's rule in order, give the
+// same ids merging their pieces as tiktoken's (mergeSpansOrdered) as through their pair tables.
+func FuzzMergesOrdered(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	for _, s := range []string{"ababababa", "Привет, как дела?", "Größenwahnsinnig żółć", "日本語の文章", "aaaaaaaaaaaaaaaa"} {
+		f.Add(s)
+	}
+	type pair struct{ ordered, pairs *Tokenizer }
+	var tks []pair
+	for _, name := range orderedJSONs {
+		path := decompressTestJSON(f, name)
+		var p pair
+		for _, tk := range []**Tokenizer{&p.ordered, &p.pairs} {
+			var err error
+			if *tk, err = Load(path); err != nil {
+				f.Fatal(err)
+			}
+		}
+		if !p.ordered.model.ordered {
+			f.Fatalf("%s: not recognised as ordered", name)
+		}
+		p.pairs.model.ordered = false
+		tks = append(tks, p)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range tks {
+			if got, want := p.ordered.Encode(s), p.pairs.Encode(s); !slices.Equal(got, want) {
+				t.Fatalf("%s: %q: ordered %v, pair table %v", p.ordered.Name(), s, got, want)
+			}
+		}
+	})
+}

@@ -50,9 +50,11 @@ import (
 //	         uint32 c, c bytes: the cuts file of the model's table of cuts (0: none)
 //	         uint32 w, w uint64: the bitset of the tokens that merge back to themselves, by id
 //	         (0: not known)
+//	         uint32 o: hfVocab.ordered, whether the merges are tiktoken's rule in order (0: not
+//	         known, 1: no, 2: yes)
 const (
 	hfCacheMagic   = "tmhfvoc\x00"
-	hfCacheVersion = 2
+	hfCacheVersion = 3
 	hfCacheHeader  = 64
 )
 
@@ -127,7 +129,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func encodeHFCache(sum [32]byte, rest []byte, v *hfVocab) []byte {
 	size := hfCacheHeader + 4 + len(rest) + 4 + 4*len(v.spelled) + v.bytes() + 4 + 4*len(v.merges) + 4 + len(v.cuts) +
-		4 + 8*len(v.selfMerges)
+		4 + 8*len(v.selfMerges) + 4
 	b := make([]byte, hfCacheHeader, size)
 	copy(b, hfCacheMagic)
 	binary.LittleEndian.PutUint32(b[8:], hfCacheVersion)
@@ -151,6 +153,7 @@ func encodeHFCache(sum [32]byte, rest []byte, v *hfVocab) []byte {
 	for _, w := range v.selfMerges {
 		b = binary.LittleEndian.AppendUint64(b, w)
 	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(v.ordered))
 	payload := b[hfCacheHeader:]
 	binary.LittleEndian.PutUint64(b[48:], uint64(len(payload)))
 	binary.LittleEndian.PutUint32(b[56:], crc32Checksum(payload))
@@ -186,11 +189,13 @@ func decodeHFCache(data []byte, sum [32]byte) (rest []byte, v *hfVocab, err erro
 	merges := r.bytes(12 * m)
 	cuts := r.bytes(int(r.u32()))
 	self := r.bytes(8 * int(r.u32()))
-	if r.bad || len(r.b) != 0 || len(self) != 0 && len(self) != 8*((n+63)/64) {
+	ordered := r.u32()
+	if r.bad || len(r.b) != 0 || len(self) != 0 && len(self) != 8*((n+63)/64) || ordered > orderedYes {
 		return nil, nil, fmt.Errorf("%w: malformed payload", errHFCache)
 	}
 	all := string(text) // one copy; the spellings share it
-	v = &hfVocab{spelled: make([]string, n), merges: make([]uint32, 3*m), unique: true, cuts: string(cuts)}
+	v = &hfVocab{spelled: make([]string, n), merges: make([]uint32, 3*m), unique: true, cuts: string(cuts),
+		ordered: uint8(ordered)}
 	if len(self) > 0 {
 		v.selfMerges = make([]uint64, len(self)/8)
 		for i := range v.selfMerges {

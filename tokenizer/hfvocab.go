@@ -22,7 +22,17 @@ type hfVocab struct {
 	// selfMerges is the bitset of splitter.selfMerges for a model that verifies its chunks
 	// (ignore_merges); nil when it has none or it is not known yet.
 	selfMerges []uint64
+	// ordered tells whether the merges are tiktoken's rule in order (mergesOrdered), for a
+	// byte-level model: orderedUnknown until it has been worked out.
+	ordered uint8
 }
+
+// The values of hfVocab.ordered.
+const (
+	orderedUnknown = iota
+	orderedNo
+	orderedYes
+)
 
 // newHFVocab converts the parsed vocab and merges of a tokenizer.json.
 func newHFVocab(mf *hfModelFields) (*hfVocab, error) {

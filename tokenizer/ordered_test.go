@@ -1,0 +1,287 @@
+package tokenizer
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// orderedModel is a byte-level model of the 256 bytes (id = byte) and the tokens extra (ids from
+// 256 on), whose merges are every split of every token into two tokens, ordered by the merged
+// id and then the left id: the form a tokenizer.json converted from tiktoken has.
+func orderedModel(extra []string) (*bpe, []uint32) {
+	tokens := make([]string, 256, 256+len(extra))
+	for b := range 256 {
+		tokens[b] = string([]byte{byte(b)})
+	}
+	tokens = append(tokens, extra...)
+	id := map[string]uint32{}
+	for i, s := range tokens {
+		id[s] = uint32(i)
+	}
+	var merges []uint32
+	for t, s := range tokens {
+		for j := 1; j < len(s); j++ { // by left id: shorter prefixes have lower ids here
+			if l, ok := id[s[:j]]; ok {
+				if r, ok := id[s[j:]]; ok {
+					merges = append(merges, l, r, uint32(t))
+				}
+			}
+		}
+	}
+	sortMergesByLeft(merges)
+	m := orderedModelOf(tokens, merges)
+	return m, merges
+}
+
+// sortMergesByLeft sorts the splits of each merged token by left id (stable across tokens).
+func sortMergesByLeft(merges []uint32) {
+	type mg struct{ l, r, t uint32 }
+	ms := make([]mg, len(merges)/3)
+	for i := range ms {
+		ms[i] = mg{merges[3*i], merges[3*i+1], merges[3*i+2]}
+	}
+	slices.SortStableFunc(ms, func(a, b mg) int {
+		if a.t != b.t {
+			return int(a.t) - int(b.t)
+		}
+		return int(a.l) - int(b.l)
+	})
+	for i, m := range ms {
+		merges[3*i], merges[3*i+1], merges[3*i+2] = m.l, m.r, m.t
+	}
+}
+
+// orderedModelOf builds the byte-level model of tokens (the first 256 the bytes) with merges as
+// a tokenizer.json's pair table, without the ordered path.
+func orderedModelOf(tokens []string, merges []uint32) *bpe {
+	m := &bpe{tokens: newTokenList(tokens), byteLevel: true, unk: -1}
+	m.index()
+	for b := range 256 {
+		m.byteIDs[b], m.hasByte[b] = uint32(b), true
+	}
+	m.pairs = newPairTableOf(merges)
+	m.finish()
+	return m
+}
+
+// randomVocab returns n tokens over the alphabet abc of up to maxLen bytes: most made as
+// tiktoken's are trained (two earlier tokens joined), some any string (which no merge may make).
+func randomVocab(rng *rand.Rand, n, maxLen int) []string {
+	const alphabet = "abc"
+	have := map[string]bool{"a": true, "b": true, "c": true}
+	pool := []string{"a", "b", "c"}
+	var extra []string
+	for tries := 0; len(extra) < n && tries < 100*n; tries++ {
+		s := pool[rng.IntN(len(pool))] + pool[rng.IntN(len(pool))]
+		if rng.IntN(8) == 0 {
+			b := make([]byte, 2+rng.IntN(maxLen-1))
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			s = string(b)
+		}
+		if len(s) > maxLen || have[s] {
+			continue
+		}
+		have[s] = true
+		pool = append(pool, s)
+		extra = append(extra, s)
+	}
+	return extra
+}
+
+// randomText returns 2 to smallPiece bytes over abc: random, or half the time periodic (a
+// random piece of a repetition of u+v for two tokens u and v), where two splits of one token can
+// stand side by side (u+v+u: uv|u|vu).
+func randomText(rng *rand.Rand, m *bpe) string {
+	var b strings.Builder
+	if rng.IntN(2) == 0 {
+		for range 2 + rng.IntN(smallPiece-1) {
+			b.WriteByte("abc"[rng.IntN(3)])
+		}
+		return b.String()
+	}
+	n := uint32(m.tokens.len())
+	u, v := m.tokens.at(256+rng.Uint32N(n-256)), m.tokens.at(rng.Uint32N(n))
+	if v == "" || v[0] < 'a' || v[0] > 'c' {
+		v = "abc"[rng.IntN(3):][:1]
+	}
+	for b.Len() < smallPiece {
+		b.WriteString(u)
+		b.WriteString(v)
+	}
+	s := b.String()
+	i := rng.IntN(len(u) + len(v))
+	return s[i : i+2+rng.IntN(min(smallPiece, len(s)-i)-1)]
+}
+
+// TestMergeSpansOrdered_SameAsPairs: on random vocabularies with merges in the converted form,
+// the ordered path gives the pair table's ids for random texts of up to smallPiece bytes.
+func TestMergeSpansOrdered_SameAsPairs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 20))
+	st, ref := newState(), newState()
+	merged := 0
+	for v := range 400 {
+		m, merges := orderedModel(randomVocab(rng, 4+rng.IntN(60), 2+rng.IntN(9)))
+		if !m.mergesOrdered(merges) {
+			t.Fatalf("vocab %d: converted merges not recognised", v)
+		}
+		for range 50 {
+			text := randomText(rng, m)
+			want := slices.Clone(m.merge(ref, text))
+			m.ordered, m.byteRank = true, twoByteRanks(m.tokens)
+			got := m.merge(st, text)
+			m.ordered = false
+			if !slices.Equal(got, want) {
+				t.Fatalf("vocab %d, %q: ordered %v, pair table %v", v, text, got, want)
+			}
+			merged += len(text) - len(got)
+		}
+	}
+	if merged == 0 {
+		t.Fatal("nothing merged")
+	}
+}
+
+// TestMergesOrdered_Refuses: merges that are not exactly the converted form keep the pair table.
+func TestMergesOrdered_Refuses(t *testing.T) {
+	extra := []string{"ab", "ba", "aba", "bab", "abab", "aa"}
+	_, merges := orderedModel(extra)
+	tokens := make([]string, 0, 256+len(extra))
+	for b := range 256 {
+		tokens = append(tokens, string([]byte{byte(b)}))
+	}
+	tokens = append(tokens, extra...)
+	if !orderedModelOf(tokens, merges).mergesOrdered(merges) {
+		t.Fatal("the unedited merges are not recognised")
+	}
+	// find returns the index of the merge (l, r).
+	find := func(l, r string) int {
+		for i := 0; i < len(merges); i += 3 {
+			if tokens[merges[i]] == l && tokens[merges[i+1]] == r {
+				return i
+			}
+		}
+		t.Fatalf("no merge %q %q", l, r)
+		return 0
+	}
+	for _, c := range []struct {
+		name   string
+		tokens []string
+		noByte bool // byte 255 has no token
+		edit   func([]uint32) []uint32
+	}{
+		{"a split missing", tokens, false, func(m []uint32) []uint32 {
+			i := find("a", "bab")
+			return slices.Delete(m, i, i+3)
+		}},
+		{"splits of one token by right id", tokens, false, func(m []uint32) []uint32 {
+			i, j := find("a", "bab"), find("ab", "ab")
+			for k := range 3 {
+				m[i+k], m[j+k] = m[j+k], m[i+k]
+			}
+			return m
+		}},
+		{"tokens out of id order", tokens, false, func(m []uint32) []uint32 {
+			i, j := find("a", "b"), find("b", "a")
+			for k := range 3 {
+				m[i+k], m[j+k] = m[j+k], m[i+k]
+			}
+			return m
+		}},
+		{"a merge that spells another token", tokens, false, func(m []uint32) []uint32 {
+			m[find("a", "a")+2] = m[find("a", "b")+2]
+			return m
+		}},
+		{"a merge listed twice", tokens, false, func(m []uint32) []uint32 {
+			i := find("ab", "ab")
+			return slices.Insert(m, i, m[i:i+3]...)
+		}},
+		{"two ids with the same bytes", append(slices.Clone(tokens), "aba"), false, func(m []uint32) []uint32 { return m }},
+		{"a byte without a token", tokens, true, func(m []uint32) []uint32 { return m }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := orderedModelOf(c.tokens, merges)
+			m.hasByte[255] = !c.noByte
+			if m.mergesOrdered(c.edit(slices.Clone(merges))) {
+				t.Fatal("recognised as the converted form")
+			}
+		})
+	}
+}
+
+// orderedJSONs are the testdata tokenizer.json files converted from tiktoken vocabularies.
+var orderedJSONs = []string{"llama3", "gpt-oss"}
+
+// TestMergesOrdered_TokenizerJSONs: Llama 3's and GPT-OSS's merges are recognised, and the other
+// testdata files keep their pair tables.
+func TestMergesOrdered_TokenizerJSONs(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		ordered bool
+	}{{"llama3", true}, {"gpt-oss", true}, {"mistral-v0.3", false}, {"openllama", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			tk := loadTest(t, c.name)
+			if tk.model.ordered != c.ordered {
+				t.Fatalf("ordered = %v, want %v", tk.model.ordered, c.ordered)
+			}
+		})
+	}
+}
+
+// checkOrderedSame fails unless Llama 3 and GPT-OSS give the same ids with the ordered path as
+// with their pair tables on texts, and decode them back.
+func checkOrderedSame(t *testing.T, texts []string) {
+	for _, name := range orderedJSONs {
+		t.Run(name, func(t *testing.T) {
+			path := decompressTestJSON(t, name)
+			fast, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pairs, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fast.model.ordered {
+				t.Fatal("want the ordered path")
+			}
+			pairs.model.ordered = false
+			var a, b []uint32
+			for i, text := range texts {
+				a = fast.Append(a[:0], text, Options{})
+				b = pairs.Append(b[:0], text, Options{})
+				if k := firstIDDiff(a, toInts(b)); k >= 0 {
+					t.Fatalf("text %d: ordered differs at token %d: %v, pair table %v", i, k, window(a, k), window(b, k))
+				}
+				if back, err := fast.Decode(a); err != nil || string(back) != text {
+					t.Fatalf("text %d: decode(encode(x)) != x (err %v)", i, err)
+				}
+			}
+		})
+	}
+}
+
+// TestMergesOrdered_SameIDs: the golden texts and the multilingual sample.
+func TestMergesOrdered_SameIDs(t *testing.T) {
+	texts := goldenTexts(t)
+	for _, d := range readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz")) {
+		texts = append(texts, d.Text)
+	}
+	checkOrderedSame(t, texts)
+}
+
+// TestMergesOrdered_SameIDsCorpus: the whole multilingual corpus, when built.
+func TestMergesOrdered_SameIDsCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole multilingual corpus, twice per tokenizer")
+	}
+	var texts []string
+	for _, d := range mlCorpus(t) {
+		texts = append(texts, d.Text)
+	}
+	checkOrderedSame(t, texts)
+}
