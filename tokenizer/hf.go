@@ -339,8 +339,8 @@ func hfModel(f *hfFile, v *hfVocab, byteLevel bool) (*bpe, []string, error) {
 		}
 	}
 	m.finish()
-	// Whether the merges are tiktoken's rule in order is worked out once (20-40 ms for Llama 3's
-	// and GPT-OSS's) and kept in the load cache.
+	// Whether the merges are tiktoken's rule in order is worked out on the first load of a file
+	// and kept in the load cache.
 	if byteLevel && v.unique {
 		if v.ordered == orderedUnknown {
 			v.ordered = orderedNo
