@@ -20,10 +20,10 @@
 #   TM             the host's tokenmill binary, the image's (default bin/image/tokenmill)
 #   IMAGE          the image (default tokenmill:dev; `make e2e` builds it)
 #   E2E_PORT_BASE  the coordinators' gRPC ports on 127.0.0.1 are BASE+10, +20, +30 (default 17000)
-#   E2E_SCALE      corpus copies of each kind (default 12, at least 6)
+#   E2E_SCALE      corpus copies of each kind (default 16, at least 6)
 #   E2E_LOGS       where a failed run leaves every container's whole log (default bin/e2e-logs)
 #
-# scripts/e2e-compose.yaml limits each worker to 0.01 CPU, so that the job lasts long enough for
+# scripts/e2e-compose.yaml limits each worker to 0.02 CPU, so that the job lasts long enough for
 # the chaos to happen in its middle; once the chaos is over the limit is lifted for the job's
 # tail, and set to 0.05 CPU for the second job.
 set -euo pipefail
@@ -33,7 +33,7 @@ root=$(pwd)
 TM=${TM:-$root/bin/image/tokenmill}
 IMAGE=${IMAGE:-tokenmill:dev}
 base=${E2E_PORT_BASE:-17000}
-scale=${E2E_SCALE:-12}
+scale=${E2E_SCALE:-16}
 logs=${E2E_LOGS:-$root/bin/e2e-logs}
 project=tokenmill-e2e
 net=${project}_tokenmill
@@ -267,7 +267,7 @@ step "1. submit the chaos job (3 sequence lengths, hf and npy) from the host"
 start_utc=$(date -u +%Y-%m-%dT%H:%M:%S)
 id=$("$TM" job submit --addr "$(addr)" "$shared/chaos.yaml")
 say "submitted job $id"
-wait_for 180 "the job runs" shards_done_at_least "$id" 1 # tokenizers load at 0.01 CPU
+wait_for 180 "the job runs" shards_done_at_least "$id" 1 # tokenizers load at 0.02 CPU
 say "shards planned: $(job "$id" | q 'j["shards"]')"
 
 step "2. kill the raft leader's container"
