@@ -24,7 +24,7 @@ type bpe struct {
 	concat   bool
 	byteRank *[65536]uint32 // concat, ordered: the rank of every two-byte string, or noRank
 	// ordered is set for a Hugging Face model whose merges are tiktoken's rule in order
-	// (ordered.go): pieces up to smallPiece merge as tiktoken's do (mergeSpansOrdered).
+	// (ordered.go): pieces up to smallPiece merge as tiktoken's do (mergeSpans with leftIDs).
 	ordered bool
 	filter  *tokenFilter // concat, wholeWord, byteLevel: which strings of 3 to 16 bytes may be tokens (set by index)
 	// pairFilter, for a byte-level model with a pair table (Llama 3, GPT-OSS), answers most
@@ -352,11 +352,11 @@ func (m *bpe) encodeLongMerged(dst []uint32, piece string, st *state) []uint32 {
 // merge runs BPE on a piece; the result is in st.ids until the next call.
 func (m *bpe) merge(st *state, piece string) []uint32 {
 	if m.concat && len(piece) <= smallPiece && len(piece) > 1 {
-		st.ids = m.mergeSpans(piece, st)
+		st.ids = m.mergeSpans(piece, st, 0)
 		return st.ids
 	}
 	if m.ordered && len(piece) <= smallPiece && len(piece) > 1 {
-		st.ids = m.mergeSpansOrdered(piece, st)
+		st.ids = m.mergeSpans(piece, st, leftIDs)
 		return st.ids
 	}
 	ids := m.initial(st.ids[:0], piece)
@@ -440,9 +440,13 @@ func (m *bpe) allBytes(s string) bool {
 }
 
 // mergeSpans is mergeSmall for tiktoken's rule: parts are byte ranges of the piece, and the
-// rank of two adjacent parts is the rank of their concatenated bytes, looked up directly (vals
-// holds it in the high word, as lowestPair reads it; noRank there is no merge).
-func (m *bpe) mergeSpans(piece string, st *state) []uint32 {
+// rank of two adjacent parts is the rank of their concatenated bytes, looked up directly. vals
+// holds rank<<32 | left id<<8 & left per pair (noRank for no merge): with left 0, the lowest rank
+// and the leftmost among equal ranks merges first, as in tiktoken; with leftIDs, among equal
+// ranks the pair with the lower left id first, as a tokenizer.json with ordered merges lists them
+// (ordered.go), for pieces of fewer than 256 bytes (merge gives it those of up to smallPiece),
+// whose positions fit below the left id (lowestKey).
+func (m *bpe) mergeSpans(piece string, st *state, left uint64) []uint32 {
 	n := len(piece)
 	ids, bounds, vals := st.ids[:0], st.bounds[:0], st.vals[:0]
 	for i := 0; i < n; i++ {
@@ -451,10 +455,10 @@ func (m *bpe) mergeSpans(piece string, st *state) []uint32 {
 	}
 	bounds = append(bounds, int32(n))
 	for i := 0; i+1 < n; i++ {
-		vals = append(vals, uint64(m.byteRank[uint16(piece[i])<<8|uint16(piece[i+1])])<<32)
+		vals = append(vals, uint64(m.byteRank[uint16(piece[i])<<8|uint16(piece[i+1])])<<32|uint64(ids[i])<<8&left)
 	}
 	for n > 1 {
-		bi := lowestPair(vals[:n-1])
+		bi := lowestKey(vals[:n-1], left)
 		if bi < 0 {
 			break
 		}
@@ -464,14 +468,31 @@ func (m *bpe) mergeSpans(piece string, st *state) []uint32 {
 		copy(vals[bi:n-2], vals[bi+1:n-1])
 		n--
 		if bi > 0 {
-			vals[bi-1] = min(m.rankOf(piece[bounds[bi-1]:bounds[bi+1]]), uint64(noRank)) << 32
+			vals[bi-1] = min(m.rankOf(piece[bounds[bi-1]:bounds[bi+1]]), uint64(noRank))<<32 | uint64(ids[bi-1])<<8&left
 		}
 		if bi < n-1 {
-			vals[bi] = min(m.rankOf(piece[bounds[bi]:bounds[bi+2]]), uint64(noRank)) << 32
+			vals[bi] = min(m.rankOf(piece[bounds[bi]:bounds[bi+2]]), uint64(noRank))<<32 | uint64(ids[bi])<<8&left
 		}
 	}
 	st.bounds, st.vals = bounds, vals
 	return ids[:n]
+}
+
+// leftIDs is mergeSpans' left for a model whose merges are ordered: the left id's 24 bits.
+const leftIDs = 0xFFFFFF00
+
+// lowestKey returns the position of the lowest of vals (as mergeSpans makes them with left),
+// the leftmost among equal ones, or -1 when none merges; a branch-free minimum of each value |
+// its position, which takes the low 32 bits with left 0 and the low byte with leftIDs.
+func lowestKey(vals []uint64, left uint64) int {
+	best := ^uint64(0)
+	for i, v := range vals {
+		best = min(best, v|uint64(i))
+	}
+	if best>>32 == uint64(noRank) {
+		return -1
+	}
+	return int(uint32(best) &^ uint32(left))
 }
 
 // lowestPair returns the position of the adjacent pair to merge first in vals (rank<<32 |

@@ -262,7 +262,7 @@ func FuzzChunkSplit(f *testing.F) {
 }
 
 // FuzzMergesOrdered: Llama 3 and GPT-OSS, whose merges are tiktoken's rule in order, give the
-// same ids merging their pieces as tiktoken's (mergeSpansOrdered) as through their pair tables.
+// same ids merging their pieces as tiktoken's (mergeSpans with leftIDs) as through their pair tables.
 func FuzzMergesOrdered(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)

@@ -30,7 +30,7 @@ func TestBPE_MergeStrategiesAgree(t *testing.T) {
 				t.Fatalf("%s %q:\nscan %v\ntree %v", name, p, small, tree)
 			}
 			if m.concat {
-				if spans := slices.Clone(m.mergeSpans(p, st)); !slices.Equal(small, spans) {
+				if spans := slices.Clone(m.mergeSpans(p, st, 0)); !slices.Equal(small, spans) {
 					t.Fatalf("%s %q:\nscan  %v\nspans %v", name, p, small, spans)
 				}
 			}

@@ -4,7 +4,7 @@ package tokenizer
 // as merges every split of every token into two tokens, ordered by the merged token's id and,
 // among the splits of one token, by the left part's id: tiktoken's rule, where two parts merge
 // when their bytes together are a token, written out pair by pair. Such a model merges its
-// pieces of up to smallPiece bytes as tiktoken's are merged (mergeSpansOrdered): the rank of two
+// pieces of up to smallPiece bytes as tiktoken's are merged (mergeSpans with leftIDs): the rank of two
 // adjacent parts is a lookup of the bytes they cover in the table of whole tokens, which the
 // whole-piece lookups keep in the CPU caches, with a dense table for two bytes, instead of a
 // lookup of the pair in a pair table of megabytes. Pairs that make the same token are taken in
@@ -82,43 +82,4 @@ func (m *bpe) isToken(s string, ranks *[65536]uint32) bool {
 	}
 	_, ok := m.long[s]
 	return ok
-}
-
-// mergeSpansOrdered is mergeSpans for a model whose merges are ordered (mergesOrdered): vals
-// holds merged id<<32 | left id<<8 per pair, so the lowest is the pair the merges list first,
-// the leftmost among equal ones (positions, below smallPiece, fit in the low byte).
-func (m *bpe) mergeSpansOrdered(piece string, st *state) []uint32 {
-	n := len(piece)
-	ids, bounds, vals := st.ids[:0], st.bounds[:0], st.vals[:0]
-	for i := 0; i < n; i++ {
-		ids = append(ids, m.byteIDs[piece[i]])
-		bounds = append(bounds, int32(i))
-	}
-	bounds = append(bounds, int32(n))
-	for i := 0; i+1 < n; i++ {
-		vals = append(vals, uint64(m.byteRank[uint16(piece[i])<<8|uint16(piece[i+1])])<<32|uint64(ids[i])<<8)
-	}
-	for n > 1 {
-		best := ^uint64(0)
-		for i, v := range vals[:n-1] {
-			best = min(best, v|uint64(i))
-		}
-		if best>>32 == uint64(noRank) {
-			break
-		}
-		bi := int(best & 0xFF)
-		ids[bi] = uint32(best >> 32)
-		copy(ids[bi+1:n-1], ids[bi+2:n])
-		copy(bounds[bi+1:n], bounds[bi+2:n+1])
-		copy(vals[bi:n-2], vals[bi+1:n-1])
-		n--
-		if bi > 0 {
-			vals[bi-1] = min(m.rankOf(piece[bounds[bi-1]:bounds[bi+1]]), uint64(noRank))<<32 | uint64(ids[bi-1])<<8
-		}
-		if bi < n-1 {
-			vals[bi] = min(m.rankOf(piece[bounds[bi]:bounds[bi+2]]), uint64(noRank))<<32 | uint64(ids[bi])<<8
-		}
-	}
-	st.bounds, st.vals = bounds, vals
-	return ids[:n]
 }
