@@ -215,31 +215,13 @@ var byteLevelJSONs = []string{"llama3", "gpt-oss"}
 func checkByteLevelSplit(t *testing.T, texts []string) {
 	for _, name := range byteLevelJSONs {
 		t.Run(name, func(t *testing.T) {
-			path := decompressTestJSON(t, name)
-			cut, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			whole, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cut, whole := loadTwice(t, name)
 			if cut.model.split == nil || !cut.model.split.verify || !cut.hf.fast {
 				t.Fatal("want the fast path with cuts checked by chunkToken")
 			}
 			whole.model.split = nil
 			bt := cut.model.split.get(cut.model.tokens, splitAfter)
-			var a, b []uint32
-			for i, text := range texts {
-				a = cut.Append(a[:0], text, Options{})
-				b = whole.Append(b[:0], text, Options{})
-				if k := firstIDDiff(a, toInts(b)); k >= 0 {
-					t.Fatalf("text %d: with cuts differs at token %d: %v, whole %v", i, k, window(a, k), window(b, k))
-				}
-				if back, err := cut.Decode(a); err != nil || string(back) != text {
-					t.Fatalf("text %d: decode(encode(x)) != x (err %v)", i, err)
-				}
-			}
+			checkSameIDs(t, cut, whole, texts, "with cuts", "whole")
 			checked := 0
 			for i := range bt.selfMerges {
 				checked += bits.OnesCount64(bt.selfMerges[i].Load())
@@ -275,10 +257,7 @@ func TestChunkSplit_ByteLevelTokenizerJSONCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the whole multilingual corpus, twice per tokenizer")
 	}
-	var texts []string
-	for _, d := range mlCorpus(t) {
-		texts = append(texts, d.Text)
-	}
+	texts := mlTexts(mlCorpus(t))
 	checkByteLevelSplit(t, texts)
 }
 

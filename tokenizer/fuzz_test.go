@@ -234,31 +234,14 @@ func FuzzChunkSplit(f *testing.F) {
 		"Größenwahnsinnig żółć", "日\xe6本\xff語", "👨‍👩‍👧‍👦🇯🇵😀", "東京 東京都 東京都庁"} {
 		f.Add(s)
 	}
-	type pair struct{ cut, whole *Tokenizer }
-	var pairs []pair
+	var pairs [][2]*Tokenizer
 	for _, name := range []string{"cl100k_base", "o200k_base", "llama3", "gpt-oss"} {
-		path := name
-		if _, ok := builtinNames[name]; !ok {
-			path = decompressTestJSON(f, name)
-		}
-		var p pair
-		for _, tk := range []**Tokenizer{&p.cut, &p.whole} {
-			var err error
-			if *tk, err = Load(path); err != nil {
-				f.Fatal(err)
-			}
-		}
-		p.cut.model.split.get(p.cut.model.tokens, splitAfter)
-		p.whole.model.split = nil
-		pairs = append(pairs, p)
+		cut, whole := loadTwice(f, name)
+		cut.model.split.get(cut.model.tokens, splitAfter)
+		whole.model.split = nil
+		pairs = append(pairs, [2]*Tokenizer{cut, whole})
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, p := range pairs {
-			if got, want := p.cut.Encode(s), p.whole.Encode(s); !slices.Equal(got, want) {
-				t.Fatalf("%s: %q: with cuts %v, without %v", p.cut.Name(), s, got, want)
-			}
-		}
-	})
+	fuzzSameIDs(f, pairs, "with cuts", "without")
 }
 
 // FuzzMergesOrdered: Llama 3 and GPT-OSS, whose merges are tiktoken's rule in order, give the
@@ -270,28 +253,14 @@ func FuzzMergesOrdered(f *testing.F) {
 	for _, s := range []string{"ababababa", "Привет, как дела?", "Größenwahnsinnig żółć", "日本語の文章", "aaaaaaaaaaaaaaaa"} {
 		f.Add(s)
 	}
-	type pair struct{ ordered, pairs *Tokenizer }
-	var tks []pair
+	var pairs [][2]*Tokenizer
 	for _, name := range orderedJSONs {
-		path := decompressTestJSON(f, name)
-		var p pair
-		for _, tk := range []**Tokenizer{&p.ordered, &p.pairs} {
-			var err error
-			if *tk, err = Load(path); err != nil {
-				f.Fatal(err)
-			}
-		}
-		if !p.ordered.model.ordered {
+		ordered, table := loadTwice(f, name)
+		if !ordered.model.ordered {
 			f.Fatalf("%s: not recognised as ordered", name)
 		}
-		p.pairs.model.ordered = false
-		tks = append(tks, p)
+		table.model.ordered = false
+		pairs = append(pairs, [2]*Tokenizer{ordered, table})
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, p := range tks {
-			if got, want := p.ordered.Encode(s), p.pairs.Encode(s); !slices.Equal(got, want) {
-				t.Fatalf("%s: %q: ordered %v, pair table %v", p.ordered.Name(), s, got, want)
-			}
-		}
-	})
+	fuzzSameIDs(f, pairs, "ordered", "pair table")
 }

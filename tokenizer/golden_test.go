@@ -70,6 +70,52 @@ func loadTest(t testing.TB, name string) *Tokenizer {
 	return tk
 }
 
+// loadTwice loads two separate tokenizers of name (as loadTest names them), for tests that
+// change one of them and compare.
+func loadTwice(tb testing.TB, name string) (*Tokenizer, *Tokenizer) {
+	tb.Helper()
+	path := name
+	if _, ok := builtinNames[name]; !ok {
+		path = decompressTestJSON(tb, name)
+	}
+	var tks [2]*Tokenizer
+	for i := range tks {
+		var err error
+		if tks[i], err = Load(path); err != nil {
+			tb.Fatalf("Load(%s): %v", name, err)
+		}
+	}
+	return tks[0], tks[1]
+}
+
+// checkSameIDs fails unless got gives want's ids for every text and decodes them back to it;
+// gotWhat and wantWhat name the two in the message.
+func checkSameIDs(t *testing.T, got, want *Tokenizer, texts []string, gotWhat, wantWhat string) {
+	t.Helper()
+	var a, b []uint32
+	for i, text := range texts {
+		a = got.Append(a[:0], text, Options{})
+		b = want.Append(b[:0], text, Options{})
+		if k := firstIDDiff(a, toInts(b)); k >= 0 {
+			t.Fatalf("text %d: %s differs at token %d: %v, %s %v", i, gotWhat, k, window(a, k), wantWhat, window(b, k))
+		}
+		if back, err := got.Decode(a); err != nil || string(back) != text {
+			t.Fatalf("text %d: decode(encode(x)) != x (err %v)", i, err)
+		}
+	}
+}
+
+// fuzzSameIDs runs f on pairs of tokenizers that must give the same ids for any text.
+func fuzzSameIDs(f *testing.F, pairs [][2]*Tokenizer, gotWhat, wantWhat string) {
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range pairs {
+			if got, want := p[0].Encode(s), p[1].Encode(s); !slices.Equal(got, want) {
+				t.Fatalf("%s: %q: %s %v, %s %v", p[0].Name(), s, gotWhat, got, wantWhat, want)
+			}
+		}
+	})
+}
+
 func decompressTestJSON(t testing.TB, name string) string {
 	t.Helper()
 	in, err := os.Open(filepath.Join("testdata", name+".tokenizer.json.gz"))

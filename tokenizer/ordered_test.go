@@ -237,41 +237,20 @@ func TestMergesOrdered_TokenizerJSONs(t *testing.T) {
 func checkOrderedSame(t *testing.T, texts []string) {
 	for _, name := range orderedJSONs {
 		t.Run(name, func(t *testing.T) {
-			path := decompressTestJSON(t, name)
-			fast, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pairs, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fast, pairs := loadTwice(t, name)
 			if !fast.model.ordered {
 				t.Fatal("want the ordered path")
 			}
 			pairs.model.ordered = false
-			var a, b []uint32
-			for i, text := range texts {
-				a = fast.Append(a[:0], text, Options{})
-				b = pairs.Append(b[:0], text, Options{})
-				if k := firstIDDiff(a, toInts(b)); k >= 0 {
-					t.Fatalf("text %d: ordered differs at token %d: %v, pair table %v", i, k, window(a, k), window(b, k))
-				}
-				if back, err := fast.Decode(a); err != nil || string(back) != text {
-					t.Fatalf("text %d: decode(encode(x)) != x (err %v)", i, err)
-				}
-			}
+			checkSameIDs(t, fast, pairs, texts, "ordered", "pair table")
 		})
 	}
 }
 
 // TestMergesOrdered_SameIDs: the golden texts and the multilingual sample.
 func TestMergesOrdered_SameIDs(t *testing.T) {
-	texts := goldenTexts(t)
-	for _, d := range readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz")) {
-		texts = append(texts, d.Text)
-	}
-	checkOrderedSame(t, texts)
+	sample := mlTexts(readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz")))
+	checkOrderedSame(t, append(goldenTexts(t), sample...))
 }
 
 // TestMergesOrdered_SameIDsCorpus: the whole multilingual corpus, when built.
@@ -279,9 +258,6 @@ func TestMergesOrdered_SameIDsCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the whole multilingual corpus, twice per tokenizer")
 	}
-	var texts []string
-	for _, d := range mlCorpus(t) {
-		texts = append(texts, d.Text)
-	}
+	texts := mlTexts(mlCorpus(t))
 	checkOrderedSame(t, texts)
 }
