@@ -292,20 +292,28 @@ func (bt *boundaryTable) appendCuts(dst []int32, piece string) []int32 {
 // byte has width 1). Two- and three-byte characters (the scripts of the BMP: Cyrillic, Greek,
 // CJK, ...) are decoded inline.
 func decodeChar(s string, i int) (rune, int, bool) {
-	switch c := s[i]; {
-	case c&0xF0 == 0xE0 && i+2 < len(s):
-		c1, c2 := s[i+1], s[i+2]
-		r := rune(c&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F)
-		if c1&0xC0 == 0x80 && c2&0xC0 == 0x80 && r >= 0x800 && (r < 0xD800 || r > 0xDFFF) {
-			return r, 3, true
-		}
-	case c&0xE0 == 0xC0 && c >= 0xC2 && i+1 < len(s):
+	if r, ok := decode3(s, i); ok {
+		return r, 3, true
+	}
+	if c := s[i]; c&0xE0 == 0xC0 && c >= 0xC2 && i+1 < len(s) {
 		if c1 := s[i+1]; c1&0xC0 == 0x80 {
 			return rune(c&0x1F)<<6 | rune(c1&0x3F), 2, true
 		}
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])
 	return r, w, r != utf8.RuneError || w > 1
+}
+
+// decode3 returns the three-byte character at s[i] and true, or false where there is none (a
+// lead byte outside 0xE0-0xEF, too few bytes, a bad continuation byte, an overlong form or a
+// surrogate). It is small enough to be inlined into the scanning loops.
+func decode3(s string, i int) (r rune, ok bool) {
+	if i+2 < len(s) && s[i]&0xF0 == 0xE0 {
+		c1, c2 := s[i+1], s[i+2]
+		r = rune(s[i]&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F)
+		ok = c1&0xC0|c2>>6 == 0x82 && r >= 0x800 && uint32(r-0xD800) >= 0x800
+	}
+	return r, ok
 }
 
 // splitter is the boundary table of a model that splits long pieces. It is built once the

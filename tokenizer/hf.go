@@ -340,17 +340,18 @@ func hfModel(f *hfFile, v *hfVocab, byteLevel bool) (*bpe, []string, error) {
 	}
 	m.finish()
 	// Whether the merges are tiktoken's rule in order is worked out on the first load of a file
-	// and kept in the load cache.
-	if byteLevel && v.unique {
+	// and kept in the load cache. The two-byte ranks serve the check and the ordered merges.
+	if byteLevel && v.unique && v.ordered != orderedNo {
+		m.byteRank = twoByteRanks(m.tokens)
 		if v.ordered == orderedUnknown {
 			v.ordered = orderedNo
 			if m.mergesOrdered(v.merges) {
 				v.ordered = orderedYes
 			}
 		}
-		if v.ordered == orderedYes {
-			m.ordered = true
-			m.byteRank = twoByteRanks(m.tokens)
+		m.ordered = v.ordered == orderedYes
+		if !m.ordered {
+			m.byteRank = nil
 		}
 	}
 	return m, v.spelled, nil

@@ -15,7 +15,8 @@ package tokenizer
 // mergesOrdered reports whether merges (left, right and merged id per merge, in rank order) are
 // exactly the splits of m's tokens into two tokens, ordered by the merged id and then by the
 // left id, for a byte-level model with all 256 bytes whose tokens are spelled by distinct bytes
-// (every token's bytes look up to its own id).
+// (every token's bytes look up to its own id). m.byteRank must be set (twoByteRanks): the splits
+// are looked up as mergeSpans looks its pairs up (rankOf).
 func (m *bpe) mergesOrdered(merges []uint32) bool {
 	n := m.tokens.len()
 	if !m.byteLevel || n >= 1<<24 || len(merges)%3 != 0 {
@@ -26,8 +27,7 @@ func (m *bpe) mergesOrdered(merges []uint32) bool {
 			return false
 		}
 	}
-	// splits counts each token's merges; a token has fewer than 256 splits only if it is
-	// shorter than 257 bytes, and a longer one is checked against its count exactly too.
+	// splits counts each token's merges, to compare with its splits into two tokens.
 	splits := make([]uint32, n)
 	prevT, prevL := int64(-1), int64(-1)
 	for i := 0; i < len(merges); i += 3 {
@@ -42,7 +42,6 @@ func (m *bpe) mergesOrdered(merges []uint32) bool {
 		}
 		splits[t]++
 	}
-	ranks := twoByteRanks(m.tokens)
 	for id := range uint32(n) {
 		s := m.tokens.at(id)
 		if s == "" {
@@ -53,7 +52,7 @@ func (m *bpe) mergesOrdered(merges []uint32) bool {
 		}
 		k := uint32(0)
 		for j := 1; j < len(s); j++ {
-			if m.isToken(s[:j], ranks) && m.isToken(s[j:], ranks) {
+			if m.rankOf(s[:j]) != noMerge && m.rankOf(s[j:]) != noMerge {
 				k++
 			}
 		}
@@ -62,24 +61,4 @@ func (m *bpe) mergesOrdered(merges []uint32) bool {
 		}
 	}
 	return true
-}
-
-// isToken reports whether s is a token of a byte-level model with all 256 bytes, given the ranks
-// of its two-byte strings (twoByteRanks): mostly without touching the big table.
-func (m *bpe) isToken(s string, ranks *[65536]uint32) bool {
-	switch n := len(s); {
-	case n == 1:
-		return true
-	case n == 2:
-		return ranks[uint16(s[0])<<8|uint16(s[1])] != noRank
-	case n <= maxShortKey:
-		lo, hi := packKey(s)
-		if !m.filter.mayHave(lo, hi, n) {
-			return false
-		}
-		_, ok := m.short.getPacked(lo, hi, n)
-		return ok
-	}
-	_, ok := m.long[s]
-	return ok
 }

@@ -12,11 +12,7 @@ import (
 // 256 on), whose merges are every split of every token into two tokens, ordered by the merged
 // id and then the left id: the form a tokenizer.json converted from tiktoken has.
 func orderedModel(extra []string) (*bpe, []uint32) {
-	tokens := make([]string, 256, 256+len(extra))
-	for b := range 256 {
-		tokens[b] = string([]byte{byte(b)})
-	}
-	tokens = append(tokens, extra...)
+	tokens := byteTokensAnd(extra)
 	id := map[string]uint32{}
 	for i, s := range tokens {
 		id[s] = uint32(i)
@@ -34,6 +30,15 @@ func orderedModel(extra []string) (*bpe, []uint32) {
 	sortMergesByLeft(merges)
 	m := orderedModelOf(tokens, merges)
 	return m, merges
+}
+
+// byteTokensAnd returns the 256 single bytes (id = byte) followed by extra.
+func byteTokensAnd(extra []string) []string {
+	tokens := make([]string, 256, 256+len(extra))
+	for b := range 256 {
+		tokens[b] = string([]byte{byte(b)})
+	}
+	return append(tokens, extra...)
 }
 
 // sortMergesByLeft sorts the splits of each merged token by left id (stable across tokens).
@@ -55,7 +60,7 @@ func sortMergesByLeft(merges []uint32) {
 }
 
 // orderedModelOf builds the byte-level model of tokens (the first 256 the bytes) with merges as
-// a tokenizer.json's pair table, without the ordered path.
+// a tokenizer.json's pair table and its two-byte ranks, without the ordered path.
 func orderedModelOf(tokens []string, merges []uint32) *bpe {
 	m := &bpe{tokens: newTokenList(tokens), byteLevel: true, unk: -1}
 	m.index()
@@ -64,6 +69,7 @@ func orderedModelOf(tokens []string, merges []uint32) *bpe {
 	}
 	m.pairs = newPairTableOf(merges)
 	m.finish()
+	m.byteRank = twoByteRanks(m.tokens)
 	return m
 }
 
@@ -132,7 +138,7 @@ func TestMergeSpansOrdered_SameAsPairs(t *testing.T) {
 		for range 50 {
 			text := randomText(rng, m)
 			want := slices.Clone(m.merge(ref, text))
-			m.ordered, m.byteRank = true, twoByteRanks(m.tokens)
+			m.ordered = true
 			got := m.merge(st, text)
 			m.ordered = false
 			if !slices.Equal(got, want) {
@@ -150,11 +156,7 @@ func TestMergeSpansOrdered_SameAsPairs(t *testing.T) {
 func TestMergesOrdered_Refuses(t *testing.T) {
 	extra := []string{"ab", "ba", "aba", "bab", "abab", "aa"}
 	_, merges := orderedModel(extra)
-	tokens := make([]string, 0, 256+len(extra))
-	for b := range 256 {
-		tokens = append(tokens, string([]byte{byte(b)}))
-	}
-	tokens = append(tokens, extra...)
+	tokens := byteTokensAnd(extra)
 	if !orderedModelOf(tokens, merges).mergesOrdered(merges) {
 		t.Fatal("the unedited merges are not recognised")
 	}

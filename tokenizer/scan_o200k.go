@@ -71,9 +71,9 @@ func (o o200kScanner) upperLower(s string, p int) int {
 		// classAt, with its ASCII case and that of a three-byte character (Chinese, Japanese:
 		// a sentence is one run of letters) written out: it is not inlined.
 		c, w := t[s[j]&0x7F], 1
-		if b := s[j]; b >= 0x80 {
-			if b&0xF0 == 0xE0 && j+2 < len(s) && s[j+1]&0xC0 == 0x80 && s[j+2]&0xC0 == 0x80 && (b != 0xE0 || s[j+1] >= 0xA0) && (b != 0xED || s[j+1] < 0xA0) {
-				c, w = t[rune(b&0x0F)<<12|rune(s[j+1]&0x3F)<<6|rune(s[j+2]&0x3F)], 3
+		if s[j] >= 0x80 {
+			if r, ok := decode3(s, j); ok {
+				c, w = t[r], 3
 			} else {
 				c, w = t.classAtSlow(s, j)
 			}
