@@ -16,19 +16,26 @@ type bpe struct {
 	vocab  map[string]uint32 // the inverse of tokens (Hugging Face models only; see lookup)
 	short  *shortTable       // tokens of up to 16 bytes, for the fast whole-piece lookup
 	long   map[string]uint32 // tokens longer than 16 bytes
-	pairs  *pairTable
-	low    *lowPairs // pairs' merges of ids below 256; set by finish
+	pairs  *pairTable        // nil with tiktoken's rule and for an ordered model
+	low    *lowPairs         // pairs' merges of ids below 256; set by finish
 	// concat selects tiktoken's merge rule: two parts merge when their concatenated bytes are a
 	// token, with that token's rank, which is its id. Merges then need no pair table: they are
 	// lookups in the same table as whole pieces (hot in cache), and loading builds nothing.
 	concat   bool
 	byteRank *[65536]uint32 // concat, ordered: the rank of every two-byte string, or noRank
+	filter   *tokenFilter   // concat, wholeWord, byteLevel: which strings of 3 to 16 bytes may be tokens (set by index)
 	// ordered is set for a Hugging Face model whose merges are tiktoken's rule in order
-	// (ordered.go): pieces up to smallPiece merge as tiktoken's do (mergeSpans with leftIDs).
+	// (ordered.go): pieces up to smallPiece merge as tiktoken's do (mergeSpans with leftIDs),
+	// longer ones take their ranks from mergeFrom and mergeLeft (orderedRank); such a model has
+	// no pair table.
 	ordered bool
-	filter  *tokenFilter // concat, wholeWord, byteLevel: which strings of 3 to 16 bytes may be tokens (set by index)
-	// pairFilter, for a byte-level model with a pair table (Llama 3, GPT-OSS), answers most
-	// lookups of pairs that do not merge without touching the table (set by finish).
+	// mergeFrom and mergeLeft are an ordered model's merges: the merges that make token t have
+	// the ranks mergeFrom[t] to mergeFrom[t+1]-1, and mergeLeft holds the left id of each rank,
+	// ascending within a token.
+	mergeFrom, mergeLeft []uint32
+	// pairFilter, for a byte-level model with a large pair table (a tokenizer.json whose merges
+	// are not ordered), answers most lookups of pairs that do not merge without touching the
+	// table (set by finish).
 	pairFilter *pairFilter
 	byteLevel  bool // initial symbols are bytes (tiktoken, HF ByteLevel); else characters
 	byteIDs    [256]uint32
@@ -101,7 +108,7 @@ func (m *bpe) lookup(s string) (uint32, bool) {
 func (m *bpe) finish() {
 	if !m.concat {
 		m.low = newLowPairs(m.bigPair)
-		if m.byteLevel && m.pairs.count >= minPairFilter {
+		if m.byteLevel && m.pairs != nil && m.pairs.count >= minPairFilter {
 			m.pairFilter = newPairFilter(m.pairs)
 		}
 		return
@@ -155,6 +162,12 @@ func (m *bpe) bigPair(l, r uint32) uint64 {
 	if m.concat {
 		return m.concatRank(m.tokens.at(l), m.tokens.at(r))
 	}
+	if m.ordered {
+		if v := m.concatRank(m.tokens.at(l), m.tokens.at(r)); v != noMerge {
+			return m.orderedRank(uint32(v), l)
+		}
+		return noMerge
+	}
 	if m.pairFilter != nil && !m.pairFilter.mayHave(l, r) {
 		return noMerge
 	}
@@ -162,20 +175,40 @@ func (m *bpe) bigPair(l, r uint32) uint64 {
 }
 
 // adjacent returns rank<<32 | merged id for the adjacent symbols i and j (j = next[i]) of a
-// piece in the linked-list merge loops. With tiktoken's rule the symbols are byte ranges of the
-// piece (symbol k starts at byte k), so the rank is a lookup of the substring they cover.
+// piece in the linked-list merge loops. With tiktoken's rule, and for an ordered model, the
+// symbols are byte ranges of the piece (symbol k starts at byte k), so the merged token is a
+// lookup of the substring they cover.
 func (m *bpe) adjacent(piece string, ids []uint32, next []int32, i, j int32) uint64 {
-	if !m.concat {
+	if !m.concat && !m.ordered {
 		return m.pair(ids[i], ids[j])
 	}
 	end := int32(len(piece))
 	if k := next[j]; k >= 0 {
 		end = k
 	}
-	if r := m.rankOf(piece[i:end]); r != noMerge {
-		return r<<32 | r
+	r := m.rankOf(piece[i:end])
+	switch {
+	case r == noMerge:
+		return noMerge
+	case m.ordered:
+		return m.orderedRank(uint32(r), ids[i])
 	}
-	return noMerge
+	return r<<32 | r
+}
+
+// orderedRank returns rank<<32 | t for the merge of an ordered model that makes token t from
+// the left part l, or noMerge when there is none.
+func (m *bpe) orderedRank(t, l uint32) uint64 {
+	from := m.mergeFrom[t]
+	lefts := m.mergeLeft[from:m.mergeFrom[t+1]]
+	k := 0
+	for k < len(lefts) && lefts[k] < l { // a token has few merges (one per split)
+		k++
+	}
+	if k == len(lefts) || lefts[k] != l {
+		return noMerge
+	}
+	return uint64(from+uint32(k))<<32 | uint64(t)
 }
 
 // concatRank returns rank<<32 | id of the token spelled a+b (rank == id), or noMerge.

@@ -259,7 +259,7 @@ func FuzzMergesOrdered(f *testing.F) {
 		if !ordered.model.ordered {
 			f.Fatalf("%s: not recognised as ordered", name)
 		}
-		table.model.ordered = false
+		withPairTable(f, table.model)
 		pairs = append(pairs, [2]*Tokenizer{ordered, table})
 	}
 	fuzzSameIDs(f, pairs, "ordered", "pair table")

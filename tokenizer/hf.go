@@ -323,7 +323,6 @@ func hfModel(f *hfFile, v *hfVocab, byteLevel bool) (*bpe, []string, error) {
 		m.eowSuffix = *mf.EndOfWordSuffix
 	}
 	m.byteTokens = v.byteTokens()
-	m.pairs = newPairTableOf(v.merges)
 	isByte := make([]bool, n)
 	m.inertBytes = m.byteFallback
 	for _, id := range m.byteTokens {
@@ -338,7 +337,6 @@ func hfModel(f *hfFile, v *hfVocab, byteLevel bool) (*bpe, []string, error) {
 			m.inertBytes = false
 		}
 	}
-	m.finish()
 	// Whether the merges are tiktoken's rule in order is worked out on the first load of a file
 	// and kept in the load cache. The two-byte ranks serve the check and the ordered merges.
 	if byteLevel && v.unique && v.ordered != orderedNo {
@@ -354,6 +352,12 @@ func hfModel(f *hfFile, v *hfVocab, byteLevel bool) (*bpe, []string, error) {
 			m.byteRank = nil
 		}
 	}
+	if m.ordered {
+		m.mergeFrom, m.mergeLeft = orderedMerges(v.merges, n)
+	} else {
+		m.pairs = newPairTableOf(v.merges)
+	}
+	m.finish()
 	return m, v.spelled, nil
 }
 

@@ -39,10 +39,20 @@ func sameTokenizer(t *testing.T, want, got *Tokenizer, texts []string) {
 	if !slices.Equal(got.hf.spelled, want.hf.spelled) {
 		t.Fatal("the spelled tokens differ")
 	}
-	if gm.pairs.count != wm.pairs.count {
+	if gm.ordered != wm.ordered || !slices.Equal(gm.mergeFrom, wm.mergeFrom) || !slices.Equal(gm.mergeLeft, wm.mergeLeft) {
+		t.Fatal("the ordered merges differ")
+	}
+	if (gm.pairs == nil) != (wm.pairs == nil) {
+		t.Fatalf("pair tables: got %v, want %v", gm.pairs != nil, wm.pairs != nil)
+	}
+	if wm.pairs == nil {
+		if !wm.ordered {
+			t.Fatal("a model with neither a pair table nor ordered merges")
+		}
+	} else if gm.pairs.count != wm.pairs.count {
 		t.Fatalf("pair tables hold %d and %d merges", gm.pairs.count, wm.pairs.count)
 	}
-	for _, s := range wm.pairs.slots {
+	for _, s := range pairSlots(wm.pairs) {
 		if s.key != 0 {
 			l, r := uint32((s.key-1)>>32), uint32(s.key-1)
 			if g := gm.pairs.get(l, r); g != s.val {
@@ -342,4 +352,12 @@ func TestHFCache_Unwritable(t *testing.T) {
 		want.name = got.name
 		sameTokenizer(t, want, got, texts)
 	}
+}
+
+// pairSlots returns the slots of p, none when p is nil.
+func pairSlots(p *pairTable) []pairSlot {
+	if p == nil {
+		return nil
+	}
+	return p.slots
 }

@@ -60,7 +60,8 @@ func sortMergesByLeft(merges []uint32) {
 }
 
 // orderedModelOf builds the byte-level model of tokens (the first 256 the bytes) with merges as
-// a tokenizer.json's pair table and its two-byte ranks, without the ordered path.
+// a tokenizer.json's pair table and its two-byte ranks, and the ordered merges (orderedMerges),
+// without the ordered path: setting ordered switches it on.
 func orderedModelOf(tokens []string, merges []uint32) *bpe {
 	m := &bpe{tokens: newTokenList(tokens), byteLevel: true, unk: -1}
 	m.index()
@@ -70,7 +71,29 @@ func orderedModelOf(tokens []string, merges []uint32) *bpe {
 	m.pairs = newPairTableOf(merges)
 	m.finish()
 	m.byteRank = twoByteRanks(m.tokens)
+	m.mergeFrom, m.mergeLeft = orderedMerges(merges, len(tokens))
 	return m
+}
+
+// withPairTable switches an ordered model to the pair table built from its ordered merges: the
+// merges a tokenizer.json lists, read back from mergeFrom and mergeLeft.
+func withPairTable(tb testing.TB, m *bpe) {
+	tb.Helper()
+	var merges []uint32
+	for t := range uint32(m.tokens.len()) {
+		for rank := m.mergeFrom[t]; rank < m.mergeFrom[t+1]; rank++ {
+			l := m.mergeLeft[rank]
+			s, left := m.tokens.at(t), m.tokens.at(l)
+			r, ok := m.lookup(s[len(left):])
+			if !ok || !strings.HasPrefix(s, left) {
+				tb.Fatalf("merge %d of token %d (%q): left %d (%q) is no split", rank, t, s, l, left)
+			}
+			merges = append(merges, l, r, t)
+		}
+	}
+	m.ordered = false
+	m.pairs = newPairTableOf(merges)
+	m.finish()
 }
 
 // randomVocab returns n tokens over the alphabet abc of up to maxLen bytes: most made as
@@ -149,6 +172,39 @@ func TestMergeSpansOrdered_SameAsPairs(t *testing.T) {
 	}
 	if merged == 0 {
 		t.Fatal("nothing merged")
+	}
+}
+
+// TestMergeOrdered_LongPieces: on random vocabularies in the converted form, pieces longer than
+// smallPiece (merge tree) and than hugePiece (merge buckets) get the pair table's ids from the
+// ranks of the ordered merges. The texts are periodic, so that splits of one token stand side
+// by side, and random.
+func TestMergeOrdered_LongPieces(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 20))
+	st, ref := newState(), newState()
+	for v := range 60 {
+		m, _ := orderedModel(randomVocab(rng, 4+rng.IntN(60), 2+rng.IntN(9)))
+		for k := range 12 {
+			n := smallPiece + 1 + rng.IntN(400)
+			if v%20 == 0 && k == 0 {
+				n = hugePiece + rng.IntN(5000)
+			}
+			var b strings.Builder
+			for b.Len() < n {
+				b.WriteString(randomText(rng, m))
+			}
+			text := b.String()[:n]
+			want := slices.Clone(m.merge(ref, text))
+			m.ordered = true
+			got := m.merge(st, text)
+			m.ordered = false
+			if !slices.Equal(got, want) {
+				t.Fatalf("vocab %d, %d bytes: ordered %v, pair table %v", v, n, got, want)
+			}
+			if len(got) == len(text) {
+				t.Fatalf("vocab %d: nothing merged in %d bytes", v, n)
+			}
+		}
 	}
 }
 
@@ -243,7 +299,10 @@ func checkOrderedSame(t *testing.T, texts []string) {
 			if !fast.model.ordered {
 				t.Fatal("want the ordered path")
 			}
-			pairs.model.ordered = false
+			if fast.model.pairs != nil {
+				t.Fatal("an ordered model has a pair table")
+			}
+			withPairTable(t, pairs.model)
 			checkSameIDs(t, fast, pairs, texts, "ordered", "pair table")
 		})
 	}
