@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -160,19 +161,27 @@ func TestMergeSpansOrdered_SameAsPairs(t *testing.T) {
 		}
 		for range 50 {
 			text := randomText(rng, m)
-			want := slices.Clone(m.merge(ref, text))
-			m.ordered = true
-			got := m.merge(st, text)
-			m.ordered = false
-			if !slices.Equal(got, want) {
-				t.Fatalf("vocab %d, %q: ordered %v, pair table %v", v, text, got, want)
-			}
+			got := mergeBothWays(t, m, st, ref, text, fmt.Sprintf("vocab %d, %q", v, text))
 			merged += len(text) - len(got)
 		}
 	}
 	if merged == 0 {
 		t.Fatal("nothing merged")
 	}
+}
+
+// mergeBothWays merges text with m's ordered path (in st) and with its pair table (in ref),
+// fails unless the two give the same ids, and returns them; what names the text.
+func mergeBothWays(t *testing.T, m *bpe, st, ref *state, text, what string) []uint32 {
+	t.Helper()
+	want := slices.Clone(m.merge(ref, text))
+	m.ordered = true
+	got := m.merge(st, text)
+	m.ordered = false
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: ordered %v, pair table %v", what, got, want)
+	}
+	return got
 }
 
 // TestMergeOrdered_LongPieces: on random vocabularies in the converted form, pieces longer than
@@ -194,13 +203,7 @@ func TestMergeOrdered_LongPieces(t *testing.T) {
 				b.WriteString(randomText(rng, m))
 			}
 			text := b.String()[:n]
-			want := slices.Clone(m.merge(ref, text))
-			m.ordered = true
-			got := m.merge(st, text)
-			m.ordered = false
-			if !slices.Equal(got, want) {
-				t.Fatalf("vocab %d, %d bytes: ordered %v, pair table %v", v, n, got, want)
-			}
+			got := mergeBothWays(t, m, st, ref, text, fmt.Sprintf("vocab %d, %d bytes", v, n))
 			if len(got) == len(text) {
 				t.Fatalf("vocab %d: nothing merged in %d bytes", v, n)
 			}
