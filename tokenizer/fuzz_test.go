@@ -245,7 +245,7 @@ func FuzzChunkSplit(f *testing.F) {
 }
 
 // FuzzMergesOrdered: Llama 3 and GPT-OSS, whose merges are tiktoken's rule in order, give the
-// same ids merging their pieces as tiktoken's (mergeSpans with leftIDs) as through their pair tables.
+// same ids with their ordered merges as through pair tables built from those merges.
 func FuzzMergesOrdered(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
@@ -254,7 +254,7 @@ func FuzzMergesOrdered(f *testing.F) {
 		f.Add(s)
 	}
 	var pairs [][2]*Tokenizer
-	for _, name := range orderedJSONs {
+	for _, name := range byteLevelJSONs {
 		ordered, table := loadTwice(f, name)
 		if !ordered.model.ordered {
 			f.Fatalf("%s: not recognised as ordered", name)

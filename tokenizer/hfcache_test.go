@@ -42,21 +42,21 @@ func sameTokenizer(t *testing.T, want, got *Tokenizer, texts []string) {
 	if gm.ordered != wm.ordered || !slices.Equal(gm.mergeFrom, wm.mergeFrom) || !slices.Equal(gm.mergeLeft, wm.mergeLeft) {
 		t.Fatal("the ordered merges differ")
 	}
-	if (gm.pairs == nil) != (wm.pairs == nil) {
+	switch {
+	case (gm.pairs == nil) != (wm.pairs == nil):
 		t.Fatalf("pair tables: got %v, want %v", gm.pairs != nil, wm.pairs != nil)
-	}
-	if wm.pairs == nil {
-		if !wm.ordered {
-			t.Fatal("a model with neither a pair table nor ordered merges")
+	case wm.pairs == nil && !wm.ordered:
+		t.Fatal("a model with neither a pair table nor ordered merges")
+	case wm.pairs != nil:
+		if gm.pairs.count != wm.pairs.count {
+			t.Fatalf("pair tables hold %d and %d merges", gm.pairs.count, wm.pairs.count)
 		}
-	} else if gm.pairs.count != wm.pairs.count {
-		t.Fatalf("pair tables hold %d and %d merges", gm.pairs.count, wm.pairs.count)
-	}
-	for _, s := range pairSlots(wm.pairs) {
-		if s.key != 0 {
-			l, r := uint32((s.key-1)>>32), uint32(s.key-1)
-			if g := gm.pairs.get(l, r); g != s.val {
-				t.Fatalf("merge (%d, %d): got %x, want %x", l, r, g, s.val)
+		for _, s := range wm.pairs.slots {
+			if s.key != 0 {
+				l, r := uint32((s.key-1)>>32), uint32(s.key-1)
+				if g := gm.pairs.get(l, r); g != s.val {
+					t.Fatalf("merge (%d, %d): got %x, want %x", l, r, g, s.val)
+				}
 			}
 		}
 	}
@@ -352,12 +352,4 @@ func TestHFCache_Unwritable(t *testing.T) {
 		want.name = got.name
 		sameTokenizer(t, want, got, texts)
 	}
-}
-
-// pairSlots returns the slots of p, none when p is nil.
-func pairSlots(p *pairTable) []pairSlot {
-	if p == nil {
-		return nil
-	}
-	return p.slots
 }

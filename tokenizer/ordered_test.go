@@ -274,11 +274,9 @@ func TestMergesOrdered_Refuses(t *testing.T) {
 	}
 }
 
-// orderedJSONs are the testdata tokenizer.json files converted from tiktoken vocabularies.
-var orderedJSONs = []string{"llama3", "gpt-oss"}
-
-// TestMergesOrdered_TokenizerJSONs: Llama 3's and GPT-OSS's merges are recognised, and the other
-// testdata files keep their pair tables.
+// TestMergesOrdered_TokenizerJSONs: Llama 3's and GPT-OSS's merges (the byte-level testdata
+// files, byteLevelJSONs, both converted from tiktoken vocabularies) are recognised and need no
+// pair table, and the other testdata files keep their pair tables.
 func TestMergesOrdered_TokenizerJSONs(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -286,8 +284,8 @@ func TestMergesOrdered_TokenizerJSONs(t *testing.T) {
 	}{{"llama3", true}, {"gpt-oss", true}, {"mistral-v0.3", false}, {"openllama", false}} {
 		t.Run(c.name, func(t *testing.T) {
 			tk := loadTest(t, c.name)
-			if tk.model.ordered != c.ordered {
-				t.Fatalf("ordered = %v, want %v", tk.model.ordered, c.ordered)
+			if tk.model.ordered != c.ordered || (tk.model.pairs == nil) != c.ordered {
+				t.Fatalf("ordered = %v, pair table %v; want ordered %v", tk.model.ordered, tk.model.pairs != nil, c.ordered)
 			}
 		})
 	}
@@ -296,7 +294,7 @@ func TestMergesOrdered_TokenizerJSONs(t *testing.T) {
 // checkOrderedSame fails unless Llama 3 and GPT-OSS give the same ids with the ordered path as
 // with their pair tables on texts, and decode them back.
 func checkOrderedSame(t *testing.T, texts []string) {
-	for _, name := range orderedJSONs {
+	for _, name := range byteLevelJSONs {
 		t.Run(name, func(t *testing.T) {
 			fast, pairs := loadTwice(t, name)
 			if !fast.model.ordered {
