@@ -235,9 +235,8 @@ say "corpus: $(ls "$corpus" | wc -l) files, $(du -sh --apparent-size "$corpus" |
 
 # The job file: three sequence lengths, both formats, small shards, max_attempts 5: a task hit by
 # both the worker kill and the cut-off has attempts left, also when a throttled worker that ran it
-# was declared dead by gossip and sent no heartbeat after (a lost attempt: on a slow host one run
-# lost shard 18 to the kill, the cut-off and such a loss, and the job failed at 3); the leader
-# kill and scaling cost none.
+# is declared dead by gossip and sends no heartbeat after (a lost attempt); the leader kill and
+# scaling cost none.
 write_job() { # FILE NAME OUTDIR INPUTS...
   local file=$1 name=$2 out=$3
   shift 3
