@@ -501,10 +501,10 @@ func (m *bpe) mergeSpans(piece string, st *state, left uint64) []uint32 {
 		copy(vals[bi:n-2], vals[bi+1:n-1])
 		n--
 		if bi > 0 {
-			vals[bi-1] = min(m.rankOf(piece[bounds[bi-1]:bounds[bi+1]]), uint64(noRank))<<32 | uint64(ids[bi-1])<<8&left
+			vals[bi-1] = min(m.rankHot(piece[bounds[bi-1]:bounds[bi+1]], st), uint64(noRank))<<32 | uint64(ids[bi-1])<<8&left
 		}
 		if bi < n-1 {
-			vals[bi] = min(m.rankOf(piece[bounds[bi]:bounds[bi+2]]), uint64(noRank))<<32 | uint64(ids[bi])<<8&left
+			vals[bi] = min(m.rankHot(piece[bounds[bi]:bounds[bi+2]], st), uint64(noRank))<<32 | uint64(ids[bi])<<8&left
 		}
 	}
 	st.bounds, st.vals = bounds, vals
@@ -565,6 +565,28 @@ func (m *bpe) rankOf(s string) uint64 {
 		return noMerge
 	}
 	if id, ok := m.lookup(s); ok {
+		return uint64(id)
+	}
+	return noMerge
+}
+
+// rankHot is rankOf that looks a string of 3 to 16 bytes up in the state's hot cache first,
+// where the frequent tokens are: their lines are in the core's cache, the big table's seldom.
+func (m *bpe) rankHot(s string, st *state) uint64 {
+	n := len(s)
+	if n < 3 || n > maxShortKey {
+		return m.rankOf(s)
+	}
+	lo, hi := packKey(s)
+	h := hotHash(lo, hi, n)
+	if e := &st.hot[h]; e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
+		return uint64(e.val)
+	}
+	if !m.filter.mayHave(lo, hi, n) {
+		return noMerge
+	}
+	if id, ok := m.short.getPacked(lo, hi, n); ok {
+		st.hot.put(h, lo, hi, n, id)
 		return uint64(id)
 	}
 	return noMerge

@@ -159,6 +159,7 @@ func TestMergeSpansOrdered_SameAsPairs(t *testing.T) {
 		if !m.mergesOrdered(merges) {
 			t.Fatalf("vocab %d: converted merges not recognised", v)
 		}
+		st.hot.reset() // a state serves one model: its hot cache holds that model's ids
 		for range 50 {
 			text := randomText(rng, m)
 			got := mergeBothWays(t, m, st, ref, text, fmt.Sprintf("vocab %d, %q", v, text))
@@ -193,6 +194,7 @@ func TestMergeOrdered_LongPieces(t *testing.T) {
 	st, ref := newState(), newState()
 	for v := range 60 {
 		m, _ := orderedModel(randomVocab(rng, 4+rng.IntN(60), 2+rng.IntN(9)))
+		st.hot.reset() // a state serves one model: its hot cache holds that model's ids
 		for k := range 12 {
 			n := smallPiece + 1 + rng.IntN(400)
 			if v%20 == 0 && k == 0 {
