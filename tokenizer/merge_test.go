@@ -1,7 +1,9 @@
 package tokenizer
 
 import (
+	"encoding/binary"
 	"math/rand"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,5 +40,57 @@ func TestBPE_MergeStrategiesAgree(t *testing.T) {
 				t.Fatalf("%s %q:\nscan    %v\nbuckets %v", name, p, small, buckets)
 			}
 		}
+	}
+}
+
+// unpackKey is the string packKey packed into (lo, hi) with length n (1 to 16 bytes).
+func unpackKey(lo, hi uint64, n int) string {
+	b := make([]byte, n)
+	switch {
+	case n >= 8:
+		binary.LittleEndian.PutUint64(b[n-8:], hi)
+		binary.LittleEndian.PutUint64(b, lo)
+	case n >= 4:
+		binary.LittleEndian.PutUint32(b[n-4:], uint32(lo>>32))
+		binary.LittleEndian.PutUint32(b, uint32(lo))
+	default:
+		b[0], b[n/2], b[n-1] = byte(lo), byte(lo>>8), byte(lo>>16)
+	}
+	return string(b)
+}
+
+// TestHotCache_HoldsTokensOwnIDs: after encoding the committed multilingual sample, every token
+// id in a state's hot cache is the id of the string it is kept under. The merge loop (rankHot)
+// takes a merge's rank from there, so an entry of another model or of a wrong string would
+// change the ids.
+func TestHotCache_HoldsTokensOwnIDs(t *testing.T) {
+	docs := readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz"))
+	for _, name := range append([]string{"cl100k_base", "o200k_base"}, byteLevelJSONs...) {
+		t.Run(name, func(t *testing.T) {
+			tk := loadTest(t, name)
+			var ids []uint32
+			for _, d := range docs {
+				ids = tk.Append(ids[:0], d.Text, Options{})
+			}
+			st := tk.getState()
+			defer tk.pool.put(st)
+			tokens := 0
+			for _, e := range st.hot {
+				if e.n == 0 || e.val&hotRef != 0 {
+					continue
+				}
+				tokens++
+				s := unpackKey(e.lo, e.hi, int(e.n))
+				if lo, hi := packKey(s); lo != e.lo || hi != e.hi {
+					t.Fatalf("slot of %q does not pack back to its key", s)
+				}
+				if got := tk.model.tokens.at(e.val); got != s {
+					t.Fatalf("hot cache: %q holds id %d, which is %q", s, e.val, got)
+				}
+			}
+			if tokens < 1000 {
+				t.Fatalf("hot cache holds %d tokens after the sample, want at least 1000", tokens)
+			}
+		})
 	}
 }
