@@ -128,3 +128,34 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 	r.data = r.data[n:]
 	return n, nil
 }
+
+// BenchmarkAppendIDs measures the formatting of ids alone: cl100k_base's ids of the first 8 MB
+// of the Go corpus, formatted into one reused buffer (ns/id).
+func BenchmarkAppendIDs(b *testing.B) {
+	path := benchCorpora[0].path
+	if p := os.Getenv(benchCorpora[0].env); p != "" {
+		path = p
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Skipf("benchmark corpus missing (make bench builds it): %v", err)
+	}
+	if len(data) > 8<<20 {
+		data = data[:bytes.LastIndexByte(data[:8<<20], '\n')+1]
+	}
+	texts, _ := corpusTexts(b, data)
+	tk, err := tokenizer.Load("cl100k_base")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []uint32
+	for _, t := range texts {
+		ids = tk.AppendBytes(ids, t, tokenizer.Options{})
+	}
+	out := make([]byte, 0, 11*len(ids)+8)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out = appendIDs(out[:0], ids)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ids)), "ns/id")
+}
