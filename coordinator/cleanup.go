@@ -22,8 +22,9 @@ type cleanupOrder struct {
 // reports cleaned are recorded through raft; an order the worker neither runs nor finished
 // by its next heartbeat is forgotten (it restarted), to be given again; then the worker is
 // ordered to clean up failed or canceled jobs that are not cleaned, no one else is cleaning,
-// and of which no worker reported a running task in its last heartbeat (their tasks were
-// told to stop and have stopped). An error of the raft entry fails the heartbeat: the
+// and of which no worker reported a running task in its last heartbeat or was granted one in
+// the answer to it (their tasks were told to stop and have stopped, and no grant is on its
+// way to start one). An error of the raft entry fails the heartbeat: the
 // worker reports the same jobs again in the next one.
 func (s *scheduler) cleanups(req *pb.HeartbeatRequest, hb uint64) ([]*pb.CleanupOrder, error) {
 	id := req.GetWorkerId()
@@ -65,7 +66,8 @@ func (s *scheduler) cleanups(req *pb.HeartbeatRequest, hb uint64) ([]*pb.Cleanup
 	return out, nil
 }
 
-// runningLocked says a worker listed a task of job in its last heartbeat. s.mu is held.
+// runningLocked says a worker listed a task of job in its last heartbeat, or was granted one
+// in the answer to it. s.mu is held.
 func (s *scheduler) runningLocked(job string) bool {
 	for _, w := range s.workers {
 		if w.jobs[job] {

@@ -229,6 +229,7 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 			s.addLocked(l)
 			added = append(added, l)
 			s.warmLocked(worker, ref.Job)
+			s.workerLocked(worker).jobs[ref.Job] = true
 			granted = append(granted, ref)
 		}
 	}

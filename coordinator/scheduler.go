@@ -158,10 +158,13 @@ type workerState struct {
 	// heartbeats, decaying by an eighth towards shorter ones (a heartbeat sent at once when
 	// a task ends is not the worker's pace); 0: not known yet.
 	gap     time.Duration
-	free    int             // free slots, as last reported
-	running int             // tasks running, as last reported
-	jobs    map[string]bool // the jobs of the tasks running, as last reported
-	leases  map[fsm.TaskRef]*lease
+	free    int // free slots, as last reported
+	running int // tasks running, as last reported
+	// jobs holds the jobs of the tasks running, as last reported, and of those granted in the
+	// answer to that heartbeat: the worker's next heartbeat lists those if it runs them, and
+	// until then a cleanup of their jobs could remove what they are staging (see cleanups).
+	jobs   map[string]bool
+	leases map[fsm.TaskRef]*lease
 }
 
 // newScheduler returns an inactive scheduler; start (or lead) activates it.
@@ -221,7 +224,7 @@ func (s *scheduler) stop() {
 func (s *scheduler) workerLocked(id string) *workerState {
 	w := s.workers[id]
 	if w == nil {
-		w = &workerState{leases: map[fsm.TaskRef]*lease{}}
+		w = &workerState{jobs: map[string]bool{}, leases: map[fsm.TaskRef]*lease{}}
 		s.workers[id] = w
 	}
 	return w

@@ -195,6 +195,7 @@ func (s *scheduler) speculate(ctx context.Context, worker string, free int, hb u
 		s.addLocked(b)
 		added = append(added, b)
 		s.warmLocked(worker, l.ref.Job)
+		s.workerLocked(worker).jobs[l.ref.Job] = true
 		s.specStarted++
 		granted = append(granted, l.ref)
 		s.log.Info("speculative attempt", "task", l.ref, "worker", worker, "slow_worker", l.worker, "epoch", res.Index)
