@@ -572,6 +572,8 @@ func (m *bpe) rankOf(s string) uint64 {
 
 // rankHot is rankOf that looks a string of 3 to 16 bytes up in the state's hot cache first,
 // where the frequent tokens are: their lines are in the core's cache, the big table's seldom.
+// It writes out rankOf's filter and table lookup rather than share a function with it: such a
+// function is not inlined, and the merge loop calls rankHot for nearly every merge.
 func (m *bpe) rankHot(s string, st *state) uint64 {
 	n := len(s)
 	if n < 3 || n > maxShortKey {
@@ -579,8 +581,8 @@ func (m *bpe) rankHot(s string, st *state) uint64 {
 	}
 	lo, hi := packKey(s)
 	h := hotHash(lo, hi, n)
-	if e := &st.hot[h]; e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
-		return uint64(e.val)
+	if v, ok := st.hot.get(h, lo, hi, n); ok && v&hotRef == 0 {
+		return uint64(v)
 	}
 	if !m.filter.mayHave(lo, hi, n) {
 		return noMerge
