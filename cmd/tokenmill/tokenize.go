@@ -5,9 +5,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math/bits"
 	"runtime"
 	"slices"
+	"strconv"
 	"unsafe"
 
 	"github.com/tokenmill/tokenmill/formats"
@@ -251,18 +251,13 @@ func encodeChunk(c *chunk, tk *tokenizer.Tokenizer, o tokenizeOptions, text []by
 	return out, text, ids, nil
 }
 
-// digitPairs holds "00".."99", for putDigits.
-const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
-	"8081828384858687888990919293949596979899"
-
 // appendIDs appends the decimal forms of ids separated by commas. An id below a million is
 // split into its thousands and the rest and made from two table entries: the thousands'
 // digits without leading zeros, and the rest's three digits (or, below a thousand, its digits
 // without leading zeros) with the comma, shifted past the first and stored as one 8-byte word.
 // The tables (17 KB) stay in the L1 and L2 caches; the word needs one variable shift and no
-// branch, and the loop no bounds check (formatIDs). Larger ids are formatted two digits at a
-// time.
+// branch, and the loop no bounds check (formatIDs). Larger ids (vocabularies of a million
+// tokens and more) go through strconv.
 func appendIDs(out []byte, ids []uint32) []byte {
 	if len(ids) == 0 {
 		return out
@@ -283,7 +278,7 @@ func formatIDs(b []byte, ids []uint32) int {
 	n := 0
 	for _, id := range ids {
 		if id >= 1_000_000 {
-			n += putDigits(b[n:], id)
+			n += len(strconv.AppendUint(b[n:n], uint64(id), 10)) // in place: b has room
 			b[n] = ','
 			n++
 			continue
@@ -324,38 +319,3 @@ var idTables = func() (t struct {
 	}
 	return t
 }()
-
-// putDigits writes the decimal form of id at the start of b, two digits at a time, and
-// returns its length.
-func putDigits(b []byte, id uint32) int {
-	d := digits(id)
-	_ = b[d-1]
-	j := d
-	for id >= 100 {
-		q := id / 100
-		r := (id - q*100) * 2
-		j -= 2
-		b[j], b[j+1] = digitPairs[r], digitPairs[r+1]
-		id = q
-	}
-	if id >= 10 {
-		b[j-2], b[j-1] = digitPairs[id*2], digitPairs[id*2+1]
-	} else {
-		b[j-1] = byte('0' + id)
-	}
-	return d
-}
-
-// digits is the number of decimal digits of v, without branches (those mispredict on ids,
-// whose lengths vary at random): log10 from the bit length, corrected by one comparison.
-func digits(v uint32) int {
-	t := uint(bits.Len32(v|1)) * 1233 >> 12 // floor(log10(2^len)), one too many or exact
-	d := int(t) + 1
-	if v < pow10[t] {
-		d--
-	}
-	return d
-}
-
-// pow10 is 10^i for digits, with 0 in place of 1 (a single digit has no correction).
-var pow10 = [11]uint32{0, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000, 0xFFFFFFFF}

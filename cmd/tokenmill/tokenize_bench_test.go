@@ -14,9 +14,19 @@ import (
 )
 
 // benchCorpora are the benchmark corpora (make bench builds them), by name.
-var benchCorpora = []struct{ name, env, path string }{
+var benchCorpora = []benchCorpus{
 	{"go", "TOKENMILL_BENCH_CORPUS", "../../testdata/bench/corpus.jsonl"},
 	{"multilingual", "TOKENMILL_BENCH_ML_CORPUS", "../../testdata/bench/multilingual.jsonl"},
+}
+
+type benchCorpus struct{ name, env, path string }
+
+// file is the corpus's path: $env, or where make bench builds it.
+func (c benchCorpus) file() string {
+	if p := os.Getenv(c.env); p != "" {
+		return p
+	}
+	return c.path
 }
 
 // BenchmarkTokenizeStream measures the tokenize command's whole path (JSONL chunking, field
@@ -32,10 +42,7 @@ var benchCorpora = []struct{ name, env, path string }{
 // (wall) counts both passes.
 func BenchmarkTokenizeStream(b *testing.B) {
 	for _, c := range benchCorpora {
-		path := c.path
-		if p := os.Getenv(c.env); p != "" {
-			path = p
-		}
+		path := c.file()
 		data, err := os.ReadFile(path)
 		if err != nil {
 			b.Run(c.name, func(b *testing.B) { b.Skipf("benchmark corpus missing (make bench builds it): %v", err) })
@@ -132,11 +139,7 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 // BenchmarkAppendIDs measures the formatting of ids alone: cl100k_base's ids of the first 8 MB
 // of the Go corpus, formatted into one reused buffer (ns/id).
 func BenchmarkAppendIDs(b *testing.B) {
-	path := benchCorpora[0].path
-	if p := os.Getenv(benchCorpora[0].env); p != "" {
-		path = p
-	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(benchCorpora[0].file())
 	if err != nil {
 		b.Skipf("benchmark corpus missing (make bench builds it): %v", err)
 	}
