@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"context"
 	"slices"
 	"testing"
 
@@ -22,32 +21,20 @@ func TestCleanups_WaitForTheHeartbeatAfterAGrant(t *testing.T) {
 		t.Fatalf("a was granted %d tasks, want 1", len(granted))
 	}
 	w.must(w.log.apply(fsm.CancelJob, &pb.CancelJobCommand{JobId: "j", Reason: "test"}))
-	beat := func(worker string, running ...*pb.Assignment) *pb.HeartbeatResponse {
-		t.Helper()
-		req := &pb.HeartbeatRequest{WorkerId: worker}
-		for _, a := range running {
-			req.Running = append(req.Running, &pb.RunningTask{Task: a.Task, Epoch: a.Epoch})
-		}
-		resp, err := w.sched.heartbeat(context.Background(), req, w.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
 	ordered := func(resp *pb.HeartbeatResponse) bool {
 		return slices.ContainsFunc(resp.Cleanup, func(o *pb.CleanupOrder) bool { return o.JobId == "j" })
 	}
-	if ordered(beat("b")) {
+	if ordered(w.send("b", 0, nil)) {
 		t.Fatal("b was ordered to clean up j while the grant to a was on its way")
 	}
-	resp := beat("a", granted[0])
+	resp := w.send("a", 0, granted)
 	if len(resp.Stop) != 1 {
 		t.Fatalf("a, running the canceled job's task, got %d stop orders, want 1", len(resp.Stop))
 	}
-	if ordered(resp) || ordered(beat("b")) {
+	if ordered(resp) || ordered(w.send("b", 0, nil)) {
 		t.Fatal("a cleanup of j was ordered while a runs its task")
 	}
-	if !ordered(beat("a")) && !ordered(beat("b")) {
+	if !ordered(w.send("a", 0, nil)) && !ordered(w.send("b", 0, nil)) {
 		t.Fatal("no cleanup of j ordered after a stopped its task")
 	}
 }

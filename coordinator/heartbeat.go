@@ -226,10 +226,8 @@ func (s *scheduler) assign(ctx context.Context, worker string, free int, hb uint
 	for i, ref := range pick {
 		if r.errs[i] == nil && s.active {
 			l := &lease{ref: ref, epoch: r.index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now}
-			s.addLocked(l)
+			s.grantedLocked(l)
 			added = append(added, l)
-			s.warmLocked(worker, ref.Job)
-			s.workerLocked(worker).jobs[ref.Job] = true
 			granted = append(granted, ref)
 		}
 	}

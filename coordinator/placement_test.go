@@ -114,19 +114,26 @@ func (w *placeWorld) must(res *fsm.Result, err error) {
 // assignments.
 func (w *placeWorld) beat(worker string, free int) []*pb.Assignment {
 	w.t.Helper()
+	resp := w.send(worker, free, w.running[worker])
+	if len(resp.Stop) > 0 {
+		w.t.Fatalf("%s told to stop %v", worker, resp.Stop)
+	}
+	w.running[worker] = append(w.running[worker], resp.Start...)
+	return resp.Start
+}
+
+// send heartbeats worker with free slots, listing running, and returns the answer.
+func (w *placeWorld) send(worker string, free int, running []*pb.Assignment) *pb.HeartbeatResponse {
+	w.t.Helper()
 	req := &pb.HeartbeatRequest{WorkerId: worker, FreeSlots: uint32(free)}
-	for _, a := range w.running[worker] {
+	for _, a := range running {
 		req.Running = append(req.Running, &pb.RunningTask{Task: a.Task, Epoch: a.Epoch})
 	}
 	resp, err := w.sched.heartbeat(context.Background(), req, w.now)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if len(resp.Stop) > 0 {
-		w.t.Fatalf("%s told to stop %v", worker, resp.Stop)
-	}
-	w.running[worker] = append(w.running[worker], resp.Start...)
-	return resp.Start
+	return resp
 }
 
 // done forgets a finished assignment.

@@ -246,6 +246,15 @@ func (s *scheduler) addLocked(l *lease) {
 	w.leases[l.ref] = l
 }
 
+// grantedLocked records a lease just granted (in the answer to the worker's heartbeat): the
+// lease, the worker's warmth for the job's tokenizer, and the job among those it runs until its
+// next heartbeat says what it runs. s.mu is held.
+func (s *scheduler) grantedLocked(l *lease) {
+	s.addLocked(l)
+	s.warmLocked(l.worker, l.ref.Job)
+	s.workerLocked(l.worker).jobs[l.ref.Job] = true
+}
+
 // removeLocked forgets a lease. s.mu is held.
 func (s *scheduler) removeLocked(l *lease) {
 	if s.leases[l.key()] == l {

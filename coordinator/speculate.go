@@ -192,10 +192,8 @@ func (s *scheduler) speculate(ctx context.Context, worker string, free int, hb u
 			continue
 		}
 		b := &lease{ref: l.ref, epoch: res.Index, worker: worker, deadline: deadline, hb: hb, since: now, seen: now}
-		s.addLocked(b)
+		s.grantedLocked(b)
 		added = append(added, b)
-		s.warmLocked(worker, l.ref.Job)
-		s.workerLocked(worker).jobs[l.ref.Job] = true
 		s.specStarted++
 		granted = append(granted, l.ref)
 		s.log.Info("speculative attempt", "task", l.ref, "worker", worker, "slow_worker", l.worker, "epoch", res.Index)
