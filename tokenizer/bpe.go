@@ -244,31 +244,36 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 	lo, hi := packKey(piece)
 	h := hotHash(lo, hi, len(piece))
 	if v, ok := st.hot.get(h, lo, hi, len(piece)); ok {
-		if v&hotRef == 0 {
+		switch v & hotKind {
+		case hotToken:
 			if st.splitting && m.split.verify {
-				dst, _ = m.chunkToken(dst, v, piece, st)
+				dst, _ = m.chunkToken(dst, uint32(v>>hotPayload), piece, st)
 				return dst
 			}
-			return append(dst, v)
+			return append(dst, uint32(v>>hotPayload))
+		case 0:
+			return st.cache.appendIDs(dst, uint32(v>>hotPayload))
 		}
-		return st.cache.appendIDs(dst, v&^hotRef)
+		return appendHot(dst, v)
 	}
 	if m.wholeWord && m.mayBeToken(lo, hi, len(piece)) {
 		if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {
 			if st.splitting && m.split.verify {
 				var self bool
 				if dst, self = m.chunkToken(dst, id, piece, st); self {
-					st.hot.put(h, lo, hi, len(piece), id)
+					st.hot.put(h, lo, hi, len(piece), hotTokenValue(id))
 				}
 				return dst
 			}
-			st.hot.put(h, lo, hi, len(piece), id)
+			st.hot.put(h, lo, hi, len(piece), hotTokenValue(id))
 			return append(dst, id)
 		}
 	}
 	if i, ok := st.cache.lookup(lo, hi, len(piece)); ok {
-		st.hot.put(h, lo, hi, len(piece), i|hotRef)
-		return st.cache.appendIDs(dst, i)
+		start := len(dst)
+		dst = st.cache.appendIDs(dst, i)
+		st.hot.put(h, lo, hi, len(piece), hotIDsValue(dst[start:], i))
+		return dst
 	}
 	var ids []uint32
 	if m.split != nil && len(piece) >= minSplitShort && (lo|hi)&highBits != 0 && !st.splitting {
@@ -285,7 +290,7 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 		st.hot.reset() // it points into the cache
 	}
 	i := st.cache.putShort(lo, hi, len(piece), ids)
-	st.hot.put(h, lo, hi, len(piece), i|hotRef)
+	st.hot.put(h, lo, hi, len(piece), hotIDsValue(ids, i))
 	return append(dst, ids...)
 }
 
@@ -295,15 +300,12 @@ func (m *bpe) encodeHot(dst []uint32, piece string, st *state) []uint32 {
 	if n := len(piece); n <= maxShortKey {
 		lo, hi := packKey(piece)
 		e := &st.hot[hotHash(lo, hi, n)]
-		if e.n == uint32(n) && e.lo == lo && e.hi == hi && e.val&hotRef == 0 {
-			return append(dst, e.val)
+		if e.v&(31|hotKind) == uint64(n)|hotToken && e.lo == lo && e.hi == hi {
+			return append(dst, uint32(e.v>>hotPayload))
 		}
 	}
 	return m.encodePiece(dst, piece, st)
 }
-
-// hotRef marks a hot-cache value that is a slot of the piece cache, not a token id.
-const hotRef = 1 << 31
 
 // highBits has the high bit of every byte of a word: a packed key with any of them set holds a
 // non-ASCII byte.
@@ -581,14 +583,14 @@ func (m *bpe) rankHot(s string, st *state) uint64 {
 	}
 	lo, hi := packKey(s)
 	h := hotHash(lo, hi, n)
-	if v, ok := st.hot.get(h, lo, hi, n); ok && v&hotRef == 0 {
-		return uint64(v)
+	if v, ok := st.hot.get(h, lo, hi, n); ok && v&hotKind == hotToken {
+		return v >> hotPayload
 	}
 	if !m.filter.mayHave(lo, hi, n) {
 		return noMerge
 	}
 	if id, ok := m.short.getPacked(lo, hi, n); ok {
-		st.hot.put(h, lo, hi, n, id)
+		st.hot.put(h, lo, hi, n, hotTokenValue(id))
 		return uint64(id)
 	}
 	return noMerge

@@ -10,7 +10,7 @@
 // Speed comes from: hand-written pre-tokenizers for the known split patterns (GPT-2/r50k,
 // cl100k/Llama-3, o200k/GPT-OSS) that follow the regex semantics exactly, with an ASCII fast
 // path; a vocabulary table keyed by the packed bytes of a piece (no string hashing), fronted by
-// a small per-goroutine hot cache that holds the frequent pieces; a bounded per-goroutine cache of
+// a small per-goroutine hot cache that holds the frequent pieces (a token, or up to three ids); a bounded per-goroutine cache of
 // pieces that take several tokens; and merge loops that do not allocate: an in-place scan for
 // ordinary pieces, a tournament tree (cache-resident) up to 64 KiB and rank buckets beyond, so a megabyte without a space
 // costs O(n log n), not tiktoken's O(n^2). tiktoken vocabularies merge by looking up the

@@ -60,9 +60,10 @@ func unpackKey(lo, hi uint64, n int) string {
 }
 
 // TestHotCache_HoldsTokensOwnIDs: after encoding the committed multilingual sample, every token
-// id in a state's hot cache is the id of the string it is kept under. The merge loop (rankHot)
-// takes a merge's rank from there, so an entry of another model or of a wrong string would
-// change the ids.
+// id in a state's hot cache is the id of the string it is kept under, and the ids a slot holds
+// for a piece of two or three tokens are that piece's merged from its bytes. The merge loop
+// (rankHot) takes a merge's rank from there, so an entry of another model or of a wrong string
+// would change the ids.
 func TestHotCache_HoldsTokensOwnIDs(t *testing.T) {
 	docs := readMLDocs(t, filepath.Join("testdata", "multilingual-sample.jsonl.gz"))
 	for _, name := range append([]string{"cl100k_base", "o200k_base"}, byteLevelJSONs...) {
@@ -74,22 +75,30 @@ func TestHotCache_HoldsTokensOwnIDs(t *testing.T) {
 			}
 			st := tk.getState()
 			defer tk.pool.put(st)
-			tokens := 0
+			ref := newState() // merges the pieces of several tokens anew
+			tokens, pieces := 0, 0
 			for _, e := range st.hot {
-				if e.n == 0 || e.val&hotRef != 0 {
+				if e.v&31 == 0 || e.v&hotKind == 0 {
 					continue
 				}
-				tokens++
-				s := unpackKey(e.lo, e.hi, int(e.n))
+				s := unpackKey(e.lo, e.hi, int(e.v&31))
 				if lo, hi := packKey(s); lo != e.lo || hi != e.hi {
 					t.Fatalf("slot of %q does not pack back to its key", s)
 				}
-				if got := tk.model.tokens.at(e.val); got != s {
-					t.Fatalf("hot cache: %q holds id %d, which is %q", s, e.val, got)
+				if e.v&hotKind != hotToken {
+					if want := tk.model.merge(ref, s); !slices.Equal(appendHot(nil, e.v), want) {
+						t.Fatalf("hot cache: %q holds ids %v, its ids are %v", s, appendHot(nil, e.v), want)
+					}
+					pieces++
+					continue
+				}
+				tokens++
+				if id := uint32(e.v >> hotPayload); tk.model.tokens.at(id) != s {
+					t.Fatalf("hot cache: %q holds id %d, which is %q", s, id, tk.model.tokens.at(id))
 				}
 			}
-			if tokens < 1000 {
-				t.Fatalf("hot cache holds %d tokens after the sample, want at least 1000", tokens)
+			if tokens < 1000 || pieces < 100 {
+				t.Fatalf("hot cache holds %d tokens and %d pieces of several after the sample, want at least 1000 and 100", tokens, pieces)
 			}
 		})
 	}

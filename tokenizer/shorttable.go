@@ -109,29 +109,80 @@ func (t *shortTable) reset() {
 	t.count = 0
 }
 
-// hotCache is a small direct-mapped cache of whole-piece vocabulary hits, per encoder state.
-// Token frequencies are Zipfian: a few thousand tokens make most of any text, and keeping them
-// in 800 KB that stay in the core's L2 cache avoids a memory access into the big table for
-// most pieces.
-type hotCache [hotSize]shortSlot
+// hotCache is a small direct-mapped cache of frequent pieces, per encoder state: their single
+// token, or their few ids, or where the piece cache holds them. Token frequencies are Zipfian: a
+// few thousand tokens and pieces make most of any text, and keeping them in 768 KB that stay in
+// the core's L2 cache avoids a memory access into the big tables for most pieces.
+type hotCache [hotSize]hotSlot
 
-const hotBits = 15
-const hotSize = 1 << hotBits
+// hotSlot is one piece of the hot cache: its key as packKey packs it, and v, its length (the
+// low five bits; 0 marks an empty slot) | its kind<<5 | its payload<<hotPayload. Kind 1 is a
+// piece that is a single token, the payload its id; kind 2 and 3 a piece of that many ids, each
+// hotIDBits wide in the payload; kind 0 a piece whose ids are in slot payload of the piece cache.
+type hotSlot struct {
+	lo, hi uint64
+	v      uint64
+}
+
+const (
+	hotBits    = 15
+	hotSize    = 1 << hotBits
+	hotPayload = 7
+	hotIDBits  = 19
+	hotIDMask  = 1<<hotIDBits - 1
+	hotKind    = 3 << 5
+	hotToken   = 1 << 5 // the kind of a single token
+)
+
+// hotTokenValue is the value of a piece that is the token id.
+func hotTokenValue(id uint32) uint64 { return hotToken | uint64(id)<<hotPayload }
+
+// hotRefValue is the value of a piece whose ids are in slot i of the piece cache.
+func hotRefValue(i uint32) uint64 { return uint64(i) << hotPayload }
+
+// hotIDsValue is the value of a piece of two or three ids below 1<<hotIDBits, else that of
+// slot i of the piece cache.
+func hotIDsValue(ids []uint32, i uint32) uint64 {
+	if len(ids) < 2 || len(ids) > 3 {
+		return hotRefValue(i)
+	}
+	v := uint64(len(ids)) << 5
+	for k, id := range ids {
+		if id > hotIDMask {
+			return hotRefValue(i)
+		}
+		v |= uint64(id) << (hotPayload + k*hotIDBits)
+	}
+	return v
+}
 
 func hotHash(lo, hi uint64, n int) uint64 {
 	return ((lo ^ (hi * 0xC2B2AE3D27D4EB4F) ^ uint64(n)) * 0x9E3779B97F4A7C15) >> (64 - hotBits)
 }
 
-func (c *hotCache) get(h, lo, hi uint64, n int) (uint32, bool) {
+// get returns the value of the piece packed as (lo, hi) with length n, whose hash is h.
+func (c *hotCache) get(h, lo, hi uint64, n int) (uint64, bool) {
 	e := &c[h]
-	if e.n == uint32(n) && e.lo == lo && e.hi == hi {
-		return e.val, true
+	if e.v&31 == uint64(n) && e.lo == lo && e.hi == hi {
+		return e.v, true
 	}
 	return 0, false
 }
 
-func (c *hotCache) put(h, lo, hi uint64, n int, val uint32) {
-	c[h] = shortSlot{lo, hi, uint32(n), val}
+func (c *hotCache) put(h, lo, hi uint64, n int, v uint64) {
+	c[h] = hotSlot{lo, hi, v | uint64(n)}
+}
+
+// appendHot appends the ids of a hot-cache value v of kind 1 to 3.
+func appendHot(dst []uint32, v uint64) []uint32 {
+	if v&hotKind == hotToken {
+		return append(dst, uint32(v>>hotPayload))
+	}
+	dst = append(dst, uint32(v>>hotPayload&hotIDMask), uint32(v>>(hotPayload+hotIDBits)&hotIDMask))
+	if v&hotKind == 3<<5 {
+		dst = append(dst, uint32(v>>(hotPayload+2*hotIDBits)))
+	}
+	return dst
 }
 
 func (c *hotCache) reset() { clear(c[:]) }

@@ -209,11 +209,14 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
-				if e.n == uint32(n) && e.lo == lo && e.hi == hi {
-					if e.val&hotRef == 0 {
-						dst = append(dst, e.val)
-					} else {
-						dst = st.cache.appendIDs(dst, e.val&^hotRef)
+				if e.v&31 == uint64(n) && e.lo == lo && e.hi == hi {
+					switch e.v & hotKind {
+					case hotToken:
+						dst = append(dst, uint32(e.v>>hotPayload))
+					case 0:
+						dst = st.cache.appendIDs(dst, uint32(e.v>>hotPayload))
+					default:
+						dst = appendHot(dst, e.v)
 					}
 					continue
 				}
@@ -234,11 +237,14 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
-				if e.n == uint32(n) && e.lo == lo && e.hi == hi {
-					if e.val&hotRef == 0 {
-						dst = append(dst, e.val)
-					} else {
-						dst = st.cache.appendIDs(dst, e.val&^hotRef)
+				if e.v&31 == uint64(n) && e.lo == lo && e.hi == hi {
+					switch e.v & hotKind {
+					case hotToken:
+						dst = append(dst, uint32(e.v>>hotPayload))
+					case 0:
+						dst = st.cache.appendIDs(dst, uint32(e.v>>hotPayload))
+					default:
+						dst = appendHot(dst, e.v)
 					}
 					continue
 				}
