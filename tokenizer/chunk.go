@@ -493,10 +493,15 @@ func (m *bpe) encodeCut(dst []uint32, piece string, st *state, bt *boundaryTable
 			prev, w, prevOK, prevAt = rune(c), 1, true, i
 			continue
 		}
-		var r rune
-		var ok bool
-		r, w, ok = decodeChar(piece, i)
-		if ok && prevOK && bt.canCut(piece[i-1], c, prev, r) {
+		// decodeChar and canCut for a byte-level table, written out: neither is inlined, and
+		// a sentence of Chinese or Japanese passes here once per character.
+		r, ok := decode3(piece, i)
+		if ok {
+			w = 3
+		} else {
+			r, w, ok = decodeChar(piece, i)
+		}
+		if ok && prevOK && !bt.hasPartial(piece[i-1], c) && (!bt.inPairs(prev, r) || !bt.hasBigram(prev, r)) {
 			st.splitting = true
 			if prevAt == start {
 				dst = m.encodeRune(dst, piece[start:i], prev, st, bt)
