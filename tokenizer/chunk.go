@@ -295,13 +295,21 @@ func decodeChar(s string, i int) (rune, int, bool) {
 	if r, ok := decode3(s, i); ok {
 		return r, 3, true
 	}
-	if c := s[i]; c&0xE0 == 0xC0 && c >= 0xC2 && i+1 < len(s) {
-		if c1 := s[i+1]; c1&0xC0 == 0x80 {
-			return rune(c&0x1F)<<6 | rune(c1&0x3F), 2, true
-		}
+	if r, ok := decode2(s, i); ok {
+		return r, 2, true
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])
 	return r, w, r != utf8.RuneError || w > 1
+}
+
+// decode2 returns the two-byte character at s[i] and true, or false where there is none (a
+// lead byte outside 0xC2-0xDF, too few bytes or a bad continuation byte). It is small enough to
+// be inlined into the scanning loops.
+func decode2(s string, i int) (r rune, ok bool) {
+	if i+1 < len(s) && s[i]-0xC2 < 0xE0-0xC2 && s[i+1]&0xC0 == 0x80 {
+		r, ok = rune(s[i]&0x1F)<<6|rune(s[i+1]&0x3F), true
+	}
+	return r, ok
 }
 
 // decode3 returns the three-byte character at s[i] and true, or false where there is none (a

@@ -119,6 +119,8 @@ func spaceRun(t *classTable, s string, i int, withNewline bool) int {
 }
 
 // run returns the end of the run of characters that have any of the class bits in mask.
+// Characters of two and three bytes (the alphabets beyond Latin, Chinese and Japanese) are
+// decoded inline: a run is a word, or a whole sentence without spaces.
 func run(t *classTable, s string, i int, mask uint8) int {
 	for i < len(s) {
 		b := s[i]
@@ -129,7 +131,15 @@ func run(t *classTable, s string, i int, mask uint8) int {
 			i++
 			continue
 		}
-		c, w := t.classAtSlow(s, i)
+		var c uint8
+		var w int
+		if r, ok := decode3(s, i); ok {
+			c, w = t[r], 3
+		} else if r, ok := decode2(s, i); ok {
+			c, w = t[r], 2
+		} else {
+			c, w = t.classAtSlow(s, i)
+		}
 		if c&mask == 0 {
 			return i
 		}
@@ -179,7 +189,13 @@ func otherRun(t *classTable, s string, i int) int {
 			i++
 			continue
 		}
-		c, w := t.classAtSlow(s, i)
+		var c uint8
+		var w int
+		if r, ok := decode3(s, i); ok { // CJK punctuation, Japanese brackets
+			c, w = t[r], 3
+		} else {
+			c, w = t.classAtSlow(s, i)
+		}
 		if c&(clLetter|clNumber|clSpace) != 0 {
 			return i
 		}

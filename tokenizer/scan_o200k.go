@@ -68,12 +68,15 @@ func (o o200kScanner) upperLower(s string, p int) int {
 	t := o.t
 	j, lastW := p, -1
 	for j < len(s) {
-		// classAt, with its ASCII case and that of a three-byte character (Chinese, Japanese:
-		// a sentence is one run of letters) written out: it is not inlined.
+		// classAt, with its ASCII case and those of two- and three-byte characters (Cyrillic,
+		// Greek, accented Latin; Chinese, Japanese: a sentence is one run of letters) written
+		// out: it is not inlined.
 		c, w := t[s[j]&0x7F], 1
 		if s[j] >= 0x80 {
 			if r, ok := decode3(s, j); ok {
 				c, w = t[r], 3
+			} else if r, ok := decode2(s, j); ok {
+				c, w = t[r], 2
 			} else {
 				c, w = t.classAtSlow(s, j)
 			}
