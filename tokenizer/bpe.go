@@ -498,9 +498,14 @@ func (m *bpe) mergeSpans(piece string, st *state, left uint64) []uint32 {
 			break
 		}
 		ids[bi] = uint32(vals[bi] >> 32)
-		copy(ids[bi+1:n-1], ids[bi+2:n])
-		copy(bounds[bi+1:n], bounds[bi+2:n+1])
-		copy(vals[bi:n-2], vals[bi+1:n-1])
+		// The parts after bi move down one place: a loop as short as the piece costs less than
+		// three calls of memmove.
+		for k := bi + 1; k < n-1; k++ {
+			ids[k] = ids[k+1]
+			bounds[k] = bounds[k+1]
+			vals[k-1] = vals[k]
+		}
+		bounds[n-1] = bounds[n]
 		n--
 		if bi > 0 {
 			vals[bi-1] = min(m.rankHot(piece[bounds[bi-1]:bounds[bi+1]], st), uint64(noRank))<<32 | uint64(ids[bi-1])<<8&left
