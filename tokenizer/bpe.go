@@ -300,7 +300,7 @@ func (m *bpe) encodeHot(dst []uint32, piece string, st *state) []uint32 {
 	if n := len(piece); n <= maxShortKey {
 		lo, hi := packKey(piece)
 		e := &st.hot[hotHash(lo, hi, n)]
-		if e.v&(31|hotKind) == uint64(n)|hotToken && e.lo == lo && e.hi == hi {
+		if e.v&(hotLen|hotKind) == uint64(n)|hotToken && e.lo == lo && e.hi == hi {
 			return append(dst, uint32(e.v>>hotPayload))
 		}
 	}

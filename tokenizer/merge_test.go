@@ -78,10 +78,10 @@ func TestHotCache_HoldsTokensOwnIDs(t *testing.T) {
 			ref := newState() // merges the pieces of several tokens anew
 			tokens, pieces := 0, 0
 			for _, e := range st.hot {
-				if e.v&31 == 0 || e.v&hotKind == 0 {
+				if e.v&hotLen == 0 || e.v&hotKind == 0 {
 					continue
 				}
-				s := unpackKey(e.lo, e.hi, int(e.v&31))
+				s := unpackKey(e.lo, e.hi, int(e.v&hotLen))
 				if lo, hi := packKey(s); lo != e.lo || hi != e.hi {
 					t.Fatalf("slot of %q does not pack back to its key", s)
 				}

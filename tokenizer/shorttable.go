@@ -116,9 +116,10 @@ func (t *shortTable) reset() {
 type hotCache [hotSize]hotSlot
 
 // hotSlot is one piece of the hot cache: its key as packKey packs it, and v, its length (the
-// low five bits; 0 marks an empty slot) | its kind<<5 | its payload<<hotPayload. Kind 1 is a
-// piece that is a single token, the payload its id; kind 2 and 3 a piece of that many ids, each
-// hotIDBits wide in the payload; kind 0 a piece whose ids are in slot payload of the piece cache.
+// low five bits, hotLen; 0 marks an empty slot) | its kind<<5 | its payload<<hotPayload. Kind 1
+// is a piece that is a single token, the payload its id; kind 2 and 3 a piece of that many ids,
+// each hotIDBits wide in the payload; kind 0 a piece whose ids are in slot payload of the piece
+// cache.
 type hotSlot struct {
 	lo, hi uint64
 	v      uint64
@@ -127,6 +128,7 @@ type hotSlot struct {
 const (
 	hotBits    = 15
 	hotSize    = 1 << hotBits
+	hotLen     = 31 // the key length's bits
 	hotPayload = 7
 	hotIDBits  = 19
 	hotIDMask  = 1<<hotIDBits - 1
@@ -163,7 +165,7 @@ func hotHash(lo, hi uint64, n int) uint64 {
 // get returns the value of the piece packed as (lo, hi) with length n, whose hash is h.
 func (c *hotCache) get(h, lo, hi uint64, n int) (uint64, bool) {
 	e := &c[h]
-	if e.v&31 == uint64(n) && e.lo == lo && e.hi == hi {
+	if e.v&hotLen == uint64(n) && e.lo == lo && e.hi == hi {
 		return e.v, true
 	}
 	return 0, false
@@ -173,11 +175,9 @@ func (c *hotCache) put(h, lo, hi uint64, n int, v uint64) {
 	c[h] = hotSlot{lo, hi, v | uint64(n)}
 }
 
-// appendHot appends the ids of a hot-cache value v of kind 1 to 3.
+// appendHot appends the ids of a hot-cache value v of kind 2 or 3 (the callers append a single
+// token, kind 1, themselves, and take kind 0 from the piece cache).
 func appendHot(dst []uint32, v uint64) []uint32 {
-	if v&hotKind == hotToken {
-		return append(dst, uint32(v>>hotPayload))
-	}
 	dst = append(dst, uint32(v>>hotPayload&hotIDMask), uint32(v>>(hotPayload+hotIDBits)&hotIDMask))
 	if v&hotKind == 3<<5 {
 		dst = append(dst, uint32(v>>(hotPayload+2*hotIDBits)))

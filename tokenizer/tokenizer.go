@@ -209,7 +209,7 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
-				if e.v&31 == uint64(n) && e.lo == lo && e.hi == hi {
+				if e.v&hotLen == uint64(n) && e.lo == lo && e.hi == hi {
 					switch e.v & hotKind {
 					case hotToken:
 						dst = append(dst, uint32(e.v>>hotPayload))
@@ -237,7 +237,7 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 			if n := len(p); n <= maxShortKey {
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
-				if e.v&31 == uint64(n) && e.lo == lo && e.hi == hi {
+				if e.v&hotLen == uint64(n) && e.lo == lo && e.hi == hi {
 					switch e.v & hotKind {
 					case hotToken:
 						dst = append(dst, uint32(e.v>>hotPayload))
