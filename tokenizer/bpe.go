@@ -23,6 +23,7 @@ type bpe struct {
 	// lookups in the same table as whole pieces (hot in cache), and loading builds nothing.
 	concat   bool
 	byteRank *[65536]uint32 // concat, ordered: the rank of every two-byte string, or noRank
+	chars    *charTable     // concat, ordered: the characters mergeSpans may start as one part
 	filter   *tokenFilter   // concat, wholeWord, byteLevel: which strings of 3 to 16 bytes may be tokens (set by index)
 	// ordered is set for a Hugging Face model whose merges are tiktoken's rule in order
 	// (ordered.go): pieces up to smallPiece merge as tiktoken's do (mergeSpans with leftIDs),
@@ -111,10 +112,14 @@ func (m *bpe) finish() {
 		if m.byteLevel && m.pairs != nil && m.pairs.count >= minPairFilter {
 			m.pairFilter = newPairFilter(m.pairs)
 		}
+		if m.ordered {
+			m.chars = newCharTable(m)
+		}
 		return
 	}
 	m.byteRank = twoByteRanks(m.tokens)
 	m.low = newLowPairs(m.lowConcat)
+	m.chars = newCharTable(m)
 }
 
 // twoByteRanks returns the rank of every two-byte string: what looking each up in the vocabulary
@@ -482,15 +487,30 @@ func (m *bpe) allBytes(s string) bool {
 // (ordered.go), for pieces of fewer than 256 bytes (merge gives it those of up to smallPiece),
 // whose positions fit below the left id (lowestKey).
 func (m *bpe) mergeSpans(piece string, st *state, left uint64) []uint32 {
-	n := len(piece)
 	ids, bounds, vals := st.ids[:0], st.bounds[:0], st.vals[:0]
-	for i := 0; i < n; i++ {
+	for i := 0; i < len(piece); {
+		if piece[i] >= 0xC2 {
+			if id, w := m.chars.part(piece, i); w > 0 {
+				ids = append(ids, id)
+				bounds = append(bounds, int32(i))
+				i += w
+				continue
+			}
+		}
 		ids = append(ids, m.byteIDs[piece[i]])
 		bounds = append(bounds, int32(i))
+		i++
 	}
-	bounds = append(bounds, int32(n))
+	n := len(ids)
+	bounds = append(bounds, int32(len(piece)))
 	for i := 0; i+1 < n; i++ {
-		vals = append(vals, uint64(m.byteRank[uint16(piece[i])<<8|uint16(piece[i+1])])<<32|uint64(ids[i])<<8&left)
+		var r uint64
+		if a, b := bounds[i], bounds[i+2]; b-a == 2 {
+			r = uint64(m.byteRank[uint16(piece[a])<<8|uint16(piece[a+1])])
+		} else {
+			r = min(m.rankHot(piece[a:b], st), uint64(noRank))
+		}
+		vals = append(vals, r<<32|uint64(ids[i])<<8&left)
 	}
 	for n > 1 {
 		bi := lowestKey(vals[:n-1], left)
