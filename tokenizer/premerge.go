@@ -14,7 +14,10 @@ import "unicode/utf8"
 // table keeps per character: for each continuation byte before it and each lead byte after it
 // (the bytes inside words of the same script), and per class of the other bytes.
 type charTable struct {
-	chars []charEntry // by code point - 0x80, up to U+FFFF
+	// index holds, per block of 64 code points below U+10000, the block's place in chars
+	// (0: the block of no character, all zero); a block is 1.5 KB and few hold tokens.
+	index [0x10000 >> 6]uint16
+	chars []charEntry
 }
 
 // charEntry is one character's: id+1 of its token (0: it always starts as bytes), the classes
@@ -40,8 +43,8 @@ const (
 // of a merge orders as the id of the token it makes (rankOf), from its tokens.
 func newCharTable(m *bpe) *charTable {
 	const none = noRank
-	// end2 and start2: the lowest id of a token of at least two bytes that ends, or begins,
-	// with the two bytes of the index.
+	// end2 and start2: the lowest id of a token of at least two bytes that ends with the two
+	// bytes x, y (at y<<8|x), or begins with them (at x<<8|y).
 	end2, start2 := new([65536]uint32), new([65536]uint32)
 	for i := range end2 {
 		end2[i], start2[i] = none, none
@@ -61,7 +64,7 @@ func newCharTable(m *bpe) *charTable {
 		if n < 2 {
 			continue
 		}
-		k := uint16(s[n-2])<<8 | uint16(s[n-1])
+		k := uint16(s[n-1])<<8 | uint16(s[n-2])
 		end2[k] = min(end2[k], id)
 		k = uint16(s[0])<<8 | uint16(s[1])
 		start2[k] = min(start2[k], id)
@@ -81,13 +84,43 @@ func newCharTable(m *bpe) *charTable {
 			}
 		}
 	}
+	// The lowest id per class of the byte before (space, other ASCII, lead) a first byte f,
+	// and after (ASCII, continuation) a last byte l.
+	var afterSpace, afterASCII, afterLead, beforeASCII, beforeCont [256]uint32
+	for f := range 256 {
+		afterSpace[f], afterASCII[f], afterLead[f], beforeASCII[f], beforeCont[f] = none, none, none, none, none
+		for b := range 256 {
+			e, st := end2[f<<8|b], start2[f<<8|b]
+			switch {
+			case b == ' ':
+				afterSpace[f] = e
+				beforeASCII[f] = min(beforeASCII[f], st)
+			case b < 0x80:
+				afterASCII[f] = min(afterASCII[f], e)
+				beforeASCII[f] = min(beforeASCII[f], st)
+			case b < 0xC0:
+				beforeCont[f] = min(beforeCont[f], st)
+			default:
+				afterLead[f] = min(afterLead[f], e)
+			}
+		}
+	}
 	rank := func(s string) uint32 {
 		if r := m.rankOf(s); r != noMerge {
 			return uint32(r)
 		}
 		return none
 	}
-	ct := &charTable{chars: make([]charEntry, 0x10000-0x80)}
+	ct := new(charTable)
+	blocks := 1 // block 0: no characters
+	for _, id := range chars {
+		r, _ := utf8.DecodeRuneInString(m.tokens.at(id))
+		if ct.index[r>>6] == 0 {
+			ct.index[r>>6] = uint16(blocks)
+			blocks++
+		}
+	}
+	ct.chars = make([]charEntry, blocks<<6)
 	for _, id := range chars {
 		c := m.tokens.at(id)
 		if rank(c) != id { // a duplicate spelling: the lookup gives the other id
@@ -108,26 +141,29 @@ func newCharTable(m *bpe) *charTable {
 				mx, rightPair = max(mx, r23), true
 			}
 		}
-		var e charEntry
-		e.id = id + 1
-		first, last := c[0], c[len(c)-1]
-		for b := range 256 {
-			lid := end2[b<<8|int(first)]  // a token ending with b and the first byte
-			rid := start2[int(last)<<8|b] // one beginning with the last byte and b
-			e.left |= bitIf(b >= 0x80 && b < 0xC0 && lid > mx, uint(b-0x80))
-			e.right |= bitIf(b >= 0xC0 && rid > mx, uint(b-0xC0))
-			if lid <= mx {
-				e.flags |= charClassAfter(byte(b))
-			}
-			if rid <= mx {
-				e.flags |= charClassBefore(byte(b))
+		e := charEntry{id: id + 1}
+		first, last := int(c[0]), int(c[len(c)-1])
+		for k := range 64 {
+			e.left |= bitIf(end2[first<<8|0x80+k] > mx, uint(k))
+			e.right |= bitIf(start2[last<<8|0xC0+k] > mx, uint(k))
+		}
+		for _, f := range []struct {
+			min  uint32
+			flag uint32
+		}{
+			{afterSpace[first], charAfterSpace}, {afterASCII[first], charAfterASCII},
+			{afterLead[first], charAfterLead}, {beforeASCII[last], charBeforeASCII},
+			{beforeCont[last], charBeforeCont},
+		} {
+			if f.min > mx {
+				e.flags |= f.flag
 			}
 		}
 		if leftPair {
 			for _, o := range end3[uint16(c[0])<<8|uint16(c[1])] {
 				if o.id <= mx {
 					e.left &^= bitIf(o.b >= 0x80 && o.b < 0xC0, uint(o.b-0x80))
-					e.flags |= charClassAfter(o.b)
+					e.flags &^= charClassAfter(o.b)
 				}
 			}
 		}
@@ -135,14 +171,12 @@ func newCharTable(m *bpe) *charTable {
 			for _, o := range start3[uint16(c[1])<<8|uint16(c[2])] {
 				if o.id <= mx {
 					e.right &^= bitIf(o.b >= 0xC0, uint(o.b-0xC0))
-					e.flags |= charClassBefore(o.b)
+					e.flags &^= charClassBefore(o.b)
 				}
 			}
 		}
-		// The flags were gathered as the unsafe classes; the entry keeps the safe ones.
-		e.flags ^= charAfterSpace | charAfterASCII | charAfterLead | charBeforeASCII | charBeforeCont
 		r, _ := utf8.DecodeRuneInString(c)
-		ct.chars[r-0x80] = e
+		ct.chars[int(ct.index[r>>6])<<6|int(r&63)] = e
 	}
 	return ct
 }
@@ -192,7 +226,7 @@ func (ct *charTable) part(piece string, i int) (uint32, int) {
 		}
 		w = 3
 	}
-	e := &ct.chars[r-0x80]
+	e := &ct.chars[int(ct.index[r>>6])<<6|int(r&63)]
 	if e.id == 0 {
 		return 0, 0
 	}

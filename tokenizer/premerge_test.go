@@ -13,7 +13,7 @@ import (
 // withoutChars returns a copy of m whose merge loop starts every piece as bytes.
 func withoutChars(m *bpe) *bpe {
 	m2 := *m
-	m2.chars = &charTable{chars: make([]charEntry, len(m.chars.chars))}
+	m2.chars = &charTable{chars: make([]charEntry, 64)}
 	return &m2
 }
 
