@@ -20,7 +20,7 @@
 #   TM             the host's tokenmill binary, the image's (default bin/image/tokenmill)
 #   IMAGE          the image (default tokenmill:dev; `make e2e` builds it)
 #   E2E_PORT_BASE  the coordinators' gRPC ports on 127.0.0.1 are BASE+10, +20, +30 (default 17000)
-#   E2E_SCALE      corpus copies of each kind (default 24, at least 6)
+#   E2E_SCALE      corpus copies of each kind (default 48, at least 6)
 #   E2E_LOGS       where a failed run leaves every container's whole log (default bin/e2e-logs)
 #
 # scripts/e2e-compose.yaml limits each worker to 0.02 CPU, so that the job lasts long enough for
@@ -33,7 +33,7 @@ root=$(pwd)
 TM=${TM:-$root/bin/image/tokenmill}
 IMAGE=${IMAGE:-tokenmill:dev}
 base=${E2E_PORT_BASE:-17000}
-scale=${E2E_SCALE:-24}
+scale=${E2E_SCALE:-48}
 logs=${E2E_LOGS:-$root/bin/e2e-logs}
 project=tokenmill-e2e
 net=${project}_tokenmill
