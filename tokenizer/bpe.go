@@ -107,19 +107,18 @@ func (m *bpe) lookup(s string) (uint32, bool) {
 
 // finish builds the derived tables once the merges are all in.
 func (m *bpe) finish() {
-	if !m.concat {
+	if m.concat {
+		m.byteRank = twoByteRanks(m.tokens)
+		m.low = newLowPairs(m.lowConcat)
+	} else {
 		m.low = newLowPairs(m.bigPair)
 		if m.byteLevel && m.pairs != nil && m.pairs.count >= minPairFilter {
 			m.pairFilter = newPairFilter(m.pairs)
 		}
-		if m.ordered {
-			m.chars = newCharTable(m)
-		}
-		return
 	}
-	m.byteRank = twoByteRanks(m.tokens)
-	m.low = newLowPairs(m.lowConcat)
-	m.chars = newCharTable(m)
+	if m.concat || m.ordered { // the models mergeSpans serves
+		m.chars = newCharTable(m)
+	}
 }
 
 // twoByteRanks returns the rank of every two-byte string: what looking each up in the vocabulary
@@ -249,17 +248,14 @@ func (m *bpe) encodePiece(dst []uint32, piece string, st *state) []uint32 {
 	lo, hi := packKey(piece)
 	h := hotHash(lo, hi, len(piece))
 	if v, ok := st.hot.get(h, lo, hi, len(piece)); ok {
-		switch v & hotKind {
-		case hotToken:
-			if st.splitting && m.split.verify {
-				dst, _ = m.chunkToken(dst, uint32(v>>hotPayload), piece, st)
-				return dst
-			}
-			return append(dst, uint32(v>>hotPayload))
-		case 0:
-			return st.cache.appendIDs(dst, uint32(v>>hotPayload))
+		if v&hotKind != hotToken {
+			return st.appendHotIDs(dst, v)
 		}
-		return appendHot(dst, v)
+		if st.splitting && m.split.verify {
+			dst, _ = m.chunkToken(dst, uint32(v>>hotPayload), piece, st)
+			return dst
+		}
+		return append(dst, uint32(v>>hotPayload))
 	}
 	if m.wholeWord && m.mayBeToken(lo, hi, len(piece)) {
 		if id, ok := m.short.getPacked(lo, hi, len(piece)); ok {

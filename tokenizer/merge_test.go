@@ -86,8 +86,8 @@ func TestHotCache_HoldsTokensOwnIDs(t *testing.T) {
 					t.Fatalf("slot of %q does not pack back to its key", s)
 				}
 				if e.v&hotKind != hotToken {
-					if want := tk.model.merge(ref, s); !slices.Equal(appendHot(nil, e.v), want) {
-						t.Fatalf("hot cache: %q holds ids %v, its ids are %v", s, appendHot(nil, e.v), want)
+					if want := tk.model.merge(ref, s); !slices.Equal(ref.appendHotIDs(nil, e.v), want) {
+						t.Fatalf("hot cache: %q holds ids %v, its ids are %v", s, ref.appendHotIDs(nil, e.v), want)
 					}
 					pieces++
 					continue

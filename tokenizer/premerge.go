@@ -57,7 +57,11 @@ func newCharTable(m *bpe) *charTable {
 		id uint32
 	}
 	end3, start3 := map[uint16][]outer{}, map[uint16][]outer{}
-	var chars []uint32
+	type char struct {
+		id uint32
+		r  rune
+	}
+	var chars []char // the tokens that are one character of two or three bytes
 	for id := range uint32(m.tokens.len()) {
 		s := m.tokens.at(id)
 		n := len(s)
@@ -80,7 +84,7 @@ func newCharTable(m *bpe) *charTable {
 		}
 		if n <= 3 {
 			if r, w := utf8.DecodeRuneInString(s); w == n && r != utf8.RuneError {
-				chars = append(chars, id)
+				chars = append(chars, char{id, r})
 			}
 		}
 	}
@@ -113,16 +117,15 @@ func newCharTable(m *bpe) *charTable {
 	}
 	ct := new(charTable)
 	blocks := 1 // block 0: no characters
-	for _, id := range chars {
-		r, _ := utf8.DecodeRuneInString(m.tokens.at(id))
-		if ct.index[r>>6] == 0 {
-			ct.index[r>>6] = uint16(blocks)
+	for _, ch := range chars {
+		if ct.index[ch.r>>6] == 0 {
+			ct.index[ch.r>>6] = uint16(blocks)
 			blocks++
 		}
 	}
 	ct.chars = make([]charEntry, blocks<<6)
-	for _, id := range chars {
-		c := m.tokens.at(id)
+	for _, ch := range chars {
+		id, c := ch.id, m.tokens.at(ch.id)
 		if rank(c) != id { // a duplicate spelling: the lookup gives the other id
 			continue
 		}
@@ -175,8 +178,7 @@ func newCharTable(m *bpe) *charTable {
 				}
 			}
 		}
-		r, _ := utf8.DecodeRuneInString(c)
-		ct.chars[int(ct.index[r>>6])<<6|int(r&63)] = e
+		ct.chars[int(ct.index[ch.r>>6])<<6|int(ch.r&63)] = e
 	}
 	return ct
 }

@@ -175,14 +175,4 @@ func (c *hotCache) put(h, lo, hi uint64, n int, v uint64) {
 	c[h] = hotSlot{lo, hi, v | uint64(n)}
 }
 
-// appendHot appends the ids of a hot-cache value v of kind 2 or 3 (the callers append a single
-// token, kind 1, themselves, and take kind 0 from the piece cache).
-func appendHot(dst []uint32, v uint64) []uint32 {
-	dst = append(dst, uint32(v>>hotPayload&hotIDMask), uint32(v>>(hotPayload+hotIDBits)&hotIDMask))
-	if v&hotKind == 3<<5 {
-		dst = append(dst, uint32(v>>(hotPayload+2*hotIDBits)))
-	}
-	return dst
-}
-
 func (c *hotCache) reset() { clear(c[:]) }

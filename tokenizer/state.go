@@ -36,6 +36,20 @@ type state struct {
 	buckets rankBuckets
 }
 
+// appendHotIDs appends the ids of a hot-cache value v of a piece of several tokens: for kind 0
+// from the piece cache, for kinds 2 and 3 from v itself (the callers append a single token,
+// kind 1, themselves).
+func (st *state) appendHotIDs(dst []uint32, v uint64) []uint32 {
+	if v&hotKind == 0 {
+		return st.cache.appendIDs(dst, uint32(v>>hotPayload))
+	}
+	dst = append(dst, uint32(v>>hotPayload&hotIDMask), uint32(v>>(hotPayload+hotIDBits)&hotIDMask))
+	if v&hotKind == 3<<5 {
+		dst = append(dst, uint32(v>>(hotPayload+2*hotIDBits)))
+	}
+	return dst
+}
+
 func newState() *state {
 	return &state{
 		ids:   make([]uint32, 0, 256),

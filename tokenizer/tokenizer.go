@@ -210,13 +210,10 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
 				if e.v&hotLen == uint64(n) && e.lo == lo && e.hi == hi {
-					switch e.v & hotKind {
-					case hotToken:
+					if e.v&hotKind == hotToken {
 						dst = append(dst, uint32(e.v>>hotPayload))
-					case 0:
-						dst = st.cache.appendIDs(dst, uint32(e.v>>hotPayload))
-					default:
-						dst = appendHot(dst, e.v)
+					} else {
+						dst = st.appendHotIDs(dst, e.v)
 					}
 					continue
 				}
@@ -238,13 +235,10 @@ func (t *Tokenizer) appendSegment(dst []uint32, s string, first bool, st *state)
 				lo, hi := packKey(p)
 				e := &st.hot[hotHash(lo, hi, n)]
 				if e.v&hotLen == uint64(n) && e.lo == lo && e.hi == hi {
-					switch e.v & hotKind {
-					case hotToken:
+					if e.v&hotKind == hotToken {
 						dst = append(dst, uint32(e.v>>hotPayload))
-					case 0:
-						dst = st.cache.appendIDs(dst, uint32(e.v>>hotPayload))
-					default:
-						dst = appendHot(dst, e.v)
+					} else {
+						dst = st.appendHotIDs(dst, e.v)
 					}
 					continue
 				}
