@@ -11,13 +11,12 @@ import (
 
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
-	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testcluster.VerifyTestMain(m)
 }
 
 // ctx returns a context for one call of a test.

@@ -7,11 +7,10 @@ import (
 
 	"github.com/tokenmill/tokenmill/internal/testcluster"
 	pb "github.com/tokenmill/tokenmill/proto/tokenmill/v1"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testcluster.VerifyTestMain(m)
 }
 
 // A pretraining job, a validate job and a convert job on 3 coordinators and 3 workers

@@ -1,10 +1,7 @@
 package worker_test
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -134,18 +131,12 @@ func ledgerKey(workerKey string) string {
 }
 
 // stopCluster stops the workers, then the coordinators, and waits for the probes that
-// memberlist's Shutdown leaves running to end (they last up to a probe interval, a second
-// with the default timings), so that the next cluster and goleak do not see them.
+// memberlist's Shutdown leaves running to end, so that the next cluster and goleak do not see
+// them.
 func stopCluster(b *testing.B, c *testcluster.Cluster) {
 	for i := range c.WorkerCount() {
 		c.KillWorker(i)
 	}
 	c.Shutdown()
-	testcluster.WaitFor(b, testcluster.Timeout, "memberlist's probes to end", func() error {
-		buf := make([]byte, 1<<20)
-		if n := runtime.Stack(buf, true); bytes.Contains(buf[:n], []byte("memberlist.(*Memberlist).probeNode")) {
-			return errors.New("a probe still runs")
-		}
-		return nil
-	})
+	testcluster.WaitProbes(b, testcluster.Timeout)
 }

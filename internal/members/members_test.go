@@ -13,10 +13,9 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/tokenmill/tokenmill/internal/members"
 	"github.com/tokenmill/tokenmill/internal/testcluster"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testcluster.VerifyTestMain(m) }
 
 func TestMeta_RoundTrip(t *testing.T) {
 	tests := []members.Meta{
