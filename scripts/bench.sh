@@ -630,6 +630,7 @@ def perf_shares(path):
     except (OSError, subprocess.CalledProcessError):
         return None
     n = {"tok": 0, "zstd": 0, "other": 0}
+    start = 0
     for sample in out.split("\n\n"):
         lines = sample.strip().split("\n")
         if not lines or not lines[0].strip() or not lines[0].split()[0].startswith("tokenmill"):
@@ -641,8 +642,16 @@ def perf_shares(path):
             n["zstd"] += 1
         else:
             n["other"] += 1
+            # The process's start, which a run pays once whatever its input: the runtime's
+            # own start (schedinit, from rt0_go) and the packages' init functions.
+            if "runtime.doInit" in stack or "runtime.schedinit" in stack or "runtime.rt0_go" in stack:
+                start += 1
     total = sum(n.values())
-    return {k: v / total for k, v in n.items()} if total else None
+    if not total:
+        return None
+    sh = {k: v / total for k, v in n.items()}
+    sh["start"] = start / total
+    return sh
 def focus_seconds(prof, regex):
     try:
         out = subprocess.run([os.environ.get("GO", "go"), "tool", "pprof", "-top", "-focus", regex, prof],
@@ -661,20 +670,21 @@ for x in rows:
     if os.path.exists(base + ".perf"):
         sh = perf_shares(base + ".perf")
         if sh:
-            share_rows.append((x, "perf", sh["tok"], sh["zstd"], sh["other"]))
+            share_rows.append((x, "perf", sh["tok"], sh["zstd"], sh["other"], sh["start"]))
     elif os.path.exists(base + ".prof") and x["cpu"]:
         tok = focus_seconds(base + ".prof", r"tokenmill/tokenizer\.")
         dec = focus_seconds(base + ".prof", r"klauspost/compress/zstd")
         if tok is not None and dec is not None:
-            share_rows.append((x, "pprof", tok / x["cpu"], dec / x["cpu"], max(0.0, x["cpu"] - tok - dec) / x["cpu"]))
+            share_rows.append((x, "pprof", tok / x["cpu"], dec / x["cpu"], max(0.0, x["cpu"] - tok - dec) / x["cpu"], None))
 if share_rows:
     print("\na: the share of the run's CPU in the tokenizer, in the zstd decompressor and outside both (target: other "
           "<= 10%; perf = samples of perf record -g over the whole process, kernel included; pprof = the run's CPU "
-          "profile against GNU time's user + sys, which counts start, exit and profiling as other)")
-    print(f"{'workers':>7} {'run':>3} {'cpu s':>6} {'by':>5} {'tokenizer':>9} {'zstd':>6} {'other':>6} {'target':>6}")
-    for x, by, tok, dec, other in share_rows:
+          "profile against GNU time's user + sys, which counts start, exit and profiling as other; start = the part "
+          "of other in the process's start, the runtime's and the packages' initialization, perf only)")
+    print(f"{'workers':>7} {'run':>3} {'cpu s':>6} {'by':>5} {'tokenizer':>9} {'zstd':>6} {'other':>6} {'target':>6} {'start':>6}")
+    for x, by, tok, dec, other, start in share_rows:
         print(f"{x['w']:7d} {x['r']:3d} {x['cpu']:6.2f} {by:>5} {tok:9.1%} {dec:6.1%} {other:6.1%} "
-              f"{'ok' if other <= 0.10 else 'MISSED':>6}")
+              f"{'ok' if other <= 0.10 else 'MISSED':>6} {'-' if start is None else format(start, '.1%'):>6}")
 
 m = re.search(r"([\d.]+) ([kMG]?B)/s", dd)
 ddmb = float(m.group(1)) * {"B": 1e-6, "kB": 1e-3, "MB": 1, "GB": 1e3}[m.group(2)] if m else 0
