@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -19,51 +20,50 @@ const PollInterval = 10 * time.Millisecond
 // node c2 knows none".
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() error) {
 	t.Helper()
+	if err := poll(timeout, cond); err != nil {
+		t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
+	}
+}
+
+// poll calls cond every PollInterval until it returns nil, for up to timeout, and returns its
+// last error (nil once it succeeded).
+func poll(timeout time.Duration, cond func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
+		if err == nil || time.Now().After(deadline) {
+			return err
 		}
 		time.Sleep(PollInterval)
 	}
 }
 
-// probesEnded waits up to timeout for the probes that memberlist's Shutdown leaves running to
-// end: a probe waits for its ack up to its probe interval, which memberlist scales by up to 8
-// when the node's health is poor (its awareness), and Shutdown does not stop it. It reports
-// whether none runs any more.
-func probesEnded(timeout time.Duration) bool {
+// probesEnded reports an error while a probe that memberlist's Shutdown leaves running is still
+// there: a probe waits for its ack up to its probe interval, which memberlist scales by up to 8
+// when the node's health is poor (its awareness), and Shutdown does not stop it.
+func probesEnded() error {
 	buf := make([]byte, 1<<20)
-	for deadline := time.Now().Add(timeout); ; time.Sleep(PollInterval) {
-		if n := runtime.Stack(buf, true); !bytes.Contains(buf[:n], []byte("memberlist.(*Memberlist).probeNode")) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
+	if n := runtime.Stack(buf, true); bytes.Contains(buf[:n], []byte("memberlist.(*Memberlist).probeNode")) {
+		return errors.New("a probe still runs")
 	}
+	return nil
 }
 
 // WaitProbes fails the test or benchmark if memberlist's probes still run after timeout (see
 // probesEnded), so that the next cluster and goleak do not see them.
 func WaitProbes(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	if !probesEnded(timeout) {
-		t.Fatalf("memberlist's probes still run %v after the clusters were shut down", timeout)
-	}
+	WaitFor(t, timeout, "memberlist's probes to end after the clusters were shut down", probesEnded)
 }
 
 // VerifyTestMain is goleak.VerifyTestMain for the packages that start clusters: once the tests
 // have passed, it waits up to Timeout for memberlist's probes to end (see probesEnded), then
-// fails the run if any goroutine is left, the probes included.
+// fails the run if any goroutine is left, the probes included. (goleak's own retries, 20 with
+// sleeps up to 100 ms, cannot be lengthened in the version the project uses.)
 func VerifyTestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		probesEnded(Timeout)
+		_ = poll(Timeout, probesEnded) // a probe still there is reported by goleak below
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: Errors on successful test run: %v\n", err)
 			code = 1
