@@ -5,7 +5,7 @@
 # others and append <name> to SECTIONS. BENCH_SECTIONS="tokenizer" runs a subset.
 #
 # Environment: GO (go), CORPUS (testdata/bench/corpus.jsonl), CORPUS_MB (40),
-# ML_CORPUS (testdata/bench/multilingual.jsonl), ML_BENCHTIME (1x), OUT (out/bench),
+# ML_CORPUS (testdata/bench/multilingual.jsonl), ML_BENCHTIME (1x), ML_ROUNDS (3), ML_PAIRS (7), OUT (out/bench),
 # BENCHTIME (3x), BENCH_SECTIONS (all of SECTIONS), BIN (bin/tokenmill), PIPELINE_PARTS (8),
 # PIPELINE_WORKERS ("1 2"), PIPELINE_REPEAT (2), CLUSTER_BENCHTIME (1x), LOAD_BENCHTIME (5x),
 # TOKENIZE_BENCHTIME (3x).
@@ -199,9 +199,28 @@ section_tokenizer_multilingual() {
 				"$bin" -test.run '^$' -test.bench "$b" -test.benchtime "$bt" -test.cpu 1 -test.timeout 120m) | tee -a "$raw"
 		done
 	done
+	# The pairs: a tokenizer.json and its built-in, cold, on the whole multilingual corpus and on
+	# the Go corpus, in processes run back to back (seconds apart, the built-in first in odd
+	# rounds and second in even ones, so that a steady drift of the machine's speed falls on
+	# both alike), ML_PAIRS rounds (7). "vs built-in" for those two corpora is the median of the
+	# pairs' ratios: on a VM whose speed swings by a third within a minute, the rounds above,
+	# where the two run minutes apart, moved it by ten points and more from run to run.
+	echo "pairs: tokenizer.json and its built-in back to back, cold, ${ML_PAIRS:-7} rounds" >&2
+	for round in $(seq "${ML_PAIRS:-7}"); do
+		for pair in "cl100k_base llama3" "o200k_base gpt-oss"; do
+			set -- $pair
+			[ $((round % 2)) = 1 ] || set -- "$2" "$1"
+			for enc in "$1" "$2"; do
+				(cd tokenizer && TOKENMILL_BENCH_ML_CORPUS=$ml TOKENMILL_BENCH_CORPUS=$go \
+					"$bin" -test.run '^$' -test.bench "^BenchmarkMultilingual\$/^$enc\$/^(all|go)\$/^tokenmill-cold\$" \
+					-test.benchtime 1x -test.cpu 1 -test.timeout 60m) |
+					sed -n "s|^BenchmarkMultilingual/|BenchmarkPair/$round/|p" | tee -a "$raw"
+			done
+		done
+	done
 	(cd tokenizer && TOKENMILL_BENCH_ML_CORPUS=$ml "$bin" -test.run '^$' -test.bench '^BenchmarkMultilingualSP$' \
 		-test.benchtime "$bt" -test.cpu 1 -test.timeout 120m) | tee -a "$raw"
-	header "per corpus and lang slice, one core, medians of $rounds rounds (ratio = tokenmill cold / pkoukk; vs built-in = tokenizer.json cold cpu / its built-in's in the same round, median over the rounds)"
+	header "per corpus and lang slice, one core, medians of $rounds rounds (ratio = tokenmill cold / pkoukk; vs built-in = tokenizer.json cold cpu / its built-in's, the median over the rounds of the ratio in a round, or, marked p, over the pairs run back to back)"
 	awk '
 		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
 		# add appends v to the list kept in all[key] (space-separated); med returns its median.
@@ -211,6 +230,11 @@ section_tokenizer_multilingual() {
 			if (m == 0) return ""
 			for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 			return a[int((m + 1) / 2)]
+		}
+		# A pair run (round, tokenizer, corpus): its cold CPU figure, for "vs built-in".
+		$1 ~ /^BenchmarkPair\// {
+			split($1, p, "/"); pair[p[2], p[3], p[4]] = metric("cpu-MB/s"); if (p[2] + 0 > pairRounds) pairRounds = p[2] + 0
+			next
 		}
 		$1 ~ /^BenchmarkMultilingual\// {
 			split($1, p, "/"); enc = p[2]; lang = p[3]; impl = p[4]; sub(/-[0-9]+$/, "", impl)
@@ -236,13 +260,20 @@ section_tokenizer_multilingual() {
 				rc = (cc != "" && pc + 0 > 0) ? sprintf("%.1fx", cc / pc) : "-"
 				vb = "-"
 				if (e[1] in base) {
-					# The median over the rounds of the ratio within a round, where the built-in
-					# ran just before: a phase of the machine that lasts minutes falls on both.
-					nj = split(all["c" SUBSEP k SUBSEP "tokenmill-cold"], fj, " ")
-					nb = split(all["c" SUBSEP base[e[1]] SUBSEP e[2] SUBSEP "tokenmill-cold"], fb, " ")
+					# The median of the ratios of the pairs (marked p) where the corpus was paired;
+					# else the median over the rounds of the ratio within a round, where the
+					# built-in ran minutes before.
 					delete all["vb"]
-					for (j = 1; j <= nj && j <= nb; j++) if (fb[j] + 0 > 0) add("vb", fj[j] / fb[j])
-					if (all["vb"] != "") vb = sprintf("%.0f%%", 100 * med("vb"))
+					for (j = 1; j <= pairRounds; j++)
+						if (pair[j, base[e[1]], e[2]] + 0 > 0 && pair[j, e[1], e[2]] != "")
+							add("vb", pair[j, e[1], e[2]] / pair[j, base[e[1]], e[2]])
+					mark = (all["vb"] != "") ? " p" : ""
+					if (all["vb"] == "") {
+						nj = split(all["c" SUBSEP k SUBSEP "tokenmill-cold"], fj, " ")
+						nb = split(all["c" SUBSEP base[e[1]] SUBSEP e[2] SUBSEP "tokenmill-cold"], fb, " ")
+						for (j = 1; j <= nj && j <= nb; j++) if (fb[j] + 0 > 0) add("vb", fj[j] / fb[j])
+					}
+					if (all["vb"] != "") vb = sprintf("%.0f%%%s", 100 * med("vb"), mark)
 				}
 				printf "%-12s %-6s %9s %9s %9s %9s %9s %9s %7s %7s %14s %14s %11s\n", e[1], e[2], c, cc, mbs[k, "tokenmill-warm"], \
 					cpu[k, "tokenmill-warm"], (pk == "" ? "-" : pk), (pc == "" ? "-" : pc), r, rc, toks[k, "tokenmill-cold"], \
