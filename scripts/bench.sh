@@ -188,15 +188,19 @@ section_tokenizer_multilingual() {
 	# tokenizer.json and its built-in are measured minutes apart at most; pkoukk in every round,
 	# so that its median and tokenmill's come from the same phases of a shared machine. The table
 	# gives each figure's median over the rounds.
-	local bin ml go rounds=${ML_ROUNDS:-3}
+	local bin ml go first second rounds=${ML_ROUNDS:-3}
 	bin=$(abspath "$OUT")/tokenizer.test ml=$(abspath "$ML_CORPUS") go=$(abspath "$CORPUS")
 	"$GO" test -c -o "$bin" ./tokenizer
 	: >"$raw"
+	# run_ml PATTERN BENCHTIME: the test binary's benchmarks matching PATTERN, one core, on both
+	# corpora.
+	run_ml() {
+		(cd tokenizer && TOKENMILL_BENCH_ML_CORPUS=$ml TOKENMILL_BENCH_CORPUS=$go \
+			"$bin" -test.run '^$' -test.bench "$1" -test.benchtime "$2" -test.cpu 1 -test.timeout 120m)
+	}
 	for round in $(seq "$rounds"); do
 		for enc in cl100k_base llama3 o200k_base gpt-oss; do
-			local b="^BenchmarkMultilingual\$/^$enc\$"
-			(cd tokenizer && TOKENMILL_BENCH_ML_CORPUS=$ml TOKENMILL_BENCH_CORPUS=$go \
-				"$bin" -test.run '^$' -test.bench "$b" -test.benchtime "$bt" -test.cpu 1 -test.timeout 120m) | tee -a "$raw"
+			run_ml "^BenchmarkMultilingual\$/^$enc\$" "$bt" | tee -a "$raw"
 		done
 	done
 	# The pairs: a tokenizer.json and its built-in, cold, on the whole multilingual corpus and on
@@ -208,18 +212,15 @@ section_tokenizer_multilingual() {
 	echo "pairs: tokenizer.json and its built-in back to back, cold, ${ML_PAIRS:-7} rounds" >&2
 	for round in $(seq "${ML_PAIRS:-7}"); do
 		for pair in "cl100k_base llama3" "o200k_base gpt-oss"; do
-			set -- $pair
-			[ $((round % 2)) = 1 ] || set -- "$2" "$1"
-			for enc in "$1" "$2"; do
-				(cd tokenizer && TOKENMILL_BENCH_ML_CORPUS=$ml TOKENMILL_BENCH_CORPUS=$go \
-					"$bin" -test.run '^$' -test.bench "^BenchmarkMultilingual\$/^$enc\$/^(all|go)\$/^tokenmill-cold\$" \
-					-test.benchtime 1x -test.cpu 1 -test.timeout 60m) |
+			read -r first second <<<"$pair"
+			[ $((round % 2)) = 1 ] || read -r second first <<<"$pair"
+			for enc in "$first" "$second"; do
+				run_ml "^BenchmarkMultilingual\$/^$enc\$/^(all|go)\$/^tokenmill-cold\$" 1x |
 					sed -n "s|^BenchmarkMultilingual/|BenchmarkPair/$round/|p" | tee -a "$raw"
 			done
 		done
 	done
-	(cd tokenizer && TOKENMILL_BENCH_ML_CORPUS=$ml "$bin" -test.run '^$' -test.bench '^BenchmarkMultilingualSP$' \
-		-test.benchtime "$bt" -test.cpu 1 -test.timeout 120m) | tee -a "$raw"
+	run_ml '^BenchmarkMultilingualSP$' "$bt" | tee -a "$raw"
 	header "per corpus and lang slice, one core, medians of $rounds rounds (ratio = tokenmill cold / pkoukk; vs built-in = tokenizer.json cold cpu / its built-in's, the median over the rounds of the ratio in a round, or, marked p, over the pairs run back to back)"
 	awk '
 		function metric(unit,   i) { for (i = 2; i < NF; i++) if ($(i + 1) == unit) return $i; return "" }
